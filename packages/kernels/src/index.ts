@@ -1,0 +1,14 @@
+/**
+ * @hsa/kernels: WGSL compute kernels, each beside the plain-TS reference that defines its meaning.
+ * A leaf package: no WebGPU objects, no dependencies.
+ */
+export * from './core/dtype.js';
+export * from './core/errors.js';
+export * from './core/program.js';
+export * from './core/uniforms.js';
+/** Strided copy: materializes views, writes into views. */
+export { stridedCopy } from './copy/copy.js';
+export { type CopyParams, copyRef, MAX_RANK } from './copy/copy.ref.js';
+/** Elementwise unary functions. */
+export { unary } from './unary/unary.js';
+export { UNARY_FNS, UNARY_OPS, type UnaryOp, type UnaryParams, unaryRef } from './unary/unary.ref.js';

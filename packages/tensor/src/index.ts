@@ -1,0 +1,19 @@
+/**
+ * @hsa/tensor: tensors over a narrow backend interface with two implementations, WebGPU (browsers
+ * through navigator.gpu, Node through Dawn) and pure-TypeScript CPU.
+ */
+export { HsaError, ShapeError, DTypeError, ArgumentError, OutOfMemoryError, DeviceLostError, UnsupportedError, BackendError, type DType } from '@hsa/kernels';
+/** The backend interface. */
+export type { AdapterReport, Backend, KernelArg, Storage } from './backend.js';
+/** Create a backend by name (`auto` tries WebGPU, then the CPU). */
+export { type BackendName, createBackend, type CreateBackendOptions } from './backends.js';
+/** The pure-TypeScript backend. */
+export { CpuBackend } from './cpu/cpu-backend.js';
+/** The WebGPU backend. */
+export { WebGpuBackend, type WebGpuBackendOptions } from './webgpu/webgpu-backend.js';
+/** Points Vulkan at SwiftShader when no driver is installed (Node on Linux). */
+export { useSoftwareVulkanIfNoDriver } from './webgpu/device.js';
+/** The tensor type and helpers. */
+export { contiguousStrides, copyInto, fmtShape, type HostData, numel, type Shape, Tensor } from './tensor.js';
+/** Elementwise unary ops. */
+export { exp, sigmoid, silu, unary } from './ops/unary.js';
