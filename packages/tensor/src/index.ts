@@ -17,3 +17,16 @@ export { useSoftwareVulkanIfNoDriver } from './webgpu/device.js';
 export { contiguousStrides, copyInto, fmtShape, type HostData, numel, type Shape, Tensor } from './tensor.js';
 /** Elementwise unary ops. */
 export { exp, sigmoid, silu, unary } from './ops/unary.js';
+/** Embedding lookup: table rows by id (f32 / packed f16 / bf16 table, f32 out). */
+export { embedding } from './ops/embedding.js';
+/** Batched matmul with transposed operands and packed f16/bf16 weights. */
+export { matmul, type MatmulOptions } from './ops/matmul.js';
+/** safetensors reader/writer over bytes (browser-safe; typed `E_BAD_CHECKPOINT` errors). */
+export {
+  SAFETENSORS_DTYPES,
+  type SafetensorsDType,
+  type SafetensorsEntry,
+  SafetensorsFile,
+  type SafetensorsTensorInput,
+  serializeSafetensors,
+} from './io/safetensors.js';
