@@ -12,3 +12,6 @@ export { type CopyParams, copyRef, MAX_RANK } from './copy/copy.ref.js';
 /** Elementwise unary functions. */
 export { unary } from './unary/unary.js';
 export { UNARY_FNS, UNARY_OPS, type UnaryOp, type UnaryParams, unaryRef } from './unary/unary.ref.js';
+/** Embedding lookup (gather rows of an f32 / packed f16 / bf16 table). */
+export { embedding } from './embedding/embedding.js';
+export { type EmbeddingParams, embeddingRef } from './embedding/embedding.ref.js';
