@@ -1,0 +1,133 @@
+import { bf16ToF32, f16ToF32, type MatmulParams, packHalf } from '@hsa/kernels';
+import { describe, expect, it } from 'vitest';
+import type { Backend } from '../backend.js';
+import { CpuBackend } from '../cpu/cpu-backend.js';
+import { Tensor } from '../tensor.js';
+import { EPS32, expectClose, freshSeed, randF32, testBackends } from '../test-utils/index.js';
+import { WebGpuBackend } from '../webgpu/webgpu-backend.js';
+import { matmul } from './matmul.js';
+
+/** Float64 oracle: C[b,m,n] = Σ_k A[b,m,k]·B[b,k,n], also returning Σ_k |A||B| for the tolerance. */
+function oracle(a: Float64Array, b: Float64Array, batch: number, M: number, N: number, K: number, tA: boolean, tB: boolean, bBatched: boolean) {
+  const c = new Float64Array(batch * M * N);
+  const mag = new Float64Array(batch * M * N);
+  for (let bi = 0; bi < batch; bi++) {
+    const oa = bi * M * K;
+    const ob = bBatched ? bi * K * N : 0;
+    for (let m = 0; m < M; m++) {
+      for (let n = 0; n < N; n++) {
+        let s = 0;
+        let g = 0;
+        for (let k = 0; k < K; k++) {
+          const x = a[oa + (tA ? k * M + m : m * K + k)] * b[ob + (tB ? n * K + k : k * N + n)];
+          s += x;
+          g += Math.abs(x);
+        }
+        c[bi * M * N + m * N + n] = s;
+        mag[bi * M * N + m * N + n] = g;
+      }
+    }
+  }
+  return { c, mag };
+}
+
+interface Case {
+  batch: number;
+  M: number;
+  N: number;
+  K: number;
+  tA?: boolean;
+  tB?: boolean;
+  bBatched?: boolean;
+  dtype?: 'f32' | 'bf16' | 'f16';
+  variant?: MatmulParams['variant'];
+}
+
+async function check(be: Backend, c: Case): Promise<void> {
+  const { batch, M, N, K, tA = false, tB = false, bBatched = true, dtype = 'f32' } = c;
+  const seed = freshSeed();
+  const av = randF32(batch * M * K, seed);
+  let bv = randF32((bBatched ? batch : 1) * K * N, seed + 1);
+  let bTensorData: Float32Array | Uint16Array = bv;
+  if (dtype !== 'f32') {
+    const bits = packHalf(bv, dtype).subarray(0, bv.length);
+    bv = Float32Array.from(bits, (h) => (dtype === 'bf16' ? bf16ToF32(h) : f16ToF32(h)));
+    bTensorData = bits;
+  }
+  const aShape = batch > 1 ? [batch, ...(tA ? [K, M] : [M, K])] : tA ? [K, M] : [M, K];
+  const bMat = tB ? [N, K] : [K, N];
+  const bShape = bBatched && batch > 1 ? [batch, ...bMat] : bMat;
+  const A = Tensor.from(be, av, aShape);
+  const B = Tensor.from(be, bTensorData, bShape, dtype);
+  const C = matmul(A, B, { transA: tA, transB: tB, variant: c.variant });
+  const got = await C.data();
+  const { c: want, mag } = oracle(Float64Array.from(av), Float64Array.from(bv), batch, M, N, K, tA, tB, bBatched && batch > 1);
+  expectClose(got, want, (i) => 2 * EPS32 * K * mag[i] + 1e-30, `${JSON.stringify(c)} seed=${seed}`);
+  expect(C.shape).toEqual(batch > 1 ? [batch, M, N] : [M, N]);
+  for (const t of [A, B, C]) t.dispose();
+}
+
+const CASES: Case[] = [
+  { batch: 1, M: 1, N: 1, K: 1 },
+  { batch: 1, M: 3, N: 5, K: 7 },
+  { batch: 1, M: 61, N: 127, K: 33, tA: true },
+  { batch: 1, M: 67, N: 29, K: 131, tB: true },
+  { batch: 1, M: 70, N: 66, K: 17, tA: true, tB: true },
+  { batch: 3, M: 13, N: 31, K: 19 },
+  { batch: 4, M: 9, N: 10, K: 11, bBatched: false, tB: true },
+  { batch: 2, M: 9, N: 10, K: 11, bBatched: false, tA: true },
+  { batch: 1, M: 130, N: 257, K: 129, variant: 'tiled' },
+  { batch: 2, M: 129, N: 131, K: 47, tA: true, tB: true, variant: 'tiled' },
+  { batch: 1, M: 33, N: 70, K: 45, dtype: 'bf16' },
+  { batch: 1, M: 65, N: 31, K: 37, tB: true, dtype: 'f16', variant: 'tiled' },
+  // decode matrix-vector path: vector loads (K % 8 == 0) and the scalar fallback
+  { batch: 1, M: 1, N: 515, K: 264, tB: true, dtype: 'bf16' },
+  { batch: 1, M: 8, N: 77, K: 131, tB: true, dtype: 'bf16' },
+  { batch: 1, M: 3, N: 33, K: 1000, tB: true, dtype: 'f16' },
+  { batch: 5, M: 1, N: 127, K: 68, tB: true, bBatched: false },
+  { batch: 1, M: 2, N: 9, K: 7, tB: true },
+];
+
+describe.each(testBackends())('matmul on %s', (_name, make) => {
+  it.each(CASES.map((c) => [JSON.stringify(c), c] as const))('%s', async (_label, c) => {
+    await check(await make(), c);
+  });
+
+  it('multiplies through a transposed view without a copy and gives the same result', async () => {
+    const be = await make();
+    const av = randF32(20 * 9, freshSeed());
+    const A = Tensor.from(be, av, [20, 9]);
+    const At = A.transpose();
+    const I = Tensor.from(be, Array.from({ length: 400 }, (_, i) => (i % 21 === 0 ? 1 : 0)), [20, 20]);
+    const got = await matmul(At, I).data();
+    const want = new Float32Array(9 * 20);
+    for (let i = 0; i < 9; i++) for (let j = 0; j < 20; j++) want[i * 20 + j] = av[j * 9 + i];
+    expect(Array.from(got)).toEqual(Array.from(want));
+  });
+
+  it('names the op and the shapes on bad input', async () => {
+    const be = await make();
+    const A = Tensor.from(be, new Float32Array(6), [2, 3]);
+    const B = Tensor.from(be, new Float32Array(20), [4, 5]);
+    expect(() => matmul(A, B)).toThrow(/matmul: A \[2, 3\] · B \[4, 5\]: inner dimensions 3 ≠ 4/);
+    const I = Tensor.from(be, [1, 2, 3], [3, 1], 'i32');
+    expect(() => matmul(I, B)).toThrow(expect.objectContaining({ code: 'E_DTYPE' }));
+    const other = new CpuBackend();
+    const X = Tensor.from(other, new Float32Array(15), [3, 5]);
+    expect(() => matmul(A, X)).toThrow(expect.objectContaining({ code: 'E_BACKEND' }));
+  });
+});
+
+describe('matmul splits operands over the binding limit', () => {
+  const small = 16 * 1024;
+  const makers: [string, () => Promise<Backend>][] = [['cpu', async () => new CpuBackend({ maxBindingBytes: small, poison: true })]];
+  if (process.env.HSA_SKIP_WEBGPU !== '1') {
+    makers.push(['webgpu', () => WebGpuBackend.create({ maxBindingBytes: small, poison: true })]);
+  }
+  it.each(makers)('%s: A, B and C all over the limit', async (_n, make) => {
+    const be = await make();
+    await check(be, { batch: 1, M: 300, N: 290, K: 40, tB: true });
+    await check(be, { batch: 1, M: 1, N: 1000, K: 64, tB: true, dtype: 'bf16' });
+    await check(be, { batch: 1, M: 200, N: 30, K: 50 });
+  });
+});
