@@ -30,5 +30,3 @@ export {
   type SafetensorsTensorInput,
   serializeSafetensors,
 } from './io/safetensors.js';
-/** Embedding lookup: table rows by id (f32 / packed f16 / bf16 table, f32 out). */
-export { embedding } from './ops/embedding.js';
