@@ -30,3 +30,5 @@ export {
   type SafetensorsTensorInput,
   serializeSafetensors,
 } from './io/safetensors.js';
+/** Elementwise binary ops with NumPy broadcasting (a number right operand uses the scalar kernel). */
+export { add, addScalar, binary, binaryScalar, broadcastShapes, div, maximum, minimum, mul, pow, scale, sub } from './ops/binary.js';
