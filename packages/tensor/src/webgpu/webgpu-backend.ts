@@ -177,7 +177,9 @@ export class WebGpuBackend implements Backend {
 
   private bindGroup(key: string, layout: GPUBindGroupLayout, args: readonly KernelArg[]): GPUBindGroup {
     const bufs = args.map((a) => this.own(a.storage).buffer!);
-    const id = `${key}|${args.map((a, i) => `${this.pool.id(bufs[i])}:${a.byteOffset ?? 0}:${a.bytes ?? ''}`).join(',')}`;
+    // the bound size is part of the key: a pooled buffer is reused by storages of other sizes
+    const sizes = args.map((a) => Math.ceil((a.bytes ?? a.storage.bytes - (a.byteOffset ?? 0)) / 4) * 4);
+    const id = `${key}|${args.map((a, i) => `${this.pool.id(bufs[i])}:${a.byteOffset ?? 0}:${sizes[i]}`).join(',')}`;
     let group = this.bindGroups.get(id);
     if (group) return group;
     if (this.bindGroups.size > 8192) this.bindGroups.clear();
@@ -190,7 +192,7 @@ export class WebGpuBackend implements Backend {
           resource: {
             buffer: bufs[i],
             offset: a.byteOffset ?? 0,
-            size: Math.ceil((a.bytes ?? a.storage.bytes - (a.byteOffset ?? 0)) / 4) * 4,
+            size: sizes[i],
           },
         })),
       ],
