@@ -31,3 +31,6 @@ export {
   binaryRef,
   binaryScalarRef,
 } from './binary/binary.ref.js';
+/** Top-k over the last axis (multi-pass bitonic chunks; deterministic tie order). */
+export { topk } from './topk/topk.js';
+export { TOPK_MAX_CHUNK, TOPK_MAX_K, TOPK_PAD, type TopkParams, topkChunk, topkKey, topkRef } from './topk/topk.ref.js';

@@ -32,3 +32,5 @@ export {
 } from './io/safetensors.js';
 /** Elementwise binary ops with NumPy broadcasting (a number right operand uses the scalar kernel). */
 export { add, addScalar, binary, binaryScalar, broadcastShapes, div, maximum, minimum, mul, pow, scale, sub } from './ops/binary.js';
+/** Top-k and argmax over the last axis (ties by lower index, NaN last). */
+export { argmax, type TopkResult, topk } from './ops/topk.js';
