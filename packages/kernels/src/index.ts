@@ -34,3 +34,34 @@ export {
 /** Top-k over the last axis (multi-pass bitonic chunks; deterministic tie order). */
 export { topk } from './topk/topk.js';
 export { TOPK_MAX_CHUNK, TOPK_MAX_K, TOPK_PAD, type TopkParams, topkChunk, topkKey, topkRef } from './topk/topk.ref.js';
+/** Attention references (CPU meaning of SWA, chunk-encoder and HSA kernels; forward, backward, decode). */
+export { type SwaDecodeParams, type SwaParams, swaAttentionBackwardRef, swaAttentionDecodeRef, swaAttentionForwardRef } from './attention/swaAttention.ref.js';
+export {
+  type ChunkEncoderAttentionParams,
+  chunkEncoderAttentionBackwardRef,
+  chunkEncoderAttentionForwardRef,
+} from './attention/chunkEncoderAttention.ref.js';
+/** HSA retrieval: landmark scores with the visibility mask, top-k slot rules, fusion weights. */
+export {
+  type HsaRetrievalParams,
+  hsaLandmarkScoresRef,
+  hsaRetrievalDecodeRef,
+  hsaRetrievalRef,
+  hsaSelectTopkRef,
+  hsaSlots,
+} from './attention/hsaRetrieval.ref.js';
+export { type FusionMode, type HsaFusionParams, hsaFusionBackwardRef, hsaFusionWeightsRef } from './attention/hsaFusion.ref.js';
+export { hsaRetrievalBackwardRef } from './attention/hsaRetrievalBackward.ref.js';
+/** HSA chunk attention: per-chunk softmax (optionally off-by-one), fused over the selected chunks. */
+export {
+  type HsaChunkAttentionParams,
+  hsaChunkAttentionDecodeRef,
+  hsaChunkAttentionForwardRef,
+} from './attention/hsaChunkAttention.ref.js';
+export {
+  type HsaChunkAttentionBackwardArrays,
+  hsaChunkAttentionBackwardRef,
+} from './attention/hsaChunkAttentionBackward.ref.js';
+/** Categorical sampling from sorted top-k candidates (temperature, top-p, one uniform per row). */
+export { sample } from './sample/sample.js';
+export { type SampleParams, sampleRef } from './sample/sample.ref.js';

@@ -1,0 +1,42 @@
+/** Helpers of the attention reference tests: float64 random data and central-difference gradients. */
+import { expect } from 'vitest';
+import { rng } from '../../test-utils/index.js';
+
+/** n uniform float64 values in [lo, hi). */
+export function randF64(n: number, r: () => number, lo = -1, hi = 1): Float64Array {
+  return Float64Array.from({ length: n }, () => lo + (hi - lo) * r());
+}
+
+export { rng };
+
+/**
+ * Checks `analytic` = ∂L/∂x for L = loss() by central differences in float64 (x is perturbed in
+ * place). Error bound: |Δ| ≤ 1e-6·(1 + |g|) (step 1e-5, truncation O(h²) ≈ 1e-10, rounding ≈ 1e-11).
+ */
+export function expectGradient(label: string, x: Float64Array, analytic: ArrayLike<number>, loss: () => number): void {
+  const h = 1e-5;
+  let worst = 0;
+  let at = -1;
+  for (let i = 0; i < x.length; i++) {
+    const x0 = x[i];
+    x[i] = x0 + h;
+    const lp = loss();
+    x[i] = x0 - h;
+    const lm = loss();
+    x[i] = x0;
+    const num = (lp - lm) / (2 * h);
+    const err = Math.abs(num - analytic[i]) / (1 + Math.abs(num));
+    if (err > worst) {
+      worst = err;
+      at = i;
+    }
+  }
+  expect(worst, `${label}: worst relative error at element ${at}`).toBeLessThan(1e-6);
+}
+
+/** Σ a·b. */
+export function dotAll(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+}
