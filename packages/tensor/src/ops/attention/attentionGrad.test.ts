@@ -36,7 +36,10 @@ describe('SWA / chunk-encoder attention backward', () => {
     const [dq, dk, dv] = [new Float64Array(q.length), new Float64Array(k.length), new Float64Array(v.length)];
     swaAttentionBackwardRef([q, k, v, dout, dq, dk, dv], p);
     const out = new Float64Array(q.length);
-    const loss = () => (swaAttentionForwardRef([q, k, v, out], p), dotAll(out, dout));
+    const loss = () => {
+      swaAttentionForwardRef([q, k, v, out], p);
+      return dotAll(out, dout);
+    };
     expectGradient(`dq seed=${seed}`, q, dq, loss);
     expectGradient(`dk seed=${seed}`, k, dk, loss);
     expectGradient(`dv seed=${seed}`, v, dv, loss);
@@ -52,7 +55,10 @@ describe('SWA / chunk-encoder attention backward', () => {
     const [dq, dk, dv] = [new Float64Array(nq), new Float64Array(nk), new Float64Array(nk)];
     chunkEncoderAttentionBackwardRef([q, k, v, dout, dq, dk, dv], p);
     const out = new Float64Array(nq);
-    const loss = () => (chunkEncoderAttentionForwardRef([q, k, v, out], p), dotAll(out, dout));
+    const loss = () => {
+      chunkEncoderAttentionForwardRef([q, k, v, out], p);
+      return dotAll(out, dout);
+    };
     expectGradient(`dq seed=${seed}`, q, dq, loss);
     expectGradient(`dk seed=${seed}`, k, dk, loss);
     expectGradient(`dv seed=${seed}`, v, dv, loss);
@@ -73,7 +79,10 @@ describe('HSA chunk attention backward', () => {
     const [dq, dK, dV, dw] = [new Float64Array(nq), new Float64Array(nm), new Float64Array(nm), new Float64Array(w.length)];
     hsaChunkAttentionBackwardRef([q, memK, memV, idx, w, dout, dq, dK, dV, dw], p);
     const out = new Float64Array(nq);
-    const loss = () => (hsaChunkAttentionForwardRef([q, memK, memV, idx, w, out], p), dotAll(out, dout));
+    const loss = () => {
+      hsaChunkAttentionForwardRef([q, memK, memV, idx, w, out], p);
+      return dotAll(out, dout);
+    };
     expectGradient(`dq seed=${seed}`, q, dq, loss);
     expectGradient(`dK seed=${seed}`, memK, dK, loss);
     expectGradient(`dV seed=${seed}`, memV, dV, loss);
@@ -118,7 +127,10 @@ describe('HSA retrieval backward (fusion → selected scores → qr, landmarks)'
     const idx = new Int32Array(dw.length);
     const w = new Float64Array(dw.length);
     const pd = Float64Array.of(c.posDecay ?? 0);
-    const loss = () => (hsaRetrievalRef([qr, lmk, idx, w], { ...p, posDecay: pd[0] }), dotAll(w, dw));
+    const loss = () => {
+      hsaRetrievalRef([qr, lmk, idx, w], { ...p, posDecay: pd[0] });
+      return dotAll(w, dw);
+    };
     expectGradient(`dqr seed=${seed}`, qr, dqr, loss);
     expectGradient(`dlmk seed=${seed}`, lmk, dlmk, loss);
     if (c.posDecay !== undefined) expectGradient(`dPosDecay seed=${seed}`, pd, dpd, loss);
