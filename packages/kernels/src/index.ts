@@ -34,6 +34,10 @@ export {
 /** Top-k over the last axis (multi-pass bitonic chunks; deterministic tie order). */
 export { topk } from './topk/topk.js';
 export { TOPK_MAX_CHUNK, TOPK_MAX_K, TOPK_PAD, type TopkParams, topkChunk, topkKey, topkRef } from './topk/topk.ref.js';
+/** Reductions over one axis (sum, max, min, mean), and the workgroup tree reduction they share. */
+export { reduce, reduceVariant } from './reduce/reduce.js';
+export { REDUCE_OPS, type ReduceOp, type ReduceParams, reduceRef } from './reduce/reduce.ref.js';
+export { type Combine, wgslIdentity, wgslWorkgroupReduce } from './reduce/tree.wgsl.js';
 /** Attention references (CPU meaning of SWA, chunk-encoder and HSA kernels; forward, backward, decode). */
 export { type SwaDecodeParams, type SwaParams, swaAttentionBackwardRef, swaAttentionDecodeRef, swaAttentionForwardRef } from './attention/swaAttention.ref.js';
 export {

@@ -34,3 +34,5 @@ export {
 export { add, addScalar, binary, binaryScalar, broadcastShapes, div, maximum, minimum, mul, pow, scale, sub } from './ops/binary.js';
 /** Top-k and argmax over the last axis (ties by lower index, NaN last). */
 export { argmax, type TopkResult, topk } from './ops/topk.js';
+/** Reductions over one axis: sum, mean, max, min (keepDims option). */
+export { max, mean, min, type ReduceOptions, reduce, resolveAxis, sum } from './ops/reduce.js';
