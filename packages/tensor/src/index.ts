@@ -36,3 +36,5 @@ export { add, addScalar, binary, binaryScalar, broadcastShapes, div, maximum, mi
 export { argmax, type TopkResult, topk } from './ops/topk.js';
 /** Reductions over one axis: sum, mean, max, min (keepDims option). */
 export { max, mean, min, type ReduceOptions, reduce, resolveAxis, sum } from './ops/reduce.js';
+/** Token sampling (temperature, top-k, top-p, seeded or given uniforms; temperature 0 = argmax). */
+export { type SampleOptions, sample } from './ops/sample.js';
