@@ -72,3 +72,12 @@ export { type SampleParams, sampleRef } from './sample/sample.ref.js';
 /** Categorical sampling from sorted top-k candidates (temperature, top-p, one uniform per row). */
 export { sample } from './sample/sample.js';
 export { type SampleParams, sampleRef } from './sample/sample.ref.js';
+/** Softmax over the last axis (max-subtracted, a workgroup per row). */
+export { softmax } from './softmax/softmax.js';
+export { type SoftmaxParams, softmaxRef } from './softmax/softmax.ref.js';
+/** RMSNorm over the last axis with an f32 or packed f16/bf16 weight. */
+export { RMSNORM_WEIGHT_DTYPES, rmsNorm } from './rmsnorm/rmsnorm.js';
+export { type RmsNormParams, rmsNormRef } from './rmsnorm/rmsnorm.ref.js';
+/** Fused SwiGLU: silu(gate) ⊙ up. */
+export { swiglu } from './swiglu/swiglu.js';
+export { type SwigluParams, swigluRef } from './swiglu/swiglu.ref.js';

@@ -38,3 +38,9 @@ export { argmax, type TopkResult, topk } from './ops/topk.js';
 export { max, mean, min, type ReduceOptions, reduce, resolveAxis, sum } from './ops/reduce.js';
 /** Token sampling (temperature, top-k, top-p, seeded or given uniforms; temperature 0 = argmax). */
 export { type SampleOptions, sample } from './ops/sample.js';
+/** Softmax over the last axis (numerically stable). */
+export { softmax } from './ops/softmax.js';
+/** RMSNorm over the last axis (f32 or packed f16/bf16 weight; per-head = reshape to [..., H, Dh]). */
+export { rmsNorm } from './ops/rmsnorm.js';
+/** Fused SwiGLU: silu(gate) ⊙ up. */
+export { swiglu } from './ops/swiglu.js';

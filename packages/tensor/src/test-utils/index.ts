@@ -101,3 +101,13 @@ export function expectClose(
 
 /** Awkward sizes for shape sweeps: 1, primes, non-multiples of tiles. */
 export const AWKWARD = [1, 3, 7, 13, 31, 61, 97, 127, 257] as const;
+
+/**
+ * Bound for a K-term sum done as one workgroup does it: each of `wg` invocations adds ⌈K/wg⌉ terms
+ * in order, then log2(wg) tree levels combine the partials, so the recursive-summation bound applies
+ * with depth ⌈K/wg⌉ + log2(wg) instead of K: |Δ| ≤ c·ε·(⌈K/wg⌉ + log2 wg)·Σ|terms|. Also bounds the
+ * CPU backend, whose sequential float64 sum is far tighter.
+ */
+export function workgroupReductionTol(k: number, sumAbs: number, wg = 256, c = 2): number {
+  return c * EPS32 * (Math.ceil(Math.max(k, 1) / wg) + Math.log2(wg)) * sumAbs + 1e-30;
+}
