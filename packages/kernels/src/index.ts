@@ -69,9 +69,6 @@ export {
 /** Categorical sampling from sorted top-k candidates (temperature, top-p, one uniform per row). */
 export { sample } from './sample/sample.js';
 export { type SampleParams, sampleRef } from './sample/sample.ref.js';
-/** Categorical sampling from sorted top-k candidates (temperature, top-p, one uniform per row). */
-export { sample } from './sample/sample.js';
-export { type SampleParams, sampleRef } from './sample/sample.ref.js';
 /** Softmax over the last axis (max-subtracted, a workgroup per row). */
 export { softmax } from './softmax/softmax.js';
 export { type SoftmaxParams, softmaxRef } from './softmax/softmax.ref.js';
