@@ -1,0 +1,98 @@
+// The encode pipeline of one text segment (between added tokens): normalize, cut the normalized
+// added tokens, pre-tokenize, run the model; offsets are tracked only when asked for.
+import type { Model } from '../bpe/model.js';
+import { byteToUnitMap, isAscii } from '../utf8.js';
+import type { AddedTokenMatcher } from './added-tokens.js';
+import type { Normalizer } from './normalizers.js';
+import type { PreTokenizer } from './pre-tokenizers.js';
+import { origin, slice, type Span } from './span.js';
+
+/** The parts of a tokenizer that encode a segment of plain text. */
+export interface SegmentEncoder {
+  normalizer: Normalizer | null;
+  normalizedAdded: AddedTokenMatcher | null;
+  pre: PreTokenizer;
+  model: Model;
+}
+
+/** Output buffers: ids, and [start, end) offset pairs in the input when `offsets` is set. */
+export interface Sink {
+  ids: number[];
+  offsets: number[] | null;
+}
+
+/** Encodes `text` fast when neither offsets nor normalization are involved; false if not applicable. */
+function encodeFast(enc: SegmentEncoder, text: string, sink: Sink): boolean {
+  const re = enc.pre.fastRegex;
+  if (re === null || sink.offsets !== null) return false;
+  const { model } = enc;
+  const ids = sink.ids;
+  let prev = 0;
+  re.lastIndex = 0;
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+    const piece = m[0];
+    if (m.index > prev) model.encode(text.slice(prev, m.index), ids);
+    if (piece.length === 0) {
+      re.lastIndex++;
+      continue;
+    }
+    model.encode(piece, ids);
+    prev = m.index + piece.length;
+  }
+  if (prev < text.length) model.encode(text.slice(prev), ids);
+  return true;
+}
+
+/** Model ids and offsets of one pre-tokenized piece. */
+function encodePiece(model: Model, piece: Span, sink: Sink): void {
+  if (sink.offsets === null) {
+    model.encode(piece.text, sink.ids);
+    return;
+  }
+  const lens: number[] = [];
+  model.encode(piece.text, sink.ids, lens);
+  const text = piece.text;
+  const toUnit = model.unit === 'byte' && !isAscii(text) ? byteToUnitMap(text) : null;
+  let pos = 0;
+  for (const len of lens) {
+    const a = toUnit === null ? pos : toUnit[pos];
+    const endByte = pos + len;
+    // A token that ends inside a multi-byte char is given the whole char.
+    let b = toUnit === null ? endByte : toUnit[endByte];
+    if (toUnit !== null && endByte < toUnit.length - 1 && endByte > 0 && toUnit[endByte] === toUnit[endByte - 1]) {
+      let k = endByte;
+      while (k < toUnit.length - 1 && toUnit[k] === toUnit[endByte - 1]) k++;
+      b = toUnit[k];
+    }
+    sink.offsets.push(origin(piece, a), origin(piece, Math.max(a, b)));
+    pos = endByte;
+  }
+}
+
+/** Encodes a segment of plain text (see file header). */
+export function encodeSegment(enc: SegmentEncoder, segment: Span, sink: Sink): void {
+  const track = sink.offsets !== null;
+  const span = enc.normalizer === null ? segment : enc.normalizer(segment, track);
+  if (enc.normalizedAdded !== null) {
+    const cuts = enc.normalizedAdded.cut(span.text);
+    if (cuts !== null) {
+      for (const c of cuts) {
+        if (c.id < 0) preTokenize(enc, slice(span, c.start, c.end), sink);
+        else {
+          sink.ids.push(c.id);
+          sink.offsets?.push(origin(span, c.start), origin(span, c.end));
+        }
+      }
+      return;
+    }
+  }
+  preTokenize(enc, span, sink);
+}
+
+function preTokenize(enc: SegmentEncoder, span: Span, sink: Sink): void {
+  if (span.text.length === 0) return;
+  if (encodeFast(enc, span.text, sink)) return;
+  let pieces: Span[] = [span];
+  for (const step of enc.pre.steps) pieces = pieces.flatMap((p) => step(p, sink.offsets !== null));
+  for (const p of pieces) encodePiece(enc.model, p, sink);
+}
