@@ -78,3 +78,9 @@ export { type RmsNormParams, rmsNormRef } from './rmsnorm/rmsnorm.ref.js';
 /** Fused SwiGLU: silu(gate) ⊙ up. */
 export { swiglu } from './swiglu/swiglu.js';
 export { type SwigluParams, swigluRef } from './swiglu/swiglu.ref.js';
+/** dtype conversion between f32, i32 and packed f16/bf16 (bit-exact with the host converters). */
+export { cast } from './cast/cast.js';
+export { type CastParams, type CastType, castRef, f32ToI32 } from './cast/cast.ref.js';
+/** Constant fill and arange. */
+export { arange, fill } from './fill/fill.js';
+export { type ArangeParams, arangeRef, type FillParams, fillRef } from './fill/fill.ref.js';

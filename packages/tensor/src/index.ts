@@ -44,3 +44,9 @@ export { softmax } from './ops/softmax.js';
 export { rmsNorm } from './ops/rmsnorm.js';
 /** Fused SwiGLU: silu(gate) ⊙ up. */
 export { swiglu } from './ops/swiglu.js';
+/** dtype conversion (f32, i32, packed f16/bf16; round to nearest even). */
+export { cast } from './ops/cast.js';
+/** Copy ops: concat, and materialized slices / transposes. */
+export { concat, sliceCopy, transposeCopy } from './ops/copy.js';
+/** Device-made tensors: constant fill and arange. */
+export { arange, fill } from './ops/fill.js';

@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest';
+import { contiguousStrides, Tensor } from '../tensor.js';
+import { freshSeed, randF32, testBackends } from '../test-utils/index.js';
+import { concat, sliceCopy, transposeCopy } from './copy.js';
+
+/** Independent oracle: element at logical multi-index via explicit strides over the host array. */
+function gather(x: Float32Array, shape: number[], perm: number[], starts: number[], sizes: number[]): number[] {
+  const strides = contiguousStrides(shape);
+  const outShape = perm.map((p) => sizes[p]);
+  const out: number[] = [];
+  const idx = new Array(outShape.length).fill(0);
+  const n = outShape.reduce((a, b) => a * b, 1);
+  for (let e = 0; e < n; e++) {
+    let off = 0;
+    perm.forEach((p, k) => {
+      off += (idx[k] + starts[p]) * strides[p];
+    });
+    out.push(x[off]);
+    for (let k = outShape.length - 1; k >= 0 && ++idx[k] >= outShape[k]; k--) idx[k] = 0;
+  }
+  return out;
+}
+
+describe.each(testBackends())('copy ops on %s', (_name, make) => {
+  it('contiguous() of permuted and sliced views, rank 1..6', async () => {
+    const b = await make();
+    const shapes = [[7], [3, 5], [2, 3, 5], [3, 1, 4, 5], [2, 3, 1, 2, 5], [2, 3, 2, 1, 3, 5]];
+    for (const shape of shapes) {
+      const seed = freshSeed();
+      const n = shape.reduce((a, c) => a * c, 1);
+      const x = randF32(n, seed);
+      const t = Tensor.from(b, x, shape);
+      const perm = shape.map((_, i) => shape.length - 1 - i);
+      const starts = shape.map((d) => (d > 2 ? 1 : 0));
+      const sizes = shape.map((d, i) => d - starts[i] - (d > 3 ? 1 : 0));
+      let v = t.permute(perm);
+      shape.forEach((_, ax) => {
+        const k = perm.indexOf(ax);
+        const s = v.slice(k, starts[ax], starts[ax] + sizes[ax]);
+        v.dispose();
+        v = s;
+      });
+      const c = v.contiguous();
+      expect(c.isContiguous && c.offset === 0).toBe(true);
+      expect(Array.from(await c.data()), `shape=${shape} seed=${seed}`).toEqual(gather(x, shape, perm, starts, sizes));
+      for (const u of [t, v, c]) u.dispose();
+    }
+  });
+
+  it('transposeCopy and sliceCopy; a copy of more than 65535 workgroups', async () => {
+    const b = await make();
+    const seed = freshSeed();
+    const [rows, cols] = [4097, 4099]; // 16.8M elements: 65,600+ workgroups of 256
+    const x = randF32(rows * cols, seed);
+    const t = Tensor.from(b, x, [rows, cols]);
+    const tt = transposeCopy(t);
+    expect(tt.shape).toEqual([cols, rows]);
+    const got = await tt.data();
+    for (let k = 0; k < 2000; k++) {
+      const j = (k * 7919 + seed) % cols;
+      const i = (k * 104729) % rows;
+      if (got[j * rows + i] !== x[i * cols + j]) expect.fail(`transpose (${i}, ${j}) seed=${seed}`);
+    }
+    expect(got[got.length - 1]).toBe(x[x.length - 1]);
+    const s = sliceCopy(t, 1, 3, 10);
+    expect(Array.from(await s.data()).slice(0, 14)).toEqual([...x.slice(3, 10), ...x.slice(cols + 3, cols + 10)]);
+    for (const u of [t, tt, s]) u.dispose();
+  });
+
+  it('concat along each axis, including views and a negative axis', async () => {
+    const b = await make();
+    const seed = freshSeed();
+    const a = randF32(2 * 3 * 5, seed);
+    const c = randF32(2 * 4 * 5, seed + 1);
+    const ta = Tensor.from(b, a, [2, 3, 5]);
+    const tc = Tensor.from(b, c, [2, 4, 5]);
+    const out = concat([ta, tc], -2);
+    expect(out.shape).toEqual([2, 7, 5]);
+    const want = [...a.slice(0, 15), ...c.slice(0, 20), ...a.slice(15), ...c.slice(20)];
+    expect(Array.from(await out.data()), `seed=${seed}`).toEqual(want);
+    const v = ta.transpose(0, 2); // [5, 3, 2] view
+    const out0 = concat([v, v], 0);
+    const vd = Array.from(await v.data());
+    expect(Array.from(await out0.data())).toEqual([...vd, ...vd]);
+    const ti = Tensor.from(b, [1, 2, 3, 4], [2, 2], 'i32');
+    const outI = concat([ti, ti, ti], 1);
+    expect(Array.from(await outI.data())).toEqual([1, 2, 1, 2, 1, 2, 3, 4, 3, 4, 3, 4]);
+    const h = Tensor.from(b, [1, 2, 3, 4], [2, 2], 'bf16');
+    const outH = concat([h, h], 0);
+    expect(Array.from(await outH.data())).toEqual([1, 2, 3, 4, 1, 2, 3, 4]);
+    expect(() => concat([ta, tc], 0)).toThrow(/concat: shapes \[2, 3, 5\], \[2, 4, 5\] differ outside axis 0/);
+    expect(() => concat([ta, ti], 0)).toThrow(expect.objectContaining({ code: 'E_SHAPE' }));
+    for (const u of [ta, tc, out, v, out0, ti, outI, h, outH]) u.dispose();
+  });
+});
