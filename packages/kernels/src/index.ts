@@ -84,3 +84,7 @@ export { type CastParams, type CastType, castRef, f32ToI32 } from './cast/cast.r
 /** Constant fill and arange. */
 export { arange, fill } from './fill/fill.js';
 export { type ArangeParams, arangeRef, type FillParams, fillRef } from './fill/fill.ref.js';
+/** Rotary position embedding, rotate-half (NeoX) layout, fp32 angles as PyTorch forms them. */
+export { rope } from './rope/rope.js';
+export { type RopeParams, ropeInvFreq, ropeRef } from './rope/rope.ref.js';
+export { wgslSinCos } from './rope/sincos.wgsl.js';

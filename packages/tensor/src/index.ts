@@ -50,3 +50,5 @@ export { cast } from './ops/cast.js';
 export { concat, sliceCopy, transposeCopy } from './ops/copy.js';
 /** Device-made tensors: constant fill and arange. */
 export { arange, fill } from './ops/fill.js';
+/** Rotary position embedding, rotate-half (NeoX) layout, PyTorch fp32 angles; offset or i32 positions. */
+export { type RopeOptions, rope } from './ops/rope.js';
