@@ -37,7 +37,7 @@ export { TOPK_MAX_CHUNK, TOPK_MAX_K, TOPK_PAD, type TopkParams, topkChunk, topkK
 /** Reductions over one axis (sum, max, min, mean), and the workgroup tree reduction they share. */
 export { reduce, reduceVariant } from './reduce/reduce.js';
 export { REDUCE_OPS, type ReduceOp, type ReduceParams, reduceRef } from './reduce/reduce.ref.js';
-export { type Combine, wgslIdentity, wgslWorkgroupReduce } from './reduce/tree.wgsl.js';
+export { type Combine, threadsPerRow, wgslIdentity, wgslRowIndex, wgslWorkgroupReduce } from './reduce/tree.wgsl.js';
 /** Attention references (CPU meaning of SWA, chunk-encoder and HSA kernels; forward, backward, decode). */
 export { type SwaDecodeParams, type SwaParams, swaAttentionBackwardRef, swaAttentionDecodeRef, swaAttentionForwardRef } from './attention/swaAttention.ref.js';
 export {

@@ -2,11 +2,13 @@
  * rmsNorm over the last axis: y = w ⊙ x / sqrt(mean(x²) + eps), x f32, w f32 or packed f16/bf16.
  * v1: one workgroup of 256 per row (2-D grid): a strided Σx² pass closed by a tree reduction in
  * workgroup memory (1 KiB), then a pass writing w·(x·r). The weight dtype is in the key.
+ * v2: threadsPerRow(n) invocations per row, 256 / tpr rows per workgroup (per-head norms have many
+ * short rows), segmented trees.
  */
 import { type DType, wgslHalfLoad } from '../core/dtype.js';
-import { type BufferBinding, grid, type Kernel, WGSL_LINEAR_WORKGROUP, wgslBindings } from '../core/program.js';
+import { type BufferBinding, ceilDiv, grid, type Kernel, wgslBindings } from '../core/program.js';
 import { defineUniforms } from '../core/uniforms.js';
-import { wgslWorkgroupReduce } from '../reduce/tree.wgsl.js';
+import { threadsPerRow, wgslRowIndex, wgslWorkgroupReduce } from '../reduce/tree.wgsl.js';
 import { type RmsNormParams, rmsNormRef } from './rmsnorm.ref.js';
 
 const WG = 256;
@@ -20,37 +22,38 @@ function buffers(wDtype: RmsNormParams['wDtype']): BufferBinding[] {
   ];
 }
 
-function rmsNormWgsl(wDtype: RmsNormParams['wDtype']): string {
+function rmsNormWgsl(wDtype: RmsNormParams['wDtype'], tpr: number): string {
   const wload = wDtype === 'f32' ? 'fn wload(i: u32) -> f32 { return ws[i]; }' : wgslHalfLoad('wload', 'ws', wDtype);
   return /* wgsl */ `
 ${U.wgsl('U')}
 ${wgslBindings(buffers(wDtype), 'U')}
 ${wload}
-${wgslWorkgroupReduce('row_sum', WG, 'sum')}
+${wgslWorkgroupReduce('row_sum', WG, 'sum', tpr)}
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
-  let row = ${WGSL_LINEAR_WORKGROUP};
-  if (row >= u.rows) { return; }
-  let base = row * u.n;
+  ${wgslRowIndex(tpr, WG)}
   var ss = 0.0;
-  for (var i = lid; i < u.n; i += ${WG}u) { let v = xs[base + i]; ss += v * v; }
+  for (var i = lane; i < n; i += ${tpr}u) { let v = xs[base + i]; ss += v * v; }
   ss = row_sum(lid, ss);
   let r = 1.0 / sqrt(ss / f32(u.n) + u.eps);
-  for (var i = lid; i < u.n; i += ${WG}u) { out[base + i] = wload(i) * (xs[base + i] * r); }
+  for (var i = lane; i < n; i += ${tpr}u) { out[base + i] = wload(i) * (xs[base + i] * r); }
 }`;
 }
 
 export const rmsNorm: Kernel<RmsNormParams> = {
   name: 'rmsNorm',
   ref: (arrays, p) => rmsNormRef(arrays as (Float32Array | Uint16Array)[], p),
-  program: (p, caps) => ({
-    key: `rmsNorm:${p.wDtype}`,
-    code: () => rmsNormWgsl(p.wDtype),
-    buffers: buffers(p.wDtype),
-    uniforms: U.pack({ rows: p.rows, n: p.n, eps: p.eps }),
-    workgroups: p.rows === 0 ? [0, 1, 1] : grid(p.rows, caps),
-  }),
+  program(p, caps) {
+    const tpr = threadsPerRow(p.n, WG);
+    return {
+      key: `rmsNorm:${p.wDtype}:${tpr}`,
+      code: () => rmsNormWgsl(p.wDtype, tpr),
+      buffers: buffers(p.wDtype),
+      uniforms: U.pack({ rows: p.rows, n: p.n, eps: p.eps }),
+      workgroups: p.rows === 0 ? [0, 1, 1] : grid(ceilDiv(p.rows, WG / tpr), caps),
+    };
+  },
 };
 
 /** Weight dtypes rmsNorm accepts. */
