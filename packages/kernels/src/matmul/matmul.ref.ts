@@ -21,6 +21,8 @@ export interface MatmulParams {
   ldc?: number;
   /** Force a GPU variant (benchmarks, tests); `auto` picks by shape and device. */
   variant?: 'auto' | 'tiled' | 'tiledSmall' | 'matvec';
+  /** Override the tile of the `tiled` variant (benchmarks). */
+  tile?: { BM: number; BN: number; BK: number; TM: number; TN: number };
 }
 
 function readerB(b: TypedArray, dtype: MatmulParams['bDtype']): (i: number) => number {

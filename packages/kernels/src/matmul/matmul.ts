@@ -3,6 +3,9 @@
  * v1 tiled: 128×128×16 tiles, 256 threads with 8×8 outputs each, register prefetch of the next K
  *    slice (TILE_LARGE); 64×64 tiles with 4×4 per thread for small problems (TILE_SMALL).
  * v1 matvec: decode rows (M·batch ≤ 8) against an [N, K] weight: 16-byte loads, 64 threads a row.
+ * v2 matvec: 32 threads a row, 8 loads in flight, M compiled in, vec4 x, one-barrier reduction
+ *    (1.03 → see docs/benchmarks.md TB/s on the H200).
+ * v2 tiled: fully unrolled template (named accumulators) instead of arrays indexed in loops.
  * Both fit the portable limits (256 invocations, ≤ 32 KiB workgroup memory), so one program serves
  * browsers, SwiftShader and the H200.
  */
@@ -48,7 +51,8 @@ function checkedGrid(g: [number, number, number], caps: DeviceCaps): [number, nu
 const pick = ({ M, N, K, strideA, strideB, strideC }: MatmulParams) => ({ M, N, K, strideA, strideB, strideC });
 
 function tiledProgram(p: MatmulParams, tile: TileConfig, name: string, caps: DeviceCaps): Program {
-  const key = `matmul:${name}:${p.transA ? 't' : 'n'}${p.transB ? 't' : 'n'}:${p.bDtype}`;
+  const t = `${tile.BM}x${tile.BN}x${tile.BK}:${tile.TM}x${tile.TN}`;
+  const key = `matmul:${name}:${t}:${p.transA ? 't' : 'n'}${p.transB ? 't' : 'n'}:${p.bDtype}`;
   const bufs = buffers(p.bDtype);
   return {
     key,
@@ -68,8 +72,8 @@ function matvecProgram(p: MatmulParams, caps: DeviceCaps): Program {
   if (rows > MATVEC_MAX_M) throw new RangeError(`matvec: ${rows} rows > ${MATVEC_MAX_M}`);
   const vec = p.K % (p.bDtype === 'f32' ? 4 : 8) === 0;
   return {
-    key: `matmul:matvec:${p.bDtype}:${vec ? 'v' : 's'}`,
-    code: () => matvecWgsl({ bDtype: p.bDtype, vec }, U.wgsl('U')),
+    key: `matmul:matvec:${p.bDtype}:${vec ? 'v' : 's'}:m${rows}`,
+    code: () => matvecWgsl({ bDtype: p.bDtype, vec, M: rows }, U.wgsl('U')),
     buffers: buffers(p.bDtype),
     uniforms: U.pack({ M: rows, N: p.N, K: p.K, ldc: p.ldc ?? p.N, strideA: 0, strideB: 0, strideC: 0 }),
     workgroups: grid(Math.ceil(p.N / MATVEC_ROWS_PER_WG), caps),
@@ -82,6 +86,6 @@ export const matmul: Kernel<MatmulParams> = {
   program(p, caps) {
     const v = matmulVariant(p);
     if (v === 'matvec') return matvecProgram(p, caps);
-    return v === 'tiled' ? tiledProgram(p, TILE_LARGE, 'tiled', caps) : tiledProgram(p, TILE_SMALL, 'small', caps);
+    return v === 'tiled' ? tiledProgram(p, p.tile ?? TILE_LARGE, 'tiled', caps) : tiledProgram(p, TILE_SMALL, 'small', caps);
   },
 };

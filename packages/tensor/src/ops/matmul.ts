@@ -14,6 +14,8 @@ export interface MatmulOptions {
   transB?: boolean;
   /** Force a GPU variant (benchmarks). */
   variant?: MatmulParams['variant'];
+  /** Override the tiled variant's tile (benchmarks). */
+  tile?: MatmulParams['tile'];
 }
 
 /** The tensor to bind and the effective trans flag: a transposed contiguous view binds its base. */
@@ -71,6 +73,7 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
     strideB: broadcastB ? 0 : K * N,
     strideC: M * N,
     variant: options.variant,
+    tile: options.tile,
   };
   if (numel(out.shape) > 0 && K > 0) runBlocked(p, A.t, B.t, out);
   else if (numel(out.shape) > 0) fillZero(out);
