@@ -16,7 +16,7 @@ export interface StreamDecoder {
 export function createStreamDecoder(d: Detokenizer, skipSpecial: boolean): StreamDecoder {
   const bytesOf = d.tokenBytes;
   if (bytesOf !== null) {
-    const td = new TextDecoder('utf-8');
+    const td = new TextDecoder('utf-8', { ignoreBOM: true });
     return {
       push: (id) => {
         if (skipSpecial && d.isSpecial(id)) return '';

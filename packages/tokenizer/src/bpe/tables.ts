@@ -4,7 +4,7 @@ import { byteLevelToBinary } from '../byte-level.js';
 import type { ByteBpeTables } from './byte-bpe.js';
 import { PairTable } from './pair-table.js';
 
-const strict = new TextDecoder('utf-8', { fatal: true });
+const strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Text of a binary-string token when its bytes are valid UTF-8, else undefined. */
 export function utf8Text(bin: string): string | undefined {

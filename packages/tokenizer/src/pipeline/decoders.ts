@@ -6,8 +6,8 @@ import { compilePattern, escapeRegex } from '../regex.js';
 /** Maps the token strings of a decode to new strings; the results are concatenated. */
 export type Decoder = (tokens: string[]) => string[];
 
-const lossy = new TextDecoder('utf-8');
-const strict = new TextDecoder('utf-8', { fatal: true });
+const lossy = new TextDecoder('utf-8', { ignoreBOM: true });
+const strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const encoder = new TextEncoder();
 
 /** Bytes of one byte-level token; a token with a char outside the alphabet gives its UTF-8 bytes. */

@@ -11,7 +11,7 @@ export interface Detokenizer {
   isSpecial(id: number): boolean;
 }
 
-const lossy = new TextDecoder('utf-8');
+const lossy = new TextDecoder('utf-8', { ignoreBOM: true });
 
 /** Hugging Face detokenizer over token strings and a decoder chain. */
 export function hfDetokenizer(

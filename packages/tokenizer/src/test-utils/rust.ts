@@ -1,0 +1,25 @@
+// Expected ids from the Hugging Face Rust library (rust-cases.json, written by scripts/rust-cases.py)
+// for tokenizer.json variants built from the shipped files plus a patch.
+import cases from './rust-cases.json' with { type: 'json' };
+import { type HfModelName, tokenizerJsonText } from './refs.js';
+
+/** One variant: its tokenizer.json and the Rust library's ids and decodes per text. */
+export interface RustVariant {
+  name: string;
+  json: Record<string, unknown>;
+  ids: number[][];
+  decoded: string[];
+}
+
+/** Texts of the Rust cases (lone surrogates included: Rust saw them as U+FFFD). */
+export const RUST_TEXTS: string[] = cases.texts;
+
+/** The variants, with their patched tokenizer.json. */
+export function rustVariants(): RustVariant[] {
+  return Object.entries(cases.variants).map(([name, v]) => ({
+    name,
+    json: { ...JSON.parse(tokenizerJsonText(v.base as HfModelName)), ...v.patch },
+    ids: v.ids,
+    decoded: v.decoded,
+  }));
+}
