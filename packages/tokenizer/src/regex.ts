@@ -139,7 +139,10 @@ function readGroupOpen(st: State): void {
 function step(st: State): void {
   const c = st.src[st.i];
   if (st.inClass) {
-    if (c === '\\') return readEscape(st);
+    if (c === '\\') {
+      readEscape(st);
+      return;
+    }
     if (c === '[') fail(st.src, 'a nested class');
     if (c === ']') st.inClass = false;
     st.out += c !== ']' && c !== '^' && c !== '-' && st.ci > 0 && /\p{L}/u.test(c) ? caseMembers(c) : c;
@@ -147,8 +150,14 @@ function step(st: State): void {
     return;
   }
   const quant = c === '*' || c === '+' || c === '?' || c === '{';
-  if (c === '+' && st.lastQuant) return makePossessive(st);
-  if (quant) return readQuantifier(st);
+  if (c === '+' && st.lastQuant) {
+    makePossessive(st);
+    return;
+  }
+  if (quant) {
+    readQuantifier(st);
+    return;
+  }
   st.lastQuant = false;
   const start = st.out.length;
   if (c === '\\') readEscape(st);

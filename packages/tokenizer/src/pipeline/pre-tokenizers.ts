@@ -100,7 +100,9 @@ export function buildPreTokenizer(cfg: unknown, field = 'pre_tokenizer'): PreTok
   if (c === null || c === undefined) return { steps: [], byteLevel: false, fastRegex: null };
   if (c.type === 'Sequence') {
     if (!Array.isArray(c.pretokenizers)) badField(`${field}.pretokenizers`, 'an array', c.pretokenizers);
-    (c.pretokenizers as Record<string, unknown>[]).forEach((p, i) => list.push([p, `${field}.pretokenizers[${i}]`]));
+    (c.pretokenizers as Record<string, unknown>[]).forEach((p, i) => {
+      list.push([p, `${field}.pretokenizers[${i}]`]);
+    });
   } else list.push([c, field]);
   const steps: SplitStep[] = [];
   let byte = false;

@@ -29,7 +29,7 @@ export const CASES: Record<string, string> = {
   loneSurrogates: 'a\uD800b\uDC00c \uDBFF\uDFFF \uD83D',
   controls: 'a\u0000b\u0001c\u0007\u001b[31m\u007f\u0085\u200b\u200d\ufeff\u2028\u2029 end',
   specialLike: '<|endoftext|> <|begin_of_text|> <s> </s> <unk> <|im_start|>user',
-  mixed: 'Привет, world! 你好 123 😀 ${x} — «quotes» “curly” ‘single’ … ⟨math⟩ ∑∫√∞ ≠ ≤',
+  mixed: 'Привет, world! 你好 123 😀 $x — «quotes» “curly” ‘single’ … ⟨math⟩ ∑∫√∞ ≠ ≤',
   url: 'https://example.com/path?q=1&r=two#frag mailto:a@b.c C:\\Windows\\system32',
   empty: '',
   oneSpace: ' ',
