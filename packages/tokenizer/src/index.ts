@@ -14,3 +14,5 @@ export type { AddedToken } from './pipeline/added-tokens.js';
 export { TokenizerError, type TokenizerErrorCode } from './errors.js';
 /** Translates an Oniguruma / fancy-regex pattern to a JavaScript regex source with the same semantics. */
 export { translatePattern } from './regex.js';
+/** Trains a byte-level BPE (target vocab size, special tokens) and returns its tokenizer.json. */
+export { trainBpe, DEFAULT_TRAIN_PATTERN, type TrainOptions } from './trainer/train.js';
