@@ -21,25 +21,41 @@ export interface Sink {
   offsets: number[] | null;
 }
 
-/** Encodes `text` fast when neither offsets nor normalization are involved; false if not applicable. */
+const sticky = new WeakMap<RegExp, RegExp>();
+
+/**
+ * Encodes `text` fast when neither offsets nor normalization are involved; false if not applicable.
+ * A sticky copy of the regex with `test()` walks the pieces without allocating match arrays; where
+ * it fails (text no alternative matches) the global regex finds the next match and the skipped
+ * text becomes its own piece, as in the Rust library's Isolated split.
+ */
 function encodeFast(enc: SegmentEncoder, text: string, sink: Sink): boolean {
   const re = enc.pre.fastRegex;
   if (re === null || sink.offsets !== null) return false;
+  let st = sticky.get(re);
+  if (st === undefined) sticky.set(re, (st = new RegExp(re.source, 'yu')));
   const { model } = enc;
   const ids = sink.ids;
   let prev = 0;
-  re.lastIndex = 0;
-  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
-    const piece = m[0];
-    if (m.index > prev) model.encode(text.slice(prev, m.index), ids);
-    if (piece.length === 0) {
-      re.lastIndex++;
+  st.lastIndex = 0;
+  while (prev < text.length) {
+    if (st.test(text) && st.lastIndex > prev) {
+      model.encode(text.slice(prev, st.lastIndex), ids);
+      prev = st.lastIndex;
       continue;
     }
-    model.encode(piece, ids);
-    prev = m.index + piece.length;
+    re.lastIndex = prev;
+    let m = re.exec(text);
+    while (m !== null && m[0].length === 0) {
+      re.lastIndex = m.index + 1;
+      m = re.exec(text);
+    }
+    const next = m === null ? text.length : m.index;
+    if (next > prev) model.encode(text.slice(prev, next), ids);
+    if (m === null) break;
+    model.encode(m[0], ids);
+    prev = st.lastIndex = next + m[0].length;
   }
-  if (prev < text.length) model.encode(text.slice(prev), ids);
   return true;
 }
 
