@@ -5,6 +5,7 @@
 // Run: node --conditions=@hsa/source --import tsx bench/tokenizer.ts --json bench/results/tokenizer.json
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import { fromTiktokenRanks, fromTokenizerJson } from '../packages/tokenizer/src/index.js';
 import * as refs from '../packages/tokenizer/src/test-utils/refs.js';
 import { mixedText } from './tokenizer-corpus.js';
@@ -66,7 +67,7 @@ function main(): void {
   }
   const results = SIDES.map((s, i) => {
     const mem = process.argv.includes('--no-memory') ? null : peakRss(s.name, mb);
-    return { side: s.name, group: s.group, tokens: counts[i], mbPerS: bytes / 1e6 / median(times[i]), secondsPerRound: times[i], peakRssMB: mem && mem.peakRss / 2 ** 20 };
+    return { side: s.name, group: s.group, tokens: counts[i], mbPerS: bytes / 1e6 / median(times[i]), secondsPerRound: times[i], peakRssMB: mem && mem.peakRss / 2 ** 20, baseRssMB: mem && mem.baseRss / 2 ** 20 };
   });
   const by = (n: string) => results.find((r) => r.side === n)!.mbPerS;
   const ratios = {
@@ -74,11 +75,11 @@ function main(): void {
     cl100k_vs_gpt_tokenizer: by('hsa cl100k_base') / by('gpt-tokenizer cl100k_base'),
     llama3_vs_huggingface: by('hsa llama3') / by('@huggingface/tokenizers llama3'),
   };
-  for (const r of results) console.log(`${r.side.padEnd(34)} ${r.mbPerS.toFixed(2).padStart(8)} MB/s  ${r.tokens} tokens  peak RSS ${r.peakRssMB?.toFixed(0) ?? '-'} MiB`);
+  for (const r of results) console.log(`${r.side.padEnd(34)} ${r.mbPerS.toFixed(2).padStart(8)} MB/s  ${r.tokens} tokens  peak RSS ${r.peakRssMB?.toFixed(0) ?? '-'} MiB (before loading: ${r.baseRssMB?.toFixed(0) ?? '-'})`);
   console.log(ratios);
   const json = arg('--json');
   if (json !== undefined) {
-    const meta = { node: process.version, cpus: (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency, textBytes: bytes, rounds, date: new Date().toISOString() };
+    const meta = { node: process.version, cpu: os.cpus()[0]?.model, cores: os.cpus().length, textBytes: bytes, rounds, date: new Date().toISOString() };
     fs.writeFileSync(json, `${JSON.stringify({ meta, results, ratios }, null, 2)}\n`);
   }
 }
