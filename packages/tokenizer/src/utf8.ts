@@ -1,4 +1,4 @@
-// UTF-8 helpers over plain arrays: no Node Buffer, so this runs in browsers.
+// UTF-8 helpers over plain typed arrays and TextEncoder (no Node-only API), so this runs in browsers.
 
 const encoder = new TextEncoder();
 
