@@ -21,7 +21,7 @@ function template(c: Record<string, unknown>, field: string): PostProcessor {
       return;
     }
     const name = item.SpecialToken?.id;
-    const ids = specials[name]?.ids;
+    const ids = Object.hasOwn(specials, name) ? specials[name].ids : undefined;
     if (!Array.isArray(ids)) badField(`${field}.special_tokens[${JSON.stringify(name)}].ids`, `ids for single[${i}]`, ids);
     (seen ? out.after : out.before).push(...ids);
   });

@@ -7,9 +7,10 @@ export function tokenizerJson(
   specials: readonly string[],
   pattern: string,
 ): Record<string, unknown> {
-  const vocab: Record<string, number> = {};
+  // A null-prototype object: tokens such as "constructor" or "__proto__" must be plain keys.
+  const vocab: Record<string, number> = Object.create(null);
   tokens.forEach((t, id) => {
-    vocab[t] ??= id;
+    if (!Object.hasOwn(vocab, t)) vocab[t] = id;
   });
   return {
     version: '1.0',

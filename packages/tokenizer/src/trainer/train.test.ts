@@ -37,6 +37,14 @@ describe('trainBpe', () => {
     expect(fromTokenizerJson(JSON.stringify(json)).encode(CASES.mixed)).toEqual(ours.encode(CASES.mixed));
   });
 
+  it('keeps tokens named like Object.prototype members', () => {
+    const j = trainBpe(Array(5).fill('constructor __proto__ toString hasOwnProperty'), { vocabSize: 320 });
+    const t = fromTokenizerJson(JSON.stringify(j));
+    expect(t.tokenToId('constructor')).toBeGreaterThan(256);
+    expect(t.decode(t.encode('constructor __proto__'))).toBe('constructor __proto__');
+    expect(hfReferenceFromJson(JSON.parse(JSON.stringify(j))).encode('constructor __proto__').ids).toEqual(t.encode('constructor __proto__'));
+  });
+
   it('rejects a vocab size below specials + 256 bytes', () => {
     expect(() => trainBpe(['x'], { vocabSize: 100 })).toThrow(/options\.vocabSize: expected an integer ≥ 256/);
   });
