@@ -26,9 +26,21 @@ export interface ByteBpeTables {
 export class ByteBpe implements Model {
   readonly unit = 'byte' as const;
   private cache = new Map<string, number | Int32Array>();
-  constructor(readonly tables: ByteBpeTables) {}
+  /** Id of each one-char ASCII piece (-1: not a token), so the commonest pieces skip hashing. */
+  private readonly ascii = new Int32Array(128).fill(-1);
+
+  constructor(readonly tables: ByteBpeTables) {
+    for (let c = 0; c < 128; c++) this.ascii[c] = tables.byteIds[c];
+  }
 
   encode(piece: string, ids: number[], lens?: number[]): void {
+    if (piece.length === 1 && lens === undefined) {
+      const c = piece.charCodeAt(0);
+      if (c < 128 && this.ascii[c] >= 0) {
+        ids.push(this.ascii[c]);
+        return;
+      }
+    }
     let r: number | Int32Array | undefined = this.tables.direct?.get(piece);
     if (r === undefined) {
       r = this.cache.get(piece);
