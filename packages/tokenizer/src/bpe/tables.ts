@@ -8,6 +8,9 @@ const strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Text of a binary-string token when its bytes are valid UTF-8, else undefined. */
 export function utf8Text(bin: string): string | undefined {
+  let ascii = true;
+  for (let i = 0; i < bin.length && ascii; i++) ascii = bin.charCodeAt(i) < 0x80;
+  if (ascii) return bin;
   const b = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) b[i] = bin.charCodeAt(i);
   try {

@@ -22,10 +22,7 @@ export function fromTiktoken(ranks: string, options: TiktokenOptions): Tokenizer
     specials.set(id, content);
     added.push({ id, content, special: true, singleWord: false, lstrip: false, rstrip: false, normalized: false });
   }
-  const vocab = new Map<string, number>();
-  tokens.forEach((t, id) => {
-    if (t !== undefined) vocab.set(t, id);
-  });
+  const vocab = byId; // binary-string token → rank
   const model = new ByteBpe(tablesFromRanks(tokens, byId));
   return new Tokenizer({
     format: 'tiktoken',
