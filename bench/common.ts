@@ -7,25 +7,37 @@ import { writeFileSync } from 'node:fs';
 import type { WebGpuBackend } from '@hsa/tensor';
 
 export interface Timing {
+  /** GPU time per step: `iters` steps encoded first, then one submission timed to completion */
   medianMs: number;
   minMs: number;
+  /** wall-clock per step including the host's encoding */
+  wallMs: number;
   reps: number;
   iters: number;
 }
 
-/** Times `step` (which only encodes work): `iters` steps per submission, median over `reps`. */
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/**
+ * Times `step` (which only encodes work): `iters` steps are encoded, then submitted at once and
+ * timed to completion, so the figure is GPU time per step (plus one submit round trip / iters);
+ * median over `reps` after a warm-up. Wall-clock per step including encoding is reported beside it.
+ */
 export async function timeGpu(be: WebGpuBackend, step: () => void, iters: number, reps = 10): Promise<Timing> {
   for (let i = 0; i < Math.max(2, Math.ceil(iters / 4)); i++) step();
   await be.sync();
-  const times: number[] = [];
+  const gpu: number[] = [];
+  const wall: number[] = [];
   for (let r = 0; r < reps; r++) {
     const t0 = performance.now();
     for (let i = 0; i < iters; i++) step();
+    const t1 = performance.now();
     await be.sync();
-    times.push((performance.now() - t0) / iters);
+    const t2 = performance.now();
+    gpu.push((t2 - t1) / iters);
+    wall.push((t2 - t0) / iters);
   }
-  times.sort((a, b) => a - b);
-  return { medianMs: times[Math.floor(times.length / 2)], minMs: times[0], reps, iters };
+  return { medianMs: median(gpu), minMs: Math.min(...gpu), wallMs: median(wall), reps, iters };
 }
 
 export function gitCommit(): string {

@@ -15,13 +15,16 @@ interface GemmCase {
   N: number;
   K: number;
   variant: 'tiled' | 'tiledSmall';
-  tile?: { BM: number; BN: number; BK: number; TM: number; TN: number };
+  tile?: NonNullable<Parameters<typeof matmul>[2]>['tile'];
+  default?: boolean;
 }
 
+const L = { BM: 128, BN: 128, BK: 8, TM: 8, TN: 8 };
+/** Earlier tile settings, timed beside the default (previous kernel versions as baselines). */
 const TILES = {
-  t128x128x16: { BM: 128, BN: 128, BK: 16, TM: 8, TN: 8 },
-  t128x128x8: { BM: 128, BN: 128, BK: 8, TM: 8, TN: 8 },
-  t128x64x16: { BM: 128, BN: 64, BK: 16, TM: 8, TN: 4 },
+  v2: { ...L, double: false, unrollK: false, pad: false },
+  v2DoubleBuffered: { ...L, double: true, unrollK: false, pad: true },
+  v3Wide: { ...L, BN: 256, TN: 16, BK: 4, double: false, pad: true, warp4x8: true },
 };
 
 function samples(count: number, n: number, seed: number): number[] {
@@ -75,12 +78,19 @@ function randomBf16(n: number, seed: number): Uint16Array {
   return out;
 }
 
-async function matvec(be: WebGpuBackend, N: number, K: number, timeIt: boolean) {
+async function matvec(
+  be: WebGpuBackend,
+  N: number,
+  K: number,
+  timeIt: boolean,
+  version: 'rows' | 'lanes' = 'lanes',
+  matvecShape?: NonNullable<Parameters<typeof matmul>[2]>['matvecShape'],
+) {
   const x = fillRandom(new Float32Array(K), 5);
   const w = randomBf16(N * K, 6);
   const X = Tensor.from(be, x, [1, K]);
   const W = Tensor.from(be, w, [N, K], 'bf16');
-  const Y = matmul(X, W, { transB: true });
+  const Y = matmul(X, W, { transB: true, matvec: version, matvecShape });
   const got = await Y.data();
   const err = sampledError(got, samples(512, N, 7), (n) => {
     let v = 0;
@@ -95,12 +105,12 @@ async function matvec(be: WebGpuBackend, N: number, K: number, timeIt: boolean) 
   if (!(err <= 1)) throw new Error(`matvec ${N}×${K}: result check failed (error/tolerance ${err})`);
   Y.dispose();
   const weightBytes = N * K * 2;
-  const res: Record<string, unknown> = { N, K, weightBytes, checkErrorOverTol: err, split: weightBytes > be.maxBindingBytes };
+  const res: Record<string, unknown> = { N, K, version, matvecShape, weightBytes, checkErrorOverTol: err, split: weightBytes > be.maxBindingBytes };
   if (timeIt) {
-    const t = await timeGpu(be, () => matmul(X, W, { transB: true }).dispose(), 200);
+    const t = await timeGpu(be, () => matmul(X, W, { transB: true, matvec: version, matvecShape }).dispose(), 200);
     res.timing = t;
     res.weightTBps = weightBytes / (t.medianMs * 1e-3) / 1e12;
-    console.error(`matvec bf16 ${N}×${K}: ${(t.medianMs * 1e3).toFixed(1)} µs, ${(res.weightTBps as number).toFixed(2)} TB/s of weights`);
+    console.error(`matvec ${version} ${JSON.stringify(matvecShape ?? '')} bf16 ${N}×${K}: ${(t.medianMs * 1e3).toFixed(1)} µs, ${(res.weightTBps as number).toFixed(2)} TB/s of weights`);
   } else console.error(`matvec bf16 ${N}×${K} (${(weightBytes / 2 ** 30).toFixed(2)} GiB, split ${res.split}): check ${err.toFixed(3)}`);
   X.dispose();
   W.dispose();
@@ -112,15 +122,26 @@ async function main() {
   const quick = process.argv.includes('--quick');
   const cases: GemmCase[] = quick
     ? [{ name: 'gemm-512', M: 512, N: 512, K: 512, variant: 'tiled' }]
-    : [
-        ...Object.values(TILES).map((tile) => ({ name: 'gemm-4096', M: 4096, N: 4096, K: 4096, variant: 'tiled' as const, tile })),
-        { name: 'gemm-4096', M: 4096, N: 4096, K: 4096, variant: 'tiledSmall' },
-        ...Object.values(TILES).map((tile) => ({ name: 'gemm-llm', M: 8192, N: 5632, K: 2048, variant: 'tiled' as const, tile })),
-        { name: 'gemm-llm', M: 8192, N: 5632, K: 2048, variant: 'tiledSmall' },
-      ];
+    : (['gemm-4096', 'gemm-llm'] as const).flatMap((name) => {
+        const [M, N, K] = name === 'gemm-4096' ? [4096, 4096, 4096] : [8192, 5632, 2048];
+        return [
+          { name, M, N, K, variant: 'tiled' as const, default: true },
+          ...Object.values(TILES).map((tile) => ({ name, M, N, K, variant: 'tiled' as const, tile })),
+          { name, M, N, K, variant: 'tiledSmall' as const },
+        ];
+      });
   const gemms = [];
   for (const c of cases) gemms.push(await gemm(be, c));
-  const decode = await matvec(be, quick ? 1024 : 14336, 4096, true);
+  const [N, K] = quick ? [256, 512] : [14336, 4096];
+  const decode = await matvec(be, N, K, true, 'lanes');
+  const decodeVariants = [await matvec(be, N, K, true, 'rows')];
+  for (const shape of [
+    { wg: 256, rows: 8, unroll: 8, reduce: 'serial' as const }, // v2
+    { wg: 256, rows: 4, unroll: 8, reduce: 'serial' as const },
+    { wg: 256, rows: 4, unroll: 8, reduce: 'tree' as const },
+  ]) {
+    decodeVariants.push(await matvec(be, N, K, true, 'lanes', shape));
+  }
   const big = quick ? null : await matvec(be, 300_000, 4096, false);
   writeJson(argValue('--json'), {
     bench: 'matmul',
@@ -128,6 +149,7 @@ async function main() {
     adapter: be.report(),
     gemm: gemms,
     decodeMatvec: decode,
+    decodeMatvecVariants: decodeVariants,
     over2GiB: big,
   });
 }

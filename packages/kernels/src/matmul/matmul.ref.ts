@@ -21,8 +21,12 @@ export interface MatmulParams {
   ldc?: number;
   /** Force a GPU variant (benchmarks, tests); `auto` picks by shape and device. */
   variant?: 'auto' | 'tiled' | 'tiledSmall' | 'matvec';
+  /** Matvec version: `lanes` (v2, default) or `rows` (v3); benchmarks compare them. */
+  matvec?: 'rows' | 'lanes';
+  /** Matvec `lanes` workgroup shape (benchmarks). */
+  matvecShape?: { wg: number; rows: number; unroll: number; reduce: 'serial' | 'split' | 'tree' };
   /** Override the tile of the `tiled` variant (benchmarks). */
-  tile?: { BM: number; BN: number; BK: number; TM: number; TN: number };
+  tile?: { BM: number; BN: number; BK: number; TM: number; TN: number; double?: boolean; unrollK?: boolean; pad?: boolean; warp4x8?: boolean };
 }
 
 function readerB(b: TypedArray, dtype: MatmulParams['bDtype']): (i: number) => number {

@@ -1,19 +1,23 @@
 /**
  * matmul: C = op(A) · op(B), batched, either operand transposed, B in f32 or packed f16/bf16.
- * v1 tiled: 128×128×16 tiles, 256 threads with 8×8 outputs each, register prefetch of the next K
- *    slice (TILE_LARGE); 64×64 tiles with 4×4 per thread for small problems (TILE_SMALL).
- * v1 matvec: decode rows (M·batch ≤ 8) against an [N, K] weight: 16-byte loads, 64 threads a row.
- * v2 matvec: 32 threads a row, 8 loads in flight, M compiled in, vec4 x, one-barrier reduction
- *    (1.03 → see docs/benchmarks.md TB/s on the H200).
- * v2 tiled: fully unrolled template (named accumulators) instead of arrays indexed in loops.
- * Both fit the portable limits (256 invocations, ≤ 32 KiB workgroup memory), so one program serves
- * browsers, SwiftShader and the H200.
+ * Numbers: f32 4096³ / bf16 decode matvec 1×4096·(14336×4096)ᵀ on the H200 (docs/benchmarks.md).
+ * v1 tiled: 128×128×16 tiles, 8×8 outputs per thread, arrays indexed in loops: 24 TFLOP/s.
+ * v2 tiled: template unrolled in TypeScript (named accumulators), BK 8: 30 TFLOP/s.
+ * v3 tiled (default): BK 4, each warp 4×8 thread tiles (fewer shared-memory wavefronts): 35.7.
+ *    Tried and slower here: double buffering, unrolled k, 128×256 / 256×128 tiles, BK 2 and 16.
+ * tiledSmall: 64×64×16 tiles, 4×4 per thread, when 128² tiles would leave the GPU idle.
+ * v1 matvec: 64 threads a row, M read from uniforms: 1.03 TB/s of weights.
+ * v2 matvec: M compiled in, vec4 x, 8 loads in flight, one-barrier reduction: 2.4 (3.0 GPU-timed).
+ * v3 matvec (default `lanes` shape): 4 rows per 256-thread workgroup: 3.35 TB/s (79% of copy).
+ * `rows` matvec (opt-in): threads split K and reuse x over 8 rows: 3.05 TB/s.
+ * All variants fit the portable limits (256 invocations, ≤ 32 KiB workgroup memory).
  */
 import { type BufferBinding, type DeviceCaps, grid, type Kernel, type Program, wgslBindings } from '../core/program.js';
 import { defineUniforms } from '../core/uniforms.js';
 import { type MatmulParams, matmulRef } from './matmul.ref.js';
-import { MATVEC_MAX_M, MATVEC_ROWS_PER_WG, matvecWgsl } from './matvec.wgsl.js';
-import { TILE_LARGE, TILE_SMALL, type TileConfig, tiledMatmulWgsl } from './matmul.wgsl.js';
+import { MATVEC_ROWS_V3, matvecRowsWgsl } from './matvec-rows.wgsl.js';
+import { MATVEC_DEFAULT_SHAPE, MATVEC_MAX_M, matvecWgsl } from './matvec.wgsl.js';
+import { TILE_LARGE, TILE_SMALL, type TileConfig, tiledMatmulWgsl, tiledWorkgroupBytes } from './matmul.wgsl.js';
 
 const U = defineUniforms({
   M: 'u32',
@@ -51,7 +55,11 @@ function checkedGrid(g: [number, number, number], caps: DeviceCaps): [number, nu
 const pick = ({ M, N, K, strideA, strideB, strideC }: MatmulParams) => ({ M, N, K, strideA, strideB, strideC });
 
 function tiledProgram(p: MatmulParams, tile: TileConfig, name: string, caps: DeviceCaps): Program {
-  const t = `${tile.BM}x${tile.BN}x${tile.BK}:${tile.TM}x${tile.TN}`;
+  const t = `${tile.BM}x${tile.BN}x${tile.BK}:${tile.TM}x${tile.TN}:${tile.double === false ? 's' : 'd'}${tile.unrollK ? 'u' : 'l'}${tile.pad === false ? 'n' : 'p'}${tile.warp4x8 ? 'w' : ''}`;
+  const smem = tiledWorkgroupBytes({ tile, transA: p.transA, transB: p.transB, bDtype: p.bDtype });
+  if (smem > caps.maxWorkgroupStorage) {
+    throw new RangeError(`matmul: tile ${t} needs ${smem} bytes of workgroup memory, the device has ${caps.maxWorkgroupStorage}`);
+  }
   const key = `matmul:${name}:${t}:${p.transA ? 't' : 'n'}${p.transB ? 't' : 'n'}:${p.bDtype}`;
   const bufs = buffers(p.bDtype);
   return {
@@ -71,12 +79,16 @@ function matvecProgram(p: MatmulParams, caps: DeviceCaps): Program {
   const rows = p.M * p.batch;
   if (rows > MATVEC_MAX_M) throw new RangeError(`matvec: ${rows} rows > ${MATVEC_MAX_M}`);
   const vec = p.K % (p.bDtype === 'f32' ? 4 : 8) === 0;
+  const shape = p.matvecShape ?? MATVEC_DEFAULT_SHAPE;
+  const spec = { bDtype: p.bDtype, vec, M: rows, shape };
+  // v3 keeps ROWS·M partial sums per thread in workgroup memory: only where that fits.
+  const v3 = vec && p.matvec === 'rows' && MATVEC_ROWS_V3 * rows * 1024 <= caps.maxWorkgroupStorage;
   return {
-    key: `matmul:matvec:${p.bDtype}:${vec ? 'v' : 's'}:m${rows}`,
-    code: () => matvecWgsl({ bDtype: p.bDtype, vec, M: rows }, U.wgsl('U')),
+    key: `matmul:matvec:${v3 ? 'rows' : `lanes${shape.wg}x${shape.rows}x${shape.unroll}${shape.reduce}`}:${p.bDtype}:${vec ? 'v' : 's'}:m${rows}`,
+    code: () => (v3 ? matvecRowsWgsl(spec, U.wgsl('U')) : matvecWgsl(spec, U.wgsl('U'))),
     buffers: buffers(p.bDtype),
     uniforms: U.pack({ M: rows, N: p.N, K: p.K, ldc: p.ldc ?? p.N, strideA: 0, strideB: 0, strideC: 0 }),
-    workgroups: grid(Math.ceil(p.N / MATVEC_ROWS_PER_WG), caps),
+    workgroups: grid(Math.ceil(p.N / (v3 ? MATVEC_ROWS_V3 : shape.rows)), caps),
   };
 }
 

@@ -15,9 +15,17 @@ export interface TileConfig {
   BK: number;
   TM: number;
   TN: number;
+  /** two workgroup-memory buffers, one barrier per K slice (default true) */
+  double?: boolean;
+  /** unroll the k loop inside a slice in the template (default false) */
+  unrollK?: boolean;
+  /** pad rows of transposed-on-store operands by 4 floats (default true) */
+  pad?: boolean;
+  /** arrange each 32-lane warp as 4 thread rows × 8 thread columns (fewer shared-memory wavefronts) */
+  warp4x8?: boolean;
 }
 
-export const TILE_LARGE: TileConfig = { BM: 128, BN: 128, BK: 16, TM: 8, TN: 8 };
+export const TILE_LARGE: TileConfig = { BM: 128, BN: 128, BK: 4, TM: 8, TN: 8, double: false, pad: false, warp4x8: true };
 export const TILE_SMALL: TileConfig = { BM: 64, BN: 64, BK: 16, TM: 4, TN: 4 };
 
 export interface TiledSpec {
@@ -28,6 +36,21 @@ export interface TiledSpec {
 }
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+/**
+ * Workgroup-memory row stride (floats per k) of an operand. An operand stored [rows][K] in global
+ * memory is transposed on the way in; padding its rows by 4 floats spreads those scalar stores over
+ * all banks while keeping vec4 alignment.
+ */
+function smemStride(name: 'A' | 'B', spec: TiledSpec): number {
+  const rows = name === 'A' ? spec.tile.BM : spec.tile.BN;
+  const kMajor = name === 'A' ? spec.transA : !spec.transB;
+  return kMajor || spec.tile.pad === false ? rows : rows + 4;
+}
+
+function smemSize(name: 'A' | 'B', spec: TiledSpec): number {
+  return (smemStride(name, spec) * spec.tile.BK) / 4; // vec4s per buffer
+}
 
 /** Global → registers: `r{name}{i}` holds element lid + 256·i of the tile, zero outside the matrix. */
 function loadTile(name: 'A' | 'B', spec: TiledSpec): string {
@@ -50,34 +73,45 @@ function loadTile(name: 'A' | 'B', spec: TiledSpec): string {
     .join('\n');
 }
 
-/** Registers → workgroup memory at [kk][rr] (k-major). */
-function storeTile(name: 'A' | 'B', spec: TiledSpec): string {
+/** Registers → workgroup memory buffer `buf` at [kk][rr] (k-major, rows padded, see smemStride). */
+function storeTile(name: 'A' | 'B', spec: TiledSpec, buf: string): string {
   const { BM, BN, BK } = spec.tile;
   const rows = name === 'A' ? BM : BN;
   const kMajor = name === 'A' ? spec.transA : !spec.transB;
+  const stride = smemStride(name, spec);
   return range((rows * BK) / 256)
     .map((i) => {
       const e = `(lid + ${i * 256}u)`;
-      const slot = kMajor ? e : `(${e} % ${BK}u) * ${rows}u + ${e} / ${BK}u`;
-      return `    { let s = ${slot}; ${name}s[s >> 2u][s & 3u] = r${name}${i}; }`;
+      const slot = kMajor ? `(${e} / ${rows}u) * ${stride}u + ${e} % ${rows}u` : `(${e} % ${BK}u) * ${stride}u + ${e} / ${BK}u`;
+      return `    { let s = ${buf} * ${smemSize(name, spec) * 4}u + ${slot}; ${name}s[s >> 2u][s & 3u] = r${name}${i}; }`;
     })
     .join('\n');
 }
 
+/** The multiply of one K slice from buffer offsets oa / ob, unrolled over k. */
 function inner(spec: TiledSpec): string {
-  const { BM, BN, TM, TN } = spec.tile;
+  const { BM, BN, BK, TM, TN } = spec.tile;
   const gm = TM / 4;
   const gn = TN / 4;
+  const sa = smemStride('A', spec) / 4;
+  const sb = smemStride('B', spec) / 4;
   const lines: string[] = [];
-  for (let g = 0; g < gm; g++) lines.push(`      let a${g} = As[k * ${BM / 4}u + ${(g * BM) / gm / 4}u + tr];`);
-  for (let h = 0; h < gn; h++) lines.push(`      let b${h} = Bs[k * ${BN / 4}u + ${(h * BN) / gn / 4}u + tc];`);
-  for (let g = 0; g < gm; g++) {
-    for (const [i, c] of ['x', 'y', 'z', 'w'].entries()) {
-      for (let h = 0; h < gn; h++) {
-        const acc = `c${g * 4 + i}_${h}`;
-        lines.push(`      ${acc} = fma(vec4<f32>(a${g}.${c}), b${h}, ${acc});`);
+  const unroll = spec.tile.unrollK === true;
+  for (let k = 0; k < (unroll ? BK : 1); k++) {
+    lines.push(unroll ? '    {' : `    for (var k = 0u; k < ${BK}u; k++) {`);
+    const ka = unroll ? `${k * sa}u` : `k * ${sa}u`;
+    const kb = unroll ? `${k * sb}u` : `k * ${sb}u`;
+    for (let g = 0; g < gm; g++) lines.push(`      let a${g} = As[oa + ${ka} + ${(g * BM) / gm / 4}u + tr];`);
+    for (let h = 0; h < gn; h++) lines.push(`      let b${h} = Bs[ob + ${kb} + ${(h * BN) / gn / 4}u + tc];`);
+    for (let g = 0; g < gm; g++) {
+      for (const [i, c] of ['x', 'y', 'z', 'w'].entries()) {
+        for (let h = 0; h < gn; h++) {
+          const acc = `c${g * 4 + i}_${h}`;
+          lines.push(`      ${acc} = fma(vec4<f32>(a${g}.${c}), b${h}, ${acc});`);
+        }
       }
     }
+    lines.push('    }');
   }
   return lines.join('\n');
 }
@@ -103,6 +137,22 @@ function writeC(spec: TiledSpec): string {
   return lines.join('\n');
 }
 
+/** (tr, tc): the thread's row and column in the grid of BM/TM × BN/TN thread tiles. */
+function threadCoords(t: TileConfig): string {
+  const cols = t.BN / t.TN;
+  if (!t.warp4x8 || cols % 8 !== 0) return `  let tr = lid / ${cols}u;\n  let tc = lid % ${cols}u;`;
+  const warpsPerRow = cols / 8;
+  return `  let w = lid / 32u;
+  let lane = lid % 32u;
+  let tr = (w / ${warpsPerRow}u) * 4u + lane / 8u;
+  let tc = (w % ${warpsPerRow}u) * 8u + lane % 8u;`;
+}
+
+/** Workgroup memory of a tiled program (both operands, double-buffered). */
+export function tiledWorkgroupBytes(spec: TiledSpec): number {
+  return (spec.tile.double === false ? 1 : 2) * 16 * (smemSize('A', spec) + smemSize('B', spec));
+}
+
 export function tiledMatmulWgsl(spec: TiledSpec, header: string): string {
   const { BM, BN, BK, TM, TN } = spec.tile;
   const perA = (BM * BK) / 256;
@@ -116,13 +166,12 @@ export function tiledMatmulWgsl(spec: TiledSpec, header: string): string {
   return /* wgsl */ `
 ${header}
 ${bRead}
-var<workgroup> As: array<vec4<f32>, ${(BK * BM) / 4}>;
-var<workgroup> Bs: array<vec4<f32>, ${(BK * BN) / 4}>;
+var<workgroup> As: array<vec4<f32>, ${(spec.tile.double === false ? 1 : 2) * smemSize('A', spec)}>;
+var<workgroup> Bs: array<vec4<f32>, ${(spec.tile.double === false ? 1 : 2) * smemSize('B', spec)}>;
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let tr = lid / ${BN / TN}u;
-  let tc = lid % ${BN / TN}u;
+${threadCoords(spec.tile)}
   let m0 = wid.y * ${BM}u;
   let n0 = wid.x * ${BN}u;
   let baseA = wid.z * u.strideA;
@@ -134,20 +183,49 @@ ${regs.map((r) => `  var ${r} = 0.0;`).join('\n')}
   var k0 = 0u;
 ${loadTile('A', spec)}
 ${loadTile('B', spec)}
+${spec.tile.double === false ? singleBuffered(spec) : doubleBuffered(spec)}
+${writeC(spec)}
+}`;
+}
+
+/** Slice kt+1 is loaded into registers before slice kt is multiplied, then stored into the other buffer. */
+function doubleBuffered(spec: TiledSpec): string {
+  return `${storeTile('A', spec, '0u')}
+${storeTile('B', spec, '0u')}
+  workgroupBarrier();
   for (var kt = 0u; kt < nk; kt++) {
-${storeTile('A', spec)}
-${storeTile('B', spec)}
-    workgroupBarrier();
-    if (kt + 1u < nk) {
-      k0 = (kt + 1u) * ${BK}u;
+    let cur = kt & 1u;
+    let more = kt + 1u < nk;
+    if (more) {
+      k0 = (kt + 1u) * ${spec.tile.BK}u;
 ${loadTile('A', spec)}
 ${loadTile('B', spec)}
     }
-    for (var k = 0u; k < ${BK}u; k++) {
+    let oa = cur * ${smemSize('A', spec)}u;
+    let ob = cur * ${smemSize('B', spec)}u;
 ${inner(spec)}
+    if (more) {
+${storeTile('A', spec, '(1u - cur)')}
+${storeTile('B', spec, '(1u - cur)')}
     }
     workgroupBarrier();
-  }
-${writeC(spec)}
-}`;
+  }`;
+}
+
+/** One buffer: store, barrier, prefetch the next slice into registers, multiply, barrier. */
+function singleBuffered(spec: TiledSpec): string {
+  return `  let oa = 0u;
+  let ob = 0u;
+  for (var kt = 0u; kt < nk; kt++) {
+${storeTile('A', spec, '0u')}
+${storeTile('B', spec, '0u')}
+    workgroupBarrier();
+    if (kt + 1u < nk) {
+      k0 = (kt + 1u) * ${spec.tile.BK}u;
+${loadTile('A', spec)}
+${loadTile('B', spec)}
+    }
+${inner(spec)}
+    workgroupBarrier();
+  }`;
 }

@@ -7,15 +7,25 @@
  * M is compiled in (decode uses M = 1), so the accumulators are registers.
  */
 export const MATVEC_MAX_M = 8;
-export const MATVEC_ROWS_PER_WG = 8;
-const T = 256 / MATVEC_ROWS_PER_WG; // threads per row
-const UNROLL = 8;
+/** Workgroup size, rows of W per workgroup and loads in flight per thread (benchmarks tune them). */
+export interface MatvecShape {
+  wg: number;
+  rows: number;
+  unroll: number;
+  /**
+   * How a row's T partial sums meet: `serial` (one thread adds all), `split` (√T threads add √T
+   * each, then one thread adds those), `tree` (halving, log2 T barriers).
+   */
+  reduce: 'serial' | 'split' | 'tree';
+}
+export const MATVEC_DEFAULT_SHAPE: MatvecShape = { wg: 256, rows: 4, unroll: 8, reduce: 'split' };
 
 export interface MatvecSpec {
   bDtype: 'f32' | 'f16' | 'bf16';
   /** K is a multiple of the 16-byte word (8 packed or 4 f32 values): vector loads */
   vec: boolean;
   M: number;
+  shape?: MatvecShape;
 }
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
@@ -40,10 +50,64 @@ function accumulateFn(spec: MatvecSpec): string {
   return `fn accumulate(w: ${wType}, k: u32) {\n${body.join('\n')}\n}`;
 }
 
+/** One thread per (row, m) adds the row's T partials: one barrier, T serial reads. */
+function serialReduce(M: number, WG: number, R: number, T: number): string {
+  return `  if (lid < ${R * M}u) {
+    let r = lid % ${R}u;
+    let m = lid / ${R}u;
+    var s = 0.0;
+    for (var j = 0u; j < ${T}u; j++) { s += part[m * ${WG}u + r * ${T}u + j]; }
+    if (row0 + r < u.N) { c[m * u.ldc + row0 + r] = s; }
+  }`;
+}
+
+/** Halving tree over each row's T partials, all rows at once: log2(T) barriers. */
+function treeReduce(M: number, WG: number, R: number, T: number): string {
+  return `  for (var s = ${T / 2}u; s > 0u; s >>= 1u) {
+    if (t < s) {
+${range(M)
+  .map((m) => `      part[${m * WG}u + lid] += part[${m * WG}u + lid + s];`)
+  .join('\n')}
+    }
+    workgroupBarrier();
+  }
+  if (t == 0u && row < u.N) {
+${range(M)
+  .map((m) => `    c[${m}u * u.ldc + row] = part[${m * WG}u + lid];`)
+  .join('\n')}
+  }`;
+}
+
+/** √T threads per (row, m) add √T partials each; then one thread adds those: two barriers. */
+function splitReduce(M: number, WG: number, R: number, T: number): string {
+  const w = 2 ** Math.floor(Math.log2(T) / 2);
+  const per = T / w;
+  return `  if (t < ${w}u) {
+${range(M)
+  .map(
+    (m) => `    { var s = 0.0; for (var j = 0u; j < ${per}u; j++) { s += part[${m * WG}u + lid - t + t * ${per}u + j]; }
+      part[${m * WG}u + lid - t + t * ${per}u] = s; }`,
+  )
+  .join('\n')}
+  }
+  workgroupBarrier();
+  if (t == 0u && row < u.N) {
+${range(M)
+  .map(
+    (m) =>
+      `    { var s = 0.0; for (var j = 0u; j < ${w}u; j++) { s += part[${m * WG}u + lid + j * ${per}u]; } c[${m}u * u.ldc + row] = s; }`,
+  )
+  .join('\n')}
+  }`;
+}
+
+const REDUCERS = { serial: serialReduce, split: splitReduce, tree: treeReduce };
+
 export function matvecWgsl(spec: MatvecSpec, uniformStruct: string): string {
   const per = spec.bDtype === 'f32' ? 4 : 8;
   const wType = spec.bDtype === 'f32' ? 'vec4<f32>' : 'vec4<u32>';
-  const R = MATVEC_ROWS_PER_WG;
+  const { wg: WG, rows: R, unroll: UNROLL } = spec.shape ?? MATVEC_DEFAULT_SHAPE;
+  const T = WG / R; // threads per row
   const readScalar =
     spec.bDtype === 'f32'
       ? 'bs[i]'
@@ -80,11 +144,11 @@ ${uniformStruct}
 @group(0) @binding(0) var<uniform> u: U;
 ${bindings}
 @group(0) @binding(3) var<storage, read_write> c: array<f32>;
-var<workgroup> part: array<f32, ${256 * spec.M}>;
+var<workgroup> part: array<f32, ${WG * spec.M}>;
 var<private> acc: array<f32, ${spec.M}>;
 ${spec.vec ? accumulateFn(spec) : ''}
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
   let row0 = (wid.x + wid.y * nwg.x) * ${R}u;
@@ -94,15 +158,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
 ${body}
   }
 ${range(spec.M)
-  .map((m) => `  part[${m * 256}u + lid] = acc[${m}];`)
+  .map((m) => `  part[${m * WG}u + lid] = acc[${m}];`)
   .join('\n')}
   workgroupBarrier();
-  if (lid < ${R * spec.M}u) {
-    let r = lid % ${R}u;
-    let m = lid / ${R}u;
-    var s = 0.0;
-    for (var j = 0u; j < ${T}u; j++) { s += part[m * 256u + r * ${T}u + j]; }
-    if (row0 + r < u.N) { c[m * u.ldc + row0 + r] = s; }
-  }
+${REDUCERS[(spec.shape ?? MATVEC_DEFAULT_SHAPE).reduce](spec.M, WG, R, T)}
 }`;
 }

@@ -41,6 +41,9 @@ interface Case {
   bBatched?: boolean;
   dtype?: 'f32' | 'bf16' | 'f16';
   variant?: MatmulParams['variant'];
+  tile?: MatmulParams['tile'];
+  matvec?: MatmulParams['matvec'];
+  matvecShape?: MatmulParams['matvecShape'];
 }
 
 async function check(be: Backend, c: Case): Promise<void> {
@@ -59,7 +62,7 @@ async function check(be: Backend, c: Case): Promise<void> {
   const bShape = bBatched && batch > 1 ? [batch, ...bMat] : bMat;
   const A = Tensor.from(be, av, aShape);
   const B = Tensor.from(be, bTensorData, bShape, dtype);
-  const C = matmul(A, B, { transA: tA, transB: tB, variant: c.variant });
+  const C = matmul(A, B, { transA: tA, transB: tB, variant: c.variant, tile: c.tile, matvec: c.matvec, matvecShape: c.matvecShape });
   const got = await C.data();
   const { c: want, mag } = oracle(Float64Array.from(av), Float64Array.from(bv), batch, M, N, K, tA, tB, bBatched && batch > 1);
   expectClose(got, want, (i) => 2 * EPS32 * K * mag[i] + 1e-30, `${JSON.stringify(c)} seed=${seed}`);
@@ -78,6 +81,9 @@ const CASES: Case[] = [
   { batch: 2, M: 9, N: 10, K: 11, bBatched: false, tA: true },
   { batch: 1, M: 130, N: 257, K: 129, variant: 'tiled' },
   { batch: 2, M: 129, N: 131, K: 47, tA: true, tB: true, variant: 'tiled' },
+  { batch: 1, M: 131, N: 259, K: 21, tB: true, variant: 'tiled', tile: { BM: 128, BN: 256, BK: 4, TM: 8, TN: 16, warp4x8: true } },
+  { batch: 1, M: 259, N: 67, K: 9, variant: 'tiled', tile: { BM: 256, BN: 128, BK: 2, TM: 16, TN: 8, warp4x8: true } },
+  { batch: 1, M: 133, N: 67, K: 19, tA: true, variant: 'tiled', tile: { BM: 128, BN: 128, BK: 8, TM: 8, TN: 8, double: false, unrollK: true, pad: false } },
   { batch: 1, M: 33, N: 70, K: 45, dtype: 'bf16' },
   { batch: 1, M: 65, N: 31, K: 37, tB: true, dtype: 'f16', variant: 'tiled' },
   // decode matrix-vector path: vector loads (K % 8 == 0) and the scalar fallback
@@ -86,6 +92,9 @@ const CASES: Case[] = [
   { batch: 1, M: 3, N: 33, K: 1000, tB: true, dtype: 'f16' },
   { batch: 5, M: 1, N: 127, K: 68, tB: true, bBatched: false },
   { batch: 1, M: 2, N: 9, K: 7, tB: true },
+  { batch: 1, M: 2, N: 37, K: 136, tB: true, dtype: 'bf16', matvecShape: { wg: 256, rows: 8, unroll: 8, reduce: 'serial' } },
+  { batch: 1, M: 1, N: 41, K: 520, tB: true, matvecShape: { wg: 128, rows: 2, unroll: 4, reduce: 'tree' } },
+  { batch: 1, M: 3, N: 29, K: 264, tB: true, dtype: 'f16', matvec: 'rows' },
 ];
 
 describe.each(testBackends())('matmul on %s', (_name, make) => {

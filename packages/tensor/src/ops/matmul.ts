@@ -9,13 +9,9 @@ import { ArgumentError, type MatmulParams, matmul as matmulKernel, ShapeError } 
 import { contiguousStrides, fmtShape, numel, Tensor } from '../tensor.js';
 import { expectDtype, sameBackend } from './guards.js';
 
-export interface MatmulOptions {
+export interface MatmulOptions extends Pick<MatmulParams, 'variant' | 'tile' | 'matvec' | 'matvecShape'> {
   transA?: boolean;
   transB?: boolean;
-  /** Force a GPU variant (benchmarks). */
-  variant?: MatmulParams['variant'];
-  /** Override the tiled variant's tile (benchmarks). */
-  tile?: MatmulParams['tile'];
 }
 
 /** The tensor to bind and the effective trans flag: a transposed contiguous view binds its base. */
@@ -74,6 +70,8 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
     strideC: M * N,
     variant: options.variant,
     tile: options.tile,
+    matvec: options.matvec,
+    matvecShape: options.matvecShape,
   };
   if (numel(out.shape) > 0 && K > 0) runBlocked(p, A.t, B.t, out);
   else if (numel(out.shape) > 0) fillZero(out);
