@@ -53,15 +53,3 @@ export function byteToUnitMap(s: string): Int32Array {
   out.push(s.length);
   return Int32Array.from(out);
 }
-
-/** Length of the longest prefix of `b[0..n)` that is complete UTF-8 (an invalid byte counts as complete). */
-export function completeUtf8Prefix(b: Uint8Array, n: number): number {
-  // Look back at most 3 bytes for the start of an unfinished sequence.
-  for (let back = 1; back <= Math.min(3, n); back++) {
-    const c = b[n - back];
-    if ((c & 0xc0) === 0x80) continue; // continuation byte: keep looking for the lead byte
-    const need = c >= 0xf0 && c <= 0xf4 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c < 0xe0 ? 2 : 1;
-    return need > back ? n - back : n;
-  }
-  return n;
-}
