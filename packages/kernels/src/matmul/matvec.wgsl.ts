@@ -62,7 +62,7 @@ function serialReduce(M: number, WG: number, R: number, T: number): string {
 }
 
 /** Halving tree over each row's T partials, all rows at once: log2(T) barriers. */
-function treeReduce(M: number, WG: number, R: number, T: number): string {
+function treeReduce(M: number, WG: number, _R: number, T: number): string {
   return `  for (var s = ${T / 2}u; s > 0u; s >>= 1u) {
     if (t < s) {
 ${range(M)
@@ -79,7 +79,7 @@ ${range(M)
 }
 
 /** √T threads per (row, m) add √T partials each; then one thread adds those: two barriers. */
-function splitReduce(M: number, WG: number, R: number, T: number): string {
+function splitReduce(M: number, WG: number, _R: number, T: number): string {
   const w = 2 ** Math.floor(Math.log2(T) / 2);
   const per = T / w;
   return `  if (t < ${w}u) {

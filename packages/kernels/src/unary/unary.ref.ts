@@ -32,7 +32,7 @@ export const UNARY_FNS: Record<UnaryOp, (x: number) => number> = {
   sqrt: Math.sqrt,
   rsqrt: (x) => 1 / Math.sqrt(x),
   abs: Math.abs,
-  relu: (x) => (x > 0 ? x : 0),
+  relu: (x) => Math.max(x, 0),
   sigmoid,
   silu: (x) => x * sigmoid(x),
   tanh: Math.tanh,

@@ -7,7 +7,7 @@ import {
   BackendError,
   type DeviceCaps,
   DeviceLostError,
-  HsaError,
+  type HsaError,
   type Kernel,
   OutOfMemoryError,
 } from '@hsa/kernels';
