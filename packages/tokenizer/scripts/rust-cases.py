@@ -36,8 +36,12 @@ for name, (base, patch) in VARIANTS.items():
         cfg["added_tokens"] = cfg["added_tokens"] + patch.pop("extra_added")
     cfg.update(patch)
     tok = tokenizers.Tokenizer.from_str(json.dumps(cfg))
-    ids = [tok.encode(fix(t)).ids for t in texts]
-    out["variants"][name] = {"base": base, "patch": {**patch, "added_tokens": cfg["added_tokens"]} if name.endswith("added-flags") else patch, "ids": ids,
+    encs = [tok.encode(fix(t)) for t in texts]
+    ids = [e.ids for e in encs]
+    # Offsets are in code points here and in UTF-16 units in JavaScript: kept for BMP-only texts.
+    bmp = [all(ord(c) < 0x10000 for c in fix(t)) for t in texts]
+    offsets = [[list(o) for o in e.offsets] if ok else None for e, ok in zip(encs, bmp)]
+    out["variants"][name] = {"base": base, "patch": {**patch, "added_tokens": cfg["added_tokens"]} if name.endswith("added-flags") else patch, "ids": ids, "offsets": offsets,
         "decoded": [tok.decode(i, skip_special_tokens=False) for i in ids]}
 
 # tiktoken (Rust core) with its own patterns and the rank files shipped by gpt-tokenizer.

@@ -80,7 +80,16 @@ function encodePiece(model: Model, piece: Span, sink: Sink): void {
       while (k < toUnit.length - 1 && toUnit[k] === toUnit[endByte - 1]) k++;
       b = toUnit[k];
     }
-    sink.offsets.push(origin(piece, a), origin(piece, Math.max(a, b)));
+    if (len === 0 && sink.offsets.length >= 2 && pos > 0) {
+      // A byte-fallback token after the first byte of its char: the whole char, as in Rust.
+      sink.offsets.push(sink.offsets[sink.offsets.length - 2], sink.offsets[sink.offsets.length - 1]);
+      continue;
+    }
+    const start = origin(piece, a);
+    let end = origin(piece, Math.max(a, b));
+    // Only inserted text (a Prepend / prefix "▁"): Rust aligns it with the char it precedes.
+    if (end === start && b > a && b < text.length) end = origin(piece, b + 1);
+    sink.offsets.push(start, end);
     pos = endByte;
   }
 }

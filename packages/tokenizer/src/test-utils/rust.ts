@@ -9,19 +9,25 @@ export interface RustVariant {
   json: Record<string, unknown>;
   ids: number[][];
   decoded: string[];
+  /** Rust's offsets where comparable (BMP-only texts, where code points equal UTF-16 units), else null. */
+  offsets: (number[][] | null)[];
 }
 
 /** Texts of the Rust cases (lone surrogates included: Rust saw them as U+FFFD). */
 export const RUST_TEXTS: string[] = cases.texts;
 
-/** The variants, with their patched tokenizer.json. */
+let variants: RustVariant[] | undefined;
+
+/** The variants, with their patched tokenizer.json (parsed once). */
 export function rustVariants(): RustVariant[] {
-  return Object.entries(cases.variants).map(([name, v]) => ({
+  variants ??= Object.entries(cases.variants).map(([name, v]) => ({
     name,
     json: { ...JSON.parse(tokenizerJsonText(v.base as HfModelName)), ...v.patch },
     ids: v.ids,
     decoded: v.decoded,
+    offsets: v.offsets,
   }));
+  return variants;
 }
 
 /** tiktoken's (Rust core) ids for RUST_TEXTS with its own patterns. */
