@@ -53,6 +53,13 @@ describe.each(TOKENIZERS)('Tokenizer (%s)', (_name, load) => {
   });
 });
 
+describe('vocabSize', () => {
+  it('counts the vocab and the added tokens', () => {
+    expect(fromTiktokenRanks('cl100k_base', rankFileText('cl100k_base')).vocabSize).toBe(100277);
+    expect(fromTokenizerJson(tokenizerJsonText('llama3')).vocabSize).toBe(128256);
+  });
+});
+
 describe('offsets through added tokens and normalizers', () => {
   it('special tokens cover their text; BOS gets [0, 0]', () => {
     const tok = fromTokenizerJson(tokenizerJsonText('llama2'));

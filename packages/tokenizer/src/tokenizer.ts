@@ -104,6 +104,14 @@ export class Tokenizer {
     return this.p.idToToken(id);
   }
 
+  /** Number of ids: one past the largest id of the vocab and the added/special tokens. */
+  get vocabSize(): number {
+    let max = -1;
+    for (const id of this.p.vocab.values()) if (id > max) max = id;
+    for (const t of this.p.added) if (t.id > max) max = t.id;
+    return max + 1;
+  }
+
   /** Added and special tokens, as declared. */
   get addedTokens(): readonly AddedToken[] {
     return this.p.added;
