@@ -27,6 +27,8 @@ export interface AdapterReport {
   readonly vendor?: string;
   readonly architecture?: string;
   readonly software?: boolean;
+  /** Why this adapter was chosen, where that was not the default (e.g. the SwiftShader fallback). */
+  readonly note?: string;
   readonly features: readonly string[];
   readonly limits: Readonly<Record<string, number>>;
 }

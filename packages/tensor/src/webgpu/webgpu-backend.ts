@@ -259,6 +259,7 @@ export class WebGpuBackend implements Backend {
       vendor: info.vendor,
       architecture: info.architecture,
       software: info.architecture === 'swiftshader' || info.vendor === 'mesa' || !!this.acquired.softwareFallback,
+      note: this.acquired.softwareFallback,
       features: [...this.device.features].sort(),
       limits: readLimits(this.device.limits),
     };
