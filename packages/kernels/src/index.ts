@@ -66,6 +66,8 @@ export {
   type HsaChunkAttentionBackwardArrays,
   hsaChunkAttentionBackwardRef,
 } from './attention/hsaChunkAttentionBackward.ref.js';
+/** Dense attention kernels (WGSL + ref): SWA forward, chunk-encoder forward, SWA decode against a ring buffer. */
+export { chunkEncoderAttentionForward, DENSE_MAX_D, swaAttentionDecodeForward, swaAttentionForward } from './attention/swaAttention.js';
 /** Categorical sampling from sorted top-k candidates (temperature, top-p, one uniform per row). */
 export { sample } from './sample/sample.js';
 export { type SampleParams, sampleRef } from './sample/sample.ref.js';
@@ -88,3 +90,18 @@ export { type ArangeParams, arangeRef, type FillParams, fillRef } from './fill/f
 export { rope } from './rope/rope.js';
 export { type RopeParams, ropeInvFreq, ropeRef } from './rope/rope.ref.js';
 export { wgslSinCos } from './rope/sincos.wgsl.js';
+/** Backward kernels (training): softmax, RMSNorm (dx and dw), SwiGLU, embedding scatter-add without atomics. */
+export { softmaxBackward } from './softmax/softmaxBackward.js';
+export { softmaxBackwardRef } from './softmax/softmaxBackward.ref.js';
+export { rmsNormBackward, rmsNormWeightGrad } from './rmsnorm/rmsnormBackward.js';
+export { type RmsNormBackwardParams, rmsNormBackwardRef, rmsNormWeightGradRef } from './rmsnorm/rmsnormBackward.ref.js';
+export { swigluBackward } from './swiglu/swigluBackward.js';
+export { type SwigluBackwardParams, swigluBackwardRef } from './swiglu/swigluBackward.ref.js';
+export { embeddingBackward } from './embedding/embeddingBackward.js';
+export { type EmbeddingBackwardParams, embeddingBackwardRef } from './embedding/embeddingBackward.ref.js';
+/** Cross-entropy over the vocabulary fused with its gradient (softmax formed once), label masking. */
+export { crossEntropy } from './crossentropy/crossEntropy.js';
+export { type CrossEntropyParams, crossEntropyRef } from './crossentropy/crossEntropy.ref.js';
+/** Fused AdamW update (decoupled weight decay, bias correction, gradient scale folded in). */
+export { adamw } from './adamw/adamw.js';
+export { type AdamwParams, adamwRef } from './adamw/adamw.ref.js';

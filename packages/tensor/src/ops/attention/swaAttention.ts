@@ -1,0 +1,117 @@
+/**
+ * Dense attention ops over Tensors: swaAttention (causal window, GQA), chunkEncoderAttention
+ * (bidirectional inside each chunk) and swaAttentionDecode (one token against a ring buffer).
+ * Inputs are already normed and RoPE'd (reference-model.md §3.2, §3.5).
+ */
+import {
+  ArgumentError,
+  chunkEncoderAttentionForward,
+  type Kernel,
+  ShapeError,
+  swaAttentionDecodeForward,
+  swaAttentionForward,
+} from '@hsa/kernels';
+import { fmtShape, Tensor } from '../../tensor.js';
+import { expectDtype, sameBackend } from '../guards.js';
+
+export interface AttentionOptions {
+  /** score scale, default 1/√D */
+  scale?: number;
+}
+
+/** Checks q [..., Hq, D] against k, v [..., Hk, D] (same leading dims); returns Hq, Hk, D. */
+function heads(op: string, q: Tensor, k: Tensor, v: Tensor, rank: number) {
+  sameBackend(op, q, k, v);
+  for (const t of [q, k, v]) expectDtype(op, t, 'f32');
+  const desc = `q ${fmtShape(q.shape)}, k ${fmtShape(k.shape)}, v ${fmtShape(v.shape)}`;
+  if (q.rank !== rank || k.rank !== rank || v.rank !== rank) throw new ShapeError(`${op}: expected rank-${rank} tensors, got ${desc}`);
+  const lead = q.shape.slice(0, -2);
+  const same = (t: Tensor) => t.shape.slice(0, -2).every((d, i) => d === lead[i]);
+  const [hq, d] = q.shape.slice(-2);
+  const hk = k.shape[rank - 2];
+  if (!same(k) || !same(v) || k.shape[rank - 1] !== d || v.shape.some((x, i) => x !== k.shape[i])) {
+    throw new ShapeError(`${op}: shapes do not match: ${desc}`);
+  }
+  if (hk === 0 || hq % hk !== 0) throw new ShapeError(`${op}: ${hq} query heads do not divide into ${hk} KV heads (${desc})`);
+  if (d === 0) throw new ShapeError(`${op}: head size 0 (${desc})`);
+  return { hq, hk, d };
+}
+
+function runDense<P>(kernel: Kernel<P>, p: P, q: Tensor, kvs: Tensor[], lseShape: number[], withLse: boolean) {
+  const ins = [q, ...kvs].map((t) => t.contiguous());
+  const out = Tensor.empty(q.backend, q.shape, 'f32');
+  const lse = Tensor.empty(q.backend, lseShape, 'f32');
+  if (q.size > 0) q.backend.run(kernel, p, [...ins.map((t) => t.arg()), out.arg(), lse.arg()]);
+  for (const t of ins) t.dispose();
+  if (!withLse) lse.dispose();
+  return { out, lse: withLse ? lse : null };
+}
+
+/**
+ * Sliding-window attention: q [T, Hq, D], k, v [T, Hk, D] → [T, Hq, D]; token t sees keys
+ * t − window … t (window + 1 keys).
+ */
+export function swaAttention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions & { window: number }): Tensor {
+  return swaAttentionWithLse(q, k, v, options, false).out;
+}
+
+/** swaAttention that also returns the row log-sum-exp [T, Hq] (for a backward pass). */
+export function swaAttentionWithLse(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions & { window: number }, withLse = true) {
+  const op = 'swaAttention';
+  const { hq, hk, d } = heads(op, q, k, v, 3);
+  if (k.shape[0] !== q.shape[0]) throw new ShapeError(`${op}: q has ${q.shape[0]} tokens, k ${k.shape[0]}`);
+  const w = options.window;
+  if (!Number.isInteger(w) || w < 0) throw new ArgumentError(`${op}: window must be a non-negative integer, got ${w}`);
+  const t = q.shape[0];
+  return runDense(swaAttentionForward, { t, hq, hk, d, window: Math.min(w, t), scale: options.scale }, q, [k, v], [t, hq], withLse);
+}
+
+/**
+ * Chunk-encoder attention: q [N, T, Hq, D], k, v [N, T, Hk, D] → [N, T, Hq, D], full bidirectional
+ * softmax inside each chunk (T = S, or S + 1 with the CLS row).
+ */
+export function chunkEncoderAttention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions = {}): Tensor {
+  const { hq, hk, d } = heads('chunkEncoderAttention', q, k, v, 4);
+  const [n, t] = q.shape;
+  return runDense(chunkEncoderAttentionForward, { n, t, hq, hk, d, scale: options.scale }, q, [k, v], [n, t, hq], false).out;
+}
+
+/**
+ * One decode step of SWA: q [Hq, D] and the new token's kNew, vNew [Hk, D] at absolute position
+ * `pos`, against ring buffers kCache, vCache [W, Hk, D] (position p in slot p mod W). Returns
+ * [Hq, D]; then writes kNew, vNew into slot pos mod W (the caches are updated in place).
+ */
+export function swaAttentionDecode(
+  q: Tensor,
+  kNew: Tensor,
+  vNew: Tensor,
+  kCache: Tensor,
+  vCache: Tensor,
+  options: AttentionOptions & { pos: number },
+): Tensor {
+  const op = 'swaAttentionDecode';
+  const { hq, hk, d } = heads(op, q, kNew, vNew, 2);
+  sameBackend(op, q, kCache, vCache);
+  const window = kCache.shape[0];
+  if (kCache.rank !== 3 || kCache.shape[1] !== hk || kCache.shape[2] !== d || vCache.shape.some((x, i) => x !== kCache.shape[i])) {
+    throw new ShapeError(`${op}: caches ${fmtShape(kCache.shape)}, ${fmtShape(vCache.shape)} must be [W, ${hk}, ${d}]`);
+  }
+  if (!kCache.isContiguous || kCache.offset !== 0 || !vCache.isContiguous || vCache.offset !== 0) {
+    throw new ArgumentError(`${op}: caches must be contiguous tensors (they are updated in place)`);
+  }
+  const pos = options.pos;
+  if (!Number.isInteger(pos) || pos < 0) throw new ArgumentError(`${op}: pos must be a non-negative integer, got ${pos}`);
+  const p = { pos, hq, hk, d, window, scale: options.scale };
+  const kn = kNew.contiguous();
+  const vn = vNew.contiguous();
+  const { out } = runDense(swaAttentionDecodeForward, p, q, [kCache, vCache, kn, vn], [hq], false);
+  if (window > 0) {
+    const row = hk * d * 4;
+    const slot = (pos % window) * row;
+    q.backend.copy(kn.storage, 0, kCache.storage, slot, row);
+    q.backend.copy(vn.storage, 0, vCache.storage, slot, row);
+  }
+  kn.dispose();
+  vn.dispose();
+  return out;
+}
