@@ -68,6 +68,8 @@ export {
 } from './attention/hsaChunkAttentionBackward.ref.js';
 /** Dense attention kernels (WGSL + ref): SWA forward, chunk-encoder forward, SWA decode against a ring buffer. */
 export { chunkEncoderAttentionForward, DENSE_MAX_D, swaAttentionDecodeForward, swaAttentionForward } from './attention/swaAttention.js';
+/** HSA chunk attention kernel (WGSL + ref): prefill and decode, any head ratio, f32/bf16 memory in parts. */
+export { CHUNK_MAX_D, CHUNK_MAX_S, type HsaChunkAttentionGpuParams, hsaChunkAttentionForward } from './attention/hsaChunkAttention.js';
 /** Categorical sampling from sorted top-k candidates (temperature, top-p, one uniform per row). */
 export { sample } from './sample/sample.js';
 export { type SampleParams, sampleRef } from './sample/sample.ref.js';

@@ -1,0 +1,130 @@
+/**
+ * hsaChunkAttentionForward: HSA chunk attention (hsaChunkAttention.ref.ts) on the GPU, prefill and
+ * decode (T = 1) alike, any Hq:Hk ratio, K/V memory in f32 or packed bf16/f16.
+ * The memory may be given in parts (each ≤ one binding): one dispatch per part, chunk range
+ * [c0, c0 + cn), the first writing `out`, the next adding to it (a fixed order: deterministic).
+ * Indices outside [0, chunks) are skipped on the GPU (never read out of bounds); the CPU backend
+ * (the reference) throws an ArgumentError for them.
+ * v1: a workgroup per (token, KV head, block of ≤ 16 query heads), 16-key tiles in workgroup memory.
+ */
+import { type FloatArray, unpackHalf } from '../core/dtype.js';
+import { ArgumentError } from '../core/errors.js';
+import { type BufferBinding, grid, type Kernel } from '../core/program.js';
+import { wgslBindings } from '../core/program.js';
+import { defineUniforms } from '../core/uniforms.js';
+import { axpy, headRatio } from './common.js';
+import { CHUNK_WG, type ChunkTile, chunkWords, hsaChunkAttentionWgsl } from './hsaChunkAttention.wgsl.js';
+import { checkChunkAttention, chunkProbs, type HsaChunkAttentionParams } from './hsaChunkAttention.ref.js';
+
+export interface HsaChunkAttentionGpuParams extends HsaChunkAttentionParams {
+  /** storage type of memK/memV (default f32) */
+  kv?: ChunkTile['kv'];
+  /** first chunk of the bound memory part (default 0) */
+  c0?: number;
+  /** chunks in the bound part (default `chunks`) */
+  cn?: number;
+  /** add to `out` instead of overwriting it (parts after the first) */
+  accumulate?: boolean;
+}
+
+export const CHUNK_MAX_D = 256;
+export const CHUNK_MAX_S = 512;
+
+const U = defineUniforms({
+  hq: 'u32',
+  hk: 'u32',
+  ratio: 'u32',
+  hblocks: 'u32',
+  k: 'u32',
+  c0: 'u32',
+  cn: 'u32',
+  accumulate: 'u32',
+  nwg: 'u32',
+  smN: 'f32',
+  scale: 'f32',
+});
+
+function buffers(kv: ChunkTile['kv']): BufferBinding[] {
+  const m = kv === 'f32' ? 'f32' : 'u32';
+  return [
+    { name: 'q', access: 'read', type: 'f32' },
+    { name: 'memK', access: 'read', type: m },
+    { name: 'memV', access: 'read', type: m },
+    { name: 'idx', access: 'read', type: 'i32' },
+    { name: 'w', access: 'read', type: 'f32' },
+    { name: 'out', access: 'read_write', type: 'f32' },
+  ];
+}
+
+/** Heads per workgroup and key tile for a head size and chunk size. */
+export function chunkTile(ratio: number, d: number, s: number, kv: ChunkTile['kv']): ChunkTile {
+  if (d > CHUNK_MAX_D || s > CHUNK_MAX_S) {
+    throw new ArgumentError(`hsaChunkAttention: head size ${d} / chunk size ${s} over the compiled maximum ${CHUNK_MAX_D} / ${CHUNK_MAX_S}`);
+  }
+  const HB = Math.max(1, Math.min(ratio, 16, Math.floor(2048 / d), Math.floor(1024 / s)));
+  return { HB, KT: Math.min(s, d > 128 ? 8 : 16), D: d, S: s, kv };
+}
+
+/** Reference for one part: [q, memK, memV, idx, w, out], memory rows of chunks c0 … c0+cn−1 only. */
+function partRef(a: unknown[], p: HsaChunkAttentionGpuParams): void {
+  const [q, mk, mv, idx, w, out] = a as [FloatArray, FloatArray, FloatArray, Int32Array, FloatArray, FloatArray];
+  const c0 = p.c0 ?? 0;
+  const cn = p.cn ?? p.chunks;
+  const kv = p.kv ?? 'f32';
+  const toF = (x: unknown) => (kv === 'f32' ? (x as FloatArray) : unpackHalf(x as unknown as Uint16Array, kv));
+  const [memK, memV] = [toF(mk), toF(mv)];
+  const ratio = checkChunkAttention('hsaChunkAttention', { ...p, chunks: p.chunks }, { q, out }, {}, { idx, w });
+  const part = { ...p, chunks: cn };
+  const pr = new Float64Array(p.s);
+  const acc = new Float64Array(p.d);
+  for (let t = 0; t < p.t; t++) {
+    for (let h = 0; h < p.hq; h++) {
+      const g = Math.floor(h / ratio);
+      const qo = (t * p.hq + h) * p.d;
+      acc.fill(0);
+      for (let j = 0; j < p.k; j++) {
+        const wj = w[(t * p.hk + g) * p.k + j];
+        const c = idx[(t * p.hk + g) * p.k + j] - c0;
+        if (wj === 0 || c < 0 || c >= cn) continue;
+        chunkProbs(q, qo, memK, c, g, part, pr);
+        for (let s = 0; s < p.s; s++) axpy(wj * pr[s], memV, ((c * p.s + s) * p.hk + g) * p.d, acc, 0, p.d);
+      }
+      for (let d = 0; d < p.d; d++) out[qo + d] = (p.accumulate ? out[qo + d] : 0) + acc[d];
+    }
+  }
+}
+
+export const hsaChunkAttentionForward: Kernel<HsaChunkAttentionGpuParams> = {
+  name: 'hsaChunkAttentionForward',
+  ref: (a, p) => partRef(a, p),
+  program(p, caps) {
+    const ratio = headRatio('hsaChunkAttention', p.hq, p.hk);
+    const kv = p.kv ?? 'f32';
+    const tile = chunkTile(ratio, p.d, p.s, kv);
+    if (chunkWords(tile) * 4 > caps.maxWorkgroupStorage || caps.maxInvocations < CHUNK_WG) {
+      throw new ArgumentError(`hsaChunkAttention: tile ${JSON.stringify(tile)} does not fit this device's workgroup limits`);
+    }
+    const hblocks = Math.ceil(ratio / tile.HB);
+    const nwg = p.t * p.hk * hblocks;
+    const bufs = buffers(kv);
+    return {
+      key: `hsaChunkAttention:${tile.HB}x${tile.KT}:d${p.d}:s${p.s}:${kv}`,
+      code: () => hsaChunkAttentionWgsl(tile, `${U.wgsl('U')}\n${wgslBindings(bufs, 'U')}`),
+      buffers: bufs,
+      uniforms: U.pack({
+        hq: p.hq,
+        hk: p.hk,
+        ratio,
+        hblocks,
+        k: p.k,
+        c0: p.c0 ?? 0,
+        cn: p.cn ?? p.chunks,
+        accumulate: p.accumulate ? 1 : 0,
+        nwg,
+        smN: p.smN ?? 0,
+        scale: p.scale ?? 1 / Math.sqrt(p.d),
+      }),
+      workgroups: nwg === 0 ? [0, 1, 1] : grid(nwg, caps),
+    };
+  },
+};

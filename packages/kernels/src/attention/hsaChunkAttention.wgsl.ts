@@ -1,0 +1,118 @@
+/**
+ * WGSL for HSA chunk attention (forward and decode). A workgroup owns one token t and HB query heads
+ * of KV head g (they share the selection idx[t,g,:]); for each selected slot it streams the chunk's
+ * S keys through workgroup memory in KT-row tiles, takes that chunk's own softmax (off-by-one when
+ * smN = 1), and adds w·Ō to the outputs, spread over 256 invocations. The memory may be one part of
+ * a larger one (chunks c0 … c0+cn−1): slots outside it are skipped, `accumulate` adds to `out`.
+ */
+import { isPacked16, wgslHalfLoad } from '../core/dtype.js';
+import { WGSL_LINEAR_WORKGROUP } from '../core/program.js';
+
+export interface ChunkTile {
+  HB: number;
+  KT: number;
+  D: number;
+  S: number;
+  kv: 'f32' | 'bf16' | 'f16';
+}
+
+export const CHUNK_WG = 256;
+
+export const chunkWords = (c: ChunkTile): number => c.HB * c.D + c.KT * (c.D + 1) + c.HB * c.S + 2;
+
+function kvLoads(kv: ChunkTile['kv']): string {
+  if (!isPacked16(kv)) return 'fn ldK(i: u32) -> f32 { return memK[i]; }\nfn ldV(i: u32) -> f32 { return memV[i]; }';
+  const t = kv as 'f16' | 'bf16';
+  return `${wgslHalfLoad('ldK', 'memK', t)}\n${wgslHalfLoad('ldV', 'memV', t)}`;
+}
+
+/** `header` declares `u` and q, memK, memV, idx (i32), w, out. */
+export function hsaChunkAttentionWgsl(c: ChunkTile, header: string): string {
+  const { HB, KT, D, S } = c;
+  const P = D + 1;
+  const OPT = Math.ceil((HB * D) / CHUNK_WG);
+  return /* wgsl */ `
+${header}
+var<workgroup> qs: array<f32, ${HB * D}>;
+var<workgroup> ts: array<f32, ${KT * P}>;
+var<workgroup> ps: array<f32, ${HB * S}>;
+var<workgroup> slotW: f32;
+var<workgroup> slotC: i32;
+${kvLoads(c.kv)}
+@compute @workgroup_size(${CHUNK_WG})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) lid: u32) {
+  var wgi = ${WGSL_LINEAR_WORKGROUP};
+  if (wgi >= u.nwg) { return; }
+  let hb = wgi % u.hblocks; wgi /= u.hblocks;
+  let g = wgi % u.hk;
+  let t = wgi / u.hk;
+  let h0 = g * u.ratio + hb * ${HB}u;
+  let nh = min(${HB}u, (g + 1u) * u.ratio - h0);
+  for (var i = lid; i < ${HB * D}u; i += ${CHUNK_WG}u) {
+    let hl = i / ${D}u;
+    qs[i] = select(0.0, q[(t * u.hq + h0 + hl) * ${D}u + i % ${D}u] * u.scale, hl < nh);
+  }
+  var acc: array<f32, ${OPT}>;
+  for (var o = 0u; o < ${OPT}u; o++) { acc[o] = 0.0; }
+  for (var j = 0u; j < u.k; j++) {
+    if (lid == 0u) {
+      let slot = (t * u.hk + g) * u.k + j;
+      slotW = w[slot];
+      slotC = idx[slot] - i32(u.c0);
+    }
+    let wj = workgroupUniformLoad(&slotW);
+    let cj = workgroupUniformLoad(&slotC);
+    // w = 0 (invalid or masked slot) contributes nothing; a chunk outside this part is not read
+    if (wj == 0.0 || cj < 0 || cj >= i32(u.cn)) { continue; }
+    let base = u32(cj) * ${S}u;
+    for (var s0 = 0u; s0 < ${S}u; s0 += ${KT}u) {
+      for (var i = lid; i < ${KT * D}u; i += ${CHUNK_WG}u) {
+        let r = i / ${D}u; let s = min(s0 + r, ${S - 1}u);
+        ts[r * ${P}u + i % ${D}u] = ldK(((base + s) * u.hk + g) * ${D}u + i % ${D}u);
+      }
+      workgroupBarrier();
+      for (var i = lid; i < ${HB * KT}u; i += ${CHUNK_WG}u) {
+        let hl = i / ${KT}u; let r = i % ${KT}u;
+        var z = 0.0;
+        for (var d = 0u; d < ${D}u; d++) { z += qs[hl * ${D}u + d] * ts[r * ${P}u + d]; }
+        if (s0 + r < ${S}u) { ps[hl * ${S}u + s0 + r] = z; }
+      }
+      workgroupBarrier();
+    }
+    if (lid < ${HB}u) {
+      var m = -3.0e38;
+      for (var s = 0u; s < ${S}u; s++) { m = max(m, ps[lid * ${S}u + s]); }
+      var l = u.smN * exp(-m);
+      for (var s = 0u; s < ${S}u; s++) { let e = exp(ps[lid * ${S}u + s] - m); ps[lid * ${S}u + s] = e; l += e; }
+      let f = wj / l;
+      for (var s = 0u; s < ${S}u; s++) { ps[lid * ${S}u + s] *= f; }
+    }
+    for (var s0 = 0u; s0 < ${S}u; s0 += ${KT}u) {
+      workgroupBarrier();
+      for (var i = lid; i < ${KT * D}u; i += ${CHUNK_WG}u) {
+        let r = i / ${D}u; let s = min(s0 + r, ${S - 1}u);
+        ts[r * ${P}u + i % ${D}u] = ldV(((base + s) * u.hk + g) * ${D}u + i % ${D}u);
+      }
+      workgroupBarrier();
+      let kn = min(${KT}u, ${S}u - s0);
+      for (var o = 0u; o < ${OPT}u; o++) {
+        let i = lid + o * ${CHUNK_WG}u;
+        let hl = min(i / ${D}u, ${HB - 1}u); let d = i % ${D}u;
+        var x = 0.0;
+        for (var r = 0u; r < kn; r++) { x += ps[hl * ${S}u + s0 + r] * ts[r * ${P}u + d]; }
+        acc[o] += x;
+      }
+    }
+    workgroupBarrier();
+  }
+  for (var o = 0u; o < ${OPT}u; o++) {
+    let i = lid + o * ${CHUNK_WG}u;
+    let hl = i / ${D}u;
+    if (hl < nh) {
+      let a = (t * u.hq + h0 + hl) * ${D}u + i % ${D}u;
+      out[a] = select(acc[o], out[a] + acc[o], u.accumulate != 0u);
+    }
+  }
+}`;
+}

@@ -1,0 +1,78 @@
+/** hsaChunkAttention on every backend against the CPU reference in float64. */
+import { bf16ToF32, f32ToBf16, hsaChunkAttentionForwardRef } from '@hsa/kernels';
+import { describe, it } from 'vitest';
+import { Tensor } from '../../tensor.js';
+import { expectClose, freshSeed, randF32, rng, testBackends, toF64 } from '../../test-utils/index.js';
+import { hsaChunkAttention } from './hsaChunkAttention.js';
+
+interface Case {
+  t: number;
+  hq: number;
+  hk: number;
+  d: number;
+  s: number;
+  chunks: number;
+  k: number;
+  smN?: 0 | 1;
+  parts?: number;
+  bf16?: boolean;
+}
+
+/** Random selection: distinct chunks per row, some slots weight 0 with an index that must not matter. */
+function selection(c: Case, seed: number) {
+  const r = rng(seed);
+  const idx = new Int32Array(c.t * c.hk * c.k);
+  const w = new Float32Array(c.t * c.hk * c.k);
+  for (let i = 0; i < idx.length; i++) {
+    idx[i] = Math.floor(r() * c.chunks);
+    w[i] = r() < 0.2 ? 0 : r();
+  }
+  return { idx, w };
+}
+
+/** Outputs are Σ_j w_j·(convex combination of V rows), |V| ≤ 1, Σw ≤ k: an f32 error of a few ε·(D + S)·k. */
+const tol = (c: Case) => 64 * 2 ** -23 * (4 * c.d + c.s) * c.k;
+
+const CASES: Case[] = [
+  { t: 1, hq: 1, hk: 1, d: 4, s: 3, chunks: 1, k: 1 },
+  { t: 5, hq: 4, hk: 2, d: 16, s: 8, chunks: 3, k: 2, smN: 1 },
+  { t: 7, hq: 32, hk: 2, d: 128, s: 64, chunks: 4, k: 3 },
+  { t: 3, hq: 3, hk: 1, d: 33, s: 17, chunks: 6, k: 5, parts: 3 },
+  { t: 4, hq: 6, hk: 3, d: 20, s: 5, chunks: 4, k: 4, bf16: true, parts: 2 },
+];
+
+describe.each(testBackends())('hsaChunkAttention on %s', (_name, makeBackend) => {
+  it.each(CASES)('%j', async (c) => {
+    const be = await makeBackend();
+    const seed = freshSeed();
+    const rows = c.chunks * c.s;
+    const q = randF32(c.t * c.hq * c.d, seed, -2, 2);
+    let mk = randF32(rows * c.hk * c.d, seed + 1, -2, 2);
+    let mv = randF32(rows * c.hk * c.d, seed + 2);
+    if (c.bf16) [mk, mv] = [mk, mv].map((a) => a.map((x) => bf16ToF32(f32ToBf16(x))));
+    const { idx, w } = selection(c, seed + 3);
+    const dtype = c.bf16 ? 'bf16' : 'f32';
+    const parts = c.parts ?? 1;
+    const per = Math.ceil(c.chunks / parts);
+    const slices = (a: Float32Array) => {
+      const out: Tensor[] = [];
+      for (let c0 = 0; c0 < c.chunks; c0 += per) {
+        const n = Math.min(per, c.chunks - c0);
+        out.push(Tensor.from(be, a.subarray(c0 * c.s * c.hk * c.d, (c0 + n) * c.s * c.hk * c.d), [n * c.s, c.hk, c.d], dtype));
+      }
+      return out;
+    };
+    const out = hsaChunkAttention(
+      Tensor.from(be, q, [c.t, c.hq, c.d]),
+      slices(mk),
+      slices(mv),
+      Tensor.from(be, idx, [c.t, c.hk, c.k], 'i32'),
+      Tensor.from(be, w, [c.t, c.hk, c.k]),
+      { chunkSize: c.s, smN: c.smN },
+    );
+    const want = new Float64Array(c.t * c.hq * c.d);
+    const p = { t: c.t, hq: c.hq, hk: c.hk, d: c.d, s: c.s, chunks: c.chunks, k: c.k, smN: c.smN };
+    hsaChunkAttentionForwardRef([toF64(q), toF64(mk), toF64(mv), idx, toF64(w), want], p);
+    expectClose(await out.data(), want, tol(c), `seed=${seed}`);
+  });
+});

@@ -1,0 +1,79 @@
+/**
+ * hsaChunkAttention: for each token and query head, softmax attention inside each selected chunk
+ * (NoPE, optionally off-by-one), weighted by the fusion weights (reference-model.md §3.7). Works for
+ * prefill ([T, ...]) and decode (T = 1) against a memory of any length: the memory may be a list of
+ * parts (each within one binding), processed in order into the same output.
+ */
+import { ArgumentError, ShapeError, hsaChunkAttentionForward } from '@hsa/kernels';
+import { fmtShape, Tensor } from '../../tensor.js';
+import { expectDtype, sameBackend } from '../guards.js';
+
+export interface HsaChunkAttentionOptions {
+  /** chunk size S */
+  chunkSize: number;
+  /** 1 for softmax-off-by-one (enable_softmax1) */
+  smN?: 0 | 1;
+  /** default 1/√D */
+  scale?: number;
+}
+
+/** Chunk count of each memory part [Ci·S, Hk, D], after checking shapes and dtypes. */
+function partChunks(op: string, ks: Tensor[], vs: Tensor[], s: number, hk: number, d: number): number[] {
+  if (ks.length === 0 || ks.length !== vs.length) throw new ShapeError(`${op}: memK and memV need the same number (≥ 1) of parts`);
+  return ks.map((k, i) => {
+    const v = vs[i];
+    expectDtype(op, k, 'f32', 'bf16', 'f16');
+    if (v.dtype !== k.dtype || k.dtype !== ks[0].dtype) throw new ShapeError(`${op}: memory parts must share one dtype`);
+    const ok = k.rank === 3 && k.shape[1] === hk && k.shape[2] === d && k.shape[0] % s === 0 && v.shape.every((x, j) => x === k.shape[j]);
+    if (!ok) throw new ShapeError(`${op}: memory part ${i} K ${fmtShape(k.shape)}, V ${fmtShape(v.shape)} must be [C·${s}, ${hk}, ${d}]`);
+    return k.shape[0] / s;
+  });
+}
+
+/**
+ * q [T, Hq, D]; memK, memV [C·S, Hk, D] (f32, bf16 or f16; or lists of such parts, chunk-contiguous);
+ * idx (i32) and w [T, Hk, k] → out [T, Hq, D]. Slots with w = 0 are not read.
+ */
+export function hsaChunkAttention(
+  q: Tensor,
+  memK: Tensor | Tensor[],
+  memV: Tensor | Tensor[],
+  idx: Tensor,
+  w: Tensor,
+  options: HsaChunkAttentionOptions,
+): Tensor {
+  const op = 'hsaChunkAttention';
+  const ks = Array.isArray(memK) ? memK : [memK];
+  const vs = Array.isArray(memV) ? memV : [memV];
+  sameBackend(op, q, idx, w, ...ks, ...vs);
+  expectDtype(op, q, 'f32');
+  expectDtype(op, idx, 'i32');
+  expectDtype(op, w, 'f32');
+  const s = options.chunkSize;
+  if (!Number.isInteger(s) || s <= 0) throw new ArgumentError(`${op}: chunkSize must be a positive integer, got ${s}`);
+  if (q.rank !== 3) throw new ShapeError(`${op}: q ${fmtShape(q.shape)} must be [T, Hq, D]`);
+  const [t, hq, d] = q.shape;
+  const hk = ks[0].shape[1];
+  if (hk === undefined || hk === 0 || hq % hk !== 0) throw new ShapeError(`${op}: ${hq} query heads do not divide into ${hk} KV heads`);
+  const chunks = partChunks(op, ks, vs, s, hk, d);
+  const k = idx.shape[2];
+  if (idx.rank !== 3 || idx.shape[0] !== t || idx.shape[1] !== hk || w.shape.some((x, i) => x !== idx.shape[i]) || w.rank !== 3) {
+    throw new ShapeError(`${op}: idx ${fmtShape(idx.shape)} and w ${fmtShape(w.shape)} must be [${t}, ${hk}, k]`);
+  }
+  const total = chunks.reduce((a, b) => a + b, 0);
+  const out = Tensor.empty(q.backend, [t, hq, d], 'f32');
+  if (out.size === 0) return out;
+  const ins = [q, idx, w].map((x) => x.contiguous());
+  const base = { t, hq, hk, d, s, chunks: total, k, smN: options.smN, scale: options.scale, kv: ks[0].dtype as 'f32' };
+  let c0 = 0;
+  chunks.forEach((cn, i) => {
+    const [mk, mv] = [ks[i].contiguous(), vs[i].contiguous()];
+    const p = { ...base, c0, cn, accumulate: i > 0 };
+    q.backend.run(hsaChunkAttentionForward, p, [ins[0].arg(), mk.arg(), mv.arg(), ins[1].arg(), ins[2].arg(), out.arg()]);
+    mk.dispose();
+    mv.dispose();
+    c0 += cn;
+  });
+  for (const x of ins) x.dispose();
+  return out;
+}
