@@ -1,0 +1,64 @@
+/**
+ * crossEntropy fused with its gradient over logits [rows, V] (math in the ref): per row the max, Σexp,
+ * the loss, and dlogits = softmax − onehot in one kernel; targets outside [0, V) mask the row.
+ * v1: threadsPerRow(V) invocations per row, 256 / tpr rows per workgroup, segmented max and sum trees
+ * (2 KiB of workgroup memory); three passes over the row (max, Σexp, write dlogits).
+ */
+import { type BufferBinding, ceilDiv, grid, type Kernel, wgslBindings } from '../core/program.js';
+import { defineUniforms } from '../core/uniforms.js';
+import { threadsPerRow, wgslIdentity, wgslRowIndex, wgslWorkgroupReduce } from '../reduce/tree.wgsl.js';
+import { type CrossEntropyParams, crossEntropyRef } from './crossEntropy.ref.js';
+
+const WG = 256;
+const U = defineUniforms({ rows: 'u32', n: 'u32' });
+const BUFFERS: BufferBinding[] = [
+  { name: 'xs', access: 'read', type: 'f32' },
+  { name: 'tgt', access: 'read', type: 'i32' },
+  { name: 'loss', access: 'read_write', type: 'f32' },
+  { name: 'dx', access: 'read_write', type: 'f32' },
+  { name: 'vmask', access: 'read_write', type: 'f32' },
+];
+
+const wgsl = (tpr: number) => /* wgsl */ `
+${U.wgsl('U')}
+${wgslBindings(BUFFERS, 'U')}
+${wgslWorkgroupReduce('row_max', WG, 'max', tpr)}
+${wgslWorkgroupReduce('row_sum', WG, 'sum', tpr)}
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) lid: u32) {
+  ${wgslRowIndex(tpr, WG)}
+  ${wgslIdentity('ninf', 'max')}
+  let t = select(-1, tgt[min(row, u.rows - 1u)], valid);
+  let live = t >= 0 && u32(t) < u.n;
+  let ti = select(0u, u32(t), live);
+  var m = ninf;
+  for (var i = lane; i < n; i += ${tpr}u) { m = max(m, xs[base + i]); }
+  m = row_max(lid, m);
+  var s = 0.0;
+  for (var i = lane; i < n; i += ${tpr}u) { s += exp(xs[base + i] - m); }
+  s = row_sum(lid, s);
+  for (var i = lane; i < n; i += ${tpr}u) {
+    let g = exp(xs[base + i] - m) / s - select(0.0, 1.0, live && i == ti);
+    dx[base + i] = select(0.0, g, live);
+  }
+  if (valid && lane == 0u) {
+    loss[row] = select(0.0, m + log(s) - xs[base + ti], live);
+    vmask[row] = select(0.0, 1.0, live);
+  }
+}`;
+
+export const crossEntropy: Kernel<CrossEntropyParams> = {
+  name: 'crossEntropy',
+  ref: (arrays, p) => crossEntropyRef(arrays as (Float32Array | Int32Array)[], p),
+  program(p, caps) {
+    const tpr = threadsPerRow(p.v, WG);
+    return {
+      key: `crossEntropy:${tpr}`,
+      code: () => wgsl(tpr),
+      buffers: BUFFERS,
+      uniforms: U.pack({ rows: p.rows, n: p.v }),
+      workgroups: p.rows === 0 || p.v === 0 ? [0, 1, 1] : grid(ceilDiv(p.rows, WG / tpr), caps),
+    };
+  },
+};

@@ -1,0 +1,78 @@
+/**
+ * Tensor-level wrappers of the backward kernels (guards, contiguous inputs, fresh outputs), used by the
+ * ag.* ops' backward closures; exported so a model can call them directly.
+ */
+import {
+  embeddingBackward as embeddingBackwardKernel,
+  rmsNormBackward as rmsNormBackwardKernel,
+  rmsNormWeightGrad,
+  ShapeError,
+  softmaxBackward as softmaxBackwardKernel,
+  swigluBackward as swigluBackwardKernel,
+} from '@hsa/kernels';
+import { fill } from '../ops/fill.js';
+import { expectDtype, sameBackend } from '../ops/guards.js';
+import { fmtShape, Tensor } from '../tensor.js';
+
+function sameShape(op: string, a: Tensor, b: Tensor): void {
+  if (a.rank !== b.rank || a.shape.some((d, i) => d !== b.shape[i])) {
+    throw new ShapeError(`${op}: shapes ${fmtShape(a.shape)} and ${fmtShape(b.shape)} must match`);
+  }
+}
+
+/** Runs `kernel` over contiguous copies of `inputs` into `outputs`, disposing the copies. */
+function runOn<P>(kernel: Parameters<Tensor['backend']['run']>[0], params: P, inputs: Tensor[], outputs: Tensor[]): void {
+  const cs = inputs.map((t) => t.contiguous());
+  inputs[0].backend.run(kernel as never, params, [...cs.map((c) => c.arg()), ...outputs.map((o) => o.arg())]);
+  for (const c of cs) c.dispose();
+}
+
+/** dx of softmax over the last axis, from its output y and dy. */
+export function softmaxBackward(y: Tensor, dy: Tensor): Tensor {
+  expectDtype('softmaxBackward', y, 'f32');
+  sameShape('softmaxBackward', y, dy);
+  const n = y.shape[y.rank - 1];
+  const dx = Tensor.empty(y.backend, y.shape, 'f32');
+  if (dx.size > 0) runOn(softmaxBackwardKernel, { rows: y.size / n, n }, [y, dy], [dx]);
+  return dx;
+}
+
+/** { dx, dw } of rmsNorm over the last axis (f32 weight). */
+export function rmsNormBackward(x: Tensor, w: Tensor, dy: Tensor, eps: number): { dx: Tensor; dw: Tensor } {
+  expectDtype('rmsNormBackward', w, 'f32');
+  sameShape('rmsNormBackward', x, dy);
+  sameBackend('rmsNormBackward', x, w, dy);
+  const n = x.shape[x.rank - 1];
+  const rows = x.size / Math.max(n, 1);
+  const dx = Tensor.empty(x.backend, x.shape, 'f32');
+  const dw = Tensor.empty(x.backend, [n], 'f32');
+  const rstd = Tensor.empty(x.backend, [rows], 'f32');
+  if (rows > 0 && n > 0) {
+    runOn(rmsNormBackwardKernel, { rows, n, eps: Math.fround(eps) }, [x, w, dy], [dx, rstd]);
+    runOn(rmsNormWeightGrad, { rows, n }, [x, dy, rstd], [dw]);
+  } else if (n > 0) x.backend.write(dw.storage, new Float32Array(n));
+  rstd.dispose();
+  return { dx, dw };
+}
+
+/** { dgate, dup } of swiglu. */
+export function swigluBackward(gate: Tensor, up: Tensor, dy: Tensor): { dgate: Tensor; dup: Tensor } {
+  sameShape('swigluBackward', gate, up);
+  sameShape('swigluBackward', gate, dy);
+  const dgate = Tensor.empty(gate.backend, gate.shape, 'f32');
+  const dup = Tensor.empty(gate.backend, gate.shape, 'f32');
+  if (gate.size > 0) runOn(swigluBackwardKernel, { n: gate.size }, [gate, up, dy], [dgate, dup]);
+  return { dgate, dup };
+}
+
+/** dtable [vocab, d] of embedding(table, ids): a deterministic scatter-add of dy [..., d]. */
+export function embeddingBackward(ids: Tensor, dy: Tensor, vocab: number): Tensor {
+  expectDtype('embeddingBackward', ids, 'i32');
+  const d = dy.shape[dy.rank - 1];
+  if (dy.size !== ids.size * d) {
+    throw new ShapeError(`embeddingBackward: dy ${fmtShape(dy.shape)} must be [...ids ${fmtShape(ids.shape)}, d]`);
+  }
+  const out = fill(dy.backend, [vocab, d], 0);
+  if (ids.size > 0 && d > 0) runOn(embeddingBackwardKernel, { vocab, d, n: ids.size }, [ids, dy], [out]);
+  return out;
+}

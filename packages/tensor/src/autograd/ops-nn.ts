@@ -1,0 +1,138 @@
+/**
+ * Differentiable NN ops: softmax, rmsNorm, swiglu, rope, embedding and the fused cross-entropy. Each
+ * backward is one WGSL kernel (or the forward kernel run as its own inverse, for rope).
+ */
+import { ArgumentError } from '@hsa/kernels';
+import { div, maximum, mul, scale } from '../ops/binary.js';
+import { cast } from '../ops/cast.js';
+import { crossEntropyRows } from '../ops/crossEntropy.js';
+import { embedding as embeddingOp } from '../ops/embedding.js';
+import { arange } from '../ops/fill.js';
+import { sum } from '../ops/reduce.js';
+import { rmsNorm as rmsNormOp } from '../ops/rmsnorm.js';
+import { type RopeOptions, rope as ropeOp } from '../ops/rope.js';
+import { softmax as softmaxOp } from '../ops/softmax.js';
+import { swiglu as swigluOp } from '../ops/swiglu.js';
+import type { Tensor } from '../tensor.js';
+import { embeddingBackward, rmsNormBackward, softmaxBackward, swigluBackward } from './backward-ops.js';
+import { keep, record, shouldRecord } from './tape.js';
+
+/** softmax over the last axis; backward from the saved output. */
+export function softmax(x: Tensor): Tensor {
+  const out = softmaxOp(x);
+  if (!shouldRecord(x)) return out;
+  const y = keep(out);
+  return record({ op: 'softmax', inputs: [x], output: out, saved: [y], backward: (dy) => [softmaxBackward(y, dy)] });
+}
+
+/** rmsNorm over the last axis with an f32 weight; gradients for x and the weight. */
+export function rmsNorm(x: Tensor, weight: Tensor, eps = 1e-6): Tensor {
+  const out = rmsNormOp(x, weight, eps);
+  if (!shouldRecord(x, weight)) return out;
+  const sx = keep(x);
+  const sw = keep(weight);
+  return record({
+    op: 'rmsNorm',
+    inputs: [x, weight],
+    output: out,
+    saved: [sx, sw],
+    backward: (dy) => {
+      const { dx, dw } = rmsNormBackward(sx, sw, dy, eps);
+      return [dx, dw];
+    },
+  });
+}
+
+/** silu(gate) ⊙ up. */
+export function swiglu(gate: Tensor, up: Tensor): Tensor {
+  const out = swigluOp(gate, up);
+  if (!shouldRecord(gate, up)) return out;
+  const sg = keep(gate);
+  const su = keep(up);
+  return record({
+    op: 'swiglu',
+    inputs: [gate, up],
+    output: out,
+    saved: [sg, su],
+    backward: (dy) => {
+      const { dgate, dup } = swigluBackward(sg, su, dy);
+      return [dgate, dup];
+    },
+  });
+}
+
+/** The i32 positions −pos of a rope call: its backward is the rotation by the negated angles. */
+function negatedPositions(x: Tensor, options: RopeOptions): Tensor {
+  if (options.positions) {
+    const f = cast(options.positions, 'f32');
+    const n = scale(f, -1);
+    const p = cast(n, 'i32');
+    f.dispose();
+    n.dispose();
+    return p;
+  }
+  const t = x.shape[x.rank - 3];
+  const off = options.positionOffset ?? 0;
+  return arange(x.backend, -off, -off - t, -1, 'i32');
+}
+
+/** Rotary embedding; the gradient is the inverse rotation (rope at −pos), exact for |pos| < 2²⁴. */
+export function rope(x: Tensor, options: RopeOptions = {}): Tensor {
+  const out = ropeOp(x, options);
+  if (!shouldRecord(x)) return out;
+  return record({
+    op: 'rope',
+    inputs: [x],
+    output: out,
+    saved: [],
+    backward: (dy) => {
+      const neg = negatedPositions(x, options);
+      const g = ropeOp(dy, { theta: options.theta, positions: neg });
+      neg.dispose();
+      return [g];
+    },
+  });
+}
+
+/** Table rows by i32 id; the table's gradient is a deterministic scatter-add. */
+export function embedding(table: Tensor, ids: Tensor): Tensor {
+  const out = embeddingOp(table, ids);
+  if (!shouldRecord(table)) return out;
+  if (table.dtype !== 'f32') throw new ArgumentError(`ag.embedding: a trained table must be f32, got ${table.dtype}`);
+  const sid = keep(ids);
+  const vocab = table.shape[0];
+  return record({ op: 'embedding', inputs: [table], output: out, saved: [sid], backward: (dy) => [embeddingBackward(sid, dy, vocab)] });
+}
+
+/**
+ * Mean cross-entropy (a scalar, shape []) of logits [..., V] against i32 targets [...] over the rows
+ * whose target lies in [0, V); 0 when none does. The gradient is formed in the forward pass (kernel
+ * fused with the loss), so the backward only scales it: the logits need not be kept.
+ */
+export function crossEntropy(logits: Tensor, targets: Tensor): Tensor {
+  const { loss, dlogits, valid } = crossEntropyRows(logits, targets);
+  const flatL = loss.reshape([-1]);
+  const flatV = valid.reshape([-1]);
+  const total = sum(flatL, 0);
+  const count = sum(flatV, 0);
+  const denom = maximum(count, 1);
+  const out = div(total, denom);
+  for (const t of [loss, valid, flatL, flatV, total, count]) t.dispose();
+  if (!shouldRecord(logits)) {
+    dlogits.dispose();
+    denom.dispose();
+    return out;
+  }
+  return record({
+    op: 'crossEntropy',
+    inputs: [logits],
+    output: out,
+    saved: [dlogits, denom],
+    backward: (dy) => {
+      const s = div(dy, denom);
+      const g = mul(dlogits, s);
+      s.dispose();
+      return [g];
+    },
+  });
+}

@@ -1,0 +1,87 @@
+/** Differentiable shape ops and reductions: reshape, permute, transpose, contiguous, sum, mean. */
+import { scale as scaleBy } from '../ops/binary.js';
+import * as red from '../ops/reduce.js';
+import { resolveAxis } from '../ops/reduce.js';
+import type { Shape, Tensor } from '../tensor.js';
+import { broadcastTo } from './ops-elementwise.js';
+import { keep, record, shouldRecord } from './tape.js';
+
+/** Same elements, new shape (see Tensor.reshape). */
+export function reshape(x: Tensor, shape: Shape): Tensor {
+  const out = x.reshape(shape);
+  if (!shouldRecord(x)) return out;
+  return record({ op: 'reshape', inputs: [x], output: out, saved: [], backward: (dy) => [dy.reshape(x.shape)] });
+}
+
+/** Permuted dims (a view; the gradient is permuted back and made contiguous). */
+export function permute(x: Tensor, dims: readonly number[]): Tensor {
+  const out = x.permute(dims);
+  if (!shouldRecord(x)) return out;
+  const inv = new Array<number>(dims.length);
+  dims.forEach((d, i) => {
+    inv[d] = i;
+  });
+  return record({
+    op: 'permute',
+    inputs: [x],
+    output: out,
+    saved: [],
+    backward: (dy) => {
+      const v = dy.permute(inv);
+      const c = v.contiguous();
+      v.dispose();
+      return [c];
+    },
+  });
+}
+
+/** Two dims swapped (a view). */
+export function transpose(x: Tensor, a = -2, b = -1): Tensor {
+  const dims = x.shape.map((_, i) => i);
+  const ia = a < 0 ? a + x.rank : a;
+  const ib = b < 0 ? b + x.rank : b;
+  [dims[ia], dims[ib]] = [dims[ib], dims[ia]];
+  return permute(x, dims);
+}
+
+/** A contiguous copy (or view) with identity gradient. */
+export function contiguous(x: Tensor): Tensor {
+  const out = x.contiguous();
+  if (!shouldRecord(x)) return out;
+  return record({ op: 'contiguous', inputs: [x], output: out, saved: [], backward: (dy) => [keep(dy)] });
+}
+
+/** dy (the reduced shape, with or without the kept dim) broadcast back over x's shape. */
+function reduceGrad(x: Tensor, axis: number, dy: Tensor): Tensor {
+  const ax = resolveAxis('sum', axis, x.shape);
+  const dk = dy.reshape(x.shape.map((d, i) => (i === ax ? 1 : d)));
+  const g = broadcastTo(dk, x.shape);
+  dk.dispose();
+  return g;
+}
+
+/** Σ over `axis`. */
+export function sum(x: Tensor, axis: number, options: red.ReduceOptions = {}): Tensor {
+  const out = red.sum(x, axis, options);
+  if (!shouldRecord(x)) return out;
+  return record({ op: 'sum', inputs: [x], output: out, saved: [], backward: (dy) => [reduceGrad(x, axis, dy)] });
+}
+
+/** Mean over `axis`. */
+export function mean(x: Tensor, axis: number, options: red.ReduceOptions = {}): Tensor {
+  const out = red.mean(x, axis, options);
+  if (!shouldRecord(x)) return out;
+  const r = x.shape[resolveAxis('mean', axis, x.shape)];
+  return record({
+    op: 'mean',
+    inputs: [x],
+    output: out,
+    saved: [],
+    backward: (dy) => {
+      const g = reduceGrad(x, axis, dy);
+      const s = scaleBy(g, 1 / r);
+      g.dispose();
+      return [s];
+    },
+  });
+}
