@@ -53,6 +53,7 @@ export {
   hsaRetrievalRef,
   hsaSelectTopkRef,
   hsaSlots,
+  retrievalForward as retrievalForwardRef,
 } from './attention/hsaRetrieval.ref.js';
 export { type FusionMode, type HsaFusionParams, hsaFusionBackwardRef, hsaFusionWeightsRef } from './attention/hsaFusion.ref.js';
 export { hsaRetrievalBackwardRef } from './attention/hsaRetrievalBackward.ref.js';
@@ -70,6 +71,8 @@ export {
 export { chunkEncoderAttentionForward, DENSE_MAX_D, swaAttentionDecodeForward, swaAttentionForward } from './attention/swaAttention.js';
 /** HSA chunk attention kernel (WGSL + ref): prefill and decode, any head ratio, f32/bf16 memory in parts. */
 export { CHUNK_MAX_D, CHUNK_MAX_S, type HsaChunkAttentionGpuParams, hsaChunkAttentionForward } from './attention/hsaChunkAttention.js';
+/** HSA retrieval kernel (WGSL + ref): landmark scores, top-k without a sort, slot rules, fusion; block scan + merge for decode. */
+export { type HsaSelectParams, hsaSelect, SELECT_MAX_DR, SELECT_MAX_K, selectBlocks } from './attention/hsaSelect.js';
 /** Categorical sampling from sorted top-k candidates (temperature, top-p, one uniform per row). */
 export { sample } from './sample/sample.js';
 export { type SampleParams, sampleRef } from './sample/sample.ref.js';

@@ -1,0 +1,168 @@
+/**
+ * hsaSelect: HSA retrieval on the GPU (hsaRetrieval.ref.ts): landmark scores with the visibility mask,
+ * top-k without a sort of the C scores, the slot rules (valid slots most recent first, invalid idx 0)
+ * and the fusion weights, in one or two passes:
+ *   fused (prefill, or few chunks): a workgroup per (token, retrieval head) scans all C landmarks;
+ *   scan + merge (decode over a long memory): a workgroup per (row, block of chunks) reads each
+ *   landmark once and keeps its block's best k; one workgroup per row merges the block lists.
+ * Buffers: fused [qr, lmk, idx, w, sel]; scan [qr, lmk, candS, candI]; merge [candS, candI, idx, w, sel]
+ * with qr [T, Hr, dr], lmk [C, Hr, dr], idx (i32) / w [T, Hk, k], sel [T, Hr, k] (−∞ for dead slots),
+ * candS / candI [T·Hr, blocks, k] (candidate scores and chunk indices).
+ * v1: per-invocation insertion lists, log2(WG) pairwise merges in workgroup memory.
+ */
+import type { FloatArray } from '../core/dtype.js';
+import { ArgumentError } from '../core/errors.js';
+import { type BufferBinding, grid, type Kernel, wgslBindings } from '../core/program.js';
+import { defineUniforms } from '../core/uniforms.js';
+import { hsaFusionWeightsRef } from './hsaFusion.ref.js';
+import { type HsaRetrievalParams, hsaLandmarkScoresRef, hsaSlots, retrievalForward, topkRow } from './hsaRetrieval.ref.js';
+import { hsaSelectWgsl, type SelectMode } from './hsaSelect.wgsl.js';
+
+/** Largest k_eff and retrieval head size the selection kernels compile. */
+export const SELECT_MAX_K = 128;
+export const SELECT_MAX_DR = 1024;
+
+export interface HsaSelectParams extends HsaRetrievalParams {
+  mode: HsaRetrievalParams['mode'];
+  pass: SelectMode;
+  /** chunks per scan block (scan and merge) */
+  blockLen: number;
+}
+
+const U = defineUniforms({
+  hr: 'u32',
+  hk: 'u32',
+  chunks: 'u32',
+  k: 'u32',
+  s: 'u32',
+  posOffset: 'u32',
+  maskOn: 'u32',
+  maskWindow: 'u32',
+  blockLen: 'u32',
+  nblocks: 'u32',
+  ncand: 'u32',
+  nwg: 'u32',
+  stick: 'u32',
+  posDecay: 'f32',
+  scale: 'f32',
+});
+
+const R = { access: 'read', type: 'f32' } as const;
+const W = { access: 'read_write', type: 'f32' } as const;
+const OUTS: BufferBinding[] = [{ name: 'idx', access: 'read_write', type: 'i32' }, { name: 'w', ...W }, { name: 'sel', ...W }];
+const CANDS_OUT: BufferBinding[] = [{ name: 'candS', ...W }, { name: 'candI', access: 'read_write', type: 'u32' }];
+const CANDS_IN: BufferBinding[] = [{ name: 'candS', ...R }, { name: 'candI', access: 'read', type: 'u32' }];
+const LMK: BufferBinding[] = [{ name: 'qr', ...R }, { name: 'lmk', ...R }];
+const BUFFERS: Record<SelectMode, BufferBinding[]> = { fused: [...LMK, ...OUTS], scan: [...LMK, ...CANDS_OUT], merge: [...CANDS_IN, ...OUTS] };
+
+export const selectBlocks = (p: HsaSelectParams): number => (p.pass === 'fused' ? 1 : Math.max(1, Math.ceil(p.chunks / p.blockLen)));
+
+function shape(p: HsaSelectParams) {
+  const k = hsaSlots(p);
+  if (k > SELECT_MAX_K) throw new ArgumentError(`hsaRetrieval: k = ${k} is over the compiled maximum ${SELECT_MAX_K}`);
+  if (p.dr > SELECT_MAX_DR) throw new ArgumentError(`hsaRetrieval: retrieval head size ${p.dr} is over the compiled maximum ${SELECT_MAX_DR}`);
+  const KMAX = Math.max(4, 2 ** Math.ceil(Math.log2(Math.max(k, 1))));
+  return { k, KMAX, WG: Math.min(64, 2048 / KMAX) };
+}
+
+export const hsaSelect: Kernel<HsaSelectParams> = {
+  name: 'hsaSelect',
+  ref: (a, p) => selectRef(a as FloatArray[], p),
+  program(p, caps) {
+    const { k, KMAX, WG } = shape(p);
+    const nblocks = selectBlocks(p);
+    const rows = p.t * p.hr;
+    const nwg = p.pass === 'merge' ? rows : rows * nblocks;
+    const bufs = BUFFERS[p.pass];
+    const spec = { mode: p.pass, WG, KMAX, DR: p.dr };
+    return {
+      key: `hsaSelect:${p.pass}:${WG}:${KMAX}:${p.dr}`,
+      code: () => hsaSelectWgsl(spec, `${U.wgsl('U')}\n${wgslBindings(bufs, 'U')}`),
+      buffers: bufs,
+      uniforms: U.pack({
+        hr: p.hr,
+        hk: p.hk,
+        chunks: p.chunks,
+        k,
+        s: p.s,
+        posOffset: p.posOffset ?? 0,
+        maskOn: p.maskWindow === undefined ? 0 : 1,
+        maskWindow: p.maskWindow ?? 0,
+        blockLen: p.pass === 'fused' ? Math.max(p.chunks, 1) : p.blockLen,
+        nblocks: p.pass === 'merge' ? 1 : nblocks,
+        ncand: nblocks * k,
+        nwg,
+        stick: p.mode === 'stickBreaking' ? 1 : 0,
+        posDecay: p.posDecay ?? 0,
+        scale: p.scale ?? 1 / Math.sqrt(p.dr),
+      }),
+      workgroups: nwg === 0 || k === 0 ? [0, 1, 1] : grid(nwg, caps),
+    };
+  },
+};
+
+/** Writes idx, w [T, Hk, k] and sel [T, Hr, k] from per-row chosen chunk lists (best first). */
+function finalizeRef(top: Int32Array, score: (row: number, c: number) => number, outs: FloatArray[], p: HsaSelectParams): void {
+  const [idx, w, sel] = outs;
+  const k = hsaSlots(p);
+  for (let t = 0; t < p.t; t++) {
+    const valid = Math.min(k, Math.floor(((p.posOffset ?? 0) + t) / p.s));
+    for (let h = 0; h < p.hr; h++) {
+      const row = t * p.hr + h;
+      const chosen = Array.from(top.subarray(row * k, row * k + valid)).sort((a, b) => b - a);
+      for (let j = 0; j < k; j++) sel[row * k + j] = j < valid ? score(row, chosen[j]) : Number.NEGATIVE_INFINITY;
+      const wr = new Float64Array(k);
+      hsaFusionWeightsRef([sel.subarray(row * k, row * k + k), wr], { rows: 1, k, mode: p.mode, posDecay: p.posDecay });
+      for (let g = 0; g < p.hk; g++) {
+        if (p.hr !== 1 && g !== h) continue;
+        for (let j = 0; j < k; j++) {
+          idx[(t * p.hk + g) * k + j] = j < valid ? chosen[j] : 0;
+          w[(t * p.hk + g) * k + j] = wr[j];
+        }
+      }
+    }
+  }
+}
+
+function selectRef(a: FloatArray[], p: HsaSelectParams): void {
+  const k = hsaSlots(p);
+  if (k === 0) return;
+  if (p.pass === 'fused') {
+    const f = retrievalForward(a[0], a[1], p);
+    finalizeRef(f.idx, (row, c) => f.scores[row * p.chunks + c], a.slice(2), p);
+    return;
+  }
+  const rows = p.t * p.hr;
+  const nb = selectBlocks(p);
+  const [candS, candI] = p.pass === 'scan' ? [a[2], a[3] as unknown as Uint32Array] : [a[0], a[1] as unknown as Uint32Array];
+  if (p.pass === 'scan') {
+    const scores = new Float64Array(rows * p.chunks);
+    hsaLandmarkScoresRef([a[0], a[1], scores], p);
+    const top = new Int32Array(k);
+    for (let r = 0; r < rows; r++) {
+      for (let b = 0; b < nb; b++) {
+        const c0 = b * p.blockLen;
+        const n = Math.min(p.blockLen, p.chunks - c0);
+        top.fill(-1);
+        topkRow(scores, r * p.chunks + c0, n, Math.min(k, n), top);
+        for (let j = 0; j < k; j++) {
+          const o = (r * nb + b) * k + j;
+          candS[o] = top[j] < 0 ? Number.NEGATIVE_INFINITY : scores[r * p.chunks + c0 + top[j]];
+          candI[o] = top[j] < 0 ? 0xffffffff : c0 + top[j];
+        }
+      }
+    }
+    return;
+  }
+  // merge: best k of the candidates by (score desc, chunk asc)
+  const top = new Int32Array(rows * k);
+  const byChunk = new Map<number, number>();
+  for (let r = 0; r < rows; r++) {
+    const order = Array.from({ length: nb * k }, (_, i) => r * nb * k + i).sort((x, y) => candS[y] - candS[x] || candI[x] - candI[y]);
+    for (let j = 0; j < k; j++) {
+      top[r * k + j] = candI[order[j]];
+      byChunk.set(r * p.chunks + candI[order[j]], candS[order[j]]);
+    }
+  }
+  finalizeRef(top, (row, c) => byChunk.get(row * p.chunks + c) ?? Number.NEGATIVE_INFINITY, a.slice(2), p);
+}

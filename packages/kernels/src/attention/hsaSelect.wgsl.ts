@@ -1,0 +1,157 @@
+/**
+ * WGSL for HSA retrieval selection. Each invocation keeps its own best-k list (insertion, O(k) per
+ * candidate, most candidates rejected by one compare) over a strided share of a row's candidates;
+ * the workgroup's lists are then merged pairwise in log2(WG) rounds. Order: score descending, ties
+ * by lower chunk index; masked chunks score NEG, empty entries are (NEG, 0xffffffff) and lose ties.
+ *   fused: candidates are the landmark scores of all C chunks, then the slot rules and the fusion
+ *   scan:  landmark scores of one block of chunks → that block's best k (candidate lists)
+ *   merge: the candidate lists of all blocks of a row → the slot rules and the fusion
+ */
+import { WGSL_LINEAR_WORKGROUP } from '../core/program.js';
+
+export type SelectMode = 'fused' | 'scan' | 'merge';
+
+export interface SelectShape {
+  mode: SelectMode;
+  /** invocations per workgroup */
+  WG: number;
+  /** compiled list capacity (≥ k) */
+  KMAX: number;
+  /** retrieval head size (compiled in) */
+  DR: number;
+}
+
+const LIST = (KMAX: number) => /* wgsl */ `
+const NEG = -3.0e38;
+var<private> NINF_BITS: u32 = 0xff800000u;
+var<private> ls: array<f32, ${KMAX}>;
+var<private> li: array<u32, ${KMAX}>;
+fn better(s: f32, i: u32, t: f32, j: u32) -> bool { return s > t || (s == t && i < j); }
+fn insert(s: f32, i: u32) {
+  let k = u.k;
+  if (!better(s, i, ls[k - 1u], li[k - 1u])) { return; }
+  var j = k - 1u;
+  while (j > 0u && better(s, i, ls[j - 1u], li[j - 1u])) { ls[j] = ls[j - 1u]; li[j] = li[j - 1u]; j--; }
+  ls[j] = s; li[j] = i;
+}`;
+
+/** Pairwise merge of the workgroup's lists into list 0 of shS/shI. */
+const MERGE = (WG: number, KMAX: number) => /* wgsl */ `
+var<workgroup> shS: array<f32, ${WG * KMAX}>;
+var<workgroup> shI: array<u32, ${WG * KMAX}>;
+fn mergeLists(lid: u32) {
+  let k = u.k;
+  for (var j = 0u; j < k; j++) { shS[lid * ${KMAX}u + j] = ls[j]; shI[lid * ${KMAX}u + j] = li[j]; }
+  for (var stride = ${WG / 2}u; stride > 0u; stride >>= 1u) {
+    workgroupBarrier();
+    if (lid < stride) {
+      var a = lid * ${KMAX}u; var b = (lid + stride) * ${KMAX}u;
+      let ae = a + k; let be = b + k;
+      for (var j = 0u; j < k; j++) {
+        let takeA = b >= be || (a < ae && better(shS[a], shI[a], shS[b], shI[b]));
+        if (takeA) { ls[j] = shS[a]; li[j] = shI[a]; a++; } else { ls[j] = shS[b]; li[j] = shI[b]; b++; }
+      }
+      for (var j = 0u; j < k; j++) { shS[lid * ${KMAX}u + j] = ls[j]; shI[lid * ${KMAX}u + j] = li[j]; }
+    }
+  }
+  workgroupBarrier();
+}`;
+
+/** Slot rules and fusion weights from list 0 (thread 0): writes idx, w [T, Hk, k] and sel [T, Hr, k]. */
+const FINALIZE = (KMAX: number) => /* wgsl */ `
+fn finalize(t: u32, h: u32) {
+  let k = u.k;
+  let valid = min(k, (u.posOffset + t) / u.s);
+  var cs: array<u32, ${KMAX}>;
+  var ss: array<f32, ${KMAX}>;
+  for (var j = 0u; j < valid; j++) {
+    var p = j;
+    while (p > 0u && cs[p - 1u] < shI[j]) { cs[p] = cs[p - 1u]; ss[p] = ss[p - 1u]; p--; }
+    cs[p] = shI[j]; ss[p] = shS[j];
+  }
+  var x: array<f32, ${KMAX}>;
+  var any = false;
+  var m = -1.0e7;
+  for (var j = 0u; j < k; j++) {
+    let live = j < valid && ss[j] > NEG;
+    any = any || live;
+    x[j] = select(-1.0e7, ss[j] + f32(j) * u.posDecay, live);
+    m = max(m, x[j]);
+  }
+  var z = 0.0;
+  var cum = 0.0;
+  for (var j = 0u; j < k; j++) {
+    let live = j < valid && ss[j] > NEG;
+    if (u.stick != 0u) {
+      let sp = select(log(1.0 + exp(ss[j])), ss[j], ss[j] > 15.0);
+      if (live) { cum += sp; x[j] = exp(ss[j] - cum); } else { x[j] = 0.0; }
+    } else {
+      x[j] = exp(x[j] - m);
+      z += x[j];
+    }
+  }
+  let row = t * u.hr + h;
+  for (var j = 0u; j < k; j++) {
+    let live = j < valid && ss[j] > NEG;
+    let wj = select(select(x[j] / z, 0.0, !any), x[j], u.stick != 0u);
+    sel[row * k + j] = select(bitcast<f32>(NINF_BITS), ss[j], live);
+    let c = select(0, i32(cs[j]), j < valid);
+    for (var g = 0u; g < u.hk; g++) {
+      if (u.hr == 1u || g == h) {
+        idx[(t * u.hk + g) * k + j] = c;
+        w[(t * u.hk + g) * k + j] = wj;
+      }
+    }
+  }
+}`;
+
+/** Landmark score of chunk c for row (t, h), NEG when c is not visible at position posOffset + t. */
+const SCORE = (DR: number) => /* wgsl */ `
+fn score(t: u32, h: u32, c: u32) -> f32 {
+  let pos = u.posOffset + t;
+  let vis = select((c + 1u) * u.s <= pos, c * u.s + u.maskWindow <= pos, u.maskOn != 0u);
+  if (!vis) { return NEG; }
+  let qo = (t * u.hr + h) * ${DR}u;
+  let lo = (c * u.hr + h) * ${DR}u;
+  var acc = 0.0;
+  for (var d = 0u; d < ${DR}u; d++) { acc += qr[qo + d] * lmk[lo + d]; }
+  return acc * u.scale;
+}`;
+
+function body(mode: SelectMode, WG: number): string {
+  const gather =
+    mode === 'merge'
+      ? `for (var i = lid; i < u.ncand; i += ${WG}u) { insert(candS[row * u.ncand + i], candI[row * u.ncand + i]); }`
+      : `let c0 = blk * u.blockLen; let c1 = min(u.chunks, c0 + u.blockLen);
+  for (var c = c0 + lid; c < c1; c += ${WG}u) { insert(score(t, h, c), c); }`;
+  const emit =
+    mode === 'scan'
+      ? `if (lid < u.k) { let o = (row * u.nblocks + blk) * u.k + lid; candS[o] = shS[lid]; candI[o] = shI[lid]; }`
+      : 'if (lid == 0u) { finalize(t, h); }';
+  return `
+  let wgi = ${WGSL_LINEAR_WORKGROUP};
+  if (wgi >= u.nwg) { return; }
+  let blk = wgi % u.nblocks;
+  let row = wgi / u.nblocks;
+  let t = row / u.hr;
+  let h = row % u.hr;
+  for (var j = 0u; j < u.k; j++) { ls[j] = NEG; li[j] = 0xffffffffu; }
+  ${gather}
+  mergeLists(lid);
+  ${emit}`;
+}
+
+/** `header` declares `u` and the mode's buffers (see hsaSelect.ts). */
+export function hsaSelectWgsl(c: SelectShape, header: string): string {
+  return /* wgsl */ `
+${header}
+${LIST(c.KMAX)}
+${MERGE(c.WG, c.KMAX)}
+${c.mode === 'scan' ? '' : FINALIZE(c.KMAX)}
+${c.mode === 'merge' ? '' : SCORE(c.DR)}
+@compute @workgroup_size(${c.WG})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) lid: u32) {
+${body(c.mode, c.WG)}
+}`;
+}

@@ -1,0 +1,51 @@
+/** hsaRetrieval (fused, and block scan + merge) on every backend against the CPU reference. */
+import { type HsaRetrievalParams, hsaSlots, retrievalForwardRef } from '@hsa/kernels';
+import { describe, expect, it } from 'vitest';
+import { Tensor } from '../../tensor.js';
+import { expectClose, freshSeed, randF32, testBackends, toF64 } from '../../test-utils/index.js';
+import { hsaRetrieval } from './hsaRetrieval.js';
+
+type Case = Omit<HsaRetrievalParams, 'scale'> & { blockLen?: number };
+
+const base = { s: 16, hr: 2, hk: 2, dr: 8, topk: 3, mode: 'softmax' as const };
+const CASES: Case[] = [
+  { ...base, t: 70, chunks: 4 },
+  { ...base, t: 40, chunks: 2, topk: 8, mode: 'stickBreaking' },
+  { ...base, t: 9, chunks: 12, hr: 1, hk: 3, posOffset: 150, posDecay: 0.3, dr: 5 },
+  { ...base, t: 33, chunks: 6, maskWindow: 40, posOffset: 20, mode: 'stickBreaking' },
+  { ...base, t: 1, chunks: 5000, s: 64, topk: 16, posOffset: 5000 * 64 + 7, dr: 64 },
+  { ...base, t: 3, chunks: 300, s: 4, topk: 5, posOffset: 900, blockLen: 64, hr: 1, hk: 2 },
+  { ...base, t: 5, chunks: 1, s: 1, topk: 1, posOffset: 0 },
+];
+
+describe.each(testBackends())('hsaRetrieval on %s', (_name, makeBackend) => {
+  it.each(CASES)('%j', async (c) => {
+    const be = await makeBackend();
+    const seed = freshSeed();
+    const qr = randF32(c.t * c.hr * c.dr, seed);
+    const lmk = randF32(c.chunks * c.hr * c.dr, seed + 1);
+    const r = hsaRetrieval(Tensor.from(be, qr, [c.t, c.hr, c.dr]), Tensor.from(be, lmk, [c.chunks, c.hr, c.dr]), {
+      chunkSize: c.s,
+      topk: c.topk,
+      mode: c.mode,
+      hk: c.hk,
+      posDecay: c.posDecay,
+      posOffset: c.posOffset,
+      maskWindow: c.maskWindow,
+      blockLen: c.blockLen,
+    });
+    const f = retrievalForwardRef(toF64(qr), toF64(lmk), c);
+    const k = hsaSlots(c);
+    const expand = (a: ArrayLike<number>) =>
+      Float64Array.from({ length: c.t * c.hk * k }, (_, i) => {
+        const [t, g, j] = [Math.floor(i / (c.hk * k)), Math.floor(i / k) % c.hk, i % k];
+        return a[(t * c.hr + (c.hr === 1 ? 0 : g)) * k + j];
+      });
+    const label = `seed=${seed}`;
+    expect(Array.from(await r.idx.data()), label).toEqual(Array.from(expand(f.idx)));
+    // scores are dr-term dots of values in [-1, 1): f32 error ≤ 2ε·dr·dr-ish; weights inherit it
+    const tol = 8 * 2 ** -23 * c.dr * 4;
+    expectClose(await r.sel.data(), f.sel, tol, `sel ${label}`);
+    expectClose(await r.w.data(), expand(f.w), tol, `w ${label}`);
+  });
+});

@@ -1,0 +1,117 @@
+/**
+ * hsaRetrieval: landmark scores of each token against the completed chunks, top-k with the
+ * reference's slot rules, and fusion weights (reference-model.md §3.6), for prefill and for decode
+ * against a chunk memory of any length. The top-k never sorts the C scores: per-invocation lists and
+ * a merge; long memories are scanned in blocks (each landmark read once), then the block lists merged.
+ */
+import { ArgumentError, type FusionMode, type HsaSelectParams, hsaSelect, hsaSlots, ShapeError } from '@hsa/kernels';
+import { fmtShape, Tensor } from '../../tensor.js';
+import { expectDtype, sameBackend } from '../guards.js';
+
+export interface HsaRetrievalOptions {
+  /** chunk size S */
+  chunkSize: number;
+  /** chunk_topk (k_eff = min(chunks, topk)) */
+  topk: number;
+  /** fusion: 'softmax' or 'stickBreaking' */
+  mode: FusionMode;
+  /** KV heads Hk (default Hr); with one retrieval head the choice is repeated to all Hk */
+  hk?: number;
+  posDecay?: number;
+  /** absolute position of token 0 (decode: the token's position) */
+  posOffset?: number;
+  /** mask_slide_window: chunk c visible iff c·S ≤ pos − maskWindow */
+  maskWindow?: number;
+  /** default 1/√dr */
+  scale?: number;
+  /** force the block scan (chunks per block); default: blocks only for few rows over many chunks */
+  blockLen?: number;
+}
+
+export interface HsaRetrievalResult {
+  /** [T, Hk, k_eff] i32, most recent chunk first, invalid slots 0 */
+  idx: Tensor;
+  /** [T, Hk, k_eff] fusion weights (0 for invalid or masked slots) */
+  w: Tensor;
+  /** [T, Hr, k_eff] selected scores, −∞ for invalid or masked slots */
+  sel: Tensor;
+}
+
+function params(op: string, qr: Tensor, lmk: Tensor, o: HsaRetrievalOptions): HsaSelectParams {
+  sameBackend(op, qr, lmk);
+  expectDtype(op, qr, 'f32');
+  expectDtype(op, lmk, 'f32');
+  const desc = `qr ${fmtShape(qr.shape)}, landmarks ${fmtShape(lmk.shape)}`;
+  if (qr.rank !== 3 || lmk.rank !== 3 || qr.shape[1] !== lmk.shape[1] || qr.shape[2] !== lmk.shape[2]) {
+    throw new ShapeError(`${op}: expected qr [T, Hr, dr] and landmarks [C, Hr, dr], got ${desc}`);
+  }
+  const [t, hr, dr] = qr.shape;
+  const hk = o.hk ?? hr;
+  if (hr !== 1 && hr !== hk) throw new ShapeError(`${op}: ${hr} retrieval heads must be 1 or equal the ${hk} KV heads (${desc})`);
+  for (const [name, v] of [['chunkSize', o.chunkSize], ['topk', o.topk], ['hk', hk], ['dr', dr]] as const) {
+    if (!Number.isInteger(v) || v <= 0) throw new ArgumentError(`${op}: ${name} must be a positive integer, got ${v}`);
+  }
+  for (const [name, v] of [['posOffset', o.posOffset ?? 0], ['maskWindow', o.maskWindow ?? 0]] as const) {
+    if (!Number.isInteger(v) || v < 0 || v >= 2 ** 31) throw new ArgumentError(`${op}: ${name} must be a non-negative integer, got ${v}`);
+  }
+  const chunks = lmk.shape[0];
+  const rows = t * hr;
+  // few rows over many chunks: split the scan so the whole GPU reads the landmarks once
+  const blockLen = o.blockLen ?? (rows < 256 && chunks > 4096 ? Math.max(1024, Math.ceil((chunks * rows) / 512 / 1024) * 1024) : 0);
+  return {
+    t,
+    chunks,
+    s: o.chunkSize,
+    hr,
+    hk,
+    dr,
+    topk: o.topk,
+    mode: o.mode,
+    posDecay: o.posDecay,
+    posOffset: o.posOffset,
+    maskWindow: o.maskWindow,
+    scale: o.scale,
+    pass: blockLen > 0 ? 'scan' : 'fused',
+    blockLen,
+  };
+}
+
+/** qr [T, Hr, dr], landmarks [C, Hr, dr] → idx, w [T, Hk, k_eff] and sel [T, Hr, k_eff]. */
+export function hsaRetrieval(qr: Tensor, lmk: Tensor, options: HsaRetrievalOptions): HsaRetrievalResult {
+  const p = params('hsaRetrieval', qr, lmk, options);
+  const be = qr.backend;
+  const k = hsaSlots(p);
+  const idx = Tensor.empty(be, [p.t, p.hk, k], 'i32');
+  const w = Tensor.empty(be, [p.t, p.hk, k], 'f32');
+  const sel = Tensor.empty(be, [p.t, p.hr, k], 'f32');
+  if (k === 0 || p.t === 0) return { idx, w, sel };
+  const [q, l] = [qr.contiguous(), lmk.contiguous()];
+  if (p.pass === 'fused') {
+    be.run(hsaSelect, p, [q.arg(), l.arg(), idx.arg(), w.arg(), sel.arg()]);
+  } else {
+    const nb = Math.ceil(p.chunks / p.blockLen);
+    const candS = Tensor.empty(be, [p.t * p.hr, nb, k], 'f32');
+    const candI = Tensor.empty(be, [p.t * p.hr, nb, k], 'u32');
+    be.run(hsaSelect, p, [q.arg(), l.arg(), candS.arg(), candI.arg()]);
+    be.run(hsaSelect, { ...p, pass: 'merge' }, [candS.arg(), candI.arg(), idx.arg(), w.arg(), sel.arg()]);
+    candS.dispose();
+    candI.dispose();
+  }
+  q.dispose();
+  l.dispose();
+  return { idx, w, sel };
+}
+
+/**
+ * One decode step: qr [Hr, dr] of the token at absolute position `pos` against C stored landmarks
+ * [C, Hr, dr] → idx, w [1, Hk, k_eff], sel [1, Hr, k_eff].
+ */
+export function hsaRetrievalDecode(qr: Tensor, lmk: Tensor, options: Omit<HsaRetrievalOptions, 'posOffset'> & { pos: number }): HsaRetrievalResult {
+  if (qr.rank !== 2) throw new ShapeError(`hsaRetrievalDecode: qr ${fmtShape(qr.shape)} must be [Hr, dr]`);
+  const q = qr.reshape([1, ...qr.shape]);
+  try {
+    return hsaRetrieval(q, lmk, { ...options, posOffset: options.pos });
+  } finally {
+    q.dispose();
+  }
+}
