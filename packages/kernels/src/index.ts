@@ -110,3 +110,17 @@ export { type CrossEntropyParams, crossEntropyRef } from './crossentropy/crossEn
 /** Fused AdamW update (decoupled weight decay, bias correction, gradient scale folded in). */
 export { adamw } from './adamw/adamw.js';
 export { type AdamwParams, adamwRef } from './adamw/adamw.ref.js';
+/** Mixture of experts: router (biased, group-limited top-k), GPU counting sort, grouped expert GEMM, combine, decode matvec; layer references. */
+export { moeRouter } from './moe/moeRouter.js';
+export { MOE_MAX_EXPERTS, type MoeRouterParams, type MoeScoreFn, moeAllowedGroups, moeRouterRef, moeSelect } from './moe/moeRouter.ref.js';
+export { moeCount, moeScan, moeScatter } from './moe/moeDispatch.js';
+export { MOE_SORT_BLOCK, type MoeDispatchParams, moeCountRef, moeScanRef, moeScatterRef, moeSortBlocks } from './moe/moeDispatch.ref.js';
+export { moeGroupedMatmul } from './moe/moeGroupedMatmul.js';
+export { MOE_TILE_M, type MoeGroupedMatmulParams, moeGroupedMatmulRef } from './moe/moeGroupedMatmul.ref.js';
+export { moeCombine } from './moe/moeCombine.js';
+export { type MoeCombineParams, moeCombineRef } from './moe/moeCombine.ref.js';
+export { moeGatherMatvec } from './moe/moeGatherMatvec.js';
+export { type MoeGatherMatvecParams, moeGatherMatvecRef } from './moe/moeGatherMatvec.ref.js';
+export { type MoeRefDims, type MoeRefForward, type MoeRefWeights, moeLayerForwardRef, swigluRow } from './moe/moeLayer.ref.js';
+export { type MoeRefGrads, moeLayerBackwardRef, swigluRowBackward } from './moe/moeBackward.ref.js';
+export { type MoeAuxLossParams, moeSeqAuxLossBackwardRef, moeSeqAuxLossRef } from './moe/moeAuxLoss.ref.js';

@@ -1,0 +1,123 @@
+/**
+ * MoE ops over Tensors: route, dispatch (GPU counting sort), grouped SwiGLU experts, combine, and the
+ * decode path. Each queues kernels only: nothing is read back to the host between them.
+ */
+import {
+  MOE_TILE_M,
+  type MoeRouterParams,
+  moeCombine,
+  moeCount,
+  moeGatherMatvec,
+  moeGroupedMatmul,
+  moeRouter,
+  moeScan,
+  moeScatter,
+  moeSortBlocks,
+  ShapeError,
+} from '@hsa/kernels';
+import { fmtShape, type Tensor, Tensor as T } from '@hsa/tensor';
+
+export interface Routing {
+  /** router scores p [T, E] (sigmoid or softmax of the logits) */
+  scores: Tensor;
+  /** chosen experts [T, k] i32, best first */
+  idx: Tensor;
+  /** combine weights [T, k] */
+  weights: Tensor;
+}
+
+/** Scores, biased top-k and combine weights from router logits [T, E] and the bias [E]. */
+export function route(logits: Tensor, bias: Tensor, p: Omit<MoeRouterParams, 'T' | 'E'>): Routing {
+  if (logits.rank !== 2 || bias.rank !== 1 || bias.shape[0] !== logits.shape[1]) {
+    throw new ShapeError(`moe route: logits ${fmtShape(logits.shape)} and bias ${fmtShape(bias.shape)} must be [T, E] and [E]`);
+  }
+  const [n, E] = logits.shape;
+  const b = logits.backend;
+  const scores = T.empty(b, [n, E]);
+  const idx = T.empty(b, [n, p.k], 'i32');
+  const weights = T.empty(b, [n, p.k]);
+  const lc = logits.contiguous();
+  b.run(moeRouter, { ...p, T: n, E }, [lc.arg(), bias.arg(), scores.arg(), idx.arg(), weights.arg()]);
+  lc.dispose();
+  return { scores, idx, weights };
+}
+
+export interface Dispatch {
+  /** assignment t·k + j at each sorted row [A] u32 */
+  perm: Tensor;
+  /** first sorted row of each expert [E + 1] u32 (offsets[E] = A); counts are the differences */
+  offsets: Tensor;
+  /** the grouped GEMM's first row tile of each expert [E + 1] u32 */
+  tileStart: Tensor;
+}
+
+/** Stable counting sort of the assignments idx [T, k] by expert, all on the device. */
+export function dispatch(idx: Tensor, E: number): Dispatch {
+  const A = idx.size;
+  const b = idx.backend;
+  const p = { A, E, tileM: MOE_TILE_M };
+  const nb = moeSortBlocks(A);
+  const perm = T.empty(b, [A], 'u32');
+  const offsets = T.empty(b, [E + 1], 'u32');
+  const tileStart = T.empty(b, [E + 1], 'u32');
+  const counts = T.empty(b, [nb, E], 'u32');
+  const blockOffsets = T.empty(b, [nb, E], 'u32');
+  if (A === 0) b.write(counts.storage, new Uint32Array(nb * E));
+  else b.run(moeCount, p, [idx.arg(), counts.arg()]);
+  b.run(moeScan, p, [counts.arg(), blockOffsets.arg(), offsets.arg(), tileStart.arg()]);
+  b.run(moeScatter, p, [idx.arg(), blockOffsets.arg(), perm.arg()]);
+  counts.dispose();
+  blockOffsets.dispose();
+  return { perm, offsets, tileStart };
+}
+
+/** Stacked expert weights: gate/up [E, F, d], down [E, d, F], f32 or packed f16/bf16. */
+export interface ExpertWeights {
+  gate: Tensor;
+  up: Tensor;
+  down: Tensor;
+}
+
+const wDtype = (w: Tensor) => w.dtype as 'f32' | 'f16' | 'bf16';
+
+/** Unweighted expert outputs y [T·k, d] in assignment order: two grouped GEMMs over all experts. */
+export function expertsForward(x: Tensor, k: number, d: Dispatch, w: ExpertWeights): Tensor {
+  const [n, dm] = x.shape;
+  const [E, F] = w.gate.shape;
+  const A = n * k;
+  const b = x.backend;
+  const act = T.empty(b, [A, F]);
+  const y = T.empty(b, [A, dm]);
+  const base = { T: n, k, E, A, wDtype: wDtype(w.gate) };
+  const common = [d.perm.arg(), d.offsets.arg(), d.tileStart.arg()];
+  b.run(moeGroupedMatmul, { ...base, mode: 'gateUp', N: F, K: dm }, [x.arg(), ...common, w.gate.arg(), w.up.arg(), act.arg()]);
+  b.run(moeGroupedMatmul, { ...base, mode: 'down', N: dm, K: F }, [act.arg(), ...common, w.down.arg(), y.arg()]);
+  act.dispose();
+  return y;
+}
+
+/** Decode: expert outputs y [T·k, d] reading only the chosen experts' rows (a few tokens). */
+export function expertsDecode(x: Tensor, idx: Tensor, w: ExpertWeights): Tensor {
+  const [n, dm] = x.shape;
+  const k = idx.shape[1];
+  const F = w.gate.shape[1];
+  const A = n * k;
+  const b = x.backend;
+  const act = T.empty(b, [A, F]);
+  const y = T.empty(b, [A, dm]);
+  const base = { A, k, wDtype: wDtype(w.gate) };
+  b.run(moeGatherMatvec, { ...base, mode: 'gateUp', N: F, K: dm }, [x.arg(), idx.arg(), w.gate.arg(), w.up.arg(), act.arg()]);
+  b.run(moeGatherMatvec, { ...base, mode: 'down', N: dm, K: F }, [act.arg(), idx.arg(), w.down.arg(), y.arg()]);
+  act.dispose();
+  return y;
+}
+
+/** out [T, d] = Σ_j weights[t, j]·y[t·k + j] (+ shared [T, d]), summed in slot order. */
+export function combine(y: Tensor, weights: Tensor, shared?: Tensor): Tensor {
+  const [n, k] = weights.shape;
+  const dm = y.shape[1];
+  const out = T.empty(y.backend, [n, dm]);
+  const args = [y.arg(), weights.arg(), ...(shared ? [shared.arg()] : []), out.arg()];
+  y.backend.run(moeCombine, { T: n, k, d: dm, shared: !!shared }, args);
+  return out;
+}

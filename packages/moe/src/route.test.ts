@@ -1,0 +1,73 @@
+import { Tensor } from '@hsa/tensor';
+import { expectClose, freshSeed, rng, testBackends } from '@hsa/tensor/test-utils';
+import { describe, expect, it } from 'vitest';
+import { route } from './ops.js';
+
+interface Case {
+  T: number;
+  E: number;
+  k: number;
+  nGroup: number;
+  topkGroup: number;
+  scoreFn: 'sigmoid' | 'softmax';
+  norm: boolean;
+  scale: number;
+}
+
+/** Independent float64 oracle: sort by (p + b desc, index asc) within the allowed groups. */
+function oracle(logits: Float32Array, bias: Float32Array, c: Case) {
+  const idx: number[] = [];
+  const w: number[] = [];
+  for (let t = 0; t < c.T; t++) {
+    const r = Array.from(logits.subarray(t * c.E, (t + 1) * c.E));
+    const m = Math.max(...r);
+    const z = r.reduce((s, v) => s + Math.exp(v - m), 0);
+    const p = r.map((v) => (c.scoreFn === 'sigmoid' ? 1 / (1 + Math.exp(-v)) : Math.exp(v - m) / z));
+    const key = p.map((v, e) => v + bias[e]);
+    const byKey = (a: number, b: number) => key[b] - key[a] || a - b;
+    const gs = c.E / c.nGroup;
+    const gScore = Array.from({ length: c.nGroup }, (_, g) => {
+      const top = Array.from({ length: gs }, (_, i) => g * gs + i).sort(byKey);
+      return key[top[0]] + (gs > 1 ? key[top[1]] : 0);
+    });
+    const groups = new Set(
+      Array.from({ length: c.nGroup }, (_, g) => g)
+        .sort((a, b) => gScore[b] - gScore[a] || a - b)
+        .slice(0, c.topkGroup),
+    );
+    const sel = Array.from({ length: c.E }, (_, e) => e)
+      .filter((e) => c.nGroup === 1 || groups.has(Math.floor(e / gs)))
+      .sort(byKey)
+      .slice(0, c.k);
+    const sum = sel.reduce((s, e) => s + p[e], 0);
+    idx.push(...sel);
+    w.push(...sel.map((e) => (c.norm ? p[e] / sum : p[e]) * c.scale));
+  }
+  return { idx, w };
+}
+
+const CASES: Case[] = [
+  { T: 1, E: 1, k: 1, nGroup: 1, topkGroup: 1, scoreFn: 'sigmoid', norm: true, scale: 1 },
+  { T: 13, E: 7, k: 3, nGroup: 1, topkGroup: 1, scoreFn: 'sigmoid', norm: false, scale: 2.5 },
+  { T: 257, E: 64, k: 4, nGroup: 1, topkGroup: 1, scoreFn: 'sigmoid', norm: true, scale: 1 },
+  { T: 31, E: 24, k: 6, nGroup: 6, topkGroup: 2, scoreFn: 'sigmoid', norm: true, scale: 2.5 },
+  { T: 61, E: 256, k: 8, nGroup: 8, topkGroup: 4, scoreFn: 'softmax', norm: false, scale: 1 },
+  { T: 7, E: 9, k: 2, nGroup: 9, topkGroup: 3, scoreFn: 'softmax', norm: true, scale: 0.5 },
+];
+
+describe.each(testBackends())('moe route on %s', (_name, make) => {
+  it.each(CASES)('matches the float64 oracle, ties to the lower index: %o', async (c) => {
+    const b = await make();
+    const seed = freshSeed();
+    const r = rng(seed);
+    // logits on a 1/16 grid and biases from three values: exact ties are frequent, near-ties impossible
+    const logits = Float32Array.from({ length: c.T * c.E }, () => Math.floor(r() * 96 - 48) / 16);
+    const bias = Float32Array.from({ length: c.E }, () => [0, 0.25, -0.25][Math.floor(r() * 3)]);
+    const out = route(Tensor.from(b, logits, [c.T, c.E]), Tensor.from(b, bias, [c.E]), c);
+    const want = oracle(logits, bias, c);
+    expect(Array.from(await out.idx.data()), `idx seed=${seed}`).toEqual(want.idx);
+    expectClose(await out.weights.data(), want.w, (i) => 1e-5 * Math.abs(want.w[i]), `weights seed=${seed}`);
+    const p = await out.scores.data();
+    expect(p.every((v) => v >= 0 && v <= 1)).toBe(true);
+  });
+});
