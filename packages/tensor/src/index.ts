@@ -2,7 +2,7 @@
  * @hsa/tensor: tensors over a narrow backend interface with two implementations, WebGPU (browsers
  * through navigator.gpu, Node through Dawn) and pure-TypeScript CPU.
  */
-export { HsaError, ShapeError, DTypeError, ArgumentError, OutOfMemoryError, DeviceLostError, UnsupportedError, BackendError, type DType } from '@hsa/kernels';
+export { HsaError, ShapeError, DTypeError, ArgumentError, OutOfMemoryError, DeviceLostError, UnsupportedError, BackendError, NumericError, type DType } from '@hsa/kernels';
 /** The backend interface. */
 export type { AdapterReport, Backend, KernelArg, Storage } from './backend.js';
 /** Create a backend by name (`auto` tries WebGPU, then the CPU). */
@@ -56,3 +56,28 @@ export { type RopeOptions, rope } from './ops/rope.js';
 export { type AttentionOptions, chunkEncoderAttention, swaAttention, swaAttentionDecode, swaAttentionWithLse } from './ops/attention/swaAttention.js';
 export { type HsaRetrievalOptions, type HsaRetrievalResult, hsaRetrieval, hsaRetrievalDecode } from './ops/attention/hsaRetrieval.js';
 export { type HsaChunkAttentionOptions, hsaChunkAttention } from './ops/attention/hsaChunkAttention.js';
+/** Differentiable ops (ag.matmul, ag.rmsNorm, ag.crossEntropy, ag.checkpoint, ...) recording onto the autograd tape. */
+export * as ag from './autograd/index.js';
+/** Autograd control: backward from a scalar, noGrad regions, detach, tape inspection. */
+export { backward, clearTape, detach, isGradEnabled, noGrad, requiresGrad } from './autograd/tape.js';
+/** A trainable tensor with its accumulated gradient and weight-decay group. */
+export { Parameter } from './autograd/parameter.js';
+/** Backward kernels as tensor ops (softmax, RMSNorm, SwiGLU, embedding scatter-add). */
+export { embeddingBackward, rmsNormBackward, softmaxBackward, swigluBackward } from './autograd/backward-ops.js';
+/** Per-row cross-entropy fused with its gradient, with label masking (targets outside [0, V)). */
+export { type CrossEntropyRows, crossEntropyRows } from './ops/crossEntropy.js';
+/** AdamW over Parameters (fused kernel, decay / no-decay groups). */
+export { AdamW, type AdamWOptions, type AdamWState } from './optim/adamw.js';
+/** Global gradient norm (NaN/Inf names the tensor) and the clipping factor. */
+export { clipFactor, globalGradNorm } from './optim/clip.js';
+/** Learning-rate schedules: linear warm-up then constant, or cosine. */
+export { type LrSchedule, warmupConstant, warmupCosine } from './optim/schedule.js';
+/** Trainer: accumulation, clipping, NaN guard, checkpoints, progress callback, AbortSignal. */
+export { type StepReport, Trainer, type TrainerOptions } from './train/trainer.js';
+/** Training checkpoints in safetensors (weights, AdamW moments, step, RNG state, config) over injected I/O. */
+export { CHECKPOINT_FORMAT, type CheckpointIO, loadCheckpoint, serializeCheckpoint, type TrainState } from './train/checkpoint.js';
+/** Seeded PRNG whose state fits a checkpoint. */
+export { Rng } from './train/rng.js';
+/** A small Transformer from the differentiable primitives, with its memory plan; and the copy task. */
+export { type MemoryPlan, TinyTransformer, type TinyTransformerConfig } from './train/tiny-transformer.js';
+export { COPY_SEP, copyBatch, IGNORE } from './train/copy-task.js';

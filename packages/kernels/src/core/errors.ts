@@ -72,3 +72,10 @@ export class BackendError extends HsaError {
     super('E_BACKEND', message);
   }
 }
+
+/** A NaN or Inf in a loss or gradient: the message names the first offending tensor. */
+export class NumericError extends HsaError {
+  constructor(message: string) {
+    super('E_NUMERIC', message);
+  }
+}
