@@ -4,11 +4,11 @@
  * v1: one element per thread, 256 threads, 2-D grid; hyper-parameters in the uniform struct, so a
  * new learning rate or step never recompiles.
  */
-import { type BufferBinding, ceilDiv, grid, type Kernel, WGSL_LINEAR_WORKGROUP, wgslBindings } from '../core/program.js';
+import { elementwiseGrid, elementwiseWgsl } from '../core/elementwise.js';
+import { type BufferBinding, type Kernel, wgslBindings } from '../core/program.js';
 import { defineUniforms } from '../core/uniforms.js';
 import { type AdamwParams, adamwRef } from './adamw.ref.js';
 
-const WG = 256;
 const U = defineUniforms({
   n: 'u32',
   decay: 'f32',
@@ -26,21 +26,16 @@ const BUFFERS: BufferBinding[] = [
   { name: 'vs', access: 'read_write', type: 'f32' },
 ];
 
-const wgsl = () => /* wgsl */ `
-${U.wgsl('U')}
-${wgslBindings(BUFFERS, 'U')}
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = ${WGSL_LINEAR_WORKGROUP} * ${WG}u + lid;
-  if (i >= u.n) { return; }
-  let g = grad[i] * u.gscale;
+const wgsl = () =>
+  elementwiseWgsl(
+    `${U.wgsl('U')}\n${wgslBindings(BUFFERS, 'U')}`,
+    `  let g = grad[i] * u.gscale;
   let m = u.beta1 * ms[i] + (1.0 - u.beta1) * g;
   let v = u.beta2 * vs[i] + (1.0 - u.beta2) * g * g;
   ms[i] = m;
   vs[i] = v;
-  param[i] = param[i] * u.decay - u.step * m / (sqrt(v) / u.sbc2 + u.eps);
-}`;
+  param[i] = param[i] * u.decay - u.step * m / (sqrt(v) / u.sbc2 + u.eps);`,
+  );
 
 export const adamw: Kernel<AdamwParams> = {
   name: 'adamw',
@@ -59,6 +54,6 @@ export const adamw: Kernel<AdamwParams> = {
       eps: p.eps,
       gscale: p.gscale,
     }),
-    workgroups: p.n === 0 ? [0, 1, 1] : grid(ceilDiv(p.n, WG), caps),
+    workgroups: elementwiseGrid(p.n, caps),
   }),
 };

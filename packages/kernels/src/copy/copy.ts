@@ -2,7 +2,8 @@
  * stridedCopy: one thread per element; the index is unravelled over up to 6 dims in the shader.
  * v1: 256 threads, 2-D grid. The pipeline depends only on the element type, never on the shape.
  */
-import { type BufferBinding, ceilDiv, grid, type Kernel, WGSL_LINEAR_WORKGROUP, wgslBindings } from '../core/program.js';
+import { elementwiseGrid, elementwiseWgsl } from '../core/elementwise.js';
+import { type BufferBinding, type Kernel, wgslBindings } from '../core/program.js';
 import { defineUniforms } from '../core/uniforms.js';
 import { type CopyParams, copyRef, MAX_RANK } from './copy.ref.js';
 
@@ -15,7 +16,6 @@ const U = defineUniforms({
   ...Object.fromEntries(dims.map((d) => [`src${d}`, 'u32'])),
   ...Object.fromEntries(dims.map((d) => [`dst${d}`, 'u32'])),
 } as Record<string, 'u32'>);
-const WG = 256;
 
 function buffers(type: CopyParams['type']): BufferBinding[] {
   return [
@@ -30,20 +30,14 @@ function copyWgsl(type: CopyParams['type']): string {
     .reverse()
     .map((d) => `  { let c = r % u.shape${d}; r = r / u.shape${d}; s += c * u.src${d}; o += c * u.dst${d}; }`)
     .join('\n');
-  return /* wgsl */ `
-${U.wgsl('U')}
-${wgslBindings(buffers(type), 'U')}
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = ${WGSL_LINEAR_WORKGROUP} * ${WG}u + lid;
-  if (i >= u.n) { return; }
-  var r = i;
+  return elementwiseWgsl(
+    `${U.wgsl('U')}\n${wgslBindings(buffers(type), 'U')}`,
+    `  var r = i;
   var s = u.srcOffset;
   var o = u.dstOffset;
 ${unravel}
-  out[o] = xs[s];
-}`;
+  out[o] = xs[s];`,
+  );
 }
 
 export const stridedCopy: Kernel<CopyParams> = {
@@ -65,7 +59,7 @@ export const stridedCopy: Kernel<CopyParams> = {
       code: () => copyWgsl(p.type),
       buffers: buffers(p.type),
       uniforms: U.pack(values),
-      workgroups: grid(ceilDiv(n, WG), caps),
+      workgroups: elementwiseGrid(n, caps),
     };
   },
 };

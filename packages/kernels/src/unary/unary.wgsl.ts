@@ -1,5 +1,5 @@
 /** WGSL for `unary`: one thread per element, grid-strided over a 2-D dispatch. */
-import { WGSL_LINEAR_WORKGROUP } from '../core/program.js';
+import { elementwiseWgsl } from '../core/elementwise.js';
 import type { UnaryOp } from './unary.ref.js';
 
 const EXPR: Record<UnaryOp, string> = {
@@ -19,15 +19,6 @@ const EXPR: Record<UnaryOp, string> = {
 };
 
 /** `header` declares the uniform struct `U` as `u` and the buffers `xs` and `out`. */
-export function unaryWgsl(op: UnaryOp, wg: number, header: string): string {
-  return /* wgsl */ `
-${header}
-fn f(x: f32) -> f32 { return ${EXPR[op]}; }
-@compute @workgroup_size(${wg})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = ${WGSL_LINEAR_WORKGROUP} * ${wg}u + lid;
-  if (i >= u.n) { return; }
-  out[i] = f(xs[i]);
-}`;
+export function unaryWgsl(op: UnaryOp, header: string): string {
+  return elementwiseWgsl(header, '  out[i] = f(xs[i]);', `fn f(x: f32) -> f32 { return ${EXPR[op]}; }`);
 }
