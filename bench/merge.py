@@ -21,5 +21,13 @@ if name == "matmul":
         "fraction_of_copy_bandwidth": dv["weightTBps"] / torch["copyTBps"],
         "vs_pytorch_bf16_linear": torch["decodeMatvec"]["medianMs"] / dv["timing"]["medianMs"],
     }
+if name == "attention":
+    for o, t in zip(ours["decode"], torch["decode"]):
+        rec["ratios"][f"decode_{o['context']}"] = {"ours_ms": o["step"]["medianMs"], "torch_ms": t["medianMs"], "speedup": t["medianMs"] / o["step"]["medianMs"]}
+    for o in ours["prefill"]:
+        t = [x for x in torch["prefill"] if x["tokens"] == o["tokens"]][0]
+        rec["ratios"][f"prefill_{o['tokens']}"] = {"ours_ms": o["hsa"]["medianMs"], "torch_ms": t["medianMs"], "speedup": t["medianMs"] / o["hsa"]["medianMs"]}
+    for o in ours["swa"]:
+        rec["ratios"][f"swa_{o['tokens']}_W{o['window']}"] = {"ours_ms": o["timing"]["medianMs"], "torch_causal_ms": torch["swa"]["medianMs"], "speedup": torch["swa"]["medianMs"] / o["timing"]["medianMs"]}
 json.dump(rec, open(out_path, "w"), indent=2)
 print(json.dumps(rec["ratios"], indent=2))

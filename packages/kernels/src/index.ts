@@ -3,6 +3,7 @@
  * A leaf package: no WebGPU objects, no dependencies.
  */
 export * from './core/dtype.js';
+export * from './core/elementwise.js';
 export * from './core/errors.js';
 export * from './core/program.js';
 export * from './core/uniforms.js';
@@ -70,7 +71,7 @@ export {
 /** Dense attention kernels (WGSL + ref): SWA forward, chunk-encoder forward, SWA decode against a ring buffer. */
 export { chunkEncoderAttentionForward, DENSE_MAX_D, swaAttentionDecodeForward, swaAttentionForward } from './attention/swaAttention.js';
 /** HSA chunk attention kernel (WGSL + ref): prefill and decode, any head ratio, f32/bf16 memory in parts. */
-export { CHUNK_MAX_D, CHUNK_MAX_S, type HsaChunkAttentionGpuParams, hsaChunkAttentionForward } from './attention/hsaChunkAttention.js';
+export { CHUNK_MAX_D, CHUNK_MAX_S, type HsaChunkAttentionGpuParams, hsaChunkAttentionForward, hsaPlaneSum } from './attention/hsaChunkAttention.js';
 /** HSA retrieval kernel (WGSL + ref): landmark scores, top-k without a sort, slot rules, fusion; block scan + merge for decode. */
 export { type HsaSelectParams, hsaSelect, SELECT_MAX_DR, SELECT_MAX_K, selectBlocks } from './attention/hsaSelect.js';
 /** Categorical sampling from sorted top-k candidates (temperature, top-p, one uniform per row). */

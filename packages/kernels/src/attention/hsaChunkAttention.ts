@@ -25,6 +25,9 @@ export interface HsaChunkAttentionGpuParams extends HsaChunkAttentionParams {
   cn?: number;
   /** add to `out` instead of overwriting it (parts after the first) */
   accumulate?: boolean;
+  /** workgroups per (token, head block) over the slots; each writes plane plane0 + (j mod jsplit) */
+  jsplit?: number;
+  plane0?: number;
 }
 
 export const CHUNK_MAX_D = 256;
@@ -40,6 +43,9 @@ const U = defineUniforms({
   cn: 'u32',
   accumulate: 'u32',
   nwg: 'u32',
+  jsplit: 'u32',
+  plane0: 'u32',
+  planeSize: 'u32',
   smN: 'f32',
   scale: 'f32',
 });
@@ -82,14 +88,19 @@ function partRef(a: unknown[], p: HsaChunkAttentionGpuParams): void {
       const g = Math.floor(h / ratio);
       const qo = (t * p.hq + h) * p.d;
       acc.fill(0);
-      for (let j = 0; j < p.k; j++) {
+      const js = p.jsplit ?? 1;
+      for (let plane = 0; plane < js; plane++) {
+      acc.fill(0);
+      for (let j = plane; j < p.k; j += js) {
         const wj = w[(t * p.hk + g) * p.k + j];
         const c = idx[(t * p.hk + g) * p.k + j] - c0;
         if (wj === 0 || c < 0 || c >= cn) continue;
         chunkProbs(q, qo, memK, c, g, part, pr);
         for (let s = 0; s < p.s; s++) axpy(wj * pr[s], memV, ((c * p.s + s) * p.hk + g) * p.d, acc, 0, p.d);
       }
-      for (let d = 0; d < p.d; d++) out[qo + d] = (p.accumulate ? out[qo + d] : 0) + acc[d];
+      const po = ((p.plane0 ?? 0) + plane) * p.t * p.hq * p.d + qo;
+      for (let d = 0; d < p.d; d++) out[po + d] = (p.accumulate ? out[po + d] : 0) + acc[d];
+      }
     }
   }
 }
@@ -105,7 +116,8 @@ export const hsaChunkAttentionForward: Kernel<HsaChunkAttentionGpuParams> = {
       throw new ArgumentError(`hsaChunkAttention: tile ${JSON.stringify(tile)} does not fit this device's workgroup limits`);
     }
     const hblocks = Math.ceil(ratio / tile.HB);
-    const nwg = p.t * p.hk * hblocks;
+    const jsplit = p.jsplit ?? 1;
+    const nwg = p.t * p.hk * hblocks * jsplit;
     const bufs = buffers(kv);
     return {
       key: `hsaChunkAttention:${tile.HB}x${tile.KT}:d${p.d}:s${p.s}:${kv}`,
@@ -121,10 +133,47 @@ export const hsaChunkAttentionForward: Kernel<HsaChunkAttentionGpuParams> = {
         cn: p.cn ?? p.chunks,
         accumulate: p.accumulate ? 1 : 0,
         nwg,
+        jsplit,
+        plane0: p.plane0 ?? 0,
+        planeSize: p.t * p.hq * p.d,
         smN: p.smN ?? 0,
         scale: p.scale ?? 1 / Math.sqrt(p.d),
       }),
       workgroups: nwg === 0 ? [0, 1, 1] : grid(nwg, caps),
     };
   },
+};
+
+const SUM_U = defineUniforms({ n: 'u32', planes: 'u32' });
+const SUM_B: BufferBinding[] = [
+  { name: 'parts', access: 'read', type: 'f32' },
+  { name: 'out', access: 'read_write', type: 'f32' },
+];
+
+/** hsaPlaneSum: out[i] = Σ_p parts[p·n + i], planes in order (the split chunk attention's reduction). */
+export const hsaPlaneSum: Kernel<{ n: number; planes: number }> = {
+  name: 'hsaPlaneSum',
+  ref([parts, out], p) {
+    for (let i = 0; i < p.n; i++) {
+      let s = 0;
+      for (let q = 0; q < p.planes; q++) s += parts[q * p.n + i];
+      out[i] = s;
+    }
+  },
+  program: (p, caps) => ({
+    key: 'hsaPlaneSum',
+    code: () => `${SUM_U.wgsl('U')}
+${wgslBindings(SUM_B, 'U')}
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let i = (wid.x + wid.y * nwg.x) * 256u + lid;
+  if (i >= u.n) { return; }
+  var s = 0.0;
+  for (var q = 0u; q < u.planes; q++) { s += parts[q * u.n + i]; }
+  out[i] = s;
+}`,
+    buffers: SUM_B,
+    uniforms: SUM_U.pack(p),
+    workgroups: grid(Math.ceil(p.n / 256), caps),
+  }),
 };

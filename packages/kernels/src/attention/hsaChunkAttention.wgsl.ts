@@ -2,7 +2,8 @@
  * WGSL for HSA chunk attention (forward and decode). A workgroup owns one token t and HB query heads
  * of KV head g (they share the selection idx[t,g,:]); for each selected slot it streams the chunk's
  * S keys through workgroup memory in KT-row tiles, takes that chunk's own softmax (off-by-one when
- * smN = 1), and adds w·Ō to the outputs, spread over 256 invocations. The memory may be one part of
+ * smN = 1), and adds w·Ō to the outputs, spread over 256 invocations. With jsplit > 1 (decode: few
+ * workgroups) slot j goes to workgroup j mod jsplit, which writes its own output plane (summed after). The memory may be one part of
  * a larger one (chunks c0 … c0+cn−1): slots outside it are skipped, `accumulate` adds to `out`.
  */
 import { isPacked16, wgslHalfLoad } from '../core/dtype.js';
@@ -44,6 +45,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
   var wgi = ${WGSL_LINEAR_WORKGROUP};
   if (wgi >= u.nwg) { return; }
+  let js = wgi % u.jsplit; wgi /= u.jsplit;
   let hb = wgi % u.hblocks; wgi /= u.hblocks;
   let g = wgi % u.hk;
   let t = wgi / u.hk;
@@ -55,7 +57,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   }
   var acc: array<f32, ${OPT}>;
   for (var o = 0u; o < ${OPT}u; o++) { acc[o] = 0.0; }
-  for (var j = 0u; j < u.k; j++) {
+  for (var j = js; j < u.k; j += u.jsplit) {
     if (lid == 0u) {
       let slot = (t * u.hk + g) * u.k + j;
       slotW = w[slot];
@@ -110,7 +112,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     let i = lid + o * ${CHUNK_WG}u;
     let hl = i / ${D}u;
     if (hl < nh) {
-      let a = (t * u.hq + h0 + hl) * ${D}u + i % ${D}u;
+      let a = (u.plane0 + js) * u.planeSize + (t * u.hq + h0 + hl) * ${D}u + i % ${D}u;
       out[a] = select(acc[o], out[a] + acc[o], u.accumulate != 0u);
     }
   }

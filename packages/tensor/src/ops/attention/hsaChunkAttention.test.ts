@@ -39,6 +39,8 @@ const CASES: Case[] = [
   { t: 7, hq: 32, hk: 2, d: 128, s: 64, chunks: 4, k: 3 },
   { t: 3, hq: 3, hk: 1, d: 33, s: 17, chunks: 6, k: 5, parts: 3 },
   { t: 4, hq: 6, hk: 3, d: 20, s: 5, chunks: 4, k: 4, bf16: true, parts: 2 },
+  // ≥ 256 (token, KV head) pairs: one workgroup per pair over all slots, parts accumulated
+  { t: 130, hq: 2, hk: 2, d: 4, s: 4, chunks: 3, k: 2, parts: 2 },
 ];
 
 describe.each(testBackends())('hsaChunkAttention on %s', (_name, makeBackend) => {

@@ -4,7 +4,7 @@
  * prefill ([T, ...]) and decode (T = 1) against a memory of any length: the memory may be a list of
  * parts (each within one binding), processed in order into the same output.
  */
-import { ArgumentError, ShapeError, hsaChunkAttentionForward } from '@hsa/kernels';
+import { ArgumentError, hsaChunkAttentionForward, hsaPlaneSum, ShapeError } from '@hsa/kernels';
 import { fmtShape, Tensor } from '../../tensor.js';
 import { expectDtype, sameBackend } from '../guards.js';
 
@@ -65,15 +65,23 @@ export function hsaChunkAttention(
   if (out.size === 0) return out;
   const ins = [q, idx, w].map((x) => x.contiguous());
   const base = { t, hq, hk, d, s, chunks: total, k, smN: options.smN, scale: options.scale, kv: ks[0].dtype as 'f32' };
+  // few workgroups (decode): one per slot, each into its own output plane, summed in a fixed order
+  const split = t * hk < 256 && k > 1;
+  const jsplit = split ? k : 1;
+  const target = split ? Tensor.empty(q.backend, [chunks.length * k, t, hq, d], 'f32') : out;
   let c0 = 0;
   chunks.forEach((cn, i) => {
     const [mk, mv] = [ks[i].contiguous(), vs[i].contiguous()];
-    const p = { ...base, c0, cn, accumulate: i > 0 };
-    q.backend.run(hsaChunkAttentionForward, p, [ins[0].arg(), mk.arg(), mv.arg(), ins[1].arg(), ins[2].arg(), out.arg()]);
+    const p = { ...base, c0, cn, accumulate: !split && i > 0, jsplit, plane0: split ? i * k : 0 };
+    q.backend.run(hsaChunkAttentionForward, p, [ins[0].arg(), mk.arg(), mv.arg(), ins[1].arg(), ins[2].arg(), target.arg()]);
     mk.dispose();
     mv.dispose();
     c0 += cn;
   });
+  if (split) {
+    q.backend.run(hsaPlaneSum, { n: out.size, planes: chunks.length * k }, [target.arg(), out.arg()]);
+    target.dispose();
+  }
   for (const x of ins) x.dispose();
   return out;
 }

@@ -57,7 +57,7 @@ function params(op: string, qr: Tensor, lmk: Tensor, o: HsaRetrievalOptions): Hs
   const chunks = lmk.shape[0];
   const rows = t * hr;
   // few rows over many chunks: split the scan so the whole GPU reads the landmarks once
-  const blockLen = o.blockLen ?? (rows < 256 && chunks > 4096 ? Math.max(1024, Math.ceil((chunks * rows) / 512 / 1024) * 1024) : 0);
+  const blockLen = o.blockLen ?? (rows < 256 && chunks > 1024 ? Math.max(256, Math.ceil((chunks * rows) / 2048 / 256) * 256) : 0);
   return {
     t,
     chunks,

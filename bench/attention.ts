@@ -1,0 +1,238 @@
+/**
+ * bench/attention: HSA and SWA kernels on the GPU, in the layout of the attention benchmarks
+ * (batch 1, 32 query heads, 2 KV heads = 2 retrieval heads, head size 128, retrieval dim 64 per head,
+ * S = 64, k = 16, softmax fusion). Landmarks f32; chunk K/V f32 for prefill, packed bf16 for decode
+ * (in parts of ≤ one binding: 16M tokens is 16 GiB of bf16 K+V), all filled on the device by a hash.
+ *   decode: one HSA step (landmark scan + merge, chunk attention over the k chosen chunks, fusion)
+ *   prefill: retrieval + chunk attention for every token of a 32K / 128K sequence
+ *   swa: SWA forward at 32K with W = 4K
+ * Every case is checked against the CPU references (sampled rows) before it is timed.
+ * bench/attention_torch.py is the same-run PyTorch baseline.
+ */
+import {
+  type BufferBinding,
+  defineUniforms,
+  type Kernel,
+  hsaChunkAttentionDecodeRef,
+  hsaRetrievalDecodeRef,
+  swaAttentionForwardRef,
+  unpackHalf,
+  wgslBindings,
+} from '@hsa/kernels';
+import { hsaChunkAttention, hsaRetrieval, hsaRetrievalDecode, swaAttention, Tensor, WebGpuBackend } from '@hsa/tensor';
+import { argValue, gitCommit, timeGpu, writeJson } from './common.js';
+
+const [HQ, HK, D, DR, S, K] = [32, 2, 128, 64, 64, 16];
+const RET = { chunkSize: S, topk: K, mode: 'softmax' as const, hk: HK };
+
+/** out[i] = hash(i, seed) in [−1, 1), as f32 or as packed bf16 pairs (one u32 per two values). */
+const FILL_U = defineUniforms({ words: 'u32', seed: 'u32', scale: 'f32' });
+const FILL_B: BufferBinding[] = [{ name: 'out', access: 'read_write', type: 'u32' }];
+
+/** out = hash values in [−scale, scale), as f32 words or as packed bf16 pairs. */
+const hashFill: Kernel<{ words: number; seed: number; bf16: boolean; scale: number }> = {
+  name: 'benchHashFill',
+  ref: () => {
+    throw new Error('benchHashFill runs on the GPU only');
+  },
+  program: (p) => {
+    const val = (e: string) => `(f32(hash(${e}) >> 8u) / 8388608.0 - 1.0) * u.scale`;
+    const body = p.bf16
+      ? `let lo = bitcast<u32>(${val('2u * i')}) >> 16u; let hi = bitcast<u32>(${val('2u * i + 1u')}) & 0xffff0000u; out[i] = lo | hi;`
+      : `out[i] = bitcast<u32>(${val('i')});`;
+    const groups = Math.ceil(p.words / 256);
+    return {
+      key: `benchHashFill:${p.bf16}`,
+      code: () => `${FILL_U.wgsl('U')}
+${wgslBindings(FILL_B, 'U')}
+fn hash(x: u32) -> u32 { var h = x * 0x9E3779B1u + u.seed; h ^= h >> 15u; h *= 0x85EBCA77u; h ^= h >> 13u; h *= 0xC2B2AE3Du; h ^= h >> 16u; return h; }
+@compute @workgroup_size(256) fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) n: vec3u) {
+  let i = gid.x + gid.y * n.x * 256u;
+  if (i >= u.words) { return; }
+  ${body}
+}`,
+      buffers: FILL_B,
+      uniforms: FILL_U.pack({ words: p.words, seed: p.seed, scale: p.scale }),
+      workgroups: [Math.min(65535, groups), Math.ceil(groups / 65535), 1],
+    };
+  },
+};
+
+function randomTensor(be: WebGpuBackend, shape: number[], seed: number, dtype: 'f32' | 'bf16' = 'f32', scale = 1): Tensor {
+  const t = Tensor.empty(be, shape, dtype);
+  const words = Math.ceil((t.size * (dtype === 'bf16' ? 2 : 4)) / 4);
+  be.run(hashFill, { words, seed, bf16: dtype === 'bf16', scale }, [{ storage: t.storage, dtype: 'u32' }]);
+  return t;
+}
+
+async function f64(t: Tensor): Promise<Float64Array> {
+  return Float64Array.from(await t.data());
+}
+
+/** Chunk c's K or V rows [S, Hk, D] of a part list, read back as float64. */
+async function chunkRows(be: WebGpuBackend, parts: Tensor[], perPart: number, c: number): Promise<Float64Array> {
+  const part = parts[Math.floor(c / perPart)];
+  const row = S * HK * D;
+  const bytes = part.dtype === 'bf16' ? 2 : 4;
+  const buf = await be.read(part.storage, (c % perPart) * row * bytes, row * bytes);
+  return part.dtype === 'bf16' ? Float64Array.from(unpackHalf(new Uint16Array(buf), 'bf16')) : Float64Array.from(new Float32Array(buf));
+}
+
+/** Checks token rows of a retrieval + chunk attention result against the CPU references. */
+async function checkHsa(be: WebGpuBackend, io: { qr: Tensor; lmk: Tensor; q: Tensor; ks: Tensor[]; vs: Tensor[]; perPart: number }, res: { idx: Tensor; w: Tensor; out: Tensor }, rows: { t: number; pos: number }[]): Promise<number> {
+  const [qr, lmk, q, idx, w, out] = await Promise.all([io.qr, io.lmk, io.q, res.idx, res.w, res.out].map(f64));
+  const C = io.lmk.shape[0];
+  let worst = 0;
+  for (const { t, pos } of rows) {
+    const [ri, rw] = [new Int32Array(HK * K), new Float64Array(HK * K)];
+    hsaRetrievalDecodeRef([qr.subarray(t * HK * DR, (t + 1) * HK * DR), lmk, ri, rw], { ...RET, chunks: C, s: S, hr: HK, dr: DR, pos });
+    for (let i = 0; i < HK * K; i++) {
+      if (ri[i] !== idx[t * HK * K + i]) throw new Error(`retrieval idx mismatch at token ${t}: ${ri} vs ${idx.subarray(t * HK * K, (t + 1) * HK * K)}`);
+      worst = Math.max(worst, Math.abs(rw[i] - w[t * HK * K + i]) / 1e-4);
+    }
+    // a compact memory of the chosen chunks: slot (g, j) → compact chunk g·K + j
+    const mk = new Float64Array(HK * K * S * HK * D);
+    const mv = new Float64Array(HK * K * S * HK * D);
+    const cidx = new Int32Array(HK * K);
+    for (let i = 0; i < HK * K; i++) {
+      mk.set(await chunkRows(be, io.ks, io.perPart, ri[i]), i * S * HK * D);
+      mv.set(await chunkRows(be, io.vs, io.perPart, ri[i]), i * S * HK * D);
+      cidx[i] = i;
+    }
+    const want = new Float64Array(HQ * D);
+    hsaChunkAttentionDecodeRef([q.subarray(t * HQ * D, (t + 1) * HQ * D), mk, mv, cidx, rw, want], { hq: HQ, hk: HK, d: D, s: S, chunks: HK * K, k: K });
+    for (let i = 0; i < HQ * D; i++) worst = Math.max(worst, Math.abs(want[i] - out[t * HQ * D + i]) / 1e-4);
+  }
+  return worst;
+}
+
+function memoryParts(be: WebGpuBackend, chunks: number, dtype: 'f32' | 'bf16', seed: number) {
+  const chunkBytes = S * HK * D * (dtype === 'bf16' ? 2 : 4);
+  const perPart = Math.min(chunks, Math.floor(Math.min(be.maxBindingBytes, 2 ** 31) / chunkBytes / 64) * 64);
+  const ks: Tensor[] = [];
+  const vs: Tensor[] = [];
+  for (let c0 = 0, i = 0; c0 < chunks; c0 += perPart, i++) {
+    const n = Math.min(perPart, chunks - c0);
+    ks.push(randomTensor(be, [n * S, HK, D], seed + 2 * i, dtype));
+    vs.push(randomTensor(be, [n * S, HK, D], seed + 2 * i + 1, dtype));
+  }
+  return { ks, vs, perPart };
+}
+
+async function decodeCase(be: WebGpuBackend, L: number) {
+  const C = L / S;
+  const pos = L;
+  const lmk = randomTensor(be, [C, HK, DR], 11);
+  const mem = memoryParts(be, C, 'bf16', 100);
+  const qr = randomTensor(be, [1, HK, DR], 12, 'f32', 4);
+  const q = randomTensor(be, [1, HQ, D], 13, 'f32', 2);
+  const step = () => {
+    const r = hsaRetrievalDecode(qr.reshape([HK, DR]), lmk, { ...RET, pos });
+    const out = hsaChunkAttention(q, mem.ks, mem.vs, r.idx, r.w, { chunkSize: S });
+    return { ...r, out };
+  };
+  const r0 = step();
+  const err = await checkHsa(be, { qr, lmk, q, ...mem }, r0, [{ t: 0, pos }]);
+  if (!(err <= 1)) throw new Error(`decode ${L}: check failed (${err})`);
+  const dispose = (r: ReturnType<typeof step>) => {
+    for (const t of [r.idx, r.w, r.sel, r.out]) t.dispose();
+  };
+  const total = await timeGpu(be, () => dispose(step()), 50);
+  const scan = await timeGpu(be, () => {
+    const r = hsaRetrievalDecode(qr.reshape([HK, DR]), lmk, { ...RET, pos });
+    for (const t of [r.idx, r.w, r.sel]) t.dispose();
+  }, 50);
+  const lmkTBps = (C * HK * DR * 4) / (scan.medianMs * 1e-3) / 1e12;
+  console.error(`decode ${L}: step ${total.medianMs.toFixed(4)} ms (retrieval ${scan.medianMs.toFixed(4)} ms, ${lmkTBps.toFixed(2)} TB/s of landmarks), check ${err.toFixed(3)}`);
+  for (const t of [lmk, qr, q, ...mem.ks, ...mem.vs]) t.dispose();
+  dispose(r0);
+  return { context: L, chunks: C, parts: mem.ks.length, step: total, retrieval: scan, landmarkTBps: lmkTBps, checkErrorOverTol: err };
+}
+
+async function prefillCase(be: WebGpuBackend, T: number, check: boolean) {
+  const C = T / S;
+  // token segments of ≤ 32K keep q [seg, 32, 128] f32 within one binding
+  const seg = Math.min(T, 1 << 15);
+  const segs = T / seg;
+  const qrs = Array.from({ length: segs }, (_, i) => randomTensor(be, [seg, HK, DR], 21 + 10 * i, 'f32', 4));
+  const qs = Array.from({ length: segs }, (_, i) => randomTensor(be, [seg, HQ, D], 23 + 10 * i, 'f32', 2));
+  const lmk = randomTensor(be, [C, HK, DR], 22);
+  const mem = memoryParts(be, C, 'f32', 200);
+  const step = () =>
+    qs.map((q, i) => {
+      const r = hsaRetrieval(qrs[i], lmk, { ...RET, posOffset: i * seg });
+      const out = hsaChunkAttention(q, mem.ks, mem.vs, r.idx, r.w, { chunkSize: S });
+      return { ...r, out };
+    });
+  const free = (rs: ReturnType<typeof step>) => {
+    for (const r of rs) for (const t of [r.idx, r.w, r.sel, r.out]) t.dispose();
+  };
+  const r0 = step();
+  const rows = [0, 63, 64, 200, seg - 1].map((t) => ({ t, pos: t }));
+  const err = check ? await checkHsa(be, { qr: qrs[0], lmk, q: qs[0], ...mem }, r0[0], rows) : Number.NaN;
+  if (check && !(err <= 1)) throw new Error(`prefill ${T}: check failed (${err})`);
+  free(r0);
+  // outputs are freed after each timing: the pool may destroy a large buffer released before submission
+  const kept: ReturnType<typeof step>[] = [];
+  const total = await timeGpu(be, () => { kept.push(step()); }, 2, 5);
+  for (const r of kept.splice(0)) free(r);
+  const keptR: Tensor[] = [];
+  const ret = await timeGpu(be, () => {
+    qrs.forEach((qr, i) => {
+      const r = hsaRetrieval(qr, lmk, { ...RET, posOffset: i * seg });
+      keptR.push(r.idx, r.w, r.sel);
+    });
+  }, 2, 5);
+  for (const t of keptR) t.dispose();
+  console.error(`prefill ${T}: ${total.medianMs.toFixed(2)} ms (retrieval ${ret.medianMs.toFixed(2)} ms), check ${err}`);
+  for (const t of [...qrs, lmk, ...qs, ...mem.ks, ...mem.vs]) t.dispose();
+  return { tokens: T, hsa: total, retrieval: ret, checkErrorOverTol: err };
+}
+
+async function swaCase(be: WebGpuBackend, T: number, window: number) {
+  const q = randomTensor(be, [T, HQ, D], 31);
+  const k = randomTensor(be, [T, HK, D], 32);
+  const v = randomTensor(be, [T, HK, D], 33);
+  const out = swaAttention(q, k, v, { window });
+  const [qh, kh, vh, oh] = await Promise.all([q, k, v, out].map(f64));
+  let worst = 0;
+  for (const t of [0, 1000, T - 1]) {
+    const lo = Math.max(0, t - window);
+    const n = t - lo + 1;
+    const want = new Float64Array(n * HQ * D);
+    swaAttentionForwardRef([qh.subarray(lo * HQ * D, (t + 1) * HQ * D), kh.subarray(lo * HK * D, (t + 1) * HK * D), vh.subarray(lo * HK * D, (t + 1) * HK * D), want], { t: n, hq: HQ, hk: HK, d: D, window });
+    for (let i = 0; i < HQ * D; i++) worst = Math.max(worst, Math.abs(want[(n - 1) * HQ * D + i] - oh[t * HQ * D + i]) / 1e-4);
+  }
+  if (!(worst <= 1)) throw new Error(`swa ${T}: check failed (${worst})`);
+  out.dispose();
+  const t = await timeGpu(be, () => swaAttention(q, k, v, { window }).dispose(), 1, 5);
+  const tflops = (4 * T * HQ * D * Math.min(window + 1, T)) / (t.medianMs * 1e-3) / 1e12;
+  console.error(`swa ${T} W=${window}: ${t.medianMs.toFixed(2)} ms (${tflops.toFixed(1)} TFLOP/s), check ${worst.toFixed(3)}`);
+  for (const x of [q, k, v]) x.dispose();
+  return { tokens: T, window, timing: t, tflops, checkErrorOverTol: worst };
+}
+
+async function main() {
+  const be = await WebGpuBackend.create();
+  const quick = process.argv.includes('--quick');
+  const decode = [];
+  for (const L of quick ? [1 << 17] : [1 << 17, 1 << 20, 1 << 22, 1 << 24]) decode.push(await decodeCase(be, L));
+  const prefill = [];
+  for (const T of quick ? [1 << 10] : [1 << 15, 1 << 17]) prefill.push(await prefillCase(be, T, T <= 1 << 15));
+  const swa = [await swaCase(be, quick ? 1024 : 1 << 15, quick ? 256 : 4096)];
+  writeJson(argValue('--json'), {
+    bench: 'attention',
+    commit: gitCommit(),
+    adapter: be.report(),
+    shapes: { hq: HQ, hk: HK, d: D, dr: DR, s: S, k: K, fusion: 'softmax', decodeKv: 'bf16', prefillKv: 'f32' },
+    decode,
+    prefill,
+    swa,
+  });
+  be.destroy();
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
