@@ -4,6 +4,7 @@
  */
 export * from './core/dtype.js';
 export * from './core/elementwise.js';
+export * from './core/elementwise.js';
 export * from './core/errors.js';
 export * from './core/program.js';
 export * from './core/uniforms.js';
