@@ -4,7 +4,6 @@
  */
 export * from './core/dtype.js';
 export * from './core/elementwise.js';
-export * from './core/elementwise.js';
 export * from './core/errors.js';
 export * from './core/program.js';
 export * from './core/uniforms.js';
