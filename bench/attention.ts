@@ -218,7 +218,15 @@ async function main() {
   const decode = [];
   for (const L of quick ? [1 << 17] : [1 << 17, 1 << 20, 1 << 22, 1 << 24]) decode.push(await decodeCase(be, L));
   const prefill = [];
-  for (const T of quick ? [1 << 10] : [1 << 15, 1 << 17]) prefill.push(await prefillCase(be, T, T <= 1 << 15));
+  for (const T of quick ? [1 << 10] : [1 << 15, 1 << 17]) {
+    // known problem: at 128K a pooled buffer is destroyed while still encoded (backend pool, under investigation)
+    try {
+      prefill.push(await prefillCase(be, T, T <= 1 << 15));
+    } catch (e) {
+      console.error(`prefill ${T} failed: ${(e as Error).message}`);
+      prefill.push({ tokens: T, error: String((e as Error).message).split('\n')[0] });
+    }
+  }
   const swa = [await swaCase(be, quick ? 1024 : 1 << 15, quick ? 256 : 4096)];
   writeJson(argValue('--json'), {
     bench: 'attention',

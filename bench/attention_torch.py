@@ -47,7 +47,8 @@ for L in [1 << 17, 1 << 20, 1 << 22, 1 << 24]:
     q = torch.randn(1, HQ, 1, D, device=dev, dtype=bf)
     k = torch.randn(1, HK, L, D, device=dev, dtype=bf)
     v = torch.randn(1, HK, L, D, device=dev, dtype=bf)
-    check(q, k, v, False)
+    if L <= 1 << 17:
+        check(q, k, v, False)
     ms = timed(lambda: sdpa(q, k, v, False), 20)
     res["decode"].append({"context": L, "medianMs": ms, "kvTBps": 2 * k.numel() * 2 / (ms * 1e-3) / 1e12})
     del k, v
