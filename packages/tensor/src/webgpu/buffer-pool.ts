@@ -40,17 +40,20 @@ export class BufferPool {
     return buf;
   }
 
-  release(buf: GPUBuffer): void {
+  /**
+   * Takes a buffer back. Returns false when the pool is full: the caller destroys it, but only once
+   * the commands that use it are submitted (destroying a buffer that an unsubmitted command encoder
+   * references makes the submit fail).
+   */
+  release(buf: GPUBuffer): boolean {
     const size = buf.size;
     this.liveBytes -= size;
-    if (this.pooledBytes + size > this.maxPooledBytes) {
-      buf.destroy();
-      return;
-    }
+    if (this.pooledBytes + size > this.maxPooledBytes) return false;
     let list = this.free.get(size);
     if (!list) this.free.set(size, (list = []));
     list.push(buf);
     this.pooledBytes += size;
+    return true;
   }
 
   /** Destroys every pooled (not handed-out) buffer. */

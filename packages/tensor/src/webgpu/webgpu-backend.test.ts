@@ -51,3 +51,15 @@ describe.skipIf(skip)('WebGPU backend runtime', () => {
     be.destroy();
   });
 });
+
+describe.skipIf(skip)('WebGPU buffer release', () => {
+  it('destroys a buffer the pool gives up only after the work that reads it is submitted', async () => {
+    const be = await WebGpuBackend.create({ maxPooledBytes: 0 });
+    const x = Tensor.from(be, randF32(1000, 3), [1000]);
+    const y = unary('exp', x);
+    x.dispose(); // the exp dispatch reading x is encoded, not yet submitted
+    const got = await y.data();
+    expect(got.every(Number.isFinite)).toBe(true);
+    be.destroy();
+  });
+});

@@ -33,6 +33,8 @@ export interface WebGpuBackendOptions extends AcquireOptions {
   maxBindingBytes?: number;
   /** Fill every new allocation with NaN bits so unwritten outputs are caught (tests). */
   poison?: boolean;
+  /** Bytes of released buffers kept for reuse (default 1 GiB); beyond it they are destroyed. */
+  maxPooledBytes?: number;
 }
 
 export class WebGpuBackend implements Backend {
@@ -50,6 +52,8 @@ export class WebGpuBackend implements Backend {
   private pending = 0;
   private readonly bindGroups = new Map<string, GPUBindGroup>();
   private lostReason: string | null = null;
+  /** Buffers the pool gave up, destroyed after the submission that may still reference them. */
+  private doomed: GPUBuffer[] = [];
   private firstError: HsaError | null = null;
   dispatches = 0;
   submits = 0;
@@ -71,7 +75,7 @@ export class WebGpuBackend implements Backend {
     };
     this.maxBindingBytes = Math.min(options.maxBindingBytes ?? Number.POSITIVE_INFINITY, l.maxStorageBufferBindingSize);
     this.poison = options.poison ?? false;
-    this.pool = new BufferPool(device);
+    this.pool = new BufferPool(device, options.maxPooledBytes);
     this.pipelines = new PipelineCache(device);
     this.arena = device.createBuffer({ size: ARENA_BYTES, usage: 0x40 /* UNIFORM */ | 0x08 /* COPY_DST */ });
     device.lost.then((info) => {
@@ -146,6 +150,8 @@ export class WebGpuBackend implements Backend {
     const enc = this.endPass();
     if (this.arenaUsed > 0) this.device.queue.writeBuffer(this.arena, 0, this.arenaHost, 0, this.arenaUsed);
     this.device.queue.submit([enc.finish()]);
+    for (const b of this.doomed) b.destroy();
+    this.doomed = [];
     this.encoder = null;
     this.arenaUsed = 0;
     this.pending = 0;
@@ -241,7 +247,10 @@ export class WebGpuBackend implements Backend {
   release(storage: Storage): void {
     const s = storage as GpuStorage;
     if (s.backend !== this || !s.buffer) return;
-    this.pool.release(s.buffer);
+    if (!this.pool.release(s.buffer)) {
+      if (this.encoder) this.doomed.push(s.buffer);
+      else s.buffer.destroy();
+    }
     s.buffer = null;
   }
 
