@@ -70,6 +70,8 @@ export {
 } from './attention/hsaChunkAttentionBackward.ref.js';
 /** Dense attention kernels (WGSL + ref): SWA forward, chunk-encoder forward, SWA decode against a ring buffer. */
 export { chunkEncoderAttentionForward, DENSE_MAX_D, swaAttentionDecodeForward, swaAttentionForward } from './attention/swaAttention.js';
+/** Dense attention backward kernels (WGSL + ref): delta = dout·out, dq per query tile, dk/dv per key tile from the saved log-sum-exp (SWA window, chunk-encoder block). */
+export { DENSE_BACK_MAX_D, type DenseBackwardParams, denseAttentionDelta, denseAttentionDkv, denseAttentionDq } from './attention/swaAttentionBackward.js';
 /** HSA chunk attention kernel (WGSL + ref): prefill and decode, any head ratio, f32/bf16 memory in parts. */
 export { CHUNK_MAX_D, CHUNK_MAX_S, type HsaChunkAttentionGpuParams, hsaChunkAttentionForward, hsaPlaneSum } from './attention/hsaChunkAttention.js';
 /** HSA retrieval kernel (WGSL + ref): landmark scores, top-k without a sort, slot rules, fusion; block scan + merge for decode. */

@@ -53,9 +53,18 @@ export { arange, fill } from './ops/fill.js';
 /** Rotary position embedding, rotate-half (NeoX) layout, PyTorch fp32 angles; offset or i32 positions. */
 export { type RopeOptions, rope } from './ops/rope.js';
 /** Attention: SWA (prefill, ring-buffer decode), chunk-encoder attention, HSA retrieval (top-k, fusion) and chunk attention. */
-export { type AttentionOptions, chunkEncoderAttention, swaAttention, swaAttentionDecode, swaAttentionWithLse } from './ops/attention/swaAttention.js';
+export {
+  type AttentionOptions,
+  chunkEncoderAttention,
+  chunkEncoderAttentionWithLse,
+  swaAttention,
+  swaAttentionDecode,
+  swaAttentionWithLse,
+} from './ops/attention/swaAttention.js';
 export { type HsaRetrievalOptions, type HsaRetrievalResult, hsaRetrieval, hsaRetrievalDecode } from './ops/attention/hsaRetrieval.js';
 export { type HsaChunkAttentionOptions, hsaChunkAttention } from './ops/attention/hsaChunkAttention.js';
+/** Attention backward: SWA and chunk-encoder gradients (dq, dk, dv) from the forward's output and log-sum-exp. */
+export { type AttentionGrads, chunkEncoderAttentionBackward, swaAttentionBackward } from './ops/attention/attentionBackward.js';
 /** Differentiable ops (ag.matmul, ag.rmsNorm, ag.crossEntropy, ag.checkpoint, ...) recording onto the autograd tape. */
 export * as ag from './autograd/index.js';
 /** Autograd control: backward from a scalar, noGrad regions, detach, tape inspection. */

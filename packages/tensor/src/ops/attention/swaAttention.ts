@@ -71,9 +71,14 @@ export function swaAttentionWithLse(q: Tensor, k: Tensor, v: Tensor, options: At
  * softmax inside each chunk (T = S, or S + 1 with the CLS row).
  */
 export function chunkEncoderAttention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions = {}): Tensor {
+  return chunkEncoderAttentionWithLse(q, k, v, options, false).out;
+}
+
+/** chunkEncoderAttention that also returns the row log-sum-exp [N, T, Hq] (for a backward pass). */
+export function chunkEncoderAttentionWithLse(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions = {}, withLse = true) {
   const { hq, hk, d } = heads('chunkEncoderAttention', q, k, v, 4);
   const [n, t] = q.shape;
-  return runDense(chunkEncoderAttentionForward, { n, t, hq, hk, d, scale: options.scale }, q, [k, v], [n, t, hq], false).out;
+  return runDense(chunkEncoderAttentionForward, { n, t, hq, hk, d, scale: options.scale }, q, [k, v], [n, t, hq], withLse);
 }
 
 /**

@@ -1,0 +1,152 @@
+/**
+ * Dense attention backward kernels (SWA window, chunk-encoder block), math as denseAttentionBackward
+ * (swaAttention.ref.ts, chunkEncoderAttention.ref.ts), from the forward's saved log-sum-exp:
+ *   denseAttentionDelta:  delta[t,h] = dout[t,h]·out[t,h]
+ *   denseAttentionDq:     dq[t,h] = scale·Σ_j p_j(dout·v_j − delta)·k_j,  p_j = exp(q·k_j·scale − lse)
+ *   denseAttentionDkv:    dv[j,g] = Σ p·dout,  dk[j,g] = scale·Σ p(dout·v_j − delta)·q  over the query
+ *                         rows that see key j (fixed order: deterministic, no atomics)
+ * v1: flash-style recomputation per tile (swaAttentionBackward.wgsl.ts).
+ * Portable: 256 invocations, ≤ 32 KiB workgroup memory, head size ≤ 256 (compiled in).
+ */
+import type { FloatArray } from '../core/dtype.js';
+import { elementwiseGrid, elementwiseWgsl } from '../core/elementwise.js';
+import { ArgumentError } from '../core/errors.js';
+import { type BufferBinding, type DeviceCaps, grid, type Kernel, type Program, wgslBindings } from '../core/program.js';
+import { defineUniforms } from '../core/uniforms.js';
+import { chunkEncoderAttentionBackwardRef } from './chunkEncoderAttention.ref.js';
+import { headRatio } from './common.js';
+import { DENSE_BACK_WG, type DenseBackTile, denseBackWords, denseDkvWgsl, denseDqWgsl } from './swaAttentionBackward.wgsl.js';
+import { swaAttentionBackwardRef } from './swaAttention.ref.js';
+
+/** One backward call: `segs` segments of `t` tokens (SWA: one segment, window mode). */
+export interface DenseBackwardParams {
+  mode: 'window' | 'block';
+  /** segments (chunk-encoder chunks N; 1 for SWA) */
+  segs: number;
+  /** tokens per segment */
+  t: number;
+  hq: number;
+  hk: number;
+  d: number;
+  /** window W (window mode) */
+  window: number;
+  /** default 1/√D */
+  scale?: number;
+}
+
+export const DENSE_BACK_MAX_D = 256;
+
+const U = defineUniforms({
+  tq: 'u32',
+  hq: 'u32',
+  hk: 'u32',
+  ratio: 'u32',
+  segLen: 'u32',
+  window: 'u32',
+  tiles: 'u32',
+  nwg: 'u32',
+  nq: 'u32',
+  nk: 'u32',
+  scale: 'f32',
+});
+
+const R = { access: 'read', type: 'f32' } as const;
+const W = { access: 'read_write', type: 'f32' } as const;
+const INS: BufferBinding[] = ['q', 'k', 'v', 'dout', 'lse', 'delta'].map((name) => ({ name, ...R }));
+const DQ_BUFFERS: BufferBinding[] = [...INS, { name: 'dq', ...W }];
+const DKV_BUFFERS: BufferBinding[] = [...INS, { name: 'dk', ...W }, { name: 'dv', ...W }];
+
+/** Tile shape for a head size (the same for both kernels). */
+export function denseBackTile(d: number, mode: DenseBackTile['mode'], caps: DeviceCaps): DenseBackTile {
+  if (d > DENSE_BACK_MAX_D) throw new ArgumentError(`attention backward: head size ${d} is over the compiled maximum ${DENSE_BACK_MAX_D}`);
+  const tile: DenseBackTile = d <= 64 ? { QR: 16, BK: 16, D: d, mode } : d <= 128 ? { QR: 16, BK: 8, D: d, mode } : { QR: 8, BK: 4, D: d, mode };
+  if (denseBackWords(tile) * 4 > caps.maxWorkgroupStorage || caps.maxInvocations < DENSE_BACK_WG) {
+    throw new ArgumentError(`attention backward: tile ${JSON.stringify(tile)} does not fit this device's workgroup limits`);
+  }
+  return tile;
+}
+
+function program(p: DenseBackwardParams, caps: DeviceCaps, which: 'dq' | 'dkv'): Program {
+  const ratio = headRatio('attentionBackward', p.hq, p.hk);
+  const tile = denseBackTile(p.d, p.mode, caps);
+  const tiles = which === 'dq' ? Math.ceil((p.t * ratio) / tile.QR) : Math.ceil(p.t / tile.BK);
+  const nwg = p.segs * p.hk * tiles;
+  const bufs = which === 'dq' ? DQ_BUFFERS : DKV_BUFFERS;
+  const header = `${U.wgsl('U')}\n${wgslBindings(bufs, 'U')}`;
+  const tq = p.segs * p.t;
+  return {
+    key: `denseAttention${which}:${p.mode}:${tile.QR}x${tile.BK}:d${p.d}`,
+    code: () => (which === 'dq' ? denseDqWgsl(tile, header) : denseDkvWgsl(tile, header)),
+    buffers: bufs,
+    uniforms: U.pack({
+      tq,
+      hq: p.hq,
+      hk: p.hk,
+      ratio,
+      segLen: p.t,
+      window: p.mode === 'window' ? p.window : 0,
+      tiles,
+      nwg,
+      nq: tq * p.hq * p.d,
+      nk: tq * p.hk * p.d,
+      scale: p.scale ?? 1 / Math.sqrt(p.d),
+    }),
+    workgroups: nwg === 0 ? [0, 1, 1] : grid(nwg, caps),
+  };
+}
+
+/** The reference backward of a call: dq, dk, dv (fresh float64 arrays) from q, k, v, dout. */
+function refGrads([q, k, v, dout]: FloatArray[], p: DenseBackwardParams): Float64Array[] {
+  const g = [q.length, k.length, k.length].map((n) => new Float64Array(n));
+  const arrays = [q, k, v, dout, ...g];
+  if (p.mode === 'window') swaAttentionBackwardRef(arrays, { t: p.t, hq: p.hq, hk: p.hk, d: p.d, window: p.window, scale: p.scale });
+  else chunkEncoderAttentionBackwardRef(arrays, { n: p.segs, t: p.t, hq: p.hq, hk: p.hk, d: p.d, scale: p.scale });
+  return g;
+}
+
+/** denseAttentionDq: [q, k, v, dout, lse, delta, dq] (the CPU path recomputes from q, k, v, dout). */
+export const denseAttentionDq: Kernel<DenseBackwardParams> = {
+  name: 'denseAttentionDq',
+  ref(a, p) {
+    const [dq] = refGrads(a.slice(0, 4) as FloatArray[], p);
+    a[6].set(dq);
+  },
+  program: (p, caps) => program(p, caps, 'dq'),
+};
+
+/** denseAttentionDkv: [q, k, v, dout, lse, delta, dk, dv]. */
+export const denseAttentionDkv: Kernel<DenseBackwardParams> = {
+  name: 'denseAttentionDkv',
+  ref(a, p) {
+    const [, dk, dv] = refGrads(a.slice(0, 4) as FloatArray[], p);
+    a[6].set(dk);
+    a[7].set(dv);
+  },
+  program: (p, caps) => program(p, caps, 'dkv'),
+};
+
+const DELTA_U = defineUniforms({ n: 'u32', d: 'u32' });
+const DELTA_BUFFERS: BufferBinding[] = [{ name: 'out', ...R }, { name: 'dout', ...R }, { name: 'delta', ...W }];
+
+/** denseAttentionDelta: [out, dout, delta], rows n of length d: delta[i] = Σ out·dout. */
+export const denseAttentionDelta: Kernel<{ n: number; d: number }> = {
+  name: 'denseAttentionDelta',
+  ref([out, dout, delta], p) {
+    for (let i = 0; i < p.n; i++) {
+      let s = 0;
+      for (let j = 0; j < p.d; j++) s += out[i * p.d + j] * dout[i * p.d + j];
+      delta[i] = s;
+    }
+  },
+  program: (p, caps) => ({
+    key: 'denseAttentionDelta',
+    code: () =>
+      elementwiseWgsl(
+        `${DELTA_U.wgsl('U')}\n${wgslBindings(DELTA_BUFFERS, 'U')}`,
+        '  var s = 0.0;\n  for (var j = 0u; j < u.d; j++) { s += out[i * u.d + j] * dout[i * u.d + j]; }\n  delta[i] = s;',
+      ),
+    buffers: DELTA_BUFFERS,
+    uniforms: DELTA_U.pack(p),
+    workgroups: elementwiseGrid(p.n, caps),
+  }),
+};

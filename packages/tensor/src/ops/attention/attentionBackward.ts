@@ -1,0 +1,105 @@
+/**
+ * Backward of the dense attention ops (swaAttention, chunkEncoderAttention) from the forward's output
+ * and saved log-sum-exp: delta = dout·out per row, then dq per query tile and dk/dv per key tile
+ * (each key tile loops over the query rows that see it: deterministic, no atomics).
+ */
+import {
+  ArgumentError,
+  type DenseBackwardParams,
+  denseAttentionDelta,
+  denseAttentionDkv,
+  denseAttentionDq,
+  ShapeError,
+} from '@hsa/kernels';
+import { fmtShape, Tensor } from '../../tensor.js';
+import { expectDtype, sameBackend } from '../guards.js';
+import type { AttentionOptions } from './swaAttention.js';
+
+export interface AttentionGrads {
+  dq: Tensor;
+  dk: Tensor;
+  dv: Tensor;
+}
+
+function same(a: Tensor, b: Tensor): boolean {
+  return a.rank === b.rank && a.shape.every((d, i) => d === b.shape[i]);
+}
+
+/** Guards: q, out, dout [..., Hq, D]; k, v [..., Hk, D]; lse [..., Hq]. */
+function check(op: string, q: Tensor, k: Tensor, v: Tensor, out: Tensor, lse: Tensor, dout: Tensor, rank: number) {
+  sameBackend(op, q, k, v, out, lse, dout);
+  for (const t of [q, k, v, out, lse, dout]) expectDtype(op, t, 'f32');
+  const desc = `q ${fmtShape(q.shape)}, k ${fmtShape(k.shape)}, v ${fmtShape(v.shape)}, out ${fmtShape(out.shape)}, lse ${fmtShape(lse.shape)}, dout ${fmtShape(dout.shape)}`;
+  const lead = q.shape.slice(0, -1);
+  const ok =
+    q.rank === rank &&
+    same(k, v) &&
+    same(q, out) &&
+    same(q, dout) &&
+    k.rank === rank &&
+    k.shape.slice(0, -2).every((d, i) => d === q.shape[i]) &&
+    k.shape[rank - 1] === q.shape[rank - 1] &&
+    lse.rank === rank - 1 &&
+    lse.shape.every((d, i) => d === lead[i]);
+  if (!ok) throw new ShapeError(`${op}: shapes do not match: ${desc}`);
+  const [hq, d] = q.shape.slice(-2);
+  const hk = k.shape[rank - 2];
+  if (hk === 0 || hq % hk !== 0) throw new ShapeError(`${op}: ${hq} query heads do not divide into ${hk} KV heads (${desc})`);
+  return { hq, hk, d };
+}
+
+function run(p: DenseBackwardParams, [q, k, v, out, lse, dout]: Tensor[]): AttentionGrads {
+  const be = q.backend;
+  const dq = Tensor.empty(be, q.shape, 'f32');
+  const dk = Tensor.empty(be, k.shape, 'f32');
+  const dv = Tensor.empty(be, k.shape, 'f32');
+  if (q.size === 0) return { dq, dk, dv };
+  const [cq, ck, cv, co, cl, cd] = [q, k, v, out, lse, dout].map((t) => t.contiguous());
+  const delta = Tensor.empty(be, lse.shape, 'f32');
+  be.run(denseAttentionDelta, { n: lse.size, d: p.d }, [co.arg(), cd.arg(), delta.arg()]);
+  const ins = [cq, ck, cv, cd, cl, delta].map((t) => t.arg());
+  be.run(denseAttentionDq, p, [...ins, dq.arg()]);
+  be.run(denseAttentionDkv, p, [...ins, dk.arg(), dv.arg()]);
+  for (const t of [cq, ck, cv, co, cl, cd, delta]) t.dispose();
+  return { dq, dk, dv };
+}
+
+/**
+ * Gradients of swaAttention: q [T, Hq, D], k, v [T, Hk, D], its output out [T, Hq, D] and lse [T, Hq]
+ * (swaAttentionWithLse), dout [T, Hq, D] → dq, dk, dv.
+ */
+export function swaAttentionBackward(
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  out: Tensor,
+  lse: Tensor,
+  dout: Tensor,
+  options: AttentionOptions & { window: number },
+): AttentionGrads {
+  const op = 'swaAttentionBackward';
+  const { hq, hk, d } = check(op, q, k, v, out, lse, dout, 3);
+  const w = options.window;
+  if (!Number.isInteger(w) || w < 0) throw new ArgumentError(`${op}: window must be a non-negative integer, got ${w}`);
+  const t = q.shape[0];
+  const p: DenseBackwardParams = { mode: 'window', segs: 1, t, hq, hk, d, window: Math.min(w, t), scale: options.scale };
+  return run(p, [q, k, v, out, lse, dout]);
+}
+
+/**
+ * Gradients of chunkEncoderAttention: q [N, T, Hq, D], k, v [N, T, Hk, D], out [N, T, Hq, D],
+ * lse [N, T, Hq] (chunkEncoderAttentionWithLse), dout → dq, dk, dv.
+ */
+export function chunkEncoderAttentionBackward(
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  out: Tensor,
+  lse: Tensor,
+  dout: Tensor,
+  options: AttentionOptions = {},
+): AttentionGrads {
+  const { hq, hk, d } = check('chunkEncoderAttentionBackward', q, k, v, out, lse, dout, 4);
+  const [n, t] = q.shape;
+  return run({ mode: 'block', segs: n, t, hq, hk, d, window: 0, scale: options.scale }, [q, k, v, out, lse, dout]);
+}
