@@ -215,10 +215,12 @@ async function swaCase(be: WebGpuBackend, T: number, window: number) {
 async function main() {
   const be = await WebGpuBackend.create();
   const quick = process.argv.includes('--quick');
+  // --decode: the decode steps only (what the HSA decode work needs measured)
+  const decodeOnly = process.argv.includes('--decode');
   const decode = [];
   for (const L of quick ? [1 << 17] : [1 << 17, 1 << 20, 1 << 22, 1 << 24]) decode.push(await decodeCase(be, L));
   const prefill = [];
-  for (const T of quick ? [1 << 10] : [1 << 15, 1 << 17]) {
+  for (const T of quick ? [1 << 10] : decodeOnly ? [] : [1 << 15, 1 << 17]) {
     // known problem: at 128K a pooled buffer is destroyed while still encoded (backend pool, under investigation)
     try {
       prefill.push(await prefillCase(be, T, T <= 1 << 15));
@@ -227,7 +229,7 @@ async function main() {
       prefill.push({ tokens: T, error: String((e as Error).message).split('\n')[0] });
     }
   }
-  const swa = [await swaCase(be, quick ? 1024 : 1 << 15, quick ? 256 : 4096)];
+  const swa = decodeOnly ? [] : [await swaCase(be, quick ? 1024 : 1 << 15, quick ? 256 : 4096)];
   writeJson(argValue('--json'), {
     bench: 'attention',
     commit: gitCommit(),

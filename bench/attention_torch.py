@@ -2,7 +2,8 @@
 cuDNN), 32 query heads, 2 KV heads, head size 128, batch 1. CUDA events, warm-up, median of 10.
   decode: F.scaled_dot_product_attention(q[1,32,1,128], k, v [1,2,L,128]) at L = 128K, 1M, 4M, 16M
   prefill: causal SDPA at 32K, 128K; training: causal forward + backward at 16K, 64K, 128K
-  swa: causal SDPA at 32K (the same length as our W = 4K window)."""
+  swa: causal SDPA at 32K (the same length as our W = 4K window).
+Usage: attention_torch.py OUT.json [decode]   (decode: the decode cases only)"""
 import json, statistics, sys, torch
 import torch.nn.functional as F
 
@@ -52,8 +53,9 @@ for L in [1 << 17, 1 << 20, 1 << 22, 1 << 24]:
     ms = timed(lambda: sdpa(q, k, v, False), 20)
     res["decode"].append({"context": L, "medianMs": ms, "kvTBps": 2 * k.numel() * 2 / (ms * 1e-3) / 1e12})
     del k, v
+decode_only = len(sys.argv) > 2 and sys.argv[2] == "decode"
 res["prefill"] = []
-for T in [1 << 15, 1 << 17]:
+for T in [] if decode_only else [1 << 15, 1 << 17]:
     q = torch.randn(1, HQ, T, D, device=dev, dtype=bf)
     k = torch.randn(1, HK, T, D, device=dev, dtype=bf)
     v = torch.randn(1, HK, T, D, device=dev, dtype=bf)
@@ -62,14 +64,15 @@ for T in [1 << 15, 1 << 17]:
     ms = timed(lambda: sdpa(q, k, v, True), 1, 5)
     res["prefill"].append({"tokens": T, "medianMs": ms, "tflops": 2 * 2 * HQ * D * T * T / 2 / (ms * 1e-3) / 1e12})
 res["train"] = []
-for T in [1 << 14, 1 << 16, 1 << 17]:
+for T in [] if decode_only else [1 << 14, 1 << 16, 1 << 17]:
     q = torch.randn(1, HQ, T, D, device=dev, dtype=bf, requires_grad=True)
     k = torch.randn(1, HK, T, D, device=dev, dtype=bf, requires_grad=True)
     v = torch.randn(1, HK, T, D, device=dev, dtype=bf, requires_grad=True)
     g = torch.randn(1, HQ, T, D, device=dev, dtype=bf)
     ms = timed(lambda: sdpa(q, k, v, True).backward(g), 1, 5)
     res["train"].append({"tokens": T, "medianMs": ms})
-res["swa"] = res["prefill"][0]
+if res["prefill"]:
+    res["swa"] = res["prefill"][0]
 print(json.dumps(res, indent=2))
 if len(sys.argv) > 1:
     json.dump(res, open(sys.argv[1], "w"), indent=2)

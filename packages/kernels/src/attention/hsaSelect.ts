@@ -8,7 +8,9 @@
  * Buffers: fused [qr, lmk, idx, w, sel]; scan [qr, lmk, candS, candI]; merge [candS, candI, idx, w, sel]
  * with qr [T, Hr, dr], lmk [C, Hr, dr], idx (i32) / w [T, Hk, k], sel [T, Hr, k] (−∞ for dead slots),
  * candS / candI [T·Hr, blocks, k] (candidate scores and chunk indices).
- * v1: per-invocation insertion lists, log2(WG) pairwise merges in workgroup memory.
+ * v1: per-invocation insertion lists, log2(WG) pairwise merges in workgroup memory; v2: the scan of
+ * dr = 4m landmarks in coalesced vec4 tiles (hsaSelectScan.wgsl.ts), the merge stops a block's list at
+ * its first rejected candidate (lists are sorted).
  */
 import type { FloatArray } from '../core/dtype.js';
 import { ArgumentError } from '../core/errors.js';
@@ -17,6 +19,7 @@ import { defineUniforms } from '../core/uniforms.js';
 import { hsaFusionWeightsRef } from './hsaFusion.ref.js';
 import { type HsaRetrievalParams, hsaLandmarkScoresRef, hsaSlots, retrievalForward, topkRow } from './hsaRetrieval.ref.js';
 import { hsaSelectWgsl, type SelectMode } from './hsaSelect.wgsl.js';
+import { hsaScan4Wgsl, SCAN_WG, scanTileRows } from './hsaSelectScan.wgsl.js';
 
 /** Largest k_eff and retrieval head size the selection kernels compile. */
 export const SELECT_MAX_K = 128;
@@ -74,10 +77,16 @@ export const hsaSelect: Kernel<HsaSelectParams> = {
     const rows = p.t * p.hr;
     const nwg = p.pass === 'merge' ? rows : rows * nblocks;
     const bufs = BUFFERS[p.pass];
-    const spec = { mode: p.pass, WG, KMAX, DR: p.dr };
+    const header = `${U.wgsl('U')}\n${wgslBindings(bufs, 'U')}`;
+    // the scan over landmarks of dr = 4m reads them as coalesced vec4 (bound as f32, declared vec4)
+    const vec4 = p.pass === 'scan' && p.dr % 4 === 0 && caps.maxInvocations >= SCAN_WG;
+    const RT = vec4 ? scanTileRows(WG, KMAX, p.dr, caps.maxWorkgroupStorage) : 0;
+    const code = vec4
+      ? () => hsaScan4Wgsl({ NL: WG, KMAX, DR: p.dr, RT }, header.replace('lmk: array<f32>', 'lmk: array<vec4<f32>>'))
+      : () => hsaSelectWgsl({ mode: p.pass, WG, KMAX, DR: p.dr }, header);
     return {
-      key: `hsaSelect:${p.pass}:${WG}:${KMAX}:${p.dr}`,
-      code: () => hsaSelectWgsl(spec, `${U.wgsl('U')}\n${wgslBindings(bufs, 'U')}`),
+      key: `hsaSelect:${p.pass}:${WG}:${KMAX}:${p.dr}:${RT}`,
+      code,
       buffers: bufs,
       uniforms: U.pack({
         hr: p.hr,

@@ -5,7 +5,7 @@
  * by lower chunk index; masked chunks score NEG, empty entries are (NEG, 0xffffffff) and lose ties.
  *   fused: candidates are the landmark scores of all C chunks, then the slot rules and the fusion
  *   scan:  landmark scores of one block of chunks → that block's best k (candidate lists)
- *   merge: the candidate lists of all blocks of a row → the slot rules and the fusion
+ *   merge: the candidate lists of all blocks of a row (each sorted) → the slot rules and the fusion
  */
 import { WGSL_LINEAR_WORKGROUP } from '../core/program.js';
 
@@ -21,7 +21,7 @@ export interface SelectShape {
   DR: number;
 }
 
-const LIST = (KMAX: number) => /* wgsl */ `
+export const selectListWgsl = (KMAX: number): string => /* wgsl */ `
 const NEG = -3.0e38;
 var<private> NINF_BITS: u32 = 0xff800000u;
 var<private> ls: array<f32, ${KMAX}>;
@@ -35,13 +35,13 @@ fn insert(s: f32, i: u32) {
   ls[j] = s; li[j] = i;
 }`;
 
-/** Pairwise merge of the workgroup's lists into list 0 of shS/shI. */
-const MERGE = (WG: number, KMAX: number) => /* wgsl */ `
+/** Pairwise merge of the lists of invocations 0 … WG−1 into list 0 of shS/shI (all invocations call it). */
+export const selectMergeWgsl = (WG: number, KMAX: number): string => /* wgsl */ `
 var<workgroup> shS: array<f32, ${WG * KMAX}>;
 var<workgroup> shI: array<u32, ${WG * KMAX}>;
 fn mergeLists(lid: u32) {
   let k = u.k;
-  for (var j = 0u; j < k; j++) { shS[lid * ${KMAX}u + j] = ls[j]; shI[lid * ${KMAX}u + j] = li[j]; }
+  if (lid < ${WG}u) { for (var j = 0u; j < k; j++) { shS[lid * ${KMAX}u + j] = ls[j]; shI[lid * ${KMAX}u + j] = li[j]; } }
   for (var stride = ${WG / 2}u; stride > 0u; stride >>= 1u) {
     workgroupBarrier();
     if (lid < stride) {
@@ -121,7 +121,15 @@ fn score(t: u32, h: u32, c: u32) -> f32 {
 function body(mode: SelectMode, WG: number): string {
   const gather =
     mode === 'merge'
-      ? `for (var i = lid; i < u.ncand; i += ${WG}u) { insert(candS[row * u.ncand + i], candI[row * u.ncand + i]); }`
+      ? // each block's list is sorted best first: the first candidate this list rejects ends that block
+        `for (var b = lid; b < u.ncand / u.k; b += ${WG}u) {
+    for (var j = 0u; j < u.k; j++) {
+      let o = row * u.ncand + b * u.k + j;
+      let s = candS[o]; let i = candI[o];
+      if (!better(s, i, ls[u.k - 1u], li[u.k - 1u])) { break; }
+      insert(s, i);
+    }
+  }`
       : `let c0 = blk * u.blockLen; let c1 = min(u.chunks, c0 + u.blockLen);
   for (var c = c0 + lid; c < c1; c += ${WG}u) { insert(score(t, h, c), c); }`;
   const emit =
@@ -145,8 +153,8 @@ function body(mode: SelectMode, WG: number): string {
 export function hsaSelectWgsl(c: SelectShape, header: string): string {
   return /* wgsl */ `
 ${header}
-${LIST(c.KMAX)}
-${MERGE(c.WG, c.KMAX)}
+${selectListWgsl(c.KMAX)}
+${selectMergeWgsl(c.WG, c.KMAX)}
 ${c.mode === 'scan' ? '' : FINALIZE(c.KMAX)}
 ${c.mode === 'merge' ? '' : SCORE(c.DR)}
 @compute @workgroup_size(${c.WG})

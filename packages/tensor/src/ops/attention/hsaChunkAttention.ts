@@ -68,18 +68,19 @@ export function hsaChunkAttention(
   // few workgroups (decode): one per slot, each into its own output plane, summed in a fixed order
   const split = t * hk < 256 && k > 1;
   const jsplit = split ? k : 1;
-  const target = split ? Tensor.empty(q.backend, [chunks.length * k, t, hq, d], 'f32') : out;
+  const target = split ? Tensor.empty(q.backend, [k, t, hq, d], 'f32') : out;
   let c0 = 0;
   chunks.forEach((cn, i) => {
     const [mk, mv] = [ks[i].contiguous(), vs[i].contiguous()];
-    const p = { ...base, c0, cn, accumulate: !split && i > 0, jsplit, plane0: split ? i * k : 0 };
+    // parts after the first add to the planes (a slot outside a part adds an exact 0)
+    const p = { ...base, c0, cn, accumulate: i > 0, jsplit, plane0: 0 };
     q.backend.run(hsaChunkAttentionForward, p, [ins[0].arg(), mk.arg(), mv.arg(), ins[1].arg(), ins[2].arg(), target.arg()]);
     mk.dispose();
     mv.dispose();
     c0 += cn;
   });
   if (split) {
-    q.backend.run(hsaPlaneSum, { n: out.size, planes: chunks.length * k }, [target.arg(), out.arg()]);
+    q.backend.run(hsaPlaneSum, { n: out.size, planes: k }, [target.arg(), out.arg()]);
     target.dispose();
   }
   for (const x of ins) x.dispose();

@@ -16,6 +16,11 @@ const CASES: Case[] = [
   { ...base, t: 1, chunks: 5000, s: 64, topk: 16, posOffset: 5000 * 64 + 7, dr: 64 },
   { ...base, t: 3, chunks: 300, s: 4, topk: 5, posOffset: 900, blockLen: 64, hr: 1, hk: 2 },
   { ...base, t: 5, chunks: 1, s: 1, topk: 1, posOffset: 0 },
+  // vec4 block scan: dr = 12 (3 loads a chunk), 3 tiles with a partial one, masked chunks
+  { ...base, t: 2, chunks: 1000, s: 8, topk: 7, posOffset: 6000, maskWindow: 300, dr: 12, blockLen: 700 },
+  // vec4 scan with few chunks per tile (dr = 200), and the scalar scan (dr = 5), stick-breaking
+  { ...base, t: 1, chunks: 900, s: 2, topk: 16, posOffset: 1700, dr: 200, blockLen: 256, mode: 'stickBreaking' },
+  { ...base, t: 2, chunks: 700, s: 2, topk: 9, posOffset: 1401, dr: 5, blockLen: 128 },
 ];
 
 describe.each(testBackends())('hsaRetrieval on %s', (_name, makeBackend) => {

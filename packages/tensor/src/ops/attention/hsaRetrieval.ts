@@ -56,8 +56,9 @@ function params(op: string, qr: Tensor, lmk: Tensor, o: HsaRetrievalOptions): Hs
   }
   const chunks = lmk.shape[0];
   const rows = t * hr;
-  // few rows over many chunks: split the scan so the whole GPU reads the landmarks once
-  const blockLen = o.blockLen ?? (rows < 256 && chunks > 1024 ? Math.max(256, Math.ceil((chunks * rows) / 2048 / 256) * 256) : 0);
+  // few rows over many chunks: split the scan into ~512 workgroups (enough loads in flight to stream
+  // the landmarks; few candidate lists for the merge)
+  const blockLen = o.blockLen ?? (rows < 256 && chunks > 1024 ? Math.max(256, Math.ceil((chunks * rows) / 512 / 256) * 256) : 0);
   return {
     t,
     chunks,
