@@ -1,5 +1,24 @@
 /**
- * @hsa/model: the SWA + HSA + MoE model (config, safetensors weights, prefill, decode, generation,
- * training). A skeleton for now: see README.md for what it will hold.
+ * @hsa/model: the SWA + HSA + MoE model of HSA-UltraLong (reference-model.md): config, safetensors
+ * weights, the full-sequence forward. Loading from disk is in `@hsa/model/node`.
  */
-export {};
+/** config.json: parsing with the reference's defaults and quirks, typed `E_BAD_CONFIG` errors naming the field. */
+export { type HsaConfig, type LayerKind, layerKinds, ModelConfigError, parseConfig, retrievalLayerIndex } from './config.js';
+/** Parameter names and shapes a config implies (reference-model.md §2, MoE hsa-spec.md §4). */
+export { layerPrefix, type ParamKind, type ParamSpec, parameterCount, parameterSpecs } from './params.js';
+/** Weights: every tensor checked before any upload; packed f16/bf16 matrices; typed `E_BAD_CHECKPOINT` errors. */
+export {
+  type LoadWeightsOptions,
+  loadWeights,
+  type MatrixDtype,
+  ModelWeights,
+  planWeights,
+  uploadWeights,
+  type WeightFile,
+  type WeightPlan,
+  WeightsError,
+} from './weights.js';
+/** The full-sequence forward (logits), with a recorder of intermediates. */
+export { type ForwardOptions, forward, prepareIds, type Recorder } from './forward.js';
+/** A loaded model: config + weights + forward. */
+export { HsaModel } from './model.js';

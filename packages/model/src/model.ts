@@ -1,0 +1,40 @@
+/** HsaModel: a validated config and its weights on one backend, with the full-sequence forward. */
+import type { Backend, Tensor } from '@hsa/tensor';
+import { type HsaConfig, parseConfig } from './config.js';
+import { type ForwardOptions, forward } from './forward.js';
+import { parameterCount } from './params.js';
+import { type LoadWeightsOptions, loadWeights, type ModelWeights, type WeightFile } from './weights.js';
+
+export class HsaModel {
+  constructor(
+    readonly config: HsaConfig,
+    readonly weights: ModelWeights,
+  ) {}
+
+  /**
+   * From a parsed config.json and safetensors files: the config is validated, then every weight is
+   * checked before any is uploaded.
+   */
+  static load(backend: Backend, configJson: unknown, files: readonly WeightFile[], options: LoadWeightsOptions & { weightMap?: Record<string, string> } = {}): HsaModel {
+    const config = parseConfig(configJson);
+    return new HsaModel(config, loadWeights(backend, config, files, options));
+  }
+
+  get backend(): Backend {
+    return this.weights.backend;
+  }
+
+  /** Parameters the config implies. */
+  get parameterCount(): number {
+    return parameterCount(this.config);
+  }
+
+  /** Logits [L, vocab] (f32) of token ids [L]. */
+  forward(ids: ArrayLike<number>, options: ForwardOptions = {}): Promise<Tensor> {
+    return forward(this.config, this.weights, ids, options);
+  }
+
+  dispose(): void {
+    this.weights.dispose();
+  }
+}
