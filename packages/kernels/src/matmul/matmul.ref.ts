@@ -29,10 +29,22 @@ export interface MatmulParams {
   tile?: { BM: number; BN: number; BK: number; TM: number; TN: number; double?: boolean; unrollK?: boolean; pad?: boolean; warp4x8?: boolean };
 }
 
+const halfTables: Partial<Record<'f16' | 'bf16', Float32Array>> = {};
+
+/** All 65536 16-bit patterns decoded once (exact in f32): the inner loop reads B M times per element. */
+function halfTable(dtype: 'f16' | 'bf16'): Float32Array {
+  let t = halfTables[dtype];
+  if (!t) {
+    const conv = dtype === 'bf16' ? bf16ToF32 : f16ToF32;
+    t = halfTables[dtype] = Float32Array.from({ length: 65536 }, (_, h) => conv(h));
+  }
+  return t;
+}
+
 function readerB(b: TypedArray, dtype: MatmulParams['bDtype']): (i: number) => number {
   if (dtype === 'f32') return (i) => b[i];
-  const conv = dtype === 'bf16' ? bf16ToF32 : f16ToF32;
-  return (i) => conv(b[i]);
+  const table = halfTable(dtype);
+  return (i) => table[b[i]];
 }
 
 export function matmulRef([a, b, c]: TypedArray[], p: MatmulParams): void {
