@@ -74,6 +74,11 @@ export { chunkEncoderAttentionForward, DENSE_MAX_D, swaAttentionDecodeForward, s
 export { DENSE_BACK_MAX_D, type DenseBackwardParams, denseAttentionDelta, denseAttentionDkv, denseAttentionDq } from './attention/swaAttentionBackward.js';
 /** HSA chunk attention kernel (WGSL + ref): prefill and decode, any head ratio, f32/bf16 memory in parts. */
 export { CHUNK_MAX_D, CHUNK_MAX_S, type HsaChunkAttentionGpuParams, hsaChunkAttentionForward, hsaPlaneSum } from './attention/hsaChunkAttention.js';
+/** HSA chunk attention backward kernels (WGSL + ref): dq, dw and per-slot softmax stats per (token, KV head); dK/dV per (chunk, KV head, key tile) over the inverted selection. */
+export { CHUNK_BACK_MAX_K } from './attention/hsaChunkAttentionBackward.wgsl.js';
+export { chunkDkvTile, chunkDqTile, hsaChunkAttentionDkv, hsaChunkAttentionDq } from './attention/hsaChunkAttentionBackward.js';
+/** Inverting the HSA selection (slots by chunk and KV head): slot keys, radix digits / composition over the moeDispatch counting sort, bucket starts. */
+export { hsaBucketStarts, hsaRadixCompose, hsaRadixDigits, hsaSlotKeys, type InvertParams, radixPasses } from './attention/hsaSelectionInvert.js';
 /** HSA retrieval kernel (WGSL + ref): landmark scores, top-k without a sort, slot rules, fusion; block scan + merge for decode. */
 export { type HsaSelectParams, hsaSelect, SELECT_MAX_DR, SELECT_MAX_K, selectBlocks } from './attention/hsaSelect.js';
 /** Categorical sampling from sorted top-k candidates (temperature, top-p, one uniform per row). */

@@ -65,6 +65,8 @@ export { type HsaRetrievalOptions, type HsaRetrievalResult, hsaRetrieval, hsaRet
 export { type HsaChunkAttentionOptions, hsaChunkAttention } from './ops/attention/hsaChunkAttention.js';
 /** Attention backward: SWA and chunk-encoder gradients (dq, dk, dv) from the forward's output and log-sum-exp. */
 export { type AttentionGrads, chunkEncoderAttentionBackward, swaAttentionBackward } from './ops/attention/attentionBackward.js';
+/** HSA chunk attention backward: dq, dK, dV, dw; dK/dV deterministic over the inverted selection. */
+export { type HsaChunkAttentionGrads, hsaChunkAttentionBackward } from './ops/attention/hsaChunkAttentionBackward.js';
 /** Differentiable ops (ag.matmul, ag.rmsNorm, ag.crossEntropy, ag.checkpoint, ...) recording onto the autograd tape. */
 export * as ag from './autograd/index.js';
 /** Autograd control: backward from a scalar, noGrad regions, detach, tape inspection. */

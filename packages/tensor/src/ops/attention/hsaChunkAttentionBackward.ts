@@ -1,0 +1,134 @@
+/**
+ * Backward of hsaChunkAttention (f32 memory in one part): dq and dw per (token, KV head); dK and dV
+ * of the memory summed over every (token, head, slot) that selected each chunk, deterministically:
+ * the selection is inverted on the GPU (radix passes of the moeDispatch counting sort by chunk and
+ * KV head, bucket starts by binary search), then one workgroup per (chunk, KV head, key tile) sums
+ * its slots in slot order.
+ */
+import {
+  ArgumentError,
+  hsaBucketStarts,
+  hsaChunkAttentionDkv,
+  hsaChunkAttentionDq,
+  type HsaChunkAttentionParams,
+  hsaRadixCompose,
+  hsaRadixDigits,
+  hsaSlotKeys,
+  type InvertParams,
+  moeCount,
+  moeScan,
+  moeScatter,
+  moeSortBlocks,
+  radixPasses,
+  ShapeError,
+} from '@hsa/kernels';
+import { fmtShape, Tensor } from '../../tensor.js';
+import { fill } from '../fill.js';
+import { expectDtype, sameBackend } from '../guards.js';
+import type { HsaChunkAttentionOptions } from './hsaChunkAttention.js';
+
+export interface HsaChunkAttentionGrads {
+  /** [T, Hq, D] */
+  dq: Tensor;
+  /** [C·S, Hk, D] */
+  dK: Tensor;
+  /** [C·S, Hk, D] */
+  dV: Tensor;
+  /** [T, Hk, k]: for every slot, also those with w = 0 */
+  dw: Tensor;
+}
+
+function params(q: Tensor, memK: Tensor, memV: Tensor, idx: Tensor, w: Tensor, dout: Tensor, o: HsaChunkAttentionOptions): HsaChunkAttentionParams {
+  const op = 'hsaChunkAttentionBackward';
+  sameBackend(op, q, memK, memV, idx, w, dout);
+  for (const t of [q, memK, memV, w, dout]) expectDtype(op, t, 'f32');
+  expectDtype(op, idx, 'i32');
+  const s = o.chunkSize;
+  if (!Number.isInteger(s) || s <= 0) throw new ArgumentError(`${op}: chunkSize must be a positive integer, got ${s}`);
+  const desc = `q ${fmtShape(q.shape)}, memK ${fmtShape(memK.shape)}, memV ${fmtShape(memV.shape)}, idx ${fmtShape(idx.shape)}, w ${fmtShape(w.shape)}, dout ${fmtShape(dout.shape)}`;
+  const same = (a: Tensor, b: Tensor) => a.rank === b.rank && a.shape.every((x, i) => x === b.shape[i]);
+  const [t, hq, d] = q.shape;
+  const [rows, hk] = memK.shape;
+  const ok =
+    q.rank === 3 &&
+    same(q, dout) &&
+    memK.rank === 3 &&
+    same(memK, memV) &&
+    memK.shape[2] === d &&
+    rows % s === 0 &&
+    idx.rank === 3 &&
+    same(idx, w) &&
+    idx.shape[0] === t &&
+    idx.shape[1] === hk;
+  if (!ok) throw new ShapeError(`${op}: expected q, dout [T, Hq, D], memK, memV [C·${s}, Hk, D], idx, w [T, Hk, k]; got ${desc}`);
+  if (hk === 0 || hq % hk !== 0) throw new ShapeError(`${op}: ${hq} query heads do not divide into ${hk} KV heads (${desc})`);
+  return { t, hq, hk, d, s, chunks: rows / s, k: idx.shape[2], smN: o.smN, scale: o.scale };
+}
+
+/** Slots ordered by (chunk·Hk + g, slot) and each bucket's start: { order [A] u32, starts [B+1] u32 }. */
+function invertSelection(idx: Tensor, w: Tensor, p: HsaChunkAttentionParams) {
+  const be = idx.backend;
+  const n = p.t * p.hk * p.k;
+  const ip: InvertParams = { n, hk: p.hk, k: p.k, chunks: p.chunks };
+  const key = Tensor.empty(be, [n], 'i32');
+  be.run(hsaSlotKeys, ip, [idx.arg(), w.arg(), key.arg()]);
+  const nb = moeSortBlocks(n);
+  const mp = { A: n, E: 256, tileM: 1 };
+  const tmp = {
+    digits: Tensor.empty(be, [n], 'i32'),
+    counts: Tensor.empty(be, [nb, 256], 'u32'),
+    blockOffsets: Tensor.empty(be, [nb, 256], 'u32'),
+    offsets: Tensor.empty(be, [257], 'u32'),
+    tileStart: Tensor.empty(be, [257], 'u32'),
+    perm: Tensor.empty(be, [n], 'u32'),
+  };
+  let order = Tensor.empty(be, [n], 'u32');
+  for (let pass = 0; pass < radixPasses(p); pass++) {
+    const pp = { ...ip, shift: 8 * pass, first: pass === 0 };
+    be.run(hsaRadixDigits, pp, [key.arg(), order.arg(), tmp.digits.arg()]);
+    be.run(moeCount, mp, [tmp.digits.arg(), tmp.counts.arg()]);
+    be.run(moeScan, mp, [tmp.counts.arg(), tmp.blockOffsets.arg(), tmp.offsets.arg(), tmp.tileStart.arg()]);
+    be.run(moeScatter, mp, [tmp.digits.arg(), tmp.blockOffsets.arg(), tmp.perm.arg()]);
+    const next = Tensor.empty(be, [n], 'u32');
+    be.run(hsaRadixCompose, pp, [order.arg(), tmp.perm.arg(), next.arg()]);
+    order.dispose();
+    order = next;
+  }
+  const starts = Tensor.empty(be, [p.chunks * p.hk + 1], 'u32');
+  be.run(hsaBucketStarts, ip, [key.arg(), order.arg(), starts.arg()]);
+  for (const x of [key, ...Object.values(tmp)]) x.dispose();
+  return { order, starts };
+}
+
+/**
+ * Gradients of hsaChunkAttention(q, memK, memV, idx, w) for the upstream dout [T, Hq, D]: q [T, Hq, D],
+ * memK, memV [C·S, Hk, D] (f32, one part), idx (i32), w [T, Hk, k] → dq, dK, dV, dw.
+ */
+export function hsaChunkAttentionBackward(
+  q: Tensor,
+  memK: Tensor,
+  memV: Tensor,
+  idx: Tensor,
+  w: Tensor,
+  dout: Tensor,
+  options: HsaChunkAttentionOptions,
+): HsaChunkAttentionGrads {
+  const p = params(q, memK, memV, idx, w, dout, options);
+  const be = q.backend;
+  const dq = Tensor.empty(be, q.shape, 'f32');
+  const dw = Tensor.empty(be, w.shape, 'f32');
+  if (p.t * p.hk * p.k === 0 || p.chunks === 0) {
+    for (const x of [dq, dw]) if (x.size > 0) be.write(x.storage, new Float32Array(x.size));
+    return { dq, dw, dK: fill(be, memK.shape, 0), dV: fill(be, memK.shape, 0) };
+  }
+  const [cq, ck, cv, ci, cw, cd] = [q, memK, memV, idx, w, dout].map((x) => x.contiguous());
+  const slotLse = Tensor.empty(be, [p.t, p.hq, p.k], 'f32');
+  const slotDw = Tensor.empty(be, [p.t, p.hq, p.k], 'f32');
+  be.run(hsaChunkAttentionDq, p, [cq, ck, cv, ci, cw, cd, dq, dw, slotLse, slotDw].map((x) => x.arg()));
+  const { order, starts } = invertSelection(ci, cw, p);
+  const dK = Tensor.empty(be, memK.shape, 'f32');
+  const dV = Tensor.empty(be, memK.shape, 'f32');
+  be.run(hsaChunkAttentionDkv, p, [cq, ck, cv, cw, cd, slotLse, slotDw, order, starts, dK, dV].map((x) => x.arg()));
+  for (const x of [cq, ck, cv, ci, cw, cd, slotLse, slotDw, order, starts]) x.dispose();
+  return { dq, dK, dV, dw };
+}
