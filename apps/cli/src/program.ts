@@ -1,0 +1,14 @@
+/** The `hsa` command tree (main.ts parses argv with it; tests call it in-process). */
+import { Command } from 'commander';
+import { registerDoctor } from './commands/doctor.js';
+import { registerInspect } from './commands/inspect.js';
+import { registerLogits } from './commands/logits.js';
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program.name('hsa').description('HSA-UltraLong: ultra-long-context language models on WebGPU and the CPU').version('0.1.0');
+  registerDoctor(program);
+  registerInspect(program);
+  registerLogits(program);
+  return program;
+}
