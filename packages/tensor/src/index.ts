@@ -67,6 +67,8 @@ export { type HsaChunkAttentionOptions, hsaChunkAttention } from './ops/attentio
 export { type AttentionGrads, chunkEncoderAttentionBackward, swaAttentionBackward } from './ops/attention/attentionBackward.js';
 /** HSA chunk attention backward: dq, dK, dV, dw; dK/dV deterministic over the inverted selection. */
 export { type HsaChunkAttentionGrads, hsaChunkAttentionBackward } from './ops/attention/hsaChunkAttentionBackward.js';
+/** HSA retrieval backward: dw through the fusion into dqr, dlandmarks (deterministic) and dPosDecay. */
+export { type HsaRetrievalGrads, hsaRetrievalBackward } from './ops/attention/hsaRetrievalBackward.js';
 /** Differentiable ops (ag.matmul, ag.rmsNorm, ag.crossEntropy, ag.checkpoint, ...) recording onto the autograd tape. */
 export * as ag from './autograd/index.js';
 /** Autograd control: backward from a scalar, noGrad regions, detach, tape inspection. */

@@ -65,8 +65,11 @@ function params(q: Tensor, memK: Tensor, memV: Tensor, idx: Tensor, w: Tensor, d
   return { t, hq, hk, d, s, chunks: rows / s, k: idx.shape[2], smN: o.smN, scale: o.scale };
 }
 
-/** Slots ordered by (chunk·Hk + g, slot) and each bucket's start: { order [A] u32, starts [B+1] u32 }. */
-function invertSelection(idx: Tensor, w: Tensor, p: HsaChunkAttentionParams) {
+/**
+ * Slots of idx, w [T, Hk, k] (contiguous) with w ≠ 0 ordered by (chunk·Hk + g, slot), and each
+ * bucket's start: { order [A] u32, starts [chunks·Hk + 1] u32 }.
+ */
+export function invertSelection(idx: Tensor, w: Tensor, p: Pick<HsaChunkAttentionParams, 't' | 'hk' | 'k' | 'chunks'>) {
   const be = idx.backend;
   const n = p.t * p.hk * p.k;
   const ip: InvertParams = { n, hk: p.hk, k: p.k, chunks: p.chunks };
