@@ -3,6 +3,7 @@
  * input requires a gradient. Plain ops stay untracked.
  */
 export { checkpoint } from './checkpoint.js';
+export { chunkEncoderAttention, hsaChunkAttention, hsaRetrieval, swaAttention } from './ops-attention.js';
 export { matmul } from './ops-linalg.js';
 export { add, addScalar, broadcastTo, mul, reduceToShape, scale, sub } from './ops-elementwise.js';
 export { crossEntropy, embedding, rmsNorm, rope, softmax, swiglu } from './ops-nn.js';

@@ -1,0 +1,94 @@
+/**
+ * Differentiable attention ops: swaAttention, chunkEncoderAttention (backward from the saved output
+ * and log-sum-exp), hsaChunkAttention (gradients for q, the memory K/V and the fusion weights w; idx
+ * gets none) and hsaRetrieval (gradients of w for qr and the landmarks; the top-k choice gets none).
+ */
+import { ArgumentError } from '@hsa/kernels';
+import { chunkEncoderAttentionBackward, swaAttentionBackward } from '../ops/attention/attentionBackward.js';
+import { type HsaChunkAttentionOptions, hsaChunkAttention as hsaChunkAttentionOp } from '../ops/attention/hsaChunkAttention.js';
+import { hsaChunkAttentionBackward } from '../ops/attention/hsaChunkAttentionBackward.js';
+import { type HsaRetrievalOptions, type HsaRetrievalResult, hsaRetrieval as hsaRetrievalOp } from '../ops/attention/hsaRetrieval.js';
+import { hsaRetrievalBackward } from '../ops/attention/hsaRetrievalBackward.js';
+import { type AttentionOptions, chunkEncoderAttentionWithLse, swaAttentionWithLse } from '../ops/attention/swaAttention.js';
+import type { Tensor } from '../tensor.js';
+import { keep, record, shouldRecord } from './tape.js';
+
+type Dense = { out: Tensor; lse: Tensor | null };
+type DenseBackward = (q: Tensor, k: Tensor, v: Tensor, out: Tensor, lse: Tensor, dy: Tensor) => { dq: Tensor; dk: Tensor; dv: Tensor };
+
+function recordDense(op: string, [q, k, v]: Tensor[], { out, lse }: Dense, back: DenseBackward): Tensor {
+  if (!lse) throw new ArgumentError(`ag.${op}: the forward returned no log-sum-exp`);
+  if (!shouldRecord(q, k, v)) {
+    lse.dispose();
+    return out;
+  }
+  const [sq, sk, sv, so] = [q, k, v, out].map(keep);
+  return record({
+    op,
+    inputs: [q, k, v],
+    output: out,
+    saved: [sq, sk, sv, so, lse],
+    backward: (dy) => {
+      const g = back(sq, sk, sv, so, lse, dy);
+      return [g.dq, g.dk, g.dv];
+    },
+  });
+}
+
+/** swaAttention (q [T, Hq, D], k, v [T, Hk, D]) with gradients for q, k, v. */
+export function swaAttention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions & { window: number }): Tensor {
+  return recordDense('swaAttention', [q, k, v], swaAttentionWithLse(q, k, v, options), (...a) => swaAttentionBackward(...a, options));
+}
+
+/** chunkEncoderAttention (q [N, T, Hq, D], k, v [N, T, Hk, D]) with gradients for q, k, v. */
+export function chunkEncoderAttention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions = {}): Tensor {
+  const fwd = chunkEncoderAttentionWithLse(q, k, v, options);
+  return recordDense('chunkEncoderAttention', [q, k, v], fwd, (...a) => chunkEncoderAttentionBackward(...a, options));
+}
+
+/**
+ * hsaChunkAttention with gradients for q, memK, memV (f32, one part while recording) and w; idx is
+ * an index and gets none.
+ */
+export function hsaChunkAttention(q: Tensor, memK: Tensor | Tensor[], memV: Tensor | Tensor[], idx: Tensor, w: Tensor, options: HsaChunkAttentionOptions): Tensor {
+  const out = hsaChunkAttentionOp(q, memK, memV, idx, w, options);
+  const ks = Array.isArray(memK) ? memK : [memK];
+  const vs = Array.isArray(memV) ? memV : [memV];
+  if (!shouldRecord(q, w, ...ks, ...vs)) return out;
+  if (ks.length !== 1 || vs.length !== 1) throw new ArgumentError('ag.hsaChunkAttention: a trained memory must be one tensor, not parts');
+  const saved = [q, ks[0], vs[0], idx, w].map(keep);
+  return record({
+    op: 'hsaChunkAttention',
+    inputs: [q, ks[0], vs[0], w],
+    output: out,
+    saved,
+    backward: (dy) => {
+      const [sq, sk, sv, si, sw] = saved;
+      const g = hsaChunkAttentionBackward(sq, sk, sv, si, sw, dy, options);
+      return [g.dq, g.dK, g.dV, g.dw];
+    },
+  });
+}
+
+/**
+ * hsaRetrieval with the fusion weights w differentiable in qr and the landmarks (idx and sel are
+ * plain outputs; pos_decay is a number here, so its gradient is not propagated: see
+ * hsaRetrievalBackward's dPosDecay).
+ */
+export function hsaRetrieval(qr: Tensor, lmk: Tensor, options: HsaRetrievalOptions): HsaRetrievalResult {
+  const fwd = hsaRetrievalOp(qr, lmk, options);
+  if (!shouldRecord(qr, lmk)) return fwd;
+  const [sq, sl, si, sw, ss] = [qr, lmk, fwd.idx, fwd.w, fwd.sel].map(keep);
+  const w = record({
+    op: 'hsaRetrieval',
+    inputs: [qr, lmk],
+    output: fwd.w,
+    saved: [sq, sl, si, sw, ss],
+    backward: (dw) => {
+      const g = hsaRetrievalBackward(sq, sl, { idx: si, w: sw, sel: ss }, dw, options);
+      g.dPosDecay.dispose();
+      return [g.dqr, g.dlmk];
+    },
+  });
+  return { ...fwd, w };
+}
