@@ -1,0 +1,37 @@
+/** Bad arguments to the attention backward ops throw typed errors that name the op and the shapes. */
+import { ArgumentError, DTypeError, ShapeError } from '@hsa/kernels';
+import { describe, expect, it } from 'vitest';
+import { CpuBackend } from '../../cpu/cpu-backend.js';
+import { Tensor } from '../../tensor.js';
+import { swaAttentionBackward } from './attentionBackward.js';
+import { hsaChunkAttentionBackward } from './hsaChunkAttentionBackward.js';
+import { hsaRetrievalBackward } from './hsaRetrievalBackward.js';
+
+const be = new CpuBackend();
+const t = (shape: number[], dtype: 'f32' | 'i32' = 'f32') => Tensor.from(be, new Array(shape.reduce((a, b) => a * b, 1)).fill(0), shape, dtype);
+
+describe('attention backward guards', () => {
+  it('swaAttentionBackward: mismatched shapes, bad head ratio, bad window', () => {
+    const [q, k, lse] = [t([5, 4, 3]), t([5, 2, 3]), t([5, 4])];
+    expect(() => swaAttentionBackward(q, k, k, q, t([5, 3]), q, { window: 2 })).toThrow(/swaAttentionBackward: shapes do not match: .*lse \[5, 3\]/);
+    expect(() => swaAttentionBackward(q, t([5, 3, 3]), t([5, 3, 3]), q, lse, q, { window: 2 })).toThrow(ShapeError);
+    expect(() => swaAttentionBackward(q, k, k, q, lse, q, { window: -1 })).toThrow(ArgumentError);
+  });
+
+  it('hsaChunkAttentionBackward: memory not in whole chunks, idx dtype, slot shapes', () => {
+    const [q, mem, w] = [t([3, 2, 4]), t([6, 1, 4]), t([3, 1, 2])];
+    const idx = t([3, 1, 2], 'i32');
+    expect(() => hsaChunkAttentionBackward(q, mem, mem, idx, w, q, { chunkSize: 4 })).toThrow(/memK, memV \[C·4, Hk, D\]/);
+    expect(() => hsaChunkAttentionBackward(q, mem, mem, w, w, q, { chunkSize: 3 })).toThrow(DTypeError);
+    expect(() => hsaChunkAttentionBackward(q, mem, mem, idx, t([3, 1, 3]), q, { chunkSize: 3 })).toThrow(ShapeError);
+    expect(() => hsaChunkAttentionBackward(q, mem, mem, idx, w, q, { chunkSize: 0 })).toThrow(ArgumentError);
+  });
+
+  it('hsaRetrievalBackward: sel / dw shapes and the fusion mode', () => {
+    const [qr, lmk] = [t([5, 1, 3]), t([2, 1, 3])];
+    const fwd = { idx: t([5, 2, 2], 'i32'), w: t([5, 2, 2]), sel: t([5, 1, 2]) };
+    expect(() => hsaRetrievalBackward(qr, lmk, fwd, t([5, 2, 3]), { mode: 'softmax' })).toThrow(/hsaRetrievalBackward: expected .* got .*\[5, 2, 3\]/);
+    expect(() => hsaRetrievalBackward(qr, lmk, { ...fwd, sel: t([5, 2, 2]) }, fwd.w, { mode: 'softmax' })).toThrow(ShapeError);
+    expect(() => hsaRetrievalBackward(qr, lmk, fwd, fwd.w, { mode: 'other' as 'softmax' })).toThrow(ArgumentError);
+  });
+});
