@@ -45,7 +45,7 @@ const CASES: Case[] = [
   { t: 5, hq: 4, hk: 2, d: 16, s: 8, chunks: 3, k: 2, smN: 1 },
   { t: 11, hq: 3, hk: 1, d: 33, s: 17, chunks: 6, k: 5 },
   { t: 9, hq: 3, hk: 3, d: 20, s: 5, chunks: 4, k: 4, smN: 1 },
-  { t: 4, hq: 16, hk: 1, d: 80, s: 20, chunks: 3, k: 2 },
+  { t: 3, hq: 16, hk: 1, d: 66, s: 12, chunks: 3, k: 2 },
   // 2 radix passes (130·2 + 1 buckets) over 2 sort blocks (1200 slots)
   { t: 300, hq: 2, hk: 2, d: 4, s: 2, chunks: 130, k: 2 },
 ];
