@@ -34,53 +34,16 @@ const tiles = (KT: number, D: number, S: number, arr: string, body: string) => `
 ${body}
     }`;
 
-/** `header` declares `u` and q, memK, memV, idx, w, dout, dq, dw, slotLse, slotDw. */
-export function chunkDqWgsl(c: ChunkDqTile, header: string): string {
+/**
+ * One selected slot (chunk base, weight wj) of the dq kernel: scores and their softmax (lse saved),
+ * dout·V and dwh = Σ p·dout·V (saved; dz = p·wj·(dout·V − dwh)·scale into gs), then dq += dz·K.
+ */
+function slotPasses(c: ChunkDqTile): string {
   const { HB, KT, D, S } = c;
   const P = D + 1;
   const OPT = Math.ceil((HB * D) / CHUNK_BACK_WG);
   const dot = (a: string) => `for (var d = 0u; d < ${D}u; d++) { z += ${a}[hl * ${D}u + d] * ts[r * ${P}u + d]; }`;
-  return /* wgsl */ `
-${header}
-var<workgroup> qs: array<f32, ${HB * D}>;
-var<workgroup> dos: array<f32, ${HB * D}>;
-var<workgroup> ts: array<f32, ${KT * P}>;
-var<workgroup> ps: array<f32, ${HB * S}>;
-var<workgroup> gs: array<f32, ${HB * S}>;
-var<workgroup> dwh: array<f32, ${HB}>;
-var<workgroup> dwAcc: array<f32, ${CHUNK_BACK_MAX_K}>;
-var<workgroup> slotW: f32;
-var<workgroup> slotC: i32;
-@compute @workgroup_size(${CHUNK_BACK_WG})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
-  let wgi = ${WGSL_LINEAR_WORKGROUP};
-  if (wgi >= u.nwg) { return; }
-  let g = wgi % u.hk;
-  let t = wgi / u.hk;
-  for (var j = lid; j < u.k; j += ${CHUNK_BACK_WG}u) { dwAcc[j] = 0.0; }
-  for (var hb = 0u; hb < u.hblocks; hb++) {
-    let h0 = g * u.ratio + hb * ${HB}u;
-    let nh = min(${HB}u, (g + 1u) * u.ratio - h0);
-    workgroupBarrier();
-    for (var i = lid; i < ${HB * D}u; i += ${CHUNK_BACK_WG}u) {
-      let hl = i / ${D}u; let a = (t * u.hq + h0 + min(hl, nh - 1u)) * ${D}u + i % ${D}u;
-      qs[i] = select(0.0, q[a], hl < nh);
-      dos[i] = select(0.0, dout[a], hl < nh);
-    }
-    var acc: array<f32, ${OPT}>;
-    for (var o = 0u; o < ${OPT}u; o++) { acc[o] = 0.0; }
-    for (var j = 0u; j < u.k; j++) {
-      workgroupBarrier();
-      if (lid == 0u) { slotW = w[(t * u.hk + g) * u.k + j]; slotC = idx[(t * u.hk + g) * u.k + j]; }
-      let wj = workgroupUniformLoad(&slotW);
-      let cj = workgroupUniformLoad(&slotC);
-      let so = ((t * u.hq + h0 + min(lid, nh - 1u)) * u.k + j);
-      if (cj < 0 || cj >= i32(u.chunks)) {
-        if (lid < nh) { slotLse[so] = 0.0; slotDw[so] = 0.0; }
-        continue;
-      }
-      let base = u32(cj) * ${S}u;
+  return `      let base = u32(cj) * ${S}u;
 ${tiles(KT, D, S, 'memK', `      for (var i = lid; i < ${HB * KT}u; i += ${CHUNK_BACK_WG}u) {
         let hl = i / ${KT}u; let r = i % ${KT}u;
         var z = 0.0; ${dot('qs')}
@@ -122,7 +85,55 @@ ${tiles(KT, D, S, 'memK', `      let kn = min(${KT}u, ${S}u - s0);
         var x = 0.0;
         for (var r = 0u; r < kn; r++) { x += gs[hl * ${S}u + s0 + r] * ts[r * ${P}u + d]; }
         acc[o] += x;
-      }`)}
+      }`)}`;
+}
+
+/** `header` declares `u` and q, memK, memV, idx, w, dout, dq, dw, slotLse, slotDw. */
+export function chunkDqWgsl(c: ChunkDqTile, header: string): string {
+  const { HB, KT, D, S } = c;
+  const P = D + 1;
+  const OPT = Math.ceil((HB * D) / CHUNK_BACK_WG);
+  return /* wgsl */ `
+${header}
+var<workgroup> qs: array<f32, ${HB * D}>;
+var<workgroup> dos: array<f32, ${HB * D}>;
+var<workgroup> ts: array<f32, ${KT * P}>;
+var<workgroup> ps: array<f32, ${HB * S}>;
+var<workgroup> gs: array<f32, ${HB * S}>;
+var<workgroup> dwh: array<f32, ${HB}>;
+var<workgroup> dwAcc: array<f32, ${CHUNK_BACK_MAX_K}>;
+var<workgroup> slotW: f32;
+var<workgroup> slotC: i32;
+@compute @workgroup_size(${CHUNK_BACK_WG})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) lid: u32) {
+  let wgi = ${WGSL_LINEAR_WORKGROUP};
+  if (wgi >= u.nwg) { return; }
+  let g = wgi % u.hk;
+  let t = wgi / u.hk;
+  for (var j = lid; j < u.k; j += ${CHUNK_BACK_WG}u) { dwAcc[j] = 0.0; }
+  for (var hb = 0u; hb < u.hblocks; hb++) {
+    let h0 = g * u.ratio + hb * ${HB}u;
+    let nh = min(${HB}u, (g + 1u) * u.ratio - h0);
+    workgroupBarrier();
+    for (var i = lid; i < ${HB * D}u; i += ${CHUNK_BACK_WG}u) {
+      let hl = i / ${D}u; let a = (t * u.hq + h0 + min(hl, nh - 1u)) * ${D}u + i % ${D}u;
+      qs[i] = select(0.0, q[a], hl < nh);
+      dos[i] = select(0.0, dout[a], hl < nh);
+    }
+    var acc: array<f32, ${OPT}>;
+    for (var o = 0u; o < ${OPT}u; o++) { acc[o] = 0.0; }
+    for (var j = 0u; j < u.k; j++) {
+      workgroupBarrier();
+      if (lid == 0u) { slotW = w[(t * u.hk + g) * u.k + j]; slotC = idx[(t * u.hk + g) * u.k + j]; }
+      let wj = workgroupUniformLoad(&slotW);
+      let cj = workgroupUniformLoad(&slotC);
+      let so = ((t * u.hq + h0 + min(lid, nh - 1u)) * u.k + j);
+      if (cj < 0 || cj >= i32(u.chunks)) {
+        if (lid < nh) { slotLse[so] = 0.0; slotDw[so] = 0.0; }
+        continue;
+      }
+${slotPasses(c)}
     }
     for (var o = 0u; o < ${OPT}u; o++) {
       let i = lid + o * ${CHUNK_BACK_WG}u;
