@@ -9,6 +9,11 @@ import type { HsaModel } from './model.js';
 import { goldenModel, goldenRun, maxAbsDiff } from './test-utils/golden.js';
 
 const TOL = 1e-4;
+/**
+ * The 512-token forward takes ~20 s on SwiftShader alone (hsaChunkAttention's prefill is ~3.4 s of
+ * each HSA layer there) and several times that while CI runs every package's tests at once.
+ */
+const GPU_FORWARD_MS = 300_000;
 
 describe.each(testBackends())('golden forward on %s', (name, make) => {
   let backend: Backend;
@@ -25,7 +30,7 @@ describe.each(testBackends())('golden forward on %s', (name, make) => {
     logits = (await out.data()) as Float32Array;
     console.info(`${name}: golden forward (512 tokens) ${(performance.now() - t0).toFixed(0)} ms`);
     out.dispose();
-  });
+  }, GPU_FORWARD_MS);
 
   afterAll(() => {
     for (const t of recorded.values()) t.dispose();
