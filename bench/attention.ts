@@ -12,6 +12,9 @@
 import {
   type BufferBinding,
   defineUniforms,
+  hsaChunkAttentionForward,
+  hsaPlaneSum,
+  hsaSelect,
   type Kernel,
   hsaChunkAttentionDecodeRef,
   hsaRetrievalDecodeRef,
@@ -142,11 +145,43 @@ async function decodeCase(be: WebGpuBackend, L: number) {
     const r = hsaRetrievalDecode(qr.reshape([HK, DR]), lmk, { ...RET, pos });
     for (const t of [r.idx, r.w, r.sel]) t.dispose();
   }, 50);
+  const attn = await timeGpu(be, () => hsaChunkAttention(q, mem.ks, mem.vs, r0.idx, r0.w, { chunkSize: S }).dispose(), 50);
   const lmkTBps = (C * HK * DR * 4) / (scan.medianMs * 1e-3) / 1e12;
-  console.error(`decode ${L}: step ${total.medianMs.toFixed(4)} ms (retrieval ${scan.medianMs.toFixed(4)} ms, ${lmkTBps.toFixed(2)} TB/s of landmarks), check ${err.toFixed(3)}`);
+  console.error(`decode ${L}: step ${total.medianMs.toFixed(4)} ms (retrieval ${scan.medianMs.toFixed(4)} ms, ${lmkTBps.toFixed(2)} TB/s of landmarks; chunk attention ${attn.medianMs.toFixed(4)} ms), check ${err.toFixed(3)}`);
+  const profile = await decodeProfile(be, { qr, lmk, q, ...mem }, pos);
   for (const t of [lmk, qr, q, ...mem.ks, ...mem.vs]) t.dispose();
   dispose(r0);
-  return { context: L, chunks: C, parts: mem.ks.length, step: total, retrieval: scan, landmarkTBps: lmkTBps, checkErrorOverTol: err };
+  return { context: L, chunks: C, parts: mem.ks.length, step: total, retrieval: scan, chunkAttention: attn, profile, landmarkTBps: lmkTBps, checkErrorOverTol: err };
+}
+
+/** Each dispatch of a decode step alone, into preallocated buffers (where the step's time goes). */
+async function decodeProfile(be: WebGpuBackend, io: { qr: Tensor; lmk: Tensor; q: Tensor; ks: Tensor[]; vs: Tensor[] }, pos: number) {
+  const C = io.lmk.shape[0];
+  const blockLen = Math.max(256, Math.ceil((C * HK) / 512 / 256) * 256);
+  const sp = { t: 1, chunks: C, s: S, hr: HK, hk: HK, dr: DR, topk: K, mode: 'softmax' as const, posOffset: pos, pass: 'scan' as const, blockLen };
+  const nb = Math.ceil(C / blockLen);
+  const cs = Tensor.empty(be, [HK, nb, K], 'f32');
+  const ci = Tensor.empty(be, [HK, nb, K], 'u32');
+  const [idx, w] = [Tensor.empty(be, [1, HK, K], 'i32'), Tensor.empty(be, [1, HK, K], 'f32')];
+  const sel = Tensor.empty(be, [1, HK, K], 'f32');
+  const planes = Tensor.empty(be, [K, 1, HQ, D], 'f32');
+  const out = Tensor.empty(be, [1, HQ, D], 'f32');
+  const qr = io.qr.reshape([1, HK, DR]);
+  const scan = () => be.run(hsaSelect, sp, [qr.arg(), io.lmk.arg(), cs.arg(), ci.arg()]);
+  const merge = () => be.run(hsaSelect, { ...sp, pass: 'merge' }, [cs.arg(), ci.arg(), idx.arg(), w.arg(), sel.arg()]);
+  scan();
+  merge();
+  const cn = io.ks[0].shape[0] / S;
+  const ap = { t: 1, hq: HQ, hk: HK, d: D, s: S, chunks: C, k: K, kv: 'bf16' as const, c0: 0, cn, jsplit: K, plane0: 0 };
+  const attn = () => be.run(hsaChunkAttentionForward, ap, [io.q.arg(), io.ks[0].arg(), io.vs[0].arg(), idx.arg(), w.arg(), planes.arg()]);
+  const sum = () => be.run(hsaPlaneSum, { n: HQ * D, planes: K }, [planes.arg(), out.arg()]);
+  const res: Record<string, number> = {};
+  for (const [name, f] of [['scan', scan], ['merge', merge], ['chunkAttentionPart', attn], ['planeSum', sum], ['none', () => {}]] as const) {
+    res[name] = (await timeGpu(be, f, 50)).medianMs;
+  }
+  for (const t of [cs, ci, idx, w, sel, planes, out, qr]) t.dispose();
+  console.error(`decode ${pos} profile (ms): ${JSON.stringify(res)}`);
+  return res;
 }
 
 async function prefillCase(be: WebGpuBackend, T: number, check: boolean) {

@@ -7,8 +7,15 @@ import { writeFileSync } from 'node:fs';
 import type { WebGpuBackend } from '@hsa/tensor';
 
 export interface Timing {
-  /** GPU time per step: `iters` steps encoded first, then one submission timed to completion */
+  /**
+   * GPU time per step: GPU timestamps around `iters` steps encoded in one submission (when the
+   * device has 'timestamp-query'; else the submission timed to completion on the host, as submitMs)
+   */
   medianMs: number;
+  /** the submission timed to completion on the host, per step (includes Dawn's command recording) */
+  submitMs: number;
+  /** how medianMs was measured */
+  clock: 'gpu-timestamps' | 'host-submit';
   minMs: number;
   /** wall-clock per step including the host's encoding */
   wallMs: number;
@@ -26,18 +33,53 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 export async function timeGpu(be: WebGpuBackend, step: () => void, iters: number, reps = 10): Promise<Timing> {
   for (let i = 0; i < Math.max(2, Math.ceil(iters / 4)); i++) step();
   await be.sync();
-  const gpu: number[] = [];
-  const wall: number[] = [];
+  const stamps = be.device.features.has('timestamp-query') ? new GpuStamps(be) : null;
+  const [gpu, host, wall]: number[][] = [[], [], []];
   for (let r = 0; r < reps; r++) {
     const t0 = performance.now();
+    stamps?.mark(0);
     for (let i = 0; i < iters; i++) step();
+    stamps?.mark(1);
     const t1 = performance.now();
     await be.sync();
     const t2 = performance.now();
-    gpu.push((t2 - t1) / iters);
+    host.push((t2 - t1) / iters);
     wall.push((t2 - t0) / iters);
+    if (stamps) gpu.push((await stamps.elapsedMs()) / iters);
   }
-  return { medianMs: median(gpu), minMs: Math.min(...gpu), wallMs: median(wall), reps, iters };
+  stamps?.destroy();
+  const g = stamps ? gpu : host;
+  const clock = stamps ? ('gpu-timestamps' as const) : ('host-submit' as const);
+  return { medianMs: median(g), minMs: Math.min(...g), submitMs: median(host), clock, wallMs: median(wall), reps, iters };
+}
+
+/** Two GPU timestamps written into the backend's queued work, read back after it completes. */
+class GpuStamps {
+  private readonly qs: GPUQuerySet;
+  private readonly resolve: GPUBuffer;
+  private readonly readback: GPUBuffer;
+  constructor(private readonly be: WebGpuBackend) {
+    const d = be.device;
+    this.qs = d.createQuerySet({ type: 'timestamp', count: 2 });
+    this.resolve = d.createBuffer({ size: 16, usage: 0x200 /* QUERY_RESOLVE */ | 0x04 /* COPY_SRC */ });
+    this.readback = d.createBuffer({ size: 16, usage: 0x01 /* MAP_READ */ | 0x08 /* COPY_DST */ });
+  }
+  mark(i: number): void {
+    this.be.timestamp(this.qs, i);
+  }
+  async elapsedMs(): Promise<number> {
+    const enc = this.be.device.createCommandEncoder();
+    enc.resolveQuerySet(this.qs, 0, 2, this.resolve, 0);
+    enc.copyBufferToBuffer(this.resolve, 0, this.readback, 0, 16);
+    this.be.device.queue.submit([enc.finish()]);
+    await this.readback.mapAsync(1 /* GPUMapMode.READ */);
+    const [a, b] = new BigUint64Array(this.readback.getMappedRange().slice(0));
+    this.readback.unmap();
+    return Number(b - a) / 1e6;
+  }
+  destroy(): void {
+    for (const x of [this.qs, this.resolve, this.readback]) x.destroy();
+  }
 }
 
 export function gitCommit(): string {

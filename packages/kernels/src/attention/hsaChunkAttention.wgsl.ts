@@ -27,6 +27,25 @@ function kvLoads(kv: ChunkTile['kv']): string {
   return `${wgslHalfLoad('ldK', 'memK', t)}\n${wgslHalfLoad('ldV', 'memV', t)}`;
 }
 
+/**
+ * One KT-row tile of K or V into ts: every load of the invocation issued before the first store (the
+ * loads of a tile in flight together, not one latency each); rows past S re-read row S−1 (unused).
+ */
+function tileLoad(fn: 'ldK' | 'ldV', c: ChunkTile): string {
+  const { KT, D, S } = c;
+  const n = Math.ceil((KT * D) / CHUNK_WG);
+  const lines: string[] = [];
+  for (let j = 0; j < n; j++) {
+    lines.push(`      let i${j} = lid + ${j * CHUNK_WG}u;`);
+    lines.push(`      let x${j} = ${fn}(((base + min(s0 + i${j} / ${D}u, ${S - 1}u)) * u.hk + g) * ${D}u + i${j} % ${D}u);`);
+  }
+  for (let j = 0; j < n; j++) {
+    const guard = (j + 1) * CHUNK_WG <= KT * D ? '' : `if (i${j} < ${KT * D}u) `;
+    lines.push(`      ${guard}{ ts[(i${j} / ${D}u) * ${D + 1}u + i${j} % ${D}u] = x${j}; }`);
+  }
+  return lines.join('\n');
+}
+
 /** `header` declares `u` and q, memK, memV, idx (i32), w, out. */
 export function hsaChunkAttentionWgsl(c: ChunkTile, header: string): string {
   const { HB, KT, D, S } = c;
@@ -69,10 +88,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     if (wj == 0.0 || cj < 0 || cj >= i32(u.cn)) { continue; }
     let base = u32(cj) * ${S}u;
     for (var s0 = 0u; s0 < ${S}u; s0 += ${KT}u) {
-      for (var i = lid; i < ${KT * D}u; i += ${CHUNK_WG}u) {
-        let r = i / ${D}u; let s = min(s0 + r, ${S - 1}u);
-        ts[r * ${P}u + i % ${D}u] = ldK(((base + s) * u.hk + g) * ${D}u + i % ${D}u);
-      }
+${tileLoad('ldK', c)}
       workgroupBarrier();
       for (var i = lid; i < ${HB * KT}u; i += ${CHUNK_WG}u) {
         let hl = i / ${KT}u; let r = i % ${KT}u;
@@ -92,10 +108,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     }
     for (var s0 = 0u; s0 < ${S}u; s0 += ${KT}u) {
       workgroupBarrier();
-      for (var i = lid; i < ${KT * D}u; i += ${CHUNK_WG}u) {
-        let r = i / ${D}u; let s = min(s0 + r, ${S - 1}u);
-        ts[r * ${P}u + i % ${D}u] = ldV(((base + s) * u.hk + g) * ${D}u + i % ${D}u);
-      }
+${tileLoad('ldV', c)}
       workgroupBarrier();
       let kn = min(${KT}u, ${S}u - s0);
       for (var o = 0u; o < ${OPT}u; o++) {

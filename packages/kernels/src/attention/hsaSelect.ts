@@ -8,9 +8,9 @@
  * Buffers: fused [qr, lmk, idx, w, sel]; scan [qr, lmk, candS, candI]; merge [candS, candI, idx, w, sel]
  * with qr [T, Hr, dr], lmk [C, Hr, dr], idx (i32) / w [T, Hk, k], sel [T, Hr, k] (−∞ for dead slots),
  * candS / candI [T·Hr, blocks, k] (candidate scores and chunk indices).
- * v1: per-invocation insertion lists, log2(WG) pairwise merges in workgroup memory; v2: the scan of
- * dr = 4m landmarks in coalesced vec4 tiles (hsaSelectScan.wgsl.ts), the merge stops a block's list at
- * its first rejected candidate (lists are sorted).
+ * v1: per-invocation insertion lists, log2(WG) pairwise merges in workgroup memory (fused; scan of
+ * dr ≠ 4m). v2 (decode): the scan of dr = 4m landmarks in coalesced vec4 tiles and the merge, with a
+ * workgroup top-k by rank counting and parallel fusion weights (hsaSelectScan.wgsl.ts).
  */
 import type { FloatArray } from '../core/dtype.js';
 import { ArgumentError } from '../core/errors.js';
@@ -19,7 +19,7 @@ import { defineUniforms } from '../core/uniforms.js';
 import { hsaFusionWeightsRef } from './hsaFusion.ref.js';
 import { type HsaRetrievalParams, hsaLandmarkScoresRef, hsaSlots, retrievalForward, topkRow } from './hsaRetrieval.ref.js';
 import { hsaSelectWgsl, type SelectMode } from './hsaSelect.wgsl.js';
-import { hsaScan4Wgsl, SCAN_WG, scanTileRows } from './hsaSelectScan.wgsl.js';
+import { hsaMergeWgsl, hsaScan4Wgsl, SCAN_WG, scanTileRows } from './hsaSelectScan.wgsl.js';
 
 /** Largest k_eff and retrieval head size the selection kernels compile. */
 export const SELECT_MAX_K = 128;
@@ -78,14 +78,17 @@ export const hsaSelect: Kernel<HsaSelectParams> = {
     const nwg = p.pass === 'merge' ? rows : rows * nblocks;
     const bufs = BUFFERS[p.pass];
     const header = `${U.wgsl('U')}\n${wgslBindings(bufs, 'U')}`;
-    // the scan over landmarks of dr = 4m reads them as coalesced vec4 (bound as f32, declared vec4)
-    const vec4 = p.pass === 'scan' && p.dr % 4 === 0 && caps.maxInvocations >= SCAN_WG;
-    const RT = vec4 ? scanTileRows(WG, KMAX, p.dr, caps.maxWorkgroupStorage) : 0;
-    const code = vec4
-      ? () => hsaScan4Wgsl({ NL: WG, KMAX, DR: p.dr, RT }, header.replace('lmk: array<f32>', 'lmk: array<vec4<f32>>'))
-      : () => hsaSelectWgsl({ mode: p.pass, WG, KMAX, DR: p.dr }, header);
+    // decode passes (the scan of dr = 4m landmarks, read as vec4; the merge): 256 invocations, top-k
+    // by rank counting (hsaSelectScan.wgsl.ts); the landmarks bind as f32 and are declared vec4
+    const wide = caps.maxInvocations >= SCAN_WG && (p.pass === 'merge' || (p.pass === 'scan' && p.dr % 4 === 0));
+    const RT = wide && p.pass === 'scan' ? scanTileRows(KMAX, p.dr, caps.maxWorkgroupStorage) : 0;
+    const code = !wide
+      ? () => hsaSelectWgsl({ mode: p.pass, WG, KMAX, DR: p.dr }, header)
+      : p.pass === 'merge'
+        ? () => hsaMergeWgsl(KMAX, header)
+        : () => hsaScan4Wgsl({ KMAX, DR: p.dr, RT }, header.replace('lmk: array<f32>', 'lmk: array<vec4<f32>>'));
     return {
-      key: `hsaSelect:${p.pass}:${WG}:${KMAX}:${p.dr}:${RT}`,
+      key: `hsaSelect:${p.pass}:${WG}:${KMAX}:${p.dr}:${wide}:${RT}`,
       code,
       buffers: bufs,
       uniforms: U.pack({

@@ -1,28 +1,29 @@
 /**
- * WGSL for the block scan of HSA retrieval (hsaSelect's `scan` pass) when dr is a multiple of 4: the
- * landmarks of a row are read as coalesced 16-byte loads, all issued before use (RT chunks per tile,
- * ⌈RT·dr/4 / 256⌉ loads per invocation), each load's 4-term dot with the query lands in workgroup
- * memory, one invocation per chunk sums its dr/4 partials in order, and the first NL invocations
- * keep the best-k lists (LIST / MERGE of hsaSelect.wgsl.ts, same order and tie rules).
+ * WGSL for HSA retrieval's decode passes (hsaSelect's `scan` when dr is a multiple of 4, and `merge`),
+ * 256 invocations, top-k by rank counting (hsaSelectTopk.wgsl.ts):
+ *   scan4: the landmarks of a row are read as coalesced 16-byte loads, all issued before use (RT
+ *     chunks per tile, ⌈RT·dr/4 / 256⌉ loads per invocation); each load's 4-term dot with the query
+ *     lands in workgroup memory, one invocation per chunk sums its dr/4 partials in order and offers
+ *     the score; the block's best k (sorted) are its candidate list.
+ *   merge: the candidate lists of all blocks of a row, offered 1024 at a time, then the slot rules and
+ *     the fusion weights in parallel over the k slots.
  */
 import { WGSL_LINEAR_WORKGROUP } from '../core/program.js';
-import { selectListWgsl, selectMergeWgsl } from './hsaSelect.wgsl.js';
+import { finalizeParWgsl, TOPK_WG, topkWgsl } from './hsaSelectTopk.wgsl.js';
 
-export const SCAN_WG = 256;
+export const SCAN_WG = TOPK_WG;
 
 export interface Scan4Shape {
-  /** invocations that keep a list (the merge's list count) */
-  NL: number;
   KMAX: number;
   DR: number;
   /** chunks per tile (≤ SCAN_WG) */
   RT: number;
 }
 
-/** Chunks per tile that fit the workgroup memory left by the lists and the query. */
-export function scanTileRows(NL: number, KMAX: number, DR: number, maxStorage: number): number {
-  const avail = Math.min(maxStorage, 32768) - NL * KMAX * 8 - DR * 4 - 64;
-  return Math.max(1, Math.min(SCAN_WG, Math.floor(avail / (4 * (DR / 4 + 2)))));
+/** Chunks per tile that fit the workgroup memory left by the top-k lists and the query. */
+export function scanTileRows(KMAX: number, DR: number, maxStorage: number): number {
+  const avail = Math.min(maxStorage, 32768) - TOPK_WG * 8 - KMAX * 8 - DR * 4 - 64;
+  return Math.max(1, Math.min(SCAN_WG, Math.floor(avail / (4 * (DR / 4 + 1)))));
 }
 
 function tileLoads(DV: number, TV: number): string {
@@ -39,22 +40,22 @@ function tileLoads(DV: number, TV: number): string {
   return lines.join('\n');
 }
 
-/** `header` declares `u`, qr (f32), lmk (vec4<f32>), candS, candI (see hsaSelect.ts). */
-export function hsaScan4Wgsl(c: Scan4Shape, header: string): string {
-  const { NL, KMAX, DR, RT } = c;
-  const DV = DR / 4;
-  return /* wgsl */ `
-${header}
-${selectListWgsl(KMAX)}
-${selectMergeWgsl(NL, KMAX)}
-var<workgroup> qv: array<vec4<f32>, ${DV}>;
-var<workgroup> part: array<f32, ${RT * (DV + 1)}>;
-var<workgroup> sc: array<f32, ${RT}>;
-@compute @workgroup_size(${SCAN_WG})
+const ENTRY = `@compute @workgroup_size(${SCAN_WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
   let wgi = ${WGSL_LINEAR_WORKGROUP};
-  if (wgi >= u.nwg) { return; }
+  if (wgi >= u.nwg) { return; }`;
+
+/** `header` declares `u`, qr (f32), lmk (vec4<f32>), candS, candI (see hsaSelect.ts). */
+export function hsaScan4Wgsl(c: Scan4Shape, header: string): string {
+  const { KMAX, DR, RT } = c;
+  const DV = DR / 4;
+  return /* wgsl */ `
+${header}
+${topkWgsl(KMAX)}
+var<workgroup> qv: array<vec4<f32>, ${DV}>;
+var<workgroup> part: array<f32, ${RT * (DV + 1)}>;
+${ENTRY}
   let blk = wgi % u.nblocks;
   let row = wgi / u.nblocks;
   let t = row / u.hr;
@@ -63,26 +64,48 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     let o = row * ${DR}u + 4u * i;
     qv[i] = vec4<f32>(qr[o], qr[o + 1u], qr[o + 2u], qr[o + 3u]);
   }
-  for (var j = 0u; j < u.k; j++) { ls[j] = NEG; li[j] = 0xffffffffu; }
+  topkInit(lid);
   let c0 = blk * u.blockLen;
   let c1 = min(u.chunks, c0 + u.blockLen);
   let pos = u.posOffset + t;
-  workgroupBarrier();
   for (var tc = c0; tc < c1; tc += ${RT}u) {
     let n = min(${RT}u, c1 - tc);
 ${tileLoads(DV, RT * DV)}
     workgroupBarrier();
+    var sc = NEG;
+    let ch = tc + lid;
     if (lid < n) {
       var acc = 0.0;
       for (var d = 0u; d < ${DV}u; d++) { acc += part[lid * ${DV + 1}u + d]; }
-      let ch = tc + lid;
       let vis = select((ch + 1u) * u.s <= pos, ch * u.s + u.maskWindow <= pos, u.maskOn != 0u);
-      sc[lid] = select(NEG, acc * u.scale, vis);
+      sc = select(NEG, acc * u.scale, vis);
     }
-    workgroupBarrier();
-    if (lid < ${NL}u) { for (var i = lid; i < n; i += ${NL}u) { insert(sc[i], tc + i); } }
+    topkOffer(lid, lid < n, sc, ch);
   }
-  mergeLists(lid);
-  if (lid < u.k) { let o = (row * u.nblocks + blk) * u.k + lid; candS[o] = shS[lid]; candI[o] = shI[lid]; }
+  if (lid < u.k) {
+    let o = (row * u.nblocks + blk) * u.k + lid;
+    candS[o] = bS[lid];
+    candI[o] = select(bI[lid], 0xffffffffu, bI[lid] >= u.chunks);
+  }
+}`;
+}
+
+/** `header` declares `u`, candS, candI, idx, w, sel (see hsaSelect.ts). */
+export function hsaMergeWgsl(KMAX: number, header: string): string {
+  const loads = [0, 1, 2, 3].map((q) => `    let i${q} = b0 + lid + ${q * SCAN_WG}u; let o${q} = row * u.ncand + min(i${q}, u.ncand - 1u);
+    let s${q} = candS[o${q}]; let c${q} = candI[o${q}];`);
+  const offers = [0, 1, 2, 3].map((q) => `    topkOffer(lid, i${q} < u.ncand, s${q}, c${q});`);
+  return /* wgsl */ `
+${header}
+${topkWgsl(KMAX)}
+${finalizeParWgsl(KMAX)}
+${ENTRY}
+  let row = wgi;
+  topkInit(lid);
+  for (var b0 = 0u; b0 < u.ncand; b0 += ${4 * SCAN_WG}u) {
+${loads.join('\n')}
+${offers.join('\n')}
+  }
+  finalizePar(lid, row / u.hr, row % u.hr);
 }`;
 }

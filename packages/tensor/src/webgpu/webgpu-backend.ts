@@ -254,6 +254,15 @@ export class WebGpuBackend implements Backend {
     s.buffer = null;
   }
 
+  /**
+   * Profiling: a GPU timestamp (an empty compute pass writing `index` of `querySet`, which needs the
+   * 'timestamp-query' feature) at this point of the queued work, in the same submission as it.
+   */
+  timestamp(querySet: GPUQuerySet, index: number): void {
+    this.check();
+    this.endPass().beginComputePass({ timestampWrites: { querySet, beginningOfPassWriteIndex: index } }).end();
+  }
+
   async sync(): Promise<void> {
     this.flush();
     await this.device.queue.onSubmittedWorkDone();

@@ -1,0 +1,104 @@
+/**
+ * WGSL workgroup top-k by rank counting (the decode retrieval's scan and merge): the workgroup keeps
+ * one sorted best-k list in workgroup memory; each offer round compacts the candidates that beat the
+ * current k-th (one per invocation), then every candidate and list entry counts the entries better
+ * than it (broadcast reads, no serial insertion) and moves to that rank. Order: score descending,
+ * ties by lower chunk index; the empty list holds (NEG, 2³²−k … 2³²−1), which every chunk beats.
+ * The result does not depend on the order of the candidates (a strict total order).
+ */
+export const TOPK_WG = 256;
+
+export const topkWgsl = (KMAX: number): string => /* wgsl */ `
+const NEG = -3.0e38;
+fn better(s: f32, i: u32, t: f32, j: u32) -> bool { return s > t || (s == t && i < j); }
+var<workgroup> bS: array<f32, ${KMAX}>;
+var<workgroup> bI: array<u32, ${KMAX}>;
+var<workgroup> cS: array<f32, ${TOPK_WG}>;
+var<workgroup> cI: array<u32, ${TOPK_WG}>;
+var<workgroup> nLive: atomic<u32>;
+var<workgroup> nL: u32;
+fn topkInit(lid: u32) {
+  if (lid < u.k) { bS[lid] = NEG; bI[lid] = 0xffffffffu - (u.k - 1u - lid); }
+  if (lid == 0u) { atomicStore(&nLive, 0u); }
+  workgroupBarrier();
+}
+fn topkOffer(lid: u32, has: bool, s: f32, i: u32) {
+  let k = u.k;
+  if (has && better(s, i, bS[k - 1u], bI[k - 1u])) { let p = atomicAdd(&nLive, 1u); cS[p] = s; cI[p] = i; }
+  workgroupBarrier();
+  if (lid == 0u) { nL = atomicLoad(&nLive); }
+  let m = workgroupUniformLoad(&nL);
+  if (m > 0u) {
+    let ms = cS[min(lid, ${TOPK_WG - 1}u)]; let mi = cI[min(lid, ${TOPK_WG - 1}u)];
+    let bs = bS[min(lid, k - 1u)]; let bi = bI[min(lid, k - 1u)];
+    var rc = 0u; var rb = lid;
+    for (var j = 0u; j < m; j++) {
+      let xs = cS[j]; let xi = cI[j];
+      rc += u32(better(xs, xi, ms, mi)); rb += u32(better(xs, xi, bs, bi));
+    }
+    for (var j = 0u; j < k; j++) { rc += u32(better(bS[j], bI[j], ms, mi)); }
+    workgroupBarrier();
+    if (lid < m && rc < k) { bS[rc] = ms; bI[rc] = mi; }
+    if (lid < k && rb < k) { bS[rb] = bs; bI[rb] = bi; }
+    if (lid == 0u) { atomicStore(&nLive, 0u); }
+  }
+  workgroupBarrier();
+}`;
+
+/**
+ * Slot rules and fusion weights from the best list (bS, bI), in parallel over the k slots: valid slots
+ * most recent chunk first (rank by chunk index), then the softmax or stick-breaking weights, each sum
+ * taken in slot order (the serial finalize's order). Writes idx, w [T, Hk, k] and sel [T, Hr, k].
+ */
+export const finalizeParWgsl = (KMAX: number): string => /* wgsl */ `
+var<workgroup> fS: array<f32, ${KMAX}>;
+var<workgroup> fI: array<u32, ${KMAX}>;
+var<workgroup> fX: array<f32, ${KMAX}>;
+var<workgroup> fL: array<u32, ${KMAX}>;
+var<private> NINF_BITS: u32 = 0xff800000u;
+fn finalizePar(lid: u32, t: u32, h: u32) {
+  let k = u.k;
+  let valid = min(k, (u.posOffset + t) / u.s);
+  if (lid < valid) {
+    let c = bI[lid];
+    var p = 0u;
+    for (var j = 0u; j < valid; j++) { p += u32(bI[j] > c); }
+    fS[p] = bS[lid]; fI[p] = c;
+  }
+  workgroupBarrier();
+  let j = min(lid, k - 1u);
+  let sj = select(0.0, fS[j], lid < valid);
+  let live = lid < valid && sj > NEG;
+  if (lid < k) { fX[j] = select(-1.0e7, sj + f32(j) * u.posDecay, live); fL[j] = u32(live); }
+  workgroupBarrier();
+  var m = -1.0e7;
+  var any = false;
+  for (var i = 0u; i < k; i++) { m = max(m, fX[i]); any = any || fL[i] != 0u; }
+  var wj = 0.0;
+  if (u.stick != 0u) {
+    var cum = 0.0;
+    for (var i = 0u; i <= j; i++) {
+      if (fL[i] != 0u) { let s = fS[i]; cum += select(log(1.0 + exp(s)), s, s > 15.0); }
+    }
+    wj = select(0.0, exp(sj - cum), live);
+  } else {
+    let e = exp(fX[j] - m);
+    workgroupBarrier();
+    if (lid < k) { fX[j] = e; }
+    workgroupBarrier();
+    var z = 0.0;
+    for (var i = 0u; i < k; i++) { z += fX[i]; }
+    wj = select(e / z, 0.0, !any);
+  }
+  if (lid < k) {
+    let row = t * u.hr + h;
+    sel[row * k + j] = select(bitcast<f32>(NINF_BITS), sj, live);
+    let c = select(0, i32(fI[j]), j < valid);
+    for (var g = 0u; g < u.hk; g++) {
+      if (u.hr == 1u || g == h) {
+        idx[(t * u.hk + g) * k + j] = c;
+        w[(t * u.hk + g) * k + j] = wj;
+      }
+    }
+  }
+}`;
