@@ -2,6 +2,7 @@
 import { HsaError } from '@hsa/tensor';
 import { describe, expect, it } from 'vitest';
 import { layerKinds, parseConfig, retrievalLayerIndex } from './config.js';
+import { prepareIds } from './forward.js';
 import { parameterCount, parameterSpecs } from './params.js';
 import { goldenConfigJson } from './test-utils/golden.js';
 
@@ -93,4 +94,12 @@ describe.each(BAD)('bad config: %s', (_, patch, drop, field) => {
 
 it('a non-object config is E_BAD_CONFIG', () => {
   expect(() => parseConfig([1, 2])).toThrow(expect.objectContaining({ code: 'E_BAD_CONFIG' }));
+});
+
+it('pad_token_id outside the vocabulary is accepted until a negative id needs it', () => {
+  const c = parseConfig(withFields({ pad_token_id: 9999 }));
+  expect(Array.from(prepareIds(c, [5, 7]))).toEqual([5, 7]);
+  expect(() => prepareIds(c, [5, -1])).toThrow(expect.objectContaining({ code: 'E_ARGUMENT' }));
+  expect(Array.from(prepareIds(parseConfig(golden()), [-1, 4]))).toEqual([0, 4]);
+  expect(() => prepareIds(c, [512])).toThrow(/outside \[0, vocab_size = 512\)/);
 });

@@ -191,10 +191,10 @@ function hsaWiring(j: Json) {
   return { hsaOnly, hsaSlidingWindow: w === null ? null : int(j, 'hsa_sliding_window') };
 }
 
-function padTokenId(j: Json, vocab: number): number {
+/** An int, as the reference's torch.where needs (D8); its range matters only once a negative id meets it. */
+function padTokenId(j: Json): number {
   const v = j.pad_token_id;
   if (typeof v !== 'number' || !Number.isInteger(v)) throw new ModelConfigError('pad_token_id', `must be an integer (negative ids are replaced by it), got ${JSON.stringify(v)}`);
-  if (v < 0 || v >= vocab) throw new ModelConfigError('pad_token_id', `${v} is outside [0, vocab_size = ${vocab})`);
   return v;
 }
 
@@ -236,7 +236,7 @@ export function parseConfig(json: unknown): HsaConfig {
     skipHsa: bool(j, 'skip_hsa', false),
     enableGumbelNoise: bool(j, 'enable_gumbel_noise', false),
     initializerRange: num(j, 'initializer_range'),
-    padTokenId: padTokenId(j, vocabSize),
+    padTokenId: padTokenId(j),
     tieWordEmbeddings: bool(j, 'tie_word_embeddings', true),
     lmkTokenId: int(j, 'lmk_token_id'),
     inferenceSegment: int(j, 'inference_segment', 16384, 1),

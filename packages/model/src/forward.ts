@@ -29,7 +29,7 @@ export interface ForwardOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-/** Token ids as i32 on the host: negative ids become pad_token_id; ids ≥ vocab_size are an error. */
+/** Token ids as i32 on the host: negative ids become pad_token_id; ids (or a pad id) outside the vocabulary are an error. */
 export function prepareIds(config: HsaConfig, ids: ArrayLike<number>): Int32Array {
   const out = new Int32Array(ids.length);
   for (let t = 0; t < ids.length; t++) {
@@ -38,6 +38,9 @@ export function prepareIds(config: HsaConfig, ids: ArrayLike<number>): Int32Arra
       throw new ArgumentError(`forward: token id ${id} at position ${t} is outside [0, vocab_size = ${config.vocabSize})`);
     }
     out[t] = id < 0 ? config.padTokenId : id;
+    if (out[t] < 0 || out[t] >= config.vocabSize) {
+      throw new ArgumentError(`forward: id ${id} at position ${t} becomes pad_token_id = ${config.padTokenId}, outside [0, ${config.vocabSize})`);
+    }
   }
   return out;
 }

@@ -6,7 +6,7 @@
  * proj_k / proj_v of the token outputs (K optionally per-head RMSNormed), with no RoPE.
  */
 import { chunkEncoderAttention, concat, mean, rmsNorm, sliceCopy, type Tensor } from '@hsa/tensor';
-import { addInto, attentionBlock, type ForwardContext, ffn, headNorm, linear, record, Scope } from './common.js';
+import { addInto, attentionBlock, denseMlp, type ForwardContext, headNorm, linear, record, Scope } from './common.js';
 
 /** The shared chunk memory of C completed chunks. */
 export interface ChunkMemory {
@@ -29,13 +29,9 @@ function encoderLayer(ctx: ForwardContext, e: Tensor, p: string): Tensor {
   h1.dispose();
   const e1 = addInto(e, a);
   const h2 = rmsNorm(e1, w.get(`${p}post_attention_layernorm.weight`), EPS);
-  const [c, t, d] = h2.shape;
-  const flat = h2.reshape([c * t, d]);
-  const m = ffn(ctx, flat, p, 'mlp');
-  for (const x of [h2, flat]) x.dispose();
-  const m3 = m.reshape([c, t, d]);
-  m.dispose();
-  return addInto(e1, m3);
+  const m = denseMlp(w, h2, `${p}mlp.`); // the encoder's MLP is always dense (hsa-spec.md §4)
+  h2.dispose();
+  return addInto(e1, m);
 }
 
 /** X [C, S(+1), d] → the encoder output E (or RMSNorm(X; norm) without an encoder). */
