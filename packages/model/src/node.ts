@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Backend, HsaError, SafetensorsFile } from '@hsa/tensor';
-import { ModelConfigError } from './config.js';
+import { ModelConfigError, parseConfig } from './config.js';
 import { HsaModel } from './model.js';
 import { type LoadWeightsOptions, type WeightFile, WeightsError } from './weights.js';
 
@@ -76,6 +76,7 @@ async function readWeights(dir: string): Promise<Omit<ModelFiles, 'configJson'>>
 /** Reads and parses a model directory (no upload). */
 export async function readModelDir(dir: string, options: Pick<ModelDirOptions, 'configPath'> = {}): Promise<ModelFiles> {
   const configJson = await readConfig(options.configPath ?? join(dir, 'config.json'));
+  parseConfig(configJson); // a bad config fails before gigabytes of weights are read
   return { configJson, ...(await readWeights(dir)) };
 }
 

@@ -139,3 +139,9 @@ it('a sharded checkpoint (index.json) loads like one file', async () => {
   const [a, b] = [await logits(sharded), await logits(single)];
   expect(maxAbsDiff(a.logits, b.logits)).toBe(0);
 });
+
+it('a bad config.json fails before the weights are read', async () => {
+  const dir = modelDir({ 'model.safetensors': 'not a safetensors file' });
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...JSON.parse(configText), chunk_size: 100 }));
+  await expect(loadModelDir(new CpuBackend(), dir)).rejects.toThrow(expect.objectContaining({ code: 'E_BAD_CONFIG', field: 'chunk_size' }));
+});
