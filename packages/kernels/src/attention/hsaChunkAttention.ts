@@ -144,20 +144,23 @@ export const hsaChunkAttentionForward: Kernel<HsaChunkAttentionGpuParams> = {
   },
 };
 
-const SUM_U = defineUniforms({ n: 'u32', planes: 'u32' });
+const SUM_U = defineUniforms({ n: 'u32', planes: 'u32', accumulate: 'u32' });
 const SUM_B: BufferBinding[] = [
   { name: 'parts', access: 'read', type: 'f32' },
   { name: 'out', access: 'read_write', type: 'f32' },
 ];
 
-/** hsaPlaneSum: out[i] = Σ_p parts[p·n + i], planes in order (the split chunk attention's reduction). */
-export const hsaPlaneSum: Kernel<{ n: number; planes: number }> = {
+/**
+ * hsaPlaneSum: out[i] = Σ_p parts[p·n + i], planes in order (the split chunk attention's reduction);
+ * with `accumulate`, out[i] + that sum.
+ */
+export const hsaPlaneSum: Kernel<{ n: number; planes: number; accumulate?: boolean }> = {
   name: 'hsaPlaneSum',
   ref([parts, out], p) {
     for (let i = 0; i < p.n; i++) {
       let s = 0;
       for (let q = 0; q < p.planes; q++) s += parts[q * p.n + i];
-      out[i] = s;
+      out[i] = p.accumulate ? out[i] + s : s;
     }
   },
   program: (p, caps) => ({
@@ -170,10 +173,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   if (i >= u.n) { return; }
   var s = 0.0;
   for (var q = 0u; q < u.planes; q++) { s += parts[q * u.n + i]; }
-  out[i] = s;
+  out[i] = select(s, out[i] + s, u.accumulate != 0u);
 }`,
     buffers: SUM_B,
-    uniforms: SUM_U.pack(p),
+    uniforms: SUM_U.pack({ n: p.n, planes: p.planes, accumulate: p.accumulate ? 1 : 0 }),
     workgroups: grid(Math.ceil(p.n / 256), caps),
   }),
 };

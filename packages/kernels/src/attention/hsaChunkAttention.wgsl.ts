@@ -46,6 +46,29 @@ function tileLoad(fn: 'ldK' | 'ldV', c: ChunkTile): string {
   return lines.join('\n');
 }
 
+/** z = q·k of head hl and tile row r; four independent partial sums when 4 | D (loads in flight). */
+function qkDot(D: number): string {
+  const P = D + 1;
+  if (D % 4 !== 0) return `        var z = 0.0;\n        for (var d = 0u; d < ${D}u; d++) { z += qs[hl * ${D}u + d] * ts[r * ${P}u + d]; }`;
+  const terms = [0, 1, 2, 3].map((j) => `z${j} += qs[a + ${j}u] * ts[b + ${j}u];`).join(' ');
+  return `        var z0 = 0.0; var z1 = 0.0; var z2 = 0.0; var z3 = 0.0;
+        for (var d = 0u; d < ${D}u; d += 4u) { let a = hl * ${D}u + d; let b = r * ${P}u + d; ${terms} }
+        let z = (z0 + z1) + (z2 + z3);`;
+}
+
+/** acc[o] += Σ_r p[hl, s0 + r]·v[r, d] over the tile; four partial sums when every tile is full and 4 | KT. */
+function pvDot(c: ChunkTile): string {
+  const { KT, D, S } = c;
+  const P = D + 1;
+  if (S % KT !== 0 || KT % 4 !== 0) {
+    return `        var x = 0.0;\n        for (var r = 0u; r < kn; r++) { x += ps[hl * ${S}u + s0 + r] * ts[r * ${P}u + d]; }\n        acc[o] += x;`;
+  }
+  const terms = [0, 1, 2, 3].map((j) => `x${j} += ps[a + ${j}u] * ts[(r + ${j}u) * ${P}u + d];`).join(' ');
+  return `        var x0 = 0.0; var x1 = 0.0; var x2 = 0.0; var x3 = 0.0;
+        for (var r = 0u; r < ${KT}u; r += 4u) { let a = hl * ${S}u + s0 + r; ${terms} }
+        acc[o] += (x0 + x1) + (x2 + x3);`;
+}
+
 /** `header` declares `u` and q, memK, memV, idx (i32), w, out. */
 export function hsaChunkAttentionWgsl(c: ChunkTile, header: string): string {
   const { HB, KT, D, S } = c;
@@ -92,8 +115,7 @@ ${tileLoad('ldK', c)}
       workgroupBarrier();
       for (var i = lid; i < ${HB * KT}u; i += ${CHUNK_WG}u) {
         let hl = i / ${KT}u; let r = i % ${KT}u;
-        var z = 0.0;
-        for (var d = 0u; d < ${D}u; d++) { z += qs[hl * ${D}u + d] * ts[r * ${P}u + d]; }
+${qkDot(D)}
         if (s0 + r < ${S}u) { ps[hl * ${S}u + s0 + r] = z; }
       }
       workgroupBarrier();
@@ -114,9 +136,7 @@ ${tileLoad('ldV', c)}
       for (var o = 0u; o < ${OPT}u; o++) {
         let i = lid + o * ${CHUNK_WG}u;
         let hl = min(i / ${D}u, ${HB - 1}u); let d = i % ${D}u;
-        var x = 0.0;
-        for (var r = 0u; r < kn; r++) { x += ps[hl * ${S}u + s0 + r] * ts[r * ${P}u + d]; }
-        acc[o] += x;
+${pvDot(c)}
       }
     }
     workgroupBarrier();

@@ -65,24 +65,24 @@ export function hsaChunkAttention(
   if (out.size === 0) return out;
   const ins = [q, idx, w].map((x) => x.contiguous());
   const base = { t, hq, hk, d, s, chunks: total, k, smN: options.smN, scale: options.scale, kv: ks[0].dtype as 'f32' };
-  // few workgroups (decode): one per slot, each into its own output plane, summed in a fixed order
+  // few workgroups (decode): one per slot, each into its own output plane, summed in a fixed order;
+  // each memory part has its own planes (no write-after-write between the parts' dispatches), its
+  // planes added to `out` in part order
   const split = t * hk < 256 && k > 1;
   const jsplit = split ? k : 1;
-  const target = split ? Tensor.empty(q.backend, [k, t, hq, d], 'f32') : out;
+  // all allocated before the first dispatch (a buffer freed in between could be reused)
+  const planes = split ? chunks.map(() => Tensor.empty(q.backend, [k, t, hq, d], 'f32')) : [];
   let c0 = 0;
   chunks.forEach((cn, i) => {
     const [mk, mv] = [ks[i].contiguous(), vs[i].contiguous()];
-    // parts after the first add to the planes (a slot outside a part adds an exact 0)
-    const p = { ...base, c0, cn, accumulate: i > 0, jsplit, plane0: 0 };
+    const target = split ? planes[i] : out;
+    const p = { ...base, c0, cn, accumulate: !split && i > 0, jsplit, plane0: 0 };
     q.backend.run(hsaChunkAttentionForward, p, [ins[0].arg(), mk.arg(), mv.arg(), ins[1].arg(), ins[2].arg(), target.arg()]);
     mk.dispose();
     mv.dispose();
     c0 += cn;
   });
-  if (split) {
-    q.backend.run(hsaPlaneSum, { n: out.size, planes: k }, [target.arg(), out.arg()]);
-    target.dispose();
-  }
-  for (const x of ins) x.dispose();
+  planes.forEach((pl, i) => q.backend.run(hsaPlaneSum, { n: out.size, planes: k, accumulate: i > 0 }, [pl.arg(), out.arg()]));
+  for (const x of [...ins, ...planes]) x.dispose();
   return out;
 }
