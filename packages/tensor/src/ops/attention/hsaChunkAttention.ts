@@ -82,7 +82,9 @@ export function hsaChunkAttention(
     mv.dispose();
     c0 += cn;
   });
-  planes.forEach((pl, i) => q.backend.run(hsaPlaneSum, { n: out.size, planes: k, accumulate: i > 0 }, [pl.arg(), out.arg()]));
+  planes.forEach((pl, i) => {
+    q.backend.run(hsaPlaneSum, { n: out.size, planes: k, accumulate: i > 0 }, [pl.arg(), out.arg()]);
+  });
   for (const x of [...ins, ...planes]) x.dispose();
   return out;
 }
