@@ -4,26 +4,13 @@ cuDNN), 32 query heads, 2 KV heads, head size 128, batch 1. CUDA events, warm-up
   prefill: causal SDPA at 32K, 128K; training: causal forward + backward at 16K, 64K, 128K
   swa: causal SDPA at 32K (the same length as our W = 4K window).
 Usage: attention_torch.py OUT.json [decode]   (decode: the decode cases only)"""
-import json, statistics, sys, torch
+import json, sys, torch
+from torch_timing import timed
 import torch.nn.functional as F
 
 dev, bf = "cuda", torch.bfloat16
 HQ, HK, D = 32, 2, 128
 
-def timed(fn, iters, reps=10):
-    for _ in range(3):
-        fn()
-    torch.cuda.synchronize()
-    out = []
-    for _ in range(reps):
-        s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        s.record()
-        for _ in range(iters):
-            fn()
-        e.record()
-        torch.cuda.synchronize()
-        out.append(s.elapsed_time(e) / iters)
-    return statistics.median(out)
 
 def sdpa(q, k, v, causal):
     return F.scaled_dot_product_attention(q, k, v, is_causal=causal, enable_gqa=True)

@@ -1,25 +1,12 @@
 """Same-run PyTorch baseline for bench/matmul: cuBLAS f32 GEMM with TF32 off, bf16 matrix-vector
 product, and the card's device-to-device copy bandwidth. CUDA events, warm-up, median of 10."""
-import json, sys, statistics, torch
+import json, sys, torch
+from torch_timing import timed
 
 torch.backends.cuda.matmul.allow_tf32 = False
 torch.backends.cudnn.allow_tf32 = False
 dev = "cuda"
 
-def timed(fn, iters, reps=10):
-    for _ in range(3):
-        fn()
-    torch.cuda.synchronize()
-    out = []
-    for _ in range(reps):
-        s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        s.record()
-        for _ in range(iters):
-            fn()
-        e.record()
-        torch.cuda.synchronize()
-        out.append(s.elapsed_time(e) / iters)
-    return statistics.median(out)
 
 res = {"torch": torch.__version__, "device": torch.cuda.get_device_name(), "gemm": []}
 for name, M, N, K in [("gemm-4096", 4096, 4096, 4096), ("gemm-llm", 8192, 5632, 2048)]:
