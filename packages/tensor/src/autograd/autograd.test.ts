@@ -3,23 +3,14 @@
  * on the CPU references (Float64Backend); (2) each backend's f32 gradients against those float64 ones,
  * on fresh random inputs.
  */
-import { describe, expect, it } from 'vitest';
 import type { Backend } from '../backend.js';
 import { Tensor } from '../tensor.js';
-import { Float64Backend, fromF64, readF64 } from '../test-utils/f64-backend.js';
-import { analyticGrads, finiteDiffs, type GradFn, type MakeTensor, sampleElements } from '../test-utils/gradcheck.js';
-import { expectClose, freshSeed, randF32, testBackends } from '../test-utils/index.js';
+import { type GradCase, gradientSuites } from '../test-utils/gradcheck-suite.js';
 import * as ag from './index.js';
-
-interface Case {
-  name: string;
-  shapes: number[][];
-  f: GradFn;
-}
 
 const i32 = (be: Backend, v: number[]) => Tensor.from(be, v, [v.length], 'i32');
 
-const CASES: Case[] = [
+const CASES: GradCase[] = [
   { name: 'add (broadcast)', shapes: [[3, 5], [5]], f: ([a, b]) => ag.add(a, b) },
   { name: 'sub (broadcast)', shapes: [[2, 1, 4], [3, 1]], f: ([a, b]) => ag.sub(a, b) },
   { name: 'mul (broadcast)', shapes: [[3, 4], [3, 1]], f: ([a, b]) => ag.mul(a, b) },
@@ -48,56 +39,5 @@ const CASES: Case[] = [
   },
 ];
 
-const makeF64: MakeTensor = (be, data, shape) => fromF64(be as Float64Backend, Float64Array.from(data), shape);
-const makeF32: MakeTensor = (be, data, shape) => Tensor.from(be, Float32Array.from(data), shape);
-
-function outShape(c: Case, be: Float64Backend, values: Float64Array[]): readonly number[] {
-  const xs = values.map((v, i) => makeF64(be, v, c.shapes[i]));
-  const out = c.f(xs, be);
-  const s = out.shape;
-  ag.sum(ag.reshape(out, [-1]), 0).dispose();
-  return s;
-}
-
-/** Inputs, probe weights and float64 analytic gradients of one case. */
-function oracle(c: Case, seed: number) {
-  const be = new Float64Backend();
-  const values = c.shapes.map((s, i) => Float64Array.from(randF32(s.reduce((a, b) => a * b, 1), seed + i)));
-  const shape = outShape(c, be, values);
-  const r = Float64Array.from(randF32(shape.reduce((a, b) => a * b, 1), seed + 99));
-  const xs = values.map((v, i) => makeF64(be, v, c.shapes[i]));
-  const grads = analyticGrads(c.f, xs, r, be, makeF64).map(readF64);
-  return { be, values, r, grads };
-}
-
-describe('autograd: float64 analytic gradients match central finite differences', () => {
-  it.each(CASES.map((c) => [c.name, c] as const))('%s', (_, c) => {
-    const seed = freshSeed();
-    const { be, values, r, grads } = oracle(c, seed);
-    values.forEach((v, which) => {
-      const els = sampleElements(v.length);
-      const fd = finiteDiffs(c.f, values, c.shapes, r, be, makeF64, readF64, which, els);
-      const an = els.map((e) => grads[which][e]);
-      expectClose(an, fd, (i) => 1e-6 * (1 + Math.abs(fd[i])), `seed ${seed} input ${which}`);
-    });
-  });
-});
-
-describe.each(testBackends())('autograd on %s: f32 gradients match the float64 ones', (_, make) => {
-  it.each(CASES.map((c) => [c.name, c] as const))('%s', async (_n, c) => {
-    const backend = await make();
-    const seed = freshSeed();
-    const { values, r, grads } = oracle(c, seed);
-    const xs = values.map((v, i) => Tensor.from(backend, Float32Array.from(v), c.shapes[i]));
-    const got = analyticGrads(c.f, xs, Float32Array.from(r), backend, makeF32);
-    for (let i = 0; i < got.length; i++) {
-      const g = await got[i].data();
-      // f32 through a short chain of ops: bounded relative to the tensor's largest gradient
-      // (elementwise relative bounds mean nothing where terms cancel)
-      const scale = grads[i].reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-      expectClose(g, grads[i], 3e-5 * scale + 1e-6, `seed ${seed} input ${i}`);
-      got[i].dispose();
-    }
-    expect(got.length).toBe(c.shapes.length);
-  });
-});
+// f32 through a short chain of ops: bounded relative to each tensor's largest gradient.
+gradientSuites('autograd', CASES, 3e-5);
