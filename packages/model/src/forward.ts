@@ -45,18 +45,22 @@ export function prepareIds(config: HsaConfig, ids: ArrayLike<number>): Int32Arra
   return out;
 }
 
-interface State {
+/** The hidden state flowing through the layers, the chunk memory and the pending retrieval. */
+export interface LayerState {
   x: Tensor;
   mem: ChunkMemory | null;
   ret: Retrieval | null;
   group: number;
 }
 
-/** Runs flat layer i of the given kind on the state. */
-function layerForward(ctx: ForwardContext, st: State, i: number, kind: LayerKind): void {
+/** What the chunking layer does with H_low (prefix p): the memory the HSA layers then use. */
+export type ChunkingStep = (ctx: ForwardContext, hLow: Tensor, p: string) => ChunkMemory | null;
+
+/** Runs flat layer i of the given kind on the state (the chunking layer through `chunking`). */
+export function layerForward(ctx: ForwardContext, st: LayerState, i: number, kind: LayerKind, chunking: ChunkingStep = chunkingForward): void {
   const p = layerPrefix(i);
   if (kind === 'SWADecoderLayer') st.x = swaLayerForward(ctx, st.x, p);
-  else if (kind === 'ChunkingLayer') st.mem = chunkingForward(ctx, st.x, p);
+  else if (kind === 'ChunkingLayer') st.mem = chunking(ctx, st.x, p);
   else if (kind === 'RetrievalLayer') st.ret = st.mem ? retrievalForward(ctx, st.x, st.mem, p, st.group) : null;
   else {
     st.x = hsaLayerForward(ctx, st.x, p, st.group, st.mem, st.ret);
@@ -69,11 +73,22 @@ function layerForward(ctx: ForwardContext, st: State, i: number, kind: LayerKind
   }
 }
 
+/** logits = lm_head(RMSNorm(x; norm_f)) [L, vocab] of x [L, d] (reference-model.md §3.8). */
+export function outputHead(ctx: ForwardContext, x: Tensor): Tensor {
+  const { config, weights } = ctx;
+  const h = rmsNorm(x, weights.get('backbone.norm_f.weight'), config.layerNormEps);
+  record(ctx, 'hidden.final_norm', h);
+  const head = config.tieWordEmbeddings ? weights.get('backbone.embeddings.weight') : weights.get('lm_head.weight');
+  const logits = linear(h, head);
+  h.dispose();
+  return logits;
+}
+
 /** Logits [L, vocab] of token ids [L] (batch 1). */
 export async function forward(config: HsaConfig, weights: ModelWeights, ids: ArrayLike<number>, options: ForwardOptions = {}): Promise<Tensor> {
   const ctx: ForwardContext = { config, weights, record: options.record };
   const kinds = layerKinds(config);
-  const st: State = { x: embedding(weights.get('backbone.embeddings.weight'), prepareIds(config, ids)), mem: null, ret: null, group: 0 };
+  const st: LayerState = { x: embedding(weights.get('backbone.embeddings.weight'), prepareIds(config, ids)), mem: null, ret: null, group: 0 };
   try {
     for (let i = 0; i < kinds.length; i++) {
       layerForward(ctx, st, i, kinds[i]);
@@ -82,11 +97,7 @@ export async function forward(config: HsaConfig, weights: ModelWeights, ids: Arr
         options.onProgress(i + 1, kinds.length + 1);
       }
     }
-    const h = rmsNorm(st.x, weights.get('backbone.norm_f.weight'), config.layerNormEps);
-    record(ctx, 'hidden.final_norm', h);
-    const head = config.tieWordEmbeddings ? weights.get('backbone.embeddings.weight') : weights.get('lm_head.weight');
-    const logits = linear(h, head);
-    h.dispose();
+    const logits = outputHead(ctx, st.x);
     if (options.onProgress) {
       await weights.backend.sync();
       options.onProgress(kinds.length + 1, kinds.length + 1);

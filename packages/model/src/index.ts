@@ -20,5 +20,7 @@ export {
 } from './weights.js';
 /** The full-sequence forward (logits), with a recorder of intermediates. */
 export { type ForwardOptions, forward, prepareIds, type Recorder } from './forward.js';
+/** Incremental decoding (§4): a cache state, prefill and single-token steps. */
+export { createDecodeState, DecodeState, decodeStep, type PrefillOptions, prefill } from './decode.js';
 /** A loaded model: config + weights + forward. */
 export { HsaModel } from './model.js';

@@ -11,10 +11,20 @@ import type { ModelWeights } from '../weights.js';
 /** Receives a recorded intermediate; the tensor is the receiver's to dispose. */
 export type Recorder = (name: string, t: Tensor) => void;
 
+/** Incremental decoding (decode.ts): the absolute position of the (single) token and the SWA caches. */
+export interface DecodeHooks {
+  /** absolute position of the token being processed */
+  pos: number;
+  /** the ring buffers [W, Hk, dh] of post-norm post-RoPE K and V of the SWA module at `prefix` */
+  swaCache(prefix: string, window: number): { k: Tensor; v: Tensor };
+}
+
 export interface ForwardContext {
   config: HsaConfig;
   weights: ModelWeights;
   record?: Recorder;
+  /** set when decoding one token against caches (RoPE from `pos`, SWA against the ring buffers, retrieval at `pos`) */
+  decode?: DecodeHooks;
 }
 
 /** Hands the recorder its own reference to `t` (a view; `t` stays the caller's). */
@@ -91,6 +101,8 @@ export interface AttentionBlock {
   eps: number;
   /** RoPE base */
   theta: number;
+  /** RoPE position of token 0 (default 0) */
+  positionOffset?: number;
   /** attention over q [..., T, Hq, dh], k, v [..., T, Hk, dh] → [..., T, Hq, dh] */
   attend: (q: Tensor, k: Tensor, v: Tensor) => Tensor;
 }
@@ -109,8 +121,9 @@ export function attentionBlock(ctx: ForwardContext, xn: Tensor, a: AttentionBloc
   const qn = s.keep(headNorm(proj('q_proj'), w.get(`${p}q_norm.weight`), heads, a.eps));
   const kn = s.keep(headNorm(proj('k_proj'), w.get(`${p}k_norm.weight`), kvHeads, a.eps));
   const v = s.keep(headNorm(proj('v_proj'), null, kvHeads, 0));
-  const q = s.keep(rope(qn, { theta: a.theta }));
-  const k = s.keep(rope(kn, { theta: a.theta }));
+  const r = { theta: a.theta, positionOffset: a.positionOffset ?? 0 };
+  const q = s.keep(rope(qn, r));
+  const k = s.keep(rope(kn, r));
   const o = s.keep(a.attend(q, k, v));
   const flat = s.keep(o.reshape(xn.shape));
   const y = linear(flat, w.get(`${p}o_proj.weight`), bias('o_proj'));

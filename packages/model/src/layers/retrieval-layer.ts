@@ -32,6 +32,7 @@ export function retrievalForward(ctx: ForwardContext, x: Tensor, mem: ChunkMemor
     topk: c.chunkTopk,
     mode: c.enableSoftmax ? 'softmax' : 'stickBreaking',
     hk: c.kvHeads,
+    posOffset: ctx.decode?.pos ?? 0,
     posDecay: c.enablePosDecay ? w.scalars.get(`${p}pos_decay`) : undefined,
     maskWindow: c.maskSlideWindow ? Math.max(c.slideWindow, c.slidingWindow) : undefined,
   });

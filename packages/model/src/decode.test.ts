@@ -1,0 +1,87 @@
+/**
+ * Incremental decoding (reference-model.md §4) against the full-sequence path: on the golden model,
+ * a prefill of 200 tokens (not a multiple of S) then single-token steps to 512 reproduce the golden
+ * logits within 1e-4 (CPU; a shorter run on WebGPU, ~1 s per token on SwiftShader); on a random stick-breaking config with the
+ * HSA layers' own SWA (W_h ≠ W), decode matches the model's own forward.
+ */
+import { type Backend, CpuBackend, type Tensor } from '@hsa/tensor';
+import { testBackends } from '@hsa/tensor/test-utils';
+import { describe, expect, it } from 'vitest';
+import { createDecodeState, decodeStep, prefill } from './decode.js';
+import { HsaModel } from './model.js';
+import { goldenModel, goldenRun, maxAbsDiff } from './test-utils/golden.js';
+import { randomCheckpoint, TINY_CONFIG } from './test-utils/random-model.js';
+
+const TOL = 1e-4;
+const GPU_MS = 240_000;
+
+/** Logits [n, V] of prefill(ids[0:p]) then single steps for ids[p:n]. */
+async function decodeLogits(model: HsaModel, ids: ArrayLike<number>, p: number, n: number): Promise<Float32Array> {
+  const state = createDecodeState(model);
+  const v = model.config.vocabSize;
+  const out = new Float32Array(n * v);
+  const take = async (t: Tensor, at: number) => {
+    out.set((await t.data()) as Float32Array, at * v);
+    t.dispose();
+  };
+  try {
+    await take(await prefill(Array.from(ids).slice(0, p), state), 0);
+    for (let t = p; t < n; t++) await take(await decodeStep(ids[t], state), t);
+  } finally {
+    state.dispose();
+  }
+  return out;
+}
+
+async function goldenDecodeError(backend: Backend, p: number, n: number): Promise<number> {
+  const model = goldenModel(backend);
+  try {
+    const got = await decodeLogits(model, goldenRun().int32('input_ids'), p, n);
+    const err = maxAbsDiff(got, goldenRun().float32('logits').subarray(0, n * model.config.vocabSize));
+    console.info(`${backend.name}: decode (prefill ${p}, steps to ${n}) max abs logit error ${err.toExponential(2)}`);
+    return err;
+  } finally {
+    model.dispose();
+  }
+}
+
+describe('golden decode', () => {
+  it('cpu: prefill 200 + single steps to 512 reproduce the golden logits within 1e-4', async () => {
+    expect(await goldenDecodeError(new CpuBackend(), 200, 512)).toBeLessThan(TOL);
+  }, 60_000);
+
+  it.each(testBackends().filter(([name]) => name !== 'cpu'))(
+    '%s: prefill 60 + steps to 68 (chunk 0 completes in a step, then is retrieved) within 1e-4',
+    async (_name, make) => {
+      expect(await goldenDecodeError(await make(), 60, 68)).toBeLessThan(TOL);
+    },
+    GPU_MS,
+  );
+});
+
+describe('random stick-breaking config with own SWA (W_h = 20)', () => {
+  const configJson = { ...TINY_CONFIG, hsa_only: false, hsa_sliding_window: 20, enable_qk_norm: true, tie_word_embeddings: false };
+  const file = randomCheckpoint(configJson, 99);
+  const ids = Array.from({ length: 200 }, (_, t) => (t * 53 + 11) % 96);
+
+  it('decode (prefill 67 + steps to 200) matches the full forward within 1e-4', async () => {
+    const model = HsaModel.load(new CpuBackend(), configJson, [file]);
+    try {
+      const full = await model.forward(ids);
+      const want = (await full.data()) as Float32Array;
+      full.dispose();
+      expect(maxAbsDiff(await decodeLogits(model, ids, 67, 200), want)).toBeLessThan(TOL);
+    } finally {
+      model.dispose();
+    }
+  });
+
+  it('rejects a disposed state and a bad id', async () => {
+    const model = HsaModel.load(new CpuBackend(), configJson, [file]);
+    const state = createDecodeState(model);
+    await expect(decodeStep(1000, state)).rejects.toThrow(/outside/);
+    state.dispose();
+    await expect(decodeStep(1, state)).rejects.toThrow(/disposed/);
+    model.dispose();
+  });
+});
