@@ -5,9 +5,9 @@
  * grows as chunks complete (each encoded as in §3.5 in the step that processes its last token).
  * Retrieval scores all stored landmarks at the token's absolute position (k_eff = min(#chunks, topk)),
  * RoPE continues from the cache position. The layer math is the forward's own (layers/*, forward.ts):
- * the steps run it with `ctx.decode` set. `prefill` runs its segments one token at a time.
+ * the steps run it with `ctx.decode` set. A prefill segment is one cached pass over its tokens.
  */
-import { ArgumentError, concat, embedding, Tensor } from '@hsa/tensor';
+import { ArgumentError, concat, embedding, sliceCopy, Tensor } from '@hsa/tensor';
 import { layerKinds } from './config.js';
 import { type LayerState, layerForward, outputHead, prepareIds } from './forward.js';
 import { type ChunkMemory, chunkingForward, disposeMemory } from './layers/chunking-layer.js';
@@ -25,7 +25,7 @@ export class DecodeState {
   pos = 0;
   /** ring buffers [W, Hk, dh] per SWA module prefix (slot p mod W holds position p) */
   readonly swa = new Map<string, RingBuffer>();
-  /** lower-decoder hidden states [1, d] of the tokens since the last completed chunk (< S of them) */
+  /** lower-decoder hidden states [n, d] of the tokens since the last completed chunk (< S of them) */
   buffer: Tensor[] = [];
   /** the shared memory of the completed chunks */
   memory: ChunkMemory | null = null;
@@ -43,6 +43,13 @@ export class DecodeState {
       this.swa.set(prefix, r);
     }
     return r;
+  }
+
+  /** Replaces (and disposes) the ring buffers of `prefix`. */
+  replaceRing(prefix: string, r: RingBuffer): void {
+    const old = this.swa.get(prefix);
+    if (old) for (const t of [old.k, old.v]) t.dispose();
+    this.swa.set(prefix, r);
   }
 
   /** Throws once disposed. */
@@ -79,40 +86,46 @@ function append(a: Tensor, b: Tensor): Tensor {
   return c;
 }
 
+/** The memory with chunks m appended (disposes both). */
+function appendMemory(old: ChunkMemory | null, m: ChunkMemory): ChunkMemory {
+  if (!old) return m;
+  return { chunks: old.chunks + m.chunks, memK: append(old.memK, m.memK), memV: append(old.memV, m.memV), landmarks: append(old.landmarks, m.landmarks) };
+}
+
 /**
- * The chunking layer of one decode step: buffers H_low [1, d]; when S rows are buffered, encodes the
- * chunk (§3.5) and appends its landmark, K_mem and V_mem to the memory.
+ * The chunking layer of one segment: buffers H_low [T, d]; the completed chunks among buffer + segment
+ * are encoded (§3.5) and their landmarks, K_mem and V_mem appended to the memory; the rest stays buffered.
  */
 function chunkingStep(state: DecodeState): (ctx: ForwardContext, hLow: Tensor, p: string) => ChunkMemory | null {
   return (ctx, hLow, p) => {
-    state.buffer.push(hLow.reshape(hLow.shape));
-    if (state.buffer.length < ctx.config.chunkSize) return state.memory;
-    const rows = concat(state.buffer, 0);
+    const S = ctx.config.chunkSize;
+    const all = concat([...state.buffer, hLow], 0);
     for (const t of state.buffer) t.dispose();
-    state.buffer = [];
-    const m = chunkingForward({ config: ctx.config, weights: ctx.weights }, rows, p);
-    rows.dispose();
-    if (!m) throw new ArgumentError('decode: a full chunk produced no memory');
-    const old = state.memory;
-    state.memory = old
-      ? { chunks: old.chunks + m.chunks, memK: append(old.memK, m.memK), memV: append(old.memV, m.memV), landmarks: append(old.landmarks, m.landmarks) }
-      : m;
+    const n = all.shape[0];
+    const done = Math.floor(n / S) * S;
+    state.buffer = done < n ? [sliceCopy(all, 0, done, n)] : [];
+    if (done > 0) {
+      const m = chunkingForward({ config: ctx.config, weights: ctx.weights }, all, p);
+      if (!m) throw new ArgumentError('decode: a full chunk produced no memory');
+      state.memory = appendMemory(state.memory, m);
+    }
+    all.dispose();
     return state.memory;
   };
 }
 
-/** Runs one token (a checked id) through every layer at state.pos → logits [1, vocab]; advances pos. */
-function step(state: DecodeState, id: number): Tensor {
+/** Runs a segment of checked ids through every layer from state.pos → logits [T, vocab]; advances pos. */
+function step(state: DecodeState, ids: Int32Array): Tensor {
   const { config, weights } = state.model;
-  const hooks: DecodeHooks = { pos: state.pos, swaCache: (p, w) => state.ringBuffer(p, w) };
+  const hooks: DecodeHooks = { pos: state.pos, swaCache: (p, w) => state.ringBuffer(p, w), setSwaCache: (p, c) => state.replaceRing(p, c) };
   const ctx: ForwardContext = { config, weights, decode: hooks };
-  const st: LayerState = { x: embedding(weights.get('backbone.embeddings.weight'), Int32Array.of(id)), mem: state.memory, ret: null, group: 0 };
+  const st: LayerState = { x: embedding(weights.get('backbone.embeddings.weight'), ids), mem: state.memory, ret: null, group: 0 };
   const chunking = chunkingStep(state);
   try {
     const kinds = layerKinds(config);
     for (let i = 0; i < kinds.length; i++) layerForward(ctx, st, i, kinds[i], chunking);
     const logits = outputHead(ctx, st.x);
-    state.pos++;
+    state.pos += ids.length;
     return logits;
   } finally {
     st.x.dispose();
@@ -123,36 +136,31 @@ function step(state: DecodeState, id: number): Tensor {
 /** Logits [1, vocab] of the next token `id` given the state; the state advances by one token. */
 export async function decodeStep(id: number, state: DecodeState): Promise<Tensor> {
   state.check();
-  const logits = step(state, prepareIds(state.model.config, [id])[0]);
+  const logits = step(state, prepareIds(state.model.config, [id]));
   await state.model.backend.sync();
   return logits;
 }
 
 export interface PrefillOptions {
-  /** tokens per segment between device syncs (default 64) */
+  /** tokens per segment (default 16384, inference_segment) */
   segment?: number;
 }
 
-/**
- * Feeds ids [T] into the state in segments → logits [T, vocab] of every fed token. Each segment's
- * tokens go through the cached path one at a time (a segment of length 1 per token, §4).
- */
+/** Feeds ids [T] into the state in segments, each one cached forward pass (§4) → logits [T, vocab]. */
 export async function prefill(ids: ArrayLike<number>, state: DecodeState, options: PrefillOptions = {}): Promise<Tensor> {
   state.check();
-  const seg = options.segment ?? 64;
+  const seg = options.segment ?? 16_384;
   if (!Number.isInteger(seg) || seg < 1) throw new ArgumentError(`prefill: segment must be a positive integer, got ${seg}`);
   const checked = prepareIds(state.model.config, ids);
   if (checked.length === 0) throw new ArgumentError('prefill: no tokens');
-  const rows: Tensor[] = [];
+  const parts: Tensor[] = [];
   try {
-    for (let t = 0; t < checked.length; t++) {
-      rows.push(step(state, checked[t]));
-      if ((t + 1) % seg === 0) await state.model.backend.sync();
+    for (let t = 0; t < checked.length; t += seg) {
+      parts.push(step(state, checked.subarray(t, t + seg)));
+      await state.model.backend.sync();
     }
-    const out = concat(rows, 0);
-    await state.model.backend.sync();
-    return out;
+    return concat(parts, 0);
   } finally {
-    for (const r of rows) r.dispose();
+    for (const r of parts) r.dispose();
   }
 }

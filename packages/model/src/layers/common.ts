@@ -11,12 +11,14 @@ import type { ModelWeights } from '../weights.js';
 /** Receives a recorded intermediate; the tensor is the receiver's to dispose. */
 export type Recorder = (name: string, t: Tensor) => void;
 
-/** Incremental decoding (decode.ts): the absolute position of the (single) token and the SWA caches. */
+/** Incremental decoding (decode.ts): the absolute position of the segment's first token and the SWA caches. */
 export interface DecodeHooks {
   /** absolute position of the token being processed */
   pos: number;
   /** the ring buffers [W, Hk, dh] of post-norm post-RoPE K and V of the SWA module at `prefix` */
   swaCache(prefix: string, window: number): { k: Tensor; v: Tensor };
+  /** replaces (and disposes) the module's ring buffers */
+  setSwaCache(prefix: string, cache: { k: Tensor; v: Tensor }): void;
 }
 
 export interface ForwardContext {
