@@ -1,13 +1,14 @@
 /**
- * Incremental decoding (reference-model.md §4) against the full-sequence path: on the golden model,
- * a prefill of 200 tokens (not a multiple of S, one segment) then single-token steps to 512 reproduce the golden
- * logits within 1e-4 (CPU; a shorter run on WebGPU, where a single step takes ~1 s on SwiftShader); on a random stick-breaking config with the
- * HSA layers' own SWA (W_h ≠ W), decode matches the model's own forward, for prefill segments
- * shorter and longer than the windows and S.
+ * Incremental decoding (reference-model.md §4) against the full-sequence path. Golden model: a
+ * prefill of 200 tokens (not a multiple of S, one segment) then single-token steps to 512 reproduce
+ * the golden logits within 1e-4 on the CPU; a shorter run on WebGPU (a single step takes ~1 s on
+ * SwiftShader). Random configs (stick-breaking with W_h ≠ W; softmax with pos_decay,
+ * mask_slide_window, …): decode matches the model's own forward for prefill segments shorter and
+ * longer than the windows and S.
  */
 import { type Backend, CpuBackend, type Tensor } from '@hsa/tensor';
 import { testBackends } from '@hsa/tensor/test-utils';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createDecodeState, decodeStep, prefill } from './decode.js';
 import { HsaModel } from './model.js';
 import { goldenModel, goldenRun, maxAbsDiff } from './test-utils/golden.js';
@@ -60,29 +61,27 @@ describe('golden decode', () => {
   );
 });
 
-describe('random stick-breaking config with own SWA (W_h = 20)', () => {
-  const configJson = { ...TINY_CONFIG, hsa_only: false, hsa_sliding_window: 20, enable_qk_norm: true, tie_word_embeddings: false };
+const RANDOM_VARIANTS: [string, Record<string, unknown>][] = [
+  ['stick-breaking, own SWA (W_h = 20), QK-norm, untied', { hsa_only: false, hsa_sliding_window: 20, enable_qk_norm: true, tie_word_embeddings: false }],
+  ['softmax, pos_decay, softmax1, no encoder, one retrieval head, mask_slide_window', { enable_softmax: true, enable_pos_decay: true, enable_softmax1: true, encoder_layers: 0, singlehead_retrieval: true, mask_slide_window: true, slide_window: 70 }],
+];
+
+describe.each(RANDOM_VARIANTS)('random config: %s', (_, patch) => {
+  const configJson = { ...TINY_CONFIG, ...patch };
   const file = randomCheckpoint(configJson, 99);
   const ids = Array.from({ length: 200 }, (_, t) => (t * 53 + 11) % 96);
-
-  it('decode (prefill 67 + steps to 200) matches the full forward within 1e-4', async () => {
+  let want: Float32Array;
+  beforeAll(async () => {
     const model = HsaModel.load(new CpuBackend(), configJson, [file]);
-    try {
-      const full = await model.forward(ids);
-      const want = (await full.data()) as Float32Array;
-      full.dispose();
-      expect(maxAbsDiff(await decodeLogits(model, ids, 67, 200), want)).toBeLessThan(TOL);
-    } finally {
-      model.dispose();
-    }
+    const full = await model.forward(ids);
+    want = (await full.data()) as Float32Array;
+    full.dispose();
+    model.dispose();
   });
 
-  it.each([1, 7, 30, 64, 150])('prefill of 150 in segments of %i, then steps to 200, matches the full forward', async (segment) => {
+  it.each([1, 7, 30, 64, 150])('prefill of 150 in segments of %i, then steps to 200, matches the full forward within 1e-4', async (segment) => {
     const model = HsaModel.load(new CpuBackend(), configJson, [file]);
     try {
-      const full = await model.forward(ids);
-      const want = (await full.data()) as Float32Array;
-      full.dispose();
       expect(maxAbsDiff(await decodeLogits(model, ids, 150, 200, segment), want)).toBeLessThan(TOL);
     } finally {
       model.dispose();
