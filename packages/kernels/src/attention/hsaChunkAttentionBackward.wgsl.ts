@@ -9,6 +9,7 @@
  *        p = w·exp(z − lse), dV += p·dout, dK += p·(dout·V − dwh)·scale·q.
  */
 import { WGSL_LINEAR_WORKGROUP } from '../core/program.js';
+import { accumulateDkv } from './dkvTile.wgsl.js';
 
 export const CHUNK_BACK_WG = 256;
 export const CHUNK_BACK_MAX_K = 128;
@@ -226,16 +227,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
       dss[i] = p * (dp - rd[r]) * u.scale;
     }
     workgroupBarrier();
-    for (var o = 0u; o < ${OPT}u; o++) {
-      let i = lid + o * ${CHUNK_BACK_WG}u;
-      let kk = min(i / ${D}u, ${BK - 1}u); let d = i % ${D}u;
-      var xk = 0.0; var xv = 0.0;
-      for (var r = 0u; r < ${QR}u; r++) {
-        xv += ps[r * ${BK}u + kk] * dos[r * ${P}u + d];
-        xk += dss[r * ${BK}u + kk] * qs[r * ${P}u + d];
-      }
-      ak[o] += xk; av[o] += xv;
-    }
+${accumulateDkv({ opt: OPT, wg: CHUNK_BACK_WG, d: D, bk: BK, qr: QR, p: P })}
   }
   for (var o = 0u; o < ${OPT}u; o++) {
     let i = lid + o * ${CHUNK_BACK_WG}u;

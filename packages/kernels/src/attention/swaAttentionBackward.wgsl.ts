@@ -8,6 +8,7 @@
  *        see them (in order: deterministic, no atomics); dv += p·dout, dk += ds·q.
  */
 import { WGSL_LINEAR_WORKGROUP } from '../core/program.js';
+import { accumulateDkv } from './dkvTile.wgsl.js';
 
 export interface DenseBackTile {
   /** query rows per tile */
@@ -169,16 +170,7 @@ ${ENTRY}
     workgroupBarrier();
     tileGrads(lid, j0, jEnd, s0);
     workgroupBarrier();
-    for (var o = 0u; o < ${OPT}u; o++) {
-      let i = lid + o * ${DENSE_BACK_WG}u;
-      let kk = min(i / ${D}u, ${BK - 1}u); let d = i % ${D}u;
-      var xk = 0.0; var xv = 0.0;
-      for (var r = 0u; r < ${QR}u; r++) {
-        xv += ps[r * ${BK}u + kk] * dos[r * ${P}u + d];
-        xk += dss[r * ${BK}u + kk] * qs[r * ${P}u + d];
-      }
-      ak[o] += xk; av[o] += xv;
-    }
+${accumulateDkv({ opt: OPT, wg: DENSE_BACK_WG, d: D, bk: BK, qr: QR, p: P })}
   }
   for (var o = 0u; o < ${OPT}u; o++) {
     let i = lid + o * ${DENSE_BACK_WG}u;
