@@ -2,7 +2,7 @@
  * @hsa/tensor: tensors over a narrow backend interface with two implementations, WebGPU (browsers
  * through navigator.gpu, Node through Dawn) and pure-TypeScript CPU.
  */
-export { HsaError, ShapeError, DTypeError, ArgumentError, OutOfMemoryError, DeviceLostError, UnsupportedError, BackendError, NumericError, type DType } from '@hsa/kernels';
+export { HsaError, ShapeError, DTypeError, ArgumentError, OutOfMemoryError, DeviceLostError, UnsupportedError, BackendError, NumericError, AbortedError, type DType } from '@hsa/kernels';
 /** The backend interface. */
 export type { AdapterReport, Backend, KernelArg, Storage } from './backend.js';
 /** Create a backend by name (`auto` tries WebGPU, then the CPU). */

@@ -79,3 +79,10 @@ export class NumericError extends HsaError {
     super('E_NUMERIC', message);
   }
 }
+
+/** Work stopped by an `AbortSignal`; the state it was working on stays consistent (see the API's notes). */
+export class AbortedError extends HsaError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_ABORTED', message, options);
+  }
+}
