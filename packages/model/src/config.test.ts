@@ -103,3 +103,13 @@ it('pad_token_id outside the vocabulary is accepted until a negative id needs it
   expect(Array.from(prepareIds(parseConfig(golden()), [-1, 4]))).toEqual([0, 4]);
   expect(() => prepareIds(c, [512])).toThrow(/outside \[0, vocab_size = 512\)/);
 });
+
+describe('eos_token_id', () => {
+  it('is absent → none, one id or a list; ids outside the vocabulary name the field', () => {
+    expect(parseConfig(golden()).eosTokenIds).toEqual([]);
+    expect(parseConfig(withFields({ eos_token_id: 2 })).eosTokenIds).toEqual([2]);
+    expect(parseConfig(withFields({ eos_token_id: [2, 5] })).eosTokenIds).toEqual([2, 5]);
+    expect(() => parseConfig(withFields({ eos_token_id: 1e9 }))).toThrow(/eos_token_id/);
+    expect(() => parseConfig(withFields({ eos_token_id: ['x'] }))).toThrow(HsaError);
+  });
+});

@@ -83,6 +83,8 @@ export interface HsaConfig {
   tieWordEmbeddings: boolean;
   lmkTokenId: number;
   inferenceSegment: number;
+  /** eos_token_id (an id or a list; absent or null: none): ids that end a generation */
+  eosTokenIds: number[];
   /** the MoE fields (hsa-spec.md §4) when num_experts is set, else null (dense FFNs) */
   moe: MoeConfig | null;
 }
@@ -198,6 +200,18 @@ function padTokenId(j: Json): number {
   return v;
 }
 
+/** eos_token_id: absent, null, one id or a list of ids (Hugging Face allows both). */
+function eosTokenIds(j: Json, vocab: number): number[] {
+  const v = j.eos_token_id ?? null;
+  const ids = v === null ? [] : Array.isArray(v) ? v : [v];
+  for (const id of ids) {
+    if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id >= vocab) {
+      throw new ModelConfigError('eos_token_id', `must be an id in [0, vocab_size = ${vocab}) or a list of them, got ${JSON.stringify(v)}`);
+    }
+  }
+  return ids as number[];
+}
+
 function moe(j: Json): MoeConfig | null {
   if (j.num_experts === undefined || j.num_experts === null) return null;
   return parseMoeConfig(j);
@@ -240,6 +254,7 @@ export function parseConfig(json: unknown): HsaConfig {
     tieWordEmbeddings: bool(j, 'tie_word_embeddings', true),
     lmkTokenId: int(j, 'lmk_token_id'),
     inferenceSegment: int(j, 'inference_segment', 16384, 1),
+    eosTokenIds: eosTokenIds(j, vocabSize),
     moe: moe(j),
   };
 }

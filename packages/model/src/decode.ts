@@ -7,11 +7,11 @@
  * RoPE continues from the cache position. The layer math is the forward's own (layers/*, forward.ts):
  * the steps run it with `ctx.decode` set. A prefill segment is one cached pass over its tokens.
  */
-import { ArgumentError, concat, embedding, sliceCopy, Tensor } from '@hsa/tensor';
+import { AbortedError, ArgumentError, concat, embedding, sliceCopy, Tensor } from '@hsa/tensor';
 import { layerKinds } from './config.js';
 import { type LayerState, layerForward, outputHead, prepareIds } from './forward.js';
 import { type ChunkMemory, chunkingForward, disposeMemory } from './layers/chunking-layer.js';
-import type { DecodeHooks, ForwardContext } from './layers/common.js';
+import type { DecodeHooks, ForwardContext, Recorder } from './layers/common.js';
 import type { HsaModel } from './model.js';
 
 interface RingBuffer {
@@ -29,6 +29,8 @@ export class DecodeState {
   buffer: Tensor[] = [];
   /** the shared memory of the completed chunks */
   memory: ChunkMemory | null = null;
+  /** tokens chosen but not yet fed (generate leaves its last sampled token here; the next generate feeds it first) */
+  pending: number[] = [];
   private disposed = false;
 
   constructor(readonly model: HsaModel) {}
@@ -73,6 +75,11 @@ export class DecodeState {
   }
 }
 
+/** Throws a typed E_ABORTED error when the signal fired. */
+export function throwIfAborted(signal: AbortSignal | undefined, what: string): void {
+  if (signal?.aborted) throw new AbortedError(`${what}: aborted${signal.reason instanceof Error ? ` (${signal.reason.message})` : ''}`);
+}
+
 /** A fresh (empty) decoding state for the model. */
 export function createDecodeState(model: HsaModel): DecodeState {
   return new DecodeState(model);
@@ -114,18 +121,32 @@ function chunkingStep(state: DecodeState): (ctx: ForwardContext, hLow: Tensor, p
   };
 }
 
-/** Runs a segment of checked ids through every layer from state.pos → logits [T, vocab]; advances pos. */
-function step(state: DecodeState, ids: Int32Array): Tensor {
+/** What a cached pass returns and records. */
+interface StepOptions {
+  /** only the last token's logits ([1, vocab]) */
+  lastOnly?: boolean;
+  /** receives the pass's intermediates (forward.ts names; retrieval{g}.indices/weights) */
+  record?: Recorder;
+}
+
+/** Runs a segment of checked ids through every layer from state.pos → logits [T or 1, vocab]; advances pos. */
+function step(state: DecodeState, ids: Int32Array, options: StepOptions = {}): Tensor {
   const { config, weights } = state.model;
   const hooks: DecodeHooks = { pos: state.pos, swaCache: (p, w) => state.ringBuffer(p, w), setSwaCache: (p, c) => state.replaceRing(p, c) };
-  const ctx: ForwardContext = { config, weights, decode: hooks };
+  const ctx: ForwardContext = { config, weights, decode: hooks, record: options.record };
   const st: LayerState = { x: embedding(weights.get('backbone.embeddings.weight'), ids), mem: state.memory, ret: null, group: 0 };
   const chunking = chunkingStep(state);
   try {
     const kinds = layerKinds(config);
     for (let i = 0; i < kinds.length; i++) layerForward(ctx, st, i, kinds[i], chunking);
+    const T = ids.length;
+    if (options.lastOnly && T > 1) {
+      const last = sliceCopy(st.x, 0, T - 1, T);
+      st.x.dispose();
+      st.x = last;
+    }
     const logits = outputHead(ctx, st.x);
-    state.pos += ids.length;
+    state.pos += T;
     return logits;
   } finally {
     st.x.dispose();
@@ -133,33 +154,52 @@ function step(state: DecodeState, ids: Int32Array): Tensor {
   }
 }
 
+export interface DecodeStepOptions {
+  /** receives the step's intermediates under forward.ts's names (e.g. `retrieval{g}.indices` [1, Hk, k_eff]) */
+  record?: Recorder;
+}
+
 /** Logits [1, vocab] of the next token `id` given the state; the state advances by one token. */
-export async function decodeStep(id: number, state: DecodeState): Promise<Tensor> {
+export async function decodeStep(id: number, state: DecodeState, options: DecodeStepOptions = {}): Promise<Tensor> {
   state.check();
-  const logits = step(state, prepareIds(state.model.config, [id]));
+  const logits = step(state, prepareIds(state.model.config, [id]), options);
   await state.model.backend.sync();
   return logits;
 }
 
 export interface PrefillOptions {
-  /** tokens per segment (default 16384, inference_segment) */
+  /** tokens per segment (default: the config's inference_segment, 16384 unless set) */
   segment?: number;
+  /** 'all' (default): logits [T, vocab]; 'last': only the last token's, [1, vocab] (what generation needs) */
+  logits?: 'all' | 'last';
+  /** called after each segment with tokens done and total */
+  onProgress?: (done: number, total: number) => void;
+  /** checked between segments: an abort leaves the state at the last completed segment */
+  signal?: AbortSignal;
+  /** receives the last segment's intermediates (forward.ts names) */
+  record?: Recorder;
 }
 
-/** Feeds ids [T] into the state in segments, each one cached forward pass (§4) → logits [T, vocab]. */
+/** Feeds ids [T] into the state in segments, each one cached forward pass (§4) → logits [T, vocab] (or [1, vocab]). */
 export async function prefill(ids: ArrayLike<number>, state: DecodeState, options: PrefillOptions = {}): Promise<Tensor> {
   state.check();
-  const seg = options.segment ?? 16_384;
+  const seg = options.segment ?? state.model.config.inferenceSegment;
   if (!Number.isInteger(seg) || seg < 1) throw new ArgumentError(`prefill: segment must be a positive integer, got ${seg}`);
   const checked = prepareIds(state.model.config, ids);
   if (checked.length === 0) throw new ArgumentError('prefill: no tokens');
+  const lastOnly = options.logits === 'last';
   const parts: Tensor[] = [];
   try {
     for (let t = 0; t < checked.length; t += seg) {
-      parts.push(step(state, checked.subarray(t, t + seg)));
+      throwIfAborted(options.signal, 'prefill');
+      const end = Math.min(t + seg, checked.length);
+      const out = step(state, checked.subarray(t, end), { lastOnly, record: end === checked.length ? options.record : undefined });
+      if (lastOnly) for (const r of parts.splice(0)) r.dispose();
+      parts.push(out);
       await state.model.backend.sync();
+      options.onProgress?.(end, checked.length);
     }
-    return concat(parts, 0);
+    return parts.length === 1 ? parts.splice(0)[0] : concat(parts, 0);
   } finally {
     for (const r of parts) r.dispose();
   }

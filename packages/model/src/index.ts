@@ -21,6 +21,18 @@ export {
 /** The full-sequence forward (logits), with a recorder of intermediates. */
 export { type ForwardOptions, forward, prepareIds, type Recorder } from './forward.js';
 /** Incremental decoding (§4): a cache state, prefill and single-token steps. */
-export { createDecodeState, DecodeState, decodeStep, type PrefillOptions, prefill } from './decode.js';
+export { createDecodeState, DecodeState, type DecodeStepOptions, decodeStep, type PrefillOptions, prefill } from './decode.js';
+/** Generation: an async iterator of tokens and text; greedy / temperature / top-k / top-p, stops, seed, AbortSignal, retrieval hooks. */
+export {
+  type FinishReason,
+  type GeneratedToken,
+  type GenerateOptions,
+  type GenerationResult,
+  generate,
+  generateText,
+  type TextStreamSource,
+} from './generate/generate.js';
+/** What each generated token retrieved: chunks and fusion weights per HSA layer. */
+export type { RetrievalLayer, RetrievalStep } from './generate/retrieval.js';
 /** A loaded model: config + weights + forward. */
 export { HsaModel } from './model.js';

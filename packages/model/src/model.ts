@@ -2,6 +2,7 @@
 import type { Backend, Tensor } from '@hsa/tensor';
 import { type HsaConfig, parseConfig } from './config.js';
 import { type ForwardOptions, forward } from './forward.js';
+import { type GeneratedToken, type GenerateOptions, type GenerationResult, generate, generateText } from './generate/generate.js';
 import { parameterCount } from './params.js';
 import { type LoadWeightsOptions, loadWeights, type ModelWeights, type WeightFile } from './weights.js';
 
@@ -32,6 +33,16 @@ export class HsaModel {
   /** Logits [L, vocab] (f32) of token ids [L]. */
   forward(ids: ArrayLike<number>, options: ForwardOptions = {}): Promise<Tensor> {
     return forward(this.config, this.weights, ids, options);
+  }
+
+  /** Streams up to maxNewTokens tokens after the prompt ids (see generate). */
+  generate(prompt: ArrayLike<number>, options: GenerateOptions = {}): AsyncGenerator<GeneratedToken, GenerationResult> {
+    return generate(this, prompt, options);
+  }
+
+  /** Generates to the end → ids, text and timings. */
+  generateText(prompt: ArrayLike<number>, options: GenerateOptions = {}): Promise<GenerationResult> {
+    return generateText(this, prompt, options);
   }
 
   dispose(): void {
