@@ -1,0 +1,92 @@
+/**
+ * The differentiable forward gives the inference forward's logits with the same weights: the golden
+ * model (and the golden logits) within 1e-4, random tiny models under flag combinations, and the
+ * stage overrides (window, top-k) equal the inference forward of the config with those fields.
+ */
+import { readFileSync } from 'node:fs';
+import { type Backend, clearTape, SafetensorsFile } from '@hsa/tensor';
+import { testBackends } from '@hsa/tensor/test-utils';
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../config.js';
+import { HsaModel } from '../model.js';
+import { goldenConfigJson, goldenPath, goldenRun, maxAbsDiff } from '../test-utils/golden.js';
+import { randomCheckpoint, TINY_CONFIG } from '../test-utils/random-model.js';
+import type { WeightFile } from '../weights.js';
+import type { TrainForwardOptions } from './forward.js';
+import { TrainableHsaModel } from './trainable.js';
+
+const VARIANTS: [string, Record<string, unknown>][] = [
+  ['reference defaults (stick-breaking, hsa_only, tied, no QK-norm)', {}],
+  [
+    'sequential wiring, enc_prenorm, lmk norm, pos_decay, softmax1, biases, QK-norm',
+    { hsa_only: false, reset_hsa_residual: true, enc_prenorm: true, enable_lmk_norm: true, enable_pos_decay: true, enable_softmax: true, enable_softmax1: true, attention_bias: true, enable_qk_norm: true, tie_word_embeddings: false },
+  ],
+  ['no encoder (mean landmarks), one retrieval head, mask_slide_window', { encoder_layers: 0, singlehead_retrieval: true, mask_slide_window: true, slide_window: 70, hsa_only: false, hsa_sliding_window: 20 }],
+  ['skip_hsa, mean landmarks with an encoder', { skip_hsa: true, hsa_only: false, enable_enc_cls: false }],
+];
+
+/** 4 chunks: from t = 192 three are visible, so top-2 is sparse. */
+const L = 256;
+const GPU_MS = 240_000;
+const ids = Array.from({ length: L }, (_, t) => (t * 37 + 5) % 96);
+
+async function inferenceLogits(backend: Backend, configJson: unknown, file: WeightFile, input: ArrayLike<number>): Promise<Float32Array> {
+  const m = HsaModel.load(backend, configJson, [file]);
+  const out = await m.forward(input);
+  const data = (await out.data()) as Float32Array;
+  out.dispose();
+  m.dispose();
+  return data;
+}
+
+async function trainedLogits(backend: Backend, configJson: unknown, file: WeightFile, input: ArrayLike<number>, o: TrainForwardOptions = {}): Promise<Float32Array> {
+  const m = TrainableHsaModel.fromFiles(backend, parseConfig(configJson), [file]);
+  const out = m.logits(input, o);
+  const data = (await out.data()) as Float32Array;
+  out.dispose();
+  clearTape();
+  m.dispose();
+  return data;
+}
+
+describe.each(testBackends())('training forward on %s', (name, make) => {
+  it(
+    'golden model: the golden logits within 1e-4',
+    async () => {
+      const backend = await make();
+      const label = goldenPath('model.safetensors');
+      const file = { label, file: SafetensorsFile.parse(readFileSync(label)) };
+      const got = await trainedLogits(backend, goldenConfigJson(), file, goldenRun().int32('input_ids'));
+      const err = maxAbsDiff(got, goldenRun().float32('logits'));
+      console.info(`${name}: golden logits max abs error ${err.toExponential(2)}`);
+      expect(err).toBeLessThan(1e-4);
+    },
+    GPU_MS,
+  );
+
+  it.each(VARIANTS)(
+    'equals the inference forward: %s',
+    async (_, patch) => {
+      const backend = await make();
+      const configJson = { ...TINY_CONFIG, ...patch };
+      const file = randomCheckpoint(configJson, 99);
+      const want = await inferenceLogits(backend, configJson, file, ids);
+      expect(maxAbsDiff(await trainedLogits(backend, configJson, file, ids), want)).toBeLessThan(1e-5);
+    },
+    GPU_MS,
+  );
+
+  it(
+    'stage overrides equal the config with those fields: window 20, hsa window 10, top-k all',
+    async () => {
+      const backend = await make();
+      const configJson = { ...TINY_CONFIG, hsa_only: false, enable_softmax: true };
+      const file = randomCheckpoint(configJson, 7);
+      const patched = { ...configJson, sliding_window: 20, hsa_sliding_window: 10, chunk_topk: 64 };
+      const want = await inferenceLogits(backend, patched, file, ids);
+      const got = await trainedLogits(backend, configJson, file, ids, { slidingWindow: 20, hsaSlidingWindow: 10, chunkTopk: 'all' });
+      expect(maxAbsDiff(got, want)).toBeLessThan(1e-5);
+    },
+    GPU_MS,
+  );
+});

@@ -1,0 +1,144 @@
+/**
+ * The differentiable full-sequence forward (reference-model.md §3, batch 1 per sequence), the ag.*
+ * twin of ../forward.ts: embedding → lower SWA layers → chunking layer → G groups of (retrieval,
+ * HSA layer, R SWA layers) → norm_f → lm_head; and the loss, the fused cross-entropy over the valid
+ * targets of a batch of sequences. A training stage may override the SWA windows and the retrieval
+ * top-k (hsa-spec.md §5: a short window with dense retrieval for the warm-up, then a larger window
+ * and sparse top-k) without changing any parameter shape.
+ */
+import { ag, ArgumentError, type Backend, type Tensor, Tensor as T } from '@hsa/tensor';
+import { type HsaConfig, layerKinds } from '../config.js';
+import { prepareIds } from '../forward.js';
+import { layerPrefix } from '../params.js';
+import { chunkingForward, type TrainMemory } from './chunking.js';
+import { hsaLayerForward, retrievalForward, type TrainRetrieval } from './hsa.js';
+import { maybeCheckpoint, Scope, type StageSettings, swaLayer, type TrainConstants, type TrainContext } from './modules.js';
+
+/** Per-stage overrides and memory options of the training forward. */
+export interface TrainForwardOptions {
+  /** replaces sliding_window W: the SWA layers, the HSA layer's SWA when hsa_sliding_window is null, the mask_slide_window rule */
+  slidingWindow?: number;
+  /** replaces hsa_sliding_window W_h (the HSA layer's own SWA) */
+  hsaSlidingWindow?: number;
+  /** replaces chunk_topk; 'all' retrieves every completed chunk (dense retrieval) */
+  chunkTopk?: number | 'all';
+  /** recompute each SWA, encoder and HSA layer in backward (ag.checkpoint) instead of storing its activations */
+  checkpointLayers?: boolean;
+}
+
+/** One training sequence: ids [L] and next-token targets [L] (a target outside [0, vocab) is ignored, e.g. −100). */
+export interface TrainSequence {
+  ids: ArrayLike<number>;
+  targets: ArrayLike<number>;
+}
+
+/** What the forward needs of the model (TrainableHsaModel). */
+export interface TrainModelView {
+  readonly backend: Backend;
+  readonly config: HsaConfig;
+  readonly constants: TrainConstants;
+  value(name: string): Tensor;
+  has(name: string): boolean;
+  scalar(name: string): number;
+}
+
+const nonNegInt = (name: string, v: number): number => {
+  if (!Number.isInteger(v) || v < 0) throw new ArgumentError(`training forward: ${name} must be a non-negative integer, got ${v}`);
+  return v;
+};
+
+/** The windows and top-k a stage runs with: the config's fields, replaced by the overrides given. */
+export function stageSettings(config: HsaConfig, o: TrainForwardOptions = {}): StageSettings {
+  const window = nonNegInt('slidingWindow', o.slidingWindow ?? config.slidingWindow);
+  const hsaWindow = nonNegInt('hsaSlidingWindow', o.hsaSlidingWindow ?? config.hsaSlidingWindow ?? window);
+  const k = o.chunkTopk ?? config.chunkTopk;
+  if (k !== 'all' && (!Number.isInteger(k) || k < 1)) throw new ArgumentError(`training forward: chunkTopk must be a positive integer or 'all', got ${k}`);
+  return {
+    window,
+    hsaWindow,
+    topk: k === 'all' ? Number.POSITIVE_INFINITY : k,
+    maskWindow: config.maskSlideWindow ? Math.max(config.slideWindow, window) : undefined,
+  };
+}
+
+function context(model: TrainModelView, o: TrainForwardOptions): TrainContext {
+  return {
+    config: model.config,
+    p: (n) => model.value(n),
+    has: (n) => model.has(n),
+    scalar: (n) => model.scalar(n),
+    stage: stageSettings(model.config, o),
+    checkpoint: o.checkpointLayers ?? false,
+    constants: model.constants,
+  };
+}
+
+/** The hidden state after the last layer, x [L, d], of token ids [L]. */
+function layers(ctx: TrainContext, s: Scope, x: Tensor): Tensor {
+  let mem: TrainMemory | null = null;
+  let ret: TrainRetrieval | null = null;
+  layerKinds(ctx.config).forEach((kind, i) => {
+    const p = layerPrefix(i);
+    if (kind === 'SWADecoderLayer') x = s.keep(maybeCheckpoint(ctx, (h) => swaLayer(ctx, h, p), [x]));
+    else if (kind === 'ChunkingLayer') mem = chunkingForward(ctx, s, x, p);
+    else if (kind === 'RetrievalLayer') ret = mem ? retrievalForward(ctx, s, x, mem, p) : null;
+    else {
+      x = s.keep(hsaLayerForward(ctx, x, p, mem, ret));
+      ret = null;
+    }
+  });
+  return x;
+}
+
+/**
+ * Logits [L, vocab] of one sequence through the differentiable forward: equal to the inference
+ * forward's with the same weights and no overrides. L must be a multiple of chunk_size (E_SHAPE).
+ */
+export function trainLogits(model: TrainModelView, ids: ArrayLike<number>, options: TrainForwardOptions = {}): Tensor {
+  const ctx = context(model, options);
+  const c = model.config;
+  const s = new Scope();
+  try {
+    const idsT = s.keep(T.from(model.backend, prepareIds(c, ids), [ids.length], 'i32'));
+    const emb = model.value('backbone.embeddings.weight');
+    const x = layers(ctx, s, s.keep(ag.embedding(emb, idsT)));
+    const h = s.keep(ag.rmsNorm(x, model.value('backbone.norm_f.weight'), c.layerNormEps));
+    return ag.matmul(h, c.tieWordEmbeddings ? emb : model.value('lm_head.weight'), { transB: true });
+  } finally {
+    s.dispose();
+  }
+}
+
+/** Targets as i32 with the count of valid ones (in [0, vocab)). */
+function targetsOf(c: HsaConfig, seq: TrainSequence): { data: Int32Array; valid: number } {
+  if (seq.targets.length !== seq.ids.length) {
+    throw new ArgumentError(`training loss: ${seq.targets.length} targets for ${seq.ids.length} ids (one target per position)`);
+  }
+  const data = Int32Array.from(seq.targets);
+  return { data, valid: data.reduce((n, t) => n + (t >= 0 && t < c.vocabSize ? 1 : 0), 0) };
+}
+
+/**
+ * The mean cross-entropy over every valid target of the batch (a scalar, shape []): each sequence's
+ * mean weighted by its share of the valid targets. 0 when no target is valid.
+ */
+export function trainLoss(model: TrainModelView, batch: TrainSequence | readonly TrainSequence[], options: TrainForwardOptions = {}): Tensor {
+  const seqs: readonly TrainSequence[] = Array.isArray(batch) ? batch : [batch as TrainSequence];
+  if (seqs.length === 0) throw new ArgumentError('training loss: the batch is empty');
+  const targets = seqs.map((q) => targetsOf(model.config, q));
+  const total = targets.reduce((n, t) => n + t.valid, 0);
+  const s = new Scope();
+  try {
+    let loss: Tensor | null = null;
+    for (let b = 0; b < seqs.length; b++) {
+      const logits = s.keep(trainLogits(model, seqs[b].ids, options));
+      const tt = s.keep(T.from(model.backend, targets[b].data, [targets[b].data.length], 'i32'));
+      const ce = s.keep(ag.crossEntropy(logits, tt));
+      const part = seqs.length === 1 ? ce : s.keep(ag.scale(ce, total > 0 ? targets[b].valid / total : 1 / seqs.length));
+      loss = loss ? s.keep(ag.add(loss, part)) : part;
+    }
+    return ag.reshape(loss as Tensor, []);
+  } finally {
+    s.dispose();
+  }
+}
