@@ -1,0 +1,148 @@
+/**
+ * bench/train-step: one forward + backward + AdamW step of the dense model of train-step-model.ts
+ * (default d 512, 12 layers, 8 heads, SwiGLU 1536, vocab 32000, one sequence of 4096 tokens), f32.
+ *
+ * Before timing: (1) a tiny config run on the CPU backend and on WebGPU must agree on the loss and on
+ * every parameter's gradient; (2) step 0 of the full config records its loss and global gradient
+ * norm (the NaN/Inf guard runs here), which bench/merge.py compares with the same-run PyTorch step 0
+ * on bit-identical weights. Timing: `iters` steps encoded into one submission, GPU timestamps around
+ * them (bench/common.ts timeGpu), median of `reps`; plus the wall time of a guarded step (loss and
+ * gradient-norm readbacks, as the Trainer does).
+ *
+ * Flags: --d --layers --heads --ffn --vocab --tokens --iters --reps --json PATH. Here (SwiftShader):
+ *   node --conditions=@hsa/source --import tsx bench/train-step.ts --d 64 --layers 2 --heads 2 \
+ *     --ffn 128 --vocab 512 --tokens 128 --iters 1 --reps 3
+ */
+import { AdamW, type Backend, backward, CpuBackend, globalGradNorm, Tensor, WebGpuBackend } from '@hsa/tensor';
+import { argValue, gitCommit, timeGpu, writeJson } from './common.js';
+import { type DenseConfig, DenseModel, hashTokens, INIT_STD, stepFlops } from './train-step-model.js';
+
+const num = (flag: string, dflt: number) => Number(argValue(flag) ?? dflt);
+const LR = 1e-4;
+const ADAMW = { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1 };
+
+/** The sequence: tokens+1 hashed ids, inputs ids[0..T), targets ids[1..T]. */
+function batch(be: Backend, c: DenseConfig): { ids: Tensor; targets: Tensor } {
+  const all = hashTokens(c.tokens + 1, 12345, c.vocab);
+  return { ids: Tensor.from(be, all.subarray(0, c.tokens), [c.tokens], 'i32'), targets: Tensor.from(be, all.subarray(1), [c.tokens], 'i32') };
+}
+
+/** Forward + backward (gradients left in the parameters); returns the loss tensor. */
+function forwardBackward(model: DenseModel, b: { ids: Tensor; targets: Tensor }): Tensor {
+  const loss = model.loss(b.ids, b.targets);
+  backward(loss);
+  return loss;
+}
+
+/** CPU backend vs WebGPU on a tiny config: loss and every gradient. Throws on a mismatch. */
+async function checkAgainstCpu(gpu: WebGpuBackend): Promise<Record<string, number>> {
+  const c: DenseConfig = { vocab: 97, d: 32, layers: 2, heads: 2, ffn: 48, tokens: 37 };
+  const run = async (be: Backend) => {
+    const m = new DenseModel(be, c);
+    const loss = forwardBackward(m, batch(be, c));
+    const l = (await loss.data())[0];
+    const grads = await Promise.all(m.params.map(async (p) => Float64Array.from(p.grad ? await p.grad.data() : [])));
+    m.dispose();
+    return { l, grads, names: m.params.map((p) => p.name) };
+  };
+  const cpu = await run(new CpuBackend());
+  const web = await run(gpu);
+  const lossRel = Math.abs(cpu.l - web.l) / Math.abs(cpu.l);
+  let worstGrad = 0;
+  cpu.grads.forEach((g, i) => {
+    const scale = g.reduce((m, v) => Math.max(m, Math.abs(v)), 0) || 1;
+    const err = web.grads[i].reduce((m, v, j) => Math.max(m, Number.isNaN(v) ? Infinity : Math.abs(v - g[j])), 0) / scale;
+    if (!(err <= 2e-4)) throw new Error(`CPU check: gradient of ${cpu.names[i]} differs by ${err} of its largest entry`);
+    worstGrad = Math.max(worstGrad, err);
+  });
+  if (!(lossRel <= 1e-5)) throw new Error(`CPU check: loss ${web.l} on WebGPU vs ${cpu.l} on the CPU`);
+  console.error(`CPU check (tiny config): loss rel ${lossRel.toExponential(2)}, worst gradient ${worstGrad.toExponential(2)} of its max`);
+  return { loss: cpu.l, lossRelErr: lossRel, worstGradRelErr: worstGrad };
+}
+
+/** Step 0 of the full config through the guard (loss finite, gradients finite, global norm). */
+async function stepZero(model: DenseModel, opt: AdamW, b: { ids: Tensor; targets: Tensor }) {
+  const loss = forwardBackward(model, b);
+  const l = (await loss.data())[0];
+  loss.dispose();
+  if (!Number.isFinite(l)) throw new Error(`step 0: loss is ${l}`);
+  const gradNorm = await globalGradNorm(model.params);
+  opt.update(LR);
+  opt.zeroGrad();
+  return { loss0: l, gradNorm0: gradNorm };
+}
+
+/** Wall time of `n` guarded steps (loss readback + gradient-norm readback each), median. */
+async function guardedWallMs(model: DenseModel, opt: AdamW, b: { ids: Tensor; targets: Tensor }, n: number): Promise<number> {
+  const ms: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    const loss = forwardBackward(model, b);
+    await loss.data();
+    loss.dispose();
+    await globalGradNorm(model.params);
+    opt.update(LR);
+    opt.zeroGrad();
+    await model.backend.sync();
+    ms.push(performance.now() - t0);
+  }
+  return ms.sort((x, y) => x - y)[Math.floor(n / 2)];
+}
+
+async function main() {
+  const c: DenseConfig = {
+    d: num('--d', 512),
+    layers: num('--layers', 12),
+    heads: num('--heads', 8),
+    ffn: num('--ffn', 1536),
+    vocab: num('--vocab', 32000),
+    tokens: num('--tokens', 4096),
+  };
+  const iters = num('--iters', 2);
+  const reps = num('--reps', 10);
+  const be = await WebGpuBackend.create({ maxPooledBytes: 16 * 2 ** 30 });
+  const cpuCheck = await checkAgainstCpu(be);
+  const model = new DenseModel(be, c);
+  const opt = new AdamW(model.params, ADAMW);
+  const b = batch(be, c);
+  const s0 = await stepZero(model, opt, b);
+  console.error(`step 0: loss ${s0.loss0}, gradient norm ${s0.gradNorm0}`);
+  const step = () => {
+    forwardBackward(model, b).dispose();
+    opt.update(LR);
+    opt.zeroGrad();
+  };
+  const d0 = be.dispatches;
+  step();
+  const dispatchesPerStep = be.dispatches - d0;
+  const t = await timeGpu(be, step, iters, reps);
+  const guardedMs = await guardedWallMs(model, opt, b, 3);
+  const flops = stepFlops(c);
+  const tflops = flops.total / (t.medianMs * 1e-3) / 1e12;
+  const tokensPerSecond = c.tokens / (t.medianMs * 1e-3);
+  console.error(`step: ${t.medianMs.toFixed(2)} ms GPU (${t.clock}), ${tokensPerSecond.toFixed(0)} tokens/s, ${tflops.toFixed(2)} TFLOP/s; guarded wall ${guardedMs.toFixed(1)} ms`);
+  writeJson(argValue('--json'), {
+    bench: 'train-step',
+    commit: gitCommit(),
+    adapter: be.report(),
+    config: c,
+    params: model.params.reduce((s, p) => s + p.value.size, 0),
+    initStd: INIT_STD,
+    optimizer: { lr: LR, ...ADAMW },
+    flops,
+    cpuCheck,
+    ...s0,
+    timing: t,
+    tokensPerSecond,
+    tflops,
+    guardedStepWallMs: guardedMs,
+    dispatchesPerStep,
+  });
+  model.dispose();
+  be.destroy();
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
