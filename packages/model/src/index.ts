@@ -21,7 +21,7 @@ export {
 /** The full-sequence forward (logits), with a recorder of intermediates. */
 export { type ForwardOptions, forward, prepareIds, type Recorder } from './forward.js';
 /** Incremental decoding (§4): a cache state, prefill and single-token steps. */
-export { createDecodeState, DecodeState, type DecodeStepOptions, decodeStep, type PrefillOptions, prefill } from './decode.js';
+export { createDecodeState, DecodeState, type DecodeStepOptions, decodeStep, type PrefillOptions, prefill, upperSpan } from './decode.js';
 /** Generation: an async iterator of tokens and text; greedy / temperature / top-k / top-p, stops, seed, AbortSignal, retrieval hooks. */
 export {
   type FinishReason,
@@ -36,3 +36,7 @@ export {
 export type { RetrievalLayer, RetrievalStep } from './generate/retrieval.js';
 /** A loaded model: config + weights + forward. */
 export { HsaModel } from './model.js';
+/** Training: the parameters as autograd Parameters under the reference names (seeded reference init, decay groups, safetensors export that HsaModel loads). */
+export { decays, type InitOptions, initKind, TrainableHsaModel } from './train/trainable.js';
+/** The differentiable forward (logits equal to forward's) and the batch loss, with per-stage window / top-k overrides and layer checkpointing. */
+export { stageSettings, type TrainForwardOptions, type TrainModelView, type TrainSequence, trainLogits, trainLoss } from './train/forward.js';
