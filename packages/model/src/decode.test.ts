@@ -9,7 +9,7 @@
 import { type Backend, CpuBackend, type Tensor } from '@hsa/tensor';
 import { testBackends } from '@hsa/tensor/test-utils';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createDecodeState, decodeStep, prefill } from './decode.js';
+import { createDecodeState, decodeStep, prefill, upperSpan } from './decode.js';
 import { HsaModel } from './model.js';
 import { goldenModel, goldenRun, maxAbsDiff } from './test-utils/golden.js';
 import { randomCheckpoint, TINY_CONFIG } from './test-utils/random-model.js';
@@ -86,6 +86,23 @@ describe.each(RANDOM_VARIANTS)('random config: %s', (_, patch) => {
     } finally {
       model.dispose();
     }
+  });
+
+  it('the lazy upper decoder (prompt 300 > upper span) gives the eager last logits and the same next steps', async () => {
+    const model = HsaModel.load(new CpuBackend(), configJson, [file]);
+    const long = Array.from({ length: 306 }, (_, t) => (t * 29 + 3) % 96);
+    expect(upperSpan(model.config)).toBeLessThan(300 - 64);
+    const run = async (lazy: boolean) => {
+      const state = createDecodeState(model);
+      const out = [await prefill(long.slice(0, 300), state, { logits: 'last', lazy, segment: 70 })];
+      for (let t = 300; t < 306; t++) out.push(await decodeStep(long[t], state));
+      state.dispose();
+      const rows = await Promise.all(out.map((t) => t.data()));
+      for (const t of out) t.dispose();
+      return rows.flatMap((r) => Array.from(r as Float32Array));
+    };
+    expect(maxAbsDiff(await run(true), await run(false))).toBeLessThan(1e-5);
+    model.dispose();
   });
 
   it('rejects a disposed state and a bad id', async () => {

@@ -8,7 +8,7 @@
  * the steps run it with `ctx.decode` set. A prefill segment is one cached pass over its tokens.
  */
 import { AbortedError, ArgumentError, concat, embedding, sliceCopy, Tensor } from '@hsa/tensor';
-import { layerKinds } from './config.js';
+import { type HsaConfig, layerKinds } from './config.js';
 import { type LayerState, layerForward, outputHead, prepareIds } from './forward.js';
 import { type ChunkMemory, chunkingForward, disposeMemory } from './layers/chunking-layer.js';
 import type { DecodeHooks, ForwardContext, Recorder } from './layers/common.js';
@@ -127,10 +127,12 @@ interface StepOptions {
   lastOnly?: boolean;
   /** receives the pass's intermediates (forward.ts names; retrieval{g}.indices/weights) */
   record?: Recorder;
+  /** run only the lower decoder and the chunking layer (no logits): the lazy upper decoder's skipped tokens */
+  lowerOnly?: boolean;
 }
 
-/** Runs a segment of checked ids through every layer from state.pos → logits [T or 1, vocab]; advances pos. */
-function step(state: DecodeState, ids: Int32Array, options: StepOptions = {}): Tensor {
+/** Runs a segment of checked ids through every layer from state.pos → logits [T or 1, vocab] (null if lowerOnly); advances pos. */
+function step(state: DecodeState, ids: Int32Array, options: StepOptions = {}): Tensor | null {
   const { config, weights } = state.model;
   const hooks: DecodeHooks = { pos: state.pos, swaCache: (p, w) => state.ringBuffer(p, w), setSwaCache: (p, c) => state.replaceRing(p, c) };
   const ctx: ForwardContext = { config, weights, decode: hooks, record: options.record };
@@ -138,8 +140,13 @@ function step(state: DecodeState, ids: Int32Array, options: StepOptions = {}): T
   const chunking = chunkingStep(state);
   try {
     const kinds = layerKinds(config);
-    for (let i = 0; i < kinds.length; i++) layerForward(ctx, st, i, kinds[i], chunking);
     const T = ids.length;
+    const end = options.lowerOnly ? kinds.indexOf('ChunkingLayer') + 1 : kinds.length;
+    for (let i = 0; i < end; i++) layerForward(ctx, st, i, kinds[i], chunking);
+    if (options.lowerOnly) {
+      state.pos += T;
+      return null;
+    }
     if (options.lastOnly && T > 1) {
       const last = sliceCopy(st.x, 0, T - 1, T);
       st.x.dispose();
@@ -162,7 +169,7 @@ export interface DecodeStepOptions {
 /** Logits [1, vocab] of the next token `id` given the state; the state advances by one token. */
 export async function decodeStep(id: number, state: DecodeState, options: DecodeStepOptions = {}): Promise<Tensor> {
   state.check();
-  const logits = step(state, prepareIds(state.model.config, [id]), options);
+  const logits = step(state, prepareIds(state.model.config, [id]), options)!;
   await state.model.backend.sync();
   return logits;
 }
@@ -178,6 +185,21 @@ export interface PrefillOptions {
   signal?: AbortSignal;
   /** receives the last segment's intermediates (forward.ts names) */
   record?: Recorder;
+  /**
+   * With logits 'last' (default true there): the lazy upper decoder (hsa-spec.md §9): the upper
+   * layers run only on the last tokens whose states can still matter (upperSpan), exactly.
+   */
+  lazy?: boolean;
+}
+
+/**
+ * Tokens the upper decoder must see before a position for its states there to be exact: every upper
+ * SWA module (each group's own HSA-layer SWA unless hsa_only, and its R SWA layers) extends the
+ * dependency by its window; retrieval and HSA read only the lower decoder's memory.
+ */
+export function upperSpan(config: HsaConfig): number {
+  const own = config.hsaOnly ? 0 : (config.hsaSlidingWindow ?? config.slidingWindow);
+  return config.numUpperGroups * (own + config.layersPerGroup * config.slidingWindow);
 }
 
 /** Feeds ids [T] into the state in segments, each one cached forward pass (§4) → logits [T, vocab] (or [1, vocab]). */
@@ -188,16 +210,22 @@ export async function prefill(ids: ArrayLike<number>, state: DecodeState, option
   const checked = prepareIds(state.model.config, ids);
   if (checked.length === 0) throw new ArgumentError('prefill: no tokens');
   const lastOnly = options.logits === 'last';
+  // positions before `start` never influence the upper states at the end (nor the ring buffers kept)
+  const start = lastOnly && options.lazy !== false ? Math.max(0, checked.length - 1 - upperSpan(state.model.config)) : 0;
   const parts: Tensor[] = [];
   try {
-    for (let t = 0; t < checked.length; t += seg) {
+    for (let t = 0; t < checked.length; ) {
       throwIfAborted(options.signal, 'prefill');
-      const end = Math.min(t + seg, checked.length);
-      const out = step(state, checked.subarray(t, end), { lastOnly, record: end === checked.length ? options.record : undefined });
-      if (lastOnly) for (const r of parts.splice(0)) r.dispose();
-      parts.push(out);
+      const end = Math.min(t + seg, t < start ? start : checked.length);
+      const last = end === checked.length;
+      const out = step(state, checked.subarray(t, end), { lastOnly, lowerOnly: end <= start, record: last ? options.record : undefined });
+      if (out) {
+        if (lastOnly) for (const r of parts.splice(0)) r.dispose();
+        parts.push(out);
+      }
       await state.model.backend.sync();
       options.onProgress?.(end, checked.length);
+      t = end;
     }
     return parts.length === 1 ? parts.splice(0)[0] : concat(parts, 0);
   } finally {
