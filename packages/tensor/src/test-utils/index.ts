@@ -12,6 +12,9 @@ import type { Backend } from '../backend.js';
 import { CpuBackend } from '../cpu/cpu-backend.js';
 import { WebGpuBackend } from '../webgpu/webgpu-backend.js';
 
+/** The float64 oracle backend (finite-difference gradient checks outside this package). */
+export { Float64Backend, fromF64, readF64 } from './f64-backend.js';
+
 export const EPS32 = 2 ** -23;
 
 let gpu: Promise<WebGpuBackend> | null = null;
