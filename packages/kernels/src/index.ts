@@ -134,3 +134,12 @@ export { type MoeGatherMatvecParams, moeGatherMatvecRef } from './moe/moeGatherM
 export { type MoeRefDims, type MoeRefForward, type MoeRefWeights, moeLayerForwardRef, swigluRow } from './moe/moeLayer.ref.js';
 export { type MoeRefGrads, moeLayerBackwardRef, swigluRowBackward } from './moe/moeBackward.ref.js';
 export { type MoeAuxLossParams, moeSeqAuxLossBackwardRef, moeSeqAuxLossRef } from './moe/moeAuxLoss.ref.js';
+/** MoE backward: grouped GEMMs over all experts (row maps, [N,K] or [K,N] weights), per-expert weight gradients, router and combine backward. */
+export { moeGroupedGemm, wgslMoeRow } from './moe/moeGroupedGemm.js';
+export { type MoeGroupedGemmParams, type MoeRowMap, moeGroupedGemmRef, moeRow } from './moe/moeGroupedGemm.ref.js';
+export { moeWeightGrad } from './moe/moeWeightGrad.js';
+export { type MoeWeightGradParams, moeWeightGradRef } from './moe/moeWeightGrad.ref.js';
+export { moeRouterBackward } from './moe/moeRouterBackward.js';
+export { type MoeRouterBackwardParams, moeRouterBackwardRef } from './moe/moeRouterBackward.ref.js';
+export { moeCombineBackward } from './moe/moeCombineBackward.js';
+export { type MoeCombineBackwardParams, moeCombineBackwardRef } from './moe/moeCombineBackward.ref.js';

@@ -15,7 +15,7 @@ import {
   moeSortBlocks,
   ShapeError,
 } from '@hsa/kernels';
-import { fmtShape, type Tensor, Tensor as T } from '@hsa/tensor';
+import { fmtShape, type KernelArg, type Tensor, Tensor as T } from '@hsa/tensor';
 
 export interface Routing {
   /** router scores p [T, E] (sigmoid or softmax of the logits) */
@@ -51,10 +51,14 @@ export interface Dispatch {
   tileStart: Tensor;
 }
 
-/** Stable counting sort of the assignments idx [T, k] by expert, all on the device. */
-export function dispatch(idx: Tensor, E: number): Dispatch {
-  const A = idx.size;
+/**
+ * Stable counting sort of the assignments idx [T, k] by expert, all on the device. `range` sorts only
+ * the assignments [start, start + count) (start·4 a multiple of 256); perm then counts from start (0 = start).
+ */
+export function dispatch(idx: Tensor, E: number, range?: { start: number; count: number }): Dispatch {
+  const A = range ? range.count : idx.size;
   const b = idx.backend;
+  const ia: KernelArg = range ? { storage: idx.storage, dtype: idx.dtype, byteOffset: range.start * 4, bytes: Math.max(range.count, 1) * 4 } : idx.arg();
   const p = { A, E, tileM: MOE_TILE_M };
   const nb = moeSortBlocks(A);
   const perm = T.empty(b, [A], 'u32');
@@ -63,9 +67,9 @@ export function dispatch(idx: Tensor, E: number): Dispatch {
   const counts = T.empty(b, [nb, E], 'u32');
   const blockOffsets = T.empty(b, [nb, E], 'u32');
   if (A === 0) b.write(counts.storage, new Uint32Array(nb * E));
-  else b.run(moeCount, p, [idx.arg(), counts.arg()]);
+  else b.run(moeCount, p, [ia, counts.arg()]);
   b.run(moeScan, p, [counts.arg(), blockOffsets.arg(), offsets.arg(), tileStart.arg()]);
-  b.run(moeScatter, p, [idx.arg(), blockOffsets.arg(), perm.arg()]);
+  b.run(moeScatter, p, [ia, blockOffsets.arg(), perm.arg()]);
   counts.dispose();
   blockOffsets.dispose();
   return { perm, offsets, tileStart };

@@ -14,6 +14,7 @@ import { WebGpuBackend } from '../webgpu/webgpu-backend.js';
 
 /** The float64 oracle backend (finite-difference gradient checks outside this package). */
 export { Float64Backend, fromF64, readF64 } from './f64-backend.js';
+export { type GradCase, gradientSuites } from './gradcheck-suite.js';
 
 export const EPS32 = 2 ** -23;
 

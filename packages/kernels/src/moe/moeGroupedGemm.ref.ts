@@ -1,0 +1,58 @@
+/**
+ * moeGroupedGemm (the backward's grouped GEMMs, and the forward's gate/up pre-activations): for each
+ * sorted row r of expert e (offsets from moeDispatch), with A's row gathered by `aSrc`:
+ *   out_i[dst(r), n] (+)= Σ_c A[src(r), c] · B_i[e](c, n),   i < nB (1 or 2 weights, one output each)
+ * B layout 'nk': B[e] stored [N, K] (nn.Linear, B(c, n) = W[e, n, c]); 'kn': stored [K, N].
+ * Row maps: 'token' → perm[r] / k (rows of x), 'assign' → perm[r] (assignment order t·k + j),
+ * 'sorted' → r. Outputs are written at dst(r) = r ('sorted') or perm[r] ('assign').
+ */
+import type { FloatArray, TypedArray } from '../core/dtype.js';
+import { weightReader } from './moeGroupedMatmul.ref.js';
+
+export type MoeRowMap = 'token' | 'assign' | 'sorted';
+
+export interface MoeGroupedGemmParams {
+  /** how the A row of sorted row r is found */
+  aSrc: MoeRowMap;
+  /** where out row r goes ('token' is not allowed) */
+  outRow: 'sorted' | 'assign';
+  bLayout: 'nk' | 'kn';
+  /** weights (and outputs): 2 = gate and up sharing the A rows */
+  nB: 1 | 2;
+  /** add into the outputs instead of overwriting */
+  accumulate: boolean;
+  k: number;
+  E: number;
+  /** assignments (sorted rows) */
+  A: number;
+  N: number;
+  K: number;
+  wDtype: 'f32' | 'f16' | 'bf16';
+}
+
+/** Source row of sorted row r. */
+export function moeRow(map: MoeRowMap, perm: ArrayLike<number>, r: number, k: number): number {
+  if (map === 'sorted') return r;
+  return map === 'assign' ? perm[r] : Math.floor(perm[r] / k);
+}
+
+/** arrays: A, perm [A], offsets [E+1], tileStart [E+1], B_0 (, B_1) → out_0 (, out_1). */
+export function moeGroupedGemmRef(arrays: TypedArray[], p: MoeGroupedGemmParams): void {
+  const { N, K } = p;
+  const [a, perm, offsets] = arrays;
+  const ws = Array.from({ length: p.nB }, (_, i) => weightReader(arrays[4 + i], p.wDtype));
+  const outs = Array.from({ length: p.nB }, (_, i) => arrays[4 + p.nB + i] as FloatArray);
+  for (let e = 0; e < p.E; e++) {
+    for (let r = offsets[e]; r < offsets[e + 1]; r++) {
+      const ao = moeRow(p.aSrc, perm, r, p.k) * K;
+      const oo = (p.outRow === 'sorted' ? r : perm[r]) * N;
+      for (let i = 0; i < p.nB; i++) {
+        for (let n = 0; n < N; n++) {
+          let s = 0;
+          for (let c = 0; c < K; c++) s += a[ao + c] * ws[i](p.bLayout === 'nk' ? (e * N + n) * K + c : (e * K + c) * N + n);
+          outs[i][oo + n] = p.accumulate ? outs[i][oo + n] + s : s;
+        }
+      }
+    }
+  }
+}
