@@ -32,6 +32,11 @@ export {
   binaryRef,
   binaryScalarRef,
 } from './binary/binary.ref.js';
+/** Elementwise backward kernels: dx of exp / sigmoid / silu / pow (scalar exponent); da, db of div / max / min with broadcasting. */
+export { unaryBackward } from './unary/unaryBackward.js';
+export { UNARY_BACKWARD_OPS, type UnaryBackwardOp, type UnaryBackwardParams, unaryBackwardRef, unaryGrad } from './unary/unaryBackward.ref.js';
+export { binaryBackward } from './binary/binaryBackward.js';
+export { BINARY_BACKWARD_OPS, type BinaryBackwardOp, type BinaryBackwardParams, binaryBackwardRef, binaryGrad } from './binary/binaryBackward.ref.js';
 /** Top-k over the last axis (multi-pass bitonic chunks; deterministic tie order). */
 export { topk } from './topk/topk.js';
 export { TOPK_MAX_CHUNK, TOPK_MAX_K, TOPK_PAD, type TopkParams, topkChunk, topkKey, topkRef } from './topk/topk.ref.js';

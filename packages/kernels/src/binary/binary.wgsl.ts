@@ -16,7 +16,7 @@ const EXPR: Record<BinaryOp, string> = {
  * NumPy pow on f32: WGSL `pow` is undefined for a < 0, so take |a| and fix the sign for integer b
  * (NaN for a < 0 with a non-integer b, 1 for b == 0 as in IEEE pow).
  */
-const POW_NP = /* wgsl */ `
+export const WGSL_POW_NP = /* wgsl */ `
 fn pow_np(a: f32, b: f32) -> f32 {
   if (b == 0.0) { return 1.0; }
   let r = exp2(b * log2(abs(a)));
@@ -29,7 +29,7 @@ fn pow_np(a: f32, b: f32) -> f32 {
 
 function prelude(op: BinaryOp, wg: number, header: string): string {
   return `${header}
-${op === 'pow' ? POW_NP : ''}
+${op === 'pow' ? WGSL_POW_NP : ''}
 fn f(a: f32, b: f32) -> f32 { return ${EXPR[op]}; }
 @compute @workgroup_size(${wg})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,

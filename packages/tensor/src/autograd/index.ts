@@ -7,4 +7,5 @@ export { chunkEncoderAttention, hsaChunkAttention, hsaRetrieval, swaAttention } 
 export { matmul } from './ops-linalg.js';
 export { add, addScalar, broadcastTo, mul, reduceToShape, scale, sub } from './ops-elementwise.js';
 export { crossEntropy, embedding, rmsNorm, rope, softmax, swiglu } from './ops-nn.js';
-export { contiguous, mean, permute, reshape, sum, transpose } from './ops-shape.js';
+export { div, exp, maximum, minimum, pow, sigmoid, silu } from './ops-math.js';
+export { concat, contiguous, mean, permute, reshape, slice, sum, transpose } from './ops-shape.js';

@@ -1,8 +1,10 @@
-/** Differentiable shape ops and reductions: reshape, permute, transpose, contiguous, sum, mean. */
+/** Differentiable shape ops and reductions: reshape, permute, transpose, contiguous, slice, concat, sum, mean. */
 import { scale as scaleBy } from '../ops/binary.js';
+import * as cp from '../ops/copy.js';
+import { fill } from '../ops/fill.js';
 import * as red from '../ops/reduce.js';
 import { resolveAxis } from '../ops/reduce.js';
-import type { Shape, Tensor } from '../tensor.js';
+import { copyInto, type Shape, type Tensor } from '../tensor.js';
 import { broadcastTo } from './ops-elementwise.js';
 import { keep, record, shouldRecord } from './tape.js';
 
@@ -49,6 +51,40 @@ export function contiguous(x: Tensor): Tensor {
   const out = x.contiguous();
   if (!shouldRecord(x)) return out;
   return record({ op: 'contiguous', inputs: [x], output: out, saved: [], backward: (dy) => [keep(dy)] });
+}
+
+/** Elements start ≤ i < end along `axis` (a view); the gradient is dy placed in zeros of x's shape. */
+export function slice(x: Tensor, axis: number, start: number, end: number): Tensor {
+  const out = x.slice(axis, start, end);
+  if (!shouldRecord(x)) return out;
+  return record({
+    op: 'slice',
+    inputs: [x],
+    output: out,
+    saved: [],
+    backward: (dy) => {
+      const g = fill(dy.backend, x.shape, 0);
+      const dst = g.slice(axis, start, end);
+      copyInto(dy, dst);
+      dst.dispose();
+      return [g];
+    },
+  });
+}
+
+/** Tensors joined along `axis` (see ops/copy concat); each gets its slice of dy. */
+export function concat(xs: readonly Tensor[], axis = 0): Tensor {
+  const out = cp.concat(xs, axis);
+  if (!shouldRecord(...xs)) return out;
+  const ax = axis < 0 ? axis + out.rank : axis;
+  const starts = xs.map((_, i) => xs.slice(0, i).reduce((s, t) => s + t.shape[ax], 0));
+  return record({
+    op: 'concat',
+    inputs: [...xs],
+    output: out,
+    saved: [],
+    backward: (dy) => xs.map((t, i) => cp.sliceCopy(dy, ax, starts[i], starts[i] + t.shape[ax])),
+  });
 }
 
 /** dy (the reduced shape, with or without the kept dim) broadcast back over x's shape. */

@@ -25,7 +25,7 @@ export function broadcastShapes(op: string, a: Shape, b: Shape): number[] {
 }
 
 /** Strides of a contiguous `shape` read as `out` (right-aligned), 0 on broadcast dims. */
-function broadcastStrides(shape: Shape, out: Shape): number[] {
+export function broadcastStrides(shape: Shape, out: Shape): number[] {
   const s = contiguousStrides(shape);
   const lead = out.length - shape.length;
   return out.map((_, k) => (k < lead || shape[k - lead] === 1 ? 0 : s[k - lead]));
