@@ -10,6 +10,7 @@
 import { AbortedError, ArgumentError, concat, embedding, sliceCopy, Tensor } from '@hsa/tensor';
 import { type HsaConfig, layerKinds } from './config.js';
 import { type LayerState, layerForward, outputHead, prepareIds } from './forward.js';
+import { ChunkStore } from './chunk-store.js';
 import { type ChunkMemory, chunkingForward, disposeMemory } from './layers/chunking-layer.js';
 import type { DecodeHooks, ForwardContext, Recorder } from './layers/common.js';
 import type { HsaModel } from './model.js';
@@ -27,13 +28,15 @@ export class DecodeState {
   readonly swa = new Map<string, RingBuffer>();
   /** lower-decoder hidden states [n, d] of the tokens since the last completed chunk (< S of them) */
   buffer: Tensor[] = [];
-  /** the shared memory of the completed chunks */
-  memory: ChunkMemory | null = null;
+  /** the shared memory of the completed chunks (grown in blocks, never re-concatenated) */
+  readonly store: ChunkStore;
   /** tokens chosen but not yet fed (generate leaves its last sampled token here; the next generate feeds it first) */
   pending: number[] = [];
   private disposed = false;
 
-  constructor(readonly model: HsaModel) {}
+  constructor(readonly model: HsaModel) {
+    this.store = new ChunkStore(model.config, model.backend);
+  }
 
   /** The ring buffers of the SWA module at `prefix` (zeros until written). */
   ringBuffer(prefix: string, window: number): RingBuffer {
@@ -61,7 +64,7 @@ export class DecodeState {
 
   /** Stored chunks. */
   get chunks(): number {
-    return this.memory?.chunks ?? 0;
+    return this.store.chunks;
   }
 
   dispose(): void {
@@ -69,8 +72,7 @@ export class DecodeState {
     this.swa.clear();
     for (const t of this.buffer) t.dispose();
     this.buffer = [];
-    disposeMemory(this.memory);
-    this.memory = null;
+    this.store.dispose();
     this.disposed = true;
   }
 }
@@ -85,25 +87,11 @@ export function createDecodeState(model: HsaModel): DecodeState {
   return new DecodeState(model);
 }
 
-/** a ++ b along axis 0 (disposes both). */
-function append(a: Tensor, b: Tensor): Tensor {
-  const c = concat([a, b], 0);
-  a.dispose();
-  b.dispose();
-  return c;
-}
-
-/** The memory with chunks m appended (disposes both). */
-function appendMemory(old: ChunkMemory | null, m: ChunkMemory): ChunkMemory {
-  if (!old) return m;
-  return { chunks: old.chunks + m.chunks, memK: append(old.memK, m.memK), memV: append(old.memV, m.memV), landmarks: append(old.landmarks, m.landmarks) };
-}
-
 /**
  * The chunking layer of one segment: buffers H_low [T, d]; the completed chunks among buffer + segment
  * are encoded (§3.5) and their landmarks, K_mem and V_mem appended to the memory; the rest stays buffered.
  */
-function chunkingStep(state: DecodeState): (ctx: ForwardContext, hLow: Tensor, p: string) => ChunkMemory | null {
+function chunkingStep(state: DecodeState, views: (ChunkMemory | null)[]): (ctx: ForwardContext, hLow: Tensor, p: string) => ChunkMemory | null {
   return (ctx, hLow, p) => {
     const S = ctx.config.chunkSize;
     const all = concat([...state.buffer, hLow], 0);
@@ -114,10 +102,12 @@ function chunkingStep(state: DecodeState): (ctx: ForwardContext, hLow: Tensor, p
     if (done > 0) {
       const m = chunkingForward({ config: ctx.config, weights: ctx.weights }, all, p);
       if (!m) throw new ArgumentError('decode: a full chunk produced no memory');
-      state.memory = appendMemory(state.memory, m);
+      state.store.append(m);
     }
     all.dispose();
-    return state.memory;
+    const v = state.store.view();
+    views.push(v);
+    return v;
   };
 }
 
@@ -136,8 +126,9 @@ function step(state: DecodeState, ids: Int32Array, options: StepOptions = {}): T
   const { config, weights } = state.model;
   const hooks: DecodeHooks = { pos: state.pos, swaCache: (p, w) => state.ringBuffer(p, w), setSwaCache: (p, c) => state.replaceRing(p, c) };
   const ctx: ForwardContext = { config, weights, decode: hooks, record: options.record };
-  const st: LayerState = { x: embedding(weights.get('backbone.embeddings.weight'), ids), mem: state.memory, ret: null, group: 0 };
-  const chunking = chunkingStep(state);
+  const views = [state.store.view()];
+  const st: LayerState = { x: embedding(weights.get('backbone.embeddings.weight'), ids), mem: views[0], ret: null, group: 0 };
+  const chunking = chunkingStep(state, views);
   try {
     const kinds = layerKinds(config);
     const T = ids.length;
@@ -158,6 +149,7 @@ function step(state: DecodeState, ids: Int32Array, options: StepOptions = {}): T
   } finally {
     st.x.dispose();
     if (st.ret) for (const t of [st.ret.idx, st.ret.w]) t.dispose();
+    for (const v of views) disposeMemory(v);
   }
 }
 

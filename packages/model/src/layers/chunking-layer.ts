@@ -11,10 +11,10 @@ import { addInto, attentionBlock, denseMlp, type ForwardContext, headNorm, linea
 /** The shared chunk memory of C completed chunks. */
 export interface ChunkMemory {
   chunks: number;
-  /** [C·S, Hk, dh] */
-  memK: Tensor;
-  /** [C·S, Hk, dh] */
-  memV: Tensor;
+  /** [C·S, Hk, dh], or chunk-contiguous parts of it (a decoding state's blocks) */
+  memK: Tensor | Tensor[];
+  /** [C·S, Hk, dh] (or parts, like memK) */
+  memV: Tensor | Tensor[];
   /** [C, Hr, dr] */
   landmarks: Tensor;
 }
@@ -83,5 +83,5 @@ export function chunkingForward(ctx: ForwardContext, hLow: Tensor, p: string): C
 
 /** Releases the memory's tensors. */
 export function disposeMemory(m: ChunkMemory | null): void {
-  if (m) for (const t of [m.memK, m.memV, m.landmarks]) t.dispose();
+  if (m) for (const t of [m.memK, m.memV, m.landmarks].flat()) t.dispose();
 }
