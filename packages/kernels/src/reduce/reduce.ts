@@ -3,14 +3,17 @@
  * v1: a thread per output looping over R (coalesced over j when inner > 1, the choice for short R);
  * v2: a workgroup of 256 per output, strided partials then a tree in workgroup memory (long R, or
  * too few outputs to fill the device). 2-D grid either way.
+ * v3: `chunk` gives the first pass of a two-pass reduction (partials over runs of `chunk`, each a
+ * workgroup), so a long axis with few outputs spreads over many workgroups; the op sums the partials
+ * in a second call. Deterministic: fixed runs, fixed trees.
  */
 import { type BufferBinding, ceilDiv, type DeviceCaps, grid, type Kernel, wgslBindings } from '../core/program.js';
 import { defineUniforms } from '../core/uniforms.js';
-import { type ReduceParams, reduceRef } from './reduce.ref.js';
+import { type ReduceParams, reduceChunks, reduceRef } from './reduce.ref.js';
 import { reduceThreadWgsl, reduceWorkgroupWgsl } from './reduce.wgsl.js';
 
 const WG = 256;
-const U = defineUniforms({ count: 'u32', r: 'u32', inner: 'u32' });
+const U = defineUniforms({ count: 'u32', r: 'u32', inner: 'u32', chunk: 'u32', nb: 'u32' });
 const BUFFERS: BufferBinding[] = [
   { name: 'xs', access: 'read', type: 'f32' },
   { name: 'out', access: 'read_write', type: 'f32' },
@@ -19,12 +22,13 @@ const HEADER = `${U.wgsl('U')}\n${wgslBindings(BUFFERS, 'U')}`;
 
 /** Workgroup per output when R is long, or when there are too few outputs for a thread each. */
 export function reduceVariant(p: ReduceParams): 'thread' | 'workgroup' {
-  const outputs = p.outer * p.inner;
-  return p.r > 256 || (p.r > 16 && outputs < 8192) ? 'workgroup' : 'thread';
+  const outputs = p.outer * p.inner * reduceChunks(p);
+  const len = p.chunk ?? p.r;
+  return len > 256 || (len > 16 && outputs < 8192) ? 'workgroup' : 'thread';
 }
 
 function workgroups(p: ReduceParams, caps: DeviceCaps, variant: 'thread' | 'workgroup'): [number, number, number] {
-  const outputs = p.outer * p.inner;
+  const outputs = p.outer * p.inner * reduceChunks(p);
   if (outputs === 0) return [0, 1, 1];
   return grid(variant === 'workgroup' ? outputs : ceilDiv(outputs, WG), caps);
 }
@@ -38,7 +42,7 @@ export const reduce: Kernel<ReduceParams> = {
       key: `reduce:${p.op}:${variant}`,
       code: () => (variant === 'workgroup' ? reduceWorkgroupWgsl : reduceThreadWgsl)(p.op, WG, HEADER),
       buffers: BUFFERS,
-      uniforms: U.pack({ count: p.outer * p.inner, r: p.r, inner: p.inner }),
+      uniforms: U.pack({ count: p.outer * p.inner * reduceChunks(p), r: p.r, inner: p.inner, chunk: p.chunk ?? p.r, nb: reduceChunks(p) }),
       workgroups: workgroups(p, caps, variant),
     };
   },

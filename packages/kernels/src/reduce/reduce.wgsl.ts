@@ -6,7 +6,17 @@ import { type Combine, wgslIdentity, wgslWorkgroupReduce } from './tree.wgsl.js'
 const combineOf = (op: ReduceOp): Combine => (op === 'mean' ? 'sum' : op);
 const finish = (op: ReduceOp, acc: string) => (op === 'mean' ? `${acc} / f32(u.r)` : acc);
 
-/** x[o, k, j] at base + k·inner with base = o·R·inner + j; `header` declares `u`, `xs`, `out`. */
+/**
+ * Output idx = (o, b, j) of [outer, nb, inner] (nb = 1 without a chunk) reads x[o, b·chunk + k, j] at
+ * base + k·inner, k < len.
+ */
+const LOCATE = /* wgsl */ `  let o = idx / (u.nb * u.inner);
+  let b = (idx / u.inner) % u.nb;
+  let j = idx % u.inner;
+  let base = (o * u.r + b * u.chunk) * u.inner + j;
+  let len = min(u.chunk, u.r - b * u.chunk);`;
+
+/** A workgroup per output; `header` declares `u`, `xs`, `out`. */
 export function reduceWorkgroupWgsl(op: ReduceOp, wg: number, header: string): string {
   const c = combineOf(op);
   return /* wgsl */ `
@@ -17,12 +27,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
   let idx = ${WGSL_LINEAR_WORKGROUP};
   if (idx >= u.count) { return; }
-  let o = idx / u.inner;
-  let j = idx % u.inner;
-  let base = o * u.r * u.inner + j;
+${LOCATE}
   ${wgslIdentity('init', c)}
   var acc = init;
-  for (var k = lid; k < u.r; k += ${wg}u) {
+  for (var k = lid; k < len; k += ${wg}u) {
     let a = acc;
     let b = xs[base + k * u.inner];
     acc = ${c === 'sum' ? 'a + b' : `${c}(a, b)`};
@@ -41,12 +49,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
   let idx = ${WGSL_LINEAR_WORKGROUP} * ${wg}u + lid;
   if (idx >= u.count) { return; }
-  let o = idx / u.inner;
-  let j = idx % u.inner;
-  let base = o * u.r * u.inner + j;
+${LOCATE}
   ${wgslIdentity('init', c)}
   var acc = init;
-  for (var k = 0u; k < u.r; k++) {
+  for (var k = 0u; k < len; k++) {
     let a = acc;
     let b = xs[base + k * u.inner];
     acc = ${c === 'sum' ? 'a + b' : `${c}(a, b)`};

@@ -2,7 +2,7 @@ import { ArgumentError, DTypeError, REDUCE_OPS, type ReduceOp, reduceVariant, Sh
 import { describe, expect, it } from 'vitest';
 import { numel, type Shape, Tensor } from '../tensor.js';
 import { EPS32, expectClose, freshSeed, randF32, reductionTol, testBackends } from '../test-utils/index.js';
-import { max, reduce, sum } from './reduce.js';
+import { max, reduce, sum, twoPassChunk } from './reduce.js';
 
 /** float64 oracle over x viewed as [outer, R, inner]: values and Σ|x| per output (for the bound). */
 function oracle(op: ReduceOp, x: Float32Array, shape: Shape, axis: number) {
@@ -34,6 +34,8 @@ const CASES: [Shape, number][] = [
   [[997, 7, 31], 1],
   [[97, 127], 0],
   [[4099, 3], -1],
+  // two passes (a long axis, few outputs): runs that do not divide R, inner > 1
+  [[2, 40_961, 3], 1],
 ];
 
 describe.each(testBackends())('reduce on %s', (_name, make) => {
@@ -59,6 +61,10 @@ describe.each(testBackends())('reduce on %s', (_name, make) => {
   it('covers both kernel variants in the cases above', () => {
     expect(reduceVariant({ op: 'sum', outer: 3, r: 257, inner: 5 })).toBe('workgroup');
     expect(reduceVariant({ op: 'sum', outer: 997, r: 7, inner: 31 })).toBe('thread');
+    expect(twoPassChunk(1, 50_000)).toBeGreaterThan(0);
+    expect(50_000 % twoPassChunk(1, 50_000)).not.toBe(0);
+    expect(twoPassChunk(6, 40_961)).toBeGreaterThan(0);
+    expect(twoPassChunk(997 * 31, 7)).toBe(0);
   });
 
   it('keepDims keeps the axis as size 1', async () => {

@@ -1,5 +1,5 @@
 /** Reductions over one axis (sum, max, min, mean) of f32 tensors. */
-import { ArgumentError, reduce as reduceKernel, type ReduceOp, ShapeError } from '@hsa/kernels';
+import { ArgumentError, binaryScalar as binaryScalarKernel, reduce as reduceKernel, type ReduceOp, ShapeError } from '@hsa/kernels';
 import { fmtShape, numel, Tensor } from '../tensor.js';
 import { expectDtype } from './guards.js';
 
@@ -31,9 +31,36 @@ export function reduce(op: ReduceOp, x: Tensor, axis: number, options: ReduceOpt
   const out = Tensor.empty(x.backend, shape, 'f32');
   if (out.size === 0) return out;
   const xc = x.contiguous();
-  x.backend.run(reduceKernel, { op, outer, r, inner }, [xc.arg(), out.arg()]);
+  const chunk = twoPassChunk(outer * inner, r);
+  if (chunk === 0) x.backend.run(reduceKernel, { op, outer, r, inner }, [xc.arg(), out.arg()]);
+  else {
+    // pass 1: partials [outer, nb, inner] over runs of `chunk`; pass 2: the partials, in order
+    const nb = Math.ceil(r / chunk);
+    const part = Tensor.empty(x.backend, [outer, nb, inner], 'f32');
+    x.backend.run(reduceKernel, { op: op === 'mean' ? 'sum' : op, outer, r, inner, chunk }, [xc.arg(), part.arg()]);
+    const tot = op === 'mean' ? Tensor.empty(x.backend, shape, 'f32') : out;
+    x.backend.run(reduceKernel, { op: op === 'mean' ? 'sum' : op, outer, r: nb, inner }, [part.arg(), tot.arg()]);
+    if (tot !== out) {
+      x.backend.run(binaryScalarKernel, { op: 'div', n: out.size, scalar: r }, [tot.arg(), out.arg()]);
+      tot.dispose();
+    }
+    part.dispose();
+  }
   xc.dispose();
   return out;
+}
+
+/** Workgroups the first pass aims for when a long axis has few outputs. */
+const TARGET_WORKGROUPS = 1024;
+
+/**
+ * The run length of a two-pass reduction (0: one pass). A long axis (≥ 2¹⁵) with fewer outputs than
+ * TARGET_WORKGROUPS / 4 would leave most of the device idle with one workgroup per output.
+ */
+export function twoPassChunk(outputs: number, r: number): number {
+  if (r < 1 << 15 || outputs * 4 >= TARGET_WORKGROUPS) return 0;
+  const nb = Math.min(Math.ceil(r / 4096), Math.ceil(TARGET_WORKGROUPS / outputs));
+  return Math.ceil(r / nb);
 }
 
 export const sum = (x: Tensor, axis: number, options?: ReduceOptions) => reduce('sum', x, axis, options);
