@@ -66,6 +66,9 @@ function checkOptions(o: SampleOptions): void {
   check(Number.isFinite(o.depth) && o.depth >= 0 && o.depth <= 100, 'depth', 'a percentage in 0..100', o.depth);
   check(Number.isSafeInteger(o.seed), 'seed', 'an integer', o.seed);
   check(Number.isSafeInteger(o.index ?? 0) && (o.index ?? 0) >= 0, 'index', 'a non-negative integer', o.index);
+  if (o.tokenizer.encode('').length !== 0) {
+    throw new TaskError('E_BAD_INPUT', 'tokenizer.encode adds tokens to every text (BOS/EOS?); pass one that encodes the text alone (see TaskTokenizer)');
+  }
   if (o.task.haystack === 'text' && o.corpus === undefined) {
     throw new TaskError('E_NO_CORPUS', `${o.task.name}: a text haystack needs options.corpus (e.g. loadShakespeare() from @hsa/tasks/node)`);
   }
