@@ -34,6 +34,8 @@ export {
 } from './generate/generate.js';
 /** What each generated token retrieved: chunks and fusion weights per HSA layer. */
 export type { RetrievalLayer, RetrievalStep } from './generate/retrieval.js';
+/** Saving: every parameter under its reference name in its device dtype; one file or shards + index. */
+export { modelTensors, type SavedModel, serializeModel } from './save.js';
 /** A loaded model: config + weights + forward. */
 export { HsaModel } from './model.js';
 /** Training: the parameters as autograd Parameters under the reference names (seeded reference init, decay groups, safetensors export that HsaModel loads). */

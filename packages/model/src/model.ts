@@ -10,6 +10,8 @@ export class HsaModel {
   constructor(
     readonly config: HsaConfig,
     readonly weights: ModelWeights,
+    /** the config.json it was loaded from (saving writes it back) */
+    readonly configJson?: unknown,
   ) {}
 
   /**
@@ -18,7 +20,7 @@ export class HsaModel {
    */
   static load(backend: Backend, configJson: unknown, files: readonly WeightFile[], options: LoadWeightsOptions & { weightMap?: Record<string, string> } = {}): HsaModel {
     const config = parseConfig(configJson);
-    return new HsaModel(config, loadWeights(backend, config, files, options));
+    return new HsaModel(config, loadWeights(backend, config, files, options), configJson);
   }
 
   get backend(): Backend {

@@ -2,11 +2,13 @@
  * @hsa/model/node: loading a model directory from disk (Node only): `config.json` plus
  * `model.safetensors`, or the shards listed in `model.safetensors.index.json`.
  */
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Backend, HsaError, SafetensorsFile } from '@hsa/tensor';
+import { ArgumentError, type Backend, HsaError, SafetensorsFile } from '@hsa/tensor';
+import { writeFileAtomic } from '@hsa/tensor/node';
 import { ModelConfigError, parseConfig } from './config.js';
 import { HsaModel } from './model.js';
+import { serializeModel } from './save.js';
 import { type LoadWeightsOptions, type WeightFile, WeightsError } from './weights.js';
 
 export interface ModelDirOptions extends LoadWeightsOptions {
@@ -84,4 +86,27 @@ export async function readModelDir(dir: string, options: Pick<ModelDirOptions, '
 export async function loadModelDir(backend: Backend, dir: string, options: ModelDirOptions = {}): Promise<HsaModel> {
   const m = await readModelDir(dir, options);
   return HsaModel.load(backend, m.configJson, m.files, { ...options, weightMap: m.weightMap });
+}
+
+export interface SaveModelOptions {
+  /** shard the weights into files of at most this many bytes (with model.safetensors.index.json) */
+  shardBytes?: number;
+  /** string metadata for the safetensors headers */
+  metadata?: Record<string, string>;
+}
+
+/**
+ * Writes config.json and the weights (model.safetensors, or shards + index) into `dir`, each file
+ * atomically (temp file + rename); a weight layout left from an earlier save of the other kind is
+ * removed afterwards, so the directory always loads as what was saved.
+ */
+export async function saveModelDir(model: HsaModel, dir: string, options: SaveModelOptions = {}): Promise<string[]> {
+  if (model.configJson === undefined) throw new ArgumentError('saveModelDir: the model has no config.json to write (load it with HsaModel.load)');
+  const { files } = await serializeModel(model, options);
+  await mkdir(dir, { recursive: true });
+  for (const [name, bytes] of files) await writeFileAtomic(join(dir, name), bytes);
+  await writeFileAtomic(join(dir, 'config.json'), new TextEncoder().encode(`${JSON.stringify(model.configJson, null, 2)}\n`));
+  const stale = files.has('model.safetensors') ? 'model.safetensors.index.json' : 'model.safetensors';
+  await rm(join(dir, stale), { force: true });
+  return [...files.keys(), 'config.json'];
 }
