@@ -113,7 +113,7 @@ describe('generateSample', () => {
     expect(() => generateSample({ task: TASKS.niah_single_2, length: 500, depth: 0, seed: 0, tokenizer })).toThrow(/needs options.corpus/);
     expect(() => make({ tokenizer, depth: 101 })).toThrow(/depth/);
     expect(() => make({ tokenizer, length: 10.5 })).toThrow(/length/);
-    const bos: TaskTokenizer = { encode: (t) => [1, ...tokenizer.encode(t)], decode: tokenizer.decode };
+    const bos: TaskTokenizer = { encode: (t) => [1, ...Array.from(tokenizer.encode(t))], decode: tokenizer.decode };
     expect(() => make({ tokenizer: bos })).toThrow(/BOS/);
   });
 });

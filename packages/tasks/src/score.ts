@@ -26,7 +26,8 @@ export function wilson(p: number, n: number, z = Z95): { low: number; high: numb
   const center = p + z2 / (2 * n);
   const half = z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n));
   const denom = 1 + z2 / n;
-  return { low: Math.max(0, (center - half) / denom), high: Math.min(1, (center + half) / denom) };
+  // At p = 0 (p = 1) the bound is 0 (1) exactly; the formula only reaches it up to rounding.
+  return { low: p === 0 ? 0 : (center - half) / denom, high: p === 1 ? 1 : (center + half) / denom };
 }
 
 /** Mean score of a cell with its Wilson 95% interval. */
