@@ -114,10 +114,16 @@ export { wgslSinCos } from './rope/sincos.wgsl.js';
 export { softmaxBackward } from './softmax/softmaxBackward.js';
 export { softmaxBackwardRef } from './softmax/softmaxBackward.ref.js';
 export { rmsNormBackward, rmsNormWeightGrad } from './rmsnorm/rmsnormBackward.js';
-export { type RmsNormBackwardParams, rmsNormBackwardRef, rmsNormWeightGradRef } from './rmsnorm/rmsnormBackward.ref.js';
+export {
+  type RmsNormBackwardParams,
+  type RmsNormWeightGradParams,
+  rmsNormBackwardRef,
+  rmsNormWeightGradBlocks,
+  rmsNormWeightGradRef,
+} from './rmsnorm/rmsnormBackward.ref.js';
 export { swigluBackward } from './swiglu/swigluBackward.js';
 export { type SwigluBackwardParams, swigluBackwardRef } from './swiglu/swigluBackward.ref.js';
-export { embeddingBackward } from './embedding/embeddingBackward.js';
+export { type EmbeddingKeysParams, type EmbeddingSegmentSumParams, embeddingKeys, embeddingSegmentSum } from './embedding/embeddingBackward.js';
 export { type EmbeddingBackwardParams, embeddingBackwardRef } from './embedding/embeddingBackward.ref.js';
 /** Cross-entropy over the vocabulary fused with its gradient (softmax formed once), label masking. */
 export { crossEntropy } from './crossentropy/crossEntropy.js';

@@ -1,53 +1,86 @@
 /**
- * embeddingBackward: dtable[v, :] = Σ_{t: ids[t] = v} dy[t, :] in ascending t, without atomics.
- * v1: one workgroup per token t (2-D grid); the workgroup owns row ids[t] only when t is that id's
- * first occurrence (a strided scan of ids[0..t) closed by a max tree), and then sums dy over the
- * tokens t' ≥ t with the same id, 256 columns at a time. Every row has one owner, so the result is
- * bit-identical run to run. Cost O(n²/256 + n·d) per workgroup set: fine for n up to ~10⁴ tokens.
+ * embeddingBackward: dtable[v, :] = Σ_{t: ids[t] = v} dy[t, :] in ascending t, without atomics (math
+ * in embeddingBackward.ref.ts). The op sorts the tokens by id first (the stable LSD radix sort of the
+ * HSA selection inversion: hsaRadixDigits + moeCount/moeScan/moeScatter + hsaRadixCompose, and
+ * hsaBucketStarts for each id's run), then:
+ *   embeddingKeys        key[t] = ids[t] when it is a row of the table, else vocab (sorted last)
+ *   embeddingSegmentSum  dtable[v, j] = Σ_{i in starts[v] .. starts[v+1]) dy[order[i], j], one thread
+ *                        per (v, j), j fastest so the dy reads of a row coalesce
+ * v1: one workgroup per token that owned the row of its first occurrence, found by scanning ids[0..t):
+ * O(n²) work. v2 (this): O(n·passes + vocab·d + n·d) work; every row is summed by one thread in
+ * token order, so the result is bit-identical run to run. Rows no id hits are written as 0.
  */
-import { type BufferBinding, grid, type Kernel, WGSL_LINEAR_WORKGROUP, wgslBindings } from '../core/program.js';
+import { elementwiseGrid, elementwiseWgsl } from '../core/elementwise.js';
+import { type BufferBinding, type Kernel, wgslBindings } from '../core/program.js';
 import { defineUniforms } from '../core/uniforms.js';
-import { wgslWorkgroupReduce } from '../reduce/tree.wgsl.js';
-import { type EmbeddingBackwardParams, embeddingBackwardRef } from './embeddingBackward.ref.js';
 
-const WG = 256;
-const U = defineUniforms({ vocab: 'u32', d: 'u32', n: 'u32' });
-const BUFFERS: BufferBinding[] = [
+export interface EmbeddingKeysParams {
+  /** number of ids */
+  n: number;
+  vocab: number;
+}
+
+export interface EmbeddingSegmentSumParams {
+  vocab: number;
+  /** row width */
+  d: number;
+  /** number of ids (entries of order) */
+  n: number;
+}
+
+const UK = defineUniforms({ n: 'u32', vocab: 'u32' });
+const KEY_BUFFERS: BufferBinding[] = [
   { name: 'ids', access: 'read', type: 'i32' },
+  { name: 'key', access: 'read_write', type: 'i32' },
+];
+
+export const embeddingKeys: Kernel<EmbeddingKeysParams> = {
+  name: 'embeddingKeys',
+  ref([ids, key], p) {
+    for (let t = 0; t < p.n; t++) key[t] = ids[t] >= 0 && ids[t] < p.vocab ? ids[t] : p.vocab;
+  },
+  program: (p, caps) => ({
+    key: 'embeddingKeys',
+    code: () =>
+      elementwiseWgsl(`${UK.wgsl('U')}\n${wgslBindings(KEY_BUFFERS, 'U')}`, '  let id = ids[i];\n  key[i] = select(i32(u.vocab), id, id >= 0 && id < i32(u.vocab));'),
+    buffers: KEY_BUFFERS,
+    uniforms: UK.pack({ n: p.n, vocab: p.vocab }),
+    workgroups: elementwiseGrid(p.n, caps),
+  }),
+};
+
+const US = defineUniforms({ n: 'u32', d: 'u32', slots: 'u32' });
+const SUM_BUFFERS: BufferBinding[] = [
   { name: 'dy', access: 'read', type: 'f32' },
+  { name: 'order', access: 'read', type: 'u32' },
+  { name: 'starts', access: 'read', type: 'u32' },
   { name: 'out', access: 'read_write', type: 'f32' },
 ];
 
-const wgsl = () => /* wgsl */ `
-${U.wgsl('U')}
-${wgslBindings(BUFFERS, 'U')}
-${wgslWorkgroupReduce('seen', WG, 'max')}
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
-  let t = ${WGSL_LINEAR_WORKGROUP};
-  let inRange = t < u.n;
-  let id = select(-1, ids[min(t, u.n - 1u)], inRange);
-  var s = 0.0;
-  for (var k = lid; k < select(0u, t, inRange); k += ${WG}u) { if (ids[k] == id) { s = 1.0; } }
-  let earlier = seen(lid, s);
-  if (!inRange || earlier > 0.0 || id < 0 || u32(id) >= u.vocab) { return; }
-  let row = u32(id) * u.d;
-  for (var j = lid; j < u.d; j += ${WG}u) {
-    var acc = 0.0;
-    for (var k = t; k < u.n; k++) { if (ids[k] == id) { acc += dy[k * u.d + j]; } }
-    out[row + j] = acc;
-  }
-}`;
-
-export const embeddingBackward: Kernel<EmbeddingBackwardParams> = {
-  name: 'embeddingBackward',
-  ref: (arrays, p) => embeddingBackwardRef(arrays as (Float32Array | Int32Array)[], p),
+export const embeddingSegmentSum: Kernel<EmbeddingSegmentSumParams> = {
+  name: 'embeddingSegmentSum',
+  ref([dy, order, starts, out], p) {
+    for (let v = 0; v < p.vocab; v++) {
+      for (let j = 0; j < p.d; j++) {
+        let acc = 0;
+        for (let i = starts[v]; i < starts[v + 1]; i++) acc += dy[order[i] * p.d + j];
+        out[v * p.d + j] = acc;
+      }
+    }
+  },
   program: (p, caps) => ({
-    key: 'embeddingBackward',
-    code: wgsl,
-    buffers: BUFFERS,
-    uniforms: U.pack({ vocab: p.vocab, d: p.d, n: p.n }),
-    workgroups: p.n === 0 ? [0, 1, 1] : grid(p.n, caps),
+    key: 'embeddingSegmentSum',
+    code: () =>
+      elementwiseWgsl(
+        `${US.wgsl('U')}\n${wgslBindings(SUM_BUFFERS, 'U')}`,
+        `  let v = i / u.d;
+  let j = i % u.d;
+  var acc = 0.0;
+  for (var k = starts[v]; k < starts[v + 1u]; k++) { acc += dy[min(order[k], u.slots - 1u) * u.d + j]; }
+  out[i] = acc;`,
+      ),
+    buffers: SUM_BUFFERS,
+    uniforms: US.pack({ n: p.vocab * p.d, d: p.d, slots: p.n }),
+    workgroups: elementwiseGrid(p.vocab * p.d, caps),
   }),
 };

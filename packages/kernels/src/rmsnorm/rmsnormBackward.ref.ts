@@ -1,7 +1,8 @@
 /**
  * rmsNormBackward, y = w ⊙ x·r with r = (mean x² + eps)^(−1/2), per row of n:
  *   dx_i = r·w_i·dy_i − x_i·r³·(1/n)·Σ_j w_j·dy_j·x_j,   rstd = r (saved for the weight grad);
- * rmsNormWeightGrad: dw_j = Σ_rows dy_j·x_j·r (rows summed in order, so it is deterministic).
+ * rmsNormWeightGrad: dw_j = Σ_rows dy_j·x_j·r (rows summed in order, so it is deterministic); with
+ * `block`, the partials dw[b, j] over rows [b·block, (b+1)·block), which the op then sums over b.
  */
 import type { FloatArray } from '../core/dtype.js';
 
@@ -29,11 +30,24 @@ export function rmsNormBackwardRef([x, w, dy, dx, rstd]: FloatArray[], p: RmsNor
   }
 }
 
-/** Arrays: x, dy, rstd [rows], then the output dw [n]. */
-export function rmsNormWeightGradRef([x, dy, rstd, dw]: FloatArray[], p: Omit<RmsNormBackwardParams, 'eps'>): void {
-  for (let j = 0; j < p.n; j++) {
-    let s = 0;
-    for (let r = 0; r < p.rows; r++) s += dy[r * p.n + j] * x[r * p.n + j] * rstd[r];
-    dw[j] = s;
+export interface RmsNormWeightGradParams {
+  rows: number;
+  n: number;
+  /** rows per partial (default all rows: dw itself) */
+  block?: number;
+}
+
+/** Partials of a blocked weight gradient: ⌈rows / block⌉ (1 without a block). */
+export const rmsNormWeightGradBlocks = (p: RmsNormWeightGradParams): number => (p.block ? Math.max(1, Math.ceil(p.rows / p.block)) : 1);
+
+/** Arrays: x, dy, rstd [rows], then the output dw [blocks, n]. */
+export function rmsNormWeightGradRef([x, dy, rstd, dw]: FloatArray[], p: RmsNormWeightGradParams): void {
+  const block = p.block ?? p.rows;
+  for (let b = 0; b < rmsNormWeightGradBlocks(p); b++) {
+    for (let j = 0; j < p.n; j++) {
+      let s = 0;
+      for (let r = b * block; r < Math.min(p.rows, (b + 1) * block); r++) s += dy[r * p.n + j] * x[r * p.n + j] * rstd[r];
+      dw[b * p.n + j] = s;
+    }
   }
 }

@@ -1,16 +1,19 @@
 /** Backward kernels at sizes past one workgroup (the gradient tests use tiny ones), vs float64 oracles. */
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Tensor } from '../tensor.js';
 import { expectClose, freshSeed, randF32, reductionTol, rng, testBackends } from '../test-utils/index.js';
 import { embeddingBackward, rmsNormBackward } from './backward-ops.js';
 
 describe.each(testBackends())('backward kernels on %s', (_, make) => {
-  it('embeddingBackward: 600 ids over 7 rows (scan past 256), d 13, bad ids skipped', async () => {
+  it.each([
+    [600, 7, 13],
+    // two radix passes (vocab > 255), three sort blocks of 1024 ids, hot and unused rows
+    [2500, 700, 5],
+  ])('embeddingBackward: %i ids over %i rows, d %i, bad ids skipped, bit-identical on a rerun', async (n, vocab, d) => {
     const be = await make();
     const seed = freshSeed();
-    const [n, vocab, d] = [600, 7, 13];
     const r = rng(seed);
-    const ids = Int32Array.from({ length: n }, (_, i) => (i % 97 === 5 ? -1 : Math.floor(r() * vocab)));
+    const ids = Int32Array.from({ length: n }, (_, i) => (i % 97 === 5 ? -1 : i % 89 === 3 ? vocab : i % 7 === 0 ? 1 : Math.floor(r() * vocab)));
     const dy = randF32(n * d, seed + 1);
     const want = new Float64Array(vocab * d);
     const sumAbs = new Float64Array(vocab * d);
@@ -21,11 +24,13 @@ describe.each(testBackends())('backward kernels on %s', (_, make) => {
         sumAbs[id * d + j] += Math.abs(dy[t * d + j]);
       }
     });
-    const got = embeddingBackward(Tensor.from(be, ids, [n], 'i32'), Tensor.from(be, dy, [n, d]), vocab);
-    expectClose(await got.data(), want, (i) => reductionTol(n, sumAbs[i]), `seed ${seed}`);
+    const [ti, td] = [Tensor.from(be, ids, [n], 'i32'), Tensor.from(be, dy, [n, d])];
+    const got = await embeddingBackward(ti, td, vocab).data();
+    expectClose(got, want, (i) => reductionTol(n, sumAbs[i]), `seed ${seed}`);
+    expect(await embeddingBackward(ti, td, vocab).data()).toEqual(got);
   });
 
-  it('rmsNormBackward: dw over 300 rows of 257', async () => {
+  it('rmsNormBackward: dw over 300 rows of 257 (5 blocks of 64 rows, then a reduce)', async () => {
     const be = await make();
     const seed = freshSeed();
     const [rows, n, eps] = [300, 257, 1e-5];

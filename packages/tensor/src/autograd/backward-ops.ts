@@ -3,7 +3,8 @@
  * ag.* ops' backward closures; exported so a model can call them directly.
  */
 import {
-  embeddingBackward as embeddingBackwardKernel,
+  embeddingKeys,
+  embeddingSegmentSum,
   rmsNormBackward as rmsNormBackwardKernel,
   rmsNormWeightGrad,
   ShapeError,
@@ -11,6 +12,8 @@ import {
   swigluBackward as swigluBackwardKernel,
 } from '@hsa/kernels';
 import { fill } from '../ops/fill.js';
+import { sum } from '../ops/reduce.js';
+import { sortByKey } from '../ops/sortByKey.js';
 import { expectDtype, sameBackend } from '../ops/guards.js';
 import { fmtShape, Tensor } from '../tensor.js';
 
@@ -45,14 +48,25 @@ export function rmsNormBackward(x: Tensor, w: Tensor, dy: Tensor, eps: number): 
   const n = x.shape[x.rank - 1];
   const rows = x.size / Math.max(n, 1);
   const dx = Tensor.empty(x.backend, x.shape, 'f32');
-  const dw = Tensor.empty(x.backend, [n], 'f32');
+  if (rows === 0 || n === 0) return { dx, dw: fill(x.backend, [n], 0) };
   const rstd = Tensor.empty(x.backend, [rows], 'f32');
-  if (rows > 0 && n > 0) {
-    runOn(rmsNormBackwardKernel, { rows, n, eps: Math.fround(eps) }, [x, w, dy], [dx, rstd]);
-    runOn(rmsNormWeightGrad, { rows, n }, [x, dy, rstd], [dw]);
-  } else if (n > 0) x.backend.write(dw.storage, new Float32Array(n));
+  runOn(rmsNormBackwardKernel, { rows, n, eps: Math.fround(eps) }, [x, w, dy], [dx, rstd]);
+  const dw = rmsNormDw(x, dy, rstd, rows, n);
   rstd.dispose();
   return { dx, dw };
+}
+
+/** Rows per partial of the weight gradient (the partials are then summed over blocks). */
+const DW_BLOCK = 64;
+
+/** dw [n] = Σ_rows dy·x·rstd: one pass for ≤ DW_BLOCK rows, else partials per block of rows + a reduce. */
+function rmsNormDw(x: Tensor, dy: Tensor, rstd: Tensor, rows: number, n: number): Tensor {
+  const blocks = Math.ceil(rows / DW_BLOCK);
+  const part = Tensor.empty(x.backend, [blocks, n], 'f32');
+  runOn(rmsNormWeightGrad, { rows, n, block: DW_BLOCK }, [x, dy, rstd], [part]);
+  const dw = blocks === 1 ? part.reshape([n]) : sum(part, 0);
+  part.dispose();
+  return dw;
 }
 
 /** { dgate, dup } of swiglu. */
@@ -65,14 +79,23 @@ export function swigluBackward(gate: Tensor, up: Tensor, dy: Tensor): { dgate: T
   return { dgate, dup };
 }
 
-/** dtable [vocab, d] of embedding(table, ids): a deterministic scatter-add of dy [..., d]. */
+/**
+ * dtable [vocab, d] of embedding(table, ids): a deterministic scatter-add of dy [..., d]: the tokens
+ * sorted by id (stable radix sort), then one thread per (row, column) sums its run in token order.
+ */
 export function embeddingBackward(ids: Tensor, dy: Tensor, vocab: number): Tensor {
   expectDtype('embeddingBackward', ids, 'i32');
   const d = dy.shape[dy.rank - 1];
   if (dy.size !== ids.size * d) {
     throw new ShapeError(`embeddingBackward: dy ${fmtShape(dy.shape)} must be [...ids ${fmtShape(ids.shape)}, d]`);
   }
-  const out = fill(dy.backend, [vocab, d], 0);
-  if (ids.size > 0 && d > 0) runOn(embeddingBackwardKernel, { vocab, d, n: ids.size }, [ids, dy], [out]);
+  const n = ids.size;
+  if (n === 0 || d === 0 || vocab === 0) return fill(dy.backend, [vocab, d], 0);
+  const key = Tensor.empty(dy.backend, [n], 'i32');
+  runOn(embeddingKeys, { n, vocab }, [ids], [key]);
+  const { order, starts } = sortByKey(key, vocab);
+  const out = Tensor.empty(dy.backend, [vocab, d], 'f32');
+  runOn(embeddingSegmentSum, { vocab, d, n }, [dy, order, starts], [out]);
+  for (const t of [key, order, starts]) t.dispose();
   return out;
 }
