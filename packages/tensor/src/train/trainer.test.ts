@@ -8,10 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type HsaError, NumericError } from '@hsa/kernels';
 import { describe, expect, it } from 'vitest';
+import * as ag from '../autograd/index.js';
 import type { Backend } from '../backend.js';
 import { CpuBackend } from '../cpu/cpu-backend.js';
 import { AdamW } from '../optim/adamw.js';
 import { warmupConstant } from '../optim/schedule.js';
+import type { Tensor } from '../tensor.js';
 import { webgpuBackend } from '../test-utils/index.js';
 import { nodeCheckpointIO } from './checkpoint-node.js';
 import { copyBatch } from './copy-task.js';
@@ -21,7 +23,18 @@ import { TinyTransformer, type TinyTransformerConfig } from './tiny-transformer.
 
 const CFG: TinyTransformerConfig = { vocab: 16, d: 32, layers: 2, heads: 2, ffn: 64 };
 
-function setup(backend: Backend, opts: { initSeed?: number; path?: string; cfg?: Partial<TinyTransformerConfig>; signal?: AbortSignal; batch?: number; every?: number } = {}) {
+interface SetupOptions {
+  initSeed?: number;
+  path?: string;
+  cfg?: Partial<TinyTransformerConfig>;
+  signal?: AbortSignal;
+  batch?: number;
+  every?: number;
+  /** a term added to the loss (tests of the gradient guard) */
+  extra?: (model: TinyTransformer) => Tensor | null;
+}
+
+function setup(backend: Backend, opts: SetupOptions = {}) {
   const model = new TinyTransformer(backend, { ...CFG, ...opts.cfg }, new Rng(opts.initSeed ?? 1));
   const optimizer = new AdamW(model.params, { weightDecay: 0.01 });
   const trainer = new Trainer({
@@ -33,7 +46,12 @@ function setup(backend: Backend, opts: { initSeed?: number; path?: string; cfg?:
       const l = model.loss(b.ids, b.targets);
       b.ids.dispose();
       b.targets.dispose();
-      return l;
+      const e = opts.extra?.(model);
+      if (!e) return l;
+      const sum = ag.add(l, e);
+      l.dispose();
+      e.dispose();
+      return sum;
     },
     rng: new Rng(7),
     tokensPerBatch: (opts.batch ?? 16) * 16,
@@ -86,6 +104,35 @@ describe('Trainer on the CPU', () => {
     expect(trainer.step).toBe(5);
     expect(readFileSync(path).equals(before)).toBe(true);
     expect(model.params.every((p) => p.grad === null)).toBe(true);
+  });
+
+  it('a NaN in a gradient (finite loss) names the first offending parameter; the checkpoint stays intact', async () => {
+    const path = tmp();
+    let poison = false;
+    // 0·Σ (wq − wq)^0.5: value 0, but the gradient is 0·∞ = NaN in l0.wq only
+    const extra = (m: TinyTransformer) => {
+      const wq = m.params.find((p) => p.name === 'l0.wq')?.value;
+      if (!poison || !wq) return null;
+      const z = ag.pow(ag.sub(wq, wq), 0.5);
+      const s = ag.scale(ag.sum(ag.reshape(z, [-1]), 0), 0);
+      z.dispose();
+      return s;
+    };
+    const { model, trainer } = setup(new CpuBackend(), { path, extra });
+    await trainer.run(5);
+    const before = readFileSync(path);
+    const wqBefore = await model.params.find((p) => p.name === 'l0.wq')?.value.data();
+    poison = true;
+    const err = (await trainer.trainStep().catch((e) => e)) as HsaError;
+    expect(err).toBeInstanceOf(NumericError);
+    expect(err.message).toMatch(/gradient of parameter 'l0\.wq' holds NaN or Inf/);
+    expect(trainer.step).toBe(5);
+    expect(readFileSync(path).equals(before)).toBe(true);
+    expect(await model.params.find((p) => p.name === 'l0.wq')?.value.data()).toEqual(wqBefore);
+    expect(model.params.every((p) => p.grad === null)).toBe(true);
+    poison = false;
+    await trainer.trainStep();
+    expect(trainer.step).toBe(6);
   });
 
   it('stops on an aborted signal', async () => {
