@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { drawKey, drawUuid, drawValue, drawVarName, keySplit } from './keys.js';
 import { Rng } from './rng.js';
+import { generateSample } from './sample.js';
+import { niah } from './tasks.js';
+import { charTokenizer } from './test-utils/tokenizers.js';
 import { ADJECTIVES, NOUNS } from './words.js';
 
 describe('keys', () => {
@@ -39,5 +42,13 @@ describe('keys', () => {
     for (let i = 0; i < 60; i++) drawValue(rng, 'word', words);
     expect(words.size).toBe(60);
     expect([...words].every((w) => NOUNS.includes(w))).toBe(true);
+  });
+
+  it('never uses a word of a key as a word value', () => {
+    for (let seed = 0; seed < 50; seed++) {
+      const s = generateSample({ task: niah('w', 'noise', 'word', 8, 4, 2), length: 5000, depth: 50, seed, tokenizer: charTokenizer });
+      const keyWords = new Set(s.needles.flatMap((n) => n.key.split('-')));
+      expect(s.needles.filter((n) => keyWords.has(n.value))).toEqual([]);
+    }
   });
 });

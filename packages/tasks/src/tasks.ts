@@ -97,10 +97,11 @@ function listed(items: readonly string[]): string {
 function niahContent(t: NiahTask, rng: Rng, split: Split): Content {
   const kind = PLURAL[t.value];
   const keys = new Set<string>();
-  const values = new Set<string>();
+  for (let p = 0; p < t.pairs; p++) drawKey(rng, split, keys);
+  // Word values never repeat a word of a key, or echoing the question would score.
+  const values = new Set([...keys].flatMap((k) => k.split('-')));
   const needles: NeedleText[] = [];
-  for (let p = 0; p < t.pairs; p++) {
-    const key = drawKey(rng, split, keys);
+  for (const [p, key] of [...keys].entries()) {
     for (let v = 0; v < t.valuesPerKey; v++) {
       const value = drawValue(rng, t.value, values);
       const text = `\nOne of the special magic ${kind} for ${key} is: ${value}.\n`;
