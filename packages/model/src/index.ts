@@ -36,6 +36,8 @@ export {
 export type { RetrievalLayer, RetrievalStep } from './generate/retrieval.js';
 /** Saving: every parameter under its reference name in its device dtype; one file or shards + index. */
 export { modelTensors, type SavedModel, serializeModel } from './save.js';
+/** The memory plan before allocating: weights, SWA caches, chunk memory, activations; a typed error over budget. */
+export { checkMemoryPlan, formatMemoryPlan, type MemoryPlan, type MemoryPlanOptions, planMemory } from './memory-plan.js';
 /** A loaded model: config + weights + forward. */
 export { HsaModel } from './model.js';
 /** Training: the parameters as autograd Parameters under the reference names (seeded reference init, decay groups, safetensors export that HsaModel loads). */

@@ -3,6 +3,7 @@ import type { Backend, Tensor } from '@hsa/tensor';
 import { type HsaConfig, parseConfig } from './config.js';
 import { type ForwardOptions, forward } from './forward.js';
 import { type GeneratedToken, type GenerateOptions, type GenerationResult, generate, generateText } from './generate/generate.js';
+import { type MemoryPlan, type MemoryPlanOptions, planMemory } from './memory-plan.js';
 import { parameterCount } from './params.js';
 import { type LoadWeightsOptions, loadWeights, type ModelWeights, type WeightFile } from './weights.js';
 
@@ -25,6 +26,13 @@ export class HsaModel {
 
   get backend(): Backend {
     return this.weights.backend;
+  }
+
+  /** The memory plan at a context length (weights as held now, caches, chunk memory, activations). */
+  memoryPlan(context: number, options: Omit<MemoryPlanOptions, 'context' | 'matrixBytes' | 'maxBindingBytes'> = {}): MemoryPlan {
+    const probe = this.weights.names.find((n) => n.endsWith('q_proj.weight'));
+    const matrixBytes = probe && this.weights.get(probe).dtype !== 'f32' ? 2 : 4;
+    return planMemory(this.config, { ...options, context, matrixBytes, maxBindingBytes: this.backend.maxBindingBytes });
   }
 
   /** Parameters the config implies. */

@@ -8,6 +8,7 @@
 import { MoeLayer } from '@hsa/moe';
 import { type Backend, HsaError, type SafetensorsEntry, type SafetensorsFile, Tensor } from '@hsa/tensor';
 import type { HsaConfig } from './config.js';
+import { checkMemoryPlan, planMemory } from './memory-plan.js';
 import { type ParamSpec, parameterSpecs } from './params.js';
 
 /** A checkpoint problem: missing tensor, wrong shape, unsupported dtype, truncated or corrupt file. */
@@ -35,6 +36,11 @@ export type MatrixDtype = 'auto' | 'f32' | 'f16' | 'bf16';
 export interface LoadWeightsOptions {
   /** default `auto`: keep the file's F32 / F16 / BF16 */
   matrixDtype?: MatrixDtype;
+  /**
+   * Checks the memory plan at this context against a byte budget before anything is uploaded
+   * (E_OUT_OF_MEMORY naming the parts when it does not fit).
+   */
+  budget?: { bytes: number; context: number; segment?: number };
 }
 
 /** Where each expected tensor lives, after every check passed. */
@@ -166,5 +172,13 @@ export function loadWeights(
   files: readonly WeightFile[],
   options: LoadWeightsOptions & { weightMap?: Record<string, string> } = {},
 ): ModelWeights {
-  return uploadWeights(backend, config, planWeights(config, files, options.weightMap), options);
+  const plan = planWeights(config, files, options.weightMap);
+  if (options.budget) {
+    const probe = plan.specs.find((p) => p.kind !== 'vector')!;
+    const disk = DISK_TO_DTYPE[plan.where.get(probe.name)!.file.entry(probe.name).dtype as 'F32'];
+    const dtype = !options.matrixDtype || options.matrixDtype === 'auto' ? disk : options.matrixDtype;
+    const b = options.budget;
+    checkMemoryPlan(planMemory(config, { context: b.context, segment: b.segment, matrixBytes: dtype === 'f32' ? 4 : 2, maxBindingBytes: backend.maxBindingBytes }), b.bytes);
+  }
+  return uploadWeights(backend, config, plan, options);
 }

@@ -65,5 +65,6 @@ describe('hsa generate', () => {
     await expect(runGenerate({ model: dir, backend: 'cpu' })).rejects.toMatchObject({ code: 'E_ARGUMENT' });
     await expect(runGenerate({ model: dir, prompt: 'a', ids: '1', backend: 'cpu' })).rejects.toThrow(/exactly one/);
     await expect(runGenerate({ model: dir, ids: '1,x', backend: 'cpu' })).rejects.toThrow(/integers/);
+    await expect(runGenerate({ model: dir, ids: '1,2', maxNewTokens: 1e7, memoryBudget: 0.01, backend: 'cpu' })).rejects.toMatchObject({ code: 'E_OUT_OF_MEMORY' });
   });
 });

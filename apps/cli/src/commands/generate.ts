@@ -29,6 +29,8 @@ export interface GenerateCliOptions {
   backend?: BackendName;
   segment?: number;
   retrieval?: boolean;
+  /** GiB the model may use: the memory plan at prompt + maxNewTokens is checked before loading */
+  memoryBudget?: number;
   json?: boolean;
   progress?: boolean;
   signal?: AbortSignal;
@@ -95,7 +97,8 @@ export async function runGenerate(o: GenerateCliOptions): Promise<GenerateReport
   const write = o.write ?? ((s: string) => process.stdout.write(s));
   const retrieval: RetrievalStep[] = [];
   try {
-    model = await loadModelDir(backend, o.model);
+    const budget = o.memoryBudget === undefined ? undefined : { bytes: o.memoryBudget * 2 ** 30, context: prompt.length + (o.maxNewTokens ?? 128), segment: o.segment };
+    model = await loadModelDir(backend, o.model, { budget });
     const options: GenerateOptions = {
       maxNewTokens: o.maxNewTokens,
       temperature: o.temperature,
@@ -157,6 +160,7 @@ export function registerGenerate(program: Command): void {
     .option('--backend <name>', 'cpu, webgpu or auto', 'auto')
     .option('--segment <n>', 'prefill segment length', int)
     .option('--retrieval', 'print the chunks each token retrieved')
+    .option('--memory-budget <GiB>', 'fail before loading when the memory plan exceeds this', Number.parseFloat)
     .option('--json', 'print the result as JSON on stdout after the text')
     .action(async (opts: GenerateCliOptions) => {
       if (!['cpu', 'webgpu', 'auto'].includes(opts.backend ?? 'auto')) throw new ArgumentError(`--backend must be cpu, webgpu or auto, got ${opts.backend}`);
