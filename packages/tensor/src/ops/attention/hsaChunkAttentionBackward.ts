@@ -7,24 +7,16 @@
  */
 import {
   ArgumentError,
-  hsaBucketStarts,
   hsaChunkAttentionDkv,
   hsaChunkAttentionDq,
   type HsaChunkAttentionParams,
-  hsaRadixCompose,
-  hsaRadixDigits,
   hsaSlotKeys,
-  type InvertParams,
-  moeCount,
-  moeScan,
-  moeScatter,
-  moeSortBlocks,
-  radixPasses,
   ShapeError,
 } from '@hsa/kernels';
 import { fmtShape, Tensor } from '../../tensor.js';
 import { fill } from '../fill.js';
 import { expectDtype, sameBackend } from '../guards.js';
+import { sortByKey } from '../sortByKey.js';
 import type { HsaChunkAttentionOptions } from './hsaChunkAttention.js';
 
 export interface HsaChunkAttentionGrads {
@@ -72,35 +64,11 @@ function params(q: Tensor, memK: Tensor, memV: Tensor, idx: Tensor, w: Tensor, d
 export function invertSelection(idx: Tensor, w: Tensor, p: Pick<HsaChunkAttentionParams, 't' | 'hk' | 'k' | 'chunks'>) {
   const be = idx.backend;
   const n = p.t * p.hk * p.k;
-  const ip: InvertParams = { n, hk: p.hk, k: p.k, chunks: p.chunks };
   const key = Tensor.empty(be, [n], 'i32');
-  be.run(hsaSlotKeys, ip, [idx.arg(), w.arg(), key.arg()]);
-  const nb = moeSortBlocks(n);
-  const mp = { A: n, E: 256, tileM: 1 };
-  const tmp = {
-    digits: Tensor.empty(be, [n], 'i32'),
-    counts: Tensor.empty(be, [nb, 256], 'u32'),
-    blockOffsets: Tensor.empty(be, [nb, 256], 'u32'),
-    offsets: Tensor.empty(be, [257], 'u32'),
-    tileStart: Tensor.empty(be, [257], 'u32'),
-    perm: Tensor.empty(be, [n], 'u32'),
-  };
-  let order = Tensor.empty(be, [n], 'u32');
-  for (let pass = 0; pass < radixPasses(p); pass++) {
-    const pp = { ...ip, shift: 8 * pass, first: pass === 0 };
-    be.run(hsaRadixDigits, pp, [key.arg(), order.arg(), tmp.digits.arg()]);
-    be.run(moeCount, mp, [tmp.digits.arg(), tmp.counts.arg()]);
-    be.run(moeScan, mp, [tmp.counts.arg(), tmp.blockOffsets.arg(), tmp.offsets.arg(), tmp.tileStart.arg()]);
-    be.run(moeScatter, mp, [tmp.digits.arg(), tmp.blockOffsets.arg(), tmp.perm.arg()]);
-    const next = Tensor.empty(be, [n], 'u32');
-    be.run(hsaRadixCompose, pp, [order.arg(), tmp.perm.arg(), next.arg()]);
-    order.dispose();
-    order = next;
-  }
-  const starts = Tensor.empty(be, [p.chunks * p.hk + 1], 'u32');
-  be.run(hsaBucketStarts, ip, [key.arg(), order.arg(), starts.arg()]);
-  for (const x of [key, ...Object.values(tmp)]) x.dispose();
-  return { order, starts };
+  be.run(hsaSlotKeys, { n, hk: p.hk, k: p.k, chunks: p.chunks }, [idx.arg(), w.arg(), key.arg()]);
+  const runs = sortByKey(key, p.chunks * p.hk);
+  key.dispose();
+  return runs;
 }
 
 /**
