@@ -9,12 +9,15 @@
  * them (bench/common.ts timeGpu), median of `reps`; plus the wall time of a guarded step (loss and
  * gradient-norm readbacks, as the Trainer does).
  *
- * Flags: --d --layers --heads --ffn --vocab --tokens --iters --reps --json PATH. Here (SwiftShader):
+ * --profile adds the step's pieces timed alone (train-step-profile.ts).
+ *
+ * Flags: --d --layers --heads --ffn --vocab --tokens --iters --reps --json PATH --profile. Here (SwiftShader):
  *   node --conditions=@hsa/source --import tsx bench/train-step.ts --d 64 --layers 2 --heads 2 \
  *     --ffn 128 --vocab 512 --tokens 128 --iters 1 --reps 3
  */
 import { AdamW, type Backend, backward, CpuBackend, globalGradNorm, Tensor, WebGpuBackend } from '@hsa/tensor';
 import { argValue, gitCommit, timeGpu, writeJson } from './common.js';
+import { profileStep } from './train-step-profile.js';
 import { type DenseConfig, DenseModel, hashTokens, INIT_STD, stepFlops } from './train-step-model.js';
 
 const num = (flag: string, dflt: number) => Number(argValue(flag) ?? dflt);
@@ -117,6 +120,7 @@ async function main() {
   const dispatchesPerStep = be.dispatches - d0;
   const t = await timeGpu(be, step, iters, reps);
   const guardedMs = await guardedWallMs(model, opt, b, 3);
+  const profile = process.argv.includes('--profile') ? await profileStep(be, c, opt, t.medianMs) : null;
   const flops = stepFlops(c);
   const tflops = flops.total / (t.medianMs * 1e-3) / 1e12;
   const tokensPerSecond = c.tokens / (t.medianMs * 1e-3);
@@ -137,6 +141,7 @@ async function main() {
     tflops,
     guardedStepWallMs: guardedMs,
     dispatchesPerStep,
+    profile,
   });
   model.dispose();
   be.destroy();
