@@ -23,7 +23,7 @@ ap = argparse.ArgumentParser()
 ap.add_argument("out")
 for k, v in dict(d=512, layers=12, heads=8, ffn=1536, vocab=32000, tokens=4096, iters=2, reps=10).items():
     ap.add_argument(f"--{k}", type=int, default=v)
-a = ap.parse_args()
+a, _ = ap.parse_known_args()  # our side's own flags (--profile) pass through
 c = dict(d=a.d, layers=a.layers, heads=a.heads, ffn=a.ffn, vocab=a.vocab, tokens=a.tokens)
 T, D, H = a.tokens, a.d, a.heads
 DH = D // H
