@@ -145,3 +145,19 @@ it('a bad config.json fails before the weights are read', async () => {
   writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...JSON.parse(configText), chunk_size: 100 }));
   await expect(loadModelDir(new CpuBackend(), dir)).rejects.toThrow(expect.objectContaining({ code: 'E_BAD_CONFIG', field: 'chunk_size' }));
 });
+
+describe('upload progress', () => {
+  it('reports bytes after each tensor / MoE layer, increasing to the bytes of every used tensor', async () => {
+    const seen: [number, number][] = [];
+    const dir = mkdtempSync(join(tmpdir(), 'hsa-progress-'));
+    dirs.push(dir);
+    writeFileSync(join(dir, 'config.json'), configText);
+    writeFileSync(join(dir, 'model.safetensors'), readFileSync(goldenPath('model.safetensors')));
+    const m = await loadModelDir(new CpuBackend(), dir, { onProgress: (d, t) => seen.push([d, t]) });
+    const used = m.weights.names.reduce((n, name) => n + source.entry(name).end - source.entry(name).begin, 0);
+    m.dispose();
+    expect(seen.length).toBeGreaterThan(10);
+    for (let i = 1; i < seen.length; i++) expect(seen[i][0]).toBeGreaterThan(seen[i - 1][0]);
+    expect(seen.at(-1)).toEqual([used, used]);
+  });
+});

@@ -41,6 +41,8 @@ export interface LoadWeightsOptions {
    * (E_OUT_OF_MEMORY naming the parts when it does not fit).
    */
   budget?: { bytes: number; context: number; segment?: number };
+  /** upload progress in bytes of the checkpoint's tensors (done, total), after each tensor or MoE layer */
+  onProgress?: (bytes: number, total: number) => void;
 }
 
 /** Where each expected tensor lives, after every check passed. */
@@ -147,6 +149,16 @@ export function uploadWeights(backend: Backend, config: HsaConfig, plan: WeightP
   const want = options.matrixDtype ?? 'auto';
   const tensors = new Map<string, Tensor>();
   const w = new ModelWeights(backend, tensors, new Map(), new Map());
+  const size = (name: string) => {
+    const e = plan.where.get(name)!.file.entry(name);
+    return e.end - e.begin;
+  };
+  const total = plan.specs.reduce((n, s) => n + size(s.name), 0);
+  let done = 0;
+  const progress = (bytes: number) => {
+    done += bytes;
+    options.onProgress?.(done, total);
+  };
   try {
     for (const spec of plan.specs) {
       const f = plan.where.get(spec.name)!.file;
@@ -156,8 +168,12 @@ export function uploadWeights(backend: Backend, config: HsaConfig, plan: WeightP
         tensors.set(spec.name, Tensor.from(backend, Float32Array.from(v), spec.shape));
         if (spec.name.endsWith('pos_decay')) w.scalars.set(spec.name, v[0]);
       }
+      if (spec.kind !== 'moe') progress(size(spec.name));
     }
-    for (const prefix of moePrefixes(plan.specs)) w.moe.set(prefix, uploadMoe(backend, config, plan, prefix, want));
+    for (const prefix of moePrefixes(plan.specs)) {
+      w.moe.set(prefix, uploadMoe(backend, config, plan, prefix, want));
+      progress(plan.specs.filter((s) => s.kind === 'moe' && s.name.startsWith(`${prefix}mlp.`)).reduce((n, s) => n + size(s.name), 0));
+    }
   } catch (e) {
     w.dispose();
     throw e;

@@ -87,6 +87,21 @@ function prefillBar(enabled: boolean) {
   };
 }
 
+/** Weight upload progress in MB on stderr. */
+function loadBar() {
+  const bar = new cliProgress.SingleBar({ format: 'weights [{bar}] {value}/{total} MB | {duration}s', hideCursor: true, stream: process.stderr }, cliProgress.Presets.shades_classic);
+  let started = false;
+  const mb = (b: number) => Math.round(b / 1e5) / 10;
+  return {
+    update: (done: number, total: number) => {
+      if (!started) bar.start(mb(total), 0);
+      started = true;
+      bar.update(mb(done));
+    },
+    stop: () => bar.stop(),
+  };
+}
+
 /** Generates from the model directory, streaming text through `write`; returns the result and speeds. */
 export async function runGenerate(o: GenerateCliOptions): Promise<GenerateReport> {
   const tok = await loadTokenizer(o);
@@ -98,7 +113,9 @@ export async function runGenerate(o: GenerateCliOptions): Promise<GenerateReport
   const retrieval: RetrievalStep[] = [];
   try {
     const budget = o.memoryBudget === undefined ? undefined : { bytes: o.memoryBudget * 2 ** 30, context: prompt.length + (o.maxNewTokens ?? 128), segment: o.segment };
-    model = await loadModelDir(backend, o.model, { budget });
+    const load = bar ? loadBar() : undefined;
+    model = await loadModelDir(backend, o.model, { budget, onProgress: load?.update });
+    load?.stop();
     const options: GenerateOptions = {
       maxNewTokens: o.maxNewTokens,
       temperature: o.temperature,
