@@ -42,5 +42,14 @@ if name == "train-step":
         # step 0 on bit-identical weights: f32 sums in different orders, so a relative bound
         "loss0_rel_diff": loss_rel, "grad_norm0_rel_diff": norm_rel, "step0_check_passed": loss_rel < 1e-4 and norm_rel < 1e-2,
     }
+if name == "moe":
+    rec["ratios"] = {
+        "forward_vs_dense": ours["ratios"]["forward_vs_dense"],
+        "forward_backward_vs_dense": ours["ratios"]["forward_backward_vs_dense"],
+        "forward_speedup_vs_torch_loop": torch["forwardMs"] / ours["moe"]["forward"]["medianMs"],
+        "forward_backward_speedup_vs_torch_loop": torch["forwardBackwardMs"] / ours["moe"]["forwardBackward"]["medianMs"],
+        "decode_fraction_of_our_copy_kernel": ours["ratios"]["decode_fraction_of_copy"],
+        "decode_fraction_of_torch_copy": [{"weights": d["weights"], "fraction": d["weightTBps"] / torch["copyTBps"]} for d in ours["decode"]],
+    }
 json.dump(rec, open(out_path, "w"), indent=2)
 print(json.dumps(rec["ratios"], indent=2))

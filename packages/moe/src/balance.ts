@@ -5,11 +5,17 @@
 import { ShapeError } from '@hsa/kernels';
 import type { Tensor } from '@hsa/tensor';
 
-/** Tokens per expert from dispatch offsets [E + 1] (reads back to the host: once per step). */
-export async function expertLoad(offsets: Tensor): Promise<Uint32Array> {
-  const o = (await offsets.data()) as Uint32Array;
-  const load = new Uint32Array(o.length - 1);
-  for (let e = 0; e < load.length; e++) load[e] = o[e + 1] - o[e];
+/**
+ * Tokens per expert from dispatch offsets [E + 1], summed over a training forward's token blocks
+ * when given several (reads back to the host: once per step).
+ */
+export async function expertLoad(offsets: Tensor | Tensor[]): Promise<Uint32Array> {
+  const list = Array.isArray(offsets) ? offsets : [offsets];
+  const load = new Uint32Array(Math.max(list[0]?.size ?? 1, 1) - 1);
+  for (const t of list) {
+    const o = (await t.data()) as Uint32Array;
+    for (let e = 0; e < load.length; e++) load[e] += o[e + 1] - o[e];
+  }
   return load;
 }
 

@@ -12,5 +12,7 @@ export { type MoeParameterNames, moeParameterNames } from './params.js';
 export { disposeForward, type MoeForward, MoeLayer, type WeightDtype, type WeightLookup } from './layer.js';
 /** The ops the layer is built from (route, dispatch, grouped experts, decode experts, combine). */
 export { combine, type Dispatch, dispatch, type ExpertWeights, expertsDecode, expertsForward, type Routing, route } from './ops.js';
+/** Training: the differentiable layer (router weights, combine weights, grouped experts, shared expert). */
+export { disposeTrainForward, expertsAg, type MoeTrainForward, type MoeTrainWeights, moeForwardAg, routeAg } from './train.js';
 /** Load statistics and the auxiliary-loss-free bias update. */
 export { expertLoad, LoadStats, updateExpertBias } from './balance.js';

@@ -9,6 +9,7 @@ import { type Backend, fmtShape, matmul, swiglu, Tensor } from '@hsa/tensor';
 import type { MoeConfig } from './config.js';
 import { combine, type Dispatch, dispatch, type ExpertWeights, expertsDecode, expertsForward, type Routing, route } from './ops.js';
 import { moeParameterNames } from './params.js';
+import { type MoeTrainForward, type MoeTrainWeights, moeForwardAg } from './train.js';
 
 export type WeightDtype = 'f32' | 'f16' | 'bf16';
 
@@ -81,6 +82,31 @@ export class MoeLayer {
     return new MoeLayer(backend, config, gate, bias, Tensor.from(backend, bias, [E]), experts, shared);
   }
 
+  /**
+   * Builds a layer from tensors already on the device (router weight [E, d] f32, bias [E], experts
+   * and shared expert as stacked by {@link load}); the layer owns them from then on.
+   */
+  static fromTensors(config: MoeConfig, t: { gate: Tensor; bias: Float32Array; experts: ExpertWeights; shared: ExpertWeights | null }): MoeLayer {
+    const b = t.gate.backend;
+    const { experts: E, hidden: d, expertWidth: F } = config;
+    const want = [[E, d], [E, F, d], [E, F, d], [E, d, F]];
+    const got = [t.gate, t.experts.gate, t.experts.up, t.experts.down];
+    if (got.some((x, i) => fmtShape(x.shape) !== fmtShape(want[i])) || t.bias.length !== E || (config.sharedExperts > 0) !== !!t.shared) {
+      throw new ShapeError(`MoeLayer.fromTensors: gate ${fmtShape(t.gate.shape)}, experts ${fmtShape(t.experts.gate.shape)} do not match E = ${E}, d = ${d}, F = ${F}`);
+    }
+    return new MoeLayer(b, config, t.gate, Float32Array.from(t.bias), Tensor.from(b, Float32Array.from(t.bias), [E]), t.experts, t.shared);
+  }
+
+  /** The trainable tensors (for moeForwardAg / Parameters); the selection bias is not one of them. */
+  get weights(): MoeTrainWeights {
+    return { gate: this.gate, experts: this.experts, shared: this.shared };
+  }
+
+  /** The selection bias on the device [E]. */
+  get biasDevice(): Tensor {
+    return this.biasTensor;
+  }
+
   /** The selection bias b [E] (host copy). */
   get bias(): Float32Array {
     return this.biasHost.slice();
@@ -93,17 +119,22 @@ export class MoeLayer {
     this.backend.write(this.biasTensor.storage, this.biasHost);
   }
 
-  private routerParams(): Omit<MoeRouterParams, 'T' | 'E'> {
+  /** The router's options from the config (k, groups, score function, norm, scale). */
+  routerParams(): Omit<MoeRouterParams, 'T' | 'E'> {
     const c = this.config;
     return { k: c.topk, nGroup: c.nGroup, topkGroup: c.topkGroup, scoreFn: c.scoreFunction, norm: c.normTopkProb, scale: c.routedScalingFactor };
   }
 
-  private checkInput(x: Tensor): Tensor {
+  private validate(x: Tensor): Tensor {
     if (x.rank !== 2 || x.shape[1] !== this.config.hidden) {
       throw new ShapeError(`MoeLayer: x ${fmtShape(x.shape)} must be [T, ${this.config.hidden}]`);
     }
     if (x.backend !== this.backend) throw new ArgumentError('MoeLayer: x lives on another backend than the layer');
-    return x.contiguous();
+    return x;
+  }
+
+  private checkInput(x: Tensor): Tensor {
+    return this.validate(x).contiguous();
   }
 
   /** The dense SwiGLU of the shared experts, [T, d]. */
@@ -130,6 +161,14 @@ export class MoeLayer {
     s?.dispose();
     xc.dispose();
     return { out, logits, ...r, ...d };
+  }
+
+  /**
+   * Differentiable forward (records onto the tape when x or a weight requires a gradient: wrap
+   * {@link weights} in Parameters); returns the routing and each token block's dispatch offsets.
+   */
+  forwardAg(x: Tensor): MoeTrainForward {
+    return moeForwardAg(this.validate(x), this.weights, this.biasTensor, this.routerParams());
   }
 
   /** Decode step for a few tokens (typically one): reads only the chosen experts' weights. */

@@ -1,0 +1,144 @@
+/**
+ * bench/moe: one MoE layer (E = 64, k = 4, d = 2048, expert width 704, one shared expert, 16K tokens)
+ * against our dense SwiGLU of width (k + shared)·704 = 3520 (the same active parameters), in one run:
+ *   forward (the inference path: fused gate/up grouped GEMM), forward + backward (moeForwardAg and
+ *   the tape; x and every weight get gradients on both sides), and the one-token decode step
+ *   (f32 and bf16 experts) beside a copy kernel's rate (the decode floor: reading 4 + 1 experts).
+ * Before timing: the whole layer, forward and every gradient, at a small size on this device against
+ * the float64 references; then sampled tokens of the full-size forward against float64 (weights are
+ * hash-filled on the device, so the host recomputes any of them).
+ * Flags: --small (T 512, E 8, k 2, d 128, F 64: runs on SwiftShader), --tokens N, --json PATH.
+ * bench/moe_torch.py is the same-run PyTorch baseline (loop over experts, f32, TF32 off).
+ */
+import { moeRouterRef, swigluRow } from '@hsa/kernels';
+import { disposeForward, MoeLayer } from '@hsa/moe';
+import { cast, type Tensor, WebGpuBackend } from '@hsa/tensor';
+import { argValue, gitCommit, timeGpu, writeJson } from './common.js';
+import { checkSmall, denseStep, FULL, hashLayer, moeStep, SEEDS, SMALL, type Size } from './moe-steps.js';
+import { copyKernel, hashTensor, hashValue } from './moe-kernels.js';
+
+/** Float64 rows [r0, r1) of a hash-filled [rows, n] tensor. */
+const hostRows = (seed: number, scale: number, r0: number, r1: number, n: number) => Float64Array.from({ length: (r1 - r0) * n }, (_, i) => hashValue(r0 * n + i, seed, scale));
+
+/** Sampled tokens of the full-size forward against float64 (GPU's selection where a near-tie flips it). */
+async function checkFull(s: Size, layer: MoeLayer, x: Tensor): Promise<{ worst: number; tokens: number[]; selectionFlips: number }> {
+  const f = layer.forward(x);
+  const [out, idx] = [(await f.out.data()) as Float32Array, (await f.idx.data()) as Int32Array];
+  disposeForward(f, false);
+  const { E, k, d, F } = s;
+  const a = 1 / Math.sqrt(d);
+  const gate = hostRows(SEEDS.gate, 4 * a, 0, E, d);
+  const tokens = [0, 1, s.T >> 1, s.T - 1];
+  let worst = 0;
+  let flips = 0;
+  for (const t of tokens) {
+    const xt = hostRows(SEEDS.x, 1, t, t + 1, d);
+    const logits = Float64Array.from({ length: E }, (_, e) => xt.reduce((acc, v, c) => acc + v * gate[e * d + c], 0));
+    const [scores, sel, w] = [new Float64Array(E), new Int32Array(k), new Float64Array(k)];
+    moeRouterRef([logits, new Float64Array(E), scores, sel, w], { ...layer.routerParams(), T: 1, E });
+    if (sel.some((e, j) => e !== idx[t * k + j])) flips++;
+    // the GPU's selection (a near-tie may flip it against float64), float64 weights for it
+    const S = Array.from({ length: k }, (_, j) => scores[idx[t * k + j]]).reduce((acc, v) => acc + v, 0);
+    const want = new Float64Array(d);
+    const mag = new Float64Array(d);
+    for (let j = 0; j < k; j++) {
+      const e = idx[t * k + j];
+      const ex = { wg: hostRows(SEEDS.wg, a, e * F, (e + 1) * F, d), wu: hostRows(SEEDS.wu, a, e * F, (e + 1) * F, d), wd: hostRows(SEEDS.wd, 1 / Math.sqrt(F), e * d, (e + 1) * d, F), F };
+      const y = swigluRow(xt, 0, ex, 0, 0, d);
+      const wj = (scores[e] / S) * layer.config.routedScalingFactor;
+      for (let c = 0; c < d; c++) {
+        want[c] += wj * y[c];
+        mag[c] += Math.abs(wj * y[c]);
+      }
+    }
+    if (s.shared > 0) {
+      const Fs = F * s.shared;
+      const sh = { wg: hostRows(SEEDS.sg, a, 0, Fs, d), wu: hostRows(SEEDS.su, a, 0, Fs, d), wd: hostRows(SEEDS.sd, 1 / Math.sqrt(Fs), 0, d, Fs), F: Fs };
+      const y = swigluRow(xt, 0, sh, 0, 0, d);
+      for (let c = 0; c < d; c++) {
+        want[c] += y[c];
+        mag[c] += Math.abs(y[c]);
+      }
+    }
+    const scale = mag.reduce((m, v) => m + v, 0) / d;
+    // f32 dots of d and F terms: 1e-4 of the row's mean magnitude is ~25× the rounding bound
+    for (let c = 0; c < d; c++) worst = Math.max(worst, Math.abs(out[t * d + c] - want[c]) / (1e-4 * (mag[c] + scale)));
+  }
+  return { worst, tokens, selectionFlips: flips };
+}
+
+const flopsMoe = (s: Size) => 2 * s.T * ((s.k + s.shared) * 3 * s.F * s.d + s.E * s.d);
+
+async function decode(be: WebGpuBackend, layer: MoeLayer, s: Size, label: string, bytesPerWeight: number, iters: number, reps: number) {
+  const x1 = hashTensor(be, [1, s.d], 21, 1);
+  const t = await timeGpu(be, () => layer.decode(x1).dispose(), iters, reps);
+  const bytes = (s.k + s.shared) * 3 * s.F * s.d * bytesPerWeight;
+  x1.dispose();
+  console.error(`decode ${label}: ${(t.medianMs * 1e3).toFixed(1)} µs, ${(bytes / (t.medianMs * 1e-3) / 1e12).toFixed(2)} TB/s of expert weights`);
+  return { weights: label, timing: t, expertBytes: bytes, weightTBps: bytes / (t.medianMs * 1e-3) / 1e12 };
+}
+
+async function copyRate(be: WebGpuBackend, bytes: number, iters: number, reps: number) {
+  const src = hashTensor(be, [bytes / 4], 31, 1);
+  const dst = hashTensor(be, [bytes / 4], 32, 1);
+  const t = await timeGpu(be, () => be.run(copyKernel, { n: bytes / 16 }, [src.arg(), dst.arg()]), iters, reps);
+  src.dispose();
+  dst.dispose();
+  return { bytes, timing: t, TBps: (2 * bytes) / (t.medianMs * 1e-3) / 1e12 };
+}
+
+async function main() {
+  const be = await WebGpuBackend.create();
+  const small = process.argv.includes('--small');
+  const s: Size = { ...(small ? SMALL : FULL) };
+  if (argValue('--tokens')) s.T = Number(argValue('--tokens'));
+  const smallCheck = await checkSmall(be);
+  console.error(`small-size forward + gradients vs float64: worst ${smallCheck.worst.toFixed(3)} of tolerance`);
+  if (!(smallCheck.worst <= 1)) throw new Error(`small-size check failed: ${JSON.stringify(smallCheck)}`);
+  const layer = hashLayer(be, s);
+  const x = hashTensor(be, [s.T, s.d], SEEDS.x, 1);
+  const full = await checkFull(s, layer, x);
+  console.error(`full-size forward, tokens ${full.tokens}: worst ${full.worst.toFixed(3)} of tolerance`);
+  if (!(full.worst <= 1)) throw new Error(`full-size forward check failed (${full.worst})`);
+  const iters = small ? 2 : 3;
+  // SwiftShader (--small, to see it work) takes seconds a step: fewer repetitions there
+  const reps = small ? 3 : 10;
+  const moe = await moeStep(be, layer, x, s, iters, reps);
+  const dense = await denseStep(be, x, s, iters, reps);
+  const dec = [await decode(be, layer, s, 'f32', 4, small ? 2 : 100, reps)];
+  const b16 = MoeLayer.fromTensors(layer.config, {
+    gate: cast(layer.gate, 'f32'),
+    bias: layer.bias,
+    experts: { gate: cast(layer.experts.gate, 'bf16'), up: cast(layer.experts.up, 'bf16'), down: cast(layer.experts.down, 'bf16') },
+    shared: layer.shared && { gate: cast(layer.shared.gate, 'bf16'), up: cast(layer.shared.up, 'bf16'), down: cast(layer.shared.down, 'bf16') },
+  });
+  dec.push(await decode(be, b16, s, 'bf16', 2, small ? 2 : 100, reps));
+  b16.dispose();
+  const copy = await copyRate(be, small ? 1 << 24 : 1 << 30, small ? 2 : 20, reps);
+  const ratios = {
+    forward_vs_dense: moe.forward.medianMs / dense.forward.medianMs,
+    forward_backward_vs_dense: moe.forwardBackward.medianMs / dense.forwardBackward.medianMs,
+    decode_fraction_of_copy: dec.map((r) => ({ weights: r.weights, fraction: r.weightTBps / copy.TBps })),
+  };
+  console.error(JSON.stringify(ratios));
+  writeJson(argValue('--json'), {
+    bench: 'moe',
+    commit: gitCommit(),
+    adapter: be.report(),
+    shapes: { ...s, denseWidth: (s.k + s.shared) * s.F },
+    checks: { small: smallCheck, full },
+    moe: { ...moe, tflopsForward: flopsMoe(s) / (moe.forward.medianMs * 1e-3) / 1e12, tflopsForwardBackward: (3 * flopsMoe(s)) / (moe.forwardBackward.medianMs * 1e-3) / 1e12 },
+    dense,
+    decode: dec,
+    copy,
+    ratios,
+  });
+  for (const p of [x]) p.dispose();
+  layer.dispose();
+  be.destroy();
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
