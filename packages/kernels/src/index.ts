@@ -144,7 +144,16 @@ export { moeGatherMatvec } from './moe/moeGatherMatvec.js';
 export { type MoeGatherMatvecParams, moeGatherMatvecRef } from './moe/moeGatherMatvec.ref.js';
 export { type MoeRefDims, type MoeRefForward, type MoeRefWeights, moeLayerForwardRef, swigluRow } from './moe/moeLayer.ref.js';
 export { type MoeRefGrads, moeLayerBackwardRef, swigluRowBackward } from './moe/moeBackward.ref.js';
-export { type MoeAuxLossParams, moeSeqAuxLossBackwardRef, moeSeqAuxLossRef } from './moe/moeAuxLoss.ref.js';
+export {
+  type MoeAuxLossKernelParams,
+  type MoeAuxLossParams,
+  moeAuxLossBackwardKernelRef,
+  moeAuxLossStatsRef,
+  moeSeqAuxLossBackwardRef,
+  moeSeqAuxLossRef,
+} from './moe/moeAuxLoss.ref.js';
+/** The sequence-level balance loss: per-sequence load fractions and mean scores, and its gradient to the router logits. */
+export { moeAuxLossBackward, moeAuxLossStats } from './moe/moeAuxLoss.js';
 /** MoE backward: grouped GEMMs over all experts (row maps, [N,K] or [K,N] weights), per-expert weight gradients, router and combine backward. */
 export { moeGroupedGemm, wgslMoeRow } from './moe/moeGroupedGemm.js';
 export { type MoeGroupedGemmParams, type MoeRowMap, moeGroupedGemmRef, moeRow } from './moe/moeGroupedGemm.ref.js';

@@ -14,5 +14,7 @@ export { disposeForward, type MoeForward, MoeLayer, type WeightDtype, type Weigh
 export { combine, type Dispatch, dispatch, type ExpertWeights, expertsDecode, expertsForward, type Routing, route } from './ops.js';
 /** Training: the differentiable layer (router weights, combine weights, grouped experts, shared expert). */
 export { disposeTrainForward, expertsAg, type MoeTrainForward, type MoeTrainWeights, moeForwardAg, routeAg } from './train.js';
+/** The optional sequence-level balance loss (α·Σ f_e·P_e per sequence), differentiable in the router logits. */
+export { moeSeqAuxLoss, type SeqAuxLossOptions } from './aux.js';
 /** Load statistics and the auxiliary-loss-free bias update. */
 export { expertLoad, LoadStats, updateExpertBias } from './balance.js';
