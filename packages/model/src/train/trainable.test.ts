@@ -1,0 +1,116 @@
+/**
+ * TrainableHsaModel: the reference initializer (names, shapes, norms 1, biases 0, N(0, r²) matrices,
+ * seeded), the weight-decay groups, typed errors for what cannot be trained, and a trained model
+ * saved as safetensors loading into HsaModel with the same logits on every backend.
+ */
+import { AdamW, type Backend, backward, clearTape, CpuBackend, SafetensorsFile } from '@hsa/tensor';
+import { testBackends } from '@hsa/tensor/test-utils';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../config.js';
+import { HsaModel } from '../model.js';
+import { parameterSpecs } from '../params.js';
+import { maxAbsDiff } from '../test-utils/golden.js';
+import { TINY_CONFIG } from '../test-utils/random-model.js';
+import { GRAD_CONFIG, gradBatch } from './test-utils/grad.js';
+import { TrainableHsaModel } from './trainable.js';
+
+const FLAGS = { ...TINY_CONFIG, attention_bias: true, enable_pos_decay: true, enable_lmk_norm: true, enable_qk_norm: true, hsa_only: false, tie_word_embeddings: false, initializer_range: 0.05 };
+
+async function values(m: TrainableHsaModel, name: string): Promise<Float32Array> {
+  return (await m.value(name).data()) as Float32Array;
+}
+
+describe('TrainableHsaModel.init', () => {
+  const config = parseConfig(FLAGS);
+
+  it('holds every parameter of the config, in state-dict order, with its shape', () => {
+    const m = TrainableHsaModel.init(new CpuBackend(), config, { seed: 1 });
+    expect(m.params.map((p) => [p.name, p.value.shape])).toEqual(parameterSpecs(config).map((s) => [s.name, s.shape]));
+    m.dispose();
+  });
+
+  it('follows the reference init: norms 1, biases and pos_decay 0, matrices and cls_emb N(0, r²); seeded', async () => {
+    const m = TrainableHsaModel.init(new CpuBackend(), config, { seed: 1 });
+    for (const p of m.params) {
+      const v = await values(m, p.name);
+      if (p.name.endsWith('.bias') || p.name.endsWith('pos_decay')) expect(v.every((x) => x === 0), p.name).toBe(true);
+      else if (p.value.rank === 1) expect(v.every((x) => x === 1), p.name).toBe(true);
+    }
+    const w = await values(m, 'backbone.embeddings.weight');
+    const mean = w.reduce((a, b) => a + b, 0) / w.length;
+    const std = Math.sqrt(w.reduce((a, b) => a + (b - mean) ** 2, 0) / w.length);
+    expect(Math.abs(mean)).toBeLessThan(0.005);
+    expect(std).toBeCloseTo(0.05, 2);
+    const again = TrainableHsaModel.init(new CpuBackend(), config, { seed: 1 });
+    const other = TrainableHsaModel.init(new CpuBackend(), config, { seed: 2 });
+    const name = 'backbone.layers.1.encoder.layers.0.self_attn.q_proj.weight';
+    expect(await values(again, name)).toEqual(await values(m, name));
+    expect(maxAbsDiff(await values(other, name), await values(m, name))).toBeGreaterThan(0.01);
+    for (const x of [m, again, other]) x.dispose();
+  });
+
+  it('puts norms, biases and pos_decay in the no-decay group, matrices and cls_emb in the decay group', () => {
+    const m = TrainableHsaModel.init(new CpuBackend(), config);
+    const { decay, noDecay } = m.groups;
+    expect(decay.length + noDecay.length).toBe(m.params.length);
+    for (const p of noDecay) expect(p.value.rank === 1, p.name).toBe(true);
+    expect(decay.map((p) => p.name)).toContain('backbone.layers.1.cls_emb');
+    for (const p of decay) expect(p.value.rank === 2 || p.name.endsWith('cls_emb'), p.name).toBe(true);
+    m.dispose();
+  });
+});
+
+describe('what cannot be trained is a typed error', () => {
+  it('MoE FFNs and Gumbel noise: E_UNSUPPORTED', () => {
+    const moe = parseConfig({ ...TINY_CONFIG, num_experts: 4, num_experts_per_tok: 2, moe_intermediate_size: 16, first_k_dense_replace: 1 });
+    expect(() => TrainableHsaModel.init(new CpuBackend(), moe)).toThrow(expect.objectContaining({ code: 'E_UNSUPPORTED' }));
+    const gumbel = parseConfig({ ...TINY_CONFIG, enable_gumbel_noise: true });
+    expect(() => TrainableHsaModel.init(new CpuBackend(), gumbel)).toThrow(expect.objectContaining({ code: 'E_UNSUPPORTED' }));
+  });
+
+  it('a length that is not a multiple of chunk_size: E_SHAPE; bad overrides: E_ARGUMENT', () => {
+    const m = TrainableHsaModel.init(new CpuBackend(), parseConfig(GRAD_CONFIG));
+    expect(() => m.logits(Array(100).fill(3))).toThrow(expect.objectContaining({ code: 'E_SHAPE' }));
+    expect(() => m.logits(Array(64).fill(3), { chunkTopk: 0 })).toThrow(expect.objectContaining({ code: 'E_ARGUMENT' }));
+    expect(() => m.logits(Array(64).fill(3), { slidingWindow: -1 })).toThrow(expect.objectContaining({ code: 'E_ARGUMENT' }));
+    clearTape();
+    m.dispose();
+  });
+});
+
+/** One AdamW step on the gradient batch, so the saved weights are trained ones. */
+async function trainOneStep(m: TrainableHsaModel): Promise<void> {
+  const opt = new AdamW(m.params);
+  const loss = m.loss(gradBatch(3));
+  backward(loss);
+  loss.dispose();
+  opt.update(1e-2);
+  opt.zeroGrad();
+  await m.backend.sync();
+}
+
+describe('a checkpoint trained on the CPU', () => {
+  const configJson = { ...GRAD_CONFIG, enable_softmax: true, enable_qk_norm: true, attention_bias: true, hsa_only: false, enable_pos_decay: true, tie_word_embeddings: false };
+  let bytes: Uint8Array;
+  beforeAll(async () => {
+    const m = TrainableHsaModel.init(new CpuBackend(), parseConfig(configJson), { seed: 4 });
+    await trainOneStep(m);
+    bytes = await m.toSafetensors();
+    m.dispose();
+  });
+
+  it.each(testBackends())('saved as safetensors, loads into HsaModel and TrainableHsaModel on %s with the same logits', async (_name, make) => {
+    const backend: Backend = await make();
+    const file = () => ({ label: 'trained.safetensors', file: SafetensorsFile.parse(bytes) });
+    const loaded = HsaModel.load(backend, configJson, [file()]);
+    const m = TrainableHsaModel.fromFiles(backend, parseConfig(configJson), [file()]);
+    const ids = gradBatch(9).ids;
+    const a = m.logits(ids);
+    const b = await loaded.forward(ids);
+    expect(maxAbsDiff((await a.data()) as Float32Array, (await b.data()) as Float32Array)).toBeLessThan(1e-5);
+    for (const t of [a, b]) t.dispose();
+    clearTape();
+    loaded.dispose();
+    m.dispose();
+  }, 120_000);
+});
