@@ -182,6 +182,12 @@ export interface PrefillOptions {
    * layers run only on the last tokens whose states can still matter (upperSpan), exactly.
    */
   lazy?: boolean;
+  /**
+   * For a prompt fed in several prefill calls: the absolute position of the whole prompt's last
+   * token; the lazy rule then applies to the whole prompt (calls ending before its window run
+   * only the lower decoder, and return no logits: null).
+   */
+  promptEnd?: number;
 }
 
 /**
@@ -194,16 +200,26 @@ export function upperSpan(config: HsaConfig): number {
   return config.numUpperGroups * (own + config.layersPerGroup * config.slidingWindow);
 }
 
-/** Feeds ids [T] into the state in segments, each one cached forward pass (§4) → logits [T, vocab] (or [1, vocab]). */
-export async function prefill(ids: ArrayLike<number>, state: DecodeState, options: PrefillOptions = {}): Promise<Tensor> {
+/**
+ * Feeds ids [T] into the state in segments, each one cached forward pass (§4) → logits [T, vocab]
+ * (or [1, vocab]); null only when `promptEnd` says the upper decoder is not needed for these tokens.
+ */
+export async function prefill(ids: ArrayLike<number>, state: DecodeState, options: PrefillOptions & { promptEnd: number }): Promise<Tensor | null>;
+export async function prefill(ids: ArrayLike<number>, state: DecodeState, options?: PrefillOptions): Promise<Tensor>;
+export async function prefill(ids: ArrayLike<number>, state: DecodeState, options: PrefillOptions = {}): Promise<Tensor | null> {
   state.check();
   const seg = options.segment ?? state.model.config.inferenceSegment;
   if (!Number.isInteger(seg) || seg < 1) throw new ArgumentError(`prefill: segment must be a positive integer, got ${seg}`);
   const checked = prepareIds(state.model.config, ids);
   if (checked.length === 0) throw new ArgumentError('prefill: no tokens');
   const lastOnly = options.logits === 'last';
+  const promptLast = options.promptEnd ?? state.pos + checked.length - 1;
+  if (options.promptEnd !== undefined && (!lastOnly || promptLast < state.pos + checked.length - 1)) {
+    throw new ArgumentError(`prefill: promptEnd ${promptLast} needs logits 'last' and must not precede this call's last token (${state.pos + checked.length - 1})`);
+  }
   // positions before `start` never influence the upper states at the end (nor the ring buffers kept)
-  const start = lastOnly && options.lazy !== false ? Math.max(0, checked.length - 1 - upperSpan(state.model.config)) : 0;
+  const lazyStart = Math.max(0, promptLast - upperSpan(state.model.config) - state.pos);
+  const start = lastOnly && options.lazy !== false ? Math.min(lazyStart, checked.length) : 0;
   const parts: Tensor[] = [];
   try {
     for (let t = 0; t < checked.length; ) {
@@ -219,6 +235,7 @@ export async function prefill(ids: ArrayLike<number>, state: DecodeState, option
       options.onProgress?.(end, checked.length);
       t = end;
     }
+    if (parts.length === 0) return null;
     return parts.length === 1 ? parts.splice(0)[0] : concat(parts, 0);
   } finally {
     for (const r of parts) r.dispose();

@@ -30,6 +30,7 @@ export {
   type GenerationResult,
   generate,
   generateText,
+  type StreamedPrompt,
   type TextStreamSource,
 } from './generate/generate.js';
 /** What each generated token retrieved: chunks and fusion weights per HSA layer. */

@@ -2,7 +2,7 @@
 import type { Backend, Tensor } from '@hsa/tensor';
 import { type HsaConfig, parseConfig } from './config.js';
 import { type ForwardOptions, forward } from './forward.js';
-import { type GeneratedToken, type GenerateOptions, type GenerationResult, generate, generateText } from './generate/generate.js';
+import { type GeneratedToken, type GenerateOptions, type GenerationResult, generate, generateText, type StreamedPrompt } from './generate/generate.js';
 import { type MemoryPlan, type MemoryPlanOptions, planMemory } from './memory-plan.js';
 import { parameterCount } from './params.js';
 import { type LoadWeightsOptions, loadWeights, type ModelWeights, type WeightFile } from './weights.js';
@@ -46,12 +46,12 @@ export class HsaModel {
   }
 
   /** Streams up to maxNewTokens tokens after the prompt ids (see generate). */
-  generate(prompt: ArrayLike<number>, options: GenerateOptions = {}): AsyncGenerator<GeneratedToken, GenerationResult> {
+  generate(prompt: ArrayLike<number> | StreamedPrompt, options: GenerateOptions = {}): AsyncGenerator<GeneratedToken, GenerationResult> {
     return generate(this, prompt, options);
   }
 
   /** Generates to the end → ids, text and timings. */
-  generateText(prompt: ArrayLike<number>, options: GenerateOptions = {}): Promise<GenerationResult> {
+  generateText(prompt: ArrayLike<number> | StreamedPrompt, options: GenerateOptions = {}): Promise<GenerationResult> {
     return generateText(this, prompt, options);
   }
 

@@ -91,6 +91,21 @@ describe('greedy generation', () => {
   });
 });
 
+describe('streamed prompts', () => {
+  it('a 300-token prompt in pieces (1, 37, 100, 62, 100) generates what the array prompt does', async () => {
+    const long = Array.from({ length: 300 }, (_, t) => (t * 53 + 9) % 96);
+    const want = await generateText(model, long, { maxNewTokens: 12 });
+    const cuts = [0, 1, 38, 138, 200, 300];
+    const pieces = () => cuts.slice(1).map((c, i) => Int32Array.from(long.slice(cuts[i], c)));
+    const seen: number[] = [];
+    const got = await generateText(model, { length: 300, pieces }, { maxNewTokens: 12, onPrefill: (d) => seen.push(d) });
+    expect(got.ids).toEqual(want.ids);
+    expect(got.promptTokens).toBe(300);
+    expect(seen.at(-1)).toBe(300);
+    await expect(generateText(model, { length: 301, pieces }, { maxNewTokens: 2 })).rejects.toThrow(/not its length/);
+  }, 60_000);
+});
+
 describe('sampling', () => {
   it('is reproducible by seed, differs across seeds, and topK 1 is greedy', async () => {
     const o = { maxNewTokens: 16, temperature: 2 };

@@ -111,6 +111,14 @@ async function pick(logits: Tensor, c: Checked, rng: Rng): Promise<number> {
   }
 }
 
+/** A prompt too long to hold as one array: its exact length and its tokens in pieces (e.g. @hsa/tasks' Sample.pieces). */
+export interface StreamedPrompt {
+  length: number;
+  pieces(): Iterable<ArrayLike<number>>;
+}
+
+const isStreamed = (p: ArrayLike<number> | StreamedPrompt): p is StreamedPrompt => typeof (p as StreamedPrompt).pieces === 'function';
+
 /** Prefill of the state's pending tokens + prompt; on an abort the tokens not yet fed stay pending. */
 async function feedPrompt(state: DecodeState, prompt: ArrayLike<number>, o: GenerateOptions, tap: RetrievalTap | null): Promise<{ logits: Tensor; fed: number }> {
   const feed = [...state.pending, ...Array.from(prompt)];
@@ -127,10 +135,36 @@ async function feedPrompt(state: DecodeState, prompt: ArrayLike<number>, o: Gene
 }
 
 /**
+ * A streamed prompt, piece by piece under one lazy-prefill plan (promptEnd); an abort midway leaves
+ * the state after the last fed segment with nothing pending (the rest of the stream is the caller's).
+ */
+async function feedStreamed(state: DecodeState, prompt: StreamedPrompt, o: GenerateOptions, tap: RetrievalTap | null): Promise<{ logits: Tensor; fed: number }> {
+  const pending = state.pending;
+  state.pending = [];
+  const total = pending.length + prompt.length;
+  if (total === 0) throw new ArgumentError('generate: nothing to continue from (empty prompt and no pending token in the state)');
+  const promptEnd = state.pos + total - 1;
+  const pos0 = state.pos;
+  let logits: Tensor | null = null;
+  const pieces = pending.length ? [pending, ...prompt.pieces()] : prompt.pieces();
+  for (const piece of pieces) {
+    if (piece.length === 0) continue;
+    const last = state.pos + piece.length - 1 === promptEnd;
+    const before = state.pos - pos0;
+    const onProgress = o.onPrefill ? (d: number) => o.onPrefill?.(before + d, total) : undefined;
+    const out = await prefill(piece, state, { logits: 'last', promptEnd, segment: o.segment, onProgress, signal: o.signal, record: last ? tap?.recorder() : undefined });
+    logits?.dispose();
+    logits = out;
+  }
+  if (state.pos !== promptEnd + 1 || !logits) throw new ArgumentError(`generate: the streamed prompt yielded ${state.pos - pos0 - pending.length} tokens, not its length ${prompt.length}`);
+  return { logits, fed: total };
+}
+
+/**
  * Generates up to maxNewTokens after `prompt` (ids), streaming each token; the generator's return
  * value is the GenerationResult (use generateText to get it directly).
  */
-export async function* generate(model: HsaModel, prompt: ArrayLike<number>, options: GenerateOptions = {}): AsyncGenerator<GeneratedToken, GenerationResult> {
+export async function* generate(model: HsaModel, prompt: ArrayLike<number> | StreamedPrompt, options: GenerateOptions = {}): AsyncGenerator<GeneratedToken, GenerationResult> {
   const c = checkOptions(model, options);
   const state = options.state ?? createDecodeState(model);
   state.check();
@@ -142,7 +176,7 @@ export async function* generate(model: HsaModel, prompt: ArrayLike<number>, opti
   let out = '';
   const t0 = performance.now();
   try {
-    let { logits, fed } = await feedPrompt(state, prompt, options, tap);
+    let { logits, fed } = isStreamed(prompt) ? await feedStreamed(state, prompt, options, tap) : await feedPrompt(state, prompt, options, tap);
     const t1 = performance.now();
     let finishReason: FinishReason = 'length';
     for (let i = 0; ; i++) {
@@ -174,7 +208,7 @@ export async function* generate(model: HsaModel, prompt: ArrayLike<number>, opti
 }
 
 /** Runs generate to the end → the result (tokens are not streamed). */
-export async function generateText(model: HsaModel, prompt: ArrayLike<number>, options: GenerateOptions = {}): Promise<GenerationResult> {
+export async function generateText(model: HsaModel, prompt: ArrayLike<number> | StreamedPrompt, options: GenerateOptions = {}): Promise<GenerationResult> {
   const it = generate(model, prompt, options);
   for (;;) {
     const r = await it.next();
