@@ -4,7 +4,7 @@
  * stage overrides (window, top-k) equal the inference forward of the config with those fields.
  */
 import { readFileSync } from 'node:fs';
-import { type Backend, clearTape, SafetensorsFile } from '@hsa/tensor';
+import { type Backend, clearTape, CpuBackend, SafetensorsFile, type Tensor } from '@hsa/tensor';
 import { testBackends } from '@hsa/tensor/test-utils';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../config.js';
@@ -13,6 +13,7 @@ import { goldenConfigJson, goldenPath, goldenRun, maxAbsDiff } from '../test-uti
 import { randomCheckpoint, TINY_CONFIG } from '../test-utils/random-model.js';
 import type { WeightFile } from '../weights.js';
 import type { TrainForwardOptions } from './forward.js';
+import { GRAD_CONFIG, gradBatch, gradModel, lossGrads } from './test-utils/grad.js';
 import { TrainableHsaModel } from './trainable.js';
 
 const VARIANTS: [string, Record<string, unknown>][] = [
@@ -89,4 +90,37 @@ describe.each(testBackends())('training forward on %s', (name, make) => {
     },
     GPU_MS,
   );
+});
+
+describe('training loss on the CPU', () => {
+  const configJson = { ...GRAD_CONFIG, enable_softmax: true, hsa_only: false };
+  const f32 = async (t: Tensor) => Float64Array.from((await t.data()) as Float32Array);
+
+  it('with checkpointed layers: the same loss and bit-identical gradients', async () => {
+    const m = gradModel(new CpuBackend(), configJson, 21);
+    const batch = gradBatch(22);
+    const plain = await lossGrads(m, batch, {}, f32);
+    const ckpt = await lossGrads(m, batch, { checkpointLayers: true }, f32);
+    expect([...ckpt.keys()]).toEqual([...plain.keys()]);
+    for (const [n, g] of plain) expect(ckpt.get(n), n).toEqual(g);
+    m.dispose();
+  });
+
+  it('of a batch: the mean over all valid targets (each sequence weighted by its count)', async () => {
+    const m = gradModel(new CpuBackend(), configJson, 23);
+    const a = gradBatch(1);
+    const b = { ids: gradBatch(2).ids, targets: Array.from(gradBatch(2).targets, (t, i) => (i < 150 ? -100 : t)) };
+    const value = async (x: Parameters<typeof m.loss>[0]) => {
+      const l = m.loss(x);
+      const v = ((await l.data()) as Float32Array)[0];
+      l.dispose();
+      clearTape();
+      return v;
+    };
+    const count = (q: typeof a) => Array.from(q.targets).filter((t) => t >= 0).length;
+    const [la, lb, lab] = [await value(a), await value(b), await value([a, b])];
+    expect(lab).toBeCloseTo((la * count(a) + lb * count(b)) / (count(a) + count(b)), 5);
+    expect(await value({ ids: a.ids, targets: Array.from(a.targets, () => -100) })).toBe(0);
+    m.dispose();
+  });
 });
