@@ -1,0 +1,32 @@
+/**
+ * `hsa eval` in-process on the tiny random model: the grid has one row per task × length × depth
+ * with n samples each, prompts of the exact length streamed into the model (prefill tokens/s
+ * reported), and bad task names or lengths are typed errors.
+ */
+import { rmSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { tinyModelDir } from '../test-utils/tiny-model.js';
+import { runEval } from './eval.js';
+
+const dir = tinyModelDir();
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('hsa eval', () => {
+  it('runs tasks × lengths × depths × samples on the model and reports each cell', async () => {
+    const r = await runEval({ model: dir, tasks: 'niah_single_1,vt', lengths: '600,900', depths: '0,100', samples: 2, maxNewTokens: 3, backend: 'cpu', progress: false });
+    expect(r.rows).toHaveLength(8);
+    for (const row of r.rows) {
+      expect(row.n).toBe(2);
+      expect(row.accuracy).toBeGreaterThanOrEqual(0);
+      expect(row.ciHigh).toBeGreaterThanOrEqual(row.ciLow);
+      expect(row.tokensPerSecond).toBeGreaterThan(0);
+      expect(row.needleChunkHit).toBeGreaterThanOrEqual(0);
+    }
+    expect(r.rows.map((x) => `${x.task}:${x.length}:${x.depth}`)).toContain('vt:900:100');
+  }, 120_000);
+
+  it('rejects unknown tasks and malformed lengths', async () => {
+    await expect(runEval({ model: dir, tasks: 'nope', backend: 'cpu', progress: false })).rejects.toThrow(/unknown task 'nope'/);
+    await expect(runEval({ model: dir, lengths: '1x', backend: 'cpu', progress: false })).rejects.toThrow(/comma-separated numbers/);
+  });
+});

@@ -1,0 +1,137 @@
+/**
+ * `hsa eval --model DIR`: the long-context task grid (@hsa/tasks) on a model: tasks × lengths ×
+ * depths × samples, each prompt streamed into the model (never held as one string), the answer
+ * generated greedily and scored as RULER does. Prints a table (and JSON with --json), with a progress
+ * bar over samples; per cell: accuracy with its Wilson 95% interval, prefill tokens/s, and how often
+ * the first answer token's retrieval chose a queried needle's chunk.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { HsaModel, RetrievalStep } from '@hsa/model';
+import { loadModelDir } from '@hsa/model/node';
+import { ArgumentError, type BackendName, createBackend } from '@hsa/tensor';
+import { formatGridTable, type GridRow, gridToJson, runGrid, type Sample, TASKS, type TaskSpec } from '@hsa/tasks';
+import { loadShakespeare } from '@hsa/tasks/node';
+import { fromTokenizerJson, type Tokenizer } from '@hsa/tokenizer';
+import cliProgress from 'cli-progress';
+import type { Command } from 'commander';
+
+export interface EvalOptions {
+  model: string;
+  tasks?: string;
+  lengths?: string;
+  depths?: string;
+  samples?: number;
+  seed?: number;
+  maxNewTokens?: number;
+  backend?: BackendName;
+  segment?: number;
+  json?: string;
+  progress?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface EvalReport {
+  backend: string;
+  rows: (GridRow & { needleChunkHit: number })[];
+}
+
+/** "1k,64K,1m" → [1024, 65536, 1048576]; plain numbers as they are. */
+function list(s: string, what: string): number[] {
+  return s.split(',').map((x) => {
+    const m = /^(\d+(?:\.\d+)?)([kKmM]?)$/.exec(x.trim());
+    if (!m) throw new ArgumentError(`eval: ${what} must be comma-separated numbers (1k = 1024, 1m = 1048576), got ${s}`);
+    const unit = m[2].toLowerCase() === 'k' ? 1024 : m[2].toLowerCase() === 'm' ? 1 << 20 : 1;
+    return Math.round(Number(m[1]) * unit);
+  });
+}
+
+function taskSpecs(names: string): TaskSpec[] {
+  return names.split(',').map((n) => {
+    const t = (TASKS as Record<string, TaskSpec>)[n.trim()];
+    if (!t) throw new ArgumentError(`eval: unknown task '${n}' (known: ${Object.keys(TASKS).join(', ')})`);
+    return t;
+  });
+}
+
+/** Whether any retrieval of the step chose the chunk of a queried needle. */
+function hit(step: RetrievalStep | undefined, sample: Sample): boolean {
+  if (!step) return false;
+  const chunks = new Set(sample.needles.filter((n) => n.queried).map((n) => Math.floor(n.start / step.chunkSize)));
+  return step.layers.some((l) => Array.from(l.chunks).some((c, i) => l.weights[i] > 0 && chunks.has(c)));
+}
+
+function makeSolver(model: HsaModel, tok: Tokenizer, o: EvalOptions, hits: Map<string, number[]>) {
+  return async (sample: Sample) => {
+    let first: RetrievalStep | undefined;
+    const r = await model.generateText(
+      { length: sample.length, pieces: () => sample.pieces() },
+      { maxNewTokens: o.maxNewTokens ?? 24, tokenizer: tok, stop: ['\n'], segment: o.segment, signal: o.signal, onRetrieval: (s) => (first ??= s) },
+    );
+    const key = `${sample.task}|${sample.length}|${sample.depth}`;
+    hits.set(key, [...(hits.get(key) ?? []), hit(first, sample) ? 1 : 0]);
+    return { text: r.text, seconds: r.prefillMs / 1000, tokens: sample.length };
+  };
+}
+
+export async function runEval(o: EvalOptions): Promise<EvalReport> {
+  const tok = fromTokenizerJson(await readFile(join(o.model, 'tokenizer.json'), 'utf8'));
+  const tokenizer = { encode: (t: string) => tok.encode(t, { addSpecialTokens: false }), decode: (ids: ArrayLike<number>) => tok.decode(ids) };
+  const backend = await createBackend(o.backend ?? 'auto');
+  const model = await loadModelDir(backend, o.model);
+  const bar = (o.progress ?? process.stderr.isTTY === true) ? new cliProgress.SingleBar({ format: 'eval [{bar}] {value}/{total} samples | {duration}s', stream: process.stderr }, cliProgress.Presets.shades_classic) : null;
+  const hits = new Map<string, number[]>();
+  try {
+    const rows = await runGrid({
+      tasks: taskSpecs(o.tasks ?? 'niah_single_1'),
+      lengths: list(o.lengths ?? '1024', 'lengths'),
+      depths: list(o.depths ?? '0,50,100', 'depths'),
+      samples: o.samples ?? 4,
+      seed: o.seed ?? 1,
+      tokenizer,
+      corpus: loadShakespeare(),
+      solve: makeSolver(model, tok, o, hits),
+      signal: o.signal,
+      onProgress: (p) => {
+        if (p.done === 1) bar?.start(p.total, 0);
+        bar?.update(p.done);
+      },
+    });
+    const mean = (xs: number[] = []) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
+    return { backend: backend.name, rows: rows.map((r) => ({ ...r, needleChunkHit: mean(hits.get(`${r.task}|${r.length}|${r.depth}`)) })) };
+  } finally {
+    bar?.stop();
+    model.dispose();
+    backend.destroy();
+  }
+}
+
+export function registerEval(program: Command): void {
+  const int = (v: string) => Number.parseInt(v, 10);
+  program
+    .command('eval')
+    .description('long-context task grid (S-NIAH, MK/MV/MQ-NIAH, VT) over lengths × depths')
+    .requiredOption('--model <dir>', 'model directory (config.json, weights, tokenizer.json)')
+    .option('--tasks <names>', `comma-separated: ${Object.keys(TASKS).join(', ')}`, 'niah_single_1')
+    .option('--lengths <list>', 'prompt lengths in tokens (1k = 1024, 1m = 1048576)', '1024')
+    .option('--depths <list>', 'needle depths in percent', '0,50,100')
+    .option('--samples <n>', 'samples per cell', int, 4)
+    .option('--seed <n>', 'task seed', int, 1)
+    .option('--max-new-tokens <n>', 'answer length at most', int, 24)
+    .option('--backend <name>', 'cpu, webgpu or auto', 'auto')
+    .option('--segment <n>', 'prefill segment length', int)
+    .option('--json <file>', 'also write the rows as JSON')
+    .action(async (opts: EvalOptions) => {
+      const ac = new AbortController();
+      const onInt = () => ac.abort(new Error('interrupted'));
+      process.once('SIGINT', onInt);
+      try {
+        const r = await runEval({ ...opts, signal: ac.signal });
+        console.log(formatGridTable(r.rows));
+        for (const row of r.rows) console.log(`${row.task} ${row.length} @${row.depth}%: needle chunk retrieved for ${(100 * row.needleChunkHit).toFixed(0)}% of samples`);
+        if (opts.json) await writeFile(opts.json, JSON.stringify({ backend: r.backend, rows: r.rows, grid: JSON.parse(gridToJson(r.rows)) }, null, 2));
+      } finally {
+        process.off('SIGINT', onInt);
+      }
+    });
+}
