@@ -2,11 +2,10 @@
  * The chunking layer, differentiable (reference-model.md §3.5; the ag.* twin of
  * ../layers/chunking-layer.ts): H_low [L, d] as C chunks (+ the learned CLS row at position S), the
  * bidirectional encoder with chunk-local RoPE, landmarks from lmk_ln of the CLS output (or of the
- * token mean), K_mem / V_mem from proj_k / proj_v of the token outputs. The training path needs
- * L = C·S, as the reference's (D9). Appending and dropping the CLS row are 0/1 matmuls
- * (TrainConstants), exact in f32, since the tape has no concat or row slice.
+ * token mean), K_mem / V_mem from proj_k / proj_v of the token outputs. Any length L works: the
+ * ⌊L/S⌋ complete chunks are encoded (the reference's training path asserts L = C·S, D9).
  */
-import { ag, ShapeError, type Tensor } from '@hsa/tensor';
+import { ag, type Tensor } from '@hsa/tensor';
 import { attentionBlock, linear, maybeCheckpoint, mlp, Scope, type TrainContext, headNorm } from './modules.js';
 
 /** The shared chunk memory of C chunks (tracked tensors, owned by the forward's scope). */
@@ -46,36 +45,27 @@ function encode(ctx: TrainContext, s: Scope, x: Tensor, p: string): Tensor {
   return s.keep(ag.rmsNorm(e, ctx.p(`${p}encoder.norm.weight`), EPS));
 }
 
-/** y [C, rows, d] → y with its rows moved by sel [rows, rows'] : [C, rows', d] (a strided view). */
-function moveRows(s: Scope, y: Tensor, sel: Tensor): Tensor {
-  const t = s.keep(ag.permute(y, [0, 2, 1]));
-  return s.keep(ag.permute(s.keep(ag.matmul(t, sel)), [0, 2, 1]));
-}
-
-/** H_low [C·S, d] as X [C, S(+1), d], the CLS row appended when enable_enc_cls. */
+/** The first C·S rows of H_low [L, d] as X [C, S(+1), d], the CLS row appended when enable_enc_cls. */
 function chunkInput(ctx: TrainContext, s: Scope, hLow: Tensor, chunks: number, p: string): Tensor {
   const { chunkSize: S, hidden: d } = ctx.config;
-  const x = s.keep(ag.reshape(hLow, [chunks, S, d]));
+  const tokens = s.keep(ag.slice(hLow, 0, 0, chunks * S));
+  const x = s.keep(ag.reshape(tokens, [chunks, S, d]));
   if (!ctx.config.enableEncCls) return x;
-  const cls = s.keep(ag.mul(ctx.constants.cls, s.keep(ag.reshape(ctx.p(`${p}cls_emb`), [1, d]))));
-  return s.keep(ag.add(moveRows(s, x, ctx.constants.pad), cls));
+  const clsRows = s.keep(ag.concat(Array<Tensor>(chunks).fill(ctx.p(`${p}cls_emb`)), 0));
+  return s.keep(ag.concat([x, clsRows], 1));
 }
 
-/** Builds the chunk memory from H_low [L, d] (layer prefix p); null when L < S. */
+/** Builds the chunk memory from H_low [L, d] (layer prefix p) of its ⌊L/S⌋ complete chunks; null when none. */
 export function chunkingForward(ctx: TrainContext, s: Scope, hLow: Tensor, p: string): TrainMemory | null {
   const c = ctx.config;
   const S = c.chunkSize;
-  const L = hLow.shape[0];
-  if (L % S !== 0) {
-    throw new ShapeError(`training forward: the length ${L} must be a multiple of chunk_size = ${S} (as the reference's training path); pad it with ignored targets`);
-  }
-  const chunks = L / S;
+  const chunks = Math.floor(hLow.shape[0] / S);
   if (chunks === 0) return null;
   const e = encode(ctx, s, chunkInput(ctx, s, hLow, chunks, p), p);
-  const src = c.enableEncCls ? moveRows(s, e, ctx.constants.cls) : s.keep(ag.mean(e, 1, { keepDims: true }));
+  const src = c.enableEncCls ? s.keep(ag.slice(e, 1, S, S + 1)) : s.keep(ag.mean(e, 1, { keepDims: true }));
   const lmk = linear(s, s.keep(ag.reshape(src, [chunks, c.hidden])), ctx.p(`${p}lmk_ln.weight`));
   const landmarks = s.keep(ag.reshape(lmk, [chunks, c.retrievalHeads, c.retrievalHeadDim]));
-  const tok = c.enableEncCls ? moveRows(s, e, ctx.constants.tokens) : e;
+  const tok = c.enableEncCls ? s.keep(ag.slice(e, 1, 0, S)) : e;
   const tokFlat = s.keep(ag.reshape(tok, [chunks * S, c.hidden]));
   const kNorm = c.enableQkNorm ? ctx.p(`${p}k_rmsnorm.weight`) : null;
   const memK = headNorm(s, linear(s, tokFlat, ctx.p(`${p}proj_k.weight`)), kNorm, c.kvHeads, EPS);

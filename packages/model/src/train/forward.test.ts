@@ -78,6 +78,18 @@ describe.each(testBackends())('training forward on %s', (name, make) => {
   );
 
   it(
+    'any length: 199 tokens (3 complete chunks and a partial one) equal the inference forward',
+    async () => {
+      const backend = await make();
+      const configJson = { ...TINY_CONFIG, hsa_only: false, enable_softmax: true };
+      const file = randomCheckpoint(configJson, 8);
+      const input = ids.slice(0, 199);
+      expect(maxAbsDiff(await trainedLogits(backend, configJson, file, input), await inferenceLogits(backend, configJson, file, input))).toBeLessThan(1e-5);
+    },
+    GPU_MS,
+  );
+
+  it(
     'stage overrides equal the config with those fields: window 20, hsa window 10, top-k all',
     async () => {
       const backend = await make();

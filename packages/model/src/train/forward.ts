@@ -12,7 +12,7 @@ import { prepareIds } from '../forward.js';
 import { layerPrefix } from '../params.js';
 import { chunkingForward, type TrainMemory } from './chunking.js';
 import { hsaLayerForward, retrievalForward, type TrainRetrieval } from './hsa.js';
-import { maybeCheckpoint, Scope, type StageSettings, swaLayer, type TrainConstants, type TrainContext } from './modules.js';
+import { maybeCheckpoint, Scope, type StageSettings, swaLayer, type TrainContext } from './modules.js';
 
 /** Per-stage overrides and memory options of the training forward. */
 export interface TrainForwardOptions {
@@ -36,7 +36,6 @@ export interface TrainSequence {
 export interface TrainModelView {
   readonly backend: Backend;
   readonly config: HsaConfig;
-  readonly constants: TrainConstants;
   value(name: string): Tensor;
   has(name: string): boolean;
   scalar(name: string): number;
@@ -69,7 +68,6 @@ function context(model: TrainModelView, o: TrainForwardOptions): TrainContext {
     scalar: (n) => model.scalar(n),
     stage: stageSettings(model.config, o),
     checkpoint: o.checkpointLayers ?? false,
-    constants: model.constants,
   };
 }
 
@@ -91,8 +89,8 @@ function layers(ctx: TrainContext, s: Scope, x: Tensor): Tensor {
 }
 
 /**
- * Logits [L, vocab] of one sequence through the differentiable forward: equal to the inference
- * forward's with the same weights and no overrides. L must be a multiple of chunk_size (E_SHAPE).
+ * Logits [L, vocab] of one sequence (any length) through the differentiable forward: equal to the
+ * inference forward's with the same weights and no overrides.
  */
 export function trainLogits(model: TrainModelView, ids: ArrayLike<number>, options: TrainForwardOptions = {}): Tensor {
   const ctx = context(model, options);

@@ -5,7 +5,7 @@
  * decoder layer (reference-model.md §3.1–3.3). Intermediates go into a Scope disposed after the
  * forward (the tape keeps its own views).
  */
-import { ag, type Backend, type Tensor, Tensor as T } from '@hsa/tensor';
+import { ag, type Tensor } from '@hsa/tensor';
 import type { HsaConfig } from '../config.js';
 
 /** Collects intermediates to dispose together. */
@@ -44,35 +44,6 @@ export interface TrainContext {
   stage: StageSettings;
   /** run each layer under ag.checkpoint */
   checkpoint: boolean;
-  constants: TrainConstants;
-}
-
-/**
- * The 0/1 matrices that move rows inside a chunk with a matmul (exact: one product by 1 per output):
- * `pad` [S, S+1] appends an empty CLS row, `tokens` [S+1, S] drops it, `cls` [S+1, 1] picks it.
- * They stand in for a differentiable concat / row slice, applied to the transposed chunk [C, d, rows].
- */
-export class TrainConstants {
-  readonly pad: Tensor;
-  readonly tokens: Tensor;
-  readonly cls: Tensor;
-
-  constructor(backend: Backend, s: number) {
-    const eye = (rows: number, cols: number) => {
-      const a = new Float32Array(rows * cols);
-      for (let i = 0; i < Math.min(rows, cols); i++) a[i * cols + i] = 1;
-      return a;
-    };
-    this.pad = T.from(backend, eye(s, s + 1), [s, s + 1]);
-    this.tokens = T.from(backend, eye(s + 1, s), [s + 1, s]);
-    const c = new Float32Array(s + 1);
-    c[s] = 1;
-    this.cls = T.from(backend, c, [s + 1, 1]);
-  }
-
-  dispose(): void {
-    for (const t of [this.pad, this.tokens, this.cls]) t.dispose();
-  }
 }
 
 /** nn.Linear over the last axis: x [..., in] · Wᵀ + b. */

@@ -18,7 +18,6 @@ import type { HsaConfig } from '../config.js';
 import { type ParamSpec, parameterSpecs } from '../params.js';
 import { planWeights, type WeightFile, WeightsError } from '../weights.js';
 import { type TrainForwardOptions, type TrainSequence, trainLogits, trainLoss } from './forward.js';
-import { TrainConstants } from './modules.js';
 
 export interface InitOptions {
   /** seed of the normal draws (default 0) */
@@ -58,8 +57,6 @@ export class TrainableHsaModel {
   private readonly byName = new Map<string, Parameter>();
   /** host copies of the scalar parameters (pos_decay), which get no gradient */
   private readonly scalars = new Map<string, number>();
-  /** selection constants of the chunking layer, made once */
-  readonly constants: TrainConstants;
 
   private constructor(
     readonly backend: Backend,
@@ -71,7 +68,6 @@ export class TrainableHsaModel {
     this.params = specs.map((s) => new Parameter(s.name, T.from(backend, values.get(s.name)!, s.shape), decays(s)));
     for (const p of this.params) this.byName.set(p.name, p);
     for (const s of specs) if (s.name.endsWith('pos_decay')) this.scalars.set(s.name, values.get(s.name)![0]);
-    this.constants = new TrainConstants(backend, config.chunkSize);
   }
 
   /** Fresh parameters by the reference initializer (seeded): N(0, std²) matrices, norms 1, biases 0. */
@@ -150,6 +146,5 @@ export class TrainableHsaModel {
       p.zeroGrad();
       p.value.dispose();
     }
-    this.constants.dispose();
   }
 }
