@@ -7,9 +7,9 @@
  *   dy = w·g, dw = g·y (moeCombineBackward);  dWd += dyᵀ·act;  dact = dy·Wd;  dg, du = SwiGLU';
  *   dWg += dgᵀ·x, dWu += duᵀ·x;  dx_t = Σ_j (dg·Wg + du·Wu)[t·k + j]   (all grouped over experts).
  */
-import { ArgumentError, moeCombine, moeCombineBackward, moeGroupedGemm, moeGroupedMatmul, moeWeightGrad } from '@hsa/kernels';
+import { ArgumentError, moeCombine, moeCombineBackward, moeGroupedGemm, moeWeightGrad } from '@hsa/kernels';
 import { type Backend, fill, type KernelArg, swiglu, swigluBackward, Tensor } from '@hsa/tensor';
-import { type Dispatch, dispatch, type ExpertWeights } from './ops.js';
+import { type Dispatch, dispatch, type ExpertWeights, gemmParams } from './ops.js';
 
 /** Tokens [t0, t1) of one block. */
 export interface Block {
@@ -59,7 +59,7 @@ export function blockForward(x: Tensor, idx: Tensor, w: Tensor, ex: ExpertWeight
   b.run(moeGroupedGemm, { ...base, aSrc: 'token', outRow: 'sorted', bLayout: 'nk', nB: 2, accumulate: false, N: F, K: d }, [xs, ...sched, ex.gate.arg(), ex.up.arg(), g.arg(), u.arg()]);
   const act = swiglu(g, u);
   const y = Tensor.empty(b, [A, d]);
-  b.run(moeGroupedMatmul, { ...base, T: Tb, mode: 'down', N: d, K: F }, [act.arg(), ...sched, ex.down.arg(), y.arg()]);
+  b.run(moeGroupedGemm, gemmParams('down', k, E, A, d, F, ex.down), [act.arg(), ...sched, ex.down.arg(), y.arg()]);
   act.dispose();
   b.run(moeCombine, { T: Tb, k, d, shared: false }, [y.arg(), rowsArg(w, blk.t0, blk.t1, k), rowsArg(out, blk.t0, blk.t1, d)]);
   return { ...blk, disp, g, u, y };

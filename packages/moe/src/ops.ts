@@ -8,7 +8,8 @@ import {
   moeCombine,
   moeCount,
   moeGatherMatvec,
-  moeGroupedMatmul,
+  moeGroupedGemm,
+  type MoeGroupedGemmParams,
   moeRouter,
   moeScan,
   moeScatter,
@@ -84,6 +85,16 @@ export interface ExpertWeights {
 
 const wDtype = (w: Tensor) => w.dtype as 'f32' | 'f16' | 'bf16';
 
+/**
+ * The forward's grouped GEMMs: gateUp (x rows by token, both weights, SwiGLU epilogue, sorted rows)
+ * and down (sorted rows, written back in assignment order).
+ */
+export function gemmParams(mode: 'gateUp' | 'down', k: number, E: number, A: number, N: number, K: number, w: Tensor): MoeGroupedGemmParams {
+  const common = { k, E, A, N, K, wDtype: wDtype(w), bLayout: 'nk' as const, accumulate: false };
+  if (mode === 'gateUp') return { ...common, aSrc: 'token', outRow: 'sorted', nB: 2, swiglu: true };
+  return { ...common, aSrc: 'sorted', outRow: 'assign', nB: 1 };
+}
+
 /** Unweighted expert outputs y [T·k, d] in assignment order: two grouped GEMMs over all experts. */
 export function expertsForward(x: Tensor, k: number, d: Dispatch, w: ExpertWeights): Tensor {
   const [n, dm] = x.shape;
@@ -92,10 +103,9 @@ export function expertsForward(x: Tensor, k: number, d: Dispatch, w: ExpertWeigh
   const b = x.backend;
   const act = T.empty(b, [A, F]);
   const y = T.empty(b, [A, dm]);
-  const base = { T: n, k, E, A, wDtype: wDtype(w.gate) };
   const common = [d.perm.arg(), d.offsets.arg(), d.tileStart.arg()];
-  b.run(moeGroupedMatmul, { ...base, mode: 'gateUp', N: F, K: dm }, [x.arg(), ...common, w.gate.arg(), w.up.arg(), act.arg()]);
-  b.run(moeGroupedMatmul, { ...base, mode: 'down', N: dm, K: F }, [act.arg(), ...common, w.down.arg(), y.arg()]);
+  b.run(moeGroupedGemm, gemmParams('gateUp', k, E, A, F, dm, w.gate), [x.arg(), ...common, w.gate.arg(), w.up.arg(), act.arg()]);
+  b.run(moeGroupedGemm, gemmParams('down', k, E, A, dm, F, w.down), [act.arg(), ...common, w.down.arg(), y.arg()]);
   act.dispose();
   return y;
 }

@@ -4,7 +4,8 @@
  *   out_i[dst(r), n] (+)= Σ_c A[src(r), c] · B_i[e](c, n),   i < nB (1 or 2 weights, one output each)
  * B layout 'nk': B[e] stored [N, K] (nn.Linear, B(c, n) = W[e, n, c]); 'kn': stored [K, N].
  * Row maps: 'token' → perm[r] / k (rows of x), 'assign' → perm[r] (assignment order t·k + j),
- * 'sorted' → r. Outputs are written at dst(r) = r ('sorted') or perm[r] ('assign').
+ * 'sorted' → r. Outputs are written at dst(r) = r ('sorted') or perm[r] ('assign'); with `swiglu`,
+ * the single output is silu(out_0) ⊙ out_1.
  */
 import type { FloatArray, TypedArray } from '../core/dtype.js';
 import { weightReader } from './moeGroupedMatmul.ref.js';
@@ -21,6 +22,8 @@ export interface MoeGroupedGemmParams {
   nB: 1 | 2;
   /** add into the outputs instead of overwriting */
   accumulate: boolean;
+  /** nB = 2 only: one output silu(A·B_0) ⊙ (A·B_1) (the forward's gate/up) instead of two */
+  swiglu?: boolean;
   k: number;
   E: number;
   /** assignments (sorted rows) */
@@ -41,17 +44,22 @@ export function moeGroupedGemmRef(arrays: TypedArray[], p: MoeGroupedGemmParams)
   const { N, K } = p;
   const [a, perm, offsets] = arrays;
   const ws = Array.from({ length: p.nB }, (_, i) => weightReader(arrays[4 + i], p.wDtype));
-  const outs = Array.from({ length: p.nB }, (_, i) => arrays[4 + p.nB + i] as FloatArray);
+  const outs = Array.from({ length: p.swiglu ? 1 : p.nB }, (_, i) => arrays[4 + p.nB + i] as FloatArray);
+  const acc = new Float64Array(p.nB);
   for (let e = 0; e < p.E; e++) {
     for (let r = offsets[e]; r < offsets[e + 1]; r++) {
       const ao = moeRow(p.aSrc, perm, r, p.k) * K;
       const oo = (p.outRow === 'sorted' ? r : perm[r]) * N;
-      for (let i = 0; i < p.nB; i++) {
-        for (let n = 0; n < N; n++) {
-          let s = 0;
-          for (let c = 0; c < K; c++) s += a[ao + c] * ws[i](p.bLayout === 'nk' ? (e * N + n) * K + c : (e * K + c) * N + n);
-          outs[i][oo + n] = p.accumulate ? outs[i][oo + n] + s : s;
+      for (let n = 0; n < N; n++) {
+        for (let i = 0; i < p.nB; i++) {
+          let v = 0;
+          for (let c = 0; c < K; c++) v += a[ao + c] * ws[i](p.bLayout === 'nk' ? (e * N + n) * K + c : (e * K + c) * N + n);
+          acc[i] = v;
         }
+        const vals = p.swiglu ? [(acc[0] / (1 + Math.exp(-acc[0]))) * acc[1]] : Array.from(acc);
+        vals.forEach((v, i) => {
+          outs[i][oo + n] = p.accumulate ? outs[i][oo + n] + v : v;
+        });
       }
     }
   }
