@@ -6,7 +6,7 @@
  * top-k (hsa-spec.md §5: a short window with dense retrieval for the warm-up, then a larger window
  * and sparse top-k) without changing any parameter shape.
  */
-import { ag, ArgumentError, type Backend, type Tensor, Tensor as T } from '@hsa/tensor';
+import { ag, ArgumentError, type Backend, type Tensor, Tensor as T, UnsupportedError } from '@hsa/tensor';
 import { type HsaConfig, layerKinds } from '../config.js';
 import { prepareIds } from '../forward.js';
 import { layerPrefix } from '../params.js';
@@ -24,6 +24,11 @@ export interface TrainForwardOptions {
   chunkTopk?: number | 'all';
   /** recompute each SWA, encoder and HSA layer in backward (ag.checkpoint) instead of storing its activations */
   checkpointLayers?: boolean;
+  /**
+   * MoE configs: receives each MoE layer's dispatch offsets (its prefix m, one [E + 1] tensor per token
+   * block; the receiver disposes them), for @hsa/moe's expertLoad and TrainableHsaModel.balanceExperts
+   */
+  onExpertLoad?: (m: string, offsets: Tensor[]) => void;
 }
 
 /** One training sequence: ids [L] and next-token targets [L] (a target outside [0, vocab) is ignored, e.g. −100). */
@@ -88,14 +93,13 @@ function layers(ctx: TrainContext, s: Scope, x: Tensor): Tensor {
   return x;
 }
 
-/**
- * Logits [L, vocab] of one sequence (any length) through the differentiable forward: equal to the
- * inference forward's with the same weights and no overrides.
- */
-export function trainLogits(model: TrainModelView, ids: ArrayLike<number>, options: TrainForwardOptions = {}): Tensor {
+/** Logits [L, vocab] of one sequence; MoE balance losses go to `aux` (disposed when absent). */
+function logitsWithAux(model: TrainModelView, ids: ArrayLike<number>, options: TrainForwardOptions, aux?: Tensor[]): Tensor {
   const ctx = context(model, options);
   const c = model.config;
   const s = new Scope();
+  const hooks = { active: true, onLoad: options.onExpertLoad, aux: [] as Tensor[] };
+  ctx.moe = hooks;
   try {
     const idsT = s.keep(T.from(model.backend, prepareIds(c, ids), [ids.length], 'i32'));
     const emb = model.value('backbone.embeddings.weight');
@@ -103,8 +107,19 @@ export function trainLogits(model: TrainModelView, ids: ArrayLike<number>, optio
     const h = s.keep(ag.rmsNorm(x, model.value('backbone.norm_f.weight'), c.layerNormEps));
     return ag.matmul(h, c.tieWordEmbeddings ? emb : model.value('lm_head.weight'), { transB: true });
   } finally {
+    hooks.active = false; // a checkpointed layer recomputed in backward reports nothing twice
+    if (aux) aux.push(...hooks.aux);
+    else for (const t of hooks.aux) t.dispose();
     s.dispose();
   }
+}
+
+/**
+ * Logits [L, vocab] of one sequence (any length) through the differentiable forward: equal to the
+ * inference forward's with the same weights and no overrides.
+ */
+export function trainLogits(model: TrainModelView, ids: ArrayLike<number>, options: TrainForwardOptions = {}): Tensor {
+  return logitsWithAux(model, ids, options);
 }
 
 /** Targets as i32 with the count of valid ones (in [0, vocab)). */
@@ -118,23 +133,29 @@ function targetsOf(c: HsaConfig, seq: TrainSequence): { data: Int32Array; valid:
 
 /**
  * The mean cross-entropy over every valid target of the batch (a scalar, shape []): each sequence's
- * mean weighted by its share of the valid targets. 0 when no target is valid.
+ * mean weighted by its share of the valid targets (0 when no target is valid); plus, for MoE configs
+ * with aux_loss_alpha > 0, the sequence-level balance losses averaged over the sequences.
  */
 export function trainLoss(model: TrainModelView, batch: TrainSequence | readonly TrainSequence[], options: TrainForwardOptions = {}): Tensor {
   const seqs: readonly TrainSequence[] = Array.isArray(batch) ? batch : [batch as TrainSequence];
   if (seqs.length === 0) throw new ArgumentError('training loss: the batch is empty');
   const targets = seqs.map((q) => targetsOf(model.config, q));
   const total = targets.reduce((n, t) => n + t.valid, 0);
+  if (options.checkpointLayers && (model.config.moe?.auxLossAlpha ?? 0) > 0) {
+    throw new UnsupportedError('training loss: aux_loss_alpha > 0 with checkpointLayers (the balance loss of a recomputed layer gets no gradient); turn one off');
+  }
   const s = new Scope();
   try {
     let loss: Tensor | null = null;
+    const aux: Tensor[] = [];
     for (let b = 0; b < seqs.length; b++) {
-      const logits = s.keep(trainLogits(model, seqs[b].ids, options));
+      const logits = s.keep(logitsWithAux(model, seqs[b].ids, options, aux));
       const tt = s.keep(T.from(model.backend, targets[b].data, [targets[b].data.length], 'i32'));
       const ce = s.keep(ag.crossEntropy(logits, tt));
       const part = seqs.length === 1 ? ce : s.keep(ag.scale(ce, total > 0 ? targets[b].valid / total : 1 / seqs.length));
       loss = loss ? s.keep(ag.add(loss, part)) : part;
     }
+    for (const a of aux) loss = s.keep(ag.add(loss as Tensor, s.keep(ag.scale(s.keep(a), 1 / seqs.length))));
     return ag.reshape(loss as Tensor, []);
   } finally {
     s.dispose();

@@ -6,7 +6,7 @@
  */
 import { ag, type Tensor } from '@hsa/tensor';
 import type { TrainMemory } from './chunking.js';
-import { headNorm, linear, maybeCheckpoint, mlp, Scope, swaModule, type TrainContext } from './modules.js';
+import { ffn, headNorm, linear, maybeCheckpoint, Scope, swaModule, type TrainContext } from './modules.js';
 
 /** Chunks chosen per token and KV head: idx (i32, untracked) and the fusion weights w (tracked), [L, Hk, k_eff]. */
 export interface TrainRetrieval {
@@ -65,7 +65,7 @@ function hsaBlock(ctx: TrainContext, p: string, x: Tensor, k?: Tensor, v?: Tenso
   const o = k && v && w && idx ? hsaOutput(ctx, s, x, p, k, v, w, idx) : null;
   const xo = o ? s.keep(ag.add(x, o)) : x;
   const u = s.keep(ag.rmsNorm(xo, ctx.p(`${p}_mlp_norm.weight`), EPS));
-  const out = ag.add(c.resetHsaResidual ? xo : x, mlp(ctx, s, u, `${p}_mlp.`));
+  const out = ag.add(c.resetHsaResidual ? xo : x, ffn(ctx, s, u, p, '_mlp'));
   s.dispose();
   return out;
 }

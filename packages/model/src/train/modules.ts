@@ -1,12 +1,13 @@
 /**
  * The differentiable building blocks of the training forward, each the ag.* twin of a function in
  * ../layers (same ops in the same order, so the logits equal the inference forward's): Linear,
- * per-head RMSNorm, the dense SwiGLU MLP, the attention block (q/k norm before RoPE) and the SWA
+ * per-head RMSNorm, the dense SwiGLU MLP (or the MoE FFN, ./moe.ts), the attention block (q/k norm before RoPE) and the SWA
  * decoder layer (reference-model.md §3.1–3.3). Intermediates go into a Scope disposed after the
  * forward (the tape keeps its own views).
  */
 import { ag, type Tensor } from '@hsa/tensor';
 import type { HsaConfig } from '../config.js';
+import { moeFfn } from './moe.js';
 
 /** Collects intermediates to dispose together. */
 export class Scope {
@@ -33,6 +34,15 @@ export interface StageSettings {
   maskWindow: number | undefined;
 }
 
+/** MoE reporting of one forward: expert loads and balance losses, while `active` (not in a checkpoint's recomputation). */
+export interface MoeHooks {
+  active: boolean;
+  /** the dispatch offsets [E + 1] of each token block of the layer with MoE prefix m (views, the receiver's) */
+  onLoad?: (m: string, offsets: Tensor[]) => void;
+  /** sequence-level balance losses (aux_loss_alpha > 0), one per MoE layer */
+  aux: Tensor[];
+}
+
 /** What the layer functions read: the config, the parameters, the stage settings. */
 export interface TrainContext {
   config: HsaConfig;
@@ -44,6 +54,7 @@ export interface TrainContext {
   stage: StageSettings;
   /** run each layer under ag.checkpoint */
   checkpoint: boolean;
+  moe?: MoeHooks;
 }
 
 /** nn.Linear over the last axis: x [..., in] · Wᵀ + b. */
@@ -63,6 +74,12 @@ export function mlp(ctx: TrainContext, s: Scope, x: Tensor, p: string): Tensor {
   const g = linear(s, x, ctx.p(`${p}gate_proj.weight`));
   const u = linear(s, x, ctx.p(`${p}up_proj.weight`));
   return linear(s, s.keep(ag.swiglu(g, u)), ctx.p(`${p}down_proj.weight`));
+}
+
+/** The FFN of layer `p`: dense `${p}${mlpName}.*`, or the MoE layer under that prefix (hsa-spec.md §4). */
+export function ffn(ctx: TrainContext, s: Scope, x: Tensor, p: string, mlpName: 'mlp' | '_mlp'): Tensor {
+  const m = mlpName === 'mlp' ? p : `${p}_`;
+  return ctx.has(`${m}mlp.gate.weight`) ? moeFfn(ctx, s, x, m) : mlp(ctx, s, x, `${p}${mlpName}.`);
 }
 
 export interface AttentionSpec {
@@ -103,7 +120,7 @@ export function swaLayer(ctx: TrainContext, x: Tensor, p: string): Tensor {
   const h1 = s.keep(ag.rmsNorm(x, ctx.p(`${p}input_layernorm.weight`), eps));
   const x1 = s.keep(ag.add(x, swaModule(ctx, s, h1, `${p}self_attn.`, ctx.stage.window)));
   const h2 = s.keep(ag.rmsNorm(x1, ctx.p(`${p}post_attention_layernorm.weight`), eps));
-  const out = ag.add(x1, mlp(ctx, s, h2, `${p}mlp.`));
+  const out = ag.add(x1, ffn(ctx, s, h2, p, 'mlp'));
   s.dispose();
   return out;
 }

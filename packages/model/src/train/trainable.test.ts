@@ -3,7 +3,8 @@
  * seeded), the weight-decay groups, typed errors for what cannot be trained and for bad overrides, and a trained model
  * saved as safetensors loading into HsaModel with the same logits on every backend.
  */
-import { AdamW, type Backend, backward, clearTape, CpuBackend, SafetensorsFile } from '@hsa/tensor';
+import { expertLoad } from '@hsa/moe';
+import { AdamW, type Backend, backward, clearTape, CpuBackend, SafetensorsFile, type Tensor } from '@hsa/tensor';
 import { testBackends } from '@hsa/tensor/test-utils';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../config.js';
@@ -14,6 +15,7 @@ import { TINY_CONFIG } from '../test-utils/random-model.js';
 import { GRAD_CONFIG, gradBatch } from './test-utils/grad.js';
 import { TrainableHsaModel } from './trainable.js';
 
+const MOE = { num_experts: 4, num_experts_per_tok: 2, moe_intermediate_size: 16, num_shared_experts: 1, first_k_dense_replace: 1 };
 const FLAGS = { ...TINY_CONFIG, attention_bias: true, enable_pos_decay: true, enable_lmk_norm: true, enable_qk_norm: true, hsa_only: false, tie_word_embeddings: false, initializer_range: 0.05 };
 
 async function values(m: TrainableHsaModel, name: string): Promise<Float32Array> {
@@ -61,9 +63,10 @@ describe('TrainableHsaModel.init', () => {
 });
 
 describe('what cannot be trained is a typed error', () => {
-  it('MoE FFNs and Gumbel noise: E_UNSUPPORTED', () => {
-    const moe = parseConfig({ ...TINY_CONFIG, num_experts: 4, num_experts_per_tok: 2, moe_intermediate_size: 16, first_k_dense_replace: 1 });
-    expect(() => TrainableHsaModel.init(new CpuBackend(), moe)).toThrow(expect.objectContaining({ code: 'E_UNSUPPORTED' }));
+  it('Gumbel noise, and the MoE balance loss under checkpointed layers: E_UNSUPPORTED', () => {
+    const moe = TrainableHsaModel.init(new CpuBackend(), parseConfig({ ...GRAD_CONFIG, ...MOE, aux_loss_alpha: 0.01 }));
+    expect(() => moe.loss(gradBatch(1), { checkpointLayers: true })).toThrow(expect.objectContaining({ code: 'E_UNSUPPORTED' }));
+    moe.dispose();
     const gumbel = parseConfig({ ...TINY_CONFIG, enable_gumbel_noise: true });
     expect(() => TrainableHsaModel.init(new CpuBackend(), gumbel)).toThrow(expect.objectContaining({ code: 'E_UNSUPPORTED' }));
   });
@@ -88,14 +91,25 @@ async function trainOneStep(m: TrainableHsaModel): Promise<void> {
   await m.backend.sync();
 }
 
-describe('a checkpoint trained on the CPU', () => {
-  const configJson = { ...GRAD_CONFIG, enable_softmax: true, enable_qk_norm: true, attention_bias: true, hsa_only: false, enable_pos_decay: true, tie_word_embeddings: false };
+const SAVED: [string, Record<string, unknown>][] = [
+  ['dense', { ...GRAD_CONFIG, enable_softmax: true, enable_qk_norm: true, attention_bias: true, hsa_only: false, enable_pos_decay: true, tie_word_embeddings: false }],
+  ['MoE', { ...GRAD_CONFIG, ...MOE, hsa_only: false }],
+];
+
+describe.each(SAVED)('a %s checkpoint trained on the CPU', (_kind, configJson) => {
   let bytes: Uint8Array;
   beforeAll(async () => {
     const m = TrainableHsaModel.init(new CpuBackend(), parseConfig(configJson), { seed: 4 });
     await trainOneStep(m);
     bytes = await m.toSafetensors();
     m.dispose();
+  });
+
+  it('holds exactly the reference names and shapes (MoE experts split per expert)', () => {
+    const file = SafetensorsFile.parse(bytes);
+    const specs = parameterSpecs(parseConfig(configJson));
+    expect([...file.names].sort()).toEqual(specs.map((s) => s.name).sort());
+    for (const s of specs) expect(file.entry(s.name).shape, s.name).toEqual(s.shape);
   });
 
   it.each(testBackends())('saved as safetensors, loads into HsaModel and TrainableHsaModel on %s with the same logits', async (_name, make) => {
@@ -112,4 +126,29 @@ describe('a checkpoint trained on the CPU', () => {
     loaded.dispose();
     m.dispose();
   }, 120_000);
+});
+
+describe('MoE balancing', () => {
+  it("balanceExperts moves each layer's expert bias by ±rate against its load; the forward reports the loads", async () => {
+    const m = TrainableHsaModel.init(new CpuBackend(), parseConfig({ ...GRAD_CONFIG, ...MOE, router_bias_update_rate: 0.01 }), { seed: 2 });
+    const seen = new Map<string, Tensor[]>();
+    const logits = m.logits(gradBatch(4).ids, { onExpertLoad: (p, offsets) => seen.set(p, offsets) });
+    logits.dispose();
+    clearTape();
+    expect([...seen.keys()]).toEqual(m.moePrefixes);
+    const loads = new Map<string, Uint32Array>();
+    for (const [p, offsets] of seen) {
+      const load = await expertLoad(offsets);
+      expect(load.reduce((a, b) => a + b, 0)).toBe(192 * 2);
+      loads.set(p, load);
+      for (const t of offsets) t.dispose();
+    }
+    await m.balanceExperts(loads);
+    for (const [p, load] of loads) {
+      const mean = load.reduce((a, b) => a + b, 0) / load.length;
+      const bias = (await m.value(`${p}mlp.gate.expert_bias`).data()) as Float32Array;
+      expect(Array.from(bias)).toEqual(Array.from(load, (l) => Math.fround(0.01 * Math.sign(mean - l))));
+    }
+    m.dispose();
+  });
 });

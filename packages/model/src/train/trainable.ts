@@ -2,7 +2,8 @@
  * TrainableHsaModel: every parameter a config implies (params.ts) as an autograd Parameter under its
  * reference state-dict name, so what it saves (`toSafetensors`) loads into HsaModel unchanged. Built
  * by the reference initializer (reference-model.md §5) or from safetensors files; the differentiable
- * forward and the loss are in ./forward.ts. MoE FFNs are not trainable yet (E_UNSUPPORTED).
+ * forward and the loss are in ./forward.ts. The routed experts of an MoE layer are stacked into
+ * three Parameters (./moe.ts) and split back into per-expert tensors when saved.
  */
 import {
   type Backend,
@@ -14,10 +15,12 @@ import {
   Tensor as T,
   UnsupportedError,
 } from '@hsa/tensor';
+import { updateExpertBias } from '@hsa/moe';
 import type { HsaConfig } from '../config.js';
-import { type ParamSpec, parameterSpecs } from '../params.js';
+import type { ParamSpec } from '../params.js';
 import { planWeights, type WeightFile, WeightsError } from '../weights.js';
 import { type TrainForwardOptions, type TrainSequence, trainLogits, trainLoss } from './forward.js';
+import { moePrefixes, stateEntries, trainSpecs, trainValue } from './moe.js';
 
 export interface InitOptions {
   /** seed of the normal draws (default 0) */
@@ -41,18 +44,14 @@ export function initKind(spec: ParamSpec): 'normal' | 'ones' | 'zeros' {
 export const decays = (spec: ParamSpec): boolean => initKind(spec) === 'normal';
 
 /** Throws E_UNSUPPORTED for what the differentiable forward cannot train. */
-function checkTrainable(config: HsaConfig, specs: ParamSpec[]): void {
-  const moe = specs.find((s) => s.kind === 'moe');
-  if (moe) {
-    throw new UnsupportedError(`training: MoE FFN layers (${moe.name}) have no differentiable forward yet; train a dense config (num_experts unset) or raise first_k_dense_replace`);
-  }
+function checkTrainable(config: HsaConfig): void {
   if (config.enableGumbelNoise) {
     throw new UnsupportedError('training: enable_gumbel_noise (noise on the top-k choice) is not implemented; set it to false');
   }
 }
 
 export class TrainableHsaModel {
-  /** in state-dict order */
+  /** in state-dict order (an MoE layer's experts as three stacked Parameters, ./moe.ts) */
   readonly params: Parameter[];
   private readonly byName = new Map<string, Parameter>();
   /** host copies of the scalar parameters (pos_decay), which get no gradient */
@@ -63,8 +62,8 @@ export class TrainableHsaModel {
     readonly config: HsaConfig,
     values: Map<string, Float32Array>,
   ) {
-    const specs = parameterSpecs(config);
-    checkTrainable(config, specs);
+    checkTrainable(config);
+    const specs = trainSpecs(config);
     this.params = specs.map((s) => new Parameter(s.name, T.from(backend, values.get(s.name)!, s.shape), decays(s)));
     for (const p of this.params) this.byName.set(p.name, p);
     for (const s of specs) if (s.name.endsWith('pos_decay')) this.scalars.set(s.name, values.get(s.name)![0]);
@@ -75,7 +74,7 @@ export class TrainableHsaModel {
     const rng = new Rng(options.seed ?? 0);
     const std = options.std ?? config.initializerRange;
     const values = new Map<string, Float32Array>();
-    for (const s of parameterSpecs(config)) {
+    for (const s of trainSpecs(config)) {
       const n = s.shape.reduce((a, b) => a * b, 1);
       const kind = initKind(s);
       values.set(s.name, Float32Array.from({ length: n }, () => (kind === 'normal' ? rng.normal() * std : kind === 'ones' ? 1 : 0)));
@@ -87,7 +86,8 @@ export class TrainableHsaModel {
   static fromFiles(backend: Backend, config: HsaConfig, files: readonly WeightFile[]): TrainableHsaModel {
     const plan = planWeights(config, files);
     const values = new Map<string, Float32Array>();
-    for (const s of plan.specs) values.set(s.name, Float32Array.from(plan.where.get(s.name)!.file.float32(s.name)));
+    const lookup = (name: string) => plan.where.get(name)!.file.float32(name);
+    for (const s of trainSpecs(config)) values.set(s.name, trainValue(config, s, lookup));
     return new TrainableHsaModel(backend, config, values);
   }
 
@@ -129,11 +129,33 @@ export class TrainableHsaModel {
     return trainLoss(this, batch, options);
   }
 
-  /** Every parameter as F32 under its reference name (reads the tensors back). */
+  /** Every parameter as F32 under its reference name (reads the tensors back; stacked experts split). */
   async stateDict(): Promise<Record<string, SafetensorsTensorInput>> {
     const out: Record<string, SafetensorsTensorInput> = {};
-    for (const p of this.params) out[p.name] = { dtype: 'F32', shape: p.value.shape, data: Float32Array.from((await p.value.data()) as Float32Array) };
+    for (const p of this.params) {
+      const data = Float32Array.from((await p.value.data()) as Float32Array);
+      for (const [name, t] of stateEntries(this.config, p.name, p.value.shape, data)) out[name] = t;
+    }
     return out;
+  }
+
+  /** The MoE layers' prefixes m (their parameters are `${m}mlp.*`). */
+  get moePrefixes(): string[] {
+    return moePrefixes(this.config);
+  }
+
+  /**
+   * The auxiliary-loss-free balancing step (hsa-spec.md §4) after an optimizer step: for each MoE
+   * layer m with a load [E] (tokens per expert, e.g. expertLoad of the offsets that
+   * TrainForwardOptions.onExpertLoad received), b += router_bias_update_rate · sign(mean load − load).
+   */
+  async balanceExperts(loads: ReadonlyMap<string, ArrayLike<number>>): Promise<void> {
+    const rate = this.config.moe?.biasUpdateRate ?? 0;
+    for (const [m, load] of loads) {
+      const b = this.value(`${m}mlp.gate.expert_bias`);
+      const next = updateExpertBias((await b.data()) as Float32Array, load, rate);
+      this.backend.write(b.storage, next);
+    }
   }
 
   /** A model.safetensors that HsaModel.load / loadWeights read with the same config. */
