@@ -45,3 +45,5 @@ export { HsaModel } from './model.js';
 export { decays, type InitOptions, initKind, TrainableHsaModel } from './train/trainable.js';
 /** The differentiable forward (logits equal to forward's) and the batch loss, with per-stage window / top-k overrides and layer checkpointing. */
 export { stageSettings, type TrainForwardOptions, type TrainModelView, type TrainSequence, trainLogits, trainLoss } from './train/forward.js';
+/** The training parameter list of a config (MoE experts stacked per layer) and the stacked names. */
+export { moePrefixes, stackedName, trainSpecs } from './train/moe.js';
