@@ -57,7 +57,9 @@ describe.each(makers)('MoE token blocks on %s', (_n, make) => {
     expect(seen).toContain('moeWeightGrad');
     // deterministic: no float atomics, fixed summation orders, so a second run is bit-identical
     const again = await grads(small, seed);
-    again.forEach((g, i) => expect(Array.from(g), `tensor ${i}`).toEqual(Array.from(got[i])));
+    again.forEach((g, i) => {
+      expect(Array.from(g), `tensor ${i}`).toEqual(Array.from(got[i]));
+    });
     const want = await grads(new CpuBackend(), seed);
     got.forEach((g, i) => {
       const m = want[i].reduce((a, v) => Math.max(a, Math.abs(v)), 0);
