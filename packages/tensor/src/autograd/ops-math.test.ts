@@ -17,6 +17,7 @@ const CASES: GradCase[] = [
   { name: 'maximum (broadcast)', shapes: [[5, 3], [3]], f: ([a, b]) => ag.maximum(a, b) },
   { name: 'minimum (broadcast both ways)', shapes: [[2, 1, 5], [3, 1]], f: ([a, b]) => ag.minimum(a, b) },
   { name: 'maximum, minimum with a number', shapes: [[11]], f: ([x]) => ag.minimum(ag.maximum(x, 0), 0.5) },
+  { name: 'maximum of a rank-0 tensor and a number', shapes: [[]], f: ([x]) => ag.div(ag.maximum(x, -2), 4) },
   { name: 'maximum, minimum ties (dy split evenly)', shapes: [[7]], f: ([x]) => ag.add(ag.maximum(x, x), ag.minimum(x, ag.scale(x, 1))) },
   { name: 'exp', shapes: [[13]], f: ([x]) => ag.exp(ag.scale(x, 3)) },
   { name: 'sigmoid', shapes: [[2, 7]], f: ([x]) => ag.sigmoid(ag.scale(x, 6)) },

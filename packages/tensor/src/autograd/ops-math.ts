@@ -47,9 +47,9 @@ export function unaryGrad(op: UnaryBackwardOp, x: Tensor, y: Tensor, dy: Tensor,
   return dx;
 }
 
-/** A number operand as a [1] tensor (broadcast; it gets no gradient). */
+/** A number operand as a rank-0 tensor (broadcast to any shape; it gets no gradient). */
 function operand(a: Tensor, b: Tensor | number): Tensor {
-  return typeof b === 'number' ? fill(a.backend, [1], b) : b;
+  return typeof b === 'number' ? fill(a.backend, [], b) : b;
 }
 
 function recordBinary(op: BinaryBackwardOp, a: Tensor, b: Tensor | number, out: Tensor): Tensor {
