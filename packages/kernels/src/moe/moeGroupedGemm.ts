@@ -9,12 +9,15 @@
  * v2: 64×128 tiles, 4 rows × 8 columns (two vec4 groups) per thread, weights staged as vec4 rows
  *   (a third fewer workgroup-memory reads per multiply-add); the forward's fused SwiGLU epilogue
  *   (`swiglu`), so this one kernel also serves the inference forward.
+ * v3 (one weight: down, dact, dx): 128×128 tiles of 8×8 outputs per thread (moeTile128.wgsl.ts); the
+ *   64-row schedule is kept, even tiles take two, odd ones exit. Two weights stay on v2 (registers).
  */
 import { wgslHalfLoad } from '../core/dtype.js';
 import { type BufferBinding, type DeviceCaps, type Kernel, type WgslScalar, wgslBindings } from '../core/program.js';
 import { defineUniforms } from '../core/uniforms.js';
 import { type MoeGroupedGemmParams, type MoeRowMap, moeGroupedGemmRef } from './moeGroupedGemm.ref.js';
 import { MOE_TILE_M } from './moeGroupedMatmul.ref.js';
+import { acc128, BK128, inner128, store128, T128 } from './moeTile128.wgsl.js';
 
 const BM = MOE_TILE_M;
 const BN = 128;
@@ -146,19 +149,79 @@ ${epilogue(p)}
 }`;
 }
 
+/** 128×128 tiles (one weight): A rows and weight columns as vec4 rows, moeTile128.wgsl.ts. */
+function loads128(p: MoeGroupedGemmParams): string {
+  const n = (T128 * BK128) / 256;
+  const a = range(n).map(
+    (i) => `    { let el = lid + ${i * 256}u; let rr = el / ${BK128}u; let kk = el % ${BK128}u;
+      let src = rowSrc[rr];
+      var v = 0.0;
+      if (src != 0xffffffffu && k0 + kk < u.K) { v = a[src + k0 + kk]; }
+      let s = kk * ${T128}u + rr; Xs[s >> 2u][s & 3u] = v; }`,
+  );
+  const [nn, kk] = p.bLayout === 'nk' ? [`el / ${BK128}u`, `el % ${BK128}u`] : [`el % ${T128}u`, `el / ${T128}u`];
+  const addr = p.bLayout === 'nk' ? 'wbase + (n0 + nn) * u.K + k0 + kk' : 'wbase + (k0 + kk) * u.N + n0 + nn';
+  const b = range(n).map(
+    (i) => `    { let el = lid + ${i * 256}u; let nn = ${nn}; let kk = ${kk}; let s = kk * ${T128}u + nn;
+      Ys[s >> 2u][s & 3u] = select(0.0, read_w0(${addr}), n0 + nn < u.N && k0 + kk < u.K); }`,
+  );
+  return [...a, ...b].join('\n');
+}
+
+function gemm128Wgsl(p: MoeGroupedGemmParams): string {
+  const st = store128(
+    'rl',
+    (r) => `row0 + ${r} < rowEnd`,
+    (q, h) => `    { let r = row0 + rl; let ob = ${p.outRow === 'sorted' ? 'r' : 'perm[r]'} * u.N; let n = n0 + ${64 * h}u + tc * 4u;
+      for (var j = 0u; j < 4u; j++) { if (n + j < u.N) { out0[ob + n + j] = ${p.accumulate ? `out0[ob + n + j] + c${q}_${h}[j]` : `c${q}_${h}[j]`}; } } }`,
+  );
+  return /* wgsl */ `
+${U.wgsl('U')}
+${wgslBindings(buffers(p), 'U')}
+${readers(p)}
+var<workgroup> Xs: array<vec4<f32>, ${(T128 * BK128) / 4}>;
+var<workgroup> Ys: array<vec4<f32>, ${(T128 * BK128) / 4}>;
+var<workgroup> rowSrc: array<u32, ${T128}>;
+var<workgroup> total: u32;
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+${MOE_TILE_PROLOGUE}
+  // the schedule counts 64-row tiles: even ones take their odd neighbour's rows too, odd ones exit
+  if (((wid.y - tileStart[e]) & 1u) == 1u) { return; }
+  let n0 = wid.x * ${T128}u;
+  let wbase = e * u.N * u.K;
+  if (lid < ${T128}u) {
+    let r = row0 + lid;
+    rowSrc[lid] = select(0xffffffffu, ${wgslMoeRow(p.aSrc, 'r')} * u.K, r < rowEnd);
+  }
+  let tr = lid / 16u;
+  let tc = lid % 16u;
+${acc128()}
+  for (var k0 = 0u; k0 < u.K; k0 += ${BK128}u) {
+    workgroupBarrier();
+${loads128(p)}
+    workgroupBarrier();
+${inner128()}
+  }
+${st}
+}`;
+}
+
 export const moeGroupedGemm: Kernel<MoeGroupedGemmParams> = {
   name: 'moeGroupedGemm',
   ref: moeGroupedGemmRef,
   program(p, caps: DeviceCaps) {
+    const wide = p.nB === 1;
     const tiles = Math.ceil(p.A / BM) + p.E;
-    const cols = Math.ceil(p.N / BN);
+    const cols = Math.ceil(p.N / (wide ? T128 : BN));
     if (tiles > caps.maxWorkgroupsPerDim || cols > caps.maxWorkgroupsPerDim) {
       throw new RangeError(`moeGroupedGemm: ${tiles}×${cols} tiles exceed ${caps.maxWorkgroupsPerDim} per dimension`);
     }
     const empty = p.A === 0 || p.N === 0;
     return {
       key: `moeGroupedGemm:${p.aSrc}:${p.outRow}:${p.bLayout}:${p.nB}:${p.swiglu === true}:${p.accumulate}:${p.wDtype}`,
-      code: () => gemmWgsl(p),
+      code: () => (wide ? gemm128Wgsl(p) : gemmWgsl(p)),
       buffers: buffers(p),
       uniforms: U.pack({ k: p.k, E: p.E, N: p.N, K: p.K }),
       workgroups: empty ? [0, 1, 1] : [cols, tiles, 1],
