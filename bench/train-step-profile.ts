@@ -9,6 +9,7 @@ import {
   crossEntropyRows,
   embeddingBackward,
   matmul,
+  matmulTransA,
   mul,
   swaAttentionBackward,
   swaAttentionWithLse,
@@ -38,7 +39,7 @@ async function linear(be: WebGpuBackend, t: number, din: number, dout: number, c
   const step = () => {
     matmul(x, w, { transB: true }).dispose();
     matmul(dy, w).dispose(); // dx = dy·W
-    matmul(dy, x, { transA: true }).dispose(); // dW = dyᵀ·x
+    matmulTransA(dy, x).dispose(); // dW = dyᵀ·x (split over the tokens where ag.matmul splits it)
   };
   const tm = await timeGpu(be, step, 1, 5);
   for (const z of [x, w, dy]) z.dispose();

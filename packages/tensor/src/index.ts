@@ -79,6 +79,8 @@ export { keep, record, shouldRecord, type TapeNode } from './autograd/tape.js';
 export { Parameter } from './autograd/parameter.js';
 /** Backward kernels as tensor ops (softmax, RMSNorm, SwiGLU, embedding scatter-add). */
 export { embeddingBackward, rmsNormBackward, softmaxBackward, swigluBackward } from './autograd/backward-ops.js';
+/** A weight gradient xᵀ·y (x [K, M], y [K, N]) split over a long K into summed batched products when that fills the GPU. */
+export { matmulTransA, splitKFactor } from './autograd/ops-linalg.js';
 /** Per-row cross-entropy fused with its gradient, with label masking (targets outside [0, V)). */
 export { type CrossEntropyRows, crossEntropyRows } from './ops/crossEntropy.js';
 /** AdamW over Parameters (fused kernel, decay / no-decay groups). */

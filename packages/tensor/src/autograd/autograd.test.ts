@@ -3,10 +3,12 @@
  * on the CPU references (Float64Backend); (2) each backend's f32 gradients against those float64 ones,
  * on fresh random inputs.
  */
+import { describe, expect, it } from 'vitest';
 import type { Backend } from '../backend.js';
 import { Tensor } from '../tensor.js';
 import { type GradCase, gradientSuites } from '../test-utils/gradcheck-suite.js';
 import * as ag from './index.js';
+import { splitKFactor } from './ops-linalg.js';
 
 const i32 = (be: Backend, v: number[]) => Tensor.from(be, v, [v.length], 'i32');
 
@@ -20,6 +22,9 @@ const CASES: GradCase[] = [
   { name: 'matmul shared B', shapes: [[2, 5, 7], [7, 3]], f: ([a, b]) => ag.matmul(a, b) },
   { name: 'matmul batched Aᵀ', shapes: [[2, 7, 5], [2, 7, 3]], f: ([a, b]) => ag.matmul(a, b, { transA: true }) },
   { name: 'matmul batched Bᵀ', shapes: [[2, 3, 4], [2, 5, 4]], f: ([a, b]) => ag.matmul(a, b, { transB: true }) },
+  // K = 2048 tokens: the weight gradient splits over K (8 batched products, summed in order)
+  { name: 'matmul linear, weight gradient split over K', shapes: [[2048, 5], [3, 5]], f: ([a, b]) => ag.matmul(a, b, { transB: true }) },
+  { name: 'matmul shared B, split over K', shapes: [[2, 1024, 3], [3, 2]], f: ([a, b]) => ag.matmul(a, b) },
   { name: 'sum, mean', shapes: [[4, 6]], f: ([x]) => ag.mean(ag.sum(x, 1, { keepDims: true }), 0) },
   { name: 'permute, contiguous, reshape', shapes: [[2, 3, 4]], f: ([x]) => ag.reshape(ag.contiguous(ag.permute(x, [2, 0, 1])), [4, 6]) },
   { name: 'softmax', shapes: [[3, 7]], f: ([x]) => ag.softmax(x) },
@@ -41,3 +46,14 @@ const CASES: GradCase[] = [
 
 // f32 through a short chain of ops: bounded relative to each tensor's largest gradient.
 gradientSuites('autograd', CASES, 3e-5);
+
+describe('split-K weight gradients', () => {
+  it('split where 128² output tiles leave the GPU idle and K divides, never below 256 rows a split', () => {
+    expect(splitKFactor(4096, 512, 512)).toBe(16);
+    expect(splitKFactor(4096, 1536, 512)).toBe(4);
+    expect(splitKFactor(4096, 32000, 512)).toBe(1);
+    expect(splitKFactor(2048, 3, 5)).toBe(8);
+    expect(splitKFactor(2047, 3, 5)).toBe(1);
+    expect(splitKFactor(4100, 3, 5)).toBe(4);
+  });
+});

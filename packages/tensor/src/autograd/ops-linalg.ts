@@ -3,9 +3,12 @@
  *   dA = dC·op(B)ᵀ (or op(B)·dCᵀ when transA),  dB = op(A)ᵀ·dC (or dCᵀ·op(A) when transB),
  * each one call of the existing matmul with trans flags, so no copy is made. A B shared by the batch
  * (nn.Linear weights) gets its gradient from the batch folded into rows: one [K, batch·M]·[batch·M, N].
+ * A weight gradient Xᵀ·Y with a long shared dim (the tokens) and a small output is split over that
+ * dim into S batched products summed in order (split-K; deterministic), so it fills the GPU.
  */
 import { UnsupportedError } from '@hsa/kernels';
 import { type MatmulOptions, matmul as mm } from '../ops/matmul.js';
+import { sum } from '../ops/reduce.js';
 import { numel, type Tensor } from '../tensor.js';
 import { reduceToShape } from './ops-elementwise.js';
 import { keep, record, shouldRecord } from './tape.js';
@@ -16,13 +19,35 @@ function gradA(a: Tensor, b: Tensor, dy: Tensor, tA: boolean, tB: boolean): Tens
   return mm(b, dy, { transA: tB, transB: true });
 }
 
+/** Splits of a split-K Xᵀ·Y (1: none): output tiles of 128² fill ≤ ~2 waves of a 132-SM GPU. */
+export function splitKFactor(k: number, m: number, n: number): number {
+  if (k < 2048) return 1;
+  const tiles = Math.ceil(m / 128) * Math.ceil(n / 128);
+  let s = 1;
+  while (s < 16 && tiles * s * 2 <= 264 && k % (s * 2) === 0 && k / (s * 2) >= 256) s *= 2;
+  return s;
+}
+
+/** xᵀ·y for x [K, M], y [K, N] (f32, 2-D): split over K into batched products when that fills the GPU. */
+export function matmulTransA(x: Tensor, y: Tensor): Tensor {
+  const [k, m] = x.shape;
+  const s = splitKFactor(k, m, y.shape[1]);
+  if (s === 1) return mm(x, y, { transA: true });
+  const x3 = x.reshape([s, k / s, m]);
+  const y3 = y.reshape([s, k / s, y.shape[1]]);
+  const parts = mm(x3, y3, { transA: true });
+  const g = sum(parts, 0);
+  for (const t of [x3, y3, parts]) t.dispose();
+  return g;
+}
+
 function gradB(a: Tensor, b: Tensor, dy: Tensor, tA: boolean, tB: boolean): Tensor {
   const shared = b.rank === 2 && a.rank > 2;
-  if (shared && !tA) {
-    const m = a.shape[a.rank - 2];
-    const a2 = a.reshape([numel(a.shape.slice(0, -2)) * m, a.shape[a.rank - 1]]);
+  // a non-contiguous 2-D A (a transposed view) keeps the copy-free transposed-operand path below
+  if (!tA && (shared || (a.rank === 2 && b.rank === 2 && a.isContiguous))) {
+    const a2 = a.reshape([numel(a.shape.slice(0, -1)), a.shape[a.rank - 1]]);
     const d2 = dy.reshape([a2.shape[0], dy.shape[dy.rank - 1]]);
-    const g = tB ? mm(d2, a2, { transA: true }) : mm(a2, d2, { transA: true });
+    const g = tB ? matmulTransA(d2, a2) : matmulTransA(a2, d2);
     a2.dispose();
     d2.dispose();
     return g;
