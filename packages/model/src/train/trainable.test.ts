@@ -51,6 +51,16 @@ describe('TrainableHsaModel.init', () => {
     for (const x of [m, again, other]) x.dispose();
   });
 
+  it('pos_decay: the forward reads a host copy, refreshed by syncScalars after a direct write', async () => {
+    const m = TrainableHsaModel.init(new CpuBackend(), config);
+    const name = 'backbone.layers.2.pos_decay';
+    expect(m.scalar(name)).toBe(0);
+    m.backend.write(m.value(name).storage, new Float32Array([0.25]));
+    await m.syncScalars();
+    expect(m.scalar(name)).toBe(0.25);
+    m.dispose();
+  });
+
   it('puts norms, biases and pos_decay in the no-decay group, matrices and cls_emb in the decay group', () => {
     const m = TrainableHsaModel.init(new CpuBackend(), config);
     const { decay, noDecay } = m.groups;

@@ -114,6 +114,11 @@ export class TrainableHsaModel {
     return v;
   }
 
+  /** Re-reads the host copies of the scalar parameters after their tensors were written directly (loadCheckpoint). */
+  async syncScalars(): Promise<void> {
+    for (const name of this.scalars.keys()) this.scalars.set(name, ((await this.value(name).data()) as Float32Array)[0]);
+  }
+
   /** The two optimizer groups (AdamW reads Parameter.decay; this is for inspection and custom optimizers). */
   get groups(): { decay: Parameter[]; noDecay: Parameter[] } {
     return { decay: this.params.filter((p) => p.decay), noDecay: this.params.filter((p) => !p.decay) };
