@@ -1,0 +1,211 @@
+/**
+ * bench/model: the issue-7 model (random bf16 weights): vocab 32000, d 1024, 16 query heads, 1 KV head
+ * (dh 64), 6 lower layers, 2 upper groups with R = 2, 1 encoder layer, S = 64, top-k 16, retrieval dim
+ * 128, SWA 4096 (512 inside the HSA layers), MoE 64 experts / 4 active / width 256 + 1 shared, first
+ * layer dense 2816, softmax fusion, QK-norm.
+ *   check: the GPU forward against the CPU backend (same weights), and GPU decode against the GPU forward
+ *   prefill: tokens/s of a 32K prompt (lazy upper decoder, and eager for comparison)
+ *   decode: tokens/s (wall per step: decode + argmax + 1-int readback) at 4K, 128K, 1M and 16M tokens
+ *     of context; one state grows through the lengths by real prefill while it fits the time budget,
+ *     beyond that the chunk memory is filled synthetically (marked in the JSON)
+ *   profile: one decode step with a GPU timestamp around every dispatch, summed by kernel name
+ * Flags: --small (a tiny config for a local SwiftShader run), --json FILE, --budget-s N (prefill time budget).
+ */
+import { type HsaConfig, HsaModel, createDecodeState, type DecodeState, decodeStep, parameterSpecs, parseConfig, prefill } from '@hsa/model';
+import { argmax, CpuBackend, type Backend, SafetensorsFile, serializeSafetensors, type SafetensorsTensorInput, Tensor, WebGpuBackend } from '@hsa/tensor';
+import { argValue, gitCommit, writeJson } from './common.js';
+import { profileStep } from './model-profile.js';
+
+const SMALL = process.argv.includes('--small');
+const CONFIG = {
+  vocab_size: SMALL ? 512 : 32000,
+  hidden_size: SMALL ? 128 : 1024,
+  num_attention_heads: SMALL ? 2 : 16,
+  num_kv_heads: 1,
+  num_key_value_heads: 1,
+  intermediate_size: SMALL ? 256 : 2816,
+  rms_norm_eps: 1e-6,
+  layer_norm_epsilon: 1e-5,
+  attention_bias: false,
+  sliding_window: SMALL ? 256 : 4096,
+  hsa_only: false,
+  hsa_sliding_window: SMALL ? 64 : 512,
+  num_lower_layers: SMALL ? 2 : 6,
+  num_upper_groups: 2,
+  num_upper_layers: 2,
+  encoder_layers: 1,
+  chunk_size: 64,
+  chunk_topk: 16,
+  retrieval_dim: 128,
+  enable_softmax: true,
+  enable_qk_norm: true,
+  num_experts: SMALL ? 8 : 64,
+  num_experts_per_tok: 4,
+  moe_intermediate_size: SMALL ? 32 : 256,
+  num_shared_experts: 1,
+  first_k_dense_replace: 1,
+  initializer_range: 0.02,
+  pad_token_id: 0,
+  lmk_token_id: 1,
+  inference_segment: SMALL ? 1024 : 16384,
+};
+const PREFILL = SMALL ? 512 : 32768;
+const LENGTHS = SMALL ? [256, 1024, 4096, 16384] : [4096, 131072, 1 << 20, 1 << 24];
+const STEPS = SMALL ? 2 : 32;
+
+/** bf16 words of hash values in [−a, a) (norm weights ≈ 1). */
+function randomBf16(n: number, seed: number, a: number, center: number): Uint16Array {
+  const out = new Uint16Array(n);
+  const f = new Float32Array(1);
+  const u = new Uint32Array(f.buffer);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    f[0] = center + (s / 2 ** 31 - 1) * a;
+    out[i] = u[0] >>> 16;
+  }
+  return out;
+}
+
+function randomWeights(c: HsaConfig): SafetensorsFile {
+  const tensors: Record<string, SafetensorsTensorInput> = {};
+  parameterSpecs(c).forEach((p, i) => {
+    const n = p.shape.reduce((a, b) => a * b, 1);
+    const norm = p.kind === 'vector' && p.name.endsWith('.weight');
+    const bias = p.name.endsWith('expert_bias') || p.name.endsWith('.bias');
+    tensors[p.name] = { dtype: 'BF16', shape: p.shape, data: randomBf16(n, 1000 + i, norm ? 0.1 : bias ? 0.01 : 0.04, norm ? 1 : 0) };
+  });
+  return SafetensorsFile.parse(serializeSafetensors(tensors));
+}
+
+const ids = (n: number, seed: number, vocab: number) => Array.from({ length: n }, (_, t) => (Math.imul(t + 1, 2654435761 + seed) >>> 8) % vocab);
+
+async function rows(t: Tensor): Promise<Float32Array> {
+  const d = (await t.data()) as Float32Array;
+  t.dispose();
+  return d;
+}
+
+function relErr(got: Float32Array, want: Float32Array): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < want.length; i++) {
+    num = Math.max(num, Math.abs(got[i] - want[i]));
+    den = Math.max(den, Math.abs(want[i]));
+  }
+  return Number.isNaN(num) ? Number.POSITIVE_INFINITY : num / den;
+}
+
+/** GPU forward vs CPU forward (150 tokens), and GPU prefill 100 + 50 decode steps vs the GPU forward. */
+async function check(gpu: HsaModel, file: SafetensorsFile): Promise<Record<string, number>> {
+  const cpu = HsaModel.load(new CpuBackend(), CONFIG, [{ label: 'random', file }]);
+  const x = ids(150, 1, gpu.config.vocabSize);
+  const want = await rows(await cpu.forward(x));
+  cpu.dispose();
+  const got = await rows(await gpu.forward(x));
+  const state = createDecodeState(gpu);
+  const dec = new Float32Array(want.length);
+  dec.set(await rows(await prefill(x.slice(0, 100), state)), 0);
+  for (let t = 100; t < x.length; t++) dec.set(await rows(await decodeStep(x[t], state)), t * gpu.config.vocabSize);
+  state.dispose();
+  const r = { gpuVsCpu: relErr(got, want), decodeVsForward: relErr(dec, got) };
+  if (!(r.gpuVsCpu < 1e-3 && r.decodeVsForward < 1e-3)) throw new Error(`check failed: ${JSON.stringify(r)}`);
+  return r;
+}
+
+async function timePrefill(model: HsaModel, n: number, lazy: boolean): Promise<{ tokens: number; ms: number; tokensPerSecond: number }> {
+  const state = createDecodeState(model);
+  const x = ids(n, 2, model.config.vocabSize);
+  const t0 = performance.now();
+  (await prefill(x, state, { logits: 'last', lazy })).dispose();
+  const ms = performance.now() - t0;
+  state.dispose();
+  return { tokens: n, ms, tokensPerSecond: (n * 1000) / ms };
+}
+
+/** Wall ms per decode step (step + argmax + readback of the id), median of STEPS after 4 warm-up steps. */
+async function timeDecode(state: DecodeState): Promise<{ medianMs: number; minMs: number }> {
+  const ms: number[] = [];
+  let id = 5;
+  for (let i = 0; i < STEPS + 4; i++) {
+    const t0 = performance.now();
+    const l = await decodeStep(id, state);
+    const a = argmax(l);
+    l.dispose();
+    id = (await a.data())[0];
+    a.dispose();
+    if (i >= 4) ms.push(performance.now() - t0);
+  }
+  ms.sort((a, b) => a - b);
+  return { medianMs: ms[Math.floor(ms.length / 2)], minMs: ms[0] };
+}
+
+/** Appends synthetic chunks (copies of one random block) until the state holds `target` tokens. */
+function fillSynthetic(state: DecodeState, target: number, be: Backend): void {
+  const c = state.model.config;
+  const S = c.chunkSize;
+  const need = Math.floor(target / S) - state.chunks;
+  const blk = Math.min(4096, Math.max(need, 1));
+  const kv = () => Tensor.from(be, Float32Array.from({ length: blk * S * c.kvHeads * c.headDim }, (_, i) => Math.sin(i * 0.37)), [blk * S, c.kvHeads, c.headDim]);
+  const [k, v] = [kv(), kv()];
+  const l = Tensor.from(be, Float32Array.from({ length: blk * c.retrievalDim }, (_, i) => Math.cos(i * 0.11)), [blk, c.retrievalHeads, c.retrievalHeadDim]);
+  for (let done = 0; done < need; done += blk) {
+    const n = Math.min(blk, need - done);
+    state.store.append({ chunks: n, memK: k.slice(0, 0, n * S), memV: v.slice(0, 0, n * S), landmarks: l.slice(0, 0, n) });
+  }
+  for (const t of [k, v, l]) t.dispose();
+  state.pos += need * S;
+}
+
+async function main() {
+  const be = await WebGpuBackend.create();
+  const budgetS = Number(argValue('--budget-s') ?? (SMALL ? 60 : 240));
+  const config = parseConfig(CONFIG);
+  const file = randomWeights(config);
+  const model = HsaModel.load(be, CONFIG, [{ label: 'random', file }]);
+  const checks = await check(model, file);
+  console.error(`check ${JSON.stringify(checks)}`);
+  await timePrefill(model, Math.min(4096, PREFILL), true); // compiles the pipelines
+  const prefillLazy = await timePrefill(model, PREFILL, true);
+  const prefillEager = await timePrefill(model, PREFILL, false);
+  console.error(`prefill ${PREFILL}: lazy ${prefillLazy.tokensPerSecond.toFixed(0)} tok/s, eager ${prefillEager.tokensPerSecond.toFixed(0)} tok/s`);
+  const state = createDecodeState(model);
+  const decode: Record<string, unknown>[] = [];
+  let spent = 0;
+  for (const L of LENGTHS) {
+    const grow = L - state.pos;
+    const estimate = (grow / prefillLazy.tokensPerSecond) * 1000 * 1.5;
+    let how = 'prefill';
+    const t0 = performance.now();
+    if (spent + estimate < budgetS * 1000) {
+      (await prefill(ids(grow, 3 + L, config.vocabSize), state, { logits: 'last' })).dispose();
+      spent += performance.now() - t0;
+    } else {
+      fillSynthetic(state, L, be);
+      how = 'synthetic';
+    }
+    const fillMs = performance.now() - t0;
+    const t = await timeDecode(state);
+    const profile = await profileStep(be, state);
+    console.error(`decode @${L} (${how}): ${t.medianMs.toFixed(2)} ms/token (${(1000 / t.medianMs).toFixed(1)} tok/s)`);
+    decode.push({ context: L, chunks: state.chunks, memoryParts: state.store.parts, filledBy: how, fillMs, ...t, tokensPerSecond: 1000 / t.medianMs, profile });
+  }
+  const at = (L: number) => decode.find((d) => d.context === L)?.medianMs as number | undefined;
+  const [a, b] = [at(LENGTHS[0]), at(LENGTHS[2])];
+  writeJson(argValue('--json'), {
+    bench: 'model',
+    commit: gitCommit(),
+    adapter: be.report(),
+    config: CONFIG,
+    parameters: model.parameterCount,
+    checks,
+    prefill: { lazy: prefillLazy, eager: prefillEager },
+    decode,
+    ratio1MTo4K: a && b ? b / a : null,
+  });
+  state.dispose();
+  model.dispose();
+  be.destroy();
+}
+
+await main();
