@@ -75,6 +75,9 @@ export {
 } from './attention/hsaChunkAttentionBackward.ref.js';
 /** Dense attention kernels (WGSL + ref): SWA forward, chunk-encoder forward, SWA decode against a ring buffer. */
 export { chunkEncoderAttentionForward, DENSE_MAX_D, swaAttentionDecodeForward, swaAttentionForward } from './attention/swaAttention.js';
+/** One token's SWA attention in splits of keys (flash-decoding): partial (m, l, o) per split, then a merge per head. */
+export { SWA_SPLIT_BLOCK, SWA_SPLIT_MAX_D, swaDecodeSplitMerge, swaDecodeSplitPartial } from './attention/swaDecodeSplit.js';
+export { decodeKeys, type SwaDecodeSplitParams, swaDecodeSplitMergeRef, swaDecodeSplitPartialRef } from './attention/swaDecodeSplit.ref.js';
 /** Dense attention backward kernels (WGSL + ref): delta = dout·out, dq per query tile, dk/dv per key tile from the saved log-sum-exp (SWA window, chunk-encoder block). */
 export { DENSE_BACK_MAX_D, type DenseBackwardParams, denseAttentionDelta, denseAttentionDkv, denseAttentionDq } from './attention/swaAttentionBackward.js';
 /** HSA chunk attention kernel (WGSL + ref): prefill and decode, any head ratio, f32/bf16 memory in parts. */

@@ -8,8 +8,13 @@ import {
   chunkEncoderAttentionForward,
   type Kernel,
   ShapeError,
+  decodeKeys,
+  SWA_SPLIT_BLOCK,
+  SWA_SPLIT_MAX_D,
   swaAttentionDecodeForward,
   swaAttentionForward,
+  swaDecodeSplitMerge,
+  swaDecodeSplitPartial,
 } from '@hsa/kernels';
 import { fmtShape, Tensor } from '../../tensor.js';
 import { expectDtype, sameBackend } from '../guards.js';
@@ -45,6 +50,19 @@ function runDense<P>(kernel: Kernel<P>, p: P, q: Tensor, kvs: Tensor[], lseShape
   for (const t of ins) t.dispose();
   if (!withLse) lse.dispose();
   return { out, lse: withLse ? lse : null };
+}
+
+/** The split-key decode (swaDecodeSplitPartial, then swaDecodeSplitMerge) → out [Hq, D]. */
+function decodeSplit(q: Tensor, kc: Tensor, vc: Tensor, kn: Tensor, vn: Tensor, o: { pos: number; hq: number; hk: number; d: number; window: number; scale?: number }): Tensor {
+  const p = { ...o, block: SWA_SPLIT_BLOCK, scale: o.scale ?? 1 / Math.sqrt(o.d) };
+  const qc = q.contiguous();
+  const part = Tensor.empty(q.backend, [o.hq, decodeKeys(p).splits, o.d + 2], 'f32');
+  const out = Tensor.empty(q.backend, q.shape, 'f32');
+  const lse = Tensor.empty(q.backend, [o.hq], 'f32');
+  q.backend.run(swaDecodeSplitPartial, p, [qc.arg(), kc.arg(), vc.arg(), kn.arg(), vn.arg(), part.arg()]);
+  q.backend.run(swaDecodeSplitMerge, p, [part.arg(), out.arg(), lse.arg()]);
+  for (const t of [qc, part, lse]) t.dispose();
+  return out;
 }
 
 /**
@@ -109,7 +127,7 @@ export function swaAttentionDecode(
   const p = { pos, hq, hk, d, window, scale: options.scale };
   const kn = kNew.contiguous();
   const vn = vNew.contiguous();
-  const { out } = runDense(swaAttentionDecodeForward, p, q, [kCache, vCache, kn, vn], [hq], false);
+  const out = d <= SWA_SPLIT_MAX_D ? decodeSplit(q, kCache, vCache, kn, vn, p) : runDense(swaAttentionDecodeForward, p, q, [kCache, vCache, kn, vn], [hq], false).out;
   if (window > 0) {
     const row = hk * d * 4;
     const slot = (pos % window) * row;
