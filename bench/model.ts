@@ -15,6 +15,7 @@ import { type HsaConfig, HsaModel, createDecodeState, type DecodeState, decodeSt
 import { argmax, CpuBackend, type Backend, SafetensorsFile, serializeSafetensors, type SafetensorsTensorInput, Tensor, WebGpuBackend } from '@hsa/tensor';
 import { argValue, gitCommit, writeJson } from './common.js';
 import { profileStep } from './model-profile.js';
+import { swaDecodeKernels } from './model-swa.js';
 
 const SMALL = process.argv.includes('--small');
 const CONFIG = {
@@ -52,6 +53,8 @@ const CONFIG = {
 const PREFILL = SMALL ? 512 : 32768;
 const LENGTHS = SMALL ? [256, 1024, 4096, 16384] : [4096, 131072, 1 << 20, 1 << 24];
 const STEPS = SMALL ? 2 : 32;
+/** --quick: decode at 4K and 128K only, no eager prefill */
+const QUICK = process.argv.includes('--quick');
 
 /** bf16 words of hash values in [−a, a) (norm weights ≈ 1). */
 function randomBf16(n: number, seed: number, a: number, center: number): Uint16Array {
@@ -165,14 +168,16 @@ async function main() {
   const model = HsaModel.load(be, CONFIG, [{ label: 'random', file }]);
   const checks = await check(model, file);
   console.error(`check ${JSON.stringify(checks)}`);
+  const swaDecode = await swaDecodeKernels(be, { hq: config.heads, hk: config.kvHeads, d: config.headDim, window: config.slidingWindow });
+  console.error(`SWA decode kernel: v1 ${swaDecode.v1.medianMs.toFixed(4)} ms, v2 ${swaDecode.v2.medianMs.toFixed(4)} ms`);
   await timePrefill(model, Math.min(4096, PREFILL), true); // compiles the pipelines
   const prefillLazy = await timePrefill(model, PREFILL, true);
-  const prefillEager = await timePrefill(model, PREFILL, false);
-  console.error(`prefill ${PREFILL}: lazy ${prefillLazy.tokensPerSecond.toFixed(0)} tok/s, eager ${prefillEager.tokensPerSecond.toFixed(0)} tok/s`);
+  const prefillEager = QUICK ? null : await timePrefill(model, PREFILL, false);
+  console.error(`prefill ${PREFILL}: lazy ${prefillLazy.tokensPerSecond.toFixed(0)} tok/s, eager ${prefillEager?.tokensPerSecond.toFixed(0)} tok/s`);
   const state = createDecodeState(model);
   const decode: Record<string, unknown>[] = [];
   let spent = 0;
-  for (const L of LENGTHS) {
+  for (const L of QUICK ? LENGTHS.slice(0, 2) : LENGTHS) {
     const grow = L - state.pos;
     const estimate = (grow / prefillLazy.tokensPerSecond) * 1000 * 1.5;
     let how = 'prefill';
@@ -199,6 +204,7 @@ async function main() {
     config: CONFIG,
     parameters: model.parameterCount,
     checks,
+    swaDecode,
     prefill: { lazy: prefillLazy, eager: prefillEager },
     decode,
     ratio1MTo4K: a && b ? b / a : null,
