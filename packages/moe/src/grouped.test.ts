@@ -41,7 +41,7 @@ describe.each(testBackends())('grouped MoE kernels on %s', (_name, make) => {
     const p: MoeGroupedGemmParams = { ...c, k, E, A, wDtype: 'f32' };
     const wt = ws.map((w) => Tensor.from(b, w, [E * c.N * c.K]));
     b.run(moeGroupedGemm, p, [Tensor.from(b, a, [rows, c.K]).arg(), d.perm.arg(), d.offsets.arg(), d.tileStart.arg(), ...wt.map((w) => w.arg()), ...outs.map((o) => o.arg())]);
-    const want = Array.from({ length: nOut }, () => new Float64Array(c.accumulate ? init : A * c.N));
+    const want = Array.from({ length: nOut }, () => (c.accumulate ? Float64Array.from(init) : new Float64Array(A * c.N)));
     const tol = new Float64Array(A * c.N);
     for (let e = 0; e < E; e++) {
       for (let r = offsets[e]; r < offsets[e + 1]; r++) {
