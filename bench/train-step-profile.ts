@@ -46,21 +46,37 @@ async function linear(be: WebGpuBackend, t: number, din: number, dout: number, c
   return { name, count, ms: tm.medianMs, stepMs: count * tm.medianMs, tflops: (6 * t * din * dout) / (tm.medianMs * 1e-3) / 1e12 };
 }
 
-/** Causal attention forward + backward over [T, H, Dh] (flash-style kernels, window = T). */
-async function attention(be: WebGpuBackend, c: DenseConfig): Promise<Piece> {
+/** Causal attention over [T, H, Dh] (flash-style kernels, window = T): the forward, then the backward alone. */
+async function attention(be: WebGpuBackend, c: DenseConfig): Promise<Piece[]> {
   const dh = c.d / c.heads;
   const shape = [c.tokens, c.heads, dh];
   const [q, k, v, dy] = [rand(be, shape, 4), rand(be, shape, 5), rand(be, shape, 6), rand(be, shape, 7)];
   const opt = { window: c.tokens };
-  const step = () => {
-    const { out, lse } = swaAttentionWithLse(q, k, v, opt);
-    const g = swaAttentionBackward(q, k, v, out, lse as Tensor, dy, opt);
-    for (const z of [out, lse as Tensor, g.dq, g.dk, g.dv]) z.dispose();
-  };
-  const tm = await timeGpu(be, step, 1, 5);
-  for (const z of [q, k, v, dy]) z.dispose();
-  const flops = 6 * c.tokens * c.tokens * c.d;
-  return { name: 'attention fwd+bwd (one layer)', count: c.layers, ms: tm.medianMs, stepMs: c.layers * tm.medianMs, tflops: flops / (tm.medianMs * 1e-3) / 1e12 };
+  const fwd = await timeGpu(
+    be,
+    () => {
+      const r = swaAttentionWithLse(q, k, v, opt);
+      r.out.dispose();
+      r.lse?.dispose();
+    },
+    1,
+    5,
+  );
+  const { out, lse } = swaAttentionWithLse(q, k, v, opt);
+  const bwd = await timeGpu(
+    be,
+    () => {
+      const g = swaAttentionBackward(q, k, v, out, lse as Tensor, dy, opt);
+      for (const z of [g.dq, g.dk, g.dv]) z.dispose();
+    },
+    1,
+    5,
+  );
+  for (const z of [q, k, v, dy, out, lse as Tensor]) z.dispose();
+  // causal q·kᵀ and p·v: 2·T²·d forward, twice that backward (recomputation not counted)
+  const flops = 2 * c.tokens * c.tokens * c.d;
+  const piece = (name: string, ms: number, f: number): Piece => ({ name, count: c.layers, ms, stepMs: c.layers * ms, tflops: f / (ms * 1e-3) / 1e12 });
+  return [piece('attention forward (one layer)', fwd.medianMs, flops), piece('attention backward (one layer)', bwd.medianMs, 2 * flops)];
 }
 
 /** Fused cross-entropy over [T, V] and its backward scaling (the LM head's matmuls are `linear`). */
@@ -100,7 +116,7 @@ export async function profileStep(be: WebGpuBackend, c: DenseConfig, opt: AdamW,
     await linear(be, t, d, ffn, 2 * layers, 'gate/up fwd+bwd'),
     await linear(be, t, ffn, d, layers, 'down fwd+bwd'),
     await linear(be, t, d, c.vocab, 1, 'LM head fwd+bwd'),
-    await attention(be, c),
+    ...(await attention(be, c)),
     await crossEntropy(be, c),
     await embedding(be, c),
     await optimizer(be, opt),
