@@ -64,6 +64,7 @@ describe('golden decode', () => {
 const RANDOM_VARIANTS: [string, Record<string, unknown>][] = [
   ['stick-breaking, own SWA (W_h = 20), QK-norm, untied', { hsa_only: false, hsa_sliding_window: 20, enable_qk_norm: true, tie_word_embeddings: false }],
   ['softmax, pos_decay, softmax1, no encoder, one retrieval head, mask_slide_window', { enable_softmax: true, enable_pos_decay: true, enable_softmax1: true, encoder_layers: 0, singlehead_retrieval: true, mask_slide_window: true, slide_window: 70 }],
+  ['MoE FFNs (steps of ≤ 4 tokens take the expert-gather decode path)', { enable_softmax: true, num_experts: 4, num_experts_per_tok: 2, moe_intermediate_size: 32, num_shared_experts: 1, first_k_dense_replace: 1 }],
 ];
 
 describe.each(RANDOM_VARIANTS)('random config: %s', (_, patch) => {

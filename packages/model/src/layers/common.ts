@@ -91,10 +91,15 @@ export function denseMlp(weights: ModelWeights, x: Tensor, p: string): Tensor {
 export function ffn(ctx: ForwardContext, x: Tensor, p: string, mlpName: 'mlp' | '_mlp'): Tensor {
   const moe = ctx.weights.moe.get(mlpName === 'mlp' ? p : `${p}_`);
   if (!moe) return denseMlp(ctx.weights, x, `${p}${mlpName}.`);
+  // a few tokens (a decode step): gather the chosen experts' rows instead of sorting tokens by expert
+  if (x.shape[0] <= DECODE_TOKENS) return moe.decode(x);
   const f = moe.forward(x);
   disposeForward(f);
   return f.out;
 }
+
+/** Token counts up to which the MoE FFN takes the decode path (expertsDecode). */
+const DECODE_TOKENS = 4;
 
 export interface AttentionBlock {
   /** prefix of `q_proj.weight` etc. */
