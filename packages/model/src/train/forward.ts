@@ -76,7 +76,7 @@ function context(model: TrainModelView, o: TrainForwardOptions): TrainContext {
   };
 }
 
-/** The hidden state after the last layer, x [L, d], of token ids [L]. */
+/** The hidden state after the last layer [L, d], from the embeddings x [L, d]. */
 function layers(ctx: TrainContext, s: Scope, x: Tensor): Tensor {
   let mem: TrainMemory | null = null;
   let ret: TrainRetrieval | null = null;
