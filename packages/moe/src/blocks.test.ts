@@ -3,12 +3,14 @@
 // equal those of one block on the CPU (up to the order of f32 sums).
 import { ag, type Backend, backward, CpuBackend, type KernelArg, Parameter, Tensor, WebGpuBackend } from '@hsa/tensor';
 import { expectClose, freshSeed, randF32 } from '@hsa/tensor/test-utils';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { tokenBlocks } from './blocks.js';
 import { moeForwardAg } from './train.js';
 
 // x [T, d] (12.5 KiB) fits the lowered limit, the [T·k, F] intermediates (62.5 KiB) do not
 const [T, d, E, F, k] = [200, 16, 5, 40, 2];
+// a fresh WebGPU device compiles every MoE pipeline on SwiftShader: ~20 s alone, more under `pnpm check`
+vi.setConfig({ testTimeout: 240_000 });
 const LIMIT = 24 * 1024;
 
 /** Throws when a MoE or SwiGLU kernel binds more than the backend's limit. */

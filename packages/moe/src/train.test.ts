@@ -7,7 +7,12 @@
 import type { MoeRouterParams } from '@hsa/kernels';
 import { type Backend, Tensor } from '@hsa/tensor';
 import { type GradCase, gradientSuites, randF32 } from '@hsa/tensor/test-utils';
+import { vi } from 'vitest';
 import { moeForwardAg } from './train.js';
+
+// the first WebGPU case compiles every MoE pipeline on SwiftShader: ~15 s alone, over a minute under
+// the parallel load of `pnpm check`
+vi.setConfig({ testTimeout: 240_000 });
 
 type Router = Omit<MoeRouterParams, 'T' | 'E'>;
 const router = (k: number, o: Partial<Router> = {}): Router => ({ k, nGroup: 1, topkGroup: 1, scoreFn: 'sigmoid', norm: true, scale: 1, ...o });
