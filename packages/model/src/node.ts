@@ -2,10 +2,11 @@
  * @hsa/model/node: loading a model directory from disk (Node only): `config.json` plus
  * `model.safetensors`, or the shards listed in `model.safetensors.index.json`.
  */
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ArgumentError, type Backend, HsaError, SafetensorsFile } from '@hsa/tensor';
-import { writeFileAtomic } from '@hsa/tensor/node';
+import { ArgumentError, type Backend, HsaError } from '@hsa/tensor';
+import { type OpenSafetensorsFile, openSafetensorsFile, writeFileAtomic } from '@hsa/tensor/node';
 import { ModelConfigError, parseConfig } from './config.js';
 import { HsaModel } from './model.js';
 import { serializeModel } from './save.js';
@@ -21,6 +22,8 @@ export interface ModelFiles {
   configJson: unknown;
   files: WeightFile[];
   weightMap?: Record<string, string>;
+  /** closes the weight files (their tensors can no longer be read) */
+  close(): void;
 }
 
 async function readOrNull(path: string): Promise<Buffer | null> {
@@ -32,17 +35,19 @@ async function readOrNull(path: string): Promise<Buffer | null> {
   }
 }
 
-/** Parses one safetensors file; a defect becomes a WeightsError naming the file (and the tensor, if any). */
-async function parseFile(path: string): Promise<WeightFile> {
-  const bytes = await readOrNull(path);
-  if (!bytes) throw new WeightsError(null, 'file not found', path);
+/** Opens one safetensors file lazily (header now, tensors on access); a defect becomes a WeightsError naming the file (and the tensor, if any). */
+function openFile(path: string, opened: OpenSafetensorsFile[]): WeightFile {
+  let f: OpenSafetensorsFile;
   try {
-    return { label: path, file: SafetensorsFile.parse(bytes) };
+    f = openSafetensorsFile(path);
   } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new WeightsError(null, 'file not found', path);
     if (!(e instanceof HsaError)) throw e;
     const tensor = /tensor '([^']*)'/.exec(e.message)?.[1] ?? null;
     throw new WeightsError(tensor, e.message.replace(/^safetensors: (tensor '[^']*': )?/, ''), path);
   }
+  opened.push(f);
+  return { label: path, file: f.file };
 }
 
 async function readConfig(path: string): Promise<unknown> {
@@ -55,14 +60,14 @@ async function readConfig(path: string): Promise<unknown> {
   }
 }
 
-/** Reads the weight index (if any) and parses every weight file of the directory. */
-async function readWeights(dir: string): Promise<Omit<ModelFiles, 'configJson'>> {
+/** Reads the weight index (if any) and opens every weight file of the directory (headers only). */
+async function readWeights(dir: string, opened: OpenSafetensorsFile[]): Promise<Pick<ModelFiles, 'files' | 'weightMap'>> {
   const indexPath = join(dir, 'model.safetensors.index.json');
   const index = await readOrNull(indexPath);
   if (!index) {
     const single = join(dir, 'model.safetensors');
-    if (!(await readOrNull(single))) throw new WeightsError(null, 'holds neither model.safetensors nor model.safetensors.index.json', dir);
-    return { files: [await parseFile(single)] };
+    if (!existsSync(single)) throw new WeightsError(null, 'holds neither model.safetensors nor model.safetensors.index.json', dir);
+    return { files: [openFile(single, opened)] };
   }
   let weightMap: Record<string, string>;
   try {
@@ -72,20 +77,36 @@ async function readWeights(dir: string): Promise<Omit<ModelFiles, 'configJson'>>
     throw new WeightsError(null, `not a valid index (${(e as Error).message})`, indexPath);
   }
   const shards = [...new Set(Object.values(weightMap))].sort();
-  return { files: await Promise.all(shards.map((s) => parseFile(join(dir, s)))), weightMap };
+  return { files: shards.map((s) => openFile(join(dir, s), opened)), weightMap };
 }
 
-/** Reads and parses a model directory (no upload). */
+/**
+ * Reads config.json and opens the weight files of a model directory (headers only: tensors are read
+ * from disk when uploaded, one at a time). Call `close()` when done with the files.
+ */
 export async function readModelDir(dir: string, options: Pick<ModelDirOptions, 'configPath'> = {}): Promise<ModelFiles> {
   const configJson = await readConfig(options.configPath ?? join(dir, 'config.json'));
-  parseConfig(configJson); // a bad config fails before gigabytes of weights are read
-  return { configJson, ...(await readWeights(dir)) };
+  parseConfig(configJson); // a bad config fails before any weight file is opened
+  const opened: OpenSafetensorsFile[] = [];
+  const close = () => {
+    for (const f of opened.splice(0)) f.close();
+  };
+  try {
+    return { configJson, ...(await readWeights(dir, opened)), close };
+  } catch (e) {
+    close();
+    throw e;
+  }
 }
 
 /** Loads a model directory onto a backend: config validated, all weights checked, then uploaded. */
 export async function loadModelDir(backend: Backend, dir: string, options: ModelDirOptions = {}): Promise<HsaModel> {
   const m = await readModelDir(dir, options);
-  return HsaModel.load(backend, m.configJson, m.files, { ...options, weightMap: m.weightMap });
+  try {
+    return HsaModel.load(backend, m.configJson, m.files, { ...options, weightMap: m.weightMap });
+  } finally {
+    m.close();
+  }
 }
 
 export interface SaveModelOptions {

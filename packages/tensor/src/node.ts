@@ -2,4 +2,4 @@
 /** Atomic checkpoint writes (temp file, fsync, rename, directory fsync) and the Node CheckpointIO. */
 export { nodeCheckpointIO, writeFileAtomic } from './train/checkpoint-node.js';
 /** safetensors files on disk. */
-export { readSafetensorsFile, writeSafetensorsFile } from './io/safetensors-node.js';
+export { type OpenSafetensorsFile, openSafetensorsFile, readSafetensorsFile, writeSafetensorsFile } from './io/safetensors-node.js';

@@ -29,6 +29,7 @@ function part(name: string, kinds: string[]): string {
 
 export async function inspectModel(dir: string, options: { config?: string; context?: number; segment?: number } = {}): Promise<InspectReport> {
   const files = await readModelDir(dir, { configPath: options.config });
+  files.close(); // the headers are all inspect reads
   const config = parseConfig(files.configJson);
   const plan = planWeights(config, files.files, files.weightMap);
   const kinds = layerKinds(config);

@@ -92,10 +92,11 @@ function readHeaderLength(bytes: Uint8Array): number {
 export class SafetensorsFile {
   readonly metadata: Record<string, string>;
   readonly tensors: ReadonlyMap<string, SafetensorsEntry>;
-  private readonly data: Uint8Array;
+  /** bytes [begin, end) of the data section */
+  private readonly read: (begin: number, end: number) => Uint8Array;
 
-  private constructor(data: Uint8Array, metadata: Record<string, string>, tensors: Map<string, SafetensorsEntry>) {
-    this.data = data;
+  private constructor(read: (begin: number, end: number) => Uint8Array, metadata: Record<string, string>, tensors: Map<string, SafetensorsEntry>) {
+    this.read = read;
     this.metadata = metadata;
     this.tensors = tensors;
   }
@@ -104,24 +105,41 @@ export class SafetensorsFile {
   static parse(input: ArrayBuffer | Uint8Array): SafetensorsFile {
     const bytes = input instanceof Uint8Array ? input : new Uint8Array(input);
     const n = readHeaderLength(bytes);
+    const data = bytes.subarray(8 + n);
+    return SafetensorsFile.fromHeader(bytes.subarray(0, 8 + n), data.byteLength, (b, e) => data.subarray(b, e));
+  }
+
+  /**
+   * A file whose data is read on demand: `head` holds the 8-byte length and the JSON header,
+   * `dataBytes` is the size of the data section (every entry is checked against it, so a truncated
+   * file fails here), `read(begin, end)` returns those bytes of the data section (e.g. a positioned
+   * file read), called once per tensor access.
+   */
+  static fromHeader(head: Uint8Array, dataBytes: number, read: (begin: number, end: number) => Uint8Array): SafetensorsFile {
+    const n = readHeaderLength(head);
     let header: unknown;
     try {
-      header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + n)));
+      header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(head.subarray(8, 8 + n)));
     } catch (e) {
       throw new HsaError('E_BAD_CHECKPOINT', `safetensors: header is not valid UTF-8 JSON (${(e as Error).message})`, {
         cause: e,
       });
     }
     if (typeof header !== 'object' || header === null || Array.isArray(header)) throw bad('header JSON is not an object');
-    const data = bytes.subarray(8 + n);
     let metadata: Record<string, string> = {};
     const tensors = new Map<string, SafetensorsEntry>();
     for (const [name, raw] of Object.entries(header)) {
       if (name === '__metadata__') metadata = checkMetadata(raw);
-      else tensors.set(name, checkEntry(name, raw, data.byteLength));
+      else tensors.set(name, checkEntry(name, raw, dataBytes));
     }
     checkNoOverlap([...tensors.values()]);
-    return new SafetensorsFile(data, metadata, tensors);
+    return new SafetensorsFile(read, metadata, tensors);
+  }
+
+  /** Length of the header (8-byte length + JSON) that starts `bytes` (the first 8 bytes suffice). */
+  static headerBytes(first8: Uint8Array): number {
+    const dv = new DataView(first8.buffer, first8.byteOffset, 8);
+    return 8 + dv.getUint32(0, true) + dv.getUint32(4, true) * 2 ** 32;
   }
 
   get names(): string[] {
@@ -134,10 +152,10 @@ export class SafetensorsFile {
     return e;
   }
 
-  /** The tensor's raw little-endian bytes (a view, no copy). */
+  /** The tensor's raw little-endian bytes (a view of a parsed buffer, or freshly read for a lazy file). */
   bytes(name: string): Uint8Array {
     const e = this.entry(name);
-    return this.data.subarray(e.begin, e.end);
+    return this.read(e.begin, e.end);
   }
 
   /** F32 / F16 / BF16 (and the integer dtypes, converted) as f32 values. */
