@@ -5,6 +5,7 @@ import { registerEval } from './commands/eval.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerLogits } from './commands/logits.js';
+import { registerTrain } from './commands/train.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -14,5 +15,6 @@ export function buildProgram(): Command {
   registerGenerate(program);
   registerInspect(program);
   registerLogits(program);
+  registerTrain(program);
   return program;
 }

@@ -1,0 +1,80 @@
+/**
+ * `hsa train --recipe FILE --out DIR`: trains the recipe's model stage by stage (../train/runner.ts),
+ * with a progress bar (loss, lr, tokens/s) on stderr. --resume continues DIR's checkpoint; --steps
+ * and --max-minutes stop early with a checkpoint (a long run split into commands of ≤ 10 minutes);
+ * Ctrl-C stops after the step in flight, checkpoint written.
+ */
+import type { BackendName } from '@hsa/tensor';
+import cliProgress from 'cli-progress';
+import type { Command } from 'commander';
+import type { StepLog } from '../train/log.js';
+import { runTraining, type TrainOptions, type TrainResult } from '../train/runner.js';
+
+export interface TrainCommandOptions extends Omit<TrainOptions, 'onStep' | 'onStart'> {
+  progress?: boolean;
+  /** one line per `every` steps when there is no bar (default 10) */
+  every?: number;
+  write?: (s: string) => void;
+}
+
+const fmt = (r: StepLog) => `step ${r.step} [${r.stageName}] loss ${r.loss.toFixed(4)} lr ${r.lr.toExponential(2)} |g| ${r.gradNorm.toFixed(3)} ${Math.round(r.tokensPerSecond)} tok/s`;
+
+/** Runs the training with a progress bar (or a line every `every` steps) and a closing summary. */
+export async function runTrain(o: TrainCommandOptions): Promise<TrainResult> {
+  const write = o.write ?? ((s: string) => process.stderr.write(s));
+  const useBar = o.progress ?? process.stderr.isTTY === true;
+  const bar = useBar
+    ? new cliProgress.SingleBar(
+        { format: 'train [{bar}] {value}/{total} steps | {stage} | loss {loss} | lr {lr} | {tps} tok/s | {duration_formatted}', hideCursor: true, stream: process.stderr },
+        cliProgress.Presets.shades_classic,
+      )
+    : null;
+  const every = o.every ?? 10;
+  try {
+    const r = await runTraining({
+      ...o,
+      onStart: (step, total, backend) => {
+        write(`train: ${o.recipe} on ${backend}, ${step === 0 ? 'from scratch' : `resumed at step ${step}`}, ${total} steps\n`);
+        bar?.start(total, step, { stage: '', loss: '-', lr: '-', tps: '-' });
+      },
+      onStep: (s) => {
+        bar?.update(s.step, { stage: s.stageName, loss: s.loss.toFixed(4), lr: s.lr.toExponential(2), tps: Math.round(s.tokensPerSecond) });
+        if (!bar && every > 0 && s.step % every === 0) write(`${fmt(s)}\n`);
+      },
+    });
+    bar?.stop();
+    if (r.status === 'done') write(`train: done, ${r.total} steps; wrote ${r.files.map((f) => `${o.out}/${f}`).join(', ')}\n`);
+    else write(`train: stopped (${r.status}) after step ${r.step} of ${r.total}; checkpoint in ${o.out}/checkpoint; continue with --resume\n`);
+    return r;
+  } finally {
+    bar?.stop();
+  }
+}
+
+export function registerTrain(program: Command): void {
+  const int = (v: string) => Number.parseInt(v, 10);
+  program
+    .command('train')
+    .description('train a model from a recipe (stages, data mix, optimizer); resumable')
+    .requiredOption('--recipe <file>', 'recipe JSON (see recipes/ and docs/training.md)')
+    .requiredOption('--out <dir>', 'output directory: checkpoint/, train-log.jsonl, then config.json, model.safetensors, tokenizer.json')
+    .option('--backend <name>', 'cpu, webgpu or auto', 'auto')
+    .option('--resume', 'continue from the checkpoint in --out (starts afresh if there is none)')
+    .option('--steps <n>', 'stop with a checkpoint once n steps of the recipe are done', int)
+    .option('--max-minutes <m>', 'stop with a checkpoint before a step would end past m minutes', Number.parseFloat)
+    .option('--every <n>', 'without a progress bar: print a line every n steps', int, 10)
+    .action(async (opts: { recipe: string; out: string; backend: BackendName; resume?: boolean; steps?: number; maxMinutes?: number; every: number }) => {
+      const ac = new AbortController();
+      const onInt = () => {
+        process.stderr.write('\ntrain: stopping after the current step (Ctrl-C again to kill)\n');
+        ac.abort(new Error('interrupted'));
+        process.once('SIGINT', () => process.exit(130));
+      };
+      process.once('SIGINT', onInt);
+      try {
+        await runTrain({ ...opts, signal: ac.signal });
+      } finally {
+        process.off('SIGINT', onInt);
+      }
+    });
+}

@@ -1,0 +1,96 @@
+/**
+ * The data of a training run: the corpus split (training paragraphs only; the held-out ones are the
+ * evaluation haystacks), a byte-level BPE trained on the training split (deterministic, so a resumed
+ * run rebuilds the same tokenizer), the training split tokenized once, and the batch of each step.
+ *
+ * A batch is a pure function of (seed, global step): resuming reproduces every batch exactly.
+ * Each sequence is a retrieval sample with probability `synthetic.fraction` (a task drawn from the
+ * stage's list, training keys and paragraphs, a random depth), else a window of the training text.
+ * A retrieval sequence is the prompt followed by the answer (" v1, v2.\n"), cut so that prompt and
+ * answer fill seqLen + 1 tokens exactly; its loss is on every token ("all", the paper's mix: the
+ * task is ordinary text among the rest) or on the answer only ("answer": a denser retrieval signal).
+ */
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type { TrainSequence } from '@hsa/model';
+import { type Corpus, generateSample, Rng, splitCorpus, TaskError, type TaskSpec, type TaskTokenizer } from '@hsa/tasks';
+import { loadShakespeare } from '@hsa/tasks/node';
+import { fromTokenizerJson, trainBpe } from '@hsa/tokenizer';
+import { type Recipe, RecipeError, type Stage } from './recipe.js';
+
+/** The target id the loss ignores. */
+export const IGNORE = -100;
+
+export interface TrainData {
+  seed: number;
+  tokenizerJson: Record<string, unknown>;
+  tokenizer: TaskTokenizer;
+  corpus: Corpus;
+  /** the training split, tokenized (paragraphs joined by blank lines) */
+  tokens: Int32Array;
+}
+
+/** Reads the corpus, trains the tokenizer on its training split and tokenizes that split. */
+export async function prepareData(recipe: Recipe, recipeDir: string): Promise<TrainData> {
+  const split = { heldOutPercent: recipe.heldOutPercent };
+  const corpus = recipe.corpus === undefined ? loadShakespeare(split) : splitCorpus(await readFile(resolve(recipeDir, recipe.corpus), 'utf8'), split);
+  const tokenizerJson = trainBpe(corpus.train, { vocabSize: recipe.tokenizer.vocabSize, specialTokens: recipe.tokenizer.specialTokens });
+  const tok = fromTokenizerJson(tokenizerJson);
+  const tokenizer: TaskTokenizer = { encode: (t) => tok.encode(t, { addSpecialTokens: false }), decode: (ids) => tok.decode(ids) };
+  const tokens = Int32Array.from(tokenizer.encode(corpus.train.join('\n\n')));
+  return { seed: recipe.seed, tokenizerJson, tokenizer, corpus, tokens };
+}
+
+/** The answer as the model should continue the prompt: " v1, v2.\n" (eval stops at the newline). */
+export const answerText = (answers: readonly string[]): string => ` ${answers.join(', ')}.\n`;
+
+/** A window of seqLen + 1 training-text tokens at a random offset. */
+function textWindow(tokens: Int32Array, seqLen: number, rng: Rng): TrainSequence {
+  const start = rng.int(0, tokens.length - seqLen - 1);
+  return { ids: tokens.subarray(start, start + seqLen), targets: tokens.subarray(start + 1, start + seqLen + 1) };
+}
+
+/** A retrieval sample of the task: prompt + answer = seqLen + 1 tokens. */
+export function retrievalSequence(data: TrainData, stage: Stage, task: TaskSpec, rng: Rng): TrainSequence {
+  const L = stage.seqLen;
+  const base = { task, depth: rng.int(0, 100), seed: data.seed, index: rng.int(0, 2 ** 30), tokenizer: data.tokenizer, corpus: data.corpus, split: 'train' as const };
+  // the content (keys, values) depends on seed, task, split and index only, not on the length
+  const answer = Int32Array.from(data.tokenizer.encode(answerText(generateSample({ ...base, length: L }).answers)));
+  const all = new Int32Array(L + 1);
+  let at = 0;
+  for (const piece of generateSample({ ...base, length: L + 1 - answer.length }).pieces()) {
+    all.set(piece, at);
+    at += piece.length;
+  }
+  all.set(answer, at);
+  const targets = all.slice(1);
+  if (stage.synthetic.loss === 'answer') targets.fill(IGNORE, 0, L - answer.length);
+  return { ids: all.subarray(0, L), targets };
+}
+
+/** The sequences of global step `step` (0-based) in `stage`: a pure function of (seed, step). */
+export function makeBatch(data: TrainData, stage: Stage, step: number): TrainSequence[] {
+  const rng = Rng.from(data.seed, 'batch', step);
+  const { fraction, tasks } = stage.synthetic;
+  return Array.from({ length: stage.batch }, () => {
+    if (rng.next() < fraction) return retrievalSequence(data, stage, tasks[rng.int(0, tasks.length - 1)], rng);
+    return textWindow(data.tokens, stage.seqLen, rng);
+  });
+}
+
+/** Fails early, naming the field, when a stage's sequences cannot be built (too short for a task, longer than the corpus). */
+export function checkStages(data: TrainData, recipe: Recipe): void {
+  recipe.stages.forEach((stage, i) => {
+    if (data.tokens.length <= stage.seqLen + 1) {
+      throw new RecipeError(`stages[${i}].seqLen`, `${stage.seqLen} needs more than the ${data.tokens.length} tokens of the corpus' training split`);
+    }
+    for (const task of stage.synthetic.fraction > 0 ? stage.synthetic.tasks : []) {
+      try {
+        retrievalSequence(data, stage, task, Rng.from(data.seed, 'check', i));
+      } catch (e) {
+        if (e instanceof TaskError) throw new RecipeError(`stages[${i}].seqLen`, `too short for ${task.name}: ${e.message}`);
+        throw e;
+      }
+    }
+  });
+}

@@ -1,0 +1,88 @@
+/**
+ * The runner on recipes/tiny.json (CPU): the loss falls; a run stopped by its AbortSignal after k
+ * steps, rolled back to its previous periodic checkpoint (as if killed before the stop's save) and
+ * resumed, has a log and final weights bit-identical to an uninterrupted run; existing checkpoints
+ * are not overwritten without --resume, nor resumed under another recipe; a stage too short for its
+ * retrieval task is a RecipeError before any step.
+ */
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readLog, type StepLog } from './log.js';
+import { runTraining, type TrainResult } from './runner.js';
+
+const RECIPE = fileURLToPath(new URL('../../../../recipes/tiny.json', import.meta.url));
+const root = mkdtempSync(join(tmpdir(), 'hsa-train-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+/** What must match between runs (tokens/s and ms are timings). */
+const curve = (log: StepLog[]) => log.map(({ stage, step, loss, lr, gradNorm }) => ({ stage, step, loss, lr, gradNorm }));
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+let full: TrainResult;
+let fullLog: StepLog[];
+const fullDir = join(root, 'full');
+beforeAll(async () => {
+  full = await runTraining({ recipe: RECIPE, out: fullDir, backend: 'cpu' });
+  fullLog = await readLog(join(fullDir, 'train-log.jsonl'));
+}, 120_000);
+
+describe('hsa train runner (CPU, recipes/tiny.json)', () => {
+  it('trains every stage, the loss falls, and writes the model directory', () => {
+    expect(full.status).toBe('done');
+    expect(fullLog.map((r) => r.step)).toEqual(Array.from({ length: full.total }, (_, i) => i + 1));
+    expect(new Set(fullLog.map((r) => r.stageName))).toEqual(new Set(['warmup', 'pretrain']));
+    const losses = fullLog.map((r) => r.loss);
+    console.info(`tiny recipe loss: ${losses.map((l) => l.toFixed(3)).join(' ')}`);
+    expect(mean(losses.slice(-2))).toBeLessThan(losses[0] - 0.5);
+    expect(full.files).toEqual(['config.json', 'model.safetensors', 'tokenizer.json']);
+  });
+
+  it('an interrupted run, resumed, gives the same loss curve and weights bit for bit', async () => {
+    const dir = join(root, 'resumed');
+    const ckpt = join(dir, 'checkpoint', 'train.safetensors');
+    const ac = new AbortController();
+    const stopped = await runTraining({
+      recipe: RECIPE,
+      out: dir,
+      backend: 'cpu',
+      signal: ac.signal,
+      onStep: (r) => {
+        // the periodic checkpoint of step 2 (checkpointEvery 2) is on disk when step 3 ends
+        if (r.step === 3) {
+          copyFileSync(ckpt, `${ckpt}.step2`);
+          ac.abort();
+        }
+      },
+    });
+    expect(stopped).toMatchObject({ status: 'aborted', step: 3 });
+    expect(await readLog(join(dir, 'train-log.jsonl'))).toHaveLength(3);
+    // as if killed before the stop's checkpoint: back to step 2, the log still holding step 3
+    copyFileSync(`${ckpt}.step2`, ckpt);
+    const resumed = await runTraining({ recipe: RECIPE, out: dir, backend: 'cpu', resume: true });
+    expect(resumed.status).toBe('done');
+    expect(curve(await readLog(join(dir, 'train-log.jsonl')))).toEqual(curve(fullLog));
+    expect(readFileSync(join(dir, 'model.safetensors')).equals(readFileSync(join(fullDir, 'model.safetensors')))).toBe(true);
+  }, 120_000);
+
+  it('refuses an existing checkpoint without resume, and a checkpoint of another recipe', async () => {
+    await expect(runTraining({ recipe: RECIPE, out: fullDir, backend: 'cpu' })).rejects.toThrow(/--resume/);
+    const other = join(root, 'other.json');
+    const r = JSON.parse(readFileSync(RECIPE, 'utf8'));
+    writeFileSync(other, JSON.stringify({ ...r, seed: r.seed + 1 }));
+    await expect(runTraining({ recipe: other, out: fullDir, backend: 'cpu', resume: true })).rejects.toMatchObject({ code: 'E_BAD_CHECKPOINT' });
+  });
+
+  it('stops at --steps with a checkpoint; a stage too short for its task fails before training', async () => {
+    const dir = join(root, 'steps');
+    expect(await runTraining({ recipe: RECIPE, out: dir, backend: 'cpu', steps: 1 })).toMatchObject({ status: 'steps', step: 1 });
+    expect(readFileSync(join(dir, 'checkpoint', 'train.safetensors')).length).toBeGreaterThan(0);
+    const short = join(root, 'short.json');
+    const r = JSON.parse(readFileSync(RECIPE, 'utf8'));
+    r.stages[1].seqLen = 64;
+    writeFileSync(short, JSON.stringify(r));
+    await expect(runTraining({ recipe: short, out: join(root, 'short'), backend: 'cpu' })).rejects.toMatchObject({ code: 'E_BAD_CONFIG', field: 'stages[1].seqLen' });
+  });
+});

@@ -1,0 +1,180 @@
+/**
+ * The runner of `hsa train`: a recipe (./recipe.ts) trained stage by stage with @hsa/tensor's
+ * Trainer (AdamW, global-norm clipping, the NaN guard) over a TrainableHsaModel, one AdamW and one
+ * warm-up-then-constant schedule across the stages. Batches are a pure function of (seed, step)
+ * (./data.ts), so a run resumed from its checkpoint takes exactly the steps an uninterrupted one does.
+ *
+ * DIR/checkpoint/train.safetensors (parameters, AdamW moments, optimizer step; metadata: stage,
+ * stage step, recipe hash) is written atomically every `checkpointEvery` steps, at the end of each
+ * stage and whenever the run stops early (--steps, --max-minutes, the AbortSignal: after the step in
+ * flight). DIR/train-log.jsonl gets one line per step. At the end: DIR/config.json,
+ * DIR/model.safetensors and DIR/tokenizer.json, which `hsa generate` and `hsa eval` load.
+ */
+import { mkdir, readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { type TrainSequence, TrainableHsaModel } from '@hsa/model';
+import { AdamW, ArgumentError, type BackendName, createBackend, HsaError, loadCheckpoint, Rng, serializeSafetensors, Trainer, warmupConstant } from '@hsa/tensor';
+import { nodeCheckpointIO, writeFileAtomic } from '@hsa/tensor/node';
+import { fnv1a } from '@hsa/tasks';
+import { checkStages, makeBatch, prepareData, type TrainData } from './data.js';
+import { appendLog, type StepLog, truncateLog } from './log.js';
+import { parseRecipe, type Recipe, RecipeError, stepsBefore, totalSteps } from './recipe.js';
+
+export interface TrainOptions {
+  /** the recipe file */
+  recipe: string;
+  /** output directory (checkpoint, log, and at the end the model) */
+  out: string;
+  backend?: BackendName;
+  /** continue from DIR's checkpoint (starts afresh when there is none) */
+  resume?: boolean;
+  /** stop, with a checkpoint, once this many steps (of the whole recipe) are done */
+  steps?: number;
+  /** stop, with a checkpoint, before a step that would end past this many minutes of this invocation */
+  maxMinutes?: number;
+  signal?: AbortSignal;
+  onStep?: (r: StepLog, total: number) => void;
+  /** the step the run starts from (after a resume) and the total */
+  onStart?: (step: number, total: number, backend: string) => void;
+}
+
+export interface TrainResult {
+  /** 'done': every stage trained and the model written; else why it stopped (the checkpoint is current) */
+  status: 'done' | 'steps' | 'time' | 'aborted';
+  /** steps done in total */
+  step: number;
+  total: number;
+  backend: string;
+  /** files written at the end (empty unless done) */
+  files: string[];
+}
+
+/** Where a run stands: stage index and steps done within it. */
+interface Position {
+  stage: number;
+  step: number;
+}
+
+const enc = (s: string) => new TextEncoder().encode(s);
+
+async function readRecipe(path: string): Promise<{ recipe: Recipe; hash: string }> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readFile(path, 'utf8'));
+  } catch (e) {
+    throw new RecipeError('(file)', `${path} could not be read as JSON (${(e as Error).message})`);
+  }
+  return { recipe: parseRecipe(raw), hash: fnv1a(JSON.stringify(raw)).toString(16) };
+}
+
+/** Loads the checkpoint into the model and optimizer; checks it was written by this recipe. */
+async function restore(path: string, model: TrainableHsaModel, opt: AdamW, hash: string): Promise<Position> {
+  const state = loadCheckpoint(await nodeCheckpointIO.read(path), model.params, opt);
+  if (state.config.recipe !== hash) {
+    throw new HsaError('E_BAD_CHECKPOINT', `train: ${path} was written by another recipe (hash ${state.config.recipe}, this one ${hash}); use a new --out`);
+  }
+  await model.syncScalars();
+  return { stage: Number(state.config.stage), step: state.step };
+}
+
+/** config.json, model.safetensors (f32 or bf16 as the recipe says) and tokenizer.json in `out`. */
+async function writeModel(out: string, recipe: Recipe, model: TrainableHsaModel, data: TrainData): Promise<string[]> {
+  const tensors = await model.stateDict();
+  if (recipe.dtype === 'bf16') for (const [n, t] of Object.entries(tensors)) tensors[n] = { ...t, dtype: 'BF16' };
+  const metadata = { format: 'pt', recipe: recipe.name, steps: String(totalSteps(recipe)) };
+  await writeFileAtomic(join(out, 'model.safetensors'), serializeSafetensors(tensors, metadata));
+  await writeFileAtomic(join(out, 'config.json'), enc(`${JSON.stringify(recipe.modelJson, null, 2)}\n`));
+  await writeFileAtomic(join(out, 'tokenizer.json'), enc(JSON.stringify(data.tokenizerJson)));
+  return ['config.json', 'model.safetensors', 'tokenizer.json'];
+}
+
+export async function runTraining(o: TrainOptions): Promise<TrainResult> {
+  const { recipe, hash } = await readRecipe(o.recipe);
+  if (o.steps !== undefined && !(Number.isInteger(o.steps) && o.steps >= 0)) throw new ArgumentError(`train: --steps must be a non-negative integer, got ${o.steps}`);
+  const data = await prepareData(recipe, dirname(o.recipe));
+  checkStages(data, recipe);
+  const ckpt = join(o.out, 'checkpoint', 'train.safetensors');
+  const hasCkpt = await nodeCheckpointIO.exists(ckpt);
+  if (hasCkpt && !o.resume) throw new ArgumentError(`train: ${ckpt} exists; pass --resume to continue that run, or choose another --out`);
+  await mkdir(dirname(ckpt), { recursive: true });
+  const backend = await createBackend(o.backend ?? 'auto');
+  const model = TrainableHsaModel.init(backend, recipe.model, { seed: recipe.seed });
+  try {
+    const { beta1, beta2, eps, weightDecay, lr, warmupSteps } = recipe.optimizer;
+    const opt = new AdamW(model.params, { beta1, beta2, eps, weightDecay });
+    const at = hasCkpt ? await restore(ckpt, model, opt, hash) : { stage: 0, step: 0 };
+    const logPath = join(o.out, 'train-log.jsonl');
+    await truncateLog(logPath, stepsBefore(recipe, at.stage) + at.step);
+    const total = totalSteps(recipe);
+    o.onStart?.(stepsBefore(recipe, at.stage) + at.step, total, backend.name);
+    const run = { recipe, hash, data, model, opt, schedule: warmupConstant(lr, warmupSteps), ckpt, logPath, total };
+    const stopped = await trainStages(run, at, o);
+    if (stopped) return { ...stopped, total, backend: backend.name, files: [] };
+    const files = await writeModel(o.out, recipe, model, data);
+    return { status: 'done', step: total, total, backend: backend.name, files };
+  } finally {
+    model.dispose();
+    backend.destroy();
+  }
+}
+
+interface Run {
+  recipe: Recipe;
+  hash: string;
+  data: TrainData;
+  model: TrainableHsaModel;
+  opt: AdamW;
+  schedule: (step: number) => number;
+  ckpt: string;
+  logPath: string;
+  total: number;
+}
+
+/** Trains the stages from `at`; returns why it stopped early, or null when every stage is done. */
+async function trainStages(run: Run, at: Position, o: TrainOptions): Promise<{ status: TrainResult['status']; step: number } | null> {
+  const { recipe, model } = run;
+  const t0 = performance.now();
+  let lastMs = 0;
+  const stopReason = (global: number): TrainResult['status'] | null => {
+    if (o.signal?.aborted) return 'aborted';
+    if (o.steps !== undefined && global >= o.steps) return 'steps';
+    if (o.maxMinutes !== undefined && performance.now() - t0 + lastMs > o.maxMinutes * 60_000) return 'time';
+    return null;
+  };
+  for (let i = at.stage; i < recipe.stages.length; i++) {
+    const stage = recipe.stages[i];
+    const offset = stepsBefore(recipe, i);
+    const trainer: Trainer<TrainSequence[]> = new Trainer<TrainSequence[]>({
+      params: model.params,
+      optimizer: run.opt,
+      schedule: run.schedule,
+      batch: () => makeBatch(run.data, stage, offset + trainer.step),
+      loss: (b) => model.loss(b, { slidingWindow: stage.slidingWindow, hsaSlidingWindow: stage.hsaSlidingWindow, chunkTopk: stage.chunkTopk, checkpointLayers: stage.checkpointLayers }),
+      // unused: the batches come from (seed, step), not from the Trainer's generator
+      rng: new Rng(0),
+      tokensPerBatch: stage.batch * stage.seqLen,
+      maxGradNorm: recipe.optimizer.clip,
+      checkpoint: { io: nodeCheckpointIO, path: run.ckpt, every: 0, config: { stage: i, recipe: run.hash } },
+    });
+    if (i === at.stage) trainer.step = at.step;
+    let saved = trainer.step;
+    while (trainer.step < stage.steps) {
+      const why = stopReason(offset + trainer.step);
+      if (why) {
+        if (saved !== trainer.step) await trainer.save();
+        return { status: why, step: offset + trainer.step };
+      }
+      const r = await trainer.trainStep();
+      lastMs = r.ms;
+      const line: StepLog = { stage: i, stageName: stage.name, step: offset + r.step, loss: r.loss, lr: r.lr, gradNorm: r.gradNorm, tokensPerSecond: r.tokensPerSecond, ms: r.ms };
+      await appendLog(run.logPath, line);
+      o.onStep?.(line, run.total);
+      if (recipe.checkpointEvery > 0 && line.step % recipe.checkpointEvery === 0) {
+        await trainer.save();
+        saved = trainer.step;
+      }
+    }
+    if (saved !== trainer.step) await trainer.save(); // end of the stage
+  }
+  return null;
+}
