@@ -10,7 +10,7 @@ import type { Command } from 'commander';
 import type { StepLog } from '../train/log.js';
 import { runTraining, type TrainOptions, type TrainResult } from '../train/runner.js';
 
-export interface TrainCommandOptions extends Omit<TrainOptions, 'onStep' | 'onStart'> {
+export interface TrainCommandOptions extends Omit<TrainOptions, 'onStep' | 'onStart' | 'onEval'> {
   progress?: boolean;
   /** one line per `every` steps when there is no bar (default 10) */
   every?: number;
@@ -40,6 +40,9 @@ export async function runTrain(o: TrainCommandOptions): Promise<TrainResult> {
       onStep: (s) => {
         bar?.update(s.step, { stage: s.stageName, loss: s.loss.toFixed(4), lr: s.lr.toExponential(2), tps: Math.round(s.tokensPerSecond) });
         if (!bar && every > 0 && s.step % every === 0) write(`${fmt(s)}\n`);
+      },
+      onEval: (e) => {
+        if (!bar) write(`step ${e.step} [${e.stageName}] held-out loss ${e.loss.toFixed(4)}\n`);
       },
     });
     bar?.stop();

@@ -3,6 +3,7 @@
  * followed by its answer, seqLen tokens with next-token targets, masked to the answer on request.
  */
 import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TASKS } from '@hsa/tasks';
 import { Rng } from '@hsa/tasks';
@@ -15,7 +16,7 @@ let recipe: Recipe;
 let data: TrainData;
 beforeAll(async () => {
   recipe = parseRecipe(JSON.parse(readFileSync(path, 'utf8')));
-  data = await prepareData(recipe, '.');
+  data = await prepareData(recipe, dirname(path));
 });
 
 describe('training data', () => {

@@ -28,17 +28,27 @@ export interface TrainData {
   corpus: Corpus;
   /** the training split, tokenized (paragraphs joined by blank lines) */
   tokens: Int32Array;
+  /** the held-out split, tokenized likewise (the held-out loss) */
+  heldOut: Int32Array;
+}
+
+async function readCorpus(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (e) {
+    throw new RecipeError('data.corpus', `${path} could not be read (${(e as Error).message}); the path is relative to the recipe file`);
+  }
 }
 
 /** Reads the corpus, trains the tokenizer on its training split and tokenizes that split. */
 export async function prepareData(recipe: Recipe, recipeDir: string): Promise<TrainData> {
   const split = { heldOutPercent: recipe.heldOutPercent };
-  const corpus = recipe.corpus === undefined ? loadShakespeare(split) : splitCorpus(await readFile(resolve(recipeDir, recipe.corpus), 'utf8'), split);
+  const corpus = recipe.corpus === undefined ? loadShakespeare(split) : splitCorpus(await readCorpus(resolve(recipeDir, recipe.corpus)), split);
   const tokenizerJson = trainBpe(corpus.train, { vocabSize: recipe.tokenizer.vocabSize, specialTokens: recipe.tokenizer.specialTokens });
   const tok = fromTokenizerJson(tokenizerJson);
   const tokenizer: TaskTokenizer = { encode: (t) => tok.encode(t, { addSpecialTokens: false }), decode: (ids) => tok.decode(ids) };
-  const tokens = Int32Array.from(tokenizer.encode(corpus.train.join('\n\n')));
-  return { seed: recipe.seed, tokenizerJson, tokenizer, corpus, tokens };
+  const encode = (ps: readonly string[]) => Int32Array.from(tokenizer.encode(ps.join('\n\n')));
+  return { seed: recipe.seed, tokenizerJson, tokenizer, corpus, tokens: encode(corpus.train), heldOut: encode(corpus.heldOut) };
 }
 
 /** The answer as the model should continue the prompt: " v1, v2.\n" (eval stops at the newline). */
@@ -78,11 +88,18 @@ export function makeBatch(data: TrainData, stage: Stage, step: number): TrainSeq
   });
 }
 
+/** `n` windows of the held-out text, the same at every call with the same (seed, seqLen). */
+export function heldOutBatch(data: TrainData, seqLen: number, n: number): TrainSequence[] {
+  const rng = Rng.from(data.seed, 'held-out', seqLen);
+  return Array.from({ length: n }, () => textWindow(data.heldOut, seqLen, rng));
+}
+
 /** Fails early, naming the field, when a stage's sequences cannot be built (too short for a task, longer than the corpus). */
 export function checkStages(data: TrainData, recipe: Recipe): void {
   recipe.stages.forEach((stage, i) => {
-    if (data.tokens.length <= stage.seqLen + 1) {
-      throw new RecipeError(`stages[${i}].seqLen`, `${stage.seqLen} needs more than the ${data.tokens.length} tokens of the corpus' training split`);
+    const shortest = recipe.eval.sequences > 0 ? Math.min(data.tokens.length, data.heldOut.length) : data.tokens.length;
+    if (shortest <= stage.seqLen + 1) {
+      throw new RecipeError(`stages[${i}].seqLen`, `${stage.seqLen} needs more than the ${shortest} tokens of the corpus' training (or held-out) split`);
     }
     for (const task of stage.synthetic.fraction > 0 ? stage.synthetic.tasks : []) {
       try {

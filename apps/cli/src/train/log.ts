@@ -1,5 +1,6 @@
 /**
- * DIR/train-log.jsonl: one JSON line per optimizer step (the loss curve). A resumed run first drops
+ * DIR/train-log.jsonl: one JSON line per optimizer step (the loss curve) and one per held-out
+ * evaluation (`kind` tells them apart). A resumed run first drops
  * the lines past its checkpoint (steps that a crash or Ctrl-C lost), so the file always reads as one
  * uninterrupted run.
  */
@@ -8,6 +9,7 @@ import { writeFileAtomic } from '@hsa/tensor/node';
 
 /** One step of the log. */
 export interface StepLog {
+  kind: 'train';
   /** stage index and name */
   stage: number;
   stageName: string;
@@ -21,13 +23,24 @@ export interface StepLog {
   ms: number;
 }
 
-/** The log's steps (empty when the file does not exist). */
-export async function readLog(path: string): Promise<StepLog[]> {
+/** The held-out loss after step `step`. */
+export interface EvalLog {
+  kind: 'eval';
+  stage: number;
+  stageName: string;
+  step: number;
+  loss: number;
+}
+
+export type LogLine = StepLog | EvalLog;
+
+/** The log's lines (empty when the file does not exist). */
+export async function readLog(path: string): Promise<LogLine[]> {
   const text = await readFile(path, 'utf8').catch(() => '');
   return text
     .split('\n')
     .filter((l) => l.trim().length > 0)
-    .map((l) => JSON.parse(l) as StepLog);
+    .map((l) => JSON.parse(l) as LogLine);
 }
 
 /** Keeps the lines of steps ≤ `step` (0: empties the file). */
@@ -36,6 +49,6 @@ export async function truncateLog(path: string, step: number): Promise<void> {
   await writeFileAtomic(path, new TextEncoder().encode(kept.map((r) => `${JSON.stringify(r)}\n`).join('')));
 }
 
-export async function appendLog(path: string, r: StepLog): Promise<void> {
+export async function appendLog(path: string, r: LogLine): Promise<void> {
   await appendFile(path, `${JSON.stringify(r)}\n`);
 }

@@ -57,6 +57,8 @@ export interface Recipe {
   heldOutPercent: number;
   optimizer: { lr: number; warmupSteps: number; beta1: number; beta2: number; eps: number; weightDecay: number; clip: number };
   checkpointEvery: number;
+  /** held-out loss: on `sequences` fixed windows of the held-out split, every `every` steps and at the end of each stage (0 sequences: never) */
+  eval: { every: number; sequences: number };
   /** dtype of the released model.safetensors */
   dtype: 'f32' | 'bf16';
   stages: Stage[];
@@ -144,7 +146,7 @@ function stage(v: unknown, i: number): Stage {
   };
 }
 
-const ROOT_KEYS = ['name', 'description', 'seed', 'model', 'tokenizer', 'data', 'optimizer', 'checkpointEvery', 'dtype', 'stages'];
+const ROOT_KEYS = ['name', 'description', 'seed', 'model', 'tokenizer', 'data', 'optimizer', 'checkpointEvery', 'eval', 'dtype', 'stages'];
 
 /** Validates a parsed recipe JSON; throws RecipeError naming the first bad field. */
 export function parseRecipe(json: unknown): Recipe {
@@ -168,6 +170,7 @@ export function parseRecipe(json: unknown): Recipe {
     weightDecay: num(o, 'weightDecay', 'optimizer.', { min: 0, dflt: 0.01 }),
     clip: num(o, 'clip', 'optimizer.', { min: 0, dflt: 1 }),
   };
+  const ev = obj(j.eval ?? {}, 'eval', ['every', 'sequences']);
   const dtype = j.dtype ?? 'f32';
   if (dtype !== 'f32' && dtype !== 'bf16') throw new RecipeError('dtype', `must be "f32" or "bf16", got ${JSON.stringify(dtype)}`);
   if (!Array.isArray(j.stages) || j.stages.length === 0) throw new RecipeError('stages', `must be a non-empty list, got ${JSON.stringify(j.stages)}`);
@@ -181,6 +184,7 @@ export function parseRecipe(json: unknown): Recipe {
     heldOutPercent: num(d, 'heldOutPercent', 'data.', { int: true, min: 1, max: 99, dflt: 10 }),
     optimizer,
     checkpointEvery: num(j, 'checkpointEvery', '', { int: true, min: 0, dflt: 100 }),
+    eval: { every: num(ev, 'every', 'eval.', { int: true, min: 0, dflt: 0 }), sequences: num(ev, 'sequences', 'eval.', { int: true, min: 0, dflt: 0 }) },
     dtype,
     stages: j.stages.map((s, i) => stage(s, i)),
   };

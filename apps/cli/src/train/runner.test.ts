@@ -7,10 +7,10 @@
  */
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readLog, type StepLog } from './log.js';
+import { type LogLine, readLog, type StepLog } from './log.js';
 import { runTraining, type TrainResult } from './runner.js';
 
 const RECIPE = fileURLToPath(new URL('../../../../recipes/tiny.json', import.meta.url));
@@ -18,11 +18,22 @@ const root = mkdtempSync(join(tmpdir(), 'hsa-train-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 /** What must match between runs (tokens/s and ms are timings). */
-const curve = (log: StepLog[]) => log.map(({ stage, step, loss, lr, gradNorm }) => ({ stage, step, loss, lr, gradNorm }));
+const curve = (log: LogLine[]) => log.map((l) => (l.kind === 'train' ? { ...l, tokensPerSecond: 0, ms: 0 } : l));
+const trainLines = (log: LogLine[]) => log.filter((l): l is StepLog => l.kind === 'train');
+/** A variant of the tiny recipe in a file of its own (the corpus path made absolute). */
+// biome-ignore lint/suspicious/noExplicitAny: the edits reach into the parsed recipe JSON at any depth
+function variant(name: string, edit: (r: Record<string, any>) => void): string {
+  const r = JSON.parse(readFileSync(RECIPE, 'utf8'));
+  r.data.corpus = resolve(dirname(RECIPE), r.data.corpus);
+  edit(r);
+  const path = join(root, name);
+  writeFileSync(path, JSON.stringify(r));
+  return path;
+}
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 let full: TrainResult;
-let fullLog: StepLog[];
+let fullLog: LogLine[];
 const fullDir = join(root, 'full');
 beforeAll(async () => {
   full = await runTraining({ recipe: RECIPE, out: fullDir, backend: 'cpu' });
@@ -32,9 +43,14 @@ beforeAll(async () => {
 describe('hsa train runner (CPU, recipes/tiny.json)', () => {
   it('trains every stage, the loss falls, and writes the model directory', () => {
     expect(full.status).toBe('done');
-    expect(fullLog.map((r) => r.step)).toEqual(Array.from({ length: full.total }, (_, i) => i + 1));
-    expect(new Set(fullLog.map((r) => r.stageName))).toEqual(new Set(['warmup', 'pretrain']));
-    const losses = fullLog.map((r) => r.loss);
+    const steps = trainLines(fullLog);
+    expect(steps.map((r) => r.step)).toEqual(Array.from({ length: full.total }, (_, i) => i + 1));
+    expect(new Set(steps.map((r) => r.stageName))).toEqual(new Set(['warmup', 'pretrain']));
+    // held-out loss every 4 steps (eval.every) and at the end of each stage (5 and 8)
+    const evals = fullLog.filter((l) => l.kind === 'eval');
+    expect(evals.map((l) => l.step)).toEqual([4, 5, 8]);
+    expect(evals.at(-1)!.loss).toBeLessThan(evals[0].loss);
+    const losses = steps.map((r) => r.loss);
     console.info(`tiny recipe loss: ${losses.map((l) => l.toFixed(3)).join(' ')}`);
     expect(mean(losses.slice(-2))).toBeLessThan(losses[0] - 0.5);
     expect(full.files).toEqual(['config.json', 'model.safetensors', 'tokenizer.json']);
@@ -58,7 +74,7 @@ describe('hsa train runner (CPU, recipes/tiny.json)', () => {
       },
     });
     expect(stopped).toMatchObject({ status: 'aborted', step: 3 });
-    expect(await readLog(join(dir, 'train-log.jsonl'))).toHaveLength(3);
+    expect(trainLines(await readLog(join(dir, 'train-log.jsonl')))).toHaveLength(3);
     // as if killed before the stop's checkpoint: back to step 2, the log still holding step 3
     copyFileSync(`${ckpt}.step2`, ckpt);
     const resumed = await runTraining({ recipe: RECIPE, out: dir, backend: 'cpu', resume: true });
@@ -69,20 +85,18 @@ describe('hsa train runner (CPU, recipes/tiny.json)', () => {
 
   it('refuses an existing checkpoint without resume, and a checkpoint of another recipe', async () => {
     await expect(runTraining({ recipe: RECIPE, out: fullDir, backend: 'cpu' })).rejects.toThrow(/--resume/);
-    const other = join(root, 'other.json');
-    const r = JSON.parse(readFileSync(RECIPE, 'utf8'));
-    writeFileSync(other, JSON.stringify({ ...r, seed: r.seed + 1 }));
+    const other = variant('other.json', (r) => (r.seed += 1));
     await expect(runTraining({ recipe: other, out: fullDir, backend: 'cpu', resume: true })).rejects.toMatchObject({ code: 'E_BAD_CHECKPOINT' });
   });
 
-  it('stops at --steps with a checkpoint; a stage too short for its task fails before training', async () => {
+  it('stops at --steps with a checkpoint, and at --max-minutes; a stage too short for its task or a missing corpus fails before training', async () => {
     const dir = join(root, 'steps');
     expect(await runTraining({ recipe: RECIPE, out: dir, backend: 'cpu', steps: 1 })).toMatchObject({ status: 'steps', step: 1 });
     expect(readFileSync(join(dir, 'checkpoint', 'train.safetensors')).length).toBeGreaterThan(0);
-    const short = join(root, 'short.json');
-    const r = JSON.parse(readFileSync(RECIPE, 'utf8'));
-    r.stages[1].seqLen = 64;
-    writeFileSync(short, JSON.stringify(r));
+    const short = variant('short.json', (r) => (r.stages[1].seqLen = 64));
     await expect(runTraining({ recipe: short, out: join(root, 'short'), backend: 'cpu' })).rejects.toMatchObject({ code: 'E_BAD_CONFIG', field: 'stages[1].seqLen' });
+    const lost = variant('lost.json', (r) => (r.data.corpus = 'no-such-corpus.txt'));
+    await expect(runTraining({ recipe: lost, out: join(root, 'lost'), backend: 'cpu' })).rejects.toMatchObject({ code: 'E_BAD_CONFIG', field: 'data.corpus' });
+    expect(await runTraining({ recipe: RECIPE, out: join(root, 'time'), backend: 'cpu', maxMinutes: 0 })).toMatchObject({ status: 'time', step: 0 });
   });
 });

@@ -7,18 +7,19 @@
  * DIR/checkpoint/train.safetensors (parameters, AdamW moments, optimizer step; metadata: stage,
  * stage step, recipe hash) is written atomically every `checkpointEvery` steps, at the end of each
  * stage and whenever the run stops early (--steps, --max-minutes, the AbortSignal: after the step in
- * flight). DIR/train-log.jsonl gets one line per step. At the end: DIR/config.json,
+ * flight). DIR/train-log.jsonl gets one line per step, and the held-out loss (fixed windows of the
+ * held-out split) every `eval.every` steps and at each stage's end. At the end: DIR/config.json,
  * DIR/model.safetensors and DIR/tokenizer.json, which `hsa generate` and `hsa eval` load.
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { type TrainSequence, TrainableHsaModel } from '@hsa/model';
-import { AdamW, ArgumentError, type BackendName, createBackend, HsaError, loadCheckpoint, Rng, serializeSafetensors, Trainer, warmupConstant } from '@hsa/tensor';
+import { type TrainForwardOptions, type TrainSequence, TrainableHsaModel } from '@hsa/model';
+import { AdamW, ArgumentError, type BackendName, createBackend, HsaError, loadCheckpoint, noGrad, Rng, serializeSafetensors, Trainer, warmupConstant } from '@hsa/tensor';
 import { nodeCheckpointIO, writeFileAtomic } from '@hsa/tensor/node';
 import { fnv1a } from '@hsa/tasks';
-import { checkStages, makeBatch, prepareData, type TrainData } from './data.js';
-import { appendLog, type StepLog, truncateLog } from './log.js';
-import { parseRecipe, type Recipe, RecipeError, stepsBefore, totalSteps } from './recipe.js';
+import { checkStages, heldOutBatch, makeBatch, prepareData, type TrainData } from './data.js';
+import { appendLog, type EvalLog, type StepLog, truncateLog } from './log.js';
+import { parseRecipe, type Recipe, RecipeError, type Stage, stepsBefore, totalSteps } from './recipe.js';
 
 export interface TrainOptions {
   /** the recipe file */
@@ -34,6 +35,7 @@ export interface TrainOptions {
   maxMinutes?: number;
   signal?: AbortSignal;
   onStep?: (r: StepLog, total: number) => void;
+  onEval?: (r: EvalLog) => void;
   /** the step the run starts from (after a resume) and the total */
   onStart?: (step: number, total: number, backend: string) => void;
 }
@@ -118,6 +120,19 @@ export async function runTraining(o: TrainOptions): Promise<TrainResult> {
   }
 }
 
+/** The stage's overrides of the training forward. */
+const forwardOptions = (s: Stage): TrainForwardOptions => ({ slidingWindow: s.slidingWindow, hsaSlidingWindow: s.hsaSlidingWindow, chunkTopk: s.chunkTopk, checkpointLayers: s.checkpointLayers });
+
+/** The held-out loss after global step `step` (no gradients), logged. */
+async function heldOutEval(run: Run, stage: Stage, i: number, step: number, o: TrainOptions): Promise<void> {
+  const t = noGrad(() => run.model.loss(heldOutBatch(run.data, stage.seqLen, run.recipe.eval.sequences), forwardOptions(stage)));
+  const loss = ((await t.data()) as Float32Array)[0];
+  t.dispose();
+  const line: EvalLog = { kind: 'eval', stage: i, stageName: stage.name, step, loss };
+  await appendLog(run.logPath, line);
+  o.onEval?.(line);
+}
+
 interface Run {
   recipe: Recipe;
   hash: string;
@@ -149,7 +164,7 @@ async function trainStages(run: Run, at: Position, o: TrainOptions): Promise<{ s
       optimizer: run.opt,
       schedule: run.schedule,
       batch: () => makeBatch(run.data, stage, offset + trainer.step),
-      loss: (b) => model.loss(b, { slidingWindow: stage.slidingWindow, hsaSlidingWindow: stage.hsaSlidingWindow, chunkTopk: stage.chunkTopk, checkpointLayers: stage.checkpointLayers }),
+      loss: (b) => model.loss(b, forwardOptions(stage)),
       // unused: the batches come from (seed, step), not from the Trainer's generator
       rng: new Rng(0),
       tokensPerBatch: stage.batch * stage.seqLen,
@@ -166,9 +181,11 @@ async function trainStages(run: Run, at: Position, o: TrainOptions): Promise<{ s
       }
       const r = await trainer.trainStep();
       lastMs = r.ms;
-      const line: StepLog = { stage: i, stageName: stage.name, step: offset + r.step, loss: r.loss, lr: r.lr, gradNorm: r.gradNorm, tokensPerSecond: r.tokensPerSecond, ms: r.ms };
+      const line: StepLog = { kind: 'train', stage: i, stageName: stage.name, step: offset + r.step, loss: r.loss, lr: r.lr, gradNorm: r.gradNorm, tokensPerSecond: r.tokensPerSecond, ms: r.ms };
       await appendLog(run.logPath, line);
       o.onStep?.(line, run.total);
+      const ev = recipe.eval;
+      if (ev.sequences > 0 && (trainer.step === stage.steps || (ev.every > 0 && line.step % ev.every === 0))) await heldOutEval(run, stage, i, line.step, o);
       if (recipe.checkpointEvery > 0 && line.step % recipe.checkpointEvery === 0) {
         await trainer.save();
         saved = trainer.step;
