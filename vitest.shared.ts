@@ -7,8 +7,10 @@ export default defineConfig({
   test: {
     // dawn.node is a native addon: run test files in child processes, one GPU device per process.
     pool: 'forks',
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
+    // generous: a WebGPU test on SwiftShader compiles its pipelines on first use, and a loaded CI
+    // machine (2 cores) stretches that several-fold; correctness, not speed, is what tests assert
+    testTimeout: 300_000,
+    hookTimeout: 300_000,
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     passWithNoTests: true,
   },

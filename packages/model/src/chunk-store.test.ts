@@ -41,7 +41,7 @@ describe('ChunkStore', () => {
     expect(maxAbsDiff(got, want)).toBeLessThan(1e-4);
     state.dispose();
     model.dispose();
-  }, 60_000);
+  }, 300_000);
 
   it('grows one block by doubling while it fits a binding, keeping every row appended', async () => {
     const model = HsaModel.load(new CpuBackend({ poison: true }), CONFIG, [FILE]);

@@ -53,7 +53,7 @@ describe('saveModelDir', () => {
     await saveModelDir(model, dir);
     expect(existsSync(join(dir, 'model.safetensors.index.json'))).toBe(false);
     model.dispose();
-  }, 60_000);
+  }, 300_000);
 
   it('bf16 matrices are saved as BF16 and reload bit-exactly', async () => {
     const be = new CpuBackend();
@@ -67,7 +67,7 @@ describe('saveModelDir', () => {
     const back = await loadModelDir(be, dir);
     await expectSame(model, back);
     for (const m of [model, back]) m.dispose();
-  }, 60_000);
+  }, 300_000);
 
   it('MoE layers round-trip through per-expert tensors (with the expert bias)', async () => {
     const be = new CpuBackend();
@@ -79,5 +79,5 @@ describe('saveModelDir', () => {
     const back = await loadModelDir(be, dir);
     await expectSame(model, back);
     for (const m of [model, back]) m.dispose();
-  }, 60_000);
+  }, 300_000);
 });

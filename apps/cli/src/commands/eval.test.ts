@@ -23,7 +23,7 @@ describe('hsa eval', () => {
       expect(row.needleChunkHit).toBeGreaterThanOrEqual(0);
     }
     expect(r.rows.map((x) => `${x.task}:${x.length}:${x.depth}`)).toContain('vt:900:100');
-  }, 120_000);
+  }, 300_000);
 
   it('rejects unknown tasks and malformed lengths', async () => {
     await expect(runEval({ model: dir, tasks: 'nope', backend: 'cpu', progress: false })).rejects.toThrow(/unknown task 'nope'/);

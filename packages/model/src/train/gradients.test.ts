@@ -69,7 +69,7 @@ describe('training gradients in float64 match central differences', () => {
     }
     console.info(`worst |analytic − central difference| / tolerance: ${worst.toExponential(2)} over ${model.params.length} parameters`);
     model.dispose();
-  }, 120_000);
+  }, 300_000);
 });
 
 describe.each(testBackends())('training gradients on %s (f32) match float64', (name, make) => {

@@ -135,7 +135,7 @@ describe.each(SAVED)('a %s checkpoint trained on the CPU', (_kind, configJson) =
     clearTape();
     loaded.dispose();
     m.dispose();
-  }, 120_000);
+  }, 300_000);
 });
 
 describe('MoE balancing', () => {
