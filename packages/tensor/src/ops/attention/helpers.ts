@@ -10,6 +10,13 @@ export function randF64(n: number, r: () => number, lo = -1, hi = 1): Float64Arr
 export { rng };
 
 /**
+ * Tolerance of an f32 attention output against float64: outputs are convex combinations of v rows
+ * (|v| ≤ 1) with weights from an f32 softmax over K keys; scores are D-term dots of values ≤ 2 in
+ * magnitude: |Δ| ≤ a few ε·(D·|q||k| + K), taken as 64·ε·(D·4 + K) absolute.
+ */
+export const attnTol = (d: number, keys: number): number => 64 * 2 ** -23 * (d * 4 + keys);
+
+/**
  * Checks `analytic` = ∂L/∂x for L = loss() by central differences in float64 (x is perturbed in
  * place). Error bound: |Δ| ≤ 1e-6·(1 + |g|) (step 1e-5, truncation O(h²) ≈ 1e-10, rounding ≈ 1e-11).
  */

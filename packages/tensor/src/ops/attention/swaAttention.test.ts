@@ -6,14 +6,9 @@ import { chunkEncoderAttentionForwardRef, swaAttentionDecodeRef, swaAttentionFor
 import { describe, expect, it } from 'vitest';
 import { Tensor } from '../../tensor.js';
 import { expectClose, freshSeed, randF32, testBackends, toF64 } from '../../test-utils/index.js';
+import { attnTol } from './helpers.js';
 import { chunkEncoderAttention, swaAttention, swaAttentionDecode } from './swaAttention.js';
 
-/**
- * Attention outputs are convex combinations of v rows (|v| ≤ 1) with weights from an f32 softmax over
- * K keys; scores of D-term dots of values ≤ 2 in magnitude: |Δ| ≤ a few ε·(D·|q||k| + K), taken as
- * 64·ε·(D + K) absolute (the error of the weights dominates; this bounds it with margin).
- */
-const attnTol = (d: number, keys: number) => 64 * 2 ** -23 * (d * 4 + keys);
 
 describe.each(testBackends())('dense attention kernels on %s', (_name, makeBackend) => {
   it.each([

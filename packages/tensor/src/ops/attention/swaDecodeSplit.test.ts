@@ -8,9 +8,9 @@ import { swaAttentionDecodeRef, swaDecodeSplitMergeRef, swaDecodeSplitPartialRef
 import { describe, expect, it } from 'vitest';
 import { Tensor } from '../../tensor.js';
 import { expectClose, freshSeed, randF32, testBackends, toF64 } from '../../test-utils/index.js';
+import { attnTol } from './helpers.js';
 import { swaAttentionDecode } from './swaAttention.js';
 
-const attnTol = (d: number, keys: number) => 64 * 2 ** -23 * (d * 4 + keys);
 
 describe.each(testBackends())('swaAttentionDecode (split keys) on %s', (_name, makeBackend) => {
   it.each([
