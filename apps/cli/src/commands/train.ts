@@ -75,7 +75,8 @@ export function registerTrain(program: Command): void {
       };
       process.once('SIGINT', onInt);
       try {
-        await runTrain({ ...opts, signal: ac.signal });
+        const r = await runTrain({ ...opts, signal: ac.signal });
+        if (r.status === 'aborted') process.exitCode = 130;
       } finally {
         process.off('SIGINT', onInt);
       }
