@@ -198,7 +198,7 @@ async function main() {
     const t = await timeDecode(state);
     const profile = await profileStep(be, state);
     console.error(`decode @${L} (${how}): ${t.medianMs.toFixed(2)} ms/token (${(1000 / t.medianMs).toFixed(1)} tok/s)`);
-    decode.push({ context: L, chunks: state.chunks, memoryParts: state.store.parts, filledBy: how, fillMs, ...t, tokensPerSecond: 1000 / t.medianMs, profile });
+    decode.push({ context: L, chunks: state.chunks, memoryParts: 'parts' in state.store ? state.store.parts : 0, filledBy: how, fillMs, ...t, tokensPerSecond: 1000 / t.medianMs, profile });
   }
   const at = (L: number) => decode.find((d) => d.context === L)?.medianMs as number | undefined;
   const [a, b] = [at(LENGTHS[0]), at(LENGTHS[2])];

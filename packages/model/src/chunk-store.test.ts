@@ -35,9 +35,10 @@ describe('ChunkStore', () => {
       got.set((await l.data()) as Float32Array, t * V);
       l.dispose();
     }
-    expect(state.store.maxBlock).toBe(3);
+    const store = state.store as ChunkStore;
+    expect(store.maxBlock).toBe(3);
     expect(state.chunks).toBe(9);
-    expect(state.store.parts).toBe(3);
+    expect(store.parts).toBe(3);
     expect(maxAbsDiff(got, want)).toBeLessThan(1e-4);
     state.dispose();
     model.dispose();

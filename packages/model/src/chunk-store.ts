@@ -76,6 +76,18 @@ export class ChunkStore {
     };
   }
 
+  /** Landmarks [n, Hr, dr] of n chunks whose K/V are kept elsewhere (HostChunkStore); disposes l. */
+  appendLandmarksOnly(l: Tensor, n: number): void {
+    this.appendLandmarks(l, n);
+    this.chunks += n;
+    l.dispose();
+  }
+
+  /** A view of the stored landmarks [C, Hr, dr] (the caller disposes it), or null before the first chunk. */
+  landmarksView(): Tensor | null {
+    return this.chunks === 0 ? null : this.lmk!.slice(0, 0, this.chunks);
+  }
+
   dispose(): void {
     for (const b of this.blocks) for (const t of [b.k, b.v]) t.dispose();
     this.blocks = [];

@@ -11,6 +11,7 @@ import { AbortedError, ArgumentError, concat, embedding, sliceCopy, Tensor } fro
 import { type HsaConfig, layerKinds } from './config.js';
 import { type LayerState, layerForward, outputHead, prepareIds } from './forward.js';
 import { ChunkStore } from './chunk-store.js';
+import { HostChunkStore } from './host-store.js';
 import { type ChunkMemory, chunkingForward, disposeMemory } from './layers/chunking-layer.js';
 import type { DecodeHooks, ForwardContext, Recorder } from './layers/common.js';
 import type { HsaModel } from './model.js';
@@ -18,6 +19,15 @@ import type { HsaModel } from './model.js';
 interface RingBuffer {
   k: Tensor;
   v: Tensor;
+}
+
+export interface DecodeStateOptions {
+  /**
+   * Where chunk K/V live: 'device' (default) or 'host' (hsa-spec.md §9: landmarks stay on the device;
+   * each HSA layer uploads only the chunks its queries selected, so the context is bounded by host
+   * memory; costs a readback of the selection per HSA layer and pass).
+   */
+  memory?: 'device' | 'host';
 }
 
 /** The cache of one sequence (batch 1) of a model: position, SWA ring buffers, chunk buffer, chunk memory. */
@@ -28,14 +38,17 @@ export class DecodeState {
   readonly swa = new Map<string, RingBuffer>();
   /** lower-decoder hidden states [n, d] of the tokens since the last completed chunk (< S of them) */
   buffer: Tensor[] = [];
-  /** the shared memory of the completed chunks (grown in blocks, never re-concatenated) */
-  readonly store: ChunkStore;
+  /** the shared memory of the completed chunks: on the device (grown in blocks, never re-concatenated) or K/V in host memory */
+  readonly store: ChunkStore | HostChunkStore;
   /** tokens chosen but not yet fed (generate leaves its last sampled token here; the next generate feeds it first) */
   pending: number[] = [];
   private disposed = false;
 
-  constructor(readonly model: HsaModel) {
-    this.store = new ChunkStore(model.config, model.backend);
+  constructor(
+    readonly model: HsaModel,
+    options: DecodeStateOptions = {},
+  ) {
+    this.store = options.memory === 'host' ? new HostChunkStore(model.config, model.backend) : new ChunkStore(model.config, model.backend);
   }
 
   /** The ring buffers of the SWA module at `prefix` (zeros until written). */
@@ -83,8 +96,8 @@ export function throwIfAborted(signal: AbortSignal | undefined, what: string): v
 }
 
 /** A fresh (empty) decoding state for the model. */
-export function createDecodeState(model: HsaModel): DecodeState {
-  return new DecodeState(model);
+export function createDecodeState(model: HsaModel, options: DecodeStateOptions = {}): DecodeState {
+  return new DecodeState(model, options);
 }
 
 /**
@@ -111,6 +124,22 @@ function chunkingStep(state: DecodeState, views: (ChunkMemory | null)[]): (ctx: 
   };
 }
 
+/** An HSA layer over host-resident K/V: its selected chunks uploaded as a compact memory, the selection renumbered. */
+async function hostHsaLayer(ctx: ForwardContext, st: LayerState, i: number, host: HostChunkStore): Promise<void> {
+  const ret = st.ret!;
+  const view = st.mem!;
+  const r = await host.resolve(ret.idx, ret.w);
+  ret.idx.dispose();
+  st.ret = { idx: r.idx, w: ret.w };
+  st.mem = { chunks: r.chunks, memK: r.memK, memV: r.memV, landmarks: view.landmarks };
+  try {
+    layerForward(ctx, st, i, 'HierarchicalSparseAttention');
+  } finally {
+    for (const t of [r.memK, r.memV]) t.dispose();
+    st.mem = view;
+  }
+}
+
 /** What a cached pass returns and records. */
 interface StepOptions {
   /** only the last token's logits ([1, vocab]) */
@@ -122,7 +151,7 @@ interface StepOptions {
 }
 
 /** Runs a segment of checked ids through every layer from state.pos → logits [T or 1, vocab] (null if lowerOnly); advances pos. */
-function step(state: DecodeState, ids: Int32Array, options: StepOptions = {}): Tensor | null {
+async function step(state: DecodeState, ids: Int32Array, options: StepOptions = {}): Promise<Tensor | null> {
   const { config, weights } = state.model;
   const hooks: DecodeHooks = { pos: state.pos, swaCache: (p, w) => state.ringBuffer(p, w), setSwaCache: (p, c) => state.replaceRing(p, c) };
   const ctx: ForwardContext = { config, weights, decode: hooks, record: options.record };
@@ -133,7 +162,11 @@ function step(state: DecodeState, ids: Int32Array, options: StepOptions = {}): T
     const kinds = layerKinds(config);
     const T = ids.length;
     const end = options.lowerOnly ? kinds.indexOf('ChunkingLayer') + 1 : kinds.length;
-    for (let i = 0; i < end; i++) layerForward(ctx, st, i, kinds[i], chunking);
+    for (let i = 0; i < end; i++) {
+      if (kinds[i] === 'HierarchicalSparseAttention' && st.mem?.host && st.ret) await hostHsaLayer(ctx, st, i, st.mem.host);
+      else layerForward(ctx, st, i, kinds[i], chunking);
+    }
+    if (state.store instanceof HostChunkStore) await state.store.settle();
     if (options.lowerOnly) {
       state.pos += T;
       return null;
@@ -161,7 +194,7 @@ export interface DecodeStepOptions {
 /** Logits [1, vocab] of the next token `id` given the state; the state advances by one token. */
 export async function decodeStep(id: number, state: DecodeState, options: DecodeStepOptions = {}): Promise<Tensor> {
   state.check();
-  const logits = step(state, prepareIds(state.model.config, [id]), options)!;
+  const logits = (await step(state, prepareIds(state.model.config, [id]), options))!;
   await state.model.backend.sync();
   return logits;
 }
@@ -226,7 +259,7 @@ export async function prefill(ids: ArrayLike<number>, state: DecodeState, option
       throwIfAborted(options.signal, 'prefill');
       const end = Math.min(t + seg, t < start ? start : checked.length);
       const last = end === checked.length;
-      const out = step(state, checked.subarray(t, end), { lastOnly, lowerOnly: end <= start, record: last ? options.record : undefined });
+      const out = await step(state, checked.subarray(t, end), { lastOnly, lowerOnly: end <= start, record: last ? options.record : undefined });
       if (out) {
         if (lastOnly) for (const r of parts.splice(0)) r.dispose();
         parts.push(out);

@@ -21,7 +21,9 @@ export {
 /** The full-sequence forward (logits), with a recorder of intermediates. */
 export { type ForwardOptions, forward, prepareIds, type Recorder } from './forward.js';
 /** Incremental decoding (§4): a cache state, prefill and single-token steps. */
-export { createDecodeState, DecodeState, type DecodeStepOptions, decodeStep, type PrefillOptions, prefill, upperSpan } from './decode.js';
+export { createDecodeState, DecodeState, type DecodeStateOptions, type DecodeStepOptions, decodeStep, type PrefillOptions, prefill, upperSpan } from './decode.js';
+/** Chunk K/V in host memory, only the selected chunks uploaded per HSA layer (createDecodeState(model, { memory: 'host' })). */
+export { HostChunkStore } from './host-store.js';
 /** Generation: an async iterator of tokens and text; greedy / temperature / top-k / top-p, stops, seed, AbortSignal, retrieval hooks. */
 export {
   type FinishReason,

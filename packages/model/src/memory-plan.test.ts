@@ -56,6 +56,8 @@ describe('planMemory', () => {
     expect(p.chunkMemory).toBe(2 * 2 ** 24 * 64 * 4);
     expect(p.landmarks).toBe(2 ** 18 * 128 * 4);
     expect(formatMemoryPlan(p)).toMatch(/chunk K\/V\s+8\.00 GiB/);
+    const host = planMemory(c, { context: 2 ** 24, segment: 16384, hostMemory: true });
+    expect([host.chunkMemory, host.hostChunkMemory, host.total]).toEqual([0, p.chunkMemory, p.total - p.chunkMemory]);
   });
 
   it('over budget: E_OUT_OF_MEMORY saying how many tokens fit, raised by load before any upload', () => {

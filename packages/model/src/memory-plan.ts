@@ -21,6 +21,8 @@ export interface MemoryPlanOptions {
   maxBindingBytes?: number;
   /** logits of the whole segment (true) or of its last token (false, generation; default) */
   allLogits?: boolean;
+  /** chunk K/V in host memory (createDecodeState's memory: 'host'): they leave the device total */
+  hostMemory?: boolean;
 }
 
 export interface MemoryPlan {
@@ -28,8 +30,10 @@ export interface MemoryPlan {
   segment: number;
   weights: number;
   swaCaches: number;
-  /** K/V of the completed chunks (with the last block's doubling slack) */
+  /** K/V of the completed chunks on the device (with the last block's doubling slack); 0 with hostMemory */
   chunkMemory: number;
+  /** K/V held in host memory instead (hostMemory) */
+  hostChunkMemory: number;
   landmarks: number;
   activations: number;
   total: number;
@@ -70,11 +74,12 @@ export function planMemory(c: HsaConfig, o: MemoryPlanOptions): MemoryPlan {
   const maxBlock = Math.max(1, Math.floor((o.maxBindingBytes ?? 2 ** 31) / (chunkBytes / 2)));
   const inLast = chunks % maxBlock || Math.min(chunks, maxBlock);
   const slack = chunks === 0 ? 0 : Math.min(maxBlock, 2 ** Math.ceil(Math.log2(Math.max(inLast, 16)))) - inLast;
-  const chunkMemory = (chunks + slack) * chunkBytes;
+  const chunkMemory = o.hostMemory ? 0 : (chunks + slack) * chunkBytes;
+  const hostChunkMemory = o.hostMemory ? chunks * chunkBytes : 0;
   const landmarks = 2 ** Math.ceil(Math.log2(Math.max(chunks, 16))) * c.retrievalDim * F32;
   const activations = activationBytes(c, segment, o.allLogits ?? false);
   const total = weights + swaCaches + chunkMemory + landmarks + activations;
-  return { context: o.context, segment, weights, swaCaches, chunkMemory, landmarks, activations, total };
+  return { context: o.context, segment, weights, swaCaches, chunkMemory, hostChunkMemory, landmarks, activations, total };
 }
 
 const gib = (b: number) => `${(b / 2 ** 30).toFixed(2)} GiB`;
@@ -85,6 +90,7 @@ export function formatMemoryPlan(p: MemoryPlan): string {
     ['weights', p.weights],
     ['SWA caches', p.swaCaches],
     ['chunk K/V', p.chunkMemory],
+    ...(p.hostChunkMemory ? [['chunk K/V in host memory (not in total)', p.hostChunkMemory] as [string, number]] : []),
     ['landmarks', p.landmarks],
     [`activations (segment ${p.segment})`, p.activations],
     ['total', p.total],

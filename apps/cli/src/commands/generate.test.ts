@@ -32,6 +32,8 @@ describe('hsa generate', () => {
     expect(r.text).toBe(streamed);
     expect(r.retrieval.map((s) => s.index)).toEqual(r.ids.map((_, i) => i));
     expect(r.retrieval.at(-1)!.layers).toHaveLength(1);
+    const host = await runGenerate({ model: dir, prompt: PROMPT, maxNewTokens: 12, backend: 'cpu', hostMemory: true, write: () => {}, progress: false });
+    expect(host.ids).toEqual(r.ids);
   }, 300_000);
 
   it('takes --ids without a tokenizer and prints ids', async () => {

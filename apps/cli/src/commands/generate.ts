@@ -31,6 +31,8 @@ export interface GenerateCliOptions {
   retrieval?: boolean;
   /** GiB the model may use: the memory plan at prompt + maxNewTokens is checked before loading */
   memoryBudget?: number;
+  /** keep chunk K/V in host memory (only the selected chunks go to the device) */
+  hostMemory?: boolean;
   json?: boolean;
   progress?: boolean;
   signal?: AbortSignal;
@@ -126,6 +128,7 @@ export async function runGenerate(o: GenerateCliOptions): Promise<GenerateReport
       tokenizer: tok ?? undefined,
       signal: o.signal,
       segment: o.segment,
+      memory: o.hostMemory ? 'host' : 'device',
       onPrefill: bar?.update,
       onRetrieval: o.retrieval ? (s) => retrieval.push(s) : undefined,
     };
@@ -177,6 +180,7 @@ export function registerGenerate(program: Command): void {
     .option('--backend <name>', 'cpu, webgpu or auto', 'auto')
     .option('--segment <n>', 'prefill segment length', int)
     .option('--retrieval', 'print the chunks each token retrieved')
+    .option('--host-memory', 'keep chunk K/V in host memory (context bounded by host RAM, not GPU memory)')
     .option('--memory-budget <GiB>', 'fail before loading when the memory plan exceeds this', Number.parseFloat)
     .option('--json', 'print the result as JSON on stdout after the text')
     .action(async (opts: GenerateCliOptions) => {

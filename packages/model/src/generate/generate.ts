@@ -39,6 +39,8 @@ export interface GenerateOptions {
   signal?: AbortSignal;
   /** a state to continue (its pending token is fed first); default: a fresh one, disposed at the end */
   state?: DecodeState;
+  /** where a fresh state keeps chunk K/V: 'device' (default) or 'host' (see DecodeStateOptions) */
+  memory?: 'device' | 'host';
   /** prefill segment length (default: the config's inference_segment) */
   segment?: number;
   /** prefill progress: tokens done of total */
@@ -166,7 +168,7 @@ async function feedStreamed(state: DecodeState, prompt: StreamedPrompt, o: Gener
  */
 export async function* generate(model: HsaModel, prompt: ArrayLike<number> | StreamedPrompt, options: GenerateOptions = {}): AsyncGenerator<GeneratedToken, GenerationResult> {
   const c = checkOptions(model, options);
-  const state = options.state ?? createDecodeState(model);
+  const state = options.state ?? createDecodeState(model, { memory: options.memory });
   state.check();
   const rng = new Rng(c.seed);
   const text = options.tokenizer?.createStreamDecoder();

@@ -6,6 +6,7 @@
  * proj_k / proj_v of the token outputs (K optionally per-head RMSNormed), with no RoPE.
  */
 import { chunkEncoderAttention, concat, mean, rmsNorm, sliceCopy, type Tensor } from '@hsa/tensor';
+import type { HostChunkStore } from '../host-store.js';
 import { addInto, attentionBlock, denseMlp, type ForwardContext, headNorm, linear, record, Scope } from './common.js';
 
 /** The shared chunk memory of C completed chunks. */
@@ -17,6 +18,8 @@ export interface ChunkMemory {
   memV: Tensor | Tensor[];
   /** [C, Hr, dr] */
   landmarks: Tensor;
+  /** set when K/V live in host memory: HSA layers resolve their selected chunks through it (memK/memV empty) */
+  host?: HostChunkStore;
 }
 
 const EPS = 1e-6;
