@@ -66,7 +66,10 @@ async function readRecipe(path: string): Promise<{ recipe: Recipe; hash: string 
   } catch (e) {
     throw new RecipeError('(file)', `${path} could not be read as JSON (${(e as Error).message})`);
   }
-  return { recipe: parseRecipe(raw), hash: fnv1a(JSON.stringify(raw)).toString(16) };
+  const recipe = parseRecipe(raw);
+  // the identity a checkpoint is checked against: everything but the free-text description
+  const { description: _, ...rest } = raw as Record<string, unknown>;
+  return { recipe, hash: fnv1a(JSON.stringify(rest)).toString(16) };
 }
 
 /** Loads the checkpoint into the model and optimizer; checks it was written by this recipe. */
