@@ -30,6 +30,7 @@ describe('hsa train', () => {
     expect(second.status).toBe('done');
     expect(text).toMatch(/resumed at step 4/);
     expect(text).toMatch(/step 6 \[pretrain\]/);
+    expect(text).toMatch(/train loss \(step:mean\) 1:\d\.\d{3} 2:\d\.\d{3} .* 8:\d\.\d{3}\nheld-out loss \(step:loss\) 4:\d\.\d{3} 5:\d\.\d{3} 8:\d\.\d{3}\n/);
 
     const weights = SafetensorsFile.parse(new Uint8Array(readFileSync(join(out, 'model.safetensors'))));
     expect(new Set([...weights.tensors.values()].map((t) => t.dtype))).toEqual(new Set(['BF16']));

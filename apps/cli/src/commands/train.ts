@@ -7,7 +7,8 @@
 import type { BackendName } from '@hsa/tensor';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
-import type { StepLog } from '../train/log.js';
+import { join } from 'node:path';
+import { type LogLine, readLog, type StepLog } from '../train/log.js';
 import { runTraining, type TrainOptions, type TrainResult } from '../train/runner.js';
 
 export interface TrainCommandOptions extends Omit<TrainOptions, 'onStep' | 'onStart' | 'onEval'> {
@@ -18,6 +19,19 @@ export interface TrainCommandOptions extends Omit<TrainOptions, 'onStep' | 'onSt
 }
 
 const fmt = (r: StepLog) => `step ${r.step} [${r.stageName}] loss ${r.loss.toFixed(4)} lr ${r.lr.toExponential(2)} |g| ${r.gradNorm.toFixed(3)} ${Math.round(r.tokensPerSecond)} tok/s`;
+
+/** The loss curve in a few lines: the train loss at ~`points` steps (mean of the steps since the last point) and every held-out loss. */
+export function curveSummary(log: readonly LogLine[], points = 12): string {
+  const steps = log.filter((l): l is StepLog => l.kind === 'train');
+  const every = Math.max(1, Math.ceil(steps.length / points));
+  const train: string[] = [];
+  for (let i = 0; i < steps.length; i += every) {
+    const part = steps.slice(i, i + every);
+    train.push(`${part.at(-1)!.step}:${(part.reduce((a, r) => a + r.loss, 0) / part.length).toFixed(3)}`);
+  }
+  const held = log.filter((l) => l.kind === 'eval').map((l) => `${l.step}:${l.loss.toFixed(3)}`);
+  return `train loss (step:mean) ${train.join(' ')}\nheld-out loss (step:loss) ${held.join(' ') || '-'}\n`;
+}
 
 /** Runs the training with a progress bar (or a line every `every` steps) and a closing summary. */
 export async function runTrain(o: TrainCommandOptions): Promise<TrainResult> {
@@ -46,6 +60,7 @@ export async function runTrain(o: TrainCommandOptions): Promise<TrainResult> {
       },
     });
     bar?.stop();
+    write(curveSummary(await readLog(join(o.out, 'train-log.jsonl'))));
     if (r.status === 'done') write(`train: done, ${r.total} steps; wrote ${r.files.map((f) => `${o.out}/${f}`).join(', ')}\n`);
     else write(`train: stopped (${r.status}) after step ${r.step} of ${r.total}; checkpoint in ${o.out}/checkpoint; continue with --resume\n`);
     return r;
