@@ -41,6 +41,8 @@ export type { RetrievalLayer, RetrievalStep } from './generate/retrieval.js';
 export { modelTensors, type SavedModel, serializeModel } from './save.js';
 /** The memory plan before allocating: weights, SWA caches, chunk memory, activations; a typed error over budget. */
 export { checkMemoryPlan, formatMemoryPlan, type MemoryPlan, type MemoryPlanOptions, planMemory } from './memory-plan.js';
+/** Loading over HTTP (browsers and Node): config.json and weights fetched with byte progress. */
+export { type LoadFromUrlOptions, loadModelFromUrl } from './fetch.js';
 /** A loaded model: config + weights + forward. */
 export { HsaModel } from './model.js';
 /** Training: the parameters as autograd Parameters under the reference names (seeded reference init, decay groups, safetensors export that HsaModel loads). */

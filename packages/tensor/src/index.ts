@@ -30,6 +30,8 @@ export {
   type SafetensorsTensorInput,
   serializeSafetensors,
 } from './io/safetensors.js';
+/** Fetching a safetensors file with byte progress (browsers, Node 18+). */
+export { type FetchSafetensorsOptions, fetchSafetensors } from './io/safetensors-fetch.js';
 /** Elementwise binary ops with NumPy broadcasting (a number right operand uses the scalar kernel). */
 export { add, addScalar, binary, binaryScalar, broadcastShapes, div, maximum, minimum, mul, pow, scale, sub } from './ops/binary.js';
 /** Top-k and argmax over the last axis (ties by lower index, NaN last). */
