@@ -45,7 +45,7 @@ fn loadV(j: u32, g: u32, d: u32) -> f32 {
 }
 
 /** Inclusive key range [lo, hi] of token t (in segment starting at s0, of length segLen). */
-function keyRange(mode: DenseTile['mode']): string {
+export function keyRangeWgsl(mode: DenseTile['mode']): string {
   if (mode === 'window') return 'let lo = max(s0, select(0u, t - u.window, t >= u.window)); let hi = t;';
   if (mode === 'block') return 'let lo = s0; let hi = s0 + u.segLen - 1u;';
   return 'let lo = 0u; let hi = u.nkeys - 1u;';
@@ -87,10 +87,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   // union key range of the workgroup's tokens
   var klo = 0u; var khi = 0u;
   {
-    let t = tStart; ${keyRange(c.mode)} klo = lo;
+    let t = tStart; ${keyRangeWgsl(c.mode)} klo = lo;
   }
   {
-    let t = min(tStart + ${BQ - 1}u, tEnd - 1u); ${keyRange(c.mode)} khi = hi;
+    let t = min(tStart + ${BQ - 1}u, tEnd - 1u); ${keyRangeWgsl(c.mode)} khi = hi;
   }
   for (var i = lid; i < ${NR * D}u; i += ${DENSE_WG}u) {
     let r = i / ${D}u; let t = tStart + r / ${HB}u; let h = h0 + r % ${HB}u;
@@ -111,7 +111,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     for (var i = lid; i < ${NR * KT}u; i += ${DENSE_WG}u) {
       let r = i / ${KT}u; let kk = i % ${KT}u; let j = j0 + kk;
       let t = tStart + r / ${HB}u;
-      ${keyRange(c.mode)}
+      ${keyRangeWgsl(c.mode)}
       var s = NEG;
       if (j >= lo && j <= hi && j <= khi) {
         s = 0.0;

@@ -3,7 +3,18 @@
  * (bidirectional inside each chunk of T tokens) and swaAttentionDecode (one token against a ring
  * buffer of the last W keys plus itself). Math: swaAttention.ref.ts, chunkEncoderAttention.ref.ts.
  * v1: flash-style tiles (denseAttention.wgsl.ts): a workgroup owns BQ tokens × HB query heads of one
- *    KV head and streams 16-key K/V tiles through workgroup memory with an online softmax.
+ *    KV head and streams 16-key K/V tiles through workgroup memory with an online softmax; one D-dot
+ *    per thread for S, the softmax update serial per row (NR of 256 threads busy), then P·V.
+ *    H200, T 4096, 8 heads × 64, causal: 4.0 ms (4.3 TFLOP/s). Kept for 'ring', D > 128, few rows.
+ * v2 (denseAttentionV2.wgsl.ts): register-blocked like the GEMM: 64 (D ≤ 64) or 32 query rows ×
+ *    32-key tiles, each thread a 4×2 (2×2) block of S and 4×DC (2×DC) of O in registers, the row max
+ *    reduced by all threads through 16 partials per row, row sums reduced once at the end.
+ * v3 (denseAttentionV3.wgsl.ts, default): v2 with contiguous per-thread rows / key pairs / dim pairs,
+ *    so the inner loops read vec4 / vec2 from workgroup memory (2 reads per 8 multiply-adds in S,
+ *    3 per 16 in P·V, against 6 and 8 scalar reads in v2); head size padded to 16/32/64/128.
+ *    'auto' picks it for 'window' / 'block' when D ≤ 128 and a (segment, KV head) has ≥ BR/2 query
+ *    rows; `version` forces one (bench/attention-forward.ts times all three; SwiftShader, quick
+ *    shapes: v2 and v3 ~2.5× faster than v1; not yet timed on the H200).
  * Portable: 256 invocations, ≤ 32 KiB workgroup memory, head size ≤ 256 (compiled in).
  */
 import type { FloatArray } from '../core/dtype.js';
@@ -13,6 +24,8 @@ import { defineUniforms } from '../core/uniforms.js';
 import { type ChunkEncoderAttentionParams, chunkEncoderAttentionForwardRef } from './chunkEncoderAttention.ref.js';
 import { type DenseDims, denseAttentionForward } from './denseAttention.js';
 import { DENSE_WG, type DenseTile, denseAttentionWgsl, denseWords } from './denseAttention.wgsl.js';
+import { DENSE_V2_WG, type DenseTileV2, denseAttentionV2Wgsl, denseV2Words, paddedD } from './denseAttentionV2.wgsl.js';
+import { denseAttentionV3Wgsl, denseV3Words, paddedDV3 } from './denseAttentionV3.wgsl.js';
 import { type SwaDecodeParams, type SwaParams, swaAttentionDecodeRef, swaAttentionForwardRef } from './swaAttention.ref.js';
 
 /** Largest head size the dense kernels compile. */
@@ -56,6 +69,21 @@ export function denseTile(ratio: number, d: number, mode: DenseTile['mode'], cap
   return tile;
 }
 
+/** v2 / v3 tile for a head ratio and head size, or null where they do not apply (mode, D, device limits). */
+export function denseTileV2(ratio: number, d: number, mode: DenseTile['mode'], caps: DeviceCaps, v3 = false): DenseTileV2 | null {
+  if (mode === 'ring' || d > 128) return null;
+  const BR = d <= 64 ? 64 : 32;
+  const HB = Math.min(ratio, BR);
+  const dp = v3 ? paddedDV3(d) : paddedD(d);
+  const DS = v3 ? Math.min(dp, 64) : d > 64 ? dp / 2 : dp;
+  const tile: DenseTileV2 = { HB, BQ: Math.floor(BR / HB), BR, KT: 32, D: d, DS, mode };
+  const words = v3 ? denseV3Words(tile) : denseV2Words(tile);
+  return words * 4 <= caps.maxWorkgroupStorage && caps.maxInvocations >= DENSE_V2_WG ? tile : null;
+}
+
+/** Forward kernel version: 'auto' picks v3 where it applies and a (segment, KV head) has ≥ BR/2 rows. */
+export type DenseVersion = 'auto' | 'v1' | 'v2' | 'v3';
+
 interface DenseCall {
   mode: DenseTile['mode'];
   tq: number;
@@ -67,10 +95,15 @@ interface DenseCall {
   first: number;
   nkeys: number;
   scale: number;
+  version?: DenseVersion;
 }
 
 function denseProgram(c: DenseCall, caps: DeviceCaps): Program {
   const ratio = c.hq / c.hk;
+  const v3 = c.version !== 'v2';
+  const v2 = c.version === 'v1' ? null : denseTileV2(ratio, c.d, c.mode, caps, v3);
+  if ((c.version === 'v2' || c.version === 'v3') && !v2) throw new ArgumentError(`attention: ${c.version} does not apply to mode ${c.mode}, head size ${c.d} on this device`);
+  if (v2 && (c.version === 'v2' || c.version === 'v3' || Math.min(c.segLen, c.tq) * ratio * 2 >= v2.BR)) return denseProgramV2(c, v2, v3, caps);
   const tile = denseTile(ratio, c.d, c.mode, caps);
   const hblocks = Math.ceil(ratio / tile.HB);
   const qtiles = Math.ceil(c.segLen / tile.BQ);
@@ -86,18 +119,32 @@ function denseProgram(c: DenseCall, caps: DeviceCaps): Program {
   };
 }
 
+function denseProgramV2(c: DenseCall, tile: DenseTileV2, v3: boolean, caps: DeviceCaps): Program {
+  const ratio = c.hq / c.hk;
+  const hblocks = Math.ceil(ratio / tile.HB);
+  const qtiles = Math.ceil(c.segLen / tile.BQ);
+  const nwg = Math.ceil(c.tq / c.segLen) * qtiles * c.hk * hblocks;
+  return {
+    key: `denseAttentionV${v3 ? 3 : 2}:${c.mode}:${tile.HB}x${tile.BQ}x${tile.BR}x${tile.KT}:d${c.d}x${tile.DS}`,
+    code: () => (v3 ? denseAttentionV3Wgsl : denseAttentionV2Wgsl)(tile, `${U.wgsl('U')}\n${wgslBindings(BUFFERS, 'U')}`),
+    buffers: BUFFERS,
+    uniforms: U.pack({ ...c, ratio, hblocks, qtiles, nwg }),
+    workgroups: c.tq === 0 ? [0, 1, 1] : grid(nwg, caps),
+  };
+}
+
 const scaleOf = (p: { d: number; scale?: number }) => p.scale ?? 1 / Math.sqrt(p.d);
 
 /** swaAttentionForward: [q [T,Hq,D], k, v [T,Hk,D], out [T,Hq,D], lse [T,Hq]]. */
-export const swaAttentionForward: Kernel<SwaParams> = {
+export const swaAttentionForward: Kernel<SwaParams & { version?: DenseVersion }> = {
   name: 'swaAttentionForward',
   ref: (a, p) => swaAttentionForwardRef(a as FloatArray[], p),
   program: (p, caps) =>
-    denseProgram({ mode: 'window', tq: p.t, hq: p.hq, hk: p.hk, d: p.d, segLen: p.t, window: p.window, first: 0, nkeys: 0, scale: scaleOf(p) }, caps),
+    denseProgram({ mode: 'window', tq: p.t, hq: p.hq, hk: p.hk, d: p.d, segLen: p.t, window: p.window, first: 0, nkeys: 0, scale: scaleOf(p), version: p.version }, caps),
 };
 
 /** chunkEncoderAttentionForward: [q [N,T,Hq,D], k, v [N,T,Hk,D], out, lse [N,T,Hq]]. */
-export const chunkEncoderAttentionForward: Kernel<ChunkEncoderAttentionParams> = {
+export const chunkEncoderAttentionForward: Kernel<ChunkEncoderAttentionParams & { version?: DenseVersion }> = {
   name: 'chunkEncoderAttentionForward',
   ref([q, k, v, o, lse], p) {
     chunkEncoderAttentionForwardRef([q, k, v, o] as FloatArray[], p);
@@ -111,7 +158,7 @@ export const chunkEncoderAttentionForward: Kernel<ChunkEncoderAttentionParams> =
     }
   },
   program: (p, caps) =>
-    denseProgram({ mode: 'block', tq: p.n * p.t, hq: p.hq, hk: p.hk, d: p.d, segLen: p.t, window: 0, first: 0, nkeys: 0, scale: scaleOf(p) }, caps),
+    denseProgram({ mode: 'block', tq: p.n * p.t, hq: p.hq, hk: p.hk, d: p.d, segLen: p.t, window: 0, first: 0, nkeys: 0, scale: scaleOf(p), version: p.version }, caps),
 };
 
 /**

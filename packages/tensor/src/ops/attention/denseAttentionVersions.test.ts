@@ -1,0 +1,75 @@
+/**
+ * The dense attention forward kernels with the version forced (v1, v2, v3: swaAttention.ts in
+ * @hsa/kernels) against the float64 references, out and lse, at v2 / v3's edge conditions: T not a
+ * multiple of the token tile, window 0 / 1, chunk lengths not multiples of the tile,
+ * D = 16 / 33 / 64 / 100 / 128 (padded head dims, two K/V slices), Hq:Hk 1:1, 4:1, 16:1, 3:1 (a
+ * tile with unused rows), T = 1.
+ * On the CPU backend the kernel runs its reference (the version only selects GPU programs).
+ */
+import { chunkEncoderAttentionForward, type DenseVersion, swaAttentionForward, swaAttentionForwardRef } from '@hsa/kernels';
+import { describe, it } from 'vitest';
+import { Tensor } from '../../tensor.js';
+import { expectClose, freshSeed, randF32, testBackends, toF64 } from '../../test-utils/index.js';
+
+/** As in swaAttention.test.ts: 64·ε·(4D + K) absolute, for out (|v| ≤ 1) and lse (scores ≤ 4D·scale). */
+const attnTol = (d: number, keys: number) => 64 * 2 ** -23 * (d * 4 + keys);
+
+const VERSIONS: DenseVersion[] = ['v1', 'v2', 'v3'];
+
+describe.each(testBackends())('dense attention forward v1 / v2 on %s', (_name, makeBackend) => {
+  it.each(
+    VERSIONS.flatMap((ver) =>
+      [
+        [1, 1, 1, 64, 0],
+        [1, 4, 1, 16, 3],
+        [65, 1, 1, 64, 100],
+        [130, 2, 2, 64, 0],
+        [97, 4, 1, 16, 1],
+        [70, 16, 1, 128, 40],
+        [67, 6, 2, 33, 100],
+        [45, 3, 1, 100, 7],
+        [40, 16, 1, 64, 13],
+        [33, 8, 2, 128, 32],
+      ].map((c) => [ver, ...c] as [DenseVersion, number, number, number, number, number]),
+    ),
+  )('%s swa T=%i hq=%i hk=%i d=%i window=%i', async (version, T, hq, hk, d, window) => {
+    const be = await makeBackend();
+    const seed = freshSeed();
+    const [q, k, v] = [randF32(T * hq * d, seed, -2, 2), randF32(T * hk * d, seed + 1, -2, 2), randF32(T * hk * d, seed + 2)];
+    const ins = [Tensor.from(be, q, [T, hq, d]), Tensor.from(be, k, [T, hk, d]), Tensor.from(be, v, [T, hk, d])];
+    const out = Tensor.empty(be, [T, hq, d], 'f32');
+    const lse = Tensor.empty(be, [T, hq], 'f32');
+    be.run(swaAttentionForward, { t: T, hq, hk, d, window, version }, [...ins.map((x) => x.arg()), out.arg(), lse.arg()]);
+    const [want, wantLse] = [new Float64Array(T * hq * d), new Float64Array(T * hq)];
+    swaAttentionForwardRef([toF64(q), toF64(k), toF64(v), want, wantLse], { t: T, hq, hk, d, window });
+    expectClose(await out.data(), want, attnTol(d, window + 1), `out seed=${seed}`);
+    expectClose(await lse.data(), wantLse, attnTol(d, window + 1), `lse seed=${seed}`);
+    for (const x of [...ins, out, lse]) x.dispose();
+  });
+
+  it.each(
+    VERSIONS.flatMap((ver) =>
+      [
+        [3, 65, 8, 2, 16],
+        [2, 7, 2, 2, 64],
+        [2, 33, 16, 1, 128],
+        [1, 1, 1, 1, 64],
+        [4, 31, 1, 1, 48],
+      ].map((c) => [ver, ...c] as [DenseVersion, number, number, number, number, number]),
+    ),
+  )('%s chunkEncoder n=%i T=%i hq=%i hk=%i d=%i', async (version, n, T, hq, hk, d) => {
+    const be = await makeBackend();
+    const seed = freshSeed();
+    const [q, k, v] = [randF32(n * T * hq * d, seed, -2, 2), randF32(n * T * hk * d, seed + 1, -2, 2), randF32(n * T * hk * d, seed + 2)];
+    const ins = [Tensor.from(be, q, [n, T, hq, d]), Tensor.from(be, k, [n, T, hk, d]), Tensor.from(be, v, [n, T, hk, d])];
+    const out = Tensor.empty(be, [n, T, hq, d], 'f32');
+    const lse = Tensor.empty(be, [n, T, hq], 'f32');
+    const p = { n, t: T, hq, hk, d, version };
+    be.run(chunkEncoderAttentionForward, p, [...ins.map((x) => x.arg()), out.arg(), lse.arg()]);
+    const [want, wantLse] = [new Float64Array(n * T * hq * d), new Float64Array(n * T * hq)];
+    chunkEncoderAttentionForward.ref([toF64(q), toF64(k), toF64(v), want, wantLse], p);
+    expectClose(await out.data(), want, attnTol(d, T), `out seed=${seed}`);
+    expectClose(await lse.data(), wantLse, attnTol(d, T), `lse seed=${seed}`);
+    for (const x of [...ins, out, lse]) x.dispose();
+  });
+});
