@@ -3,12 +3,16 @@
  * with n samples each, prompts of the exact length streamed into the model (prefill tokens/s
  * reported), and bad task names or lengths are typed errors.
  */
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tinyModelDir } from '../test-utils/tiny-model.js';
 import { runEval } from './eval.js';
 
 const dir = tinyModelDir();
+/** a corpus of its own: 40 paragraphs (some land in the held-out split) */
+const CORPUS = join(dir, 'corpus.txt');
+writeFileSync(CORPUS, Array.from({ length: 40 }, (_, i) => `Paragraph ${i}: the river ran past mill ${i} and the miller counted ${i * 7} sacks.`).join('\n\n'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('hsa eval', () => {
@@ -23,6 +27,8 @@ describe('hsa eval', () => {
       expect(row.needleChunkHit).toBeGreaterThanOrEqual(0);
     }
     expect(r.rows.map((x) => `${x.task}:${x.length}:${x.depth}`)).toContain('vt:900:100');
+    const own = await runEval({ model: dir, tasks: 'niah_single_2', lengths: '600', depths: '50', samples: 1, maxNewTokens: 2, backend: 'cpu', progress: false, corpus: CORPUS });
+    expect(own.rows).toHaveLength(1);
   }, 300_000);
 
   it('rejects unknown tasks and malformed lengths', async () => {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { HsaModel, RetrievalStep } from '@hsa/model';
 import { loadModelDir } from '@hsa/model/node';
 import { ArgumentError, type BackendName, createBackend } from '@hsa/tensor';
-import { formatGridTable, type GridRow, gridToJson, runGrid, type Sample, TASKS, type TaskSpec } from '@hsa/tasks';
+import { formatGridTable, type GridRow, gridToJson, runGrid, type Sample, splitCorpus, TASKS, type TaskSpec } from '@hsa/tasks';
 import { loadShakespeare } from '@hsa/tasks/node';
 import { fromTokenizerJson, type Tokenizer } from '@hsa/tokenizer';
 import cliProgress from 'cli-progress';
@@ -26,6 +26,8 @@ export interface EvalOptions {
   maxNewTokens?: number;
   backend?: BackendName;
   segment?: number;
+  /** a text corpus to build haystacks from (default: the Tiny Shakespeare shipped with @hsa/tasks) */
+  corpus?: string;
   json?: string;
   progress?: boolean;
   signal?: AbortSignal;
@@ -89,7 +91,7 @@ export async function runEval(o: EvalOptions): Promise<EvalReport> {
       samples: o.samples ?? 4,
       seed: o.seed ?? 1,
       tokenizer,
-      corpus: loadShakespeare(),
+      corpus: o.corpus ? splitCorpus(await readFile(o.corpus, 'utf8')) : loadShakespeare(),
       solve: makeSolver(model, tok, o, hits),
       signal: o.signal,
       onProgress: (p) => {
@@ -120,6 +122,7 @@ export function registerEval(program: Command): void {
     .option('--max-new-tokens <n>', 'answer length at most', int, 24)
     .option('--backend <name>', 'cpu, webgpu or auto', 'auto')
     .option('--segment <n>', 'prefill segment length', int)
+    .option('--corpus <file>', 'haystack text (default: the Tiny Shakespeare shipped with @hsa/tasks; held-out paragraphs)')
     .option('--json <file>', 'also write the rows as JSON')
     .action(async (opts: EvalOptions) => {
       const ac = new AbortController();
