@@ -14,7 +14,7 @@
  *    3 per 16 in P·V, against 6 and 8 scalar reads in v2); head size padded to 16/32/64/128.
  *    'auto' picks it for 'window' / 'block' when D ≤ 128 and a (segment, KV head) has ≥ BR/2 query
  *    rows; `version` forces one (bench/attention-forward.ts times all three; SwiftShader, quick
- *    shapes: v2 and v3 ~2.5× faster than v1; not yet timed on the H200).
+ *    shapes: v2 / v3 1.5–1.8× faster than v1; not yet timed on the H200).
  * Portable: 256 invocations, ≤ 32 KiB workgroup memory, head size ≤ 256 (compiled in).
  */
 import type { FloatArray } from '../core/dtype.js';
