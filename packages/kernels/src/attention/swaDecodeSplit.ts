@@ -5,10 +5,12 @@
  * W + 1 keys: 12 such layers took 13 ms of a 28 ms decode step at W = 4096 on the H200.
  * v2 (these): a workgroup of 64 per (split, head) scores its B ≤ 256 keys into workgroup memory
  * (tree max / Σexp), then accumulates o[D] with one thread per output column; a second pass merges
- * the splits per head. Workgroup memory: q (D ≤ 256) + B scores + 64 partials ≤ 2.3 KiB.
+ * the splits per head. Workgroup memory: q (D ≤ 256) + B scores + two 64-float buffers of the
+ * shared tree reductions (reduce/tree.wgsl.ts) ≤ 2.5 KiB.
  */
 import { type BufferBinding, type Kernel, wgslBindings } from '../core/program.js';
 import { defineUniforms } from '../core/uniforms.js';
+import { wgslWorkgroupReduce } from '../reduce/tree.wgsl.js';
 import { decodeKeys, type SwaDecodeSplitParams, swaDecodeSplitMergeRef, swaDecodeSplitPartialRef } from './swaDecodeSplit.ref.js';
 
 const WG = 64;
@@ -31,19 +33,13 @@ const MERGE: BufferBinding[] = [
   { name: 'lse', access: 'read_write', type: 'f32' },
 ];
 
-const treeReduce = (op: string) => `
-  for (var st = ${WG / 2}u; st > 0u; st = st >> 1u) {
-    if (t < st) { red[t] = ${op}(red[t], red[t + st]); }
-    workgroupBarrier();
-  }`;
-
 function partialWgsl(): string {
   return `${U.wgsl('U')}
 ${wgslBindings(PARTIAL, 'U')}
 var<workgroup> qs: array<f32, ${SWA_SPLIT_MAX_D}>;
 var<workgroup> sc: array<f32, ${SWA_SPLIT_BLOCK}>;
-var<workgroup> red: array<f32, ${WG}>;
-fn addf(a: f32, b: f32) -> f32 { return a + b; }
+${wgslWorkgroupReduce('wgMax', WG, 'max')}
+${wgslWorkgroupReduce('wgSum', WG, 'sum')}
 /** element e of key/value row i (0-based among the visible keys) of KV head kv */
 fn kAt(i: u32, kv: u32, e: u32) -> f32 {
   if (i + 1u == u.n) { return kn[kv * u.d + e]; }
@@ -69,18 +65,14 @@ fn vAt(i: u32, kv: u32, e: u32) -> f32 {
     sc[i - lo] = v;
     mx = max(mx, v);
   }
-  red[t] = mx;
-  workgroupBarrier();${treeReduce('max')}
-  let m = red[0];
-  workgroupBarrier();
+  let m = wgMax(t, mx);
   var sum = 0.0;
   for (var i = lo + t; i < hi; i += ${WG}u) {
     let w = exp(sc[i - lo] - m);
     sc[i - lo] = w;
     sum += w;
   }
-  red[t] = sum;
-  workgroupBarrier();${treeReduce('addf')}
+  let l = wgSum(t, sum);
   let base = (h * u.splits + s) * (u.d + 2u);
   for (var e = t; e < u.d; e += ${WG}u) {
     var acc = 0.0;
@@ -89,7 +81,7 @@ fn vAt(i: u32, kv: u32, e: u32) -> f32 {
   }
   if (t == 0u) {
     part[base] = m;
-    part[base + 1u] = red[0];
+    part[base + 1u] = l;
   }
 }`;
 }
