@@ -7,20 +7,11 @@
  */
 import { ag, type Tensor } from '@hsa/tensor';
 import type { HsaConfig } from '../config.js';
+import { Scope } from '../layers/common.js';
 import { moeFfn } from './moe.js';
 
-/** Collects intermediates to dispose together. */
-export class Scope {
-  private readonly held: Tensor[] = [];
-  keep<X extends Tensor>(t: X): X {
-    this.held.push(t);
-    return t;
-  }
-  dispose(): void {
-    for (const t of this.held) t.dispose();
-    this.held.length = 0;
-  }
-}
+/** Intermediates are collected in the inference layers' Scope. */
+export { Scope };
 
 /** Windows and top-k of one training stage (the config's values unless overridden). */
 export interface StageSettings {
