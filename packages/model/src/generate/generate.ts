@@ -121,44 +121,40 @@ export interface StreamedPrompt {
 
 const isStreamed = (p: ArrayLike<number> | StreamedPrompt): p is StreamedPrompt => typeof (p as StreamedPrompt).pieces === 'function';
 
-/** Prefill of the state's pending tokens + prompt; on an abort the tokens not yet fed stay pending. */
-async function feedPrompt(state: DecodeState, prompt: ArrayLike<number>, o: GenerateOptions, tap: RetrievalTap | null): Promise<{ logits: Tensor; fed: number }> {
-  const feed = [...state.pending, ...Array.from(prompt)];
-  if (feed.length === 0) throw new ArgumentError('generate: nothing to continue from (empty prompt and no pending token in the state)');
-  const pos0 = state.pos;
-  try {
-    state.pending = [];
-    const logits = await prefill(feed, state, { logits: 'last', segment: o.segment, onProgress: o.onPrefill, signal: o.signal, record: tap?.recorder() });
-    return { logits, fed: feed.length };
-  } catch (e) {
-    state.pending = feed.slice(state.pos - pos0);
-    throw e;
-  }
-}
-
 /**
- * A streamed prompt, piece by piece under one lazy-prefill plan (promptEnd); an abort midway leaves
- * the state after the last fed segment with nothing pending (the rest of the stream is the caller's).
+ * Prefill of the state's pending tokens + the prompt, piece by piece under one lazy-prefill plan
+ * (promptEnd). An abort leaves the state after its last fed segment; for an array prompt the tokens
+ * not yet fed go back to `pending`, a stream's rest stays the caller's.
  */
-async function feedStreamed(state: DecodeState, prompt: StreamedPrompt, o: GenerateOptions, tap: RetrievalTap | null): Promise<{ logits: Tensor; fed: number }> {
+async function feedPrompt(state: DecodeState, prompt: ArrayLike<number> | StreamedPrompt, o: GenerateOptions, tap: RetrievalTap | null): Promise<{ logits: Tensor; fed: number }> {
   const pending = state.pending;
-  state.pending = [];
-  const total = pending.length + prompt.length;
+  const whole = isStreamed(prompt) ? null : [...pending, ...Array.from(prompt)];
+  const total = whole ? whole.length : pending.length + (prompt as StreamedPrompt).length;
   if (total === 0) throw new ArgumentError('generate: nothing to continue from (empty prompt and no pending token in the state)');
+  const pieces: Iterable<ArrayLike<number>> = whole ? [whole] : [pending, ...(prompt as StreamedPrompt).pieces()];
   const promptEnd = state.pos + total - 1;
   const pos0 = state.pos;
+  state.pending = [];
   let logits: Tensor | null = null;
-  const pieces = pending.length ? [pending, ...prompt.pieces()] : prompt.pieces();
-  for (const piece of pieces) {
-    if (piece.length === 0) continue;
-    const last = state.pos + piece.length - 1 === promptEnd;
-    const before = state.pos - pos0;
-    const onProgress = o.onPrefill ? (d: number) => o.onPrefill?.(before + d, total) : undefined;
-    const out = await prefill(piece, state, { logits: 'last', promptEnd, segment: o.segment, onProgress, signal: o.signal, record: last ? tap?.recorder() : undefined });
+  try {
+    for (const piece of pieces) {
+      if (piece.length === 0) continue;
+      const last = state.pos + piece.length - 1 === promptEnd;
+      const before = state.pos - pos0;
+      const onProgress = o.onPrefill ? (d: number) => o.onPrefill?.(before + d, total) : undefined;
+      const out = await prefill(piece, state, { logits: 'last', promptEnd, segment: o.segment, onProgress, signal: o.signal, record: last ? tap?.recorder() : undefined });
+      logits?.dispose();
+      logits = out;
+    }
+  } catch (e) {
     logits?.dispose();
-    logits = out;
+    if (whole) state.pending = whole.slice(state.pos - pos0);
+    throw e;
   }
-  if (state.pos !== promptEnd + 1 || !logits) throw new ArgumentError(`generate: the streamed prompt yielded ${state.pos - pos0 - pending.length} tokens, not its length ${prompt.length}`);
+  if (state.pos !== promptEnd + 1 || !logits) {
+    logits?.dispose();
+    throw new ArgumentError(`generate: the streamed prompt yielded ${state.pos - pos0 - pending.length} tokens, not its length ${total - pending.length}`);
+  }
   return { logits, fed: total };
 }
 
@@ -178,7 +174,7 @@ export async function* generate(model: HsaModel, prompt: ArrayLike<number> | Str
   let out = '';
   const t0 = performance.now();
   try {
-    let { logits, fed } = isStreamed(prompt) ? await feedStreamed(state, prompt, options, tap) : await feedPrompt(state, prompt, options, tap);
+    let { logits, fed } = await feedPrompt(state, prompt, options, tap);
     const t1 = performance.now();
     let finishReason: FinishReason = 'length';
     for (let i = 0; ; i++) {
