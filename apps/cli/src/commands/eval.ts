@@ -6,15 +6,15 @@
  * the first answer token's retrieval chose a queried needle's chunk.
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { HsaModel, RetrievalStep } from '@hsa/model';
 import { loadModelDir } from '@hsa/model/node';
 import { ArgumentError, type BackendName, createBackend } from '@hsa/tensor';
 import { formatGridTable, type GridRow, gridToJson, runGrid, type Sample, splitCorpus, TASKS, type TaskSpec } from '@hsa/tasks';
 import { loadShakespeare } from '@hsa/tasks/node';
-import { fromTokenizerJson, type Tokenizer } from '@hsa/tokenizer';
-import cliProgress from 'cli-progress';
+import type { Tokenizer } from '@hsa/tokenizer';
 import type { Command } from 'commander';
+import { progressBar } from '../progress.js';
+import { loadTokenizer } from './generate.js';
 
 export interface EvalOptions {
   model: string;
@@ -77,11 +77,11 @@ function makeSolver(model: HsaModel, tok: Tokenizer, o: EvalOptions, hits: Map<s
 }
 
 export async function runEval(o: EvalOptions): Promise<EvalReport> {
-  const tok = fromTokenizerJson(await readFile(join(o.model, 'tokenizer.json'), 'utf8'));
+  const tok = (await loadTokenizer({ model: o.model }))!;
   const tokenizer = { encode: (t: string) => tok.encode(t, { addSpecialTokens: false }), decode: (ids: ArrayLike<number>) => tok.decode(ids) };
   const backend = await createBackend(o.backend ?? 'auto');
   const model = await loadModelDir(backend, o.model);
-  const bar = (o.progress ?? process.stderr.isTTY === true) ? new cliProgress.SingleBar({ format: 'eval [{bar}] {value}/{total} samples | {duration}s', stream: process.stderr }, cliProgress.Presets.shades_classic) : null;
+  const bar = (o.progress ?? process.stderr.isTTY === true) ? progressBar('eval', 'samples') : null;
   const hits = new Map<string, number[]>();
   try {
     const rows = await runGrid({
@@ -94,10 +94,7 @@ export async function runEval(o: EvalOptions): Promise<EvalReport> {
       corpus: o.corpus ? splitCorpus(await readFile(o.corpus, 'utf8')) : loadShakespeare(),
       solve: makeSolver(model, tok, o, hits),
       signal: o.signal,
-      onProgress: (p) => {
-        if (p.done === 1) bar?.start(p.total, 0);
-        bar?.update(p.done);
-      },
+      onProgress: (p) => bar?.update(p.done, p.total),
     });
     const mean = (xs: number[] = []) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
     return { backend: backend.name, rows: rows.map((r) => ({ ...r, needleChunkHit: mean(hits.get(`${r.task}|${r.length}|${r.depth}`)) })) };

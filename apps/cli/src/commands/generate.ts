@@ -11,8 +11,8 @@ import type { GenerateOptions, GenerationResult, HsaModel, RetrievalStep } from 
 import { loadModelDir } from '@hsa/model/node';
 import { ArgumentError, type BackendName, createBackend } from '@hsa/tensor';
 import { fromTokenizerJson, type Tokenizer } from '@hsa/tokenizer';
-import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
+import { megabytes, progressBar } from '../progress.js';
 
 export interface GenerateCliOptions {
   model: string;
@@ -48,14 +48,14 @@ export interface GenerateReport extends GenerationResult {
 }
 
 /** The tokenizer: --tokenizer, else <model>/tokenizer.json; null when neither exists and ids are given. */
-async function loadTokenizer(o: GenerateCliOptions): Promise<Tokenizer | null> {
+export async function loadTokenizer(o: { model: string; tokenizer?: string; ids?: string }): Promise<Tokenizer | null> {
   const path = o.tokenizer ?? join(o.model, 'tokenizer.json');
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    if (o.tokenizer || o.ids === undefined) throw new ArgumentError(`generate: tokenizer ${path} not found (a text prompt needs one; pass --tokenizer or --ids)`);
+    if (o.tokenizer || o.ids === undefined) throw new ArgumentError(`tokenizer ${path} not found (text needs one: pass --tokenizer, or --ids to generate from token ids)`);
     return null;
   }
   return fromTokenizerJson(text);
@@ -74,48 +74,19 @@ async function promptIds(o: GenerateCliOptions, tok: Tokenizer | null): Promise<
   return tok!.encode(text);
 }
 
-function prefillBar(enabled: boolean) {
-  if (!enabled) return undefined;
-  const bar = new cliProgress.SingleBar({ format: 'prefill [{bar}] {value}/{total} tokens | {duration}s', hideCursor: true, stream: process.stderr }, cliProgress.Presets.shades_classic);
-  let started = false;
-  return {
-    update: (done: number, total: number) => {
-      if (!started) bar.start(total, 0);
-      started = true;
-      bar.update(done);
-      if (done === total) bar.stop();
-    },
-    stop: () => bar.stop(),
-  };
-}
-
-/** Weight upload progress in MB on stderr. */
-function loadBar() {
-  const bar = new cliProgress.SingleBar({ format: 'weights [{bar}] {value}/{total} MB | {duration}s', hideCursor: true, stream: process.stderr }, cliProgress.Presets.shades_classic);
-  let started = false;
-  const mb = (b: number) => Math.round(b / 1e5) / 10;
-  return {
-    update: (done: number, total: number) => {
-      if (!started) bar.start(mb(total), 0);
-      started = true;
-      bar.update(mb(done));
-    },
-    stop: () => bar.stop(),
-  };
-}
-
 /** Generates from the model directory, streaming text through `write`; returns the result and speeds. */
 export async function runGenerate(o: GenerateCliOptions): Promise<GenerateReport> {
   const tok = await loadTokenizer(o);
   const prompt = await promptIds(o, tok);
   const backend = await createBackend(o.backend ?? 'auto');
   let model: HsaModel | null = null;
-  const bar = prefillBar(o.progress ?? process.stderr.isTTY === true);
+  const bars = o.progress ?? process.stderr.isTTY === true;
+  const bar = bars ? progressBar('prefill', 'tokens') : undefined;
   const write = o.write ?? ((s: string) => process.stdout.write(s));
   const retrieval: RetrievalStep[] = [];
   try {
     const budget = o.memoryBudget === undefined ? undefined : { bytes: o.memoryBudget * 2 ** 30, context: prompt.length + (o.maxNewTokens ?? 128), segment: o.segment };
-    const load = bar ? loadBar() : undefined;
+    const load = bars ? progressBar('weights', 'MB', megabytes) : undefined;
     model = await loadModelDir(backend, o.model, { budget, onProgress: load?.update });
     load?.stop();
     const options: GenerateOptions = {

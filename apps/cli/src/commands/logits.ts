@@ -7,8 +7,8 @@
 import { loadModelDir } from '@hsa/model/node';
 import { ArgumentError, type BackendName, createBackend, serializeSafetensors } from '@hsa/tensor';
 import { readSafetensorsFile, writeFileAtomic } from '@hsa/tensor/node';
-import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
+import { progressBar } from '../progress.js';
 
 export interface LogitsOptions {
   model: string;
@@ -33,29 +33,15 @@ export async function readInputIds(path: string): Promise<Int32Array> {
   return f.int32('input_ids');
 }
 
-function progressBar(enabled: boolean) {
-  if (!enabled) return null;
-  return new cliProgress.SingleBar({ format: 'forward [{bar}] {value}/{total} layers | {duration}s', hideCursor: true }, cliProgress.Presets.shades_classic);
-}
-
 /** Runs the forward and writes the logits; returns their shape. */
 export async function runLogits(o: LogitsOptions): Promise<{ shape: number[]; backend: string; ms: number }> {
   const ids = await readInputIds(o.input);
   const backend = await createBackend(o.backend ?? 'auto');
   const t0 = performance.now();
   const model = await loadModelDir(backend, o.model, { configPath: o.config });
-  const bar = progressBar(o.progress ?? process.stderr.isTTY === true);
+  const bar = (o.progress ?? process.stderr.isTTY === true) ? progressBar('forward', 'layers') : null;
   try {
-    let started = false;
-    const out = await model.forward(ids, {
-      onProgress: bar
-        ? (done, total) => {
-            if (!started) bar.start(total, 0);
-            started = true;
-            bar.update(done);
-          }
-        : undefined,
-    });
+    const out = await model.forward(ids, { onProgress: bar?.update });
     const logits = (await out.data()) as Float32Array;
     out.dispose();
     bar?.stop();
