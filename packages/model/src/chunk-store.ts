@@ -17,8 +17,14 @@ interface Block {
   used: number;
 }
 
-/** Capacity of a block when it is first allocated (chunks). */
-const FIRST_CAP = 16;
+/** Capacity of a block (and of the landmarks) when first allocated, in chunks; the memory plan assumes it. */
+export const FIRST_CAP = 16;
+
+/** The most chunks one K (or V) block holds within a binding of `maxBindingBytes`. */
+export function maxBlockChunks(config: HsaConfig, maxBindingBytes: number): number {
+  const { chunkSize, kvHeads, headDim } = config;
+  return Math.max(1, Math.floor(maxBindingBytes / (chunkSize * kvHeads * headDim * 4)));
+}
 
 export class ChunkStore {
   private blocks: Block[] = [];
@@ -32,8 +38,7 @@ export class ChunkStore {
     private readonly config: HsaConfig,
     private readonly backend: Backend,
   ) {
-    const { chunkSize, kvHeads, headDim } = config;
-    this.maxBlock = Math.max(1, Math.floor(backend.maxBindingBytes / (chunkSize * kvHeads * headDim * 4)));
+    this.maxBlock = maxBlockChunks(config, backend.maxBindingBytes);
   }
 
   /** Blocks holding K/V (the HSA kernel's memory parts). */

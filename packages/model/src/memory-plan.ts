@@ -7,6 +7,7 @@
  * E_OUT_OF_MEMORY error that says what to change.
  */
 import { OutOfMemoryError } from '@hsa/tensor';
+import { FIRST_CAP, maxBlockChunks } from './chunk-store.js';
 import { type HsaConfig, layerKinds } from './config.js';
 import { parameterSpecs } from './params.js';
 
@@ -71,12 +72,12 @@ export function planMemory(c: HsaConfig, o: MemoryPlanOptions): MemoryPlan {
   const swaCaches = swaWindows(c).reduce((n, w) => n + 2 * w * kv, 0) + c.chunkSize * c.hidden * F32;
   const chunks = Math.floor(o.context / c.chunkSize);
   const chunkBytes = 2 * c.chunkSize * kv;
-  const maxBlock = Math.max(1, Math.floor((o.maxBindingBytes ?? 2 ** 31) / (chunkBytes / 2)));
+  const maxBlock = maxBlockChunks(c, o.maxBindingBytes ?? 2 ** 31);
   const inLast = chunks % maxBlock || Math.min(chunks, maxBlock);
-  const slack = chunks === 0 ? 0 : Math.min(maxBlock, 2 ** Math.ceil(Math.log2(Math.max(inLast, 16)))) - inLast;
+  const slack = chunks === 0 ? 0 : Math.min(maxBlock, 2 ** Math.ceil(Math.log2(Math.max(inLast, FIRST_CAP)))) - inLast;
   const chunkMemory = o.hostMemory ? 0 : (chunks + slack) * chunkBytes;
   const hostChunkMemory = o.hostMemory ? chunks * chunkBytes : 0;
-  const landmarks = 2 ** Math.ceil(Math.log2(Math.max(chunks, 16))) * c.retrievalDim * F32;
+  const landmarks = 2 ** Math.ceil(Math.log2(Math.max(chunks, FIRST_CAP))) * c.retrievalDim * F32;
   const activations = activationBytes(c, segment, o.allLogits ?? false);
   const total = weights + swaCaches + chunkMemory + landmarks + activations;
   return { context: o.context, segment, weights, swaCaches, chunkMemory, hostChunkMemory, landmarks, activations, total };
