@@ -11,7 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LogLine, readLog, type StepLog } from './log.js';
-import { runTraining, type TrainResult } from './runner.js';
+import { readRecipe, runTraining, type TrainResult } from './runner.js';
 
 const RECIPE = fileURLToPath(new URL('../../../../recipes/tiny.json', import.meta.url));
 const root = mkdtempSync(join(tmpdir(), 'hsa-train-'));
@@ -98,5 +98,24 @@ describe('hsa train runner (CPU, recipes/tiny.json)', () => {
     const lost = variant('lost.json', (r) => (r.data.corpus = 'no-such-corpus.txt'));
     await expect(runTraining({ recipe: lost, out: join(root, 'lost'), backend: 'cpu' })).rejects.toMatchObject({ code: 'E_BAD_CONFIG', field: 'data.corpus' });
     expect(await runTraining({ recipe: RECIPE, out: join(root, 'time'), backend: 'cpu', maxMinutes: 0 })).toMatchObject({ status: 'time', step: 0 });
+  });
+
+  it('a recipe can extend another: objects merge field by field, the rest replaces; cycles are errors', async () => {
+    const base = await readRecipe(RECIPE);
+    const child = join(root, 'child.json');
+    writeFileSync(child, JSON.stringify({ extends: RECIPE, name: 'child', model: { skip_hsa: true }, optimizer: { lr: 0.5 } }));
+    const { recipe, hash } = await readRecipe(child);
+    expect(recipe.name).toBe('child');
+    expect(recipe.model).toEqual({ ...base.recipe.model, skipHsa: true });
+    expect(recipe.optimizer).toEqual({ ...base.recipe.optimizer, lr: 0.5 });
+    expect(recipe.stages).toEqual(base.recipe.stages);
+    expect(hash).not.toBe(base.hash);
+    const same = join(root, 'same.json');
+    writeFileSync(same, JSON.stringify({ extends: RECIPE }));
+    expect((await readRecipe(same)).hash).toBe(base.hash);
+    const a = join(root, 'a.json');
+    writeFileSync(a, JSON.stringify({ extends: 'b.json' }));
+    writeFileSync(join(root, 'b.json'), JSON.stringify({ extends: 'a.json' }));
+    await expect(readRecipe(a)).rejects.toMatchObject({ code: 'E_BAD_CONFIG', field: 'extends' });
   });
 });

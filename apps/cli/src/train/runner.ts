@@ -12,7 +12,7 @@
  * DIR/model.safetensors and DIR/tokenizer.json, which `hsa generate` and `hsa eval` load.
  */
 import { mkdir, readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { type TrainForwardOptions, type TrainSequence, TrainableHsaModel } from '@hsa/model';
 import { AdamW, ArgumentError, type BackendName, createBackend, HsaError, loadCheckpoint, noGrad, Rng, serializeSafetensors, Trainer, warmupConstant } from '@hsa/tensor';
 import { nodeCheckpointIO, writeFileAtomic } from '@hsa/tensor/node';
@@ -59,13 +59,39 @@ interface Position {
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
-async function readRecipe(path: string): Promise<{ recipe: Recipe; hash: string }> {
-  let raw: unknown;
+async function readJson(path: string): Promise<unknown> {
   try {
-    raw = JSON.parse(await readFile(path, 'utf8'));
+    return JSON.parse(await readFile(path, 'utf8'));
   } catch (e) {
     throw new RecipeError('(file)', `${path} could not be read as JSON (${(e as Error).message})`);
   }
+}
+
+/**
+ * The recipe at `path` with its `extends` chain resolved: `"extends": "base.json"` (relative to the
+ * file naming it) starts from that recipe, and this file's fields replace the base's; objects merge
+ * field by field (so `"model": { "skip_hsa": true }` changes one config field), lists and values
+ * replace whole.
+ */
+async function readRecipeJson(path: string, seen: string[] = []): Promise<unknown> {
+  if (seen.includes(resolve(path))) throw new RecipeError('extends', `cycle: ${[...seen, resolve(path)].join(' → ')}`);
+  const raw = await readJson(path);
+  if (typeof raw !== 'object' || raw === null || !('extends' in raw)) return raw;
+  const { extends: base, ...own } = raw as Record<string, unknown>;
+  if (typeof base !== 'string' || base.length === 0) throw new RecipeError('extends', `must be a file name, got ${JSON.stringify(base)}`);
+  return mergeJson(await readRecipeJson(resolve(dirname(path), base), [...seen, resolve(path)]), own);
+}
+
+function mergeJson(base: unknown, over: unknown): unknown {
+  const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isObj(base) || !isObj(over)) return over;
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) out[k] = k in base ? mergeJson(base[k], v) : v;
+  return out;
+}
+
+export async function readRecipe(path: string): Promise<{ recipe: Recipe; hash: string }> {
+  const raw = await readRecipeJson(path);
   const recipe = parseRecipe(raw);
   // the identity a checkpoint is checked against: everything but the free-text description
   const { description: _, ...rest } = raw as Record<string, unknown>;

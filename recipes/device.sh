@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Trains recipes side by side on the GPU machine, then evaluates the models (docs/training.md).
+# Here, once: ../shared/device/kit.sh apps/cli/src/main.ts      (→ .device-kit/main.mjs)
+# Then with the device tool (carry [".device-kit"]), each call within the warm window of the last:
+#
+#   . .device-kit/boot && bash recipes/device.sh train $OUT 9 builtin ablation-swa-only ...
+#       one `hsa train --resume --max-minutes 9` per recipe, all at once (a step of this model is
+#       bound by host work, so several processes share the card well); repeat until each prints
+#       `train: done`. Checkpoints stay in $HSA_RUNS (default /tmp/hsa-runs) on the machine; the logs
+#       and, once done, config.json, model.safetensors and tokenizer.json come back in $OUT/<recipe>/.
+#
+#   . .device-kit/boot && bash recipes/device.sh eval $OUT 'builtin niah_single_2 4k,16k 0,25,50,75,100 10' ...
+#       one `hsa eval` per job "MODEL TASKS LENGTHS DEPTHS SAMPLES" (MODEL: a recipe trained above,
+#       or a directory), all at once, one process per task, length and depth; JSON in
+#       $OUT/<model>/eval-<task>-<length>-d<depth>.json (SAMPLES per depth).
+set -uo pipefail
+phase=${1:?train or eval}
+out=${2:?output folder}
+shift 2
+runs=${HSA_RUNS:-/tmp/hsa-runs}
+cli() { node .device-kit/main.mjs "$@"; }
+case $phase in
+train)
+  minutes=${1:?minutes}
+  shift
+  for r in "$@"; do
+    mkdir -p "$runs/$r"
+    cli train --recipe "recipes/$r.json" --out "$runs/$r" --backend webgpu --resume --max-minutes "$minutes" --every 50 >>"$runs/$r/stdout.log" 2>&1 &
+  done
+  wait
+  for r in "$@"; do
+    mkdir -p "$out/$r"
+    cp "$runs/$r/stdout.log" "$runs/$r/train-log.jsonl" "$out/$r/"
+    [[ -f $runs/$r/model.safetensors ]] && cp "$runs/$r"/{config.json,model.safetensors,tokenizer.json} "$out/$r/"
+    echo "== $r"
+    tail -n 4 "$runs/$r/stdout.log"
+  done
+  ;;
+eval)
+  for job in "$@"; do
+    read -r model tasks lengths depths samples <<<"$job"
+    dir=$model
+    [[ -d $dir ]] || dir=$runs/$model
+    name=$(basename "$model")
+    mkdir -p "$out/$name"
+    for len in ${lengths//,/ }; do
+      for task in ${tasks//,/ }; do
+        for depth in ${depths//,/ }; do
+          f=$out/$name/eval-$task-$len-d$depth
+          cli eval --model "$dir" --backend webgpu --corpus packages/tasks/data/tinyshakespeare.txt --tasks "$task" \
+            --lengths "$len" --depths "$depth" --samples "$samples" --json "$f.json" >"$f.txt" 2>&1 &
+        done
+      done
+    done
+  done
+  wait
+  for f in "$out"/*/eval-*.txt; do echo "== $f"; grep -v '^\s*$' "$f" | tail -n 3; done
+  ;;
+*)
+  echo "recipes/device.sh: unknown phase $phase (train or eval)" >&2
+  exit 2
+  ;;
+esac
