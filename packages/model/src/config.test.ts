@@ -48,6 +48,14 @@ describe('defaults of the reference code', () => {
     expect(parseConfig(withFields({ encoder_layers: 0 }, ['enable_enc_cls'])).enableEncCls).toBe(false);
   });
 
+  it('hsa_rope (ours) defaults to false, adds no parameters and must be a boolean', () => {
+    expect(parseConfig(golden()).hsaRope).toBe(false);
+    const c = parseConfig(withFields({ hsa_rope: true }));
+    expect(c.hsaRope).toBe(true);
+    expect(parameterSpecs(c)).toEqual(parameterSpecs(parseConfig(golden())));
+    expect(() => parseConfig(withFields({ hsa_rope: 1 }))).toThrow(/hsa_rope: must be true or false/);
+  });
+
   it('MoE fields go to @hsa/moe; MoE names replace mlp.* and _mlp.* after first_k_dense_replace', () => {
     const c = parseConfig(withFields({ num_experts: 4, num_experts_per_tok: 2, moe_intermediate_size: 32, first_k_dense_replace: 1 }));
     expect(c.moe?.experts).toBe(4);

@@ -74,6 +74,13 @@ export interface HsaConfig {
   enablePosDecay: boolean;
   enableSoftmax1: boolean;
   enableQkNorm: boolean;
+  /**
+   * hsa_rope (ours, default false; an ablation, not in the reference): RoPE (rope_theta, rotate-half)
+   * on the HSA branch at absolute positions: the HSA query of token t rotated by t (after q_norm),
+   * the memory key of chunk i, slot j by i·S + j (once, when the chunk is encoded), so q·k depends on
+   * the query–key distance. False: the reference's NoPE HSA.
+   */
+  hsaRope: boolean;
   hsaOnly: boolean;
   resetHsaResidual: boolean;
   skipHsa: boolean;
@@ -246,6 +253,7 @@ export function parseConfig(json: unknown): HsaConfig {
     enablePosDecay: bool(j, 'enable_pos_decay', false),
     enableSoftmax1: bool(j, 'enable_softmax1', false),
     enableQkNorm: bool(j, 'enable_qk_norm', false),
+    hsaRope: bool(j, 'hsa_rope', false),
     resetHsaResidual: bool(j, 'reset_hsa_residual', false),
     skipHsa: bool(j, 'skip_hsa', false),
     enableGumbelNoise: bool(j, 'enable_gumbel_noise', false),

@@ -56,7 +56,7 @@ function print(r: InspectReport): void {
   console.log(`layers      ${c.numLowerLayers} lower SWA, chunking (encoder ${c.encoderLayers}), ${c.numUpperGroups} × (retrieval, HSA, ${c.layersPerGroup} SWA)`);
   console.log(`window      SWA ${c.slidingWindow}, HSA-layer SWA ${c.hsaOnly ? 'none (hsa_only)' : (c.hsaSlidingWindow ?? c.slidingWindow)}`);
   console.log(`HSA         chunk ${c.chunkSize}, top-${c.chunkTopk}, retrieval ${c.retrievalHeads} × ${c.retrievalHeadDim}, ${c.enableSoftmax ? 'softmax' : 'stick-breaking'} fusion`);
-  const flags = ['enableQkNorm', 'enableLmkNorm', 'enableEncCls', 'encPrenorm', 'resetHsaResidual', 'maskSlideWindow', 'enableSoftmax1', 'enablePosDecay', 'tieWordEmbeddings'] as const;
+  const flags = ['enableQkNorm', 'enableLmkNorm', 'enableEncCls', 'encPrenorm', 'resetHsaResidual', 'maskSlideWindow', 'enableSoftmax1', 'enablePosDecay', 'tieWordEmbeddings', 'hsaRope'] as const;
   console.log(`flags       ${flags.filter((f) => c[f]).join(', ') || 'none'}`);
   if (c.moe) console.log(`MoE         ${c.moe.experts} experts, top-${c.moe.topk}, width ${c.moe.expertWidth}, shared ${c.moe.sharedExperts}, dense first ${c.moe.firstKDenseReplace}`);
   console.log(`parameters  ${fmt(r.parameters.total)} (${Object.entries(r.parameters.byDtype).map(([d, n]) => `${d} ${fmt(n)}`).join(', ')})`);
