@@ -113,7 +113,8 @@ function chunkingStep(state: DecodeState, views: (ChunkMemory | null)[]): (ctx: 
     const done = Math.floor(n / S) * S;
     state.buffer = done < n ? [sliceCopy(all, 0, done, n)] : [];
     if (done > 0) {
-      const m = chunkingForward({ config: ctx.config, weights: ctx.weights }, all, p);
+      // row 0 of `all` is the first buffered token: absolute position pos − (buffered rows), a multiple of S
+      const m = chunkingForward({ config: ctx.config, weights: ctx.weights }, all, p, ctx.decode!.pos - (n - hLow.shape[0]));
       if (!m) throw new ArgumentError('decode: a full chunk produced no memory');
       state.store.append(m);
     }

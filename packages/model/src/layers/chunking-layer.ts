@@ -3,9 +3,11 @@
  * builds the memory all HSA layers share. Each completed chunk (plus a learned CLS at position S)
  * goes through a small bidirectional encoder with chunk-local RoPE (θ = 10000, positions 0..S);
  * the landmark is lmk_ln of the CLS output (or of the mean token output), K_mem / V_mem are
- * proj_k / proj_v of the token outputs (K optionally per-head RMSNormed), with no RoPE.
+ * proj_k / proj_v of the token outputs (K optionally per-head RMSNormed), with no RoPE — unless
+ * hsa_rope (ours): then K_mem of the token at absolute position a is rotated by a (rope_theta), once
+ * here, so every store holds rotated keys.
  */
-import { chunkEncoderAttention, concat, mean, rmsNorm, sliceCopy, type Tensor } from '@hsa/tensor';
+import { chunkEncoderAttention, concat, mean, rmsNorm, rope, sliceCopy, type Tensor } from '@hsa/tensor';
 import type { HostChunkStore } from '../host-store.js';
 import { addInto, attentionBlock, denseMlp, type ForwardContext, headNorm, linear, record, Scope } from './common.js';
 
@@ -60,8 +62,19 @@ function chunkInput(ctx: ForwardContext, hLow: Tensor, chunks: number, p: string
   return s.keep(concat([x, clsRows], 1));
 }
 
-/** Builds the chunk memory from H_low [L, d] (layer prefix p); null when no chunk is complete. */
-export function chunkingForward(ctx: ForwardContext, hLow: Tensor, p: string): ChunkMemory | null {
+/** hsa_rope: K_mem [C·S, Hk, dh] rotated by the absolute positions start … start + C·S − 1; consumes k. */
+function memKeyRope(ctx: ForwardContext, k: Tensor, start: number): Tensor {
+  if (!ctx.config.hsaRope) return k;
+  const r = rope(k, { theta: ctx.config.ropeTheta, positionOffset: start });
+  k.dispose();
+  return r;
+}
+
+/**
+ * Builds the chunk memory from H_low [L, d] (layer prefix p) whose row 0 is the token at absolute
+ * position `start` (a multiple of S; it places the keys under hsa_rope); null when no chunk is complete.
+ */
+export function chunkingForward(ctx: ForwardContext, hLow: Tensor, p: string, start = 0): ChunkMemory | null {
   const c = ctx.config;
   const w = ctx.weights;
   const S = c.chunkSize;
@@ -77,7 +90,7 @@ export function chunkingForward(ctx: ForwardContext, hLow: Tensor, p: string): C
   const tok = s.keep(c.enableEncCls ? sliceCopy(e, 1, 0, S) : e.reshape(e.shape));
   const tokFlat = s.keep(tok.reshape([chunks * S, c.hidden]));
   const kNorm = c.enableQkNorm ? w.get(`${p}k_rmsnorm.weight`) : null;
-  const memK = headNorm(s.keep(linear(tokFlat, w.get(`${p}proj_k.weight`))), kNorm, c.kvHeads, EPS);
+  const memK = memKeyRope(ctx, headNorm(s.keep(linear(tokFlat, w.get(`${p}proj_k.weight`))), kNorm, c.kvHeads, EPS), start);
   const memV = headNorm(s.keep(linear(tokFlat, w.get(`${p}proj_v.weight`))), null, c.kvHeads, 0);
   s.dispose();
   for (const [name, t] of [['chunk.landmarks', landmarks], ['chunk.mem_k', memK], ['chunk.mem_v', memV]] as const) record(ctx, name, t);

@@ -1,10 +1,11 @@
 /**
  * The HSA layer of group g (reference-model.md §3.7): optional own SWA (hsa_only false), then a NoPE
- * query (q_proj, optional per-head q_norm) attends inside each retrieved chunk of the shared memory,
+ * query (q_proj, optional per-head q_norm; with hsa_rope, ours, then RoPE at the token's absolute
+ * position, matching the rotated memory keys) attends inside each retrieved chunk of the shared memory,
  * the chunk outputs fused with the retrieval weights; o = o_proj(ctx). Default "bypass" wiring:
  * x + MLP(RMSNorm(x + o)); with reset_hsa_residual: x + o + MLP(RMSNorm(x + o)).
  */
-import { add, hsaChunkAttention, rmsNorm, type Tensor } from '@hsa/tensor';
+import { add, hsaChunkAttention, rmsNorm, rope, type Tensor } from '@hsa/tensor';
 import type { ChunkMemory } from './chunking-layer.js';
 import { addInto, type ForwardContext, ffn, headNorm, linear, record, Scope } from './common.js';
 import type { Retrieval } from './retrieval-layer.js';
@@ -26,7 +27,9 @@ function hsaOutput(ctx: ForwardContext, x: Tensor, p: string, g: number, mem: Ch
   const w = ctx.weights;
   const s = new Scope();
   const h = s.keep(rmsNorm(x, w.get(`${p}pre_norm.weight`), EPS));
-  const q = s.keep(headNorm(s.keep(linear(h, w.get(`${p}q_proj.weight`))), c.enableQkNorm ? w.get(`${p}q_norm.weight`) : null, c.heads, EPS));
+  const qn = s.keep(headNorm(s.keep(linear(h, w.get(`${p}q_proj.weight`))), c.enableQkNorm ? w.get(`${p}q_norm.weight`) : null, c.heads, EPS));
+  // hsa_rope: norm before RoPE, positions from the segment's first token (as the SWA query)
+  const q = c.hsaRope ? s.keep(rope(qn, { theta: c.ropeTheta, positionOffset: ctx.decode?.pos ?? 0 })) : qn;
   record(ctx, `hsa${g}.q`, q);
   if (!mem || !r) {
     s.dispose();
