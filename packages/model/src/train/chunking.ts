@@ -2,7 +2,8 @@
  * The chunking layer, differentiable (reference-model.md §3.5; the ag.* twin of
  * ../layers/chunking-layer.ts): H_low [L, d] as C chunks (+ the learned CLS row at position S), the
  * bidirectional encoder with chunk-local RoPE, landmarks from lmk_ln of the CLS output (or of the
- * token mean), K_mem / V_mem from proj_k / proj_v of the token outputs. Any length L works: the
+ * token mean), K_mem / V_mem from proj_k / proj_v of the token outputs (with hsa_rope, K_mem rotated
+ * by the absolute position, ag.rope from 0: the sequence starts at 0). Any length L works: the
  * ⌊L/S⌋ complete chunks are encoded (the reference's training path asserts L = C·S, D9).
  */
 import { ag, type Tensor } from '@hsa/tensor';
@@ -68,7 +69,8 @@ export function chunkingForward(ctx: TrainContext, s: Scope, hLow: Tensor, p: st
   const tok = c.enableEncCls ? s.keep(ag.slice(e, 1, 0, S)) : e;
   const tokFlat = s.keep(ag.reshape(tok, [chunks * S, c.hidden]));
   const kNorm = c.enableQkNorm ? ctx.p(`${p}k_rmsnorm.weight`) : null;
-  const memK = headNorm(s, linear(s, tokFlat, ctx.p(`${p}proj_k.weight`)), kNorm, c.kvHeads, EPS);
+  const kn = headNorm(s, linear(s, tokFlat, ctx.p(`${p}proj_k.weight`)), kNorm, c.kvHeads, EPS);
+  const memK = c.hsaRope ? s.keep(ag.rope(kn, { theta: c.ropeTheta, positionOffset: 0 })) : kn;
   const memV = headNorm(s, linear(s, tokFlat, ctx.p(`${p}proj_v.weight`)), null, c.kvHeads, 0);
   return { chunks, memK, memV, landmarks };
 }

@@ -41,7 +41,9 @@ export function retrievalForward(ctx: TrainContext, s: Scope, x: Tensor, mem: Tr
 function hsaOutput(ctx: TrainContext, s: Scope, x: Tensor, p: string, k: Tensor, v: Tensor, w: Tensor, idx: Tensor): Tensor {
   const c = ctx.config;
   const h = s.keep(ag.rmsNorm(x, ctx.p(`${p}pre_norm.weight`), EPS));
-  const q = headNorm(s, linear(s, h, ctx.p(`${p}q_proj.weight`)), c.enableQkNorm ? ctx.p(`${p}q_norm.weight`) : null, c.heads, EPS);
+  const qn = headNorm(s, linear(s, h, ctx.p(`${p}q_proj.weight`)), c.enableQkNorm ? ctx.p(`${p}q_norm.weight`) : null, c.heads, EPS);
+  // hsa_rope: RoPE after q_norm at the absolute positions 0 … L−1 (the memory keys carry theirs)
+  const q = c.hsaRope ? s.keep(ag.rope(qn, { theta: c.ropeTheta, positionOffset: 0 })) : qn;
   const hctx = s.keep(ag.hsaChunkAttention(q, k, v, idx, w, { chunkSize: c.chunkSize, smN: c.enableSoftmax1 ? 1 : 0 }));
   return linear(s, s.keep(ag.reshape(hctx, x.shape)), ctx.p(`${p}o_proj.weight`));
 }
