@@ -3,8 +3,8 @@
  * prefill of 200 tokens (not a multiple of S, one segment) then single-token steps to 512 reproduce
  * the golden logits within 1e-4 on the CPU; a shorter run on WebGPU (a single step takes ~1 s on
  * SwiftShader). Random configs (stick-breaking with W_h ≠ W; softmax with pos_decay,
- * mask_slide_window, …): decode matches the model's own forward for prefill segments shorter and
- * longer than the windows and S.
+ * mask_slide_window, hsa_rope, …): decode matches the model's own forward for prefill segments
+ * shorter and longer than the windows and S.
  */
 import { type Backend, CpuBackend, type Tensor } from '@hsa/tensor';
 import { testBackends } from '@hsa/tensor/test-utils';
@@ -65,6 +65,8 @@ const RANDOM_VARIANTS: [string, Record<string, unknown>][] = [
   ['stick-breaking, own SWA (W_h = 20), QK-norm, untied', { hsa_only: false, hsa_sliding_window: 20, enable_qk_norm: true, tie_word_embeddings: false }],
   ['softmax, pos_decay, softmax1, no encoder, one retrieval head, mask_slide_window', { enable_softmax: true, enable_pos_decay: true, enable_softmax1: true, encoder_layers: 0, singlehead_retrieval: true, mask_slide_window: true, slide_window: 70 }],
   ['MoE FFNs (steps of ≤ 4 tokens take the expert-gather decode path)', { enable_softmax: true, num_experts: 4, num_experts_per_tok: 2, moe_intermediate_size: 32, num_shared_experts: 1, first_k_dense_replace: 1 }],
+  // chunks encoded in a later segment or step must get absolute key positions, the query its own
+  ['hsa_rope (RoPE on the HSA query and memory keys), QK-norm, own SWA', { hsa_rope: true, enable_qk_norm: true, hsa_only: false, hsa_sliding_window: 20 }],
 ];
 
 describe.each(RANDOM_VARIANTS)('random config: %s', (_, patch) => {

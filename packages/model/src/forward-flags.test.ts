@@ -1,7 +1,8 @@
 /**
  * The forward under flag combinations the golden run leaves off (stick-breaking, hsa_only, the
  * sequential wiring, no encoder, mean landmarks, enc_prenorm, lmk norm, pos_decay, softmax-off-by-one,
- * attention biases, one retrieval head, mask_slide_window, skip_hsa, MoE FFNs, tied embeddings), on
+ * attention biases, one retrieval head, mask_slide_window, skip_hsa, MoE FFNs, tied embeddings; our
+ * hsa_rope), on
  * random tiny models: causal (a prefix's logits are the full run's first rows, also for lengths that
  * are not a multiple of S), negative ids read as pad_token_id, and CPU and WebGPU agree.
  */
@@ -21,6 +22,7 @@ const VARIANTS: [string, Record<string, unknown>][] = [
   ],
   ['no encoder (mean landmarks), one retrieval head, mask_slide_window', { encoder_layers: 0, singlehead_retrieval: true, mask_slide_window: true, slide_window: 70, hsa_only: false, hsa_sliding_window: 20 }],
   ['MoE FFNs after the first, skip_hsa', { num_experts: 4, num_experts_per_tok: 2, moe_intermediate_size: 32, num_shared_experts: 1, first_k_dense_replace: 1, skip_hsa: true, hsa_only: false }],
+  ['hsa_rope (ours: RoPE on the HSA query and memory keys), QK-norm, own SWA', { hsa_rope: true, enable_qk_norm: true, hsa_only: false }],
 ];
 
 const L = 260;

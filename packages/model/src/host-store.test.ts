@@ -16,6 +16,8 @@ import { randomCheckpoint, TINY_CONFIG } from './test-utils/random-model.js';
 const VARIANTS: [string, Record<string, unknown>][] = [
   ['softmax, k 3', { enable_softmax: true, chunk_topk: 3 }],
   ['stick-breaking, own SWA, MoE', { hsa_only: false, hsa_sliding_window: 20, num_experts: 4, num_experts_per_tok: 2, moe_intermediate_size: 32, first_k_dense_replace: 1 }],
+  // the host keeps the rotated keys: a chunk uploaded for a later query must keep its absolute position
+  ['hsa_rope, stick-breaking, k 2 of 4 chunks', { hsa_rope: true }],
 ];
 
 async function hostDecode(model: HsaModel, ids: number[], p: number): Promise<{ got: Float32Array; state: ReturnType<typeof createDecodeState> }> {

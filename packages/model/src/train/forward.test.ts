@@ -25,6 +25,7 @@ const VARIANTS: [string, Record<string, unknown>][] = [
   ['no encoder (mean landmarks), one retrieval head, mask_slide_window', { encoder_layers: 0, singlehead_retrieval: true, mask_slide_window: true, slide_window: 70, hsa_only: false, hsa_sliding_window: 20 }],
   ['skip_hsa, mean landmarks with an encoder', { skip_hsa: true, hsa_only: false, enable_enc_cls: false }],
   ['MoE FFNs after the first (one shared expert), own SWA', { num_experts: 4, num_experts_per_tok: 2, moe_intermediate_size: 32, num_shared_experts: 1, first_k_dense_replace: 1, hsa_only: false }],
+  ['hsa_rope (RoPE on the HSA query and memory keys), QK-norm, softmax', { hsa_rope: true, enable_qk_norm: true, enable_softmax: true }],
 ];
 
 /** 4 chunks: from t = 192 three are visible, so top-2 is sparse. */

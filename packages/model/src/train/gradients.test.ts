@@ -2,8 +2,8 @@
  * Gradients of the training loss: in float64 (CPU references), the analytic gradient of every
  * parameter (embedding, SWA projections and norms, CLS, encoder weights and biases, proj_k/proj_v,
  * k_rmsnorm, lmk_ln, retrieval ln and lmk norms, the HSA layer's own SWA, q/o projections and norms,
- * MLPs or MoE router, stacked experts and shared expert, norm_f, lm_head) matches central differences at its largest entry (within 1e-6 relative); then each backend's f32
- * gradients match the float64 ones.
+ * MLPs or MoE router, stacked experts and shared expert, norm_f, lm_head) matches central differences at its largest entry (within 1e-6 relative), also
+ * through hsa_rope's rotated HSA query and memory keys; then each backend's f32 gradients match the float64 ones.
  */
 import type { Tensor } from '@hsa/tensor';
 import { expectClose, testBackends } from '@hsa/tensor/test-utils';
@@ -29,6 +29,7 @@ const CASES: [string, Record<string, unknown>, TrainForwardOptions][] = [
     { checkpointLayers: true },
   ],
   ['stick-breaking, bypass wiring, mean landmarks, tied; window 8, top-k all', { hsa_only: false, enable_enc_cls: false }, { slidingWindow: 8, chunkTopk: 'all' }],
+  ['hsa_rope (ag.rope on the HSA query and memory keys), QK-norm, stick-breaking', { hsa_rope: true, enable_qk_norm: true, hsa_only: false }, {}],
   [
     'MoE FFNs after the first (stacked experts, shared expert, sequence balance loss)',
     { num_experts: 4, num_experts_per_tok: 2, moe_intermediate_size: 16, num_shared_experts: 1, first_k_dense_replace: 1, aux_loss_alpha: 0.01, enable_softmax: true, hsa_only: false },
