@@ -1,0 +1,76 @@
+/**
+ * The gpu.js backend: the CPU backend (plain-TS reference kernels over ArrayBuffers) whose heavy
+ * matrix products run through gpu.js on WebGL2. Browser-only: it lives in the demo and no Node code
+ * path imports it. Products below `minWork` multiply-adds, and batched ones that do not fold into one
+ * matrix, stay on the CPU, where they are faster than a texture round trip.
+ */
+import { type Kernel, type MatmulParams, type TypedArray, unpackHalf } from '@hsa/kernels';
+import type { AdapterReport, KernelArg, Storage } from '@hsa/tensor';
+import { GpuJsMatmul } from './gpujs-matmul.js';
+import { YieldingCpuBackend } from './yielding-cpu.js';
+
+export interface GpuJsBackendOptions {
+  /** products of fewer multiply-adds than this stay on the CPU (default 2^20) */
+  minWork?: number;
+}
+
+export class GpuJsBackend extends YieldingCpuBackend {
+  readonly gpujs: GpuJsMatmul;
+  private readonly minWork: number;
+  /** f32 copies of packed weights, by storage and byte offset (weights are written once) */
+  private widened = new WeakMap<Storage, Map<number, Float32Array>>();
+
+  constructor(options: GpuJsBackendOptions = {}) {
+    super();
+    this.gpujs = new GpuJsMatmul();
+    this.minWork = options.minWork ?? 2 ** 20;
+  }
+
+  override write(storage: Storage, data: ArrayBufferView, byteOffset = 0): void {
+    this.widened.delete(storage);
+    super.write(storage, data, byteOffset);
+  }
+
+  override copy(src: Storage, srcOffset: number, dst: Storage, dstOffset: number, bytes: number): void {
+    this.widened.delete(dst);
+    super.copy(src, srcOffset, dst, dstOffset, bytes);
+  }
+
+  override run<P>(kernel: Kernel<P>, params: P, args: readonly KernelArg[]): void {
+    if (kernel.name === 'matmul' && this.matmul(params as MatmulParams, args)) return;
+    for (const a of args) if (a.dtype !== 'f32' && a.dtype !== 'i32' && a.dtype !== 'u32') this.widened.delete(a.storage);
+    super.run(kernel, params, args);
+  }
+
+  /** B as f32: packed 16-bit weights widened once and kept. */
+  private widenB(arg: KernelArg, b: TypedArray, dtype: MatmulParams['bDtype']): Float32Array {
+    if (dtype === 'f32') return b as Float32Array;
+    let byOffset = this.widened.get(arg.storage);
+    if (!byOffset) this.widened.set(arg.storage, (byOffset = new Map()));
+    const key = arg.byteOffset ?? 0;
+    let f = byOffset.get(key);
+    if (!f || f.length !== b.length) byOffset.set(key, (f = unpackHalf(b as Uint16Array, dtype)));
+    return f;
+  }
+
+  /** Runs the product on gpu.js when it is heavy and folds into one matrix; false leaves it to the CPU. */
+  private matmul(p: MatmulParams, args: readonly KernelArg[]): boolean {
+    // batch entries sharing one B with contiguous A and C are one [batch·M, K] product
+    const folds = p.batch === 1 || (p.strideB === 0 && !p.transA && p.strideA === p.M * p.K && p.strideC === p.M * (p.ldc ?? p.N));
+    const M = p.M * p.batch;
+    if (!folds || M * p.N * p.K < this.minWork) return false;
+    const [a, b, c] = args.map((x) => this.view(x));
+    const bf = this.widenB(args[1], b, p.bDtype);
+    this.gpujs.run({ M, N: p.N, K: p.K, transA: p.transA, transB: p.transB }, a as Float32Array, bf, c as Float32Array, p.ldc ?? p.N);
+    return true;
+  }
+
+  override report(): AdapterReport {
+    return { ...super.report(), description: `reference kernels on the CPU, matrix products through gpu.js (WebGL2; ${this.gpujs.calls} so far)` };
+  }
+
+  override destroy(): void {
+    this.gpujs.destroy();
+    super.destroy();
+  }
+}

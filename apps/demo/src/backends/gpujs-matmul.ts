@@ -1,0 +1,81 @@
+/**
+ * matmulGpuJs: C = op(A) · op(B) for one batch entry through gpu.js (WebGL2 fragment shaders), the
+ * heavy product of the CPU backend where WebGPU is missing.
+ *   A: [M, K] (transA: [K, M]) f32, B: [K, N] (transB: [N, K]) f32 (packed bf16/f16 weights are
+ *   widened once on the host and kept), C: [M, N] written with row stride ldc.
+ * Sums run over k in order in f32, like matmulRef; a GPU may fuse multiply-adds, so results can
+ * differ from the reference in the last bits.
+ * Kernels are compiled per shape (M, N, K, transposes): a model has few distinct shapes.
+ */
+import { GPU, type IKernelRunShortcut } from 'gpu.js';
+
+export interface GpuMatmulShape {
+  M: number;
+  N: number;
+  K: number;
+  transA: boolean;
+  transB: boolean;
+}
+
+type ThisKernel = { thread: { x: number; y: number }; constants: { K: number; M: number; N: number } };
+
+// gpu.js parses these functions' source into GLSL: plain loops and indexing only, one per layout.
+function nn(this: ThisKernel, a: number[], b: number[]): number {
+  let s = 0;
+  for (let k = 0; k < this.constants.K; k++) s += a[this.thread.y * this.constants.K + k] * b[k * this.constants.N + this.thread.x];
+  return s;
+}
+function nt(this: ThisKernel, a: number[], b: number[]): number {
+  let s = 0;
+  for (let k = 0; k < this.constants.K; k++) s += a[this.thread.y * this.constants.K + k] * b[this.thread.x * this.constants.K + k];
+  return s;
+}
+function tn(this: ThisKernel, a: number[], b: number[]): number {
+  let s = 0;
+  for (let k = 0; k < this.constants.K; k++) s += a[k * this.constants.M + this.thread.y] * b[k * this.constants.N + this.thread.x];
+  return s;
+}
+function tt(this: ThisKernel, a: number[], b: number[]): number {
+  let s = 0;
+  for (let k = 0; k < this.constants.K; k++) s += a[k * this.constants.M + this.thread.y] * b[this.thread.x * this.constants.K + k];
+  return s;
+}
+
+export class GpuJsMatmul {
+  private readonly gpu: GPU;
+  private readonly kernels = new Map<string, IKernelRunShortcut>();
+  /** products run through gpu.js so far (the page shows it) */
+  calls = 0;
+
+  constructor() {
+    if (!GPU.isWebGL2Supported) throw new Error('WebGL2 is not available in this browser');
+    this.gpu = new GPU({ mode: 'webgl2' });
+  }
+
+  private kernel(s: GpuMatmulShape): IKernelRunShortcut {
+    const key = `${s.M}x${s.N}x${s.K}:${s.transA ? 't' : 'n'}${s.transB ? 't' : 'n'}`;
+    let k = this.kernels.get(key);
+    if (!k) {
+      const fn = s.transA ? (s.transB ? tt : tn) : s.transB ? nt : nn;
+      k = this.gpu
+        .createKernel(fn as never, { precision: 'single', tactic: 'precision' })
+        .setConstants({ K: s.K, M: s.M, N: s.N })
+        .setOutput([s.N, s.M]);
+      this.kernels.set(key, k);
+    }
+    return k;
+  }
+
+  /** Writes op(a)·op(b) into c (row stride ldc). */
+  run(s: GpuMatmulShape, a: Float32Array, b: Float32Array, c: Float32Array, ldc = s.N): void {
+    const rows = this.kernel(s)(a, b) as Float32Array[];
+    for (let m = 0; m < s.M; m++) c.set(rows[m].subarray(0, s.N), m * ldc);
+    this.calls++;
+  }
+
+  destroy(): void {
+    for (const k of this.kernels.values()) k.destroy();
+    this.kernels.clear();
+    this.gpu.destroy();
+  }
+}

@@ -1,0 +1,11 @@
+import { defineConfig } from 'vite';
+import { demoStaticFiles } from './vite-static-files.ts';
+
+// Relative asset paths (base './'): the built folder works from any static server and any path.
+// Workspace packages resolve to their TypeScript sources (the @hsa/source export condition).
+export default defineConfig({
+  base: './',
+  resolve: { conditions: ['@hsa/source', 'module', 'browser', 'default'] },
+  plugins: [demoStaticFiles()],
+  build: { target: 'es2022', outDir: 'dist', chunkSizeWarningLimit: 2048 },
+});
