@@ -1,7 +1,7 @@
 /**
  * Files the page fetches at run time that are not modules: the haystack corpus (Tiny Shakespeare,
  * shipped in @hsa/tasks' `data/`) and the built-in model (`models/builtin/` at the repository root,
- * copied only when it exists). The build emits them into the static folder; the dev server serves
+ * or the folder HSA_DEMO_MODEL_DIR names; copied only when it exists). The build emits them into the static folder; the dev server serves
  * them from where they are.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -15,7 +15,7 @@ const here = fileURLToPath(new URL('.', import.meta.url));
 function staticFiles(): Map<string, string> {
   const files = new Map<string, string>();
   files.set('data/tinyshakespeare.txt', join(here, 'node_modules/@hsa/tasks/data/tinyshakespeare.txt'));
-  const model = join(here, '../../models/builtin');
+  const model = process.env.HSA_DEMO_MODEL_DIR ?? join(here, '../../models/builtin');
   if (existsSync(model)) {
     for (const name of readdirSync(model)) {
       const path = join(model, name);

@@ -152,4 +152,6 @@ async function boot(): Promise<void> {
   }
 }
 
+// offline after the first visit (public/sw.js); only where service workers exist (secure contexts)
+navigator.serviceWorker?.register('./sw.js').catch(() => {});
 void boot();

@@ -51,6 +51,8 @@ export interface TaskPromptOptions {
   seed: number;
   tokenizer: Tokenizer;
   corpus: Corpus;
+  /** tokens per streamed piece: a prefill segment (pieces are prefilled one pass each, so lines would be slow) */
+  pieceTokens: number;
 }
 
 export function taskPrompt(o: TaskPromptOptions): DemoPrompt {
@@ -59,7 +61,7 @@ export function taskPrompt(o: TaskPromptOptions): DemoPrompt {
   const marks = [...sample.needles]
     .sort((a, b) => Number(b.queried) - Number(a.queried))
     .map((n) => ({ label: `${n.queried ? 'needle' : 'distractor'}: ${n.text.trim()}`, start: n.start, length: n.length }));
-  return { length: sample.length, question: sample.question, answers: sample.answers, marks, ids, pieces: recording(ids, () => sample.pieces()) };
+  return { length: sample.length, question: sample.question, answers: sample.answers, marks, ids, pieces: recording(ids, () => sample.tokens(o.pieceTokens)) };
 }
 
 /**

@@ -26,7 +26,7 @@ export async function buildPrompt(c: RunContext): Promise<DemoPrompt> {
     return textPrompt(ui.text.value, ui.question.value, c.tokenizer, ui.find.value.trim() || undefined);
   }
   const task = (TASKS as Record<string, TaskSpec>)[ui.task.value];
-  return taskPrompt({ task, length: Number(ui.context.value), depth: Number(ui.depth.value), seed: Number(ui.seed.value), tokenizer: c.tokenizer, corpus: await c.corpus() });
+  return taskPrompt({ task, length: Number(ui.context.value), depth: Number(ui.depth.value), seed: Number(ui.seed.value), tokenizer: c.tokenizer, corpus: await c.corpus(), pieceTokens: c.segment });
 }
 
 /** Throws E_OUT_OF_MEMORY, in words, when the prompt and answer do not fit the budget. */

@@ -12,7 +12,7 @@ import { loadShakespeare } from '@hsa/tasks/node';
 import { type SafetensorsTensorInput, serializeSafetensors } from '@hsa/tensor';
 import { trainBpe } from '@hsa/tokenizer';
 
-const recipe = JSON.parse(readFileSync(fileURLToPath(new URL('../../../recipes/tiny.json', import.meta.url)), 'utf8'));
+const readRecipe = (name: string) => JSON.parse(readFileSync(fileURLToPath(new URL(`../../../recipes/${name}.json`, import.meta.url)), 'utf8'));
 
 function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
@@ -26,13 +26,14 @@ function mulberry32(seed: number): () => number {
 }
 
 /** The tokenizer.json of the fixture (trained on a slice of the training split; deterministic). */
-export function fixtureTokenizerJson(): Record<string, unknown> {
+export function fixtureTokenizerJson(recipeName = 'tiny'): Record<string, unknown> {
+  const recipe = readRecipe(recipeName);
   return trainBpe(loadShakespeare().train.slice(0, 400), { vocabSize: recipe.tokenizer.vocabSize, specialTokens: recipe.tokenizer.specialTokens });
 }
 
-/** Writes the fixture model into `dir`; returns its config.json object. */
-export function writeRandomModel(dir: string, seed = 1): Record<string, unknown> {
-  const config = { ...recipe.model };
+/** Writes the fixture model into `dir` (the shape of recipes/<recipeName>.json); returns its config.json object. */
+export function writeRandomModel(dir: string, seed = 1, recipeName = 'tiny'): Record<string, unknown> {
+  const config = { ...readRecipe(recipeName).model };
   const r = mulberry32(seed);
   const u = (a: number) => (2 * r() - 1) * a;
   const tensors: Record<string, SafetensorsTensorInput> = {};
@@ -46,6 +47,6 @@ export function writeRandomModel(dir: string, seed = 1): Record<string, unknown>
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'model.safetensors'), serializeSafetensors(tensors));
   writeFileSync(join(dir, 'config.json'), JSON.stringify(config, null, 2));
-  writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(fixtureTokenizerJson()));
+  writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(fixtureTokenizerJson(recipeName)));
   return config;
 }
