@@ -2,7 +2,8 @@
  * The demo page: picks a backend, loads the model (cached for later visits), lets the reader set up a
  * document and question, shows the memory plan before starting, and runs.
  * Address parameters: model=URL (default: the build's VITE_MODEL_URL or models/builtin/),
- * backend=webgpu|gpujs|cpu, budget=GiB, segment=N (prefill segment), gpujsMin=N (multiply-adds from
+ * backend=webgpu|gpujs|cpu, budget=GiB, segment=N (prefill segment; small on the CPU so the page
+ * repaints between segments), gpujsMin=N (multiply-adds from
  * which a product goes to gpu.js).
  */
 import { type HsaModel, loadModelFromUrl } from '@hsa/model';
@@ -138,7 +139,7 @@ async function boot(): Promise<void> {
       model,
       tokenizer: loaded.tokenizer,
       budget: budgetBytes(num('budget')),
-      segment: num('segment') ?? (chosen.kind === 'webgpu' ? 4096 : 512),
+      segment: num('segment') ?? { webgpu: 4096, gpujs: 512, cpu: 256 }[chosen.kind],
       corpus: async () => (corpus ??= splitCorpus(await (await fetch('data/tinyshakespeare.txt')).text())),
     };
     setupForm(c);

@@ -41,9 +41,12 @@ async function tryWebGpu(): Promise<ChosenBackend> {
 
 // loaded only when needed: browsers with WebGPU never download gpu.js
 async function tryGpuJs(minWork?: number): Promise<ChosenBackend> {
-  const { GpuJsBackend } = await import('./gpujs-backend.js');
+  const [{ GpuJsBackend }, { webglRenderer }] = await Promise.all([import('./gpujs-backend.js'), import('./gpujs-matmul.js')]);
   const backend = new GpuJsBackend({ minWork });
-  return { backend, kind: 'gpujs', label: 'gpu.js (WebGL2) + CPU', why: '' };
+  const renderer = webglRenderer();
+  const soft = /swiftshader|llvmpipe|software/i.test(renderer);
+  const note = soft ? ` (WebGL2 here is drawn by the CPU, ${renderer}: correct, but the CPU backend, backend=cpu, is faster)` : '';
+  return { backend, kind: 'gpujs', label: 'gpu.js (WebGL2) + CPU', why: note };
 }
 
 const cpu = (): ChosenBackend => ({ backend: new YieldingCpuBackend(), kind: 'cpu', label: 'CPU (plain TypeScript)', why: '' });
@@ -70,7 +73,8 @@ export async function chooseBackend(o: ChooseOptions = {}): Promise<ChosenBacken
     noWebGpu = why(e);
   }
   try {
-    return { ...(await tryGpuJs(o.gpujsMinWork)), why: `WebGPU is not available (${noWebGpu}), so gpu.js runs the matrix products on WebGL2` };
+    const g = await tryGpuJs(o.gpujsMinWork);
+    return { ...g, why: `WebGPU is not available (${noWebGpu}), so gpu.js runs the matrix products on WebGL2${g.why}` };
   } catch (e) {
     return { ...cpu(), why: `WebGPU is not available (${noWebGpu}) and neither is WebGL2 for gpu.js (${why(e)}): the CPU runs everything, slowly` };
   }

@@ -41,6 +41,16 @@ function tt(this: ThisKernel, a: number[], b: number[]): number {
   return s;
 }
 
+/** The WebGL renderer's name (e.g. "ANGLE (Google, Vulkan 1.3.0 (SwiftShader Device ...))"), '' if hidden. */
+export function webglRenderer(): string {
+  const gl = document.createElement('canvas').getContext('webgl2');
+  if (!gl) return '';
+  const info = gl.getExtension('WEBGL_debug_renderer_info');
+  const name = String(gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER) ?? '');
+  gl.getExtension('WEBGL_lose_context')?.loseContext();
+  return name;
+}
+
 export class GpuJsMatmul {
   private readonly gpu: GPU;
   private readonly kernels = new Map<string, IKernelRunShortcut>();

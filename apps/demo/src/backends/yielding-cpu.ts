@@ -1,7 +1,7 @@
 /**
- * The CPU backend for a page: identical results, but every read first yields to the event loop (a
- * macrotask), so the page repaints and handles input between the steps of a long computation on the
- * main thread. Also exposes typed views of its storages for backends built on it.
+ * The CPU backend for a page: identical results, but every read and sync (prefill syncs after each
+ * segment) first yields to the event loop (a macrotask), so the page repaints and handles input
+ * (Stop) between the steps of a long computation on the main thread. Also exposes typed views of its storages for backends built on it.
  */
 import type { DType, TypedArray } from '@hsa/kernels';
 import { CpuBackend, type KernelArg, type Storage } from '@hsa/tensor';
@@ -12,6 +12,10 @@ export class YieldingCpuBackend extends CpuBackend {
   override async read(storage: Storage, byteOffset: number, bytes: number): Promise<ArrayBuffer> {
     await nextTask();
     return super.read(storage, byteOffset, bytes);
+  }
+
+  override async sync(): Promise<void> {
+    await nextTask();
   }
 
   /** A typed view of a kernel argument's storage range (CpuBackend keeps storage as an ArrayBuffer). */
