@@ -14,7 +14,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launch } from './browser.js';
 import { fixtureTokenizerJson, writeRandomModel } from './fixture.js';
-import { buildAndServe, open, runByKeyboard, shots } from './harness.js';
+import { buildAndServe, open, runByKeyboard, shots, tabTo, type } from './harness.js';
 
 const CONTEXT = 512;
 const NEW_TOKENS = 16;
@@ -43,6 +43,20 @@ function expectedNeedleChunk(): number {
   const tokenizer = { encode: (t: string) => tok.encode(t, { addSpecialTokens: false }), decode: (x: ArrayLike<number>) => tok.decode(x) };
   const s = generateSample({ task: TASKS.niah_single_2, length: CONTEXT, depth: DEPTH, seed: 1, tokenizer, corpus: loadShakespeare() });
   return Math.floor(s.needles[0].start / 64);
+}
+
+/** A text of about 400 tokens with a pass key on its own line after about 300 tokens. */
+function ownText(): { text: string; find: string; chunk: number } {
+  const paragraphs = loadShakespeare().heldOut;
+  const tok = fromTokenizerJson(fixtureTokenizerJson());
+  let before = '';
+  for (const p of paragraphs) {
+    if (tok.encode(before, { addSpecialTokens: false }).length > 300) break;
+    before += `${p}\n`;
+  }
+  const find = 'The pass key is 4815162. Remember it.';
+  const chunk = Math.floor(tok.encode(before, { addSpecialTokens: false }).length / 64);
+  return { text: `${before}${find}\n${paragraphs.slice(-2).join('\n')}`, find, chunk };
 }
 
 describe('demo page', () => {
@@ -88,6 +102,35 @@ describe('demo page', () => {
     expect(await page.locator('#model-status').getAttribute('data-source')).toBe('cache');
     expect(await runByKeyboard(page, run)).toBe(ids.webgpu);
     await ctx.close();
+  });
+
+  it("reads the reader's own text and question, the given text marked as the needle (CPU, keyboard only)", async () => {
+    const page = await noGpu.newPage({ viewport: { width: 375, height: 900 } });
+    await open(page, url('budget=1&backend=cpu'));
+    const own = ownText();
+    await page.evaluate(() => {
+      const h1 = document.querySelector('h1')!;
+      h1.tabIndex = -1;
+      h1.focus();
+    });
+    await tabTo(page, 'input[name=source]');
+    await page.keyboard.press('ArrowDown'); // the radio group: "my own text"
+    await tabTo(page, '#text');
+    await page.keyboard.insertText(own.text);
+    await tabTo(page, '#question');
+    await type(page, 'What is the pass key? The pass key is');
+    await tabTo(page, '#find');
+    await type(page, own.find);
+    await tabTo(page, '#max-new');
+    await type(page, '4');
+    await tabTo(page, '#start');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('#answer[data-done="true"]', { timeout: 120_000 });
+    expect(await page.locator('#raster .band.needle').getAttribute('data-needle-chunk')).toBe(String(own.chunk));
+    expect(await page.locator('#question-shown').textContent()).toBe('What is the pass key? The pass key is');
+    const width = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+    expect(width[0]).toBeLessThanOrEqual(width[1]);
+    await page.close();
   });
 
   it('says in words when no backend works and when memory is insufficient', async () => {
