@@ -5,6 +5,7 @@ import { registerEval } from './commands/eval.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerLogits } from './commands/logits.js';
+import { registerNeedle } from './commands/needle.js';
 import { registerTrain } from './commands/train.js';
 
 export function buildProgram(): Command {
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
   registerGenerate(program);
   registerInspect(program);
   registerLogits(program);
+  registerNeedle(program);
   registerTrain(program);
   return program;
 }

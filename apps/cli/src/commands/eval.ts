@@ -5,14 +5,12 @@
  * bar over samples; per cell: accuracy with its Wilson 95% interval, prefill tokens/s, and how often
  * the first answer token's retrieval chose a queried needle's chunk.
  */
-import { readFile, writeFile } from 'node:fs/promises';
-import type { HsaModel, RetrievalStep } from '@hsa/model';
+import { writeFile } from 'node:fs/promises';
 import { loadModelDir } from '@hsa/model/node';
-import { ArgumentError, type BackendName, createBackend } from '@hsa/tensor';
-import { formatGridTable, type GridRow, gridToJson, runGrid, type Sample, splitCorpus, TASKS, type TaskSpec } from '@hsa/tasks';
-import { loadShakespeare } from '@hsa/tasks/node';
-import type { Tokenizer } from '@hsa/tokenizer';
+import { type BackendName, createBackend } from '@hsa/tensor';
+import { formatGridTable, type GridRow, gridToJson, runGrid, TASKS } from '@hsa/tasks';
 import type { Command } from 'commander';
+import { loadCorpus, modelSolver, needleChunks, parseSizes, stepHits, taskSpecs, taskTokenizer } from '../long-context.js';
 import { progressBar } from '../progress.js';
 import { loadTokenizer } from './generate.js';
 
@@ -38,61 +36,31 @@ export interface EvalReport {
   rows: (GridRow & { needleChunkHit: number })[];
 }
 
-/** "1k,64K,1m" → [1024, 65536, 1048576]; plain numbers as they are. */
-function list(s: string, what: string): number[] {
-  return s.split(',').map((x) => {
-    const m = /^(\d+(?:\.\d+)?)([kKmM]?)$/.exec(x.trim());
-    if (!m) throw new ArgumentError(`eval: ${what} must be comma-separated numbers (1k = 1024, 1m = 1048576), got ${s}`);
-    const unit = m[2].toLowerCase() === 'k' ? 1024 : m[2].toLowerCase() === 'm' ? 1 << 20 : 1;
-    return Math.round(Number(m[1]) * unit);
-  });
-}
-
-function taskSpecs(names: string): TaskSpec[] {
-  return names.split(',').map((n) => {
-    const t = (TASKS as Record<string, TaskSpec>)[n.trim()];
-    if (!t) throw new ArgumentError(`eval: unknown task '${n}' (known: ${Object.keys(TASKS).join(', ')})`);
-    return t;
-  });
-}
-
-/** Whether any retrieval of the step chose the chunk of a queried needle. */
-function hit(step: RetrievalStep | undefined, sample: Sample): boolean {
-  if (!step) return false;
-  const chunks = new Set(sample.needles.filter((n) => n.queried).map((n) => Math.floor(n.start / step.chunkSize)));
-  return step.layers.some((l) => Array.from(l.chunks).some((c, i) => l.weights[i] > 0 && chunks.has(c)));
-}
-
-function makeSolver(model: HsaModel, tok: Tokenizer, o: EvalOptions, hits: Map<string, number[]>) {
-  return async (sample: Sample) => {
-    let first: RetrievalStep | undefined;
-    const r = await model.generateText(
-      { length: sample.length, pieces: () => sample.pieces() },
-      { maxNewTokens: o.maxNewTokens ?? 24, tokenizer: tok, stop: ['\n'], segment: o.segment, signal: o.signal, onRetrieval: (s) => (first ??= s) },
-    );
-    const key = `${sample.task}|${sample.length}|${sample.depth}`;
-    hits.set(key, [...(hits.get(key) ?? []), hit(first, sample) ? 1 : 0]);
-    return { text: r.text, seconds: r.prefillMs / 1000, tokens: sample.length };
-  };
-}
-
 export async function runEval(o: EvalOptions): Promise<EvalReport> {
   const tok = (await loadTokenizer({ model: o.model }))!;
-  const tokenizer = { encode: (t: string) => tok.encode(t, { addSpecialTokens: false }), decode: (ids: ArrayLike<number>) => tok.decode(ids) };
   const backend = await createBackend(o.backend ?? 'auto');
   const model = await loadModelDir(backend, o.model);
   const bar = (o.progress ?? process.stderr.isTTY === true) ? progressBar('eval', 'samples') : null;
+  // per cell: whether the first answer token's retrieval chose a queried needle's chunk
   const hits = new Map<string, number[]>();
   try {
     const rows = await runGrid({
       tasks: taskSpecs(o.tasks ?? 'niah_single_1'),
-      lengths: list(o.lengths ?? '1024', 'lengths'),
-      depths: list(o.depths ?? '0,50,100', 'depths'),
+      lengths: parseSizes(o.lengths ?? '1024', 'lengths'),
+      depths: parseSizes(o.depths ?? '0,50,100', 'depths'),
       samples: o.samples ?? 4,
       seed: o.seed ?? 1,
-      tokenizer,
-      corpus: o.corpus ? splitCorpus(await readFile(o.corpus, 'utf8')) : loadShakespeare(),
-      solve: makeSolver(model, tok, o, hits),
+      tokenizer: taskTokenizer(tok),
+      corpus: await loadCorpus(o.corpus),
+      solve: modelSolver(model, tok, {
+        maxNewTokens: o.maxNewTokens ?? 24,
+        segment: o.segment,
+        signal: o.signal,
+        onSolved: ({ sample, steps }) => {
+          const key = `${sample.task}|${sample.length}|${sample.depth}`;
+          hits.set(key, [...(hits.get(key) ?? []), stepHits(steps[0], needleChunks(sample, model.config.chunkSize)) ? 1 : 0]);
+        },
+      }),
       signal: o.signal,
       onProgress: (p) => bar?.update(p.done, p.total),
     });
