@@ -10,6 +10,7 @@ import { type HsaModel, loadModelFromUrl } from '@hsa/model';
 import { splitCorpus } from '@hsa/tasks';
 import { fromTokenizerJson } from '@hsa/tokenizer';
 import { chooseBackend, type DemoBackendKind } from './backends/choose.js';
+import { meterMemory } from './backends/memory-meter.js';
 import { budgetBytes, formatBytes, formatTokens, maxContext, plan } from './memory.js';
 import { type CacheLog, cachingFetch } from './model-cache.js';
 import { buildPrompt, type RunContext, run } from './run.js';
@@ -132,6 +133,7 @@ async function boot(): Promise<void> {
     ui.backend.dataset.kind = chosen.kind;
     ui.backend.textContent = `Running on ${chosen.label}: ${chosen.why}.`;
     ui.modelStatus.textContent = 'Loading the model…';
+    const meter = meterMemory(chosen.backend);
     const loaded = await loadModel(chosen, chosen.backend);
     model = loaded.model;
     let corpus: ReturnType<typeof splitCorpus> | undefined;
@@ -139,6 +141,7 @@ async function boot(): Promise<void> {
       model,
       tokenizer: loaded.tokenizer,
       budget: budgetBytes(num('budget')),
+      meter,
       segment: num('segment') ?? { webgpu: 4096, gpujs: 512, cpu: 256 }[chosen.kind],
       corpus: async () => (corpus ??= splitCorpus(await (await fetch('data/tinyshakespeare.txt')).text())),
     };

@@ -6,6 +6,7 @@ import type { HsaModel, RetrievalStep } from '@hsa/model';
 import { OutOfMemoryError } from '@hsa/tensor';
 import { type Corpus, score, TASKS, type TaskSpec } from '@hsa/tasks';
 import type { Tokenizer } from '@hsa/tokenizer';
+import type { MemoryMeter } from './backends/memory-meter.js';
 import { formatBytes, maxContext, plan } from './memory.js';
 import { type DemoPrompt, taskPrompt, textPrompt } from './prompt.js';
 import { RetrievalView } from './retrieval-view.js';
@@ -17,6 +18,8 @@ export interface RunContext {
   corpus: () => Promise<Corpus>;
   budget: number;
   segment: number;
+  /** bytes held on the backend (counted at alloc / release) */
+  meter: MemoryMeter;
 }
 
 export async function buildPrompt(c: RunContext): Promise<DemoPrompt> {
@@ -46,7 +49,7 @@ function progress(c: RunContext, t0: number) {
     ui.prefill.max = total;
     ui.prefill.value = done;
     const rate = s > 0 ? Math.round(done / s) : 0;
-    ui.prefillStatus.textContent = `Read ${done.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} tokens · ${rate.toLocaleString('en-US')} tokens/s · memory in use ≈ ${formatBytes(plan(c.model, Math.max(done, 1), c.segment).total)} (planned)`;
+    ui.prefillStatus.textContent = `Read ${done.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} tokens · ${rate.toLocaleString('en-US')} tokens/s · memory in use ${formatBytes(c.meter.live())} (planned for ${done.toLocaleString('en-US')} tokens: ${formatBytes(plan(c.model, Math.max(done, 1), c.segment).total)})`;
   };
 }
 
@@ -82,7 +85,7 @@ export async function run(c: RunContext, prompt: DemoPrompt, maxNewTokens: numbe
   }
   const res = r.value;
   const decodeRate = res.decodeMs > 0 ? ((ids.length - 1) * 1000) / res.decodeMs : 0;
-  ui.prefillStatus.textContent = `Read ${res.promptTokens.toLocaleString('en-US')} tokens in ${(res.prefillMs / 1000).toFixed(1)} s (${Math.round((res.promptTokens * 1000) / Math.max(res.prefillMs, 1)).toLocaleString('en-US')} tokens/s); answered at ${decodeRate.toFixed(1)} tokens/s.`;
+  ui.prefillStatus.textContent = `Read ${res.promptTokens.toLocaleString('en-US')} tokens in ${(res.prefillMs / 1000).toFixed(1)} s (${Math.round((res.promptTokens * 1000) / Math.max(res.prefillMs, 1)).toLocaleString('en-US')} tokens/s); answered at ${decodeRate.toFixed(1)} tokens/s; memory in use at most ${formatBytes(c.meter.peak())}.`;
   ui.answer.dataset.done = 'true';
   verdict(prompt, res.text, view);
 }

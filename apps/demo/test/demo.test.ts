@@ -65,6 +65,7 @@ describe('demo page', () => {
     await open(page, url('budget=1'));
     expect(await page.locator('#backend').getAttribute('data-kind')).toBe('webgpu');
     ids.webgpu = await runByKeyboard(page, run);
+    expect(await page.locator('#prefill-status').textContent()).toMatch(/^Read 512 tokens in .+ tokens\/s\); answered at .+ memory in use at most \d+(\.\d)? (KiB|MiB)\.$/);
     const band = page.locator('#raster .band.needle');
     expect(await band.getAttribute('data-needle-chunk')).toBe(String(expectedNeedleChunk()));
     const rows = await page.locator('#raster .row').count();
