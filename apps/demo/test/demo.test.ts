@@ -134,6 +134,23 @@ describe('demo page', () => {
     await page.close();
   });
 
+  it('stays responsive while reading on the CPU: Stop (by keyboard) ends the run and says so', async () => {
+    const page = await noGpu.newPage();
+    await open(page, url('budget=1&backend=cpu&segment=64'));
+    await page.locator('#context').fill('8192');
+    await page.locator('#start').focus();
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => Number((document.getElementById('prefill') as HTMLProgressElement).value) > 0, undefined, { timeout: 60_000 });
+    await page.keyboard.press('Tab'); // Start is disabled while running: Tab from it reaches Stop
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('stop');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('#error:not([hidden])', { timeout: 60_000 });
+    expect(await page.locator('#error').getAttribute('data-code')).toBe('E_ABORTED');
+    expect(await page.locator('#error').textContent()).toBe('Stopped.');
+    expect(await page.locator('#start').isDisabled()).toBe(false);
+    await page.close();
+  });
+
   it('says in words when no backend works and when memory is insufficient', async () => {
     const page = await noGpu.newPage();
     await open(page, url('backend=webgpu'));
