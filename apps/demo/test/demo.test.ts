@@ -82,7 +82,7 @@ describe('demo page', () => {
   });
 
   it('without WebGPU runs on gpu.js with the same greedy tokens, then the CPU backend (model from the cache), then offline', async () => {
-    const ctx = await noGpu.newContext({ viewport: { width: 900, height: 1000 } });
+    const ctx = await noGpu.newContext({ viewport: { width: 1280, height: 1000 } });
     const page = await ctx.newPage();
     await open(page, url('budget=1&gpujsMin=0'));
     expect(await page.locator('#backend').getAttribute('data-kind')).toBe('gpujs');
