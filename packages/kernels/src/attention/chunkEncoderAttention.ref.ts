@@ -34,14 +34,15 @@ function dims(op: string, p: ChunkEncoderAttentionParams, qs: Record<string, Flo
 /** Chunk c's rows of a [N, T, H, D] array. */
 const rows = (a: FloatArray, c: number, size: number): FloatArray => a.subarray(c * size, (c + 1) * size);
 
-/** chunkEncoderAttentionForward: [q, k, v, out]. */
-export function chunkEncoderAttentionForwardRef([q, k, v, out]: FloatArray[], p: ChunkEncoderAttentionParams): void {
+/** chunkEncoderAttentionForward: [q, k, v, out] (+ optional lse [N, T, Hq] for a backward pass). */
+export function chunkEncoderAttentionForwardRef([q, k, v, out, lse]: FloatArray[], p: ChunkEncoderAttentionParams): void {
   const x = dims('chunkEncoderAttention', p, { q, out }, { k, v });
   const qs = p.t * p.hq * p.d;
   const ks = p.t * p.hk * p.d;
   const all = () => [0, p.t - 1] as const;
   for (let c = 0; c < p.n; c++) {
-    denseAttentionForward(rows(q, c, qs), rows(k, c, ks), rows(v, c, ks), rows(out, c, qs), null, x, all);
+    const l = lse ? rows(lse, c, p.t * p.hq) : null;
+    denseAttentionForward(rows(q, c, qs), rows(k, c, ks), rows(v, c, ks), rows(out, c, qs), l, x, all);
   }
 }
 

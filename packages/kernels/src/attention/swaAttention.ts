@@ -22,7 +22,6 @@ import { ArgumentError } from '../core/errors.js';
 import { type BufferBinding, type DeviceCaps, grid, type Kernel, type Program, wgslBindings } from '../core/program.js';
 import { defineUniforms } from '../core/uniforms.js';
 import { type ChunkEncoderAttentionParams, chunkEncoderAttentionForwardRef } from './chunkEncoderAttention.ref.js';
-import { type DenseDims, denseAttentionForward } from './denseAttention.js';
 import { DENSE_WG, type DenseTile, denseAttentionWgsl, denseWords } from './denseAttention.wgsl.js';
 import { DENSE_V2_WG, type DenseTileV2, denseAttentionV2Wgsl, denseV2Words, paddedD } from './denseAttentionV2.wgsl.js';
 import { denseAttentionV3Wgsl, denseV3Words, paddedDV3 } from './denseAttentionV3.wgsl.js';
@@ -146,17 +145,8 @@ export const swaAttentionForward: Kernel<SwaParams & { version?: DenseVersion }>
 /** chunkEncoderAttentionForward: [q [N,T,Hq,D], k, v [N,T,Hk,D], out, lse [N,T,Hq]]. */
 export const chunkEncoderAttentionForward: Kernel<ChunkEncoderAttentionParams & { version?: DenseVersion }> = {
   name: 'chunkEncoderAttentionForward',
-  ref([q, k, v, o, lse], p) {
-    chunkEncoderAttentionForwardRef([q, k, v, o] as FloatArray[], p);
-    // the reference has no lse output: recompute it per chunk for the backward pass
-    const x: DenseDims = { tq: p.t, tk: p.t, hq: p.hq, hk: p.hk, d: p.d, scale: scaleOf(p) };
-    const [qs, ks] = [p.t * p.hq * p.d, p.t * p.hk * p.d];
-    const tmp = new Float64Array(qs);
-    for (let c = 0; c < p.n; c++) {
-      const sub = (a: unknown, n: number) => (a as FloatArray).subarray(c * n, (c + 1) * n);
-      denseAttentionForward(sub(q, qs), sub(k, ks), sub(v, ks), tmp, sub(lse, p.t * p.hq), x, () => [0, p.t - 1]);
-    }
-  },
+  // one pass writes out and lse (this used to run the whole attention a second time for lse)
+  ref: (a, p) => chunkEncoderAttentionForwardRef(a as FloatArray[], p),
   program: (p, caps) =>
     denseProgram({ mode: 'block', tq: p.n * p.t, hq: p.hq, hk: p.hk, d: p.d, segLen: p.t, window: 0, first: 0, nkeys: 0, scale: scaleOf(p), version: p.version }, caps),
 };
