@@ -8,6 +8,7 @@
  */
 import { type HsaModel, loadModelFromUrl } from '@hsa/model';
 import { splitCorpus } from '@hsa/tasks';
+import { HsaError } from '@hsa/tensor';
 import { fromTokenizerJson } from '@hsa/tokenizer';
 import { chooseBackend, type DemoBackendKind } from './backends/choose.js';
 import { meterMemory } from './backends/memory-meter.js';
@@ -25,7 +26,7 @@ async function loadModel(ctx: { kind: DemoBackendKind }, backend: Parameters<typ
   const f = cachingFetch(log);
   const t0 = performance.now();
   const tokRes = await f(`${modelUrl}tokenizer.json`);
-  if (!tokRes.ok) throw new TypeError(`fetch of ${modelUrl}tokenizer.json failed: HTTP ${tokRes.status}`);
+  if (!tokRes.ok) throw new HsaError('E_BAD_CHECKPOINT', `${modelUrl}tokenizer.json: HTTP ${tokRes.status} ${tokRes.statusText}`.trim());
   const tokenizer = fromTokenizerJson(await tokRes.text());
   const model = await loadModelFromUrl(backend, modelUrl, {
     fetch: f,

@@ -60,6 +60,13 @@ export class RetrievalView {
     this.needleChunks = new Set(doc.marks.slice(0, 1).map((m) => Math.floor(m.start / S)));
     for (const e of [raster, tokens, list]) e.replaceChildren();
     textBox.textContent = '';
+    document.getElementById('read-needle')?.remove();
+    if (doc.marks.length) {
+      const c = Math.floor(doc.marks[0].start / S);
+      const read = el('button', { type: 'button', id: 'read-needle', textContent: `Read the needle's chunk (chunk ${c})` }, { chunk: String(c) });
+      read.addEventListener('click', () => this.show(c, Number.NaN));
+      raster.after(read);
+    }
     const overlay = el('div', { className: 'overlay' });
     raster.append(this.axis(), overlay);
     for (const [i, m] of doc.marks.entries()) {
@@ -145,7 +152,13 @@ export class RetrievalView {
     const S = this.doc.chunkSize;
     const [start, end] = [c * S, Math.min((c + 1) * S, this.doc.length)];
     const needle = this.needleChunks.has(c) ? ' — holds the needle' : '';
-    this.textBox.textContent = `Chunk ${c}, tokens ${start}–${end - 1}, fusion weight ${w.toFixed(3)}${needle}:\n${this.doc.text(start, end)}`;
+    const weight = Number.isNaN(w) ? '' : `, fusion weight ${w.toFixed(3)}`;
+    this.textBox.replaceChildren(`Chunk ${c}, tokens ${start}–${end - 1}${weight}${needle}:\n`);
+    // the needle's tokens (the first mark) highlighted where they fall in this chunk
+    const m = this.doc.marks[0];
+    const [a, b] = m ? [Math.max(start, m.start), Math.min(end, m.start + m.length)] : [end, end];
+    if (a < b) this.textBox.append(this.doc.text(start, a), el('mark', { textContent: this.doc.text(a, b) }), this.doc.text(b, end));
+    else this.textBox.append(this.doc.text(start, end));
     this.textBox.dataset.chunk = String(c);
   }
 }

@@ -129,6 +129,13 @@ describe('demo page', () => {
     await page.waitForSelector('#answer[data-done="true"]', { timeout: 120_000 });
     expect(await page.locator('#raster .band.needle').getAttribute('data-needle-chunk')).toBe(String(own.chunk));
     expect(await page.locator('#question-shown').textContent()).toBe('What is the pass key? The pass key is');
+    // the needle's chunk, read by keyboard, with the marked text highlighted
+    await page.locator('#read-needle').focus();
+    await page.keyboard.press('Enter');
+    expect(await page.locator('#chunk-text').textContent()).toMatch(new RegExp(`^Chunk ${own.chunk}, tokens .+ holds the needle`));
+    const marked = (await page.locator('#chunk-text mark').textContent()) ?? '';
+    expect(marked.length).toBeGreaterThan(0);
+    expect(own.find.startsWith(marked)).toBe(true); // the needle starts here (and may run into the next chunk)
     const width = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
     expect(width[0]).toBeLessThanOrEqual(width[1]);
     await page.close();
@@ -151,12 +158,16 @@ describe('demo page', () => {
     await page.close();
   });
 
-  it('says in words when no backend works and when memory is insufficient', async () => {
+  it('says in words when no backend works, when the model is missing and when memory is insufficient', async () => {
     const page = await noGpu.newPage();
     await open(page, url('backend=webgpu'));
     const error = page.locator('#error');
     expect(await error.getAttribute('data-code')).toBe('E_NO_BACKEND');
     expect(await error.textContent()).toMatch(/WebGPU could not start in this browser: .+ Remove "backend=webgpu"/);
+    await page.goto(`${site.base}?model=models/none/&backend=cpu`);
+    await page.waitForSelector('body[data-ready="error"]');
+    expect(await error.getAttribute('data-code')).toBe('E_BAD_CHECKPOINT');
+    expect(await error.textContent()).toMatch(/^The model at .+models\/none\/ could not be loaded: .+HTTP 404.+Check the address/);
     await open(page, url('backend=cpu&budget=0.0002'));
     expect(await page.locator('#plan').getAttribute('data-fits')).toBe('false');
     expect(await page.locator('#plan').textContent()).toMatch(/Not enough memory: this page may use .+ at most .+ tokens fit/);
