@@ -178,7 +178,7 @@ export async function runNeedle(o: NeedleOptions = {}): Promise<NeedleReport> {
       seed: o.seed ?? 1,
       tokenizer: taskTokenizer(tok),
       corpus: await loadCorpus(o.corpus),
-      solve: modelSolver(model, tok, { maxNewTokens: o.maxNewTokens ?? 12, segment: o.segment, signal: o.signal, onPrefill, onSolved }),
+      solve: modelSolver(model, tok, { maxNewTokens: o.maxNewTokens ?? 12, segment: o.segment ?? barSegment(length, model.config.inferenceSegment), signal: o.signal, onPrefill, onSolved }),
       signal: o.signal,
       onProgress: (p) => {
         const s = samples[samples.length - 1];
@@ -210,6 +210,9 @@ export async function runNeedle(o: NeedleOptions = {}): Promise<NeedleReport> {
   if (o.json) await writeFile(o.json, `${JSON.stringify(report, null, 2)}\n`);
   return report;
 }
+
+/** A prefill segment that moves the bar ~32 times per prompt: ≥ 256 tokens, at most the config's (the same logits: prefill is exact in segments). */
+const barSegment = (length: number, configSegment: number) => Math.min(configSegment, Math.max(256, 2 ** Math.ceil(Math.log2(length / 32))));
 
 function sampleReport(s: Solved, chunkSize: number): NeedleSample {
   const needle = needleChunks(s.sample, chunkSize);
