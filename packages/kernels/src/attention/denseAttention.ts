@@ -4,10 +4,11 @@
  *   out[t,h] = Σ_j softmax_j(q[t,h]·k[j,g]·scale) v[j,g],   g = floor(h / (hq/hk))
  * Layouts, row-major: q, out, dq [tq, hq, d]; k, v, dk, dv [tk, hk, d]; lse [tq, hq].
  * Sums run in float64 whatever the array type; an empty range gives out = 0 and lse = −∞.
- * v1: the loops through the shared dot / axpy helpers (common.ts), whose element reads every
- *    attention reference shares: megamorphic, ~20× slower than a local loop.
+ * v1: the loops through the shared dot / axpy helpers (common.ts) over the callers' arrays.
  * v2 (this file): the same operations in the same order, in local loops over float64 copies of the
- *    inputs (one array type everywhere, so every read is monomorphic); results bit-identical to v1.
+ *    inputs (one array type everywhere); bit-identical to v1, ~1.2× faster (T 1024, 4/2 heads × 64,
+ *    W 256: 258 → 216 ms CPU). Most CPU attention time in a prefill is its amount of work: a
+ *    segment after the first recomputes up to W history query rows (segmentAttend pads q).
  */
 import type { FloatArray } from '../core/dtype.js';
 
