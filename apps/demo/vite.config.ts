@@ -7,5 +7,11 @@ export default defineConfig({
   base: './',
   resolve: { conditions: ['@hsa/source', 'module', 'browser', 'default'] },
   plugins: [demoStaticFiles()],
-  build: { target: 'es2022', outDir: 'dist', chunkSizeWarningLimit: 2048 },
+  build: {
+    target: 'es2022',
+    outDir: 'dist',
+    chunkSizeWarningLimit: 2048,
+    // selfcheck.html: gpu.js matmul against the CPU reference (test/demo.test.ts opens it)
+    rollupOptions: { input: { main: 'index.html', selfcheck: 'selfcheck.html' } },
+  },
 });

@@ -105,6 +105,16 @@ describe('demo page', () => {
     await ctx.close();
   });
 
+  it('gpu.js matmul agrees with the CPU reference (every layout, bf16, ldc, batch folding)', async () => {
+    const page = await noGpu.newPage();
+    await page.goto(`${site.base}selfcheck.html`);
+    await page.waitForSelector('body[data-selfcheck]', { timeout: 120_000 });
+    const results = JSON.parse((await page.locator('body').getAttribute('data-selfcheck')) ?? '{}');
+    expect(results.error).toBeUndefined();
+    for (const r of results) expect(r, r.name).toMatchObject({ ok: true });
+    await page.close();
+  });
+
   it("reads the reader's own text and question, the given text marked as the needle (CPU, keyboard only)", async () => {
     const page = await noGpu.newPage({ viewport: { width: 375, height: 900 } });
     await open(page, url('budget=1&backend=cpu'));

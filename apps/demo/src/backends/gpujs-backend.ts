@@ -19,6 +19,8 @@ export class GpuJsBackend extends YieldingCpuBackend {
   private readonly minWork: number;
   /** f32 copies of packed weights, by storage and byte offset (weights are written once) */
   private widened = new WeakMap<Storage, Map<number, Float32Array>>();
+  /** shapes gpu.js could not run */
+  private failed = new Set<string>();
 
   constructor(options: GpuJsBackendOptions = {}) {
     super();
@@ -59,9 +61,18 @@ export class GpuJsBackend extends YieldingCpuBackend {
     const folds = p.batch === 1 || (p.strideB === 0 && !p.transA && p.strideA === p.M * p.K && p.strideC === p.M * (p.ldc ?? p.N));
     const M = p.M * p.batch;
     if (!folds || M * p.N * p.K < this.minWork) return false;
+    const shape = { M, N: p.N, K: p.K, transA: p.transA, transB: p.transB };
+    const key = `${M}x${p.N}x${p.K}`;
+    if (this.failed.has(key)) return false;
     const [a, b, c] = args.map((x) => this.view(x));
-    const bf = this.widenB(args[1], b, p.bDtype);
-    this.gpujs.run({ M, N: p.N, K: p.K, transA: p.transA, transB: p.transB }, a as Float32Array, bf, c as Float32Array, p.ldc ?? p.N);
+    try {
+      this.gpujs.run(shape, a as Float32Array, this.widenB(args[1], b, p.bDtype), c as Float32Array, p.ldc ?? p.N);
+    } catch (e) {
+      // e.g. an output wider than the largest texture: this shape stays on the CPU from now on
+      console.warn(`gpu.js matmul ${key} failed, using the CPU for it: ${(e as Error).message}`);
+      this.failed.add(key);
+      return false;
+    }
     return true;
   }
 

@@ -17,6 +17,8 @@ export interface GpuMatmulShape {
   transB: boolean;
 }
 
+const MAX_KERNELS = 48;
+
 type ThisKernel = { thread: { x: number; y: number }; constants: { K: number; M: number; N: number } };
 
 // gpu.js parses these functions' source into GLSL: plain loops and indexing only, one per layout.
@@ -65,7 +67,16 @@ export class GpuJsMatmul {
   private kernel(s: GpuMatmulShape): IKernelRunShortcut {
     const key = `${s.M}x${s.N}x${s.K}:${s.transA ? 't' : 'n'}${s.transB ? 't' : 'n'}`;
     let k = this.kernels.get(key);
-    if (!k) {
+    if (k) {
+      this.kernels.delete(key); // most recently used last
+      this.kernels.set(key, k);
+    } else {
+      // prompts of many lengths compile many shapes: keep the most recent ones
+      if (this.kernels.size >= MAX_KERNELS) {
+        const [oldest, old] = this.kernels.entries().next().value!;
+        old.destroy();
+        this.kernels.delete(oldest);
+      }
       const fn = s.transA ? (s.transB ? tt : tn) : s.transB ? nt : nn;
       k = this.gpu
         .createKernel(fn as never, { precision: 'single', tactic: 'precision' })
