@@ -1,5 +1,6 @@
 import { defineConfig, mergeConfig } from 'vitest/config';
 import shared from '../../vitest.shared.ts';
 
-// The browser tests build the page once and drive headless Chromium: one file, run alone.
-export default mergeConfig(shared, defineConfig({ test: { include: ['test/**/*.test.ts'], fileParallelism: false } }));
+// Unit tests of the page's modules (src/, in Node) and the browser tests (test/: they build the page
+// and drive headless Chromium), one file at a time.
+export default mergeConfig(shared, defineConfig({ test: { include: ['src/**/*.test.ts', 'test/**/*.test.ts'], fileParallelism: false } }));
