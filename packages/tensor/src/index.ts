@@ -54,13 +54,14 @@ export { concat, sliceCopy, transposeCopy } from './ops/copy.js';
 export { arange, fill } from './ops/fill.js';
 /** Rotary position embedding, rotate-half (NeoX) layout, PyTorch fp32 angles; offset or i32 positions. */
 export { type RopeOptions, rope } from './ops/rope.js';
-/** Attention: SWA (prefill, ring-buffer decode), chunk-encoder attention, HSA retrieval (top-k, fusion) and chunk attention. */
+/** Attention: SWA (prefill, a segment after its history, ring-buffer decode), chunk-encoder attention, HSA retrieval (top-k, fusion) and chunk attention. */
 export {
   type AttentionOptions,
   chunkEncoderAttention,
   chunkEncoderAttentionWithLse,
   swaAttention,
   swaAttentionDecode,
+  swaAttentionSegment,
   swaAttentionWithLse,
 } from './ops/attention/swaAttention.js';
 export { type HsaRetrievalOptions, type HsaRetrievalResult, hsaRetrieval, hsaRetrievalDecode } from './ops/attention/hsaRetrieval.js';

@@ -9,6 +9,7 @@
  * v1 plain loops, float64 sums.
  */
 import type { FloatArray } from '../core/dtype.js';
+import { ArgumentError } from '../core/errors.js';
 import { headRatio, needLength, nonNegativeInt, positiveInt } from './common.js';
 import { type DenseDims, denseAttentionBackward, denseAttentionForward } from './denseAttention.js';
 
@@ -23,6 +24,11 @@ export interface SwaParams {
   window: number;
   /** score scale, default 1/√D */
   scale?: number;
+  /**
+   * First query row computed (default 0; forward reference only): q, out and lse hold rows
+   * qStart..T−1, i.e. [T − qStart, Hq, D], so a segment after W history keys skips the history's rows.
+   */
+  qStart?: number;
 }
 
 /** Guards; `queryRows` are [T, Hq, D] arrays, `keyRows` [T, Hk, D] arrays, by name. */
@@ -36,10 +42,15 @@ function dims(op: string, p: SwaParams, queryRows: Record<string, FloatArray>, k
   return { tq: p.t, tk: p.t, hq: p.hq, hk: p.hk, d: p.d, scale: p.scale ?? 1 / Math.sqrt(p.d) };
 }
 
-/** swaAttentionForward: [q, k, v, out] (+ optional lse [T, Hq] for a backward pass). */
+/** swaAttentionForward: [q, k, v, out] (+ optional lse [T, Hq] for a backward pass); see qStart. */
 export function swaAttentionForwardRef([q, k, v, out, lse]: FloatArray[], p: SwaParams): void {
-  const x = dims('swaAttention', p, { q, out }, { k, v });
-  denseAttentionForward(q, k, v, out, lse ?? null, x, (t) => [Math.max(0, t - p.window), t]);
+  const s = p.qStart ?? 0;
+  nonNegativeInt('swaAttention', 'qStart', s);
+  if (s >= p.t && p.t > 0) throw new ArgumentError(`swaAttention: qStart ${s} leaves no query row of ${p.t}`);
+  const x = { ...dims('swaAttention', { ...p, t: p.t - s }, { q, out }, {}), tk: p.t };
+  needLength('swaAttention', 'k', k, p.t * p.hk * p.d, `[${p.t}, ${p.hk}, ${p.d}]`);
+  needLength('swaAttention', 'v', v, p.t * p.hk * p.d, `[${p.t}, ${p.hk}, ${p.d}]`);
+  denseAttentionForward(q, k, v, out, lse ?? null, x, (t) => [Math.max(0, t + s - p.window), t + s]);
 }
 
 /** swaAttentionBackward: [q, k, v, dout, dq, dk, dv]; the three gradients are overwritten. */

@@ -138,8 +138,11 @@ const scaleOf = (p: { d: number; scale?: number }) => p.scale ?? 1 / Math.sqrt(p
 export const swaAttentionForward: Kernel<SwaParams & { version?: DenseVersion }> = {
   name: 'swaAttentionForward',
   ref: (a, p) => swaAttentionForwardRef(a as FloatArray[], p),
-  program: (p, caps) =>
-    denseProgram({ mode: 'window', tq: p.t, hq: p.hq, hk: p.hk, d: p.d, segLen: p.t, window: p.window, first: 0, nkeys: 0, scale: scaleOf(p), version: p.version }, caps),
+  program(p, caps) {
+    // the WGSL kernels compute every row: an op that wants rows from qStart pads q and slices
+    if (p.qStart) throw new ArgumentError('swaAttentionForward: qStart is a CPU-reference option; the GPU kernels compute all T rows');
+    return denseProgram({ mode: 'window', tq: p.t, hq: p.hq, hk: p.hk, d: p.d, segLen: p.t, window: p.window, first: 0, nkeys: 0, scale: scaleOf(p), version: p.version }, caps);
+  },
 };
 
 /** chunkEncoderAttentionForward: [q [N,T,Hq,D], k, v [N,T,Hk,D], out, lse [N,T,Hq]]. */

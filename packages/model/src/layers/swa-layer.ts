@@ -2,7 +2,7 @@
  * The SWA decoder layer (reference-model.md §3.3) and the SWA module it shares with the HSA layer
  * (§3.2): x + SWA(RMSNorm(x)), then x + MLP(RMSNorm(x)). x is [L, d]; token t sees keys t−W … t.
  */
-import { concat, rmsNorm, sliceCopy, swaAttention, swaAttentionDecode, Tensor } from '@hsa/tensor';
+import { concat, rmsNorm, sliceCopy, swaAttention, swaAttentionDecode, swaAttentionSegment, Tensor } from '@hsa/tensor';
 import { addInto, attentionBlock, type DecodeHooks, type ForwardContext, ffn, Scope } from './common.js';
 
 /** Rows [a, b) of t along axis 0 (a copy; null when empty). */
@@ -41,14 +41,11 @@ function ringOf(all: Tensor, end: number, w: number): Tensor {
 /** A segment q [T, Hq, dh], k, v [T, Hk, dh] at dec.pos against the module's ring buffers, which it then replaces. */
 function segmentAttend(dec: DecodeHooks, prefix: string, window: number, q: Tensor, k: Tensor, v: Tensor): Tensor {
   const cache = dec.swaCache(prefix, window);
-  const h = Math.min(dec.pos, window);
   const s = new Scope();
   const kAll = s.keep(join([history(cache.k, dec.pos), k.reshape(k.shape)]));
   const vAll = s.keep(join([history(cache.v, dec.pos), v.reshape(v.shape)]));
-  const pad = h > 0 ? Tensor.from(q.backend, new Float32Array(h * q.size / q.shape[0]), [h, ...q.shape.slice(1)]) : null;
-  const qAll = s.keep(join([pad, q.reshape(q.shape)]));
-  const o = s.keep(swaAttention(qAll, kAll, vAll, { window }));
-  const out = sliceCopy(o, 0, h, h + q.shape[0]);
+  // q holds the last T of the h + T positions: the history's query rows are not computed on the CPU
+  const out = swaAttentionSegment(q, kAll, vAll, { window });
   if (window > 0) dec.setSwaCache(prefix, { k: ringOf(kAll, dec.pos + q.shape[0], window), v: ringOf(vAll, dec.pos + q.shape[0], window) });
   s.dispose();
   return out;

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { Tensor } from '../../tensor.js';
 import { expectClose, freshSeed, randF32, testBackends, toF64 } from '../../test-utils/index.js';
 import { attnTol } from './helpers.js';
-import { chunkEncoderAttention, swaAttention, swaAttentionDecode } from './swaAttention.js';
+import { chunkEncoderAttention, swaAttention, swaAttentionDecode, swaAttentionSegment } from './swaAttention.js';
 
 
 describe.each(testBackends())('dense attention kernels on %s', (_name, makeBackend) => {
@@ -40,6 +40,24 @@ describe.each(testBackends())('dense attention kernels on %s', (_name, makeBacke
     const want = new Float64Array(n * T * hq * d);
     chunkEncoderAttentionForwardRef([toF64(q), toF64(k), toF64(v), want], { n, t: T, hq, hk, d });
     expectClose(await out.data(), want, attnTol(d, T), `seed=${seed}`);
+  });
+
+  it.each([
+    [70, 30, 4, 2, 16, 40],
+    [9, 64, 2, 1, 8, 64],
+    [5, 0, 3, 3, 4, 2],
+  ])('swaAttentionSegment T=%i after H=%i, hq=%i hk=%i d=%i window=%i = rows H… of the padded swaAttention, bit for bit', async (T, H, hq, hk, d, window) => {
+    const be = await makeBackend();
+    const seed = freshSeed();
+    const q = randF32(T * hq * d, seed, -2, 2);
+    const [k, v] = [randF32((H + T) * hk * d, seed + 1, -2, 2), randF32((H + T) * hk * d, seed + 2)];
+    const [kt, vt] = [Tensor.from(be, k, [H + T, hk, d]), Tensor.from(be, v, [H + T, hk, d])];
+    const padded = new Float32Array((H + T) * hq * d);
+    padded.set(q, H * hq * d);
+    const full = swaAttention(Tensor.from(be, padded, [H + T, hq, d]), kt, vt, { window });
+    const seg = swaAttentionSegment(Tensor.from(be, q, [T, hq, d]), kt, vt, { window });
+    expect(seg.shape).toEqual([T, hq, d]);
+    expect(Array.from(await seg.data())).toEqual(Array.from((await full.data()).subarray(H * hq * d)));
   });
 
   it.each([

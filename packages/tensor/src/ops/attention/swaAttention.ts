@@ -17,6 +17,7 @@ import {
   swaDecodeSplitPartial,
 } from '@hsa/kernels';
 import { fmtShape, Tensor } from '../../tensor.js';
+import { concat, sliceCopy } from '../copy.js';
 import { expectDtype, sameBackend } from '../guards.js';
 
 export interface AttentionOptions {
@@ -82,6 +83,39 @@ export function swaAttentionWithLse(q: Tensor, k: Tensor, v: Tensor, options: At
   if (!Number.isInteger(w) || w < 0) throw new ArgumentError(`${op}: window must be a non-negative integer, got ${w}`);
   const t = q.shape[0];
   return runDense(swaAttentionForward, { t, hq, hk, d, window: Math.min(w, t), scale: options.scale }, q, [k, v], [t, hq], withLse);
+}
+
+/**
+ * Sliding-window attention of a segment after its history: q [T, Hq, D] are the last T of the
+ * H + T positions of k, v [H + T, Hk, D] → [T, Hq, D], the rows H… of swaAttention with q padded by H
+ * rows. The CPU reference computes only those rows (a prefill segment after the first skips up to W
+ * history rows); the WebGPU kernels compute the padded rows and the result is sliced.
+ */
+export function swaAttentionSegment(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions & { window: number }): Tensor {
+  const op = 'swaAttentionSegment';
+  const [tq, tk] = [q.shape[0], k.shape[0]];
+  if (q.rank !== 3 || k.rank !== 3 || tq > tk || tq === 0) throw new ShapeError(`${op}: q ${fmtShape(q.shape)} must be the last 1…${tk} rows of k ${fmtShape(k.shape)}`);
+  const h = tk - tq;
+  if (h === 0) return swaAttention(q, k, v, options);
+  if (q.backend.name !== 'cpu') {
+    const pad = Tensor.from(q.backend, new Float32Array((h * q.size) / tq), [h, ...q.shape.slice(1)]);
+    const qAll = concat([pad, q], 0);
+    const o = swaAttention(qAll, k, v, options);
+    const out = sliceCopy(o, 0, h, tk);
+    for (const t of [pad, qAll, o]) t.dispose();
+    return out;
+  }
+  sameBackend(op, q, k, v);
+  for (const t of [q, k, v]) expectDtype(op, t, 'f32');
+  const [, hq, d] = q.shape;
+  const hk = k.shape[1];
+  if (k.shape[2] !== d || v.shape.some((x, i) => x !== k.shape[i]) || hk === 0 || hq % hk !== 0 || d === 0) {
+    throw new ShapeError(`${op}: shapes do not match: q ${fmtShape(q.shape)}, k ${fmtShape(k.shape)}, v ${fmtShape(v.shape)}`);
+  }
+  const w = options.window;
+  if (!Number.isInteger(w) || w < 0) throw new ArgumentError(`${op}: window must be a non-negative integer, got ${w}`);
+  const p = { t: tk, hq, hk, d, window: Math.min(w, tk), scale: options.scale, qStart: h };
+  return runDense(swaAttentionForward, p, q, [k, v], [tq, hq], false).out;
 }
 
 /**
