@@ -29,15 +29,17 @@ export type BackendKind = 'cpu' | 'software' | 'gpu';
 
 /**
  * Default prompt length per backend kind: the default run (5 samples) ends in ≤ 5 minutes on the
- * 2-core CPU machine. Measured with a random model of the built-in config (recipes/builtin.json,
- * 7.68M parameters, bf16) on 2026-11-28, the machine shared with other jobs (load average 6-15):
- * - CPU backend: 31 tokens/s prefill at 1K with matmul ref v1, 72-80 tokens/s at 1K-4K with the v2
- *   (contiguous dot) loop; 70-170 ms per decoded token. 5 × 2K: ~2.5 min (v2), ~5.5 min (v1).
+ * 2-core CPU machine. Measured on 2026-11-28 with the built-in config (recipes/builtin.json, 7.68M
+ * parameters, bf16), the machine shared with other jobs (load average ~7, this process getting about
+ * half a core; the CPU seconds it used estimate an idle machine):
+ * - CPU backend (matmul ref v2, dense attention ref v2): 60-115 tokens/s prefill at 2K-4K, 70-170 ms
+ *   per decoded token. The default run at 4K: 264 s (151 s of CPU time); at 2K: 170 s (77 s).
+ *   Before matmul ref v2: 31 tokens/s at 1K.
  * - WebGPU on SwiftShader: 6 tokens/s prefill, 13 s per decoded token, so 5 samples take > 5 min at
  *   any length (the answer alone is ~10 tokens); `auto` takes the CPU there (chooseBackend).
  * - A real GPU: 1M tokens (docs/benchmarks.md: ~32K tokens/s prefill on the H200, a larger model).
  */
-export const DEFAULT_LENGTH: Record<BackendKind, number> = { cpu: 2048, software: 256, gpu: 1 << 20 };
+export const DEFAULT_LENGTH: Record<BackendKind, number> = { cpu: 4096, software: 256, gpu: 1 << 20 };
 
 export interface NeedleOptions {
   /** model directory (default BUILTIN_MODEL_DIR) */
