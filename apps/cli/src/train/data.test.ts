@@ -46,4 +46,17 @@ describe('training data', () => {
     expect(data.tokenizer.decode(ids)).toContain(`is: ${text.trim().slice(0, -1)}.`);
     expect(targets.slice(0, stage.seqLen - kept.length).every((t) => t === IGNORE)).toBe(true);
   });
+
+  it('with synthetic.weight, retrieval sequences carry that weight and text windows 1; without, none', () => {
+    const stage = { ...recipe.stages[0], synthetic: { ...recipe.stages[0].synthetic, fraction: 0.5, weight: 4 } };
+    const batch = Array.from({ length: 6 }, (_, k) => makeBatch(data, stage, k)).flat();
+    const weights = new Set(batch.map((q) => q.weight));
+    expect(weights).toEqual(new Set([1, 4]));
+    for (const q of batch) {
+      const answerOnly = Array.from(q.targets).some((t) => t === IGNORE);
+      if (q.weight === 4) expect(data.tokenizer.decode(Array.from(q.ids))).toContain('?');
+      else expect(answerOnly).toBe(false);
+    }
+    expect(makeBatch(data, recipe.stages[0], 0).every((q) => q.weight === undefined)).toBe(true);
+  });
 });

@@ -81,10 +81,14 @@ export function retrievalSequence(data: TrainData, stage: Stage, task: TaskSpec,
 /** The sequences of global step `step` (0-based) in `stage`: a pure function of (seed, step). */
 export function makeBatch(data: TrainData, stage: Stage, step: number): TrainSequence[] {
   const rng = Rng.from(data.seed, 'batch', step);
-  const { fraction, tasks } = stage.synthetic;
+  const { fraction, tasks, weight } = stage.synthetic;
   return Array.from({ length: stage.batch }, () => {
-    if (rng.next() < fraction) return retrievalSequence(data, stage, tasks[rng.int(0, tasks.length - 1)], rng);
-    return textWindow(data.tokens, stage.seqLen, rng);
+    if (rng.next() < fraction) {
+      const seq = retrievalSequence(data, stage, tasks[rng.int(0, tasks.length - 1)], rng);
+      return weight === undefined ? seq : { ...seq, weight };
+    }
+    const seq = textWindow(data.tokens, stage.seqLen, rng);
+    return weight === undefined ? seq : { ...seq, weight: 1 };
   });
 }
 

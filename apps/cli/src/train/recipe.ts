@@ -29,6 +29,12 @@ export interface SyntheticMix {
   /** @hsa/tasks TASKS names, drawn uniformly */
   tasks: TaskSpec[];
   loss: SyntheticLoss;
+  /**
+   * Sequence-balanced loss: each sequence's mean loss counts with a weight (text windows 1, retrieval
+   * samples this), instead of every valid target counting once. With loss "answer", weight 1 makes a
+   * retrieval answer count as much as a whole text window. Undefined: the token-weighted mean.
+   */
+  weight?: number;
 }
 
 export interface Stage {
@@ -104,7 +110,7 @@ function model(v: unknown): { modelJson: Json; model: HsaConfig } {
 
 function synthetic(v: unknown, f: string): SyntheticMix {
   if (v === undefined) return { fraction: 0, tasks: [], loss: 'all' };
-  const j = obj(v, f, ['fraction', 'tasks', 'loss']);
+  const j = obj(v, f, ['fraction', 'tasks', 'loss', 'weight']);
   const fraction = num(j, 'fraction', `${f}.`, { min: 0, max: 1 });
   const names = j.tasks ?? [];
   if (!Array.isArray(names)) throw new RecipeError(`${f}.tasks`, `must be a list of task names, got ${JSON.stringify(names)}`);
@@ -116,7 +122,8 @@ function synthetic(v: unknown, f: string): SyntheticMix {
   if (fraction > 0 && tasks.length === 0) throw new RecipeError(`${f}.tasks`, `must name at least one task when fraction is ${fraction}`);
   const loss = j.loss ?? 'all';
   if (loss !== 'all' && loss !== 'answer') throw new RecipeError(`${f}.loss`, `must be "all" or "answer", got ${JSON.stringify(loss)}`);
-  return { fraction, tasks, loss };
+  const weight = j.weight === undefined ? undefined : num(j, 'weight', `${f}.`, { min: 0 });
+  return { fraction, tasks, loss, weight };
 }
 
 const STAGE_KEYS = ['name', 'steps', 'seqLen', 'batch', 'slidingWindow', 'hsaSlidingWindow', 'chunkTopk', 'checkpointLayers', 'synthetic'];

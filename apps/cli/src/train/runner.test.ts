@@ -7,7 +7,7 @@
  */
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LogLine, readLog, type StepLog } from './log.js';
@@ -109,10 +109,12 @@ describe('hsa train runner (CPU, recipes/tiny.json)', () => {
     expect(recipe.model).toEqual({ ...base.recipe.model, skipHsa: true });
     expect(recipe.optimizer).toEqual({ ...base.recipe.optimizer, lr: 0.5 });
     expect(recipe.stages).toEqual(base.recipe.stages);
+    // the base's corpus, relative to the base's file, still names the same file from the child's folder
+    expect(resolve(root, recipe.corpus!)).toBe(resolve(dirname(RECIPE), base.recipe.corpus!));
     expect(hash).not.toBe(base.hash);
     const same = join(root, 'same.json');
     writeFileSync(same, JSON.stringify({ extends: RECIPE }));
-    expect((await readRecipe(same)).hash).toBe(base.hash);
+    expect((await readRecipe(same)).recipe).toEqual({ ...base.recipe, corpus: relative(root, resolve(dirname(RECIPE), base.recipe.corpus!)) });
     const a = join(root, 'a.json');
     writeFileSync(a, JSON.stringify({ extends: 'b.json' }));
     writeFileSync(join(root, 'b.json'), JSON.stringify({ extends: 'a.json' }));

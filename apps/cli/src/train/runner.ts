@@ -12,7 +12,7 @@
  * DIR/model.safetensors and DIR/tokenizer.json, which `hsa generate` and `hsa eval` load.
  */
 import { mkdir, readFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { type TrainForwardOptions, type TrainSequence, TrainableHsaModel } from '@hsa/model';
 import { AdamW, ArgumentError, type BackendName, createBackend, HsaError, loadCheckpoint, noGrad, Rng, serializeSafetensors, Trainer, warmupConstant } from '@hsa/tensor';
 import { nodeCheckpointIO, writeFileAtomic } from '@hsa/tensor/node';
@@ -69,7 +69,8 @@ async function readJson(path: string): Promise<unknown> {
 
 /**
  * The recipe at `path` with its `extends` chain resolved: `"extends": "base.json"` (relative to the
- * file naming it) starts from that recipe, and this file's fields replace the base's; objects merge
+ * file naming it) starts from that recipe (its `data.corpus` still naming the same file), and this
+ * file's fields replace the base's; objects merge
  * field by field (so `"model": { "skip_hsa": true }` changes one config field), lists and values
  * replace whole.
  */
@@ -79,7 +80,14 @@ async function readRecipeJson(path: string, seen: string[] = []): Promise<unknow
   if (typeof raw !== 'object' || raw === null || !('extends' in raw)) return raw;
   const { extends: base, ...own } = raw as Record<string, unknown>;
   if (typeof base !== 'string' || base.length === 0) throw new RecipeError('extends', `must be a file name, got ${JSON.stringify(base)}`);
-  return mergeJson(await readRecipeJson(resolve(dirname(path), base), [...seen, resolve(path)]), own);
+  const basePath = resolve(dirname(path), base);
+  const baseJson = (await readRecipeJson(basePath, [...seen, resolve(path)])) as Record<string, unknown>;
+  // the base's corpus path is relative to the base's file: make it relative to this one
+  const data = baseJson?.data as Record<string, unknown> | undefined;
+  if (typeof data?.corpus === 'string' && !isAbsolute(data.corpus)) {
+    baseJson.data = { ...data, corpus: relative(dirname(path), resolve(dirname(basePath), data.corpus)) };
+  }
+  return mergeJson(baseJson, own);
 }
 
 function mergeJson(base: unknown, over: unknown): unknown {

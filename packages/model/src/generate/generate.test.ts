@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createDecodeState, prefill } from '../decode.js';
 import { HsaModel } from '../model.js';
 import { randomCheckpoint, TINY_CONFIG } from '../test-utils/random-model.js';
-import { generateText } from './generate.js';
+import { generateText, segments } from './generate.js';
 import type { RetrievalStep } from './retrieval.js';
 
 const CONFIG = { ...TINY_CONFIG, enable_softmax: true, eos_token_id: null };
@@ -103,7 +103,21 @@ describe('streamed prompts', () => {
     expect(got.promptTokens).toBe(300);
     expect(seen.at(-1)).toBe(300);
     await expect(generateText(model, { length: 301, pieces }, { maxNewTokens: 2 })).rejects.toThrow(/not its length/);
+    // the pieces are regrouped into whole segments: one prefill pass per 64 tokens, not one per piece
+    const bySeg: number[] = [];
+    const seg = await generateText(model, { length: 300, pieces }, { maxNewTokens: 12, segment: 64, onPrefill: (d) => bySeg.push(d) });
+    // (the lazy upper decoder may add one report inside the last segments, where its plan switches)
+    expect(bySeg.filter((d) => d % 64 === 0)).toEqual([64, 128, 192, 256]);
+    expect(bySeg.at(-1)).toBe(300);
+    expect(bySeg.length).toBeLessThanOrEqual(6);
+    expect(seg.ids).toEqual(want.ids);
   }, 300_000);
+
+  it('segments() regroups any pieces into arrays of the segment size, the last one shorter', () => {
+    const got = [...segments([[7, 8]], [Int32Array.of(1, 2, 3), [], Uint16Array.of(4), Int32Array.of(5, 6, 9, 10, 11)], 4)].map((a) => Array.from(a));
+    expect(got).toEqual([[7, 8, 1, 2], [3, 4, 5, 6], [9, 10, 11]]);
+    expect([...segments([], [], 4)]).toEqual([]);
+  });
 });
 
 describe('sampling', () => {

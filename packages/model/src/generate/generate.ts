@@ -122,7 +122,34 @@ export interface StreamedPrompt {
 const isStreamed = (p: ArrayLike<number> | StreamedPrompt): p is StreamedPrompt => typeof (p as StreamedPrompt).pieces === 'function';
 
 /**
- * Prefill of the state's pending tokens + the prompt, piece by piece under one lazy-prefill plan
+ * The tokens of `head` then `rest` regrouped into arrays of `size` (the last one shorter): a stream's
+ * pieces are often a line or a paragraph long, and each prefill call is at least one pass through
+ * every layer, so feeding them one by one would cost a pass per line.
+ */
+export function* segments(head: Iterable<ArrayLike<number>>, rest: Iterable<ArrayLike<number>>, size: number): Generator<Int32Array> {
+  let buf = new Int32Array(size);
+  let n = 0;
+  for (const src of [head, rest]) {
+    for (const piece of src) {
+      for (let i = 0; i < piece.length; ) {
+        const take = Math.min(size - n, piece.length - i);
+        if (ArrayBuffer.isView(piece)) buf.set((piece as Int32Array).subarray(i, i + take), n);
+        else for (let j = 0; j < take; j++) buf[n + j] = piece[i + j];
+        n += take;
+        i += take;
+        if (n === size) {
+          yield buf;
+          buf = new Int32Array(size);
+          n = 0;
+        }
+      }
+    }
+  }
+  if (n > 0) yield buf.subarray(0, n);
+}
+
+/**
+ * Prefill of the state's pending tokens + the prompt, in segments under one lazy-prefill plan
  * (promptEnd). An abort leaves the state after its last fed segment; for an array prompt the tokens
  * not yet fed go back to `pending`, a stream's rest stays the caller's.
  */
@@ -131,7 +158,8 @@ async function feedPrompt(state: DecodeState, prompt: ArrayLike<number> | Stream
   const whole = isStreamed(prompt) ? null : [...pending, ...Array.from(prompt)];
   const total = whole ? whole.length : pending.length + (prompt as StreamedPrompt).length;
   if (total === 0) throw new ArgumentError('generate: nothing to continue from (empty prompt and no pending token in the state)');
-  const pieces: Iterable<ArrayLike<number>> = whole ? [whole] : [pending, ...(prompt as StreamedPrompt).pieces()];
+  const seg = o.segment ?? state.model.config.inferenceSegment;
+  const pieces: Iterable<ArrayLike<number>> = whole ? [whole] : segments([pending], (prompt as StreamedPrompt).pieces(), seg);
   const promptEnd = state.pos + total - 1;
   const pos0 = state.pos;
   state.pending = [];

@@ -135,6 +135,12 @@ describe('training loss on the CPU', () => {
     const [la, lb, lab] = [await value(a), await value(b), await value([a, b])];
     expect(lab).toBeCloseTo((la * count(a) + lb * count(b)) / (count(a) + count(b)), 5);
     expect(await value({ ids: a.ids, targets: Array.from(a.targets, () => -100) })).toBe(0);
+    // with weights: Σ w·mean / Σ w (missing weight = 1; a sequence without valid targets drops out)
+    expect(await value([{ ...a, weight: 3 }, b])).toBeCloseTo((3 * la + lb) / 4, 5);
+    expect(await value([a, { ...b, weight: 0.5 }])).toBeCloseTo((la + 0.5 * lb) / 1.5, 5);
+    const none = { ids: a.ids, targets: Array.from(a.targets, () => -100), weight: 5 };
+    expect(await value([none, { ...b, weight: 2 }])).toBeCloseTo(lb, 5);
+    expect(() => m.loss([{ ...a, weight: -1 }, b])).toThrow(/weight/);
     m.dispose();
   });
 });

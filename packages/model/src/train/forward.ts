@@ -35,6 +35,12 @@ export interface TrainForwardOptions {
 export interface TrainSequence {
   ids: ArrayLike<number>;
   targets: ArrayLike<number>;
+  /**
+   * Relative weight of this sequence's mean loss. When any sequence of a batch has one (missing = 1),
+   * trainLoss is Σ w·mean / Σ w over the sequences with valid targets, instead of the mean over all
+   * valid targets: a sequence with few targets (a retrieval answer) then counts as much as its weight.
+   */
+  weight?: number;
 }
 
 /** What the forward needs of the model (TrainableHsaModel). */
@@ -133,7 +139,8 @@ function targetsOf(c: HsaConfig, seq: TrainSequence): { data: Int32Array; valid:
 
 /**
  * The mean cross-entropy over every valid target of the batch (a scalar, shape []): each sequence's
- * mean weighted by its share of the valid targets (0 when no target is valid); plus, for MoE configs
+ * mean weighted by its share of the valid targets (0 when no target is valid), or by its `weight`
+ * when the batch's sequences carry weights; plus, for MoE configs
  * with aux_loss_alpha > 0, the sequence-level balance losses averaged over the sequences.
  */
 export function trainLoss(model: TrainModelView, batch: TrainSequence | readonly TrainSequence[], options: TrainForwardOptions = {}): Tensor {
@@ -141,6 +148,15 @@ export function trainLoss(model: TrainModelView, batch: TrainSequence | readonly
   if (seqs.length === 0) throw new ArgumentError('training loss: the batch is empty');
   const targets = seqs.map((q) => targetsOf(model.config, q));
   const total = targets.reduce((n, t) => n + t.valid, 0);
+  const weighted = seqs.some((q) => q.weight !== undefined);
+  for (const q of seqs) {
+    if (q.weight !== undefined && !(q.weight >= 0 && Number.isFinite(q.weight))) throw new ArgumentError(`training loss: weight must be finite and ≥ 0, got ${q.weight}`);
+  }
+  const weightSum = seqs.reduce((n, q, b) => n + (targets[b].valid > 0 ? (q.weight ?? 1) : 0), 0);
+  const share = (b: number) => {
+    if (!weighted) return total > 0 ? targets[b].valid / total : 1 / seqs.length;
+    return weightSum > 0 && targets[b].valid > 0 ? (seqs[b].weight ?? 1) / weightSum : 0;
+  };
   if (options.checkpointLayers && (model.config.moe?.auxLossAlpha ?? 0) > 0) {
     throw new UnsupportedError('training loss: aux_loss_alpha > 0 with checkpointLayers (the balance loss of a recomputed layer gets no gradient); turn one off');
   }
@@ -152,7 +168,7 @@ export function trainLoss(model: TrainModelView, batch: TrainSequence | readonly
       const logits = s.keep(logitsWithAux(model, seqs[b].ids, options, aux));
       const tt = s.keep(T.from(model.backend, targets[b].data, [targets[b].data.length], 'i32'));
       const ce = s.keep(ag.crossEntropy(logits, tt));
-      const part = seqs.length === 1 ? ce : s.keep(ag.scale(ce, total > 0 ? targets[b].valid / total : 1 / seqs.length));
+      const part = seqs.length === 1 && !weighted ? ce : s.keep(ag.scale(ce, share(b)));
       loss = loss ? s.keep(ag.add(loss, part)) : part;
     }
     for (const a of aux) loss = s.keep(ag.add(loss as Tensor, s.keep(ag.scale(s.keep(a), 1 / seqs.length))));
