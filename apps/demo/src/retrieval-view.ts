@@ -3,7 +3,8 @@
  * layer retrieved for that token, placed along the whole document, opacity from the fusion weight
  * (averaged over KV heads); the needle's chunk is a band across all rows. Marks are also listed, for
  * the token chosen, as buttons that show the chunk's text (the keyboard path; the marks take clicks).
- * Elements carry data attributes (data-chunk, data-needle, data-needle-chunk) for tests and styling.
+ * The needle's chunks are every chunk its tokens touch (as `hsa needle` counts them).
+ * Elements carry data attributes (data-chunk, data-needle, data-needle-chunk(s)) for tests and styling.
  */
 import type { RetrievalStep } from '@hsa/model';
 import type { Mark } from './prompt.js';
@@ -57,7 +58,9 @@ export class RetrievalView {
     private readonly textBox: HTMLElement,
   ) {
     const S = doc.chunkSize;
-    this.needleChunks = new Set(doc.marks.slice(0, 1).map((m) => Math.floor(m.start / S)));
+    const span = (m: Mark) => [Math.floor(m.start / S), Math.floor((m.start + Math.max(m.length, 1) - 1) / S)];
+    const [first, last] = doc.marks.length ? span(doc.marks[0]) : [0, -1];
+    this.needleChunks = new Set(Array.from({ length: last - first + 1 }, (_, i) => first + i));
     for (const e of [raster, tokens, list]) e.replaceChildren();
     textBox.textContent = '';
     document.getElementById('read-needle')?.remove();
@@ -71,17 +74,19 @@ export class RetrievalView {
     raster.append(this.axis(), overlay);
     for (const [i, m] of doc.marks.entries()) {
       const c = Math.floor(m.start / S);
-      const band = el('div', { className: i === 0 ? 'band needle' : 'band distractor', title: m.label }, { needleChunk: String(c), kind: i === 0 ? 'needle' : 'other' });
-      this.place(band, c);
+      const [c0, c1] = span(m);
+      const chunks = Array.from({ length: c1 - c0 + 1 }, (_, k) => c0 + k).join(',');
+      const band = el('div', { className: i === 0 ? 'band needle' : 'band distractor', title: m.label }, { needleChunk: String(c), needleChunks: chunks, kind: i === 0 ? 'needle' : 'other' });
+      this.place(band, c0, c1 - c0 + 1);
       overlay.append(band);
     }
   }
 
   private pct = (tokens: number) => `${(100 * tokens) / this.doc.length}%`;
 
-  private place(e: HTMLElement, chunk: number): void {
+  private place(e: HTMLElement, chunk: number, count = 1): void {
     e.style.left = this.pct(chunk * this.doc.chunkSize);
-    e.style.width = this.pct(Math.min(this.doc.chunkSize, this.doc.length - chunk * this.doc.chunkSize));
+    e.style.width = this.pct(Math.min(count * this.doc.chunkSize, this.doc.length - chunk * this.doc.chunkSize));
   }
 
   private axis(): HTMLElement {

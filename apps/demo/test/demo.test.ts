@@ -46,7 +46,7 @@ function expectedNeedleChunk(): number {
 }
 
 /** A text of about 400 tokens with a pass key on its own line after about 300 tokens. */
-function ownText(): { text: string; find: string; chunk: number } {
+function ownText(): { text: string; find: string; chunk: number; chunks: string } {
   const paragraphs = loadShakespeare().heldOut;
   const tok = fromTokenizerJson(fixtureTokenizerJson());
   let before = '';
@@ -56,7 +56,9 @@ function ownText(): { text: string; find: string; chunk: number } {
   }
   const find = 'The pass key is 4815162. Remember it.';
   const chunk = Math.floor(tok.encode(before, { addSpecialTokens: false }).length / 64);
-  return { text: `${before}${find}\n${paragraphs.slice(-2).join('\n')}`, find, chunk };
+  const last = Math.floor((tok.encode(before + find, { addSpecialTokens: false }).length - 1) / 64);
+  const chunks = Array.from({ length: last - chunk + 1 }, (_, i) => chunk + i).join(',');
+  return { text: `${before}${find}\n${paragraphs.slice(-2).join('\n')}`, find, chunk, chunks };
 }
 
 describe('demo page', () => {
@@ -138,6 +140,8 @@ describe('demo page', () => {
     await page.keyboard.press('Enter');
     await page.waitForSelector('#answer[data-done="true"]', { timeout: 120_000 });
     expect(await page.locator('#raster .band.needle').getAttribute('data-needle-chunk')).toBe(String(own.chunk));
+    // every chunk the marked text touches is the needle's (it crosses a chunk boundary here)
+    expect(await page.locator('#raster .band.needle').getAttribute('data-needle-chunks')).toBe(own.chunks);
     expect(await page.locator('#question-shown').textContent()).toBe('What is the pass key? The pass key is');
     // the needle's chunk, read by keyboard, with the marked text highlighted
     await page.locator('#read-needle').focus();
