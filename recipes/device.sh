@@ -7,12 +7,12 @@
 #       one `hsa train --resume --max-minutes 9` per recipe, all at once (a step of this model is
 #       bound by host work, so several processes share the card well); repeat until each prints
 #       `train: done`. Checkpoints stay in $HSA_RUNS (default /tmp/hsa-runs) on the machine; the logs
-#       and, once done, config.json, model.safetensors and tokenizer.json come back in $OUT/<recipe>/.
+#       and, once done, config.json, model.safetensors and tokenizer.json come back in $OUT/<recipe>.tar.
 #
 #   . .device-kit/boot && bash recipes/device.sh eval $OUT 'builtin niah_single_2 4k,16k 0,25,50,75,100 10' ...
 #       one `hsa eval` per job "MODEL TASKS LENGTHS DEPTHS SAMPLES" (MODEL: a recipe trained above,
 #       or a directory), all at once, one process per task, length and depth; JSON in
-#       $OUT/<model>/eval-<task>-<length>-d<depth>.json (SAMPLES per depth).
+#       <model>/eval-<task>-<length>-d<depth>.json (SAMPLES per depth), all in $OUT/eval.tar.
 set -uo pipefail
 phase=${1:?train or eval}
 out=${2:?output folder}
@@ -29,9 +29,10 @@ train)
   done
   wait
   for r in "$@"; do
-    mkdir -p "$out/$r"
-    cp "$runs/$r/stdout.log" "$runs/$r/train-log.jsonl" "$out/$r/"
-    [[ -f $runs/$r/model.safetensors ]] && cp "$runs/$r"/{config.json,model.safetensors,tokenizer.json} "$out/$r/"
+    # one tar per recipe: the device tool brings back few files, each of limited size
+    files=(stdout.log train-log.jsonl)
+    [[ -f $runs/$r/model.safetensors ]] && files+=(config.json model.safetensors tokenizer.json)
+    tar cf "$out/${r//\//-}.tar" -C "$runs/$r" "${files[@]}"
     echo "== $r"
     tail -n 4 "$runs/$r/stdout.log"
   done
@@ -55,6 +56,7 @@ eval)
   done
   wait
   for f in "$out"/*/eval-*.txt; do echo "== $f"; grep -v '^\s*$' "$f" | tail -n 3; done
+  (cd "$out" && tar cf eval.tar --remove-files */eval-*)
   ;;
 *)
   echo "recipes/device.sh: unknown phase $phase (train or eval)" >&2
