@@ -143,7 +143,7 @@ async function boot(): Promise<void> {
       tokenizer: loaded.tokenizer,
       budget: budgetBytes(num('budget')),
       meter,
-      segment: num('segment') ?? { webgpu: 4096, gpujs: 512, cpu: 256 }[chosen.kind],
+      segment: num('segment') ?? { webgpu: 4096, gpujs: 512, cpu: 128 }[chosen.kind],
       corpus: async () => (corpus ??= splitCorpus(await (await fetch('data/tinyshakespeare.txt')).text())),
     };
     setupForm(c);
