@@ -12,6 +12,7 @@
  *    cost was work: a segment after the first recomputed up to W history rows (swaAttentionSegment).
  */
 import type { FloatArray } from '../core/dtype.js';
+import { weightedSum } from './common.js';
 
 export interface DenseDims {
   tq: number;
@@ -66,27 +67,6 @@ function rowProbs(q: Float64Array, qo: number, k: Float64Array, g: number, lo: n
   for (let j = lo; j <= hi; j++) sum += p[j - lo] = Math.exp(p[j - lo] - m);
   for (let j = lo; j <= hi; j++) p[j - lo] /= sum;
   return m + Math.log(sum);
-}
-
-/**
- * acc[i] += Σ_j p[j − lo]·v[vo + (j − lo)·vs + i] over j = lo..hi in j order; four keys per pass
- * (the same sequence of float64 roundings per acc[i], a quarter of the acc loads and stores).
- */
-function weightedSum(p: Float64Array, v: Float64Array, lo: number, hi: number, vo: number, vs: number, acc: Float64Array, d: number): void {
-  let j = lo;
-  for (; j + 3 <= hi; j += 4) {
-    const [w0, w1, w2, w3] = [p[j - lo], p[j - lo + 1], p[j - lo + 2], p[j - lo + 3]];
-    const v0 = vo + (j - lo) * vs;
-    const v1 = v0 + vs;
-    const v2 = v1 + vs;
-    const v3 = v2 + vs;
-    for (let i = 0; i < d; i++) acc[i] = acc[i] + w0 * v[v0 + i] + w1 * v[v1 + i] + w2 * v[v2 + i] + w3 * v[v3 + i];
-  }
-  for (; j <= hi; j++) {
-    const w = p[j - lo];
-    const o = vo + (j - lo) * vs;
-    for (let i = 0; i < d; i++) acc[i] += w * v[o + i];
-  }
 }
 
 export function denseAttentionForward(

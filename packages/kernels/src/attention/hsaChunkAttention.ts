@@ -12,7 +12,7 @@ import { ArgumentError } from '../core/errors.js';
 import { type BufferBinding, grid, type Kernel } from '../core/program.js';
 import { wgslBindings } from '../core/program.js';
 import { defineUniforms } from '../core/uniforms.js';
-import { axpy, headRatio } from './common.js';
+import { headRatio, weightedSum } from './common.js';
 import { CHUNK_WG, type ChunkTile, chunkWords, hsaChunkAttentionWgsl } from './hsaChunkAttention.wgsl.js';
 import { checkChunkAttention, chunkProbs, type HsaChunkAttentionParams } from './hsaChunkAttention.ref.js';
 
@@ -82,6 +82,7 @@ function partRef(a: unknown[], p: HsaChunkAttentionGpuParams): void {
   const ratio = checkChunkAttention('hsaChunkAttention', { ...p, chunks: p.chunks }, { q, out }, {}, { idx, w });
   const part = { ...p, chunks: cn };
   const pr = new Float64Array(p.s);
+  const ws = new Float64Array(p.s);
   const acc = new Float64Array(p.d);
   for (let t = 0; t < p.t; t++) {
     for (let h = 0; h < p.hq; h++) {
@@ -96,7 +97,8 @@ function partRef(a: unknown[], p: HsaChunkAttentionGpuParams): void {
         const c = idx[(t * p.hk + g) * p.k + j] - c0;
         if (wj === 0 || c < 0 || c >= cn) continue;
         chunkProbs(q, qo, memK, c, g, part, pr);
-        for (let s = 0; s < p.s; s++) axpy(wj * pr[s], memV, ((c * p.s + s) * p.hk + g) * p.d, acc, 0, p.d);
+        for (let s = 0; s < p.s; s++) ws[s] = wj * pr[s];
+        weightedSum(ws, memV, 0, p.s - 1, (c * p.s * p.hk + g) * p.d, p.hk * p.d, acc, p.d);
       }
       const po = ((p.plane0 ?? 0) + plane) * p.t * p.hq * p.d + qo;
       for (let d = 0; d < p.d; d++) out[po + d] = (p.accumulate ? out[po + d] : 0) + acc[d];
