@@ -6,6 +6,7 @@
  */
 import { type Kernel, type MatmulParams, type TypedArray, unpackHalf } from '@hsa/kernels';
 import type { AdapterReport, KernelArg, Storage } from '@hsa/tensor';
+import type { Texture } from 'gpu.js';
 import { GpuJsMatmul } from './gpujs-matmul.js';
 import { YieldingCpuBackend } from './yielding-cpu.js';
 
@@ -17,8 +18,8 @@ export interface GpuJsBackendOptions {
 export class GpuJsBackend extends YieldingCpuBackend {
   readonly gpujs: GpuJsMatmul;
   private readonly minWork: number;
-  /** f32 copies of packed weights, by storage and byte offset (weights are written once) */
-  private widened = new WeakMap<Storage, Map<number, Float32Array>>();
+  /** packed weights on the GPU as f32 textures, by storage and range (weights are written once) */
+  private textures = new WeakMap<Storage, Map<string, Texture>>();
   /** shapes gpu.js could not run */
   private failed = new Set<string>();
 
@@ -28,31 +29,42 @@ export class GpuJsBackend extends YieldingCpuBackend {
     this.minWork = options.minWork ?? 2 ** 20;
   }
 
+  /** Drops the textures made from a storage whose contents change or end. */
+  private forget(storage: Storage): void {
+    for (const t of this.textures.get(storage)?.values() ?? []) t.delete();
+    this.textures.delete(storage);
+  }
+
   override write(storage: Storage, data: ArrayBufferView, byteOffset = 0): void {
-    this.widened.delete(storage);
+    this.forget(storage);
     super.write(storage, data, byteOffset);
   }
 
   override copy(src: Storage, srcOffset: number, dst: Storage, dstOffset: number, bytes: number): void {
-    this.widened.delete(dst);
+    this.forget(dst);
     super.copy(src, srcOffset, dst, dstOffset, bytes);
+  }
+
+  override release(storage: Storage): void {
+    this.forget(storage);
+    super.release(storage);
   }
 
   override run<P>(kernel: Kernel<P>, params: P, args: readonly KernelArg[]): void {
     if (kernel.name === 'matmul' && this.matmul(params as MatmulParams, args)) return;
-    for (const a of args) if (a.dtype !== 'f32' && a.dtype !== 'i32' && a.dtype !== 'u32') this.widened.delete(a.storage);
+    for (const a of args) if (a.dtype !== 'f32' && a.dtype !== 'i32' && a.dtype !== 'u32') this.forget(a.storage);
     super.run(kernel, params, args);
   }
 
-  /** B as f32: packed 16-bit weights widened once and kept. */
-  private widenB(arg: KernelArg, b: TypedArray, dtype: MatmulParams['bDtype']): Float32Array {
+  /** B for gpu.js: f32 values as they are; packed 16-bit weights widened and uploaded once, then kept. */
+  private operandB(arg: KernelArg, b: TypedArray, dtype: MatmulParams['bDtype']): Float32Array | Texture {
     if (dtype === 'f32') return b as Float32Array;
-    let byOffset = this.widened.get(arg.storage);
-    if (!byOffset) this.widened.set(arg.storage, (byOffset = new Map()));
-    const key = arg.byteOffset ?? 0;
-    let f = byOffset.get(key);
-    if (!f || f.length !== b.length) byOffset.set(key, (f = unpackHalf(b as Uint16Array, dtype)));
-    return f;
+    let byOffset = this.textures.get(arg.storage);
+    if (!byOffset) this.textures.set(arg.storage, (byOffset = new Map()));
+    const key = `${arg.byteOffset ?? 0}:${b.length}`;
+    let t = byOffset.get(key);
+    if (!t) byOffset.set(key, (t = this.gpujs.upload(unpackHalf(b as Uint16Array, dtype))));
+    return t;
   }
 
   /** Runs the product on gpu.js when it is heavy and folds into one matrix; false leaves it to the CPU. */
@@ -66,7 +78,7 @@ export class GpuJsBackend extends YieldingCpuBackend {
     if (this.failed.has(key)) return false;
     const [a, b, c] = args.map((x) => this.view(x));
     try {
-      this.gpujs.run(shape, a as Float32Array, this.widenB(args[1], b, p.bDtype), c as Float32Array, p.ldc ?? p.N);
+      this.gpujs.run(shape, a as Float32Array, this.operandB(args[1], b, p.bDtype), c as Float32Array, p.ldc ?? p.N);
     } catch (e) {
       // e.g. an output wider than the largest texture: this shape stays on the CPU from now on
       console.warn(`gpu.js matmul ${key} failed, using the CPU for it: ${(e as Error).message}`);

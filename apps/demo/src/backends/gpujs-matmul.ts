@@ -5,9 +5,10 @@
  *   widened once on the host and kept), C: [M, N] written with row stride ldc.
  * Sums run over k in order in f32, like matmulRef; a GPU may fuse multiply-adds, so results can
  * differ from the reference in the last bits.
- * Kernels are compiled per shape (M, N, K, transposes): a model has few distinct shapes.
+ * Kernels are compiled per shape (M, N, K, transposes, whether B is a texture): a model has few
+ * distinct shapes. Weights go up once as textures (`upload`), so a product sends only A and reads C.
  */
-import { GPU, type IKernelRunShortcut } from 'gpu.js';
+import { GPU, type IKernelRunShortcut, type Texture } from 'gpu.js';
 
 export interface GpuMatmulShape {
   M: number;
@@ -20,6 +21,10 @@ export interface GpuMatmulShape {
 const MAX_KERNELS = 48;
 
 type ThisKernel = { thread: { x: number; y: number }; constants: { K: number; M: number; N: number } };
+
+function copy(this: ThisKernel, x: number[]): number {
+  return x[this.thread.x];
+}
 
 // gpu.js parses these functions' source into GLSL: plain loops and indexing only, one per layout.
 function nn(this: ThisKernel, a: number[], b: number[]): number {
@@ -56,6 +61,8 @@ export function webglRenderer(): string {
 export class GpuJsMatmul {
   private readonly gpu: GPU;
   private readonly kernels = new Map<string, IKernelRunShortcut>();
+  /** upload kernels by length (one per weight size; never evicted: their textures live on) */
+  private readonly copies = new Map<number, IKernelRunShortcut>();
   /** products run through gpu.js so far (the page shows it) */
   calls = 0;
 
@@ -64,8 +71,8 @@ export class GpuJsMatmul {
     this.gpu = new GPU({ mode: 'webgl2' });
   }
 
-  private kernel(s: GpuMatmulShape): IKernelRunShortcut {
-    const key = `${s.M}x${s.N}x${s.K}:${s.transA ? 't' : 'n'}${s.transB ? 't' : 'n'}`;
+  private kernel(s: GpuMatmulShape, bTexture: boolean): IKernelRunShortcut {
+    const key = `${s.M}x${s.N}x${s.K}:${s.transA ? 't' : 'n'}${s.transB ? 't' : 'n'}:${bTexture ? 'T' : 'A'}`;
     let k = this.kernels.get(key);
     if (k) {
       this.kernels.delete(key); // most recently used last
@@ -87,16 +94,27 @@ export class GpuJsMatmul {
     return k;
   }
 
-  /** Writes op(a)·op(b) into c (row stride ldc). */
-  run(s: GpuMatmulShape, a: Float32Array, b: Float32Array, c: Float32Array, ldc = s.N): void {
-    const rows = this.kernel(s)(a, b) as Float32Array[];
+  /** A matrix kept on the GPU (a 1-D float texture), for B operands used again and again (weights). */
+  upload(values: Float32Array): Texture {
+    let k = this.copies.get(values.length);
+    if (!k) {
+      k = this.gpu.createKernel(copy as never, { precision: 'single', pipeline: true, immutable: true, output: [values.length] });
+      this.copies.set(values.length, k);
+    }
+    return k(values) as unknown as Texture;
+  }
+
+  /** Writes op(a)·op(b) into c (row stride ldc); b is values or a texture from `upload`. */
+  run(s: GpuMatmulShape, a: Float32Array, b: Float32Array | Texture, c: Float32Array, ldc = s.N): void {
+    const rows = this.kernel(s, !(b instanceof Float32Array))(a, b) as Float32Array[];
     for (let m = 0; m < s.M; m++) c.set(rows[m].subarray(0, s.N), m * ldc);
     this.calls++;
   }
 
   destroy(): void {
-    for (const k of this.kernels.values()) k.destroy();
+    for (const k of [...this.kernels.values(), ...this.copies.values()]) k.destroy();
     this.kernels.clear();
+    this.copies.clear();
     this.gpu.destroy();
   }
 }

@@ -76,6 +76,43 @@ function magnitudes(p: MatmulParams, a: Float32Array, b: Float32Array, cLength: 
   return m;
 }
 
+/** A weight used twice (its texture reused), then rewritten in place (its texture must be dropped). */
+async function rewrittenWeight(cpu: CpuBackend, gpu: GpuJsBackend) {
+  const p: MatmulParams = { ...base, M: 3, N: 16, K: 32, transB: true, bDtype: 'bf16' };
+  const a = random(p.M * p.K, 101);
+  const [w1, w2] = [packHalf(random(p.N * p.K, 102), 'bf16'), packHalf(random(p.N * p.K, 103), 'bf16')];
+  const run = async (backend: Backend, sb: ReturnType<Backend['alloc']>) => {
+    const [sa, sc] = [backend.alloc(a.byteLength), backend.alloc(p.M * p.N * 4)];
+    backend.write(sa, a);
+    backend.run(matmulKernel, p, [
+      { storage: sa, dtype: 'f32' },
+      { storage: sb, dtype: 'bf16' },
+      { storage: sc, dtype: 'f32' },
+    ]);
+    return new Float32Array(await backend.read(sc, 0, p.M * p.N * 4));
+  };
+  const sb = gpu.alloc(w1.byteLength);
+  gpu.write(sb, w1);
+  const calls = gpu.gpujs.calls;
+  const first = await run(gpu, sb);
+  const again = await run(gpu, sb);
+  gpu.write(sb, w2);
+  const second = await run(gpu, sb);
+  const ref = async (w: Uint16Array) => {
+    const s = cpu.alloc(w.byteLength);
+    cpu.write(s, w);
+    return run(cpu, s);
+  };
+  const [want1, want2] = [await ref(w1), await ref(w2)];
+  let ratio = 0;
+  for (const [got, want, w] of [[first, want1, w1], [again, want1, w1], [second, want2, w2]] as const) {
+    const mag = magnitudes(p, a, unpackHalf(w, 'bf16'), p.M * p.N);
+    for (let j = 0; j < got.length; j++) ratio = Math.max(ratio, Math.abs(got[j] - want[j]) / (2 * p.K * EPS * mag[j] + 1e-30));
+  }
+  const viaGpu = gpu.gpujs.calls === calls + 3;
+  return { name: 'weight reused, then rewritten', ratio, viaGpu, ok: ratio <= 1 && viaGpu };
+}
+
 export async function selfCheck(): Promise<{ name: string; ratio: number; viaGpu: boolean; ok: boolean }[]> {
   const cpu = new CpuBackend();
   const gpu = new GpuJsBackend({ minWork: 0 });
@@ -94,6 +131,7 @@ export async function selfCheck(): Promise<{ name: string; ratio: number; viaGpu
     const viaGpu = gpu.gpujs.calls > calls;
     results.push({ name: c.name, ratio, viaGpu, ok: ratio <= 1 && viaGpu === c.gpu });
   }
+  results.push(await rewrittenWeight(cpu, gpu));
   gpu.destroy();
   return results;
 }
