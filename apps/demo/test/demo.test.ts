@@ -155,6 +155,22 @@ describe('demo page', () => {
     await page.close();
   });
 
+  it('takes a dropped or chosen text file as the document', async () => {
+    const page = await noGpu.newPage();
+    await open(page, url('backend=cpu'));
+    await page.evaluate(() => {
+      const dt = new DataTransfer();
+      dt.items.add(new File(['dropped text\nThe pass key is 12345.\n'], 'dropped.txt', { type: 'text/plain' }));
+      document.getElementById('setup')!.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    });
+    await page.waitForFunction(() => (document.getElementById('text') as HTMLTextAreaElement).value.startsWith('dropped text'));
+    expect(await page.locator('input[name=source][value=text]').isChecked()).toBe(true);
+    expect(await page.locator('#text-fields').isVisible()).toBe(true);
+    await page.setInputFiles('#file', { name: 'chosen.txt', mimeType: 'text/plain', buffer: Buffer.from('chosen text\n') });
+    await page.waitForFunction(() => (document.getElementById('text') as HTMLTextAreaElement).value === 'chosen text\n');
+    await page.close();
+  });
+
   it('stays responsive while reading on the CPU: Stop (by keyboard) ends the run and says so', async () => {
     const page = await noGpu.newPage();
     await open(page, url('budget=1&backend=cpu&segment=64'));
