@@ -7,6 +7,8 @@ export default defineConfig({
   base: './',
   resolve: { conditions: ['@hsa/source', 'module', 'browser', 'default'] },
   plugins: [demoStaticFiles()],
+  // the model runs in a module worker (src/engine/worker.ts), which loads gpu.js only when needed
+  worker: { format: 'es' },
   build: {
     target: 'es2022',
     outDir: 'dist',

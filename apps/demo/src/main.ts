@@ -1,19 +1,16 @@
 /**
- * The demo page: picks a backend, loads the model (cached for later visits), lets the reader set up a
- * document and question, shows the memory plan before starting, and runs.
+ * The demo page: starts the model's worker (backend, model cached for later visits), lets the reader
+ * set up a document and question, shows the memory plan before starting, and runs.
  * Address parameters: model=URL (default: the build's VITE_MODEL_URL or models/builtin/),
- * backend=webgpu|gpujs|cpu, budget=GiB, segment=N (prefill segment; small on the CPU so the page
- * repaints between segments), gpujsMin=N (multiply-adds from
- * which a product goes to gpu.js).
+ * backend=webgpu|gpujs|cpu, budget=GiB, segment=N (prefill segment; small on the CPU so Stop is
+ * answered between segments), gpujsMin=N (multiply-adds from which a product goes to gpu.js).
  */
-import { type HsaModel, loadModelFromUrl } from '@hsa/model';
 import { splitCorpus } from '@hsa/tasks';
-import { HsaError } from '@hsa/tensor';
-import { fromTokenizerJson } from '@hsa/tokenizer';
-import { chooseBackend, type DemoBackendKind } from './backends/choose.js';
-import { meterMemory } from './backends/memory-meter.js';
-import { budgetBytes, formatBytes, formatTokens, maxContext, plan } from './memory.js';
-import { type CacheLog, cachingFetch } from './model-cache.js';
+import { fromTokenizerJson, type Tokenizer } from '@hsa/tokenizer';
+import type { DemoBackendKind } from './backends/choose.js';
+import { Engine, revive } from './engine/engine.js';
+import type { FromWorker } from './engine/protocol.js';
+import { budgetBytes, formatBytes, formatTokens, maxContext, type Planner, plan, planner } from './memory.js';
 import { buildPrompt, type RunContext, run } from './run.js';
 import { clearError, showError, ui } from './ui.js';
 
@@ -21,28 +18,33 @@ const params = new URLSearchParams(location.search);
 const num = (name: string) => (params.has(name) ? Number(params.get(name)) : undefined);
 const modelUrl = new URL(params.get('model') ?? import.meta.env.VITE_MODEL_URL ?? 'models/builtin/', location.href).href.replace(/\/?$/, '/');
 
-async function loadModel(ctx: { kind: DemoBackendKind }, backend: Parameters<typeof loadModelFromUrl>[0]) {
-  const log: CacheLog = { cached: [], fetched: [] };
-  const f = cachingFetch(log);
-  const t0 = performance.now();
-  const tokRes = await f(`${modelUrl}tokenizer.json`);
-  if (!tokRes.ok) throw new HsaError('E_BAD_CHECKPOINT', `${modelUrl}tokenizer.json: HTTP ${tokRes.status} ${tokRes.statusText}`.trim());
-  const tokenizer = fromTokenizerJson(await tokRes.text());
-  const model = await loadModelFromUrl(backend, modelUrl, {
-    fetch: f,
-    onDownload: (got, total) => {
-      ui.download.max = Math.max(total, 1);
-      ui.download.value = got;
-      ui.modelStatus.textContent = `Loading the model: ${formatBytes(got)} of ${formatBytes(total)}…`;
-    },
+const WHERE = { cache: 'from this browser’s cache', mixed: 'partly from cache', network: 'downloaded, and cached for next time' };
+
+/** Starts the worker's backend and model, showing each step; resolves once the model is loaded. */
+function load(engine: Engine, want: DemoBackendKind | 'auto'): Promise<{ kind: DemoBackendKind; model: Planner; tokenizer: Tokenizer }> {
+  return new Promise((resolve, reject) => {
+    let kind: DemoBackendKind = 'cpu';
+    engine.on((m: FromWorker) => {
+      if (m.type === 'backend') {
+        kind = m.kind;
+        ui.backend.dataset.kind = m.kind;
+        ui.backend.textContent = `Running on ${m.label}: ${m.why}.`;
+        ui.modelStatus.textContent = 'Loading the model…';
+      } else if (m.type === 'download') {
+        ui.download.max = Math.max(m.total, 1);
+        ui.download.value = m.got;
+        ui.modelStatus.textContent = `Loading the model: ${formatBytes(m.got)} of ${formatBytes(m.total)}…`;
+      } else if (m.type === 'loaded') {
+        const model = planner(m.shape);
+        const c = model.config;
+        ui.modelStatus.textContent = `Model loaded in ${m.seconds.toFixed(1)} s (${WHERE[m.source]}): ${c.numUpperGroups} HSA layer${c.numUpperGroups === 1 ? '' : 's'}, chunks of ${c.chunkSize} tokens, each token retrieves ${c.chunkTopk} chunks per layer.`;
+        ui.modelStatus.dataset.source = m.source === 'cache' ? 'cache' : 'network';
+        ui.download.value = ui.download.max;
+        resolve({ kind, model, tokenizer: fromTokenizerJson(m.tokenizerJson) });
+      } else if (m.type === 'error') reject(revive(m.error));
+    });
+    engine.send({ type: 'init', modelUrl, want, gpujsMinWork: num('gpujsMin') });
   });
-  const s = ((performance.now() - t0) / 1000).toFixed(1);
-  const where = log.fetched.length === 0 ? 'from this browser’s cache' : log.cached.length ? 'partly from cache' : 'downloaded, and cached for next time';
-  ui.modelStatus.textContent = `Model loaded in ${s} s (${where}): ${model.config.numUpperGroups} HSA layer${model.config.numUpperGroups === 1 ? '' : 's'}, chunks of ${model.config.chunkSize} tokens, each token retrieves ${model.config.chunkTopk} chunks per layer.`;
-  ui.modelStatus.dataset.source = log.fetched.length === 0 ? 'cache' : 'network';
-  ui.download.value = ui.download.max;
-  void ctx;
-  return { model, tokenizer };
 }
 
 function updatePlan(c: RunContext, max: number): void {
@@ -102,24 +104,22 @@ function setupForm(c: RunContext): void {
   refresh();
 }
 
-function wireRun(c: RunContext, report: () => string): void {
-  let abort: AbortController | null = null;
-  ui.stop.addEventListener('click', () => abort?.abort(new Error('stopped by the reader')));
+function wireRun(c: RunContext): void {
+  let running = false;
+  ui.stop.addEventListener('click', () => c.engine.send({ type: 'stop' }));
   ui.setup.addEventListener('submit', async (ev) => {
     ev.preventDefault();
-    if (abort) return;
-    abort = new AbortController();
+    if (running) return;
+    running = true;
     clearError();
     ui.start.disabled = true;
     ui.stop.disabled = false;
     try {
-      const prompt = await buildPrompt(c);
-      await run(c, prompt, Number(ui.maxNew.value), abort.signal);
+      await run(c, await buildPrompt(c), Number(ui.maxNew.value));
     } catch (e) {
       showError(e, modelUrl);
     } finally {
-      ui.backend.dataset.report = report();
-      abort = null;
+      running = false;
       ui.start.disabled = ui.plan.dataset.fits === 'false';
       ui.stop.disabled = true;
     }
@@ -128,30 +128,24 @@ function wireRun(c: RunContext, report: () => string): void {
 
 async function boot(): Promise<void> {
   const want = (params.get('backend') ?? 'auto') as DemoBackendKind | 'auto';
-  let model: HsaModel | undefined;
   try {
-    const chosen = await chooseBackend({ want, gpujsMinWork: num('gpujsMin') });
-    ui.backend.dataset.kind = chosen.kind;
-    ui.backend.textContent = `Running on ${chosen.label}: ${chosen.why}.`;
-    ui.modelStatus.textContent = 'Loading the model…';
-    const meter = meterMemory(chosen.backend);
-    const loaded = await loadModel(chosen, chosen.backend);
-    model = loaded.model;
+    const engine = new Engine();
+    const { kind, model, tokenizer } = await load(engine, want);
     let corpus: ReturnType<typeof splitCorpus> | undefined;
     const c: RunContext = {
+      engine,
       model,
-      tokenizer: loaded.tokenizer,
+      tokenizer,
       budget: budgetBytes(num('budget')),
-      meter,
-      segment: num('segment') ?? { webgpu: 4096, gpujs: 512, cpu: 128 }[chosen.kind],
+      segment: num('segment') ?? { webgpu: 4096, gpujs: 512, cpu: 128 }[kind],
       corpus: async () => (corpus ??= splitCorpus(await (await fetch('data/tinyshakespeare.txt')).text())),
     };
     setupForm(c);
-    wireRun(c, () => chosen.backend.report().description);
+    wireRun(c);
     document.body.dataset.ready = 'true';
   } catch (e) {
     ui.backend.dataset.kind ||= 'none';
-    if (!model) ui.modelStatus.textContent = 'The model is not loaded.';
+    if (ui.modelStatus.dataset.source === undefined) ui.modelStatus.textContent = 'The model is not loaded.';
     showError(e, modelUrl);
     document.body.dataset.ready = 'error';
   }

@@ -1,7 +1,7 @@
 import { HsaModel, parameterSpecs, parseConfig } from '@hsa/model';
 import { CpuBackend, SafetensorsFile, type SafetensorsTensorInput, serializeSafetensors } from '@hsa/tensor';
 import { describe, expect, it } from 'vitest';
-import { formatBytes, formatTokens, maxContext, plan } from './memory.js';
+import { formatBytes, formatTokens, maxContext, plan, planner } from './memory.js';
 
 const CONFIG = {
   vocab_size: 64, hidden_size: 64, num_attention_heads: 4, num_key_value_heads: 2, num_kv_heads: 2, intermediate_size: 128,
@@ -16,8 +16,16 @@ function model(): HsaModel {
 }
 
 describe('maxContext', () => {
+  it("plans as the loaded model does, from its shape alone", () => {
+    const loaded = model();
+    const m = planner({ configJson: CONFIG, matrixBytes: 2, maxBindingBytes: loaded.backend.maxBindingBytes });
+    for (const n of [64, 4096, 1 << 20]) expect(plan(m, n, 256)).toEqual(loaded.memoryPlan(n, { segment: 256 }));
+    loaded.dispose();
+  });
+
   it('is the longest multiple of the chunk size whose plan fits the budget', () => {
-    const m = model();
+    const loaded = model();
+    const m = planner({ configJson: CONFIG, matrixBytes: 2, maxBindingBytes: loaded.backend.maxBindingBytes });
     for (const budget of [2 ** 24, 2 ** 28, 2 ** 31]) {
       const n = maxContext(m, budget, 256);
       expect(n % 64).toBe(0);
@@ -25,7 +33,7 @@ describe('maxContext', () => {
       expect(plan(m, n + 64, 256).total).toBeGreaterThan(budget);
     }
     expect(maxContext(m, 1, 256)).toBe(0);
-    m.dispose();
+    loaded.dispose();
   });
 });
 

@@ -3,7 +3,8 @@
  * much GPU memory there is, so the budget is an estimate: half the device memory the browser reports
  * (Chrome reports at most 8 GiB), at least 1 GiB, or what `?budget=GiB` says.
  */
-import type { HsaModel, MemoryPlan } from '@hsa/model';
+import { type HsaConfig, type MemoryPlan, parseConfig, planMemory } from '@hsa/model';
+import type { ModelShape } from './engine/protocol.js';
 
 export function budgetBytes(override?: number): number {
   if (override !== undefined && Number.isFinite(override) && override > 0) return override * 2 ** 30;
@@ -11,10 +12,22 @@ export function budgetBytes(override?: number): number {
   return Math.max(1, deviceGiB / 2) * 2 ** 30;
 }
 
-export const plan = (model: HsaModel, context: number, segment: number): MemoryPlan => model.memoryPlan(context, { segment });
+/** What the page plans with: the model's config and how its weights are held (the model is in the worker). */
+export interface Planner {
+  config: HsaConfig;
+  plan(context: number, segment: number): MemoryPlan;
+}
+
+/** The plan HsaModel.memoryPlan gives, from the model's shape alone. */
+export function planner(shape: ModelShape): Planner {
+  const config = parseConfig(shape.configJson);
+  return { config, plan: (context, segment) => planMemory(config, { context, segment, matrixBytes: shape.matrixBytes, maxBindingBytes: shape.maxBindingBytes }) };
+}
+
+export const plan = (m: Planner, context: number, segment: number): MemoryPlan => m.plan(context, segment);
 
 /** The largest context (a multiple of the chunk size, at most 2^24 tokens) whose plan fits `budget`. */
-export function maxContext(model: HsaModel, budget: number, segment: number): number {
+export function maxContext(model: Planner, budget: number, segment: number): number {
   const S = model.config.chunkSize;
   let lo = 0;
   let hi = (1 << 24) / S;

@@ -1,25 +1,25 @@
 /**
- * One run: build the prompt, check its memory plan, stream it into the model with progress (tokens/s,
- * planned memory), stream the answer token by token and draw each token's retrieval.
+ * One run: build the prompt here (the page keeps its ids to show chunks), check its memory plan,
+ * hand it to the model's worker, and show what comes back: reading progress (tokens/s, memory in
+ * use), the answer token by token, and each token's retrieval in the picture.
  */
-import type { HsaModel, RetrievalStep } from '@hsa/model';
 import { OutOfMemoryError } from '@hsa/tensor';
 import { type Corpus, score, TASKS, type TaskSpec } from '@hsa/tasks';
 import type { Tokenizer } from '@hsa/tokenizer';
-import type { MemoryMeter } from './backends/memory-meter.js';
-import { formatBytes, maxContext, plan } from './memory.js';
+import type { Engine } from './engine/engine.js';
+import { revive } from './engine/engine.js';
+import { formatBytes, maxContext, type Planner, plan } from './memory.js';
 import { type DemoPrompt, taskPrompt, textPrompt } from './prompt.js';
 import { RetrievalView } from './retrieval-view.js';
 import { ui } from './ui.js';
 
 export interface RunContext {
-  model: HsaModel;
+  engine: Engine;
+  model: Planner;
   tokenizer: Tokenizer;
   corpus: () => Promise<Corpus>;
   budget: number;
   segment: number;
-  /** bytes held on the backend (counted at alloc / release) */
-  meter: MemoryMeter;
 }
 
 export async function buildPrompt(c: RunContext): Promise<DemoPrompt> {
@@ -29,7 +29,7 @@ export async function buildPrompt(c: RunContext): Promise<DemoPrompt> {
     return textPrompt(ui.text.value, ui.question.value, c.tokenizer, ui.find.value.trim() || undefined);
   }
   const task = (TASKS as Record<string, TaskSpec>)[ui.task.value];
-  return taskPrompt({ task, length: Number(ui.context.value), depth: Number(ui.depth.value), seed: Number(ui.seed.value), tokenizer: c.tokenizer, corpus: await c.corpus(), pieceTokens: c.segment });
+  return taskPrompt({ task, length: Number(ui.context.value), depth: Number(ui.depth.value), seed: Number(ui.seed.value), tokenizer: c.tokenizer, corpus: await c.corpus(), pieceTokens: 1 << 16 });
 }
 
 /** Throws E_OUT_OF_MEMORY, in words, when the prompt and answer do not fit the budget. */
@@ -43,19 +43,12 @@ export function checkFits(c: RunContext, tokens: number): void {
   );
 }
 
-function progress(c: RunContext, t0: number) {
-  return (done: number, total: number) => {
-    const s = (performance.now() - t0) / 1000;
-    ui.prefill.max = total;
-    ui.prefill.value = done;
-    const rate = s > 0 ? Math.round(done / s) : 0;
-    ui.prefillStatus.textContent = `Read ${done.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} tokens · ${rate.toLocaleString('en-US')} tokens/s · memory in use ${formatBytes(c.meter.live())} (planned for ${done.toLocaleString('en-US')} tokens: ${formatBytes(plan(c.model, Math.max(done, 1), c.segment).total)})`;
-  };
-}
+const n = (x: number) => x.toLocaleString('en-US');
 
 /** Runs the model on the prompt; resolves when the answer is complete (or rejects, e.g. E_ABORTED). */
-export async function run(c: RunContext, prompt: DemoPrompt, maxNewTokens: number, signal: AbortSignal): Promise<void> {
+export async function run(c: RunContext, prompt: DemoPrompt, maxNewTokens: number): Promise<void> {
   checkFits(c, prompt.length + maxNewTokens);
+  for (const _ of prompt.pieces()); // the ids, recorded into prompt.ids
   const view = new RetrievalView(
     { length: prompt.length, chunkSize: c.model.config.chunkSize, marks: prompt.marks, text: (a, b) => c.tokenizer.decode(prompt.ids.subarray(a, b)) },
     ui.raster,
@@ -69,25 +62,36 @@ export async function run(c: RunContext, prompt: DemoPrompt, maxNewTokens: numbe
   ui.answer.dataset.done = 'false';
   ui.verdict.textContent = '';
   const ids: number[] = [];
-  let step: RetrievalStep | undefined;
+  let text = '';
   const t0 = performance.now();
-  const it = c.model.generate(
-    { length: prompt.length, pieces: () => prompt.pieces() },
-    { maxNewTokens, tokenizer: c.tokenizer, stop: ['\n'], segment: c.segment, signal, onPrefill: progress(c, t0), onRetrieval: (s) => (step = s) },
-  );
-  let r = await it.next();
-  while (!r.done) {
-    ids.push(r.value.id);
-    ui.answer.textContent += r.value.text;
-    ui.answer.dataset.ids = ids.join(',');
-    if (step) view.add(step, c.tokenizer.decode([r.value.id]));
-    r = await it.next();
-  }
-  const res = r.value;
-  const decodeRate = res.decodeMs > 0 ? ((ids.length - 1) * 1000) / res.decodeMs : 0;
-  ui.prefillStatus.textContent = `Read ${res.promptTokens.toLocaleString('en-US')} tokens in ${(res.prefillMs / 1000).toFixed(1)} s (${Math.round((res.promptTokens * 1000) / Math.max(res.prefillMs, 1)).toLocaleString('en-US')} tokens/s); answered at ${decodeRate.toFixed(1)} tokens/s; memory in use at most ${formatBytes(c.meter.peak())}.`;
-  ui.answer.dataset.done = 'true';
-  verdict(prompt, res.text, view);
+  await new Promise<void>((resolve, reject) => {
+    c.engine.on((m) => {
+      if (m.type === 'prefill') {
+        const rate = Math.round(m.done / Math.max((performance.now() - t0) / 1000, 1e-3));
+        ui.prefill.max = m.total;
+        ui.prefill.value = m.done;
+        ui.prefillStatus.textContent = `Read ${n(m.done)} of ${n(m.total)} tokens · ${n(rate)} tokens/s · memory in use ${formatBytes(m.live)} (planned for ${n(m.done)} tokens: ${formatBytes(plan(c.model, Math.max(m.done, 1), c.segment).total)})`;
+      } else if (m.type === 'token') {
+        ids.push(m.id);
+        text += m.text;
+        ui.answer.textContent = text;
+        ui.answer.dataset.ids = ids.join(',');
+        if (m.step) view.add(m.step, c.tokenizer.decode([m.id]));
+      } else if (m.type === 'done') {
+        const r = m.result;
+        const decodeRate = r.decodeMs > 0 ? ((ids.length - 1) * 1000) / r.decodeMs : 0;
+        ui.prefillStatus.textContent = `Read ${n(r.promptTokens)} tokens in ${(r.prefillMs / 1000).toFixed(1)} s (${n(Math.round((r.promptTokens * 1000) / Math.max(r.prefillMs, 1)))} tokens/s); answered at ${decodeRate.toFixed(1)} tokens/s; memory in use at most ${formatBytes(m.peak)}.`;
+        ui.backend.dataset.report = m.report;
+        ui.answer.dataset.done = 'true';
+        verdict(prompt, r.text, view);
+        resolve();
+      } else if (m.type === 'error') {
+        if (m.report) ui.backend.dataset.report = m.report;
+        reject(revive(m.error));
+      }
+    });
+    c.engine.send({ type: 'run', ids: prompt.ids, maxNewTokens, segment: c.segment });
+  });
 }
 
 function verdict(prompt: DemoPrompt, text: string, view: RetrievalView): void {

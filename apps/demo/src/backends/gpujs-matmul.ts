@@ -50,7 +50,8 @@ function tt(this: ThisKernel, a: number[], b: number[]): number {
 
 /** The WebGL renderer's name (e.g. "ANGLE (Google, Vulkan 1.3.0 (SwiftShader Device ...))"), '' if hidden. */
 export function webglRenderer(): string {
-  const gl = document.createElement('canvas').getContext('webgl2');
+  const canvas = typeof document !== 'undefined' ? document.createElement('canvas') : new OffscreenCanvas(1, 1);
+  const gl = canvas.getContext('webgl2') as WebGL2RenderingContext | null;
   if (!gl) return '';
   const info = gl.getExtension('WEBGL_debug_renderer_info');
   const name = String(gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER) ?? '');

@@ -1,7 +1,7 @@
 /**
- * The CPU backend for a page: identical results, but every read and sync (prefill syncs after each
- * segment) first yields to the event loop (a macrotask), so the page repaints and handles input
- * (Stop) between the steps of a long computation on the main thread. Also exposes typed views of its storages for backends built on it.
+ * The CPU backend for the demo: identical results, but every read and sync (prefill syncs after each
+ * segment) first yields to the event loop (a macrotask), so the model's worker takes messages (Stop)
+ * between the steps of a long computation (and a page running it on its main thread repaints). Also exposes typed views of its storages for backends built on it.
  */
 import type { DType, TypedArray } from '@hsa/kernels';
 import { CpuBackend, type KernelArg, type Storage } from '@hsa/tensor';
