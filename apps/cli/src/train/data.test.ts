@@ -9,7 +9,7 @@ import { TASKS } from '@hsa/tasks';
 import { Rng } from '@hsa/tasks';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { answerText, IGNORE, makeBatch, prepareData, retrievalSequence, type TrainData } from './data.js';
-import { parseRecipe, type Recipe } from './recipe.js';
+import { COPY_TASK, parseRecipe, type Recipe } from './recipe.js';
 
 const path = fileURLToPath(new URL('../../../../recipes/tiny.json', import.meta.url));
 let recipe: Recipe;
@@ -58,5 +58,21 @@ describe('training data', () => {
       else expect(answerOnly).toBe(false);
     }
     expect(makeBatch(data, recipe.stages[0], 0).every((q) => q.weight === undefined)).toBe(true);
+  });
+
+  it('a copy sequence repeats a random span after a text window; "answer" loss keeps only its predictable tokens', () => {
+    const stage = { ...recipe.stages[0], synthetic: { ...recipe.stages[0].synthetic, loss: 'answer' as const } };
+    const s = retrievalSequence(data, stage, COPY_TASK, Rng.from(3));
+    const L = stage.seqLen;
+    const m = Math.floor(L / 4);
+    const all = [...Array.from(s.ids), Array.from(s.targets).at(-1)!];
+    expect(all).toHaveLength(L + 1);
+    expect(all.slice(L + 1 - m)).toEqual(all.slice(0, m));
+    expect(all.slice(0, m).every((t) => t >= data.specialTokens && t < data.vocabSize)).toBe(true);
+    const kept = Array.from(s.targets).flatMap((t, i) => (t === IGNORE ? [] : [i]));
+    expect(kept).toEqual(Array.from({ length: m - 1 }, (_, k) => L + 1 - m + k));
+    // every kept target has its copy at least 3/4 of the sequence back
+    for (const i of kept) expect(all[i + 1]).toBe(all[i + 1 - (L + 1 - m)]);
+    expect(retrievalSequence(data, stage, COPY_TASK, Rng.from(4)).ids).not.toEqual(s.ids);
   });
 });

@@ -13,10 +13,10 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { TrainSequence } from '@hsa/model';
-import { type Corpus, generateSample, Rng, splitCorpus, TaskError, type TaskSpec, type TaskTokenizer } from '@hsa/tasks';
+import { type Corpus, generateSample, Rng, splitCorpus, TaskError, type TaskTokenizer } from '@hsa/tasks';
 import { loadShakespeare } from '@hsa/tasks/node';
 import { fromTokenizerJson, trainBpe } from '@hsa/tokenizer';
-import { type Recipe, RecipeError, type Stage } from './recipe.js';
+import { type Recipe, RecipeError, type Stage, type TrainTask } from './recipe.js';
 
 /** The target id the loss ignores. */
 export const IGNORE = -100;
@@ -30,6 +30,9 @@ export interface TrainData {
   tokens: Int32Array;
   /** the held-out split, tokenized likewise (the held-out loss) */
   heldOut: Int32Array;
+  /** ids below this are special tokens */
+  specialTokens: number;
+  vocabSize: number;
 }
 
 async function readCorpus(path: string): Promise<string> {
@@ -48,7 +51,16 @@ export async function prepareData(recipe: Recipe, recipeDir: string): Promise<Tr
   const tok = fromTokenizerJson(tokenizerJson);
   const tokenizer: TaskTokenizer = { encode: (t) => tok.encode(t, { addSpecialTokens: false }), decode: (ids) => tok.decode(ids) };
   const encode = (ps: readonly string[]) => Int32Array.from(tokenizer.encode(ps.join('\n\n')));
-  return { seed: recipe.seed, tokenizerJson, tokenizer, corpus, tokens: encode(corpus.train), heldOut: encode(corpus.heldOut) };
+  return {
+    seed: recipe.seed,
+    tokenizerJson,
+    tokenizer,
+    corpus,
+    tokens: encode(corpus.train),
+    heldOut: encode(corpus.heldOut),
+    specialTokens: recipe.tokenizer.specialTokens.length,
+    vocabSize: recipe.tokenizer.vocabSize,
+  };
 }
 
 /** The answer as the model should continue the prompt: " v1, v2.\n" (eval stops at the newline). */
@@ -60,8 +72,30 @@ function textWindow(tokens: Int32Array, seqLen: number, rng: Rng): TrainSequence
   return { ids: tokens.subarray(start, start + seqLen), targets: tokens.subarray(start + 1, start + seqLen + 1) };
 }
 
+/**
+ * A `copy` sequence of seqLen + 1 tokens: a span X of ⌊seqLen/4⌋ random non-special tokens, a window
+ * of training text, X again. With "answer" loss only the repeat's predictable tokens (all but its
+ * first) carry loss; each is ≥ 3/4 · seqLen past its first occurrence.
+ */
+export function copySequence(data: TrainData, stage: Stage, rng: Rng): TrainSequence {
+  const L = stage.seqLen;
+  const m = Math.floor(L / 4);
+  const specials = data.specialTokens;
+  const span = Int32Array.from({ length: m }, () => rng.int(specials, data.vocabSize - 1));
+  const gap = L + 1 - 2 * m;
+  const all = new Int32Array(L + 1);
+  all.set(span, 0);
+  const start = rng.int(0, data.tokens.length - gap);
+  all.set(data.tokens.subarray(start, start + gap), m);
+  all.set(span, m + gap);
+  const targets = all.slice(1);
+  if (stage.synthetic.loss === 'answer') targets.fill(IGNORE, 0, m + gap);
+  return { ids: all.subarray(0, L), targets };
+}
+
 /** A retrieval sample of the task: prompt + answer = seqLen + 1 tokens. */
-export function retrievalSequence(data: TrainData, stage: Stage, task: TaskSpec, rng: Rng): TrainSequence {
+export function retrievalSequence(data: TrainData, stage: Stage, task: TrainTask, rng: Rng): TrainSequence {
+  if (task.kind === 'copy') return copySequence(data, stage, rng);
   const L = stage.seqLen;
   const base = { task, depth: rng.int(0, 100), seed: data.seed, index: rng.int(0, 2 ** 30), tokenizer: data.tokenizer, corpus: data.corpus, split: 'train' as const };
   // the content (keys, values) depends on seed, task, split and index only, not on the length

@@ -20,14 +20,22 @@ export class RecipeError extends HsaError {
   }
 }
 
+/**
+ * The training-only retrieval task `copy`: a span of random tokens, other text, then the same span
+ * again, so every token of the repeat is predictable only by looking the span up beyond the sliding
+ * window (hundreds of retrieval targets per sequence, where a needle task has one answer).
+ */
+export const COPY_TASK = { kind: 'copy', name: 'copy' } as const;
+export type TrainTask = TaskSpec | typeof COPY_TASK;
+
 /** Which targets of a synthetic sample carry loss: every token, or only the answer's. */
 export type SyntheticLoss = 'all' | 'answer';
 
 export interface SyntheticMix {
   /** fraction of the batch's sequences that are retrieval samples, in [0, 1] */
   fraction: number;
-  /** @hsa/tasks TASKS names, drawn uniformly */
-  tasks: TaskSpec[];
+  /** @hsa/tasks TASKS names or `copy`, drawn uniformly */
+  tasks: TrainTask[];
   loss: SyntheticLoss;
   /**
    * Sequence-balanced loss: each sequence's mean loss counts with a weight (text windows 1, retrieval
@@ -115,8 +123,8 @@ function synthetic(v: unknown, f: string): SyntheticMix {
   const names = j.tasks ?? [];
   if (!Array.isArray(names)) throw new RecipeError(`${f}.tasks`, `must be a list of task names, got ${JSON.stringify(names)}`);
   const tasks = names.map((n, i) => {
-    const t = (TASKS as Record<string, TaskSpec>)[n as string];
-    if (!t) throw new RecipeError(`${f}.tasks[${i}]`, `unknown task ${JSON.stringify(n)} (known: ${Object.keys(TASKS).join(', ')})`);
+    const t = n === 'copy' ? COPY_TASK : (TASKS as Record<string, TaskSpec>)[n as string];
+    if (!t) throw new RecipeError(`${f}.tasks[${i}]`, `unknown task ${JSON.stringify(n)} (known: ${Object.keys(TASKS).join(', ')}, copy)`);
     return t;
   });
   if (fraction > 0 && tasks.length === 0) throw new RecipeError(`${f}.tasks`, `must name at least one task when fraction is ${fraction}`);
