@@ -29,8 +29,11 @@ export function curveSummary(log: readonly LogLine[], points = 12): string {
     const part = steps.slice(i, i + every);
     train.push(`${part.at(-1)!.step}:${(part.reduce((a, r) => a + r.loss, 0) / part.length).toFixed(3)}`);
   }
-  const held = log.filter((l) => l.kind === 'eval').map((l) => `${l.step}:${l.loss.toFixed(3)}`);
-  return `train loss (step:mean) ${train.join(' ')}\nheld-out loss (step:loss) ${held.join(' ') || '-'}\n`;
+  const evals = log.filter((l) => l.kind === 'eval');
+  const held = evals.map((l) => `${l.step}:${l.loss.toFixed(3)}`);
+  const answers = evals.filter((l) => l.retrievalLoss !== undefined).map((l) => `${l.step}:${l.retrievalLoss!.toFixed(3)}`);
+  const retrieval = answers.length > 0 ? `held-out retrieval answers (step:loss) ${answers.join(' ')}\n` : '';
+  return `train loss (step:mean) ${train.join(' ')}\nheld-out loss (step:loss) ${held.join(' ') || '-'}\n${retrieval}`;
 }
 
 /** Runs the training with a progress bar (or a line every `every` steps) and a closing summary. */
@@ -56,7 +59,8 @@ export async function runTrain(o: TrainCommandOptions): Promise<TrainResult> {
         if (!bar && every > 0 && s.step % every === 0) write(`${fmt(s)}\n`);
       },
       onEval: (e) => {
-        if (!bar) write(`step ${e.step} [${e.stageName}] held-out loss ${e.loss.toFixed(4)}\n`);
+        const answers = e.retrievalLoss === undefined ? '' : `, retrieval answers ${e.retrievalLoss.toFixed(4)}`;
+        if (!bar) write(`step ${e.step} [${e.stageName}] held-out loss ${e.loss.toFixed(4)}${answers}\n`);
       },
     });
     bar?.stop();

@@ -13,7 +13,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { TrainSequence } from '@hsa/model';
-import { type Corpus, generateSample, Rng, splitCorpus, TaskError, type TaskTokenizer } from '@hsa/tasks';
+import { type Corpus, generateSample, Rng, type Split, splitCorpus, TaskError, type TaskTokenizer } from '@hsa/tasks';
 import { loadShakespeare } from '@hsa/tasks/node';
 import { fromTokenizerJson, trainBpe } from '@hsa/tokenizer';
 import { type Recipe, RecipeError, type Stage, type TrainTask } from './recipe.js';
@@ -77,7 +77,7 @@ function textWindow(tokens: Int32Array, seqLen: number, rng: Rng): TrainSequence
  * of training text, X again. With "answer" loss only the repeat's predictable tokens (all but its
  * first) carry loss; each is ≥ 3/4 · seqLen past its first occurrence.
  */
-export function copySequence(data: TrainData, stage: Stage, rng: Rng): TrainSequence {
+export function copySequence(data: TrainData, stage: Stage, rng: Rng, split: Split = 'train'): TrainSequence {
   const L = stage.seqLen;
   const m = Math.floor(L / 4);
   const specials = data.specialTokens;
@@ -85,8 +85,9 @@ export function copySequence(data: TrainData, stage: Stage, rng: Rng): TrainSequ
   const gap = L + 1 - 2 * m;
   const all = new Int32Array(L + 1);
   all.set(span, 0);
-  const start = rng.int(0, data.tokens.length - gap);
-  all.set(data.tokens.subarray(start, start + gap), m);
+  const text = split === 'train' ? data.tokens : data.heldOut;
+  const start = rng.int(0, text.length - gap);
+  all.set(text.subarray(start, start + gap), m);
   all.set(span, m + gap);
   const targets = all.slice(1);
   if (stage.synthetic.loss === 'answer') targets.fill(IGNORE, 0, m + gap);
@@ -94,10 +95,10 @@ export function copySequence(data: TrainData, stage: Stage, rng: Rng): TrainSequ
 }
 
 /** A retrieval sample of the task: prompt + answer = seqLen + 1 tokens. */
-export function retrievalSequence(data: TrainData, stage: Stage, task: TrainTask, rng: Rng): TrainSequence {
-  if (task.kind === 'copy') return copySequence(data, stage, rng);
+export function retrievalSequence(data: TrainData, stage: Stage, task: TrainTask, rng: Rng, split: Split = 'train'): TrainSequence {
+  if (task.kind === 'copy') return copySequence(data, stage, rng, split);
   const L = stage.seqLen;
-  const base = { task, depth: rng.int(0, 100), seed: data.seed, index: rng.int(0, 2 ** 30), tokenizer: data.tokenizer, corpus: data.corpus, split: 'train' as const };
+  const base = { task, depth: rng.int(0, 100), seed: data.seed, index: rng.int(0, 2 ** 30), tokenizer: data.tokenizer, corpus: data.corpus, split };
   // the content (keys, values) depends on seed, task, split and index only, not on the length
   const answer = Int32Array.from(data.tokenizer.encode(answerText(generateSample({ ...base, length: L }).answers)));
   const all = new Int32Array(L + 1);
@@ -130,6 +131,18 @@ export function makeBatch(data: TrainData, stage: Stage, step: number): TrainSeq
 export function heldOutBatch(data: TrainData, seqLen: number, n: number): TrainSequence[] {
   const rng = Rng.from(data.seed, 'held-out', seqLen);
   return Array.from({ length: n }, () => textWindow(data.heldOut, seqLen, rng));
+}
+
+/**
+ * `n` retrieval sequences of the stage's tasks in turn, built from the evaluation split (held-out
+ * paragraphs and keys) with the loss on the answers only: the same at every call with the same
+ * (seed, stage). Their loss is the held-out retrieval curve (≈ ln 10 per digit while the model guesses).
+ */
+export function heldOutRetrievalBatch(data: TrainData, stage: Stage, n: number): TrainSequence[] {
+  const rng = Rng.from(data.seed, 'held-out-retrieval', stage.seqLen);
+  const answers = { ...stage, synthetic: { ...stage.synthetic, loss: 'answer' as const } };
+  const { tasks } = stage.synthetic;
+  return Array.from({ length: tasks.length > 0 ? n : 0 }, (_, k) => retrievalSequence(data, answers, tasks[k % tasks.length], rng, 'eval'));
 }
 
 /** Fails early, naming the field, when a stage's sequences cannot be built (too short for a task, longer than the corpus). */

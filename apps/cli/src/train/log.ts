@@ -30,6 +30,8 @@ export interface EvalLog {
   stageName: string;
   step: number;
   loss: number;
+  /** the loss on the answers of held-out retrieval samples of the stage's tasks (when it has any) */
+  retrievalLoss?: number;
 }
 
 export type LogLine = StepLog | EvalLog;

@@ -50,6 +50,8 @@ describe('hsa train runner (CPU, recipes/tiny.json)', () => {
     const evals = fullLog.filter((l) => l.kind === 'eval');
     expect(evals.map((l) => l.step)).toEqual([4, 5, 8]);
     expect(evals.at(-1)!.loss).toBeLessThan(evals[0].loss);
+    // the tiny recipe's stages mix in niah_single_1: each evaluation also has the held-out answers' loss
+    for (const e of evals) expect(e.kind === 'eval' && e.retrievalLoss).toBeGreaterThan(0);
     const losses = steps.map((r) => r.loss);
     console.info(`tiny recipe loss: ${losses.map((l) => l.toFixed(3)).join(' ')}`);
     expect(mean(losses.slice(-2))).toBeLessThan(losses[0] - 0.5);

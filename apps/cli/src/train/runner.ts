@@ -17,7 +17,7 @@ import { type TrainForwardOptions, type TrainSequence, TrainableHsaModel } from 
 import { AdamW, ArgumentError, type BackendName, createBackend, HsaError, loadCheckpoint, noGrad, Rng, serializeSafetensors, Trainer, warmupConstant } from '@hsa/tensor';
 import { nodeCheckpointIO, writeFileAtomic } from '@hsa/tensor/node';
 import { fnv1a } from '@hsa/tasks';
-import { checkStages, heldOutBatch, makeBatch, prepareData, type TrainData } from './data.js';
+import { checkStages, heldOutBatch, heldOutRetrievalBatch, makeBatch, prepareData, type TrainData } from './data.js';
 import { appendLog, type EvalLog, type StepLog, truncateLog } from './log.js';
 import { parseRecipe, type Recipe, RecipeError, type Stage, stepsBefore, totalSteps } from './recipe.js';
 
@@ -162,10 +162,16 @@ const forwardOptions = (s: Stage): TrainForwardOptions => ({ slidingWindow: s.sl
 
 /** The held-out loss after global step `step` (no gradients), logged. */
 async function heldOutEval(run: Run, stage: Stage, i: number, step: number, o: TrainOptions): Promise<void> {
-  const t = noGrad(() => run.model.loss(heldOutBatch(run.data, stage.seqLen, run.recipe.eval.sequences), forwardOptions(stage)));
-  const loss = ((await t.data()) as Float32Array)[0];
-  t.dispose();
+  const lossOf = async (batch: TrainSequence[]) => {
+    const t = noGrad(() => run.model.loss(batch, forwardOptions(stage)));
+    const v = ((await t.data()) as Float32Array)[0];
+    t.dispose();
+    return v;
+  };
+  const loss = await lossOf(heldOutBatch(run.data, stage.seqLen, run.recipe.eval.sequences));
   const line: EvalLog = { kind: 'eval', stage: i, stageName: stage.name, step, loss };
+  const retrieval = stage.synthetic.fraction > 0 ? heldOutRetrievalBatch(run.data, stage, run.recipe.eval.sequences) : [];
+  if (retrieval.length > 0) line.retrievalLoss = await lossOf(retrieval);
   await appendLog(run.logPath, line);
   o.onEval?.(line);
 }
