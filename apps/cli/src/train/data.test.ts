@@ -67,12 +67,23 @@ describe('training data', () => {
     const m = Math.floor(L / 4);
     const all = [...Array.from(s.ids), Array.from(s.targets).at(-1)!];
     expect(all).toHaveLength(L + 1);
-    expect(all.slice(L + 1 - m)).toEqual(all.slice(0, m));
-    expect(all.slice(0, m).every((t) => t >= data.specialTokens && t < data.vocabSize)).toBe(true);
+    const span = all.slice(L + 1 - m);
+    expect(span.every((t) => t >= data.specialTokens && t < data.vocabSize)).toBe(true);
+    // the span occurs earlier, ending at most where the repeat starts
+    const first = Array.from({ length: L + 2 - 2 * m }, (_, p) => p).filter((p) => all.slice(p, p + m).join() === span.join());
+    expect(first).toHaveLength(1);
     const kept = Array.from(s.targets).flatMap((t, i) => (t === IGNORE ? [] : [i]));
     expect(kept).toEqual(Array.from({ length: m - 1 }, (_, k) => L + 1 - m + k));
-    // every kept target has its copy at least 3/4 of the sequence back
-    for (const i of kept) expect(all[i + 1]).toBe(all[i + 1 - (L + 1 - m)]);
-    expect(retrievalSequence(data, stage, COPY_TASK, Rng.from(4)).ids).not.toEqual(s.ids);
+    for (const i of kept) expect(all[i + 1]).toBe(all[i + 1 - (L + 1 - m) + first[0]]);
+    // the distance between the copies varies (from m to L - m)
+    const gaps = Array.from({ length: 40 }, (_, k) => {
+      const q = retrievalSequence(data, stage, COPY_TASK, Rng.from(100 + k));
+      const a = [...Array.from(q.ids), Array.from(q.targets).at(-1)!];
+      const tail = a.slice(L + 1 - m).join();
+      return L + 1 - m - Array.from({ length: L + 2 - 2 * m }, (_, p) => p).find((p) => a.slice(p, p + m).join() === tail)!;
+    });
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(m);
+    expect(Math.max(...gaps)).toBeLessThanOrEqual(L + 1 - m);
+    expect(new Set(gaps).size).toBeGreaterThan(30);
   });
 });

@@ -73,24 +73,27 @@ function textWindow(tokens: Int32Array, seqLen: number, rng: Rng): TrainSequence
 }
 
 /**
- * A `copy` sequence of seqLen + 1 tokens: a span X of ⌊seqLen/4⌋ random non-special tokens, a window
- * of training text, X again. With "answer" loss only the repeat's predictable tokens (all but its
- * first) carry loss; each is ≥ 3/4 · seqLen past its first occurrence.
+ * A `copy` sequence of seqLen + 1 tokens: text, a span X of ⌊seqLen/4⌋ random non-special tokens,
+ * more text, X again at the end. The text after the first X has a random length in
+ * [0, seqLen + 1 − 2·|X|], so the copy distance varies from |X| to seqLen − |X| tokens: beyond any
+ * sliding window shorter than |X|, where only retrieval can predict the repeat. With "answer" loss
+ * only the repeat's predictable tokens (all but its first) carry loss.
  */
 export function copySequence(data: TrainData, stage: Stage, rng: Rng, split: Split = 'train'): TrainSequence {
   const L = stage.seqLen;
   const m = Math.floor(L / 4);
-  const specials = data.specialTokens;
-  const span = Int32Array.from({ length: m }, () => rng.int(specials, data.vocabSize - 1));
-  const gap = L + 1 - 2 * m;
-  const all = new Int32Array(L + 1);
-  all.set(span, 0);
+  const span = Int32Array.from({ length: m }, () => rng.int(data.specialTokens, data.vocabSize - 1));
+  const free = L + 1 - 2 * m;
+  const gap = rng.int(0, free);
   const text = split === 'train' ? data.tokens : data.heldOut;
-  const start = rng.int(0, text.length - gap);
-  all.set(text.subarray(start, start + gap), m);
-  all.set(span, m + gap);
+  const start = rng.int(0, text.length - free);
+  const all = new Int32Array(L + 1);
+  all.set(text.subarray(start, start + free - gap), 0);
+  all.set(span, free - gap);
+  all.set(text.subarray(start + free - gap, start + free), free - gap + m);
+  all.set(span, L + 1 - m);
   const targets = all.slice(1);
-  if (stage.synthetic.loss === 'answer') targets.fill(IGNORE, 0, m + gap);
+  if (stage.synthetic.loss === 'answer') targets.fill(IGNORE, 0, L + 1 - m);
   return { ids: all.subarray(0, L), targets };
 }
 
