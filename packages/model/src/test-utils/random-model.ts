@@ -4,6 +4,7 @@
  * norm weights 1 ± 0.17, biases ±0.09), so every tensor influences the logits.
  */
 import { type SafetensorsTensorInput, SafetensorsFile, serializeSafetensors } from '@hsa/tensor';
+import { rng } from '@hsa/tensor/test-utils';
 import { parameterSpecs } from '../params.js';
 import { parseConfig } from '../config.js';
 import type { WeightFile } from '../weights.js';
@@ -32,20 +33,12 @@ export const TINY_CONFIG = {
   lmk_token_id: 1,
 };
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** A checkpoint (one in-memory F32 file) for the config, from a seed. */
-export function randomCheckpoint(configJson: unknown, seed: number): WeightFile {
-  const r = mulberry32(seed);
+/**
+ * Random weights for the config, from a seed (uniform: norms 1 ± 0.17, biases ± 0.09, the rest
+ * ± 0.17); vectors F32, matrices in `matrixDtype` (values stay f32; the file packs them).
+ */
+export function randomTensors(configJson: unknown, seed: number, matrixDtype: 'F32' | 'BF16' = 'F32'): Record<string, SafetensorsTensorInput> {
+  const r = rng(seed);
   const u = (a: number) => (2 * r() - 1) * a;
   const tensors: Record<string, SafetensorsTensorInput> = {};
   for (const p of parameterSpecs(parseConfig(configJson))) {
@@ -53,7 +46,12 @@ export function randomCheckpoint(configJson: unknown, seed: number): WeightFile 
     const norm = p.kind === 'vector' && p.name.endsWith('.weight');
     const small = p.name.endsWith('.bias') || p.name.endsWith('expert_bias') || p.name.endsWith('pos_decay');
     const data = Float32Array.from({ length: n }, () => (norm ? 1 + u(0.17) : small ? u(0.09) : u(0.17)));
-    tensors[p.name] = { dtype: 'F32', shape: p.shape, data };
+    tensors[p.name] = { dtype: p.kind === 'vector' ? 'F32' : matrixDtype, shape: p.shape, data };
   }
-  return { label: `random-${seed}.safetensors`, file: SafetensorsFile.parse(serializeSafetensors(tensors)) };
+  return tensors;
+}
+
+/** A checkpoint (one in-memory F32 file) for the config, from a seed. */
+export function randomCheckpoint(configJson: unknown, seed: number): WeightFile {
+  return { label: `random-${seed}.safetensors`, file: SafetensorsFile.parse(serializeSafetensors(randomTensors(configJson, seed))) };
 }
