@@ -9,7 +9,7 @@ import { TASKS } from '@hsa/tasks';
 import { Rng } from '@hsa/tasks';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { answerText, IGNORE, makeBatch, prepareData, retrievalSequence, type TrainData } from './data.js';
-import { COPY_TASK, parseRecipe, type Recipe } from './recipe.js';
+import { COPY_TASK, COPY_TEXT_TASK, parseRecipe, type Recipe } from './recipe.js';
 
 const path = fileURLToPath(new URL('../../../../recipes/tiny.json', import.meta.url));
 let recipe: Recipe;
@@ -85,5 +85,11 @@ describe('training data', () => {
     expect(Math.min(...gaps)).toBeGreaterThanOrEqual(m);
     expect(Math.max(...gaps)).toBeLessThanOrEqual(L + 1 - m);
     expect(new Set(gaps).size).toBeGreaterThan(30);
+    // copy_text: the span is a window of the training text, repeated likewise
+    const t = retrievalSequence(data, stage, COPY_TEXT_TASK, Rng.from(5));
+    const tAll = [...Array.from(t.ids), Array.from(t.targets).at(-1)!];
+    const tSpan = tAll.slice(L + 1 - m);
+    expect(data.tokens.join(',')).toContain(tSpan.join(','));
+    expect(Array.from({ length: L + 2 - 2 * m }, (_, p) => p).some((p) => tAll.slice(p, p + m).join() === tSpan.join())).toBe(true);
   });
 });

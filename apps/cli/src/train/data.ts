@@ -16,7 +16,7 @@ import type { TrainSequence } from '@hsa/model';
 import { type Corpus, generateSample, Rng, type Split, splitCorpus, TaskError, type TaskTokenizer } from '@hsa/tasks';
 import { loadShakespeare } from '@hsa/tasks/node';
 import { fromTokenizerJson, trainBpe } from '@hsa/tokenizer';
-import { type Recipe, RecipeError, type Stage, type TrainTask } from './recipe.js';
+import { type CopyTask, type Recipe, RecipeError, type Stage, type TrainTask } from './recipe.js';
 
 /** The target id the loss ignores. */
 export const IGNORE = -100;
@@ -73,19 +73,24 @@ function textWindow(tokens: Int32Array, seqLen: number, rng: Rng): TrainSequence
 }
 
 /**
- * A `copy` sequence of seqLen + 1 tokens: text, a span X of ⌊seqLen/4⌋ random non-special tokens,
+ * A `copy` sequence of seqLen + 1 tokens: text, a span X of ⌊seqLen/4⌋ random non-special tokens
+ * (`copy_text`: a window of text),
  * more text, X again at the end. The text after the first X has a random length in
  * [0, seqLen + 1 − 2·|X|], so the copy distance varies from |X| to seqLen − |X| tokens: beyond any
  * sliding window shorter than |X|, where only retrieval can predict the repeat. With "answer" loss
  * only the repeat's predictable tokens (all but its first) carry loss.
  */
-export function copySequence(data: TrainData, stage: Stage, rng: Rng, split: Split = 'train'): TrainSequence {
+export function copySequence(data: TrainData, stage: Stage, task: CopyTask, rng: Rng, split: Split = 'train'): TrainSequence {
   const L = stage.seqLen;
   const m = Math.floor(L / 4);
-  const span = Int32Array.from({ length: m }, () => rng.int(data.specialTokens, data.vocabSize - 1));
+  const text = split === 'train' ? data.tokens : data.heldOut;
+  let span: Int32Array;
+  if (task.span === 'text') {
+    const at = rng.int(0, text.length - m);
+    span = text.slice(at, at + m);
+  } else span = Int32Array.from({ length: m }, () => rng.int(data.specialTokens, data.vocabSize - 1));
   const free = L + 1 - 2 * m;
   const gap = rng.int(0, free);
-  const text = split === 'train' ? data.tokens : data.heldOut;
   const start = rng.int(0, text.length - free);
   const all = new Int32Array(L + 1);
   all.set(text.subarray(start, start + free - gap), 0);
@@ -99,7 +104,7 @@ export function copySequence(data: TrainData, stage: Stage, rng: Rng, split: Spl
 
 /** A retrieval sample of the task: prompt + answer = seqLen + 1 tokens. */
 export function retrievalSequence(data: TrainData, stage: Stage, task: TrainTask, rng: Rng, split: Split = 'train'): TrainSequence {
-  if (task.kind === 'copy') return copySequence(data, stage, rng, split);
+  if (task.kind === 'copy') return copySequence(data, stage, task, rng, split);
   const L = stage.seqLen;
   const base = { task, depth: rng.int(0, 100), seed: data.seed, index: rng.int(0, 2 ** 30), tokenizer: data.tokenizer, corpus: data.corpus, split };
   // the content (keys, values) depends on seed, task, split and index only, not on the length

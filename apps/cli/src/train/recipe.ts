@@ -25,8 +25,12 @@ export class RecipeError extends HsaError {
  * again, so every token of the repeat is predictable only by looking the span up beyond the sliding
  * window (hundreds of retrieval targets per sequence, where a needle task has one answer).
  */
-export const COPY_TASK = { kind: 'copy', name: 'copy' } as const;
-export type TrainTask = TaskSpec | typeof COPY_TASK;
+export const COPY_TASK = { kind: 'copy', name: 'copy', span: 'random' } as const;
+/** `copy_text`: the same with a span of training text (the paper's "self-copy" warm-up, x ++ x, with text between). */
+export const COPY_TEXT_TASK = { kind: 'copy', name: 'copy_text', span: 'text' } as const;
+export type CopyTask = typeof COPY_TASK | typeof COPY_TEXT_TASK;
+export type TrainTask = TaskSpec | CopyTask;
+const COPY_TASKS: Record<string, CopyTask> = { copy: COPY_TASK, copy_text: COPY_TEXT_TASK };
 
 /** Which targets of a synthetic sample carry loss: every token, or only the answer's. */
 export type SyntheticLoss = 'all' | 'answer';
@@ -34,7 +38,7 @@ export type SyntheticLoss = 'all' | 'answer';
 export interface SyntheticMix {
   /** fraction of the batch's sequences that are retrieval samples, in [0, 1] */
   fraction: number;
-  /** @hsa/tasks TASKS names or `copy`, drawn uniformly */
+  /** @hsa/tasks TASKS names, `copy` or `copy_text`, drawn uniformly */
   tasks: TrainTask[];
   loss: SyntheticLoss;
   /**
@@ -123,8 +127,8 @@ function synthetic(v: unknown, f: string): SyntheticMix {
   const names = j.tasks ?? [];
   if (!Array.isArray(names)) throw new RecipeError(`${f}.tasks`, `must be a list of task names, got ${JSON.stringify(names)}`);
   const tasks = names.map((n, i) => {
-    const t = n === 'copy' ? COPY_TASK : (TASKS as Record<string, TaskSpec>)[n as string];
-    if (!t) throw new RecipeError(`${f}.tasks[${i}]`, `unknown task ${JSON.stringify(n)} (known: ${Object.keys(TASKS).join(', ')}, copy)`);
+    const t = COPY_TASKS[n as string] ?? (TASKS as Record<string, TaskSpec>)[n as string];
+    if (!t) throw new RecipeError(`${f}.tasks[${i}]`, `unknown task ${JSON.stringify(n)} (known: ${[...Object.keys(TASKS), ...Object.keys(COPY_TASKS)].join(', ')})`);
     return t;
   });
   if (fraction > 0 && tasks.length === 0) throw new RecipeError(`${f}.tasks`, `must name at least one task when fraction is ${fraction}`);
