@@ -7,7 +7,8 @@
 #       one `hsa train --resume --max-minutes 9` per recipe, all at once (a step of this model is
 #       bound by host work, so several processes share the card well); repeat until each prints
 #       `train: done`. Checkpoints stay in $HSA_RUNS (default /tmp/hsa-runs) on the machine; the logs
-#       and, once done, config.json, model.safetensors and tokenizer.json come back in $OUT/<recipe>.tar.
+#       and, once done, config.json, model.safetensors and tokenizer.json come back in $OUT/<recipe>.tar
+#       (HSA_MODELS=0: the logs only, e.g. for probes: ~16 MB a model, the tool returns ~8 files).
 #
 #   . .device-kit/boot && bash recipes/device.sh eval $OUT 'builtin niah_single_2 4k,16k 0,25,50,75,100 10' ...
 #       one `hsa eval` per job "MODEL TASKS LENGTHS DEPTHS SAMPLES" (MODEL: a recipe trained above,
@@ -31,7 +32,7 @@ train)
   for r in "$@"; do
     # one tar per recipe: the device tool brings back few files, each of limited size
     files=(stdout.log train-log.jsonl)
-    [[ -f $runs/$r/model.safetensors ]] && files+=(config.json model.safetensors tokenizer.json)
+    [[ -f $runs/$r/model.safetensors && ${HSA_MODELS:-1} == 1 ]] && files+=(config.json model.safetensors tokenizer.json)
     tar cf "$out/${r//\//-}.tar" -C "$runs/$r" "${files[@]}"
     echo "== $r"
     tail -n 4 "$runs/$r/stdout.log"
