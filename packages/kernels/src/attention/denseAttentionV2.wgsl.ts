@@ -82,6 +82,31 @@ ${range(R)
     }`;
 }
 
+/**
+ * The start of `main` in v2 and v3: workgroup → (segment, token tile, KV head g, head block) as in
+ * v1, the tile's tokens [tStart, tEnd) and heads [h0, hEnd), the thread's place (tr, tc) in the
+ * 16 × 16 grid, and the union key range [klo, khi] of the tile's tokens.
+ */
+export function tileStartWgsl(c: DenseTileV2): string {
+  return `  var wgi = ${WGSL_LINEAR_WORKGROUP};
+  if (wgi >= u.nwg) { return; }
+  let hb = wgi % u.hblocks; wgi /= u.hblocks;
+  let g = wgi % u.hk; wgi /= u.hk;
+  // token tiles last to first: with a causal window the later tiles see more keys, start them first
+  let qt = u.qtiles - 1u - wgi % u.qtiles;
+  let seg = wgi / u.qtiles;
+  let s0 = seg * u.segLen;
+  let tStart = s0 + qt * ${c.BQ}u;
+  let tEnd = min(s0 + u.segLen, u.tq);
+  let h0 = g * u.ratio + hb * ${c.HB}u;
+  let hEnd = (g + 1u) * u.ratio;
+  let tr = lid / 16u;
+  let tc = lid % 16u;
+  var klo = 0u; var khi = 0u;
+  { let t = tStart; ${keyRangeWgsl(c.mode)} klo = lo; }
+  { let t = min(tStart + ${c.BQ - 1}u, tEnd - 1u); ${keyRangeWgsl(c.mode)} khi = hi; }`;
+}
+
 /** `header` declares `u` and q, k, v, out, lse (the uniforms of swaAttention.ts). */
 export function denseAttentionV2Wgsl(c: DenseTileV2, header: string): string {
   const { HB, BQ, BR, KT, D, DS } = c;
@@ -101,25 +126,7 @@ var<workgroup> ps: array<f32, ${KT * BR}>;
 @compute @workgroup_size(${DENSE_V2_WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
-  // workgroup → (segment, token tile, KV head g, head block), as in v1
-  var wgi = ${WGSL_LINEAR_WORKGROUP};
-  if (wgi >= u.nwg) { return; }
-  let hb = wgi % u.hblocks; wgi /= u.hblocks;
-  let g = wgi % u.hk; wgi /= u.hk;
-  // token tiles last to first: with a causal window the later tiles see more keys, start them first
-  let qt = u.qtiles - 1u - wgi % u.qtiles;
-  let seg = wgi / u.qtiles;
-  let s0 = seg * u.segLen;
-  let tStart = s0 + qt * ${BQ}u;
-  let tEnd = min(s0 + u.segLen, u.tq);
-  let h0 = g * u.ratio + hb * ${HB}u;
-  let hEnd = (g + 1u) * u.ratio;
-  let tr = lid / 16u;
-  let tc = lid % 16u;
-  // union key range of the workgroup's tokens
-  var klo = 0u; var khi = 0u;
-  { let t = tStart; ${keyRangeWgsl(c.mode)} klo = lo; }
-  { let t = min(tStart + ${BQ - 1}u, tEnd - 1u); ${keyRangeWgsl(c.mode)} khi = hi; }
+${tileStartWgsl(c)}
   // q rows → qs[d][row], scaled; rows past HB·BQ or outside the segment / head group are 0
   for (var e = lid; e < ${BR * Dp}u; e += ${DENSE_V2_WG}u) {
     let r = e / ${Dp}u; let d = e % ${Dp}u; let t = tStart + r / ${HB}u; let h = h0 + r % ${HB}u;

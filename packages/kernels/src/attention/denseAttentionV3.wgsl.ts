@@ -8,9 +8,8 @@
  * index XOR (dd mod 16); V: [32][DS/2] vec2; ps P: [32][16] vecR, row group XOR (key / 2), also the
  * [BR][16] row partials. The warp-wide reads are broadcasts or hit distinct banks.
  */
-import { WGSL_LINEAR_WORKGROUP } from '../core/program.js';
 import { keyRangeWgsl } from './denseAttention.wgsl.js';
-import { DENSE_V2_WG, type DenseTileV2 } from './denseAttentionV2.wgsl.js';
+import { DENSE_V2_WG, type DenseTileV2, tileStartWgsl } from './denseAttentionV2.wgsl.js';
 
 /** Head size padded to a power of two ≥ 16 (≤ 128). */
 export const paddedDV3 = (d: number): number => Math.max(16, 2 ** Math.ceil(Math.log2(d)));
@@ -98,23 +97,7 @@ var<workgroup> ps: array<${vecR}, ${KT * 16}>;
 @compute @workgroup_size(${DENSE_V2_WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
-  var wgi = ${WGSL_LINEAR_WORKGROUP};
-  if (wgi >= u.nwg) { return; }
-  let hb = wgi % u.hblocks; wgi /= u.hblocks;
-  let g = wgi % u.hk; wgi /= u.hk;
-  // token tiles last to first: with a causal window the later tiles see more keys, start them first
-  let qt = u.qtiles - 1u - wgi % u.qtiles;
-  let seg = wgi / u.qtiles;
-  let s0 = seg * u.segLen;
-  let tStart = s0 + qt * ${BQ}u;
-  let tEnd = min(s0 + u.segLen, u.tq);
-  let h0 = g * u.ratio + hb * ${HB}u;
-  let hEnd = (g + 1u) * u.ratio;
-  let tr = lid / 16u;
-  let tc = lid % 16u;
-  var klo = 0u; var khi = 0u;
-  { let t = tStart; ${keyRangeWgsl(c.mode)} klo = lo; }
-  { let t = min(tStart + ${BQ - 1}u, tEnd - 1u); ${keyRangeWgsl(c.mode)} khi = hi; }
+${tileStartWgsl(c)}
   for (var e = lid; e < ${BR * Dp}u; e += ${DENSE_V2_WG}u) {
     let r = e / ${Dp}u; let d = e % ${Dp}u; let t = tStart + r / ${HB}u; let h = h0 + r % ${HB}u;
     let ok = r < ${HB * BQ}u && t < tEnd && h < hEnd && d < ${D}u;
