@@ -70,18 +70,18 @@ async function readJson(path: string): Promise<unknown> {
 /**
  * The recipe at `path` with its `extends` chain resolved: `"extends": "base.json"` (relative to the
  * file naming it) starts from that recipe (its `data.corpus` still naming the same file), and this
- * file's fields replace the base's; objects merge
- * field by field (so `"model": { "skip_hsa": true }` changes one config field), lists and values
- * replace whole.
+ * file's fields replace the base's: objects merge field by field (so `"model": { "skip_hsa": true }`
+ * changes one config field), lists and values replace whole.
  */
 async function readRecipeJson(path: string, seen: string[] = []): Promise<unknown> {
-  if (seen.includes(resolve(path))) throw new RecipeError('extends', `cycle: ${[...seen, resolve(path)].join(' → ')}`);
+  const chain = [...seen, resolve(path)];
+  if (seen.includes(chain.at(-1)!)) throw new RecipeError('extends', `cycle: ${chain.join(' → ')}`);
   const raw = await readJson(path);
   if (typeof raw !== 'object' || raw === null || !('extends' in raw)) return raw;
   const { extends: base, ...own } = raw as Record<string, unknown>;
   if (typeof base !== 'string' || base.length === 0) throw new RecipeError('extends', `must be a file name, got ${JSON.stringify(base)}`);
   const basePath = resolve(dirname(path), base);
-  const baseJson = (await readRecipeJson(basePath, [...seen, resolve(path)])) as Record<string, unknown>;
+  const baseJson = (await readRecipeJson(basePath, chain)) as Record<string, unknown>;
   // the base's corpus path is relative to the base's file: make it relative to this one
   const data = baseJson?.data as Record<string, unknown> | undefined;
   if (typeof data?.corpus === 'string' && !isAbsolute(data.corpus)) {
