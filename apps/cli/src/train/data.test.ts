@@ -9,7 +9,7 @@ import { TASKS } from '@hsa/tasks';
 import { Rng } from '@hsa/tasks';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { answerText, IGNORE, makeBatch, prepareData, retrievalSequence, type TrainData } from './data.js';
-import { COPY_TASK, COPY_TEXT_TASK, parseRecipe, type Recipe } from './recipe.js';
+import { COPY_TASK, COPY_TEXT_TASK, INDUCTION_TASK, parseRecipe, type Recipe } from './recipe.js';
 
 const path = fileURLToPath(new URL('../../../../recipes/tiny.json', import.meta.url));
 let recipe: Recipe;
@@ -91,5 +91,28 @@ describe('training data', () => {
     const tSpan = tAll.slice(L + 1 - m);
     expect(data.tokens.join(',')).toContain(tSpan.join(','));
     expect(Array.from({ length: L + 2 - 2 * m }, (_, p) => p).some((p) => tAll.slice(p, p + m).join() === tSpan.join())).toBe(true);
+  });
+
+  it('an induction sequence packs copy episodes, near and beyond the window; "answer" loss keeps each repeat but its first token', () => {
+    const stage = { ...recipe.stages[0], synthetic: { ...recipe.stages[0].synthetic, loss: 'answer' as const } };
+    const L = stage.seqLen;
+    const distances: number[] = [];
+    for (let k = 0; k < 20; k++) {
+      const s = retrievalSequence(data, stage, INDUCTION_TASK, Rng.from(200 + k));
+      const all = [...Array.from(s.ids), Array.from(s.targets).at(-1)!];
+      expect(all).toHaveLength(L + 1);
+      const kept = Array.from(s.targets).flatMap((t, i) => (t === IGNORE ? [] : [i]));
+      expect(kept.length).toBeGreaterThan(0);
+      for (const i of kept) {
+        expect(s.targets[i]).toBe(all[i + 1]);
+        expect(all[i + 1]).toBeGreaterThanOrEqual(data.specialTokens);
+        // an earlier copy: the same token after the same token, at least a span (8) back
+        const d = Array.from({ length: i - 7 }, (_, j) => j + 8).find((d) => all[i + 1 - d] === all[i + 1] && all[i - d] === all[i]);
+        expect(d, `target ${i}`).toBeDefined();
+        distances.push(d!);
+      }
+    }
+    expect(Math.min(...distances)).toBeLessThanOrEqual(32);
+    expect(Math.max(...distances)).toBeGreaterThan(64);
   });
 });

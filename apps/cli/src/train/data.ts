@@ -81,6 +81,7 @@ function textWindow(tokens: Int32Array, seqLen: number, rng: Rng): TrainSequence
  * only the repeat's predictable tokens (all but its first) carry loss.
  */
 export function copySequence(data: TrainData, stage: Stage, task: CopyTask, rng: Rng, split: Split = 'train'): TrainSequence {
+  if (task.span === 'episodes') return inductionSequence(data, stage, rng, split);
   const L = stage.seqLen;
   const m = Math.floor(L / 4);
   const text = split === 'train' ? data.tokens : data.heldOut;
@@ -99,6 +100,35 @@ export function copySequence(data: TrainData, stage: Stage, task: CopyTask, rng:
   all.set(span, L + 1 - m);
   const targets = all.slice(1);
   if (stage.synthetic.loss === 'answer') targets.fill(IGNORE, 0, L + 1 - m);
+  return { ids: all.subarray(0, L), targets };
+}
+
+/** Span lengths of an `induction` episode. */
+const EPISODE_SPAN = [8, 32] as const;
+
+/**
+ * An `induction` sequence: episodes (span, text gap, span) packed from the start, the gap's length
+ * log-uniform in [0, seqLen/2] (half the repeats within 32 tokens, a third beyond 64), text after
+ * the last whole episode. With "answer" loss every repeat's predictable tokens carry loss.
+ */
+function inductionSequence(data: TrainData, stage: Stage, rng: Rng, split: Split): TrainSequence {
+  const L = stage.seqLen;
+  const text = split === 'train' ? data.tokens : data.heldOut;
+  const start = rng.int(0, text.length - L - 1);
+  const all = text.slice(start, start + L + 1);
+  const keep = new Uint8Array(L + 1);
+  const maxGap = Math.floor(L / 2);
+  for (let at = 0; ; ) {
+    const m = rng.int(EPISODE_SPAN[0], EPISODE_SPAN[1]);
+    const gap = Math.floor(Math.exp(rng.next() * Math.log(maxGap + 1))) - 1;
+    if (at + 2 * m + gap > L + 1) break;
+    for (let i = 0; i < m; i++) all[at + i] = rng.int(data.specialTokens, data.vocabSize - 1);
+    all.copyWithin(at + m + gap, at, at + m);
+    keep.fill(1, at + m + gap + 1, at + 2 * m + gap);
+    at += 2 * m + gap;
+  }
+  const targets = all.slice(1);
+  if (stage.synthetic.loss === 'answer') for (let i = 0; i < L; i++) if (!keep[i + 1]) targets[i] = IGNORE;
   return { ids: all.subarray(0, L), targets };
 }
 

@@ -28,9 +28,16 @@ export class RecipeError extends HsaError {
 export const COPY_TASK = { kind: 'copy', name: 'copy', span: 'random' } as const;
 /** `copy_text`: the same with a span of training text (the paper's "self-copy" warm-up, x ++ x, with text between). */
 export const COPY_TEXT_TASK = { kind: 'copy', name: 'copy_text', span: 'text' } as const;
-export type CopyTask = typeof COPY_TASK | typeof COPY_TEXT_TASK;
+/**
+ * `induction`: short copy episodes packed into the sequence (a span of 8–32 random tokens, a gap of
+ * training text with a log-uniform length in [0, seqLen/2], the span again, then the next episode).
+ * Most repeats are near, where attention sees few distractors and learns to copy quickly; the rest lie
+ * beyond the sliding window, where only retrieval reaches them.
+ */
+export const INDUCTION_TASK = { kind: 'copy', name: 'induction', span: 'episodes' } as const;
+export type CopyTask = typeof COPY_TASK | typeof COPY_TEXT_TASK | typeof INDUCTION_TASK;
 export type TrainTask = TaskSpec | CopyTask;
-const COPY_TASKS: Record<string, CopyTask> = { copy: COPY_TASK, copy_text: COPY_TEXT_TASK };
+const COPY_TASKS: Record<string, CopyTask> = { copy: COPY_TASK, copy_text: COPY_TEXT_TASK, induction: INDUCTION_TASK };
 
 /** Which targets of a synthetic sample carry loss: every token, or only the answer's. */
 export type SyntheticLoss = 'all' | 'answer';
@@ -38,7 +45,7 @@ export type SyntheticLoss = 'all' | 'answer';
 export interface SyntheticMix {
   /** fraction of the batch's sequences that are retrieval samples, in [0, 1] */
   fraction: number;
-  /** @hsa/tasks TASKS names, `copy` or `copy_text`, drawn uniformly */
+  /** @hsa/tasks TASKS names, `copy`, `copy_text` or `induction`, drawn uniformly */
   tasks: TrainTask[];
   loss: SyntheticLoss;
   /**
