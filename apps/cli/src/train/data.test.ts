@@ -105,13 +105,14 @@ describe('training data', () => {
       expect(kept.length).toBeGreaterThan(0);
       for (const i of kept) {
         expect(s.targets[i]).toBe(all[i + 1]);
-        expect(all[i + 1]).toBeGreaterThanOrEqual(data.specialTokens);
+        expect(data.characters).toContain(all[i + 1]);
         // an earlier copy: the same token after the same token, at least a span (8) back
         const d = Array.from({ length: i - 7 }, (_, j) => j + 8).find((d) => all[i + 1 - d] === all[i + 1] && all[i - d] === all[i]);
         expect(d, `target ${i}`).toBeDefined();
         distances.push(d!);
       }
     }
+    expect(data.characters.length).toBeGreaterThan(90);
     expect(Math.min(...distances)).toBeLessThanOrEqual(32);
     expect(Math.max(...distances)).toBeGreaterThan(64);
   });

@@ -29,8 +29,8 @@ export const COPY_TASK = { kind: 'copy', name: 'copy', span: 'random' } as const
 /** `copy_text`: the same with a span of training text (the paper's "self-copy" warm-up, x ++ x, with text between). */
 export const COPY_TEXT_TASK = { kind: 'copy', name: 'copy_text', span: 'text' } as const;
 /**
- * `induction`: short copy episodes packed into the sequence (a span of 8–32 random tokens, a gap of
- * training text with a log-uniform length in [0, seqLen/2], the span again, then the next episode).
+ * `induction`: short copy episodes packed into the sequence (a span of 8–32 random printable
+ * characters, a random gap with a log-uniform length in [0, seqLen/2], the span again, then the next).
  * Most repeats are near, where attention sees few distractors and learns to copy quickly; the rest lie
  * beyond the sliding window, where only retrieval reaches them.
  */
