@@ -9,7 +9,7 @@ import { TASKS } from '@hsa/tasks';
 import { Rng } from '@hsa/tasks';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { answerText, IGNORE, makeBatch, prepareData, retrievalSequence, type TrainData } from './data.js';
-import { COPY_TASK, COPY_TEXT_TASK, INDUCTION_TASK, parseRecipe, type Recipe } from './recipe.js';
+import { COPY_TASK, COPY_TEXT_TASK, INDUCTION_NEAR_TASK, INDUCTION_TASK, parseRecipe, type Recipe } from './recipe.js';
 
 const path = fileURLToPath(new URL('../../../../recipes/tiny.json', import.meta.url));
 let recipe: Recipe;
@@ -115,5 +115,14 @@ describe('training data', () => {
     expect(data.characters.length).toBeGreaterThan(90);
     expect(Math.min(...distances)).toBeLessThanOrEqual(32);
     expect(Math.max(...distances)).toBeGreaterThan(64);
+    // induction_near: every repeat within 16 + 8 tokens, all of the sequence but its tail in episodes
+    const near = retrievalSequence(data, stage, INDUCTION_NEAR_TASK, Rng.from(300));
+    const all = [...Array.from(near.ids), Array.from(near.targets).at(-1)!];
+    const kept = Array.from(near.targets).flatMap((t, i) => (t === IGNORE ? [] : [i]));
+    expect(kept.length).toBeGreaterThan(L / 3);
+    for (const i of kept) {
+      const d = Array.from({ length: 17 }, (_, j) => j + 8).find((d) => all[i + 1 - d] === all[i + 1] && all[i - d] === all[i]);
+      expect(d, `target ${i}`).toBeDefined();
+    }
   });
 });

@@ -34,10 +34,12 @@ export const COPY_TEXT_TASK = { kind: 'copy', name: 'copy_text', span: 'text' } 
  * Most repeats are near, where attention sees few distractors and learns to copy quickly; the rest lie
  * beyond the sliding window, where only retrieval reaches them.
  */
-export const INDUCTION_TASK = { kind: 'copy', name: 'induction', span: 'episodes' } as const;
-export type CopyTask = typeof COPY_TASK | typeof COPY_TEXT_TASK | typeof INDUCTION_TASK;
+export const INDUCTION_TASK = { kind: 'copy', name: 'induction', span: 'episodes', near: false } as const;
+/** `induction_near`: the same with spans of 8–16 and gaps of 0–8 (every repeat within 40 tokens: the first lesson). */
+export const INDUCTION_NEAR_TASK = { kind: 'copy', name: 'induction_near', span: 'episodes', near: true } as const;
+export type CopyTask = typeof COPY_TASK | typeof COPY_TEXT_TASK | typeof INDUCTION_TASK | typeof INDUCTION_NEAR_TASK;
 export type TrainTask = TaskSpec | CopyTask;
-const COPY_TASKS: Record<string, CopyTask> = { copy: COPY_TASK, copy_text: COPY_TEXT_TASK, induction: INDUCTION_TASK };
+const COPY_TASKS: Record<string, CopyTask> = { copy: COPY_TASK, copy_text: COPY_TEXT_TASK, induction: INDUCTION_TASK, induction_near: INDUCTION_NEAR_TASK };
 
 /** Which targets of a synthetic sample carry loss: every token, or only the answer's. */
 export type SyntheticLoss = 'all' | 'answer';
@@ -45,7 +47,7 @@ export type SyntheticLoss = 'all' | 'answer';
 export interface SyntheticMix {
   /** fraction of the batch's sequences that are retrieval samples, in [0, 1] */
   fraction: number;
-  /** @hsa/tasks TASKS names, `copy`, `copy_text` or `induction`, drawn uniformly */
+  /** @hsa/tasks TASKS names, `copy`, `copy_text`, `induction` or `induction_near`, drawn uniformly */
   tasks: TrainTask[];
   loss: SyntheticLoss;
   /**
