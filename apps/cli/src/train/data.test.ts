@@ -9,7 +9,7 @@ import { TASKS } from '@hsa/tasks';
 import { Rng } from '@hsa/tasks';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { answerText, IGNORE, makeBatch, prepareData, retrievalSequence, type TrainData } from './data.js';
-import { COPY_TASK, COPY_TEXT_TASK, INDUCTION_NEAR_TASK, INDUCTION_TASK, parseRecipe, type Recipe } from './recipe.js';
+import { COPY_TASK, COPY_TEXT_TASK, INDUCTION_FAR_TASK, INDUCTION_NEAR_TASK, INDUCTION_TASK, parseRecipe, type Recipe } from './recipe.js';
 
 const path = fileURLToPath(new URL('../../../../recipes/tiny.json', import.meta.url));
 let recipe: Recipe;
@@ -123,6 +123,16 @@ describe('training data', () => {
     for (const i of kept) {
       const d = Array.from({ length: 17 }, (_, j) => j + 8).find((d) => all[i + 1 - d] === all[i + 1] && all[i - d] === all[i]);
       expect(d, `target ${i}`).toBeDefined();
+    }
+    // induction_far: every repeat 80–224 tokens after its first copy (span 16–32 + gap 64–192), none nearer
+    const far = retrievalSequence(data, stage, INDUCTION_FAR_TASK, Rng.from(301));
+    const fAll = [...Array.from(far.ids), Array.from(far.targets).at(-1)!];
+    const fKept = Array.from(far.targets).flatMap((t, i) => (t === IGNORE ? [] : [i]));
+    expect(fKept.length).toBeGreaterThan(0);
+    for (const i of fKept) {
+      const d = Array.from({ length: i - 7 }, (_, j) => j + 8).find((d) => fAll[i + 1 - d] === fAll[i + 1] && fAll[i - d] === fAll[i]);
+      expect(d, `target ${i}`).toBeGreaterThanOrEqual(64);
+      expect(d).toBeLessThanOrEqual(224);
     }
   });
 });

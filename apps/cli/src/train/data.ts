@@ -90,7 +90,7 @@ function textWindow(tokens: Int32Array, seqLen: number, rng: Rng): TrainSequence
  * only the repeat's predictable tokens (all but its first) carry loss.
  */
 export function copySequence(data: TrainData, stage: Stage, task: CopyTask, rng: Rng, split: Split = 'train'): TrainSequence {
-  if (task.span === 'episodes') return inductionSequence(data, stage, rng, task.near);
+  if (task.span === 'episodes') return inductionSequence(data, stage, rng, task.distance);
   const L = stage.seqLen;
   const m = Math.floor(L / 4);
   const text = split === 'train' ? data.tokens : data.heldOut;
@@ -112,10 +112,12 @@ export function copySequence(data: TrainData, stage: Stage, task: CopyTask, rng:
   return { ids: all.subarray(0, L), targets };
 }
 
-/** Span lengths of an `induction` episode, and of an `induction_near` one with its largest gap. */
-const EPISODE_SPAN = [8, 32] as const;
-const NEAR_SPAN = [8, 16] as const;
-const NEAR_GAP = 8;
+/** Span lengths and gaps of the episodes of `induction` (gap log-uniform up to seqLen/2), `induction_near` and `induction_far`. */
+const EPISODES = {
+  mixed: { span: [8, 32], gap: null },
+  near: { span: [8, 16], gap: [0, 8] },
+  far: { span: [16, 32], gap: [64, 192] },
+} as const;
 
 /**
  * An `induction` sequence: episodes (span, gap, span) packed from the start, spans and gaps random
@@ -123,18 +125,18 @@ const NEAR_GAP = 8;
  * come and then to copy; over the full vocabulary a model of the built-in size spent 400 steps
  * learning the uniform distribution), the gap's length log-uniform in [0, seqLen/2] (half the
  * repeats within 32 tokens, a third beyond 64). With "answer" loss every repeat's predictable
- * tokens carry loss. `near`: spans of 8–16, gaps uniform in [0, 8].
+ * tokens carry loss. `near` and `far`: spans and gaps uniform in the ranges of EPISODES.
  */
-function inductionSequence(data: TrainData, stage: Stage, rng: Rng, near: boolean): TrainSequence {
+function inductionSequence(data: TrainData, stage: Stage, rng: Rng, distance: keyof typeof EPISODES): TrainSequence {
   const L = stage.seqLen;
   const chars = data.characters;
   const all = Int32Array.from({ length: L + 1 }, () => chars[rng.int(0, chars.length - 1)]);
   const keep = new Uint8Array(L + 1);
   const maxGap = Math.floor(L / 2);
   for (let at = 0; ; ) {
-    const [lo, hi] = near ? NEAR_SPAN : EPISODE_SPAN;
-    const m = rng.int(lo, hi);
-    const gap = near ? rng.int(0, NEAR_GAP) : Math.floor(Math.exp(rng.next() * Math.log(maxGap + 1))) - 1;
+    const { span, gap: gaps } = EPISODES[distance];
+    const m = rng.int(span[0], span[1]);
+    const gap = gaps ? rng.int(gaps[0], gaps[1]) : Math.floor(Math.exp(rng.next() * Math.log(maxGap + 1))) - 1;
     if (at + 2 * m + gap > L + 1) break;
     all.copyWithin(at + m + gap, at, at + m);
     keep.fill(1, at + m + gap + 1, at + 2 * m + gap);

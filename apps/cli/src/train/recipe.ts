@@ -34,12 +34,20 @@ export const COPY_TEXT_TASK = { kind: 'copy', name: 'copy_text', span: 'text' } 
  * Most repeats are near, where attention sees few distractors and learns to copy quickly; the rest lie
  * beyond the sliding window, where only retrieval reaches them.
  */
-export const INDUCTION_TASK = { kind: 'copy', name: 'induction', span: 'episodes', near: false } as const;
+export const INDUCTION_TASK = { kind: 'copy', name: 'induction', span: 'episodes', distance: 'mixed' } as const;
 /** `induction_near`: the same with spans of 8–16 and gaps of 0–8 (every repeat within 40 tokens: the first lesson). */
-export const INDUCTION_NEAR_TASK = { kind: 'copy', name: 'induction_near', span: 'episodes', near: true } as const;
-export type CopyTask = typeof COPY_TASK | typeof COPY_TEXT_TASK | typeof INDUCTION_TASK | typeof INDUCTION_NEAR_TASK;
+export const INDUCTION_NEAR_TASK = { kind: 'copy', name: 'induction_near', span: 'episodes', distance: 'near' } as const;
+/** `induction_far`: spans of 16–32 and gaps of 64–192 (every repeat beyond a 64-token window, its first copy one to three 64-token chunks back). */
+export const INDUCTION_FAR_TASK = { kind: 'copy', name: 'induction_far', span: 'episodes', distance: 'far' } as const;
+export type CopyTask = typeof COPY_TASK | typeof COPY_TEXT_TASK | typeof INDUCTION_TASK | typeof INDUCTION_NEAR_TASK | typeof INDUCTION_FAR_TASK;
 export type TrainTask = TaskSpec | CopyTask;
-const COPY_TASKS: Record<string, CopyTask> = { copy: COPY_TASK, copy_text: COPY_TEXT_TASK, induction: INDUCTION_TASK, induction_near: INDUCTION_NEAR_TASK };
+const COPY_TASKS: Record<string, CopyTask> = {
+  copy: COPY_TASK,
+  copy_text: COPY_TEXT_TASK,
+  induction: INDUCTION_TASK,
+  induction_near: INDUCTION_NEAR_TASK,
+  induction_far: INDUCTION_FAR_TASK,
+};
 
 /** Which targets of a synthetic sample carry loss: every token, or only the answer's. */
 export type SyntheticLoss = 'all' | 'answer';
@@ -47,7 +55,7 @@ export type SyntheticLoss = 'all' | 'answer';
 export interface SyntheticMix {
   /** fraction of the batch's sequences that are retrieval samples, in [0, 1] */
   fraction: number;
-  /** @hsa/tasks TASKS names, `copy`, `copy_text`, `induction` or `induction_near`, drawn uniformly */
+  /** @hsa/tasks TASKS names, `copy`, `copy_text`, `induction`, `induction_near` or `induction_far`, drawn uniformly */
   tasks: TrainTask[];
   loss: SyntheticLoss;
   /**
