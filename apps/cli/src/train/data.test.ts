@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { TrainSequence } from '@hsa/model';
 import { TASKS } from '@hsa/tasks';
 import { Rng } from '@hsa/tasks';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +13,14 @@ import { answerText, IGNORE, makeBatch, prepareData, retrievalSequence, type Tra
 import { COPY_TASK, COPY_TEXT_TASK, INDUCTION_FAR_TASK, INDUCTION_NEAR_TASK, INDUCTION_TASK, parseRecipe, type Recipe } from './recipe.js';
 
 const path = fileURLToPath(new URL('../../../../recipes/tiny.json', import.meta.url));
+
+/** A sequence's seqLen + 1 tokens: its inputs and its last target. */
+const tokensOf = (s: TrainSequence): number[] => [...Array.from(s.ids), Array.from(s.targets).at(-1)!];
+/** The target indices that carry loss. */
+const keptOf = (s: TrainSequence): number[] => Array.from(s.targets).flatMap((t, i) => (t === IGNORE ? [] : [i]));
+/** The smallest distance d in [lo, hi] at which target i repeats: the same token after the same token. */
+const copyDistance = (all: readonly number[], i: number, lo: number, hi: number): number | undefined =>
+  Array.from({ length: hi - lo + 1 }, (_, j) => j + lo).find((d) => all[i + 1 - d] === all[i + 1] && all[i - d] === all[i]);
 let recipe: Recipe;
 let data: TrainData;
 beforeAll(async () => {
@@ -65,20 +74,20 @@ describe('training data', () => {
     const s = retrievalSequence(data, stage, COPY_TASK, Rng.from(3));
     const L = stage.seqLen;
     const m = Math.floor(L / 4);
-    const all = [...Array.from(s.ids), Array.from(s.targets).at(-1)!];
+    const all = tokensOf(s);
     expect(all).toHaveLength(L + 1);
     const span = all.slice(L + 1 - m);
     expect(span.every((t) => t >= data.specialTokens && t < data.vocabSize)).toBe(true);
     // the span occurs earlier, ending at most where the repeat starts
     const first = Array.from({ length: L + 2 - 2 * m }, (_, p) => p).filter((p) => all.slice(p, p + m).join() === span.join());
     expect(first).toHaveLength(1);
-    const kept = Array.from(s.targets).flatMap((t, i) => (t === IGNORE ? [] : [i]));
+    const kept = keptOf(s);
     expect(kept).toEqual(Array.from({ length: m - 1 }, (_, k) => L + 1 - m + k));
     for (const i of kept) expect(all[i + 1]).toBe(all[i + 1 - (L + 1 - m) + first[0]]);
     // the distance between the copies varies (from m to L - m)
     const gaps = Array.from({ length: 40 }, (_, k) => {
       const q = retrievalSequence(data, stage, COPY_TASK, Rng.from(100 + k));
-      const a = [...Array.from(q.ids), Array.from(q.targets).at(-1)!];
+      const a = tokensOf(q);
       const tail = a.slice(L + 1 - m).join();
       return L + 1 - m - Array.from({ length: L + 2 - 2 * m }, (_, p) => p).find((p) => a.slice(p, p + m).join() === tail)!;
     });
@@ -87,7 +96,7 @@ describe('training data', () => {
     expect(new Set(gaps).size).toBeGreaterThan(30);
     // copy_text: the span is a window of the training text, repeated likewise
     const t = retrievalSequence(data, stage, COPY_TEXT_TASK, Rng.from(5));
-    const tAll = [...Array.from(t.ids), Array.from(t.targets).at(-1)!];
+    const tAll = tokensOf(t);
     const tSpan = tAll.slice(L + 1 - m);
     expect(data.tokens.join(',')).toContain(tSpan.join(','));
     expect(Array.from({ length: L + 2 - 2 * m }, (_, p) => p).some((p) => tAll.slice(p, p + m).join() === tSpan.join())).toBe(true);
@@ -99,15 +108,15 @@ describe('training data', () => {
     const distances: number[] = [];
     for (let k = 0; k < 20; k++) {
       const s = retrievalSequence(data, stage, INDUCTION_TASK, Rng.from(200 + k));
-      const all = [...Array.from(s.ids), Array.from(s.targets).at(-1)!];
+      const all = tokensOf(s);
       expect(all).toHaveLength(L + 1);
-      const kept = Array.from(s.targets).flatMap((t, i) => (t === IGNORE ? [] : [i]));
+      const kept = keptOf(s);
       expect(kept.length).toBeGreaterThan(0);
       for (const i of kept) {
         expect(s.targets[i]).toBe(all[i + 1]);
         expect(data.characters).toContain(all[i + 1]);
-        // an earlier copy: the same token after the same token, at least a span (8) back
-        const d = Array.from({ length: i - 7 }, (_, j) => j + 8).find((d) => all[i + 1 - d] === all[i + 1] && all[i - d] === all[i]);
+        // an earlier copy at least a span (8) back
+        const d = copyDistance(all, i, 8, i);
         expect(d, `target ${i}`).toBeDefined();
         distances.push(d!);
       }
@@ -117,20 +126,17 @@ describe('training data', () => {
     expect(Math.max(...distances)).toBeGreaterThan(64);
     // induction_near: every repeat within 16 + 8 tokens, all of the sequence but its tail in episodes
     const near = retrievalSequence(data, stage, INDUCTION_NEAR_TASK, Rng.from(300));
-    const all = [...Array.from(near.ids), Array.from(near.targets).at(-1)!];
-    const kept = Array.from(near.targets).flatMap((t, i) => (t === IGNORE ? [] : [i]));
+    const all = tokensOf(near);
+    const kept = keptOf(near);
     expect(kept.length).toBeGreaterThan(L / 3);
-    for (const i of kept) {
-      const d = Array.from({ length: 17 }, (_, j) => j + 8).find((d) => all[i + 1 - d] === all[i + 1] && all[i - d] === all[i]);
-      expect(d, `target ${i}`).toBeDefined();
-    }
+    for (const i of kept) expect(copyDistance(all, i, 8, 24), `target ${i}`).toBeDefined();
     // induction_far: every repeat 80–224 tokens after its first copy (span 16–32 + gap 64–192), none nearer
     const far = retrievalSequence(data, stage, INDUCTION_FAR_TASK, Rng.from(301));
-    const fAll = [...Array.from(far.ids), Array.from(far.targets).at(-1)!];
-    const fKept = Array.from(far.targets).flatMap((t, i) => (t === IGNORE ? [] : [i]));
+    const fAll = tokensOf(far);
+    const fKept = keptOf(far);
     expect(fKept.length).toBeGreaterThan(0);
     for (const i of fKept) {
-      const d = Array.from({ length: i - 7 }, (_, j) => j + 8).find((d) => fAll[i + 1 - d] === fAll[i + 1] && fAll[i - d] === fAll[i]);
+      const d = copyDistance(fAll, i, 8, i);
       expect(d, `target ${i}`).toBeGreaterThanOrEqual(64);
       expect(d).toBeLessThanOrEqual(224);
     }

@@ -133,8 +133,8 @@ function inductionSequence(data: TrainData, stage: Stage, rng: Rng, distance: ke
   const all = Int32Array.from({ length: L + 1 }, () => chars[rng.int(0, chars.length - 1)]);
   const keep = new Uint8Array(L + 1);
   const maxGap = Math.floor(L / 2);
+  const { span, gap: gaps } = EPISODES[distance];
   for (let at = 0; ; ) {
-    const { span, gap: gaps } = EPISODES[distance];
     const m = rng.int(span[0], span[1]);
     const gap = gaps ? rng.int(gaps[0], gaps[1]) : Math.floor(Math.exp(rng.next() * Math.log(maxGap + 1))) - 1;
     if (at + 2 * m + gap > L + 1) break;

@@ -74,8 +74,9 @@ async function readJson(path: string): Promise<unknown> {
  * changes one config field), lists and values replace whole.
  */
 async function readRecipeJson(path: string, seen: string[] = []): Promise<unknown> {
-  const chain = [...seen, resolve(path)];
-  if (seen.includes(chain.at(-1)!)) throw new RecipeError('extends', `cycle: ${chain.join(' → ')}`);
+  const here = resolve(path);
+  const chain = [...seen, here];
+  if (seen.includes(here)) throw new RecipeError('extends', `cycle: ${chain.join(' → ')}`);
   const raw = await readJson(path);
   if (typeof raw !== 'object' || raw === null || !('extends' in raw)) return raw;
   const { extends: base, ...own } = raw as Record<string, unknown>;
