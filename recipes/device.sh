@@ -9,6 +9,8 @@
 #       `train: done`. Checkpoints stay in $HSA_RUNS (default /tmp/hsa-runs) on the machine; the logs
 #       and, once done, config.json, model.safetensors and tokenizer.json come back in $OUT/<recipe>.tar
 #       (HSA_MODELS=0: the logs only, e.g. for probes: ~16 MB a model, the tool returns ~8 files).
+#       RECIPE:BASE starts RECIPE from the model that BASE's run wrote (`hsa train --init`), e.g.
+#       `train $OUT 4 builtin-near && train $OUT 5 probes/fork-keyed:builtin-near probes/fork-far:builtin-near`.
 #
 #   . .device-kit/boot && bash recipes/device.sh eval $OUT 'builtin niah_single_2 4k,16k 0,25,50,75,100 10' ...
 #       one `hsa eval` per job "MODEL TASKS LENGTHS DEPTHS SAMPLES" (MODEL: a recipe trained above,
@@ -24,12 +26,17 @@ case $phase in
 train)
   minutes=${1:?minutes}
   shift
-  for r in "$@"; do
+  names=()
+  for job in "$@"; do
+    r=${job%%:*}
+    names+=("$r")
+    init=()
+    [[ $job == *:* ]] && init=(--init "$runs/${job#*:}")
     mkdir -p "$runs/$r"
-    cli train --recipe "recipes/$r.json" --out "$runs/$r" --backend webgpu --resume --max-minutes "$minutes" --every 50 >>"$runs/$r/stdout.log" 2>&1 &
+    cli train --recipe "recipes/$r.json" --out "$runs/$r" --backend webgpu --resume "${init[@]}" --max-minutes "$minutes" --every 50 >>"$runs/$r/stdout.log" 2>&1 &
   done
   wait
-  for r in "$@"; do
+  for r in "${names[@]}"; do
     # one tar per recipe: the device tool brings back few files, each of limited size
     files=(stdout.log train-log.jsonl)
     [[ -f $runs/$r/model.safetensors && ${HSA_MODELS:-1} == 1 ]] && files+=(config.json model.safetensors tokenizer.json)

@@ -1,6 +1,7 @@
 /**
  * `hsa train --recipe FILE --out DIR`: trains the recipe's model stage by stage (../train/runner.ts),
- * with a progress bar (loss, lr, tokens/s) on stderr. --resume continues DIR's checkpoint; --steps
+ * with a progress bar (loss, lr, tokens/s) on stderr. --resume continues DIR's checkpoint; --init starts
+ * from a trained model's weights (fine-tuning, or later stages forked from one run); --steps
  * and --max-minutes stop early with a checkpoint (a long run split into commands of ≤ 10 minutes);
  * Ctrl-C stops after the step in flight, checkpoint written.
  */
@@ -59,7 +60,8 @@ export async function runTrain(o: TrainCommandOptions): Promise<TrainResult> {
         if (!bar && every > 0 && s.step % every === 0) write(`${fmt(s)}\n`);
       },
       onEval: (e) => {
-        const answers = e.retrievalLoss === undefined ? '' : `, retrieval answers ${e.retrievalLoss.toFixed(4)}`;
+        const byTask = Object.entries(e.retrievalByTask ?? {}).map(([t, l]) => ` ${t} ${l.toFixed(3)}`);
+        const answers = e.retrievalLoss === undefined ? '' : `, retrieval answers ${e.retrievalLoss.toFixed(4)}${byTask.length > 0 ? ` (${byTask.join(',').trim()})` : ''}`;
         if (!bar) write(`step ${e.step} [${e.stageName}] held-out loss ${e.loss.toFixed(4)}${answers}\n`);
       },
     });
@@ -82,10 +84,11 @@ export function registerTrain(program: Command): void {
     .requiredOption('--out <dir>', 'output directory: checkpoint/, train-log.jsonl, then config.json, model.safetensors, tokenizer.json')
     .option('--backend <name>', 'cpu, webgpu or auto', 'auto')
     .option('--resume', 'continue from the checkpoint in --out (starts afresh if there is none)')
+    .option('--init <dir>', 'start from the weights of a model directory written by hsa train (same model shapes and tokenizer) instead of fresh ones')
     .option('--steps <n>', 'stop with a checkpoint once n steps of the recipe are done', int)
     .option('--max-minutes <m>', 'stop with a checkpoint before a step would end past m minutes', Number.parseFloat)
     .option('--every <n>', 'without a progress bar: print a line every n steps', int, 10)
-    .action(async (opts: { recipe: string; out: string; backend: BackendName; resume?: boolean; steps?: number; maxMinutes?: number; every: number }) => {
+    .action(async (opts: { recipe: string; out: string; backend: BackendName; resume?: boolean; init?: string; steps?: number; maxMinutes?: number; every: number }) => {
       const ac = new AbortController();
       const onInt = () => {
         process.stderr.write('\ntrain: stopping after the current step (Ctrl-C again to kill)\n');

@@ -10,7 +10,7 @@ import { TASKS } from '@hsa/tasks';
 import { Rng } from '@hsa/tasks';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { answerText, IGNORE, makeBatch, prepareData, retrievalSequence, type TrainData } from './data.js';
-import { COPY_TASK, COPY_TEXT_TASK, INDUCTION_FAR_TASK, INDUCTION_NEAR_TASK, INDUCTION_TASK, parseRecipe, type Recipe } from './recipe.js';
+import { COPY_TASK, COPY_TEXT_TASK, INDUCTION_FAR_TASK, INDUCTION_KEYED_TASK, INDUCTION_NEAR_TASK, INDUCTION_TASK, parseRecipe, type Recipe } from './recipe.js';
 
 const path = fileURLToPath(new URL('../../../../recipes/tiny.json', import.meta.url));
 
@@ -139,6 +139,31 @@ describe('training data', () => {
       const d = copyDistance(fAll, i, 8, i);
       expect(d, `target ${i}`).toBeGreaterThanOrEqual(64);
       expect(d).toBeLessThanOrEqual(224);
+    }
+    // induction_keyed: each span led by a key (a multi-character token) used once per sequence; every
+    // kept target lies 73–209 tokens after its first copy (key + span of 8–16, gap 64–192), the span's
+    // first token (right after the repeated key) included
+    expect(new Set(data.keys).size).toBe(data.keys.length);
+    for (const k of data.keys) {
+      expect(data.characters).not.toContain(k);
+      expect(data.tokenizer.decode([k]).length).toBeGreaterThan(1);
+    }
+    const keyed = retrievalSequence(data, { ...stage, seqLen: 2048 }, INDUCTION_KEYED_TASK, Rng.from(302));
+    const kAll = tokensOf(keyed);
+    const kKept = keptOf(keyed);
+    const keyAt = kAll.flatMap((t, i) => (data.keys.includes(t) ? [i] : []));
+    const used = keyAt.map((i) => kAll[i]);
+    expect(used.length).toBeGreaterThan(10);
+    expect(used.length % 2).toBe(0);
+    // each key twice (first copy, repeat), in episodes that do not interleave
+    expect(used).toEqual(used.flatMap((k, j) => (j % 2 === 0 ? [k, k] : [])));
+    expect(new Set(used).size).toBe(used.length / 2);
+    for (let j = 1; j < keyAt.length; j += 2) expect(kKept).toContain(keyAt[j]); // the key's repeat predicts the span's first token
+    for (const i of kKept) {
+      expect(data.characters).toContain(kAll[i + 1]);
+      const d = Array.from({ length: 209 - 73 + 1 }, (_, j) => j + 73).find((dd) => kAll[i + 1 - dd] === kAll[i + 1] && kAll[i - dd] === kAll[i]);
+      expect(d, `target ${i}`).toBeDefined();
+      expect(copyDistance(kAll, i, 8, 72), `target ${i}`).toBeUndefined();
     }
   });
 });

@@ -34,8 +34,13 @@ export interface TrainData {
   specialTokens: number;
   /** the tokens of the printable ASCII characters that encode to one token each (the `induction` alphabet) */
   characters: Int32Array;
+  /** the key tokens of `induction_keyed`: multi-character tokens (the first BPE merges), none of them a character */
+  keys: Int32Array;
   vocabSize: number;
 }
+
+/** How many key tokens `induction_keyed` draws from (more than the episodes of a 2K sequence). */
+const KEY_TOKENS = 64;
 
 async function readCorpus(path: string): Promise<string> {
   try {
@@ -62,6 +67,7 @@ export async function prepareData(recipe: Recipe, recipeDir: string): Promise<Tr
     heldOut: encode(corpus.heldOut),
     specialTokens: recipe.tokenizer.specialTokens.length,
     characters: Int32Array.from(characterTokens(tokenizer)),
+    keys: Int32Array.from({ length: KEY_TOKENS }, (_, i) => recipe.tokenizer.specialTokens.length + 256 + i),
     vocabSize: recipe.tokenizer.vocabSize,
   };
 }
@@ -112,11 +118,15 @@ export function copySequence(data: TrainData, stage: Stage, task: CopyTask, rng:
   return { ids: all.subarray(0, L), targets };
 }
 
-/** Span lengths and gaps of the episodes of `induction` (gap log-uniform up to seqLen/2), `induction_near` and `induction_far`. */
+/**
+ * Span lengths and gaps of the episodes of `induction` (gap log-uniform up to seqLen/2),
+ * `induction_near`, `induction_far` and `induction_keyed` (each span led by a key token of its own).
+ */
 const EPISODES = {
-  mixed: { span: [8, 32], gap: null },
-  near: { span: [8, 16], gap: [0, 8] },
-  far: { span: [16, 32], gap: [64, 192] },
+  mixed: { span: [8, 32], gap: null, keyed: false },
+  near: { span: [8, 16], gap: [0, 8], keyed: false },
+  far: { span: [16, 32], gap: [64, 192], keyed: false },
+  keyed: { span: [8, 16], gap: [64, 192], keyed: true },
 } as const;
 
 /**
@@ -125,7 +135,11 @@ const EPISODES = {
  * come and then to copy; over the full vocabulary a model of the built-in size spent 400 steps
  * learning the uniform distribution), the gap's length log-uniform in [0, seqLen/2] (half the
  * repeats within 32 tokens, a third beyond 64). With "answer" loss every repeat's predictable
- * tokens carry loss. `near` and `far`: spans and gaps uniform in the ranges of EPISODES.
+ * tokens carry loss. `near` and `far`: spans and gaps uniform in the ranges of EPISODES. `keyed`:
+ * each span starts with a key token no other episode of the sequence uses, so the chunk holding the
+ * first copy is the one chunk that holds that key: a landmark can mark it, where a span of random
+ * characters looks like every other chunk (the far repeats of `induction_far` stayed at chance in
+ * every run); the key's repeat predicts the whole span, its first token included.
  */
 function inductionSequence(data: TrainData, stage: Stage, rng: Rng, distance: keyof typeof EPISODES): TrainSequence {
   const L = stage.seqLen;
@@ -133,11 +147,13 @@ function inductionSequence(data: TrainData, stage: Stage, rng: Rng, distance: ke
   const all = Int32Array.from({ length: L + 1 }, () => chars[rng.int(0, chars.length - 1)]);
   const keep = new Uint8Array(L + 1);
   const maxGap = Math.floor(L / 2);
-  const { span, gap: gaps } = EPISODES[distance];
+  const { span, gap: gaps, keyed } = EPISODES[distance];
+  const keys = keyed ? rng.shuffle(Array.from(data.keys)) : [];
   for (let at = 0; ; ) {
-    const m = rng.int(span[0], span[1]);
+    const m = rng.int(span[0], span[1]) + (keyed ? 1 : 0);
     const gap = gaps ? rng.int(gaps[0], gaps[1]) : Math.floor(Math.exp(rng.next() * Math.log(maxGap + 1))) - 1;
-    if (at + 2 * m + gap > L + 1) break;
+    if (at + 2 * m + gap > L + 1 || (keyed && keys.length === 0)) break;
+    if (keyed) all[at] = keys.pop()!;
     all.copyWithin(at + m + gap, at, at + m);
     keep.fill(1, at + m + gap + 1, at + 2 * m + gap);
     at += 2 * m + gap;

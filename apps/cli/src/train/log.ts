@@ -32,6 +32,8 @@ export interface EvalLog {
   loss: number;
   /** the loss on the answers of held-out retrieval samples of the stage's tasks (when it has any) */
   retrievalLoss?: number;
+  /** the same per task, when the stage has several (task name → loss on its samples among those) */
+  retrievalByTask?: Record<string, number>;
 }
 
 export type LogLine = StepLog | EvalLog;

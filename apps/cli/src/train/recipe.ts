@@ -39,7 +39,13 @@ export const INDUCTION_TASK = { kind: 'copy', name: 'induction', span: 'episodes
 export const INDUCTION_NEAR_TASK = { kind: 'copy', name: 'induction_near', span: 'episodes', distance: 'near' } as const;
 /** `induction_far`: spans of 16–32 and gaps of 64–192 (every repeat beyond a 64-token window, its first copy one to three 64-token chunks back). */
 export const INDUCTION_FAR_TASK = { kind: 'copy', name: 'induction_far', span: 'episodes', distance: 'far' } as const;
-export type CopyTask = typeof COPY_TASK | typeof COPY_TEXT_TASK | typeof INDUCTION_TASK | typeof INDUCTION_NEAR_TASK | typeof INDUCTION_FAR_TASK;
+/**
+ * `induction_keyed`: the far episodes with a key: [key, span of 8–16 characters], a gap of 64–192,
+ * [key, span] again, every key once per sequence (64 multi-character tokens), so the first copy's
+ * chunk is the one that holds the key and the repeat is predictable from the key on.
+ */
+export const INDUCTION_KEYED_TASK = { kind: 'copy', name: 'induction_keyed', span: 'episodes', distance: 'keyed' } as const;
+export type CopyTask = typeof COPY_TASK | typeof COPY_TEXT_TASK | typeof INDUCTION_TASK | typeof INDUCTION_NEAR_TASK | typeof INDUCTION_FAR_TASK | typeof INDUCTION_KEYED_TASK;
 export type TrainTask = TaskSpec | CopyTask;
 const COPY_TASKS: Record<string, CopyTask> = {
   copy: COPY_TASK,
@@ -47,6 +53,7 @@ const COPY_TASKS: Record<string, CopyTask> = {
   induction: INDUCTION_TASK,
   induction_near: INDUCTION_NEAR_TASK,
   induction_far: INDUCTION_FAR_TASK,
+  induction_keyed: INDUCTION_KEYED_TASK,
 };
 
 /** Which targets of a synthetic sample carry loss: every token, or only the answer's. */
@@ -55,7 +62,7 @@ export type SyntheticLoss = 'all' | 'answer';
 export interface SyntheticMix {
   /** fraction of the batch's sequences that are retrieval samples, in [0, 1] */
   fraction: number;
-  /** @hsa/tasks TASKS names, `copy`, `copy_text`, `induction`, `induction_near` or `induction_far`, drawn uniformly */
+  /** @hsa/tasks TASKS names, `copy`, `copy_text`, `induction`, `induction_near`, `induction_far` or `induction_keyed`, drawn uniformly */
   tasks: TrainTask[];
   loss: SyntheticLoss;
   /**

@@ -2,10 +2,11 @@
  * The runner on recipes/tiny.json (CPU): the loss falls; a run stopped by its AbortSignal after k
  * steps, rolled back to its previous periodic checkpoint (as if killed before the stop's save) and
  * resumed, has a log and final weights bit-identical to an uninterrupted run; existing checkpoints
- * are not overwritten without --resume, nor resumed under another recipe; a stage too short for its
+ * are not overwritten without --resume, nor resumed under another recipe; --init starts from a model's
+ * weights; a stage too short for its
  * retrieval task is a RecipeError before any step.
  */
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -101,6 +102,31 @@ describe('hsa train runner (CPU, recipes/tiny.json)', () => {
     await expect(runTraining({ recipe: lost, out: join(root, 'lost'), backend: 'cpu' })).rejects.toMatchObject({ code: 'E_BAD_CONFIG', field: 'data.corpus' });
     expect(await runTraining({ recipe: RECIPE, out: join(root, 'time'), backend: 'cpu', maxMinutes: 0 })).toMatchObject({ status: 'time', step: 0 });
   });
+
+  it('--init starts from a trained model: its weights, its better loss; another tokenizer is refused', async () => {
+    // lr 0: the weights stay those of the model directory, so the model written is the same file
+    const still = variant('still.json', (r) => {
+      r.optimizer.lr = 0;
+      r.stages[1].synthetic.tasks = ['niah_single_1', 'induction_keyed'];
+    });
+    const dir = join(root, 'init');
+    expect(await runTraining({ recipe: still, out: dir, backend: 'cpu', init: fullDir })).toMatchObject({ status: 'done' });
+    expect(readFileSync(join(dir, 'model.safetensors')).equals(readFileSync(join(fullDir, 'model.safetensors')))).toBe(true);
+    const first = (log: LogLine[]) => trainLines(log)[0].loss;
+    const log = await readLog(join(dir, 'train-log.jsonl'));
+    expect(first(log)).toBeLessThan(first(fullLog) - 0.5);
+    // a stage of several tasks logs the held-out answers' loss of each
+    const last = log.at(-1)!;
+    expect(last.kind === 'eval' && Object.keys(last.retrievalByTask ?? {})).toEqual(['niah_single_1', 'induction_keyed']);
+    const foreign = join(root, 'foreign');
+    mkdirSync(foreign);
+    for (const f of ['config.json', 'model.safetensors']) copyFileSync(join(fullDir, f), join(foreign, f));
+    const tok = JSON.parse(readFileSync(join(fullDir, 'tokenizer.json'), 'utf8'));
+    tok.added_tokens[0].content = '<|other|>';
+    writeFileSync(join(foreign, 'tokenizer.json'), JSON.stringify(tok));
+    await expect(runTraining({ recipe: RECIPE, out: join(root, 'init-foreign'), backend: 'cpu', init: foreign })).rejects.toThrow(/tokenizer\.json is not the one/);
+    await expect(runTraining({ recipe: RECIPE, out: join(root, 'init-none'), backend: 'cpu', init: join(root, 'nowhere') })).rejects.toThrow(/could not be read/);
+  }, 120_000);
 
   it('a recipe can extend another: objects merge field by field, the rest replaces; cycles are errors', async () => {
     const base = await readRecipe(RECIPE);

@@ -14,7 +14,8 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { type TrainForwardOptions, type TrainSequence, TrainableHsaModel } from '@hsa/model';
-import { AdamW, ArgumentError, type BackendName, createBackend, HsaError, loadCheckpoint, noGrad, Rng, serializeSafetensors, Trainer, warmupConstant } from '@hsa/tensor';
+import { readModelDir } from '@hsa/model/node';
+import { AdamW, ArgumentError, type Backend, type BackendName, createBackend, HsaError, loadCheckpoint, noGrad, Rng, serializeSafetensors, Trainer, warmupConstant } from '@hsa/tensor';
 import { nodeCheckpointIO, writeFileAtomic } from '@hsa/tensor/node';
 import { fnv1a } from '@hsa/tasks';
 import { checkStages, heldOutBatch, heldOutRetrievalBatch, makeBatch, prepareData, type TrainData } from './data.js';
@@ -29,6 +30,12 @@ export interface TrainOptions {
   backend?: BackendName;
   /** continue from DIR's checkpoint (starts afresh when there is none) */
   resume?: boolean;
+  /**
+   * start from the weights of this model directory (a model `hsa train` wrote with the same model
+   * shapes and tokenizer) instead of the recipe's initializer: fine-tuning, or later stages forked
+   * from one trained model. A resumed checkpoint takes precedence (it holds the current weights).
+   */
+  init?: string;
   /** stop, with a checkpoint, once this many steps (of the whole recipe) are done */
   steps?: number;
   /** stop, with a checkpoint, before a step that would end past this many minutes of this invocation */
@@ -117,6 +124,25 @@ async function restore(path: string, model: TrainableHsaModel, opt: AdamW, hash:
   return { stage: Number(state.config.stage), step: state.step };
 }
 
+/** The trainable model of a model directory; its tokenizer must be the recipe's (the same ids mean the same text). */
+async function initFrom(dir: string, backend: Backend, recipe: Recipe, data: TrainData): Promise<TrainableHsaModel> {
+  let tokenizerJson: unknown;
+  try {
+    tokenizerJson = JSON.parse(await readFile(join(dir, 'tokenizer.json'), 'utf8'));
+  } catch (e) {
+    throw new ArgumentError(`train: --init ${dir}: tokenizer.json could not be read (${(e as Error).message})`);
+  }
+  if (JSON.stringify(tokenizerJson) !== JSON.stringify(data.tokenizerJson)) {
+    throw new ArgumentError(`train: --init ${dir}: its tokenizer.json is not the one this recipe trains (another corpus, vocabulary or special tokens)`);
+  }
+  const files = await readModelDir(dir);
+  try {
+    return TrainableHsaModel.fromFiles(backend, recipe.model, files.files);
+  } finally {
+    files.close();
+  }
+}
+
 /** config.json, model.safetensors (f32 or bf16 as the recipe says) and tokenizer.json in `out`. */
 async function writeModel(out: string, recipe: Recipe, model: TrainableHsaModel, data: TrainData): Promise<string[]> {
   const tensors = await model.stateDict();
@@ -138,7 +164,7 @@ export async function runTraining(o: TrainOptions): Promise<TrainResult> {
   if (hasCkpt && !o.resume) throw new ArgumentError(`train: ${ckpt} exists; pass --resume to continue that run, or choose another --out`);
   await mkdir(dirname(ckpt), { recursive: true });
   const backend = await createBackend(o.backend ?? 'auto');
-  const model = TrainableHsaModel.init(backend, recipe.model, { seed: recipe.seed });
+  const model = hasCkpt || o.init === undefined ? TrainableHsaModel.init(backend, recipe.model, { seed: recipe.seed }) : await initFrom(o.init, backend, recipe, data);
   try {
     const { beta1, beta2, eps, weightDecay, lr, warmupSteps } = recipe.optimizer;
     const opt = new AdamW(model.params, { beta1, beta2, eps, weightDecay });
@@ -173,6 +199,15 @@ async function heldOutEval(run: Run, stage: Stage, i: number, step: number, o: T
   const line: EvalLog = { kind: 'eval', stage: i, stageName: stage.name, step, loss };
   const retrieval = stage.synthetic.fraction > 0 ? heldOutRetrievalBatch(run.data, stage, run.recipe.eval.sequences) : [];
   if (retrieval.length > 0) line.retrievalLoss = await lossOf(retrieval);
+  const { tasks } = stage.synthetic;
+  if (retrieval.length > 1 && new Set(tasks.map((t) => t.name)).size > 1) {
+    // heldOutRetrievalBatch takes the tasks in turn: sample k is of task k mod tasks.length
+    line.retrievalByTask = {};
+    for (const name of new Set(tasks.map((t) => t.name))) {
+      const mine = retrieval.filter((_, k) => tasks[k % tasks.length].name === name);
+      if (mine.length > 0) line.retrievalByTask[name] = await lossOf(mine);
+    }
+  }
   await appendLog(run.logPath, line);
   o.onEval?.(line);
 }
