@@ -9,7 +9,8 @@
 #       `train: done`. Checkpoints stay in $HSA_RUNS (default /tmp/hsa-runs) on the machine; the logs
 #       and, once done, config.json, model.safetensors and tokenizer.json come back in $OUT/<recipe>.tar
 #       (HSA_MODELS=0: the logs only, e.g. for probes: ~16 MB a model, the tool returns ~8 files).
-#       RECIPE:BASE starts RECIPE from the model that BASE's run wrote (`hsa train --init`), e.g.
+#       RECIPE:BASE starts RECIPE from the model that BASE's run wrote, or from the model directory BASE
+#       (`hsa train --init`; a directory carried along, e.g. runs/builtin-near, ignored by git), e.g.
 #       `train $OUT 4 builtin-near && train $OUT 5 probes/fork-keyed:builtin-near probes/fork-far:builtin-near`.
 #
 #   . .device-kit/boot && bash recipes/device.sh eval $OUT 'builtin niah_single_2 4k,16k 0,25,50,75,100 10' ...
@@ -31,7 +32,11 @@ train)
     r=${job%%:*}
     names+=("$r")
     init=()
-    [[ $job == *:* ]] && init=(--init "$runs/${job#*:}")
+    if [[ $job == *:* ]]; then
+      base=${job#*:}
+      [[ -d $base ]] || base=$runs/$base
+      init=(--init "$base")
+    fi
     mkdir -p "$runs/$r"
     cli train --recipe "recipes/$r.json" --out "$runs/$r" --backend webgpu --resume "${init[@]}" --max-minutes "$minutes" --every 50 >>"$runs/$r/stdout.log" 2>&1 &
   done
