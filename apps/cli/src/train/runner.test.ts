@@ -103,7 +103,7 @@ describe('hsa train runner (CPU, recipes/tiny.json)', () => {
     expect(await runTraining({ recipe: RECIPE, out: join(root, 'time'), backend: 'cpu', maxMinutes: 0 })).toMatchObject({ status: 'time', step: 0 });
   });
 
-  it('--init starts from a trained model: its weights, its better loss; another tokenizer is refused', async () => {
+  it('--init starts from a trained model: its weights, its better loss; another tokenizer or model shape is refused', async () => {
     // lr 0: the weights stay those of the model directory, so the model written is the same file
     const still = variant('still.json', (r) => {
       r.optimizer.lr = 0;
@@ -126,6 +126,9 @@ describe('hsa train runner (CPU, recipes/tiny.json)', () => {
     writeFileSync(join(foreign, 'tokenizer.json'), JSON.stringify(tok));
     await expect(runTraining({ recipe: RECIPE, out: join(root, 'init-foreign'), backend: 'cpu', init: foreign })).rejects.toThrow(/tokenizer\.json is not the one/);
     await expect(runTraining({ recipe: RECIPE, out: join(root, 'init-none'), backend: 'cpu', init: join(root, 'nowhere') })).rejects.toThrow(/could not be read/);
+    // the same tokenizer, another model shape: the weights do not fit, named before any step
+    const wider = variant('wider.json', (r) => (r.model.intermediate_size += 8));
+    await expect(runTraining({ recipe: wider, out: join(root, 'init-wider'), backend: 'cpu', init: fullDir })).rejects.toThrow(/mlp\.(gate|up|down)_proj\.weight/);
   }, 120_000);
 
   it('a recipe can extend another: objects merge field by field, the rest replaces; cycles are errors', async () => {
