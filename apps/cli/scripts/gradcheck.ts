@@ -5,7 +5,8 @@
  * One sequence of random ids (loss on its second half), window 64, HSA window 64. Prints each
  * parameter whose max |cpu − webgpu| exceeds 1e-3 of its max |cpu|, and the worst ratio.
  * 2026-11-28, recipes/builtin.json v3 on SwiftShader: 122 parameters, worst 5.1e-5 at 320 tokens,
- * top-k all; 5.4e-5 at 1100 tokens, top-8 (6 minutes).
+ * top-k all; 5.4e-5 at 1100 tokens, top-8 (6 minutes). 2026-11-29, runs/builtin-near (v7 stage 1):
+ * worst 7.7e-4 at 2048 tokens, top-k all = 32 chunks (16 minutes).
  */
 import { parseConfig, TrainableHsaModel } from '@hsa/model';
 import { readModelDir } from '@hsa/model/node';
