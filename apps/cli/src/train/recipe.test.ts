@@ -2,10 +2,12 @@
  * Recipes: the shipped ones parse (builtin.json within the 16 MiB bf16 budget, training context
  * ≤ 4K, a dense-retrieval warm-up first); each bad field is a RecipeError (E_BAD_CONFIG) naming it.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { parameterCount } from '@hsa/model';
 import { describe, expect, it } from 'vitest';
 import { parseRecipe, RecipeError, totalSteps } from './recipe.js';
+import { readRecipe } from './runner.js';
 
 const read = (name: string) => JSON.parse(readFileSync(new URL(`../../../../recipes/${name}`, import.meta.url), 'utf8'));
 
@@ -23,6 +25,18 @@ describe('recipes', () => {
     expect(builtin.modelJson.enable_softmax).toBe(true);
     expect(builtin.modelJson.enable_qk_norm).toBe(true);
     expect(builtin.model.chunkSize).toBe(64);
+  });
+
+  it('every recipe under recipes/ (probes and variants included) resolves its extends chain and parses', async () => {
+    const dir = fileURLToPath(new URL('../../../../recipes/', import.meta.url));
+    const files = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.json'));
+    expect(files.length).toBeGreaterThan(20);
+    for (const f of files) {
+      const { recipe } = await readRecipe(`${dir}${f}`);
+      expect(recipe.stages.length, f).toBeGreaterThan(0);
+      // the built-in model's shape, except the tiny CI recipe: --init forks load each other's weights
+      if (f !== 'tiny.json') expect(recipe.model.hidden, f).toBe(256);
+    }
   });
 
   // biome-ignore lint/suspicious/noExplicitAny: each case edits the parsed recipe JSON at a different depth
