@@ -200,10 +200,11 @@ async function heldOutEval(run: Run, stage: Stage, i: number, step: number, o: T
   const retrieval = stage.synthetic.fraction > 0 ? heldOutRetrievalBatch(run.data, stage, run.recipe.eval.sequences) : [];
   if (retrieval.length > 0) line.retrievalLoss = await lossOf(retrieval);
   const { tasks } = stage.synthetic;
-  if (retrieval.length > 1 && new Set(tasks.map((t) => t.name)).size > 1) {
+  const names = new Set(tasks.map((t) => t.name));
+  if (retrieval.length > 1 && names.size > 1) {
     // heldOutRetrievalBatch takes the tasks in turn: sample k is of task k mod tasks.length
     line.retrievalByTask = {};
-    for (const name of new Set(tasks.map((t) => t.name))) {
+    for (const name of names) {
       const mine = retrieval.filter((_, k) => tasks[k % tasks.length].name === name);
       if (mine.length > 0) line.retrievalByTask[name] = await lossOf(mine);
     }
