@@ -40,5 +40,11 @@ describe('hsa train', () => {
     const g = await runGenerate({ model: out, prompt: 'ROMEO:\nWhat say you', maxNewTokens: 6, backend: 'cpu', write: () => {}, progress: false });
     expect(g.ids).toHaveLength(6);
     expect(g.text.length).toBeGreaterThan(0);
+
+    // a run started from the trained model says so
+    let forked = '';
+    const fork = await runTrain({ recipe: RECIPE, out: join(out, 'fork'), backend: 'cpu', init: out, steps: 1, progress: false, write: (s) => (forked += s) });
+    expect(fork).toMatchObject({ status: 'steps', step: 1 });
+    expect(forked).toContain(`from the weights of ${out}, 8 steps`);
   }, 120_000);
 });

@@ -52,7 +52,7 @@ export async function runTrain(o: TrainCommandOptions): Promise<TrainResult> {
     const r = await runTraining({
       ...o,
       onStart: (step, total, backend) => {
-        write(`train: ${o.recipe} on ${backend}, ${step === 0 ? 'from scratch' : `resumed at step ${step}`}, ${total} steps\n`);
+        write(`train: ${o.recipe} on ${backend}, ${step > 0 ? `resumed at step ${step}` : o.init === undefined ? 'from scratch' : `from the weights of ${o.init}`}, ${total} steps\n`);
         bar?.start(total, step, { stage: '', loss: '-', lr: '-', tps: '-' });
       },
       onStep: (s) => {

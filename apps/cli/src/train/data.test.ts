@@ -10,7 +10,7 @@ import { TASKS } from '@hsa/tasks';
 import { Rng } from '@hsa/tasks';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { answerText, IGNORE, makeBatch, prepareData, retrievalSequence, type TrainData } from './data.js';
-import { COPY_TASK, COPY_TEXT_TASK, INDUCTION_FAR_TASK, INDUCTION_KEYED_TASK, INDUCTION_NEAR_TASK, INDUCTION_TASK, parseRecipe, type Recipe } from './recipe.js';
+import { COPY_TASK, COPY_TEXT_TASK, INDUCTION_FAR_TASK, INDUCTION_KEYED_TASK, INDUCTION_NEAR_TASK, INDUCTION_TASK, parseRecipe, SELF_COPY_TASK, type Recipe } from './recipe.js';
 
 const path = fileURLToPath(new URL('../../../../recipes/tiny.json', import.meta.url));
 
@@ -164,5 +164,23 @@ describe('training data', () => {
       expect(copyDistance(kAll, i, 73, 209), `target ${i}`).toBeDefined();
       expect(copyDistance(kAll, i, 8, 72), `target ${i}`).toBeUndefined();
     }
+  });
+
+  it('a self_copy sequence is x ++ x: every kept target lies exactly seqLen/2 after its source', () => {
+    const answer = { ...recipe.stages[0].synthetic, loss: 'answer' as const };
+    for (const L of [128, 255, 3]) {
+      const s = retrievalSequence(data, { ...recipe.stages[0], seqLen: L, synthetic: answer }, SELF_COPY_TASK, Rng.from(400 + L));
+      const all = tokensOf(s);
+      expect(all).toHaveLength(L + 1);
+      const m = Math.ceil((L + 1) / 2);
+      for (let i = m; i <= L; i++) expect(all[i]).toBe(all[i - m]);
+      for (const t of all) expect(data.characters).toContain(t);
+      // the repeat's predictable tokens: all but its first, each predicted from the token m − 1 back
+      expect(keptOf(s)).toEqual(Array.from({ length: L - m + 1 }, (_, j) => m + j).filter((i) => i < L));
+      for (const i of keptOf(s)) expect(s.targets[i]).toBe(all[i + 1 - m]);
+    }
+    // "all" loss keeps every target
+    const every = retrievalSequence(data, { ...recipe.stages[0], seqLen: 64 }, SELF_COPY_TASK, Rng.from(9));
+    expect(keptOf(every)).toHaveLength(64);
   });
 });

@@ -97,6 +97,7 @@ function textWindow(tokens: Int32Array, seqLen: number, rng: Rng): TrainSequence
  */
 export function copySequence(data: TrainData, stage: Stage, task: CopyTask, rng: Rng, split: Split = 'train'): TrainSequence {
   if (task.span === 'episodes') return inductionSequence(data, stage, rng, task.distance);
+  if (task.span === 'self') return selfCopySequence(data, stage, rng);
   const L = stage.seqLen;
   const m = Math.floor(L / 4);
   const text = split === 'train' ? data.tokens : data.heldOut;
@@ -160,6 +161,22 @@ function inductionSequence(data: TrainData, stage: Stage, rng: Rng, distance: ke
   }
   const targets = all.slice(1);
   if (stage.synthetic.loss === 'answer') for (let i = 0; i < L; i++) if (!keep[i + 1]) targets[i] = IGNORE;
+  return { ids: all.subarray(0, L), targets };
+}
+
+/**
+ * A `self_copy` sequence: ⌈(seqLen + 1)/2⌉ random printable characters, then the same again (cut to
+ * seqLen + 1 tokens). With "answer" loss the repeat's predictable tokens (all but its first) carry loss.
+ */
+function selfCopySequence(data: TrainData, stage: Stage, rng: Rng): TrainSequence {
+  const L = stage.seqLen;
+  const m = Math.ceil((L + 1) / 2);
+  const chars = data.characters;
+  const all = new Int32Array(L + 1);
+  for (let i = 0; i < m; i++) all[i] = chars[rng.int(0, chars.length - 1)];
+  all.copyWithin(m, 0, L + 1 - m);
+  const targets = all.slice(1);
+  if (stage.synthetic.loss === 'answer') targets.fill(IGNORE, 0, m);
   return { ids: all.subarray(0, L), targets };
 }
 

@@ -45,7 +45,22 @@ export const INDUCTION_FAR_TASK = { kind: 'copy', name: 'induction_far', span: '
  * chunk is the one that holds the key and the repeat is predictable from the key on.
  */
 export const INDUCTION_KEYED_TASK = { kind: 'copy', name: 'induction_keyed', span: 'episodes', distance: 'keyed' } as const;
-export type CopyTask = typeof COPY_TASK | typeof COPY_TEXT_TASK | typeof INDUCTION_TASK | typeof INDUCTION_NEAR_TASK | typeof INDUCTION_FAR_TASK | typeof INDUCTION_KEYED_TASK;
+/**
+ * `self_copy`: x ++ x, the sequence's first half (random printable characters) repeated, every token of
+ * the second half half a sequence after its source. With seqLen = 2·S·m the halves are chunk-aligned:
+ * a query in chunk c finds its source in chunk c − m at the same offset, and at seqLen 2·S it sees one
+ * completed chunk, the source (no retrieval choice): the densest signal for HSA's lookup in a chunk,
+ * the paper's "self-copy" warm-up without text between.
+ */
+export const SELF_COPY_TASK = { kind: 'copy', name: 'self_copy', span: 'self' } as const;
+export type CopyTask =
+  | typeof COPY_TASK
+  | typeof COPY_TEXT_TASK
+  | typeof INDUCTION_TASK
+  | typeof INDUCTION_NEAR_TASK
+  | typeof INDUCTION_FAR_TASK
+  | typeof INDUCTION_KEYED_TASK
+  | typeof SELF_COPY_TASK;
 export type TrainTask = TaskSpec | CopyTask;
 const COPY_TASKS: Record<string, CopyTask> = {
   copy: COPY_TASK,
@@ -54,6 +69,7 @@ const COPY_TASKS: Record<string, CopyTask> = {
   induction_near: INDUCTION_NEAR_TASK,
   induction_far: INDUCTION_FAR_TASK,
   induction_keyed: INDUCTION_KEYED_TASK,
+  self_copy: SELF_COPY_TASK,
 };
 
 /** Which targets of a synthetic sample carry loss: every token, or only the answer's. */
@@ -62,7 +78,7 @@ export type SyntheticLoss = 'all' | 'answer';
 export interface SyntheticMix {
   /** fraction of the batch's sequences that are retrieval samples, in [0, 1] */
   fraction: number;
-  /** @hsa/tasks TASKS names, `copy`, `copy_text`, `induction`, `induction_near`, `induction_far` or `induction_keyed`, drawn uniformly */
+  /** @hsa/tasks TASKS names, `copy`, `copy_text`, `induction`, `induction_near`, `induction_far`, `induction_keyed` or `self_copy`, drawn uniformly */
   tasks: TrainTask[];
   loss: SyntheticLoss;
   /**
