@@ -19,7 +19,7 @@ export interface ChunkTile {
 
 export const CHUNK_WG = 256;
 
-export const chunkWords = (c: ChunkTile): number => c.HB * c.D + c.KT * (c.D + 1) + c.HB * c.S + 2;
+export const chunkWords = (c: ChunkTile): number => c.HB * c.D + c.KT * (c.D + 1) + c.HB * c.S + CHUNK_WG + 2;
 
 function kvLoads(kv: ChunkTile['kv']): string {
   if (!isPacked16(kv)) return 'fn ldK(i: u32) -> f32 { return memK[i]; }\nfn ldV(i: u32) -> f32 { return memV[i]; }';
@@ -69,6 +69,49 @@ function pvDot(c: ChunkTile): string {
         acc[o] += (x0 + x1) + (x2 + x3);`;
 }
 
+/** Invocations that share one head's row of S scores in the softmax (a power of two, HB·G ≤ 256). */
+export const softmaxGroup = (HB: number): number => 2 ** Math.floor(Math.log2(Math.floor(CHUNK_WG / HB)));
+
+/**
+ * ps[hl, :] ← wj·softmax(ps[hl, :]) (off-by-one when smN = 1) for the HB heads, G = softmaxGroup(HB)
+ * invocations per row: each reduces a strided part of the row, then a tree over the G partial maxima
+ * and sums in red (log2 G barrier steps instead of three serial passes over S by one invocation).
+ */
+/**
+ * red[rh·G] ← op over red[rh·G … rh·G + G − 1] for every row rh (`op` combines red[lid] and
+ * red[lid + st]; invocation lid is part lid mod G of row lid / G); ends with a barrier.
+ */
+export const reduceTree = (G: number, op: string): string =>
+  G === 1
+    ? '    workgroupBarrier();'
+    : `    for (var st = ${G / 2}u; st > 0u; st >>= 1u) {
+      if (part < st) { red[lid] = ${op}; }
+      workgroupBarrier();
+    }`;
+
+function softmaxRows(c: ChunkTile): string {
+  const { HB, S } = c;
+  const G = softmaxGroup(HB);
+  const tree = (op: string) => reduceTree(G, op);
+  return `    let rh = lid / ${G}u; let part = lid % ${G}u;
+    let row = min(rh, ${HB - 1}u) * ${S}u;
+    let live = rh < ${HB}u;
+    var m = -3.0e38;
+    if (live) { for (var s = part; s < ${S}u; s += ${G}u) { m = max(m, ps[row + s]); } }
+    red[lid] = m;
+    workgroupBarrier();
+${tree('max(red[lid], red[lid + st])')}
+    m = red[rh * ${G}u];
+    workgroupBarrier();
+    var l = 0.0;
+    if (live) { for (var s = part; s < ${S}u; s += ${G}u) { let e = exp(ps[row + s] - m); ps[row + s] = e; l += e; } }
+    red[lid] = l;
+    workgroupBarrier();
+${tree('red[lid] + red[lid + st]')}
+    let f = wj / (u.smN * exp(-m) + red[rh * ${G}u]);
+    if (live) { for (var s = part; s < ${S}u; s += ${G}u) { ps[row + s] *= f; } }`;
+}
+
 /** `header` declares `u` and q, memK, memV, idx (i32), w, out. */
 export function hsaChunkAttentionWgsl(c: ChunkTile, header: string): string {
   const { HB, KT, D, S } = c;
@@ -79,6 +122,7 @@ ${header}
 var<workgroup> qs: array<f32, ${HB * D}>;
 var<workgroup> ts: array<f32, ${KT * P}>;
 var<workgroup> ps: array<f32, ${HB * S}>;
+var<workgroup> red: array<f32, ${CHUNK_WG}>;
 var<workgroup> slotW: f32;
 var<workgroup> slotC: i32;
 ${kvLoads(c.kv)}
@@ -120,14 +164,7 @@ ${qkDot(D)}
       }
       workgroupBarrier();
     }
-    if (lid < ${HB}u) {
-      var m = -3.0e38;
-      for (var s = 0u; s < ${S}u; s++) { m = max(m, ps[lid * ${S}u + s]); }
-      var l = u.smN * exp(-m);
-      for (var s = 0u; s < ${S}u; s++) { let e = exp(ps[lid * ${S}u + s] - m); ps[lid * ${S}u + s] = e; l += e; }
-      let f = wj / l;
-      for (var s = 0u; s < ${S}u; s++) { ps[lid * ${S}u + s] *= f; }
-    }
+${softmaxRows(c)}
     for (var s0 = 0u; s0 < ${S}u; s0 += ${KT}u) {
       workgroupBarrier();
 ${tileLoad('ldV', c)}

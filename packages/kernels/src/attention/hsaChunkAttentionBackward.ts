@@ -64,7 +64,7 @@ function check(p: HsaChunkAttentionParams): number {
 /** Heads per workgroup of the dq kernel: as many as fit next to the S-long probability rows. */
 export function chunkDqTile(ratio: number, d: number, s: number): ChunkDqTile {
   const KT = Math.min(s, d > 128 ? 8 : 16);
-  const room = Math.floor((8000 - KT * (d + 1) - CHUNK_BACK_MAX_K) / (2 * d + 2 * s + 1));
+  const room = Math.floor((8000 - KT * (d + 1) - CHUNK_BACK_MAX_K - CHUNK_BACK_WG) / (2 * d + 2 * s + 1));
   return { HB: Math.max(1, Math.min(ratio, 16, room)), KT, D: d, S: s };
 }
 

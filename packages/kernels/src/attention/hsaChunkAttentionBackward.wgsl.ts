@@ -10,6 +10,7 @@
  */
 import { WGSL_LINEAR_WORKGROUP } from '../core/program.js';
 import { accumulateDkv } from './dkvTile.wgsl.js';
+import { reduceTree, softmaxGroup } from './hsaChunkAttention.wgsl.js';
 
 export const CHUNK_BACK_WG = 256;
 export const CHUNK_BACK_MAX_K = 128;
@@ -21,7 +22,7 @@ export interface ChunkDqTile {
   S: number;
 }
 
-export const chunkDqWords = (c: ChunkDqTile): number => c.HB * (2 * c.D + 2 * c.S + 1) + c.KT * (c.D + 1) + CHUNK_BACK_MAX_K + 2;
+export const chunkDqWords = (c: ChunkDqTile): number => c.HB * (2 * c.D + 2 * c.S + 1) + c.KT * (c.D + 1) + CHUNK_BACK_MAX_K + CHUNK_BACK_WG + 2;
 
 /** Streams the chunk's rows s0 … s0+KT−1 of `arr` into ts, then runs `body` (barriers around). */
 const tiles = (KT: number, D: number, S: number, arr: string, body: string) => `
@@ -44,34 +45,48 @@ function slotPasses(c: ChunkDqTile): string {
   const P = D + 1;
   const OPT = Math.ceil((HB * D) / CHUNK_BACK_WG);
   const dot = (a: string) => `for (var d = 0u; d < ${D}u; d++) { z += ${a}[hl * ${D}u + d] * ts[r * ${P}u + d]; }`;
+  const G = softmaxGroup(HB);
   return `      let base = u32(cj) * ${S}u;
+      let rh = lid / ${G}u; let part = lid % ${G}u;
+      let row = min(rh, ${HB - 1}u) * ${S}u;
+      let live = rh < ${HB}u;
+      let soR = (t * u.hq + h0 + min(rh, nh - 1u)) * u.k + j;
 ${tiles(KT, D, S, 'memK', `      for (var i = lid; i < ${HB * KT}u; i += ${CHUNK_BACK_WG}u) {
         let hl = i / ${KT}u; let r = i % ${KT}u;
         var z = 0.0; ${dot('qs')}
         if (s0 + r < ${S}u) { ps[hl * ${S}u + s0 + r] = z * u.scale; }
       }`)}
       workgroupBarrier();
-      if (lid < ${HB}u) {
-        var m = -3.0e38;
-        for (var s = 0u; s < ${S}u; s++) { m = max(m, ps[lid * ${S}u + s]); }
-        var l = u.smN * exp(-m);
-        for (var s = 0u; s < ${S}u; s++) { let e = exp(ps[lid * ${S}u + s] - m); ps[lid * ${S}u + s] = e; l += e; }
-        for (var s = 0u; s < ${S}u; s++) { ps[lid * ${S}u + s] /= l; }
-        if (lid < nh) { slotLse[so] = m + log(l); }
-      }
+      var m = -3.0e38;
+      if (live) { for (var s = part; s < ${S}u; s += ${G}u) { m = max(m, ps[row + s]); } }
+      red[lid] = m;
+      workgroupBarrier();
+${reduceTree(G, 'max(red[lid], red[lid + st])')}
+      m = red[rh * ${G}u];
+      workgroupBarrier();
+      var l = 0.0;
+      if (live) { for (var s = part; s < ${S}u; s += ${G}u) { let e = exp(ps[row + s] - m); ps[row + s] = e; l += e; } }
+      red[lid] = l;
+      workgroupBarrier();
+${reduceTree(G, 'red[lid] + red[lid + st]')}
+      l = u.smN * exp(-m) + red[rh * ${G}u];
+      if (live) { for (var s = part; s < ${S}u; s += ${G}u) { ps[row + s] /= l; } }
+      if (part == 0u && rh < nh) { slotLse[soR] = m + log(l); }
 ${tiles(KT, D, S, 'memV', `      for (var i = lid; i < ${HB * KT}u; i += ${CHUNK_BACK_WG}u) {
         let hl = i / ${KT}u; let r = i % ${KT}u;
         var z = 0.0; ${dot('dos')}
         if (s0 + r < ${S}u) { gs[hl * ${S}u + s0 + r] = z; }
       }`)}
       workgroupBarrier();
-      if (lid < ${HB}u) {
-        var x = 0.0;
-        for (var s = 0u; s < ${S}u; s++) { x += ps[lid * ${S}u + s] * gs[lid * ${S}u + s]; }
-        for (var s = 0u; s < ${S}u; s++) { gs[lid * ${S}u + s] = ps[lid * ${S}u + s] * wj * (gs[lid * ${S}u + s] - x) * u.scale; }
-        dwh[lid] = x;
-        if (lid < nh) { slotDw[so] = x; }
-      }
+      var x = 0.0;
+      if (live) { for (var s = part; s < ${S}u; s += ${G}u) { x += ps[row + s] * gs[row + s]; } }
+      red[lid] = x;
+      workgroupBarrier();
+${reduceTree(G, 'red[lid] + red[lid + st]')}
+      x = red[rh * ${G}u];
+      if (live) { for (var s = part; s < ${S}u; s += ${G}u) { gs[row + s] = ps[row + s] * wj * (gs[row + s] - x) * u.scale; } }
+      if (part == 0u && live) { dwh[rh] = x; }
+      if (part == 0u && rh < nh) { slotDw[soR] = x; }
       workgroupBarrier();
       if (lid == 0u) {
         var x = dwAcc[j];
@@ -103,6 +118,7 @@ var<workgroup> ps: array<f32, ${HB * S}>;
 var<workgroup> gs: array<f32, ${HB * S}>;
 var<workgroup> dwh: array<f32, ${HB}>;
 var<workgroup> dwAcc: array<f32, ${CHUNK_BACK_MAX_K}>;
+var<workgroup> red: array<f32, ${CHUNK_BACK_WG}>;
 var<workgroup> slotW: f32;
 var<workgroup> slotC: i32;
 @compute @workgroup_size(${CHUNK_BACK_WG})
