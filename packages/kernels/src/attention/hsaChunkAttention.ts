@@ -7,7 +7,7 @@
  * (the reference) throws an ArgumentError for them.
  * v1: a workgroup per (token, KV head, block of ≤ 16 query heads), 16-key tiles in workgroup memory;
  * v2: each chunk's softmax split over all 256 invocations (G per head row, tree reductions), where
- * v1 ran it serially on one invocation per head (3 × S steps: ~8 µs a chunk on the H200 at S = 64).
+ * v1 ran it serially on one invocation per head (3 × S dependent steps a chunk; not yet timed on the H200).
  */
 import { type FloatArray, unpackHalf } from '../core/dtype.js';
 import { ArgumentError } from '../core/errors.js';
