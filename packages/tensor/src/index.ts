@@ -57,6 +57,7 @@ export { type RopeOptions, rope } from './ops/rope.js';
 /** Attention: SWA (prefill, a segment after its history, ring-buffer decode), chunk-encoder attention, HSA retrieval (top-k, fusion) and chunk attention. */
 export {
   type AttentionOptions,
+  type SwaOptions,
   chunkEncoderAttention,
   chunkEncoderAttentionWithLse,
   swaAttention,

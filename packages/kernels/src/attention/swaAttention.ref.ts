@@ -1,7 +1,7 @@
 /**
  * Sliding-window attention (reference-model.md §3.2), per batch element:
  *   out[t,h] = Σ_{j=max(0,t−W)}^{t} softmax_j(q[t,h]·k[j,g]/√d) v[j,g],  g = floor(h / (hq/hk))
- * (window + 1 keys, self included). Inputs are already normed and RoPE'd.
+ * (window + 1 keys, self included; with segLen, j also ≥ the start of t's segment: packed sequences). Inputs are already normed and RoPE'd.
  * Layouts, row-major: q, out, dq [T, Hq, D]; k, v, dk, dv [T, Hk, D]; lse [T, Hq].
  * Decode: one query at absolute position `pos` against a ring buffer kCache, vCache [W, Hk, D] that
  * holds position p at slot p mod W (positions max(0, pos−W)..pos−1), plus its own kNew, vNew [Hk, D];
@@ -25,6 +25,11 @@ export interface SwaParams {
   /** score scale, default 1/√D */
   scale?: number;
   /**
+   * Tokens per segment (default T): the rows are independent sequences of segLen tokens packed one
+   * after another (the last may be shorter), and a token sees only keys of its own segment.
+   */
+  segLen?: number;
+  /**
    * First query row computed (default 0; forward reference only): q, out and lse hold rows
    * qStart..T−1, i.e. [T − qStart, Hq, D], so a segment after W history keys skips the history's rows.
    */
@@ -36,11 +41,18 @@ function dims(op: string, p: SwaParams, queryRows: Record<string, FloatArray>, k
   positiveInt(op, 't', p.t);
   positiveInt(op, 'd', p.d);
   nonNegativeInt(op, 'window', p.window);
+  if (p.segLen !== undefined) positiveInt(op, 'segLen', p.segLen);
   headRatio(op, p.hq, p.hk);
   for (const [n, a] of Object.entries(queryRows)) needLength(op, n, a, p.t * p.hq * p.d, `[${p.t}, ${p.hq}, ${p.d}]`);
   for (const [n, a] of Object.entries(keyRows)) needLength(op, n, a, p.t * p.hk * p.d, `[${p.t}, ${p.hk}, ${p.d}]`);
   return { tq: p.t, tk: p.t, hq: p.hq, hk: p.hk, d: p.d, scale: p.scale ?? 1 / Math.sqrt(p.d) };
 }
+
+/** Inclusive key range of the token at position t: its window, cut at the start of its segment. */
+const keyRange = (t: number, p: SwaParams): [number, number] => {
+  const s0 = p.segLen === undefined ? 0 : t - (t % p.segLen);
+  return [Math.max(s0, t - p.window), t];
+};
 
 /** swaAttentionForward: [q, k, v, out] (+ optional lse [T, Hq] for a backward pass); see qStart. */
 export function swaAttentionForwardRef([q, k, v, out, lse]: FloatArray[], p: SwaParams): void {
@@ -50,13 +62,13 @@ export function swaAttentionForwardRef([q, k, v, out, lse]: FloatArray[], p: Swa
   const x = { ...dims('swaAttention', { ...p, t: p.t - s }, { q, out }, {}), tk: p.t };
   needLength('swaAttention', 'k', k, p.t * p.hk * p.d, `[${p.t}, ${p.hk}, ${p.d}]`);
   needLength('swaAttention', 'v', v, p.t * p.hk * p.d, `[${p.t}, ${p.hk}, ${p.d}]`);
-  denseAttentionForward(q, k, v, out, lse ?? null, x, (t) => [Math.max(0, t + s - p.window), t + s]);
+  denseAttentionForward(q, k, v, out, lse ?? null, x, (t) => keyRange(t + s, p));
 }
 
 /** swaAttentionBackward: [q, k, v, dout, dq, dk, dv]; the three gradients are overwritten. */
 export function swaAttentionBackwardRef([q, k, v, dout, dq, dk, dv]: FloatArray[], p: SwaParams): void {
   const x = dims('swaAttentionBackward', p, { q, dout, dq }, { k, v, dk, dv });
-  denseAttentionBackward([q, k, v, dout], [dq, dk, dv], x, (t) => [Math.max(0, t - p.window), t]);
+  denseAttentionBackward([q, k, v, dout], [dq, dk, dv], x, (t) => keyRange(t, p));
 }
 
 export interface SwaDecodeParams {

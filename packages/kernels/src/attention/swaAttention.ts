@@ -141,7 +141,7 @@ export const swaAttentionForward: Kernel<SwaParams & { version?: DenseVersion }>
   program(p, caps) {
     // the WGSL kernels compute every row: an op that wants rows from qStart pads q and slices
     if (p.qStart) throw new ArgumentError('swaAttentionForward: qStart is a CPU-reference option; the GPU kernels compute all T rows');
-    return denseProgram({ mode: 'window', tq: p.t, hq: p.hq, hk: p.hk, d: p.d, segLen: p.t, window: p.window, first: 0, nkeys: 0, scale: scaleOf(p), version: p.version }, caps);
+    return denseProgram({ mode: 'window', tq: p.t, hq: p.hq, hk: p.hk, d: p.d, segLen: p.segLen ?? p.t, window: p.window, first: 0, nkeys: 0, scale: scaleOf(p), version: p.version }, caps);
   },
 };
 

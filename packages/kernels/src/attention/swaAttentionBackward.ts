@@ -18,10 +18,10 @@ import { headRatio } from './common.js';
 import { DENSE_BACK_WG, type DenseBackTile, denseBackWords, denseDkvWgsl, denseDqWgsl } from './swaAttentionBackward.wgsl.js';
 import { swaAttentionBackwardRef } from './swaAttention.ref.js';
 
-/** One backward call: `segs` segments of `t` tokens (SWA: one segment, window mode). */
+/** One backward call: `segs` segments of `t` tokens (SWA: packed sequences, window mode). */
 export interface DenseBackwardParams {
   mode: 'window' | 'block';
-  /** segments (chunk-encoder chunks N; 1 for SWA) */
+  /** segments (chunk-encoder chunks N; SWA: the packed sequences, 1 for one) */
   segs: number;
   /** tokens per segment */
   t: number;
@@ -99,7 +99,7 @@ function program(p: DenseBackwardParams, caps: DeviceCaps, which: 'dq' | 'dkv'):
 function refGrads([q, k, v, dout]: FloatArray[], p: DenseBackwardParams): Float64Array[] {
   const g = [q.length, k.length, k.length].map((n) => new Float64Array(n));
   const arrays = [q, k, v, dout, ...g];
-  if (p.mode === 'window') swaAttentionBackwardRef(arrays, { t: p.t, hq: p.hq, hk: p.hk, d: p.d, window: p.window, scale: p.scale });
+  if (p.mode === 'window') swaAttentionBackwardRef(arrays, { t: p.segs * p.t, hq: p.hq, hk: p.hk, d: p.d, window: p.window, scale: p.scale, segLen: p.t });
   else chunkEncoderAttentionBackwardRef(arrays, { n: p.segs, t: p.t, hq: p.hq, hk: p.hk, d: p.d, scale: p.scale });
   return g;
 }

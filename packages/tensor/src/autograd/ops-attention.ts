@@ -9,7 +9,7 @@ import { type HsaChunkAttentionOptions, hsaChunkAttention as hsaChunkAttentionOp
 import { hsaChunkAttentionBackward } from '../ops/attention/hsaChunkAttentionBackward.js';
 import { type HsaRetrievalOptions, type HsaRetrievalResult, hsaRetrieval as hsaRetrievalOp } from '../ops/attention/hsaRetrieval.js';
 import { hsaRetrievalBackward } from '../ops/attention/hsaRetrievalBackward.js';
-import { type AttentionOptions, chunkEncoderAttentionWithLse, swaAttentionWithLse } from '../ops/attention/swaAttention.js';
+import { type AttentionOptions, chunkEncoderAttentionWithLse, type SwaOptions, swaAttentionWithLse } from '../ops/attention/swaAttention.js';
 import type { Tensor } from '../tensor.js';
 import { keep, record, shouldRecord } from './tape.js';
 
@@ -36,7 +36,7 @@ function recordDense(op: string, [q, k, v]: Tensor[], { out, lse }: Dense, back:
 }
 
 /** swaAttention (q [T, Hq, D], k, v [T, Hk, D]) with gradients for q, k, v. */
-export function swaAttention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions & { window: number }): Tensor {
+export function swaAttention(q: Tensor, k: Tensor, v: Tensor, options: SwaOptions): Tensor {
   return recordDense('swaAttention', [q, k, v], swaAttentionWithLse(q, k, v, options), (...a) => swaAttentionBackward(...a, options));
 }
 

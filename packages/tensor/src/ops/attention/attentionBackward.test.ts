@@ -49,6 +49,32 @@ describe.each(testBackends())('dense attention backward on %s', (_name, makeBack
   });
 
   it.each([
+    [3, 37, 4, 2, 16, 8],
+    [4, 9, 2, 1, 8, 20],
+    [2, 64, 32, 2, 128, 40],
+  ])('swaAttentionBackward of %i packed sequences of %i (hq=%i hk=%i d=%i window=%i) = each sequence alone', async (n, L, hq, hk, d, window) => {
+    const be = await makeBackend();
+    const seed = freshSeed();
+    const T = n * L;
+    const [q, k, v] = [randF32(T * hq * d, seed, -2, 2), randF32(T * hk * d, seed + 1, -2, 2), randF32(T * hk * d, seed + 2)];
+    const dout = randF32(T * hq * d, seed + 3);
+    const [tq, tk, tv] = [Tensor.from(be, q, [T, hq, d]), Tensor.from(be, k, [T, hk, d]), Tensor.from(be, v, [T, hk, d])];
+    const { out, lse } = swaAttentionWithLse(tq, tk, tv, { window, segment: L });
+    if (!lse) throw new Error('no lse');
+    const g = swaAttentionBackward(tq, tk, tv, out, lse, Tensor.from(be, dout, [T, hq, d]), { window, segment: L });
+    // the oracle: each sequence through the unsegmented reference on its own
+    const [nq, nk] = [L * hq * d, L * hk * d];
+    const want = [T * hq * d, T * hk * d, T * hk * d].map((x) => new Float64Array(x));
+    for (let b = 0; b < n; b++) {
+      const part = [nq, nk, nk].map((x) => new Float64Array(x));
+      const sl = (a: Float32Array, m: number) => toF64(a.subarray(b * m, (b + 1) * m));
+      swaAttentionBackwardRef([sl(q, nq), sl(k, nk), sl(v, nk), sl(dout, nq), ...part], { t: L, hq, hk, d, window });
+      [nq, nk, nk].forEach((m, i) => want[i].set(part[i], b * m));
+    }
+    await expectGrads([g.dq, g.dk, g.dv], want, d, (window + 1) * (hq / hk), `seed=${seed}`);
+  });
+
+  it.each([
     [3, 65, 8, 2, 16],
     [2, 7, 3, 1, 5],
     [4, 5, 2, 2, 3],

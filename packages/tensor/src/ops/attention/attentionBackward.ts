@@ -4,7 +4,6 @@
  * (each key tile loops over the query rows that see it: deterministic, no atomics).
  */
 import {
-  ArgumentError,
   type DenseBackwardParams,
   denseAttentionDelta,
   denseAttentionDkv,
@@ -13,7 +12,7 @@ import {
 } from '@hsa/kernels';
 import { fmtShape, Tensor } from '../../tensor.js';
 import { expectDtype, sameBackend } from '../guards.js';
-import type { AttentionOptions } from './swaAttention.js';
+import { type AttentionOptions, type SwaOptions, swaWindow } from './swaAttention.js';
 
 export interface AttentionGrads {
   dq: Tensor;
@@ -75,14 +74,13 @@ export function swaAttentionBackward(
   out: Tensor,
   lse: Tensor,
   dout: Tensor,
-  options: AttentionOptions & { window: number },
+  options: SwaOptions,
 ): AttentionGrads {
   const op = 'swaAttentionBackward';
   const { hq, hk, d } = check(op, q, k, v, out, lse, dout, 3);
-  const w = options.window;
-  if (!Number.isInteger(w) || w < 0) throw new ArgumentError(`${op}: window must be a non-negative integer, got ${w}`);
-  const t = q.shape[0];
-  const p: DenseBackwardParams = { mode: 'window', segs: 1, t, hq, hk, d, window: Math.min(w, t), scale: options.scale };
+  const { window, segLen } = swaWindow(op, q.shape[0], options);
+  const segs = segLen === 0 ? 1 : q.shape[0] / segLen;
+  const p: DenseBackwardParams = { mode: 'window', segs, t: segLen, hq, hk, d, window, scale: options.scale };
   return run(p, [q, k, v, out, lse, dout]);
 }
 

@@ -30,6 +30,29 @@ describe.each(testBackends())('dense attention kernels on %s', (_name, makeBacke
   });
 
   it.each([
+    [3, 37, 4, 2, 16, 8],
+    [4, 9, 2, 1, 8, 20],
+    [2, 70, 16, 1, 128, 40],
+  ])('swaAttention of %i packed sequences of %i (hq=%i hk=%i d=%i window=%i) = each sequence alone', async (n, L, hq, hk, d, window) => {
+    const be = await makeBackend();
+    const seed = freshSeed();
+    const T = n * L;
+    const [q, k, v] = [randF32(T * hq * d, seed, -2, 2), randF32(T * hk * d, seed + 1, -2, 2), randF32(T * hk * d, seed + 2)];
+    const out = swaAttention(Tensor.from(be, q, [T, hq, d]), Tensor.from(be, k, [T, hk, d]), Tensor.from(be, v, [T, hk, d]), { window, segment: L });
+    const want = new Float64Array(T * hq * d);
+    const [nq, nk] = [L * hq * d, L * hk * d];
+    for (let b = 0; b < n; b++) {
+      const part = new Float64Array(nq);
+      const sl = (a: Float32Array, m: number) => toF64(a.subarray(b * m, (b + 1) * m));
+      swaAttentionForwardRef([sl(q, nq), sl(k, nk), sl(v, nk), part], { t: L, hq, hk, d, window });
+      want.set(part, b * nq);
+    }
+    expectClose(await out.data(), want, attnTol(d, window + 1), `seed=${seed}`);
+    // a segment that does not divide the tokens is refused
+    expect(() => swaAttention(Tensor.from(be, q, [T, hq, d]), Tensor.from(be, k, [T, hk, d]), Tensor.from(be, v, [T, hk, d]), { window, segment: L + 1 })).toThrow(/segment must be/);
+  });
+
+  it.each([
     [3, 65, 8, 2, 16],
     [2, 7, 2, 2, 5],
   ])('chunkEncoderAttention n=%i T=%i hq=%i hk=%i d=%i', async (n, T, hq, hk, d) => {

@@ -70,19 +70,40 @@ function decodeSplit(q: Tensor, kc: Tensor, vc: Tensor, kn: Tensor, vn: Tensor, 
  * Sliding-window attention: q [T, Hq, D], k, v [T, Hk, D] → [T, Hq, D]; token t sees keys
  * t − window … t (window + 1 keys).
  */
-export function swaAttention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions & { window: number }): Tensor {
+export function swaAttention(q: Tensor, k: Tensor, v: Tensor, options: SwaOptions): Tensor {
   return swaAttentionWithLse(q, k, v, options, false).out;
 }
 
+/** Options of swaAttention: the window W, and `segment` for packed sequences. */
+export interface SwaOptions extends AttentionOptions {
+  window: number;
+  /**
+   * Tokens per sequence when T = n·segment tokens are n sequences packed one after another: a token
+   * sees only keys of its own sequence (default: one sequence of T).
+   */
+  segment?: number;
+}
+
+/** The window clipped to a sequence, and the segment length (checked: it divides T; 0 when T = 0). */
+export function swaWindow(op: string, t: number, options: SwaOptions): { window: number; segLen: number } {
+  const w = options.window;
+  if (!Number.isInteger(w) || w < 0) throw new ArgumentError(`${op}: window must be a non-negative integer, got ${w}`);
+  if (t === 0) return { window: 0, segLen: 0 };
+  const seg = options.segment ?? t;
+  if (!Number.isInteger(seg) || seg < 1 || t % seg !== 0) {
+    throw new ArgumentError(`${op}: segment must be a positive integer that divides the ${t} tokens, got ${options.segment}`);
+  }
+  return { window: Math.min(w, seg), segLen: seg };
+}
+
 /** swaAttention that also returns the row log-sum-exp [T, Hq] (for a backward pass). */
-export function swaAttentionWithLse(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions & { window: number }, withLse = true) {
+export function swaAttentionWithLse(q: Tensor, k: Tensor, v: Tensor, options: SwaOptions, withLse = true) {
   const op = 'swaAttention';
   const { hq, hk, d } = heads(op, q, k, v, 3);
   if (k.shape[0] !== q.shape[0]) throw new ShapeError(`${op}: q has ${q.shape[0]} tokens, k ${k.shape[0]}`);
-  const w = options.window;
-  if (!Number.isInteger(w) || w < 0) throw new ArgumentError(`${op}: window must be a non-negative integer, got ${w}`);
   const t = q.shape[0];
-  return runDense(swaAttentionForward, { t, hq, hk, d, window: Math.min(w, t), scale: options.scale }, q, [k, v], [t, hq], withLse);
+  const { window, segLen } = swaWindow(op, t, options);
+  return runDense(swaAttentionForward, { t, hq, hk, d, window, scale: options.scale, segLen: segLen || undefined }, q, [k, v], [t, hq], withLse);
 }
 
 /**
