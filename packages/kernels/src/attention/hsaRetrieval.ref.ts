@@ -4,7 +4,8 @@
  *   s[t,h,c] = qr[t,h]·lmk[c,h]/√dr, −∞ unless chunk c is visible at absolute position p = posOffset + t:
  *     (c+1)·S ≤ p, or with maskWindow (mask_slide_window; max(slide_window, sliding_window)): c·S ≤ p − maskWindow
  *   top k_eff = min(C, topk) by descending score (ties: lower chunk index first); slot j is valid iff
- *   j < floor(p/S); valid slots sorted by descending chunk index (most recent first), invalid slots
+ *   j < floor(p/S); with segLen (packed sequences) a chunk before p's segment is masked too and the
+ *   slots count from the segment's start, j < floor((p − start)/S); valid slots sorted by descending chunk index (most recent first), invalid slots
  *   last with idx = 0 and sel = −∞; w = fusion(sel) (hsaFusion.ref.ts).
  * singlehead retrieval: hr = 1 and the one choice is repeated to all hk KV heads (otherwise hr = hk).
  * Layouts, row-major: qr [T, Hr, dr]; lmk [C, Hr, dr]; scores [T, Hr, C]; sel [T, Hr, k_eff];
@@ -39,6 +40,11 @@ export interface HsaRetrievalParams {
   posOffset?: number;
   /** mask_slide_window: chunk c visible iff c·S ≤ p − maskWindow; undefined = off */
   maskWindow?: number;
+  /**
+   * Tokens per segment (a multiple of S; undefined = one segment): packed sequences, each token sees
+   * only the chunks of its own segment and counts its completed chunks from the segment's start.
+   */
+  segLen?: number;
   /** default 1/√dr */
   scale?: number;
 }
@@ -55,13 +61,25 @@ export function checkRetrieval(op: string, p: HsaRetrievalParams): void {
   positiveInt(op, 'hk', p.hk);
   nonNegativeInt(op, 'posOffset', p.posOffset ?? 0);
   if (p.maskWindow !== undefined) nonNegativeInt(op, 'maskWindow', p.maskWindow);
+  if (p.segLen !== undefined) {
+    positiveInt(op, 'segLen', p.segLen);
+    if (p.segLen % p.s !== 0) throw new ShapeError(`${op}: segLen ${p.segLen} is not a multiple of the chunk size ${p.s}`);
+  }
   if (p.hr !== 1 && p.hr !== p.hk) {
     throw new ShapeError(`${op}: ${p.hr} retrieval heads must be 1 (singlehead) or equal the ${p.hk} KV heads`);
   }
 }
 
+/** The first position of pos's segment (0 without segLen). */
+export const segmentStart = (pos: number, p: Pick<HsaRetrievalParams, 'segLen'>): number => (p.segLen === undefined ? 0 : pos - (pos % p.segLen));
+
+/** Slots that hold a chunk at absolute position pos: min(k, completed chunks of its segment). */
+export const validSlots = (pos: number, k: number, p: Pick<HsaRetrievalParams, 'segLen' | 's'>): number =>
+  Math.min(k, Math.floor((pos - segmentStart(pos, p)) / p.s));
+
 /** Is chunk c visible at absolute position pos? */
 function visible(c: number, pos: number, p: HsaRetrievalParams): boolean {
+  if (c * p.s < segmentStart(pos, p)) return false;
   return p.maskWindow === undefined ? (c + 1) * p.s <= pos : c * p.s <= pos - p.maskWindow;
 }
 
@@ -115,7 +133,7 @@ export function hsaSelectTopkRef([scores, idx, sel]: [FloatArray, Int32Array, Fl
   needLength(op, 'sel', sel, T * hr * k, `[${T}, ${hr}, ${k}]`);
   const top = new Int32Array(k);
   for (let t = 0; t < T; t++) {
-    const valid = Math.min(k, Math.floor(((p.posOffset ?? 0) + t) / p.s));
+    const valid = validSlots((p.posOffset ?? 0) + t, k, p);
     for (let h = 0; h < hr; h++) {
       const row = t * hr + h;
       topkRow(scores, row * C, C, k, top);

@@ -17,7 +17,7 @@ import { ArgumentError } from '../core/errors.js';
 import { type BufferBinding, grid, type Kernel, wgslBindings } from '../core/program.js';
 import { defineUniforms } from '../core/uniforms.js';
 import { hsaFusionWeightsRef } from './hsaFusion.ref.js';
-import { type HsaRetrievalParams, hsaLandmarkScoresRef, hsaSlots, retrievalForward, topkRow } from './hsaRetrieval.ref.js';
+import { type HsaRetrievalParams, hsaLandmarkScoresRef, hsaSlots, retrievalForward, topkRow, validSlots } from './hsaRetrieval.ref.js';
 import { hsaSelectWgsl, type SelectMode } from './hsaSelect.wgsl.js';
 import { hsaMergeWgsl, hsaScan4Wgsl, SCAN_WG, scanTileRows } from './hsaSelectScan.wgsl.js';
 
@@ -41,6 +41,7 @@ const U = defineUniforms({
   posOffset: 'u32',
   maskOn: 'u32',
   maskWindow: 'u32',
+  segLen: 'u32',
   blockLen: 'u32',
   nblocks: 'u32',
   ncand: 'u32',
@@ -57,6 +58,9 @@ const CANDS_OUT: BufferBinding[] = [{ name: 'candS', ...W }, { name: 'candI', ac
 const CANDS_IN: BufferBinding[] = [{ name: 'candS', ...R }, { name: 'candI', access: 'read', type: 'u32' }];
 const LMK: BufferBinding[] = [{ name: 'qr', ...R }, { name: 'lmk', ...R }];
 const BUFFERS: Record<SelectMode, BufferBinding[]> = { fused: [...LMK, ...OUTS], scan: [...LMK, ...CANDS_OUT], merge: [...CANDS_IN, ...OUTS] };
+
+/** WGSL: the first position of pos's segment (packed sequences; 0 when segLen = 0). */
+const SEGMENT_START = 'fn segStart(pos: u32) -> u32 { if (u.segLen == 0u) { return 0u; } return pos - pos % u.segLen; }';
 
 export const selectBlocks = (p: HsaSelectParams): number => (p.pass === 'fused' ? 1 : Math.max(1, Math.ceil(p.chunks / p.blockLen)));
 
@@ -77,7 +81,7 @@ export const hsaSelect: Kernel<HsaSelectParams> = {
     const rows = p.t * p.hr;
     const nwg = p.pass === 'merge' ? rows : rows * nblocks;
     const bufs = BUFFERS[p.pass];
-    const header = `${U.wgsl('U')}\n${wgslBindings(bufs, 'U')}`;
+    const header = `${U.wgsl('U')}\n${wgslBindings(bufs, 'U')}\n${SEGMENT_START}`;
     // decode passes (the scan of dr = 4m landmarks, read as vec4; the merge): 256 invocations, top-k
     // by rank counting (hsaSelectScan.wgsl.ts); the landmarks bind as f32 and are declared vec4
     const wide = caps.maxInvocations >= SCAN_WG && (p.pass === 'merge' || (p.pass === 'scan' && p.dr % 4 === 0));
@@ -100,6 +104,7 @@ export const hsaSelect: Kernel<HsaSelectParams> = {
         posOffset: p.posOffset ?? 0,
         maskOn: p.maskWindow === undefined ? 0 : 1,
         maskWindow: p.maskWindow ?? 0,
+        segLen: p.segLen ?? 0,
         blockLen: p.pass === 'fused' ? Math.max(p.chunks, 1) : p.blockLen,
         nblocks: p.pass === 'merge' ? 1 : nblocks,
         ncand: nblocks * k,
@@ -118,7 +123,7 @@ function finalizeRef(top: Int32Array, score: (row: number, c: number) => number,
   const [idx, w, sel] = outs;
   const k = hsaSlots(p);
   for (let t = 0; t < p.t; t++) {
-    const valid = Math.min(k, Math.floor(((p.posOffset ?? 0) + t) / p.s));
+    const valid = validSlots((p.posOffset ?? 0) + t, k, p);
     for (let h = 0; h < p.hr; h++) {
       const row = t * p.hr + h;
       const chosen = Array.from(top.subarray(row * k, row * k + valid)).sort((a, b) => b - a);

@@ -54,3 +54,51 @@ describe.each(testBackends())('hsaRetrieval on %s', (_name, makeBackend) => {
     expectClose(await r.w.data(), expand(f.w), tol, `w ${label}`);
   });
 });
+
+/** Packed sequences: n sequences of L tokens and their L/S chunks each, one call with `segment`. */
+const PACKED = [
+  { n: 3, L: 48, s: 16, hr: 2, hk: 2, dr: 8, topk: 3, mode: 'softmax' as const },
+  // the block scan (blockLen) with one retrieval head and stick-breaking
+  { n: 2, L: 128, s: 4, hr: 1, hk: 2, dr: 12, topk: 5, mode: 'stickBreaking' as const, blockLen: 16 },
+  // sequences of one chunk: no token has a completed chunk of its own sequence
+  { n: 4, L: 16, s: 16, hr: 2, hk: 2, dr: 4, topk: 2, mode: 'softmax' as const },
+];
+
+describe.each(testBackends())('hsaRetrieval of packed sequences on %s', (_name, makeBackend) => {
+  it.each(PACKED)('%j = each sequence alone', async (c) => {
+    const be = await makeBackend();
+    const seed = freshSeed();
+    const cs = c.L / c.s;
+    const [T, C] = [c.n * c.L, c.n * cs];
+    const qr = randF32(T * c.hr * c.dr, seed);
+    const lmk = randF32(C * c.hr * c.dr, seed + 1);
+    const opts = { chunkSize: c.s, topk: c.topk, mode: c.mode, hk: c.hk, blockLen: c.blockLen };
+    const r = hsaRetrieval(Tensor.from(be, qr, [T, c.hr, c.dr]), Tensor.from(be, lmk, [C, c.hr, c.dr]), { ...opts, segment: c.L });
+    const k = Math.min(C, c.topk);
+    const [idx, w, sel] = [await r.idx.data(), await r.w.data(), await r.sel.data()];
+    const label = `seed=${seed}`;
+    for (let b = 0; b < c.n; b++) {
+      const p = { t: c.L, chunks: cs, s: c.s, hr: c.hr, hk: c.hk, dr: c.dr, topk: k, mode: c.mode };
+      const f = retrievalForwardRef(toF64(qr.subarray(b * c.L * c.hr * c.dr, (b + 1) * c.L * c.hr * c.dr)), toF64(lmk.subarray(b * cs * c.hr * c.dr, (b + 1) * cs * c.hr * c.dr)), p);
+      // the sequence alone has k_b = min(cs, k) slots; the packed call has k, the rest invalid
+      const kb = hsaSlots(p);
+      for (let t = 0; t < c.L; t++) {
+        const valid = Math.min(kb, Math.floor(t / c.s));
+        for (let g = 0; g < c.hk; g++) {
+          const h = c.hr === 1 ? 0 : g;
+          for (let j = 0; j < k; j++) {
+            const at = ((b * c.L + t) * c.hk + g) * k + j;
+            const from = (t * c.hr + h) * kb + j;
+            expect(idx[at], `${label} idx t ${b * c.L + t} g ${g} j ${j}`).toBe(j < valid ? f.idx[from] + b * cs : 0);
+            expect(Math.abs(w[at] - (j < kb ? f.w[from] : 0)), `${label} w t ${b * c.L + t} j ${j}`).toBeLessThan(1e-5);
+            const want = j < valid ? f.sel[from] : Number.NEGATIVE_INFINITY;
+            const got = sel[((b * c.L + t) * c.hr + h) * k + j];
+            if (want === Number.NEGATIVE_INFINITY) expect(got, label).toBe(want);
+            else expect(Math.abs(got - want), `${label} sel`).toBeLessThan(1e-5);
+          }
+        }
+      }
+    }
+    expect(() => hsaRetrieval(Tensor.from(be, qr, [T, c.hr, c.dr]), Tensor.from(be, lmk, [C, c.hr, c.dr]), { ...opts, segment: c.s + 1 })).toThrow(/segment must be/);
+  });
+});

@@ -22,6 +22,11 @@ export interface HsaRetrievalOptions {
   posOffset?: number;
   /** mask_slide_window: chunk c visible iff c·S ≤ pos − maskWindow */
   maskWindow?: number;
+  /**
+   * Tokens per sequence (a multiple of chunkSize) when sequences are packed one after another: a token
+   * retrieves only chunks of its own sequence (default: one sequence)
+   */
+  segment?: number;
   /** default 1/√dr */
   scale?: number;
   /** force the block scan (chunks per block); default: blocks only for few rows over many chunks */
@@ -54,6 +59,10 @@ function params(op: string, qr: Tensor, lmk: Tensor, o: HsaRetrievalOptions): Hs
   for (const [name, v] of [['posOffset', o.posOffset ?? 0], ['maskWindow', o.maskWindow ?? 0]] as const) {
     if (!Number.isInteger(v) || v < 0 || v >= 2 ** 31) throw new ArgumentError(`${op}: ${name} must be a non-negative integer, got ${v}`);
   }
+  const seg = o.segment;
+  if (seg !== undefined && (!Number.isInteger(seg) || seg <= 0 || seg % o.chunkSize !== 0)) {
+    throw new ArgumentError(`${op}: segment must be a positive multiple of the chunk size ${o.chunkSize}, got ${seg}`);
+  }
   const chunks = lmk.shape[0];
   const rows = t * hr;
   // few rows over many chunks: split the scan into ~512 workgroups (enough loads in flight to stream
@@ -71,6 +80,7 @@ function params(op: string, qr: Tensor, lmk: Tensor, o: HsaRetrievalOptions): Hs
     posDecay: o.posDecay,
     posOffset: o.posOffset,
     maskWindow: o.maskWindow,
+    segLen: seg,
     scale: o.scale,
     pass: blockLen > 0 ? 'scan' : 'fused',
     blockLen,
