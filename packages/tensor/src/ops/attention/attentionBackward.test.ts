@@ -69,7 +69,7 @@ describe.each(testBackends())('dense attention backward on %s', (_name, makeBack
       const part = [nq, nk, nk].map((x) => new Float64Array(x));
       const sl = (a: Float32Array, m: number) => toF64(a.subarray(b * m, (b + 1) * m));
       swaAttentionBackwardRef([sl(q, nq), sl(k, nk), sl(v, nk), sl(dout, nq), ...part], { t: L, hq, hk, d, window });
-      [nq, nk, nk].forEach((m, i) => want[i].set(part[i], b * m));
+      for (const [i, m] of [nq, nk, nk].entries()) want[i].set(part[i], b * m);
     }
     await expectGrads([g.dq, g.dk, g.dv], want, d, (window + 1) * (hq / hk), `seed=${seed}`);
   });
