@@ -7,7 +7,7 @@
  * ⌊L/S⌋ complete chunks are encoded (the reference's training path asserts L = C·S, D9).
  */
 import { ag, type Tensor } from '@hsa/tensor';
-import { attentionBlock, linear, maybeCheckpoint, mlp, Scope, type TrainContext, headNorm } from './modules.js';
+import { attentionBlock, headNorm, linear, maybeCheckpoint, mlp, Scope, sequencePositions, type TrainContext } from './modules.js';
 
 /** The shared chunk memory of C chunks (tracked tensors, owned by the forward's scope). */
 export interface TrainMemory {
@@ -70,7 +70,7 @@ export function chunkingForward(ctx: TrainContext, s: Scope, hLow: Tensor, p: st
   const tokFlat = s.keep(ag.reshape(tok, [chunks * S, c.hidden]));
   const kNorm = c.enableQkNorm ? ctx.p(`${p}k_rmsnorm.weight`) : null;
   const kn = headNorm(s, linear(s, tokFlat, ctx.p(`${p}proj_k.weight`)), kNorm, c.kvHeads, EPS);
-  const memK = c.hsaRope ? s.keep(ag.rope(kn, { theta: c.ropeTheta, positionOffset: 0 })) : kn;
+  const memK = c.hsaRope ? s.keep(ag.rope(kn, sequencePositions(ctx, c.ropeTheta))) : kn;
   const memV = headNorm(s, linear(s, tokFlat, ctx.p(`${p}proj_v.weight`)), null, c.kvHeads, 0);
   return { chunks, memK, memV, landmarks };
 }

@@ -4,7 +4,7 @@
  * stage overrides (window, top-k) equal the inference forward of the config with those fields.
  */
 import { readFileSync } from 'node:fs';
-import { type Backend, clearTape, CpuBackend, SafetensorsFile, type Tensor } from '@hsa/tensor';
+import { type Backend, backward, clearTape, CpuBackend, SafetensorsFile, type Tensor } from '@hsa/tensor';
 import { testBackends } from '@hsa/tensor/test-utils';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../config.js';
@@ -12,7 +12,7 @@ import { HsaModel } from '../model.js';
 import { goldenConfigJson, goldenPath, goldenRun, maxAbsDiff } from '../test-utils/golden.js';
 import { randomCheckpoint, TINY_CONFIG } from '../test-utils/random-model.js';
 import type { WeightFile } from '../weights.js';
-import type { TrainForwardOptions } from './forward.js';
+import type { TrainForwardOptions, TrainSequence } from './forward.js';
 import { GRAD_CONFIG, gradBatch, gradModel, lossGrads } from './test-utils/grad.js';
 import { TrainableHsaModel } from './trainable.js';
 
@@ -143,4 +143,46 @@ describe('training loss on the CPU', () => {
     expect(() => m.loss([{ ...a, weight: -1 }, b])).toThrow(/weight/);
     m.dispose();
   });
+});
+
+const PACK_VARIANTS: [string, Record<string, unknown>, TrainForwardOptions][] = [
+  ['softmax fusion, own SWA, top-k all', { enable_softmax: true, hsa_only: false, enable_qk_norm: true }, { chunkTopk: 'all' }],
+  ['hsa_rope, stick-breaking, top-2, window 40', { hsa_rope: true, hsa_only: false, sliding_window: 40 }, {}],
+  ['mask_slide_window, one retrieval head', { mask_slide_window: true, slide_window: 70, singlehead_retrieval: true, enable_softmax: true }, {}],
+];
+
+describe.each(testBackends())('packed training batch on %s', (_name, make) => {
+  it.each(PACK_VARIANTS)(
+    'the loss and gradients of one packed forward equal one forward per sequence: %s',
+    async (_, patch, o) => {
+      const backend = await make();
+      const m = gradModel(backend, { ...GRAD_CONFIG, ...patch }, 31);
+      // three 192-token sequences (3 chunks each), one weighted, one with few valid targets
+      const few = gradBatch(3);
+      const batch: TrainSequence[] = [{ ...gradBatch(1), weight: 2 }, gradBatch(2), { ids: few.ids, targets: Array.from(few.targets, (t, i) => (i < 170 ? -100 : t)) }];
+      const run = async (pack: boolean) => {
+        const loss = m.loss(batch, { ...o, pack });
+        const v = ((await loss.data()) as Float32Array)[0];
+        backward(loss);
+        loss.dispose();
+        const grads = new Map<string, Float32Array>();
+        for (const p of m.params) {
+          if (p.grad) grads.set(p.name, Float32Array.from((await p.grad.data()) as Float32Array));
+          p.zeroGrad();
+        }
+        clearTape();
+        return { v, grads };
+      };
+      const one = await run(false);
+      const packed = await run(true);
+      expect(Math.abs(packed.v - one.v)).toBeLessThan(1e-5 * Math.abs(one.v));
+      expect([...packed.grads.keys()]).toEqual([...one.grads.keys()]);
+      for (const [n, g] of one.grads) {
+        const scale = g.reduce((a, x) => Math.max(a, Math.abs(x)), 0);
+        expect(maxAbsDiff(packed.grads.get(n) as Float32Array, g), n).toBeLessThanOrEqual(1e-4 * scale + 1e-7);
+      }
+      m.dispose();
+    },
+    GPU_MS,
+  );
 });

@@ -6,7 +6,7 @@
  */
 import { ag, type Tensor } from '@hsa/tensor';
 import type { TrainMemory } from './chunking.js';
-import { ffn, headNorm, linear, maybeCheckpoint, Scope, swaModule, type TrainContext } from './modules.js';
+import { ffn, headNorm, linear, maybeCheckpoint, Scope, sequencePositions, swaModule, type TrainContext } from './modules.js';
 
 /** Chunks chosen per token and KV head: idx (i32, untracked) and the fusion weights w (tracked), [L, Hk, k_eff]. */
 export interface TrainRetrieval {
@@ -27,11 +27,13 @@ export function retrievalForward(ctx: TrainContext, s: Scope, x: Tensor, mem: Tr
   const lmk = headNorm(s, lmkFlat, lmkNorm('lmk_k_norm'), c.retrievalHeads, EPS);
   const r = ag.hsaRetrieval(qr, lmk, {
     chunkSize: c.chunkSize,
-    topk: Math.min(ctx.stage.topk, mem.chunks),
+    // packed: a token's own sequence holds at most segment / S chunks
+    topk: Math.min(ctx.stage.topk, ctx.packed ? ctx.packed.segment / c.chunkSize : mem.chunks),
     mode: c.enableSoftmax ? 'softmax' : 'stickBreaking',
     hk: c.kvHeads,
     posDecay: c.enablePosDecay ? ctx.scalar(`${p}pos_decay`) : undefined,
     maskWindow: ctx.stage.maskWindow,
+    segment: ctx.packed?.segment,
   });
   r.sel.dispose();
   return { idx: s.keep(r.idx), w: s.keep(r.w) };
@@ -43,7 +45,7 @@ function hsaOutput(ctx: TrainContext, s: Scope, x: Tensor, p: string, k: Tensor,
   const h = s.keep(ag.rmsNorm(x, ctx.p(`${p}pre_norm.weight`), EPS));
   const qn = headNorm(s, linear(s, h, ctx.p(`${p}q_proj.weight`)), c.enableQkNorm ? ctx.p(`${p}q_norm.weight`) : null, c.heads, EPS);
   // hsa_rope: RoPE after q_norm at the absolute positions 0 … L−1 (the memory keys carry theirs)
-  const q = c.hsaRope ? s.keep(ag.rope(qn, { theta: c.ropeTheta, positionOffset: 0 })) : qn;
+  const q = c.hsaRope ? s.keep(ag.rope(qn, sequencePositions(ctx, c.ropeTheta))) : qn;
   const hctx = s.keep(ag.hsaChunkAttention(q, k, v, idx, w, { chunkSize: c.chunkSize, smN: c.enableSoftmax1 ? 1 : 0 }));
   return linear(s, s.keep(ag.reshape(hctx, x.shape)), ctx.p(`${p}o_proj.weight`));
 }

@@ -46,12 +46,23 @@ export interface TrainContext {
   /** run each layer under ag.checkpoint */
   checkpoint: boolean;
   moe?: MoeHooks;
+  /**
+   * Packed sequences: the forward runs n sequences of `segment` tokens laid end to end, each token
+   * attending and retrieving within its own sequence, RoPE at its position inside it (`positions`,
+   * i32 [n·segment] = t mod segment). Absent: one sequence.
+   */
+  packed?: { segment: number; positions: Tensor };
 }
 
 /** nn.Linear over the last axis: x [..., in] · Wᵀ + b. */
 export function linear(s: Scope, x: Tensor, w: Tensor, b?: Tensor): Tensor {
   const y = s.keep(ag.matmul(x, w, { transB: true }));
   return b ? s.keep(ag.add(y, b)) : y;
+}
+
+/** RoPE options of absolute positions in the sequence: 0 … T − 1, or each packed sequence's own. */
+export function sequencePositions(ctx: TrainContext, theta: number) {
+  return ctx.packed ? { theta, positions: ctx.packed.positions } : { theta, positionOffset: 0 };
 }
 
 /** RMSNorm of each dh-vector of x [..., H·dh] with a shared weight [dh] → [..., H, dh]. */
@@ -78,6 +89,8 @@ export interface AttentionSpec {
   eps: number;
   theta: number;
   attend: (q: Tensor, k: Tensor, v: Tensor) => Tensor;
+  /** i32 RoPE positions of the T axis (packed sequences); default 0 … T − 1 */
+  positions?: Tensor;
 }
 
 /** q/k/v projections (+ biases when present), q/k head norms before RoPE, attention, o_proj; xn [..., T, d] normed. */
@@ -89,7 +102,7 @@ export function attentionBlock(ctx: TrainContext, s: Scope, xn: Tensor, a: Atten
   const qn = headNorm(s, proj('q_proj'), ctx.p(`${p}q_norm.weight`), heads, a.eps);
   const kn = headNorm(s, proj('k_proj'), ctx.p(`${p}k_norm.weight`), kvHeads, a.eps);
   const v = headNorm(s, proj('v_proj'), null, kvHeads, 0);
-  const r = { theta: a.theta, positionOffset: 0 };
+  const r = a.positions ? { theta: a.theta, positions: a.positions } : { theta: a.theta, positionOffset: 0 };
   const o = s.keep(a.attend(s.keep(ag.rope(qn, r)), s.keep(ag.rope(kn, r)), v));
   return linear(s, s.keep(ag.reshape(o, xn.shape)), ctx.p(`${p}o_proj.weight`), bias('o_proj'));
 }
@@ -100,7 +113,8 @@ export function swaModule(ctx: TrainContext, s: Scope, xn: Tensor, prefix: strin
     prefix,
     eps: ctx.config.rmsNormEps,
     theta: ctx.config.ropeTheta,
-    attend: (q, k, v) => ag.swaAttention(q, k, v, { window }),
+    attend: (q, k, v) => ag.swaAttention(q, k, v, { window, segment: ctx.packed?.segment }),
+    positions: ctx.packed?.positions,
   });
 }
 

@@ -80,13 +80,16 @@ function negatedPositions(x: Tensor, options: RopeOptions): Tensor {
 export function rope(x: Tensor, options: RopeOptions = {}): Tensor {
   const out = ropeOp(x, options);
   if (!shouldRecord(x)) return out;
+  // the backward reads the positions: a view of its own, so the caller may dispose theirs
+  const pos = options.positions ? keep(options.positions) : undefined;
+  const opts = { ...options, positions: pos };
   return record({
     op: 'rope',
     inputs: [x],
     output: out,
-    saved: [],
+    saved: pos ? [pos] : [],
     backward: (dy) => {
-      const neg = negatedPositions(x, options);
+      const neg = negatedPositions(x, opts);
       const g = ropeOp(dy, { theta: options.theta, positions: neg });
       neg.dispose();
       return [g];
