@@ -73,11 +73,6 @@ function pvDot(c: ChunkTile): string {
 export const softmaxGroup = (HB: number): number => 2 ** Math.floor(Math.log2(Math.floor(CHUNK_WG / HB)));
 
 /**
- * ps[hl, :] ← wj·softmax(ps[hl, :]) (off-by-one when smN = 1) for the HB heads, G = softmaxGroup(HB)
- * invocations per row: each reduces a strided part of the row, then a tree over the G partial maxima
- * and sums in red (log2 G barrier steps instead of three serial passes over S by one invocation).
- */
-/**
  * red[rh·G] ← op over red[rh·G … rh·G + G − 1] for every row rh (`op` combines red[lid] and
  * red[lid + st]; invocation lid is part lid mod G of row lid / G); ends with a barrier.
  */
@@ -89,26 +84,38 @@ export const reduceTree = (G: number, op: string): string =>
       workgroupBarrier();
     }`;
 
-function softmaxRows(c: ChunkTile): string {
-  const { HB, S } = c;
-  const G = softmaxGroup(HB);
-  const tree = (op: string) => reduceTree(G, op);
-  return `    let rh = lid / ${G}u; let part = lid % ${G}u;
-    let row = min(rh, ${HB - 1}u) * ${S}u;
-    let live = rh < ${HB}u;
-    var m = -3.0e38;
+/**
+ * The shared part of a chunk's softmax over the rows of ps (S scores each, G invocations a row, the
+ * invocation's row rh, its part, the row's offset `row` and `live` declared by the caller): each
+ * invocation reduces a strided part of its row, a tree over the G partials in red gives the row's
+ * max m, then ps ← exp(ps − m) and l = Σ exp (without the off-by-one term): log2 G barrier steps
+ * instead of serial passes over S by one invocation per row.
+ */
+export function rowExpSum(S: number, G: number): string {
+  return `    var m = -3.0e38;
     if (live) { for (var s = part; s < ${S}u; s += ${G}u) { m = max(m, ps[row + s]); } }
     red[lid] = m;
     workgroupBarrier();
-${tree('max(red[lid], red[lid + st])')}
+${reduceTree(G, 'max(red[lid], red[lid + st])')}
     m = red[rh * ${G}u];
     workgroupBarrier();
     var l = 0.0;
     if (live) { for (var s = part; s < ${S}u; s += ${G}u) { let e = exp(ps[row + s] - m); ps[row + s] = e; l += e; } }
     red[lid] = l;
     workgroupBarrier();
-${tree('red[lid] + red[lid + st]')}
-    let f = wj / (u.smN * exp(-m) + red[rh * ${G}u]);
+${reduceTree(G, 'red[lid] + red[lid + st]')}
+    l = red[rh * ${G}u];`;
+}
+
+/** ps[hl, :] ← wj·softmax(ps[hl, :]) (off-by-one when smN = 1) for the HB heads, G = softmaxGroup(HB) invocations a row. */
+function softmaxRows(c: ChunkTile): string {
+  const { HB, S } = c;
+  const G = softmaxGroup(HB);
+  return `    let rh = lid / ${G}u; let part = lid % ${G}u;
+    let row = min(rh, ${HB - 1}u) * ${S}u;
+    let live = rh < ${HB}u;
+${rowExpSum(S, G)}
+    let f = wj / (u.smN * exp(-m) + l);
     if (live) { for (var s = part; s < ${S}u; s += ${G}u) { ps[row + s] *= f; } }`;
 }
 

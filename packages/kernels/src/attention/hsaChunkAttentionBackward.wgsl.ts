@@ -10,7 +10,7 @@
  */
 import { WGSL_LINEAR_WORKGROUP } from '../core/program.js';
 import { accumulateDkv } from './dkvTile.wgsl.js';
-import { reduceTree, softmaxGroup } from './hsaChunkAttention.wgsl.js';
+import { reduceTree, rowExpSum, softmaxGroup } from './hsaChunkAttention.wgsl.js';
 
 export const CHUNK_BACK_WG = 256;
 export const CHUNK_BACK_MAX_K = 128;
@@ -57,19 +57,8 @@ ${tiles(KT, D, S, 'memK', `      for (var i = lid; i < ${HB * KT}u; i += ${CHUNK
         if (s0 + r < ${S}u) { ps[hl * ${S}u + s0 + r] = z * u.scale; }
       }`)}
       workgroupBarrier();
-      var m = -3.0e38;
-      if (live) { for (var s = part; s < ${S}u; s += ${G}u) { m = max(m, ps[row + s]); } }
-      red[lid] = m;
-      workgroupBarrier();
-${reduceTree(G, 'max(red[lid], red[lid + st])')}
-      m = red[rh * ${G}u];
-      workgroupBarrier();
-      var l = 0.0;
-      if (live) { for (var s = part; s < ${S}u; s += ${G}u) { let e = exp(ps[row + s] - m); ps[row + s] = e; l += e; } }
-      red[lid] = l;
-      workgroupBarrier();
-${reduceTree(G, 'red[lid] + red[lid + st]')}
-      l = u.smN * exp(-m) + red[rh * ${G}u];
+${rowExpSum(S, G)}
+      l = u.smN * exp(-m) + l;
       if (live) { for (var s = part; s < ${S}u; s += ${G}u) { ps[row + s] /= l; } }
       if (part == 0u && rh < nh) { slotLse[soR] = m + log(l); }
 ${tiles(KT, D, S, 'memV', `      for (var i = lid; i < ${HB * KT}u; i += ${CHUNK_BACK_WG}u) {
