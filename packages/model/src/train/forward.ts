@@ -2,7 +2,8 @@
  * The differentiable full-sequence forward (reference-model.md §3, batch 1 per sequence), the ag.*
  * twin of ../forward.ts: embedding → lower SWA layers → chunking layer → G groups of (retrieval,
  * HSA layer, R SWA layers) → norm_f → lm_head; and the loss, the fused cross-entropy over the valid
- * targets of a batch of sequences. A training stage may override the SWA windows and the retrieval
+ * targets of a batch of sequences (equal-length ones packed into one forward, each sequence
+ * attending and retrieving only within itself: TrainForwardOptions.pack). A training stage may override the SWA windows and the retrieval
  * top-k (hsa-spec.md §5: a short window with dense retrieval for the warm-up, then a larger window
  * and sparse top-k) without changing any parameter shape.
  */
