@@ -1,11 +1,11 @@
 /**
- * The differentiable full-sequence forward (reference-model.md §3, batch 1 per sequence), the ag.*
- * twin of ../forward.ts: embedding → lower SWA layers → chunking layer → G groups of (retrieval,
- * HSA layer, R SWA layers) → norm_f → lm_head; and the loss, the fused cross-entropy over the valid
- * targets of a batch of sequences (equal-length ones packed into one forward, each sequence
- * attending and retrieving only within itself: TrainForwardOptions.pack). A training stage may override the SWA windows and the retrieval
- * top-k (hsa-spec.md §5: a short window with dense retrieval for the warm-up, then a larger window
- * and sparse top-k) without changing any parameter shape.
+ * The differentiable full-sequence forward (reference-model.md §3), the ag.* twin of ../forward.ts:
+ * embedding → lower SWA layers → chunking layer → G groups of (retrieval, HSA layer, R SWA layers)
+ * → norm_f → lm_head; and the loss, the fused cross-entropy over the valid targets of a batch of
+ * sequences (equal-length ones packed into one forward, each sequence attending and retrieving only
+ * within itself: TrainForwardOptions.pack). A training stage may override the SWA windows and the
+ * retrieval top-k (hsa-spec.md §5: a short window with dense retrieval for the warm-up, then a
+ * larger window and sparse top-k) without changing any parameter shape.
  */
 import { ag, ArgumentError, type Backend, type Tensor, Tensor as T, UnsupportedError } from '@hsa/tensor';
 import { type HsaConfig, layerKinds } from '../config.js';
