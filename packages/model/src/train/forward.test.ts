@@ -149,6 +149,8 @@ const PACK_VARIANTS: [string, Record<string, unknown>, TrainForwardOptions][] = 
   ['softmax fusion, own SWA, top-k all', { enable_softmax: true, hsa_only: false, enable_qk_norm: true }, { chunkTopk: 'all' }],
   ['hsa_rope, stick-breaking, top-2, window 40', { hsa_rope: true, hsa_only: false, sliding_window: 40 }, {}],
   ['mask_slide_window, one retrieval head', { mask_slide_window: true, slide_window: 70, singlehead_retrieval: true, enable_softmax: true }, {}],
+  // recomputed layers read the packed positions again in the backward pass
+  ['hsa_rope with checkpointed layers', { hsa_rope: true, hsa_only: false, enable_softmax: true }, { checkpointLayers: true }],
 ];
 
 describe.each(testBackends())('packed training batch on %s', (_name, make) => {

@@ -117,10 +117,7 @@ function logitsWithAux(model: TrainModelView, ids: ArrayLike<number>, options: T
   const hooks = { active: true, onLoad: options.onExpertLoad, aux: [] as Tensor[] };
   ctx.moe = hooks;
   try {
-    if (segment !== undefined) {
-      const pos = Int32Array.from({ length: ids.length }, (_, i) => i % segment);
-      ctx.packed = { segment, positions: s.keep(T.from(model.backend, pos, [ids.length], 'i32')) };
-    }
+    if (segment !== undefined) ctx.packed = { segment, positions: packedPositions(model.backend, segment, ids.length) };
     const idsT = s.keep(T.from(model.backend, prepareIds(c, ids), [ids.length], 'i32'));
     const emb = model.value('backbone.embeddings.weight');
     const x = layers(ctx, s, s.keep(ag.embedding(emb, idsT)));
@@ -140,6 +137,25 @@ function logitsWithAux(model: TrainModelView, ids: ArrayLike<number>, options: T
  */
 export function trainLogits(model: TrainModelView, ids: ArrayLike<number>, options: TrainForwardOptions = {}): Tensor {
   return logitsWithAux(model, ids, options);
+}
+
+const positionsCache = new WeakMap<Backend, Map<string, Tensor>>();
+
+/**
+ * The RoPE positions of n tokens packed in sequences of `segment`: t mod segment (i32 [n]), one
+ * tensor per backend and shape for the whole run, never disposed: a layer recomputed in the
+ * backward pass (checkpointLayers) reads them after the forward's scope is gone.
+ */
+function packedPositions(backend: Backend, segment: number, n: number): Tensor {
+  let byShape = positionsCache.get(backend);
+  if (!byShape) positionsCache.set(backend, (byShape = new Map()));
+  const key = `${segment}:${n}`;
+  let t = byShape.get(key);
+  if (!t) {
+    t = T.from(backend, Int32Array.from({ length: n }, (_, i) => i % segment), [n], 'i32');
+    byShape.set(key, t);
+  }
+  return t;
 }
 
 /** Whether a batch runs as one packed forward (TrainForwardOptions.pack). */
