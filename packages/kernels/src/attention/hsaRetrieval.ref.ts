@@ -5,8 +5,9 @@
  *     (c+1)·S ≤ p, or with maskWindow (mask_slide_window; max(slide_window, sliding_window)): c·S ≤ p − maskWindow
  *   top k_eff = min(C, topk) by descending score (ties: lower chunk index first); slot j is valid iff
  *   j < floor(p/S); with segLen (packed sequences) a chunk before p's segment is masked too and the
- *   slots count from the segment's start, j < floor((p − start)/S); valid slots sorted by descending chunk index (most recent first), invalid slots
- *   last with idx = 0 and sel = −∞; w = fusion(sel) (hsaFusion.ref.ts).
+ *   slots count from the segment's start, j < floor((p − start)/S); valid slots sorted by descending
+ *   chunk index (most recent first), invalid slots last with idx = 0 and sel = −∞; w = fusion(sel)
+ *   (hsaFusion.ref.ts).
  * singlehead retrieval: hr = 1 and the one choice is repeated to all hk KV heads (otherwise hr = hk).
  * Layouts, row-major: qr [T, Hr, dr]; lmk [C, Hr, dr]; scores [T, Hr, C]; sel [T, Hr, k_eff];
  * idx (Int32), w [T, Hk, k_eff].

@@ -59,8 +59,17 @@ const CANDS_IN: BufferBinding[] = [{ name: 'candS', ...R }, { name: 'candI', acc
 const LMK: BufferBinding[] = [{ name: 'qr', ...R }, { name: 'lmk', ...R }];
 const BUFFERS: Record<SelectMode, BufferBinding[]> = { fused: [...LMK, ...OUTS], scan: [...LMK, ...CANDS_OUT], merge: [...CANDS_IN, ...OUTS] };
 
-/** WGSL: the first position of pos's segment (packed sequences; 0 when segLen = 0). */
-const SEGMENT_START = 'fn segStart(pos: u32) -> u32 { if (u.segLen == 0u) { return 0u; } return pos - pos % u.segLen; }';
+/**
+ * WGSL of every select pass, the rules of hsaRetrieval.ref.ts: segStart (the first position of pos's
+ * segment, packed sequences; 0 when segLen = 0), visible (is chunk c visible at position pos) and
+ * validSlots (slots that hold a chunk at pos: min(k, completed chunks of its segment)).
+ */
+const SLOT_RULES = /* wgsl */ `
+fn segStart(pos: u32) -> u32 { if (u.segLen == 0u) { return 0u; } return pos - pos % u.segLen; }
+fn visible(c: u32, pos: u32) -> bool {
+  return select((c + 1u) * u.s <= pos, c * u.s + u.maskWindow <= pos, u.maskOn != 0u) && c * u.s >= segStart(pos);
+}
+fn validSlots(pos: u32) -> u32 { return min(u.k, (pos - segStart(pos)) / u.s); }`;
 
 export const selectBlocks = (p: HsaSelectParams): number => (p.pass === 'fused' ? 1 : Math.max(1, Math.ceil(p.chunks / p.blockLen)));
 
@@ -81,7 +90,7 @@ export const hsaSelect: Kernel<HsaSelectParams> = {
     const rows = p.t * p.hr;
     const nwg = p.pass === 'merge' ? rows : rows * nblocks;
     const bufs = BUFFERS[p.pass];
-    const header = `${U.wgsl('U')}\n${wgslBindings(bufs, 'U')}\n${SEGMENT_START}`;
+    const header = `${U.wgsl('U')}\n${wgslBindings(bufs, 'U')}\n${SLOT_RULES}`;
     // decode passes (the scan of dr = 4m landmarks, read as vec4; the merge): 256 invocations, top-k
     // by rank counting (hsaSelectScan.wgsl.ts); the landmarks bind as f32 and are declared vec4
     const wide = caps.maxInvocations >= SCAN_WG && (p.pass === 'merge' || (p.pass === 'scan' && p.dr % 4 === 0));

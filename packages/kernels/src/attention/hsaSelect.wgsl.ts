@@ -61,7 +61,7 @@ fn mergeLists(lid: u32) {
 const FINALIZE = (KMAX: number) => /* wgsl */ `
 fn finalize(t: u32, h: u32) {
   let k = u.k;
-  let valid = min(k, (u.posOffset + t - segStart(u.posOffset + t)) / u.s);
+  let valid = validSlots(u.posOffset + t);
   var cs: array<u32, ${KMAX}>;
   var ss: array<f32, ${KMAX}>;
   for (var j = 0u; j < valid; j++) {
@@ -109,8 +109,7 @@ fn finalize(t: u32, h: u32) {
 const SCORE = (DR: number) => /* wgsl */ `
 fn score(t: u32, h: u32, c: u32) -> f32 {
   let pos = u.posOffset + t;
-  let vis = select((c + 1u) * u.s <= pos, c * u.s + u.maskWindow <= pos, u.maskOn != 0u) && c * u.s >= segStart(pos);
-  if (!vis) { return NEG; }
+  if (!visible(c, pos)) { return NEG; }
   let qo = (t * u.hr + h) * ${DR}u;
   let lo = (c * u.hr + h) * ${DR}u;
   var acc = 0.0;

@@ -77,8 +77,7 @@ ${tileLoads(DV, RT * DV)}
     if (lid < n) {
       var acc = 0.0;
       for (var d = 0u; d < ${DV}u; d++) { acc += part[lid * ${DV + 1}u + d]; }
-      let vis = select((ch + 1u) * u.s <= pos, ch * u.s + u.maskWindow <= pos, u.maskOn != 0u) && ch * u.s >= segStart(pos);
-      sc = select(NEG, acc * u.scale, vis);
+      sc = select(NEG, acc * u.scale, visible(ch, pos));
     }
     topkOffer(lid, lid < n, sc, ch);
   }

@@ -58,7 +58,7 @@ var<workgroup> fL: array<u32, ${KMAX}>;
 var<private> NINF_BITS: u32 = 0xff800000u;
 fn finalizePar(lid: u32, t: u32, h: u32) {
   let k = u.k;
-  let valid = min(k, (u.posOffset + t - segStart(u.posOffset + t)) / u.s);
+  let valid = validSlots(u.posOffset + t);
   if (lid < valid) {
     let c = bI[lid];
     var p = 0u;

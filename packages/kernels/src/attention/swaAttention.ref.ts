@@ -1,7 +1,8 @@
 /**
  * Sliding-window attention (reference-model.md §3.2), per batch element:
  *   out[t,h] = Σ_{j=max(0,t−W)}^{t} softmax_j(q[t,h]·k[j,g]/√d) v[j,g],  g = floor(h / (hq/hk))
- * (window + 1 keys, self included; with segLen, j also ≥ the start of t's segment: packed sequences). Inputs are already normed and RoPE'd.
+ * (window + 1 keys, self included; with segLen, j also ≥ the start of t's segment: packed
+ * sequences). Inputs are already normed and RoPE'd.
  * Layouts, row-major: q, out, dq [T, Hq, D]; k, v, dk, dv [T, Hk, D]; lse [T, Hq].
  * Decode: one query at absolute position `pos` against a ring buffer kCache, vCache [W, Hk, D] that
  * holds position p at slot p mod W (positions max(0, pos−W)..pos−1), plus its own kNew, vNew [Hk, D];

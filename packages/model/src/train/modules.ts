@@ -60,9 +60,12 @@ export function linear(s: Scope, x: Tensor, w: Tensor, b?: Tensor): Tensor {
   return b ? s.keep(ag.add(y, b)) : y;
 }
 
+/** RoPE options: the given i32 positions (packed sequences), else 0 … T − 1. */
+const ropeAt = (theta: number, positions?: Tensor) => (positions ? { theta, positions } : { theta, positionOffset: 0 });
+
 /** RoPE options of absolute positions in the sequence: 0 … T − 1, or each packed sequence's own. */
 export function sequencePositions(ctx: TrainContext, theta: number) {
-  return ctx.packed ? { theta, positions: ctx.packed.positions } : { theta, positionOffset: 0 };
+  return ropeAt(theta, ctx.packed?.positions);
 }
 
 /** RMSNorm of each dh-vector of x [..., H·dh] with a shared weight [dh] → [..., H, dh]. */
@@ -102,7 +105,7 @@ export function attentionBlock(ctx: TrainContext, s: Scope, xn: Tensor, a: Atten
   const qn = headNorm(s, proj('q_proj'), ctx.p(`${p}q_norm.weight`), heads, a.eps);
   const kn = headNorm(s, proj('k_proj'), ctx.p(`${p}k_norm.weight`), kvHeads, a.eps);
   const v = headNorm(s, proj('v_proj'), null, kvHeads, 0);
-  const r = a.positions ? { theta: a.theta, positions: a.positions } : { theta: a.theta, positionOffset: 0 };
+  const r = ropeAt(a.theta, a.positions);
   const o = s.keep(a.attend(s.keep(ag.rope(qn, r)), s.keep(ag.rope(kn, r)), v));
   return linear(s, s.keep(ag.reshape(o, xn.shape)), ctx.p(`${p}o_proj.weight`), bias('o_proj'));
 }
