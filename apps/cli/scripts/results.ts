@@ -44,7 +44,7 @@ for (const [key, byLen] of [...cells].sort(([a], [b]) => a.localeCompare(b))) {
     const acc = rs.reduce((s, r) => s + r.accuracy * r.n, 0) / n;
     const hit = rs.reduce((s, r) => s + r.needleChunkHit * r.n, 0) / n;
     const { low, high } = wilson(acc, n);
-    const depths = rs.map((r) => r.depth).sort((a, b) => a - b);
+    const depths = [...new Set(rs.map((r) => r.depth))].sort((a, b) => a - b);
     const tps = rs.every((r) => r.tokensPerSecond) ? rs.reduce((s, r) => s + (r.tokensPerSecond ?? 0), 0) / rs.length : null;
     return `${pct(acc)}% [${pct(low)}–${pct(high)}] n=${n} (d ${depths.join('/')}; chunk ${pct(hit)}%${tps ? `; ${(tps / 1000).toFixed(0)}K tok/s` : ''})`;
   });
