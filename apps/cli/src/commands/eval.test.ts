@@ -27,6 +27,18 @@ describe('hsa eval', () => {
       expect(row.needleChunkHit).toBeGreaterThanOrEqual(0);
     }
     expect(r.rows.map((x) => `${x.task}:${x.length}:${x.depth}`)).toContain('vt:900:100');
+    // every sample with its question's answers and the model's words; the cells are their means
+    expect(r.samples).toHaveLength(16);
+    for (const row of r.rows) {
+      const own = r.samples.filter((x) => x.task === row.task && x.length === row.length && x.depth === row.depth);
+      expect(own.map((x) => x.index)).toEqual([0, 1]);
+      expect(own.reduce((a, x) => a + x.score, 0) / own.length).toBeCloseTo(row.accuracy, 12);
+      expect(own.filter((x) => x.needleChunkHit).length / own.length).toBeCloseTo(row.needleChunkHit, 12);
+      for (const x of own) {
+        expect(x.expected.length).toBeGreaterThan(0);
+        expect(typeof x.prediction).toBe('string');
+      }
+    }
     const own = await runEval({ model: dir, tasks: 'niah_single_2', lengths: '600', depths: '50', samples: 1, maxNewTokens: 2, backend: 'cpu', progress: false, corpus: CORPUS });
     expect(own.rows).toHaveLength(1);
   }, 300_000);

@@ -31,9 +31,24 @@ export interface EvalOptions {
   signal?: AbortSignal;
 }
 
+/** One answered sample: what was asked, what the model said, its score, whether retrieval hit the needle. */
+export interface EvalSample {
+  task: string;
+  length: number;
+  depth: number;
+  index: number;
+  expected: readonly string[];
+  prediction: string;
+  score: number;
+  /** the first answer token's retrieval chose a queried needle's chunk */
+  needleChunkHit: boolean;
+}
+
 export interface EvalReport {
   backend: string;
   rows: (GridRow & { needleChunkHit: number })[];
+  /** every sample in grid order (the JSON's `samples`) */
+  samples: EvalSample[];
 }
 
 export async function runEval(o: EvalOptions): Promise<EvalReport> {
@@ -43,6 +58,8 @@ export async function runEval(o: EvalOptions): Promise<EvalReport> {
   const bar = (o.progress ?? process.stderr.isTTY === true) ? progressBar('eval', 'samples') : null;
   // per cell: whether the first answer token's retrieval chose a queried needle's chunk
   const hits = new Map<string, number[]>();
+  const samples: EvalSample[] = [];
+  let lastHit = false;
   try {
     const rows = await runGrid({
       tasks: taskSpecs(o.tasks ?? 'niah_single_1'),
@@ -58,14 +75,19 @@ export async function runEval(o: EvalOptions): Promise<EvalReport> {
         signal: o.signal,
         onSolved: ({ sample, steps }) => {
           const key = `${sample.task}|${sample.length}|${sample.depth}`;
-          hits.set(key, [...(hits.get(key) ?? []), stepHits(steps[0], needleChunks(sample, model.config.chunkSize)) ? 1 : 0]);
+          lastHit = stepHits(steps[0], needleChunks(sample, model.config.chunkSize));
+          hits.set(key, [...(hits.get(key) ?? []), lastHit ? 1 : 0]);
         },
       }),
       signal: o.signal,
-      onProgress: (p) => bar?.update(p.done, p.total),
+      onProgress: (p) => {
+        const { task, length, depth, index, answers } = p.sample;
+        samples.push({ task, length, depth, index, expected: answers, prediction: p.prediction, score: p.score, needleChunkHit: lastHit });
+        bar?.update(p.done, p.total);
+      },
     });
     const mean = (xs: number[] = []) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
-    return { backend: backend.name, rows: rows.map((r) => ({ ...r, needleChunkHit: mean(hits.get(`${r.task}|${r.length}|${r.depth}`)) })) };
+    return { backend: backend.name, rows: rows.map((r) => ({ ...r, needleChunkHit: mean(hits.get(`${r.task}|${r.length}|${r.depth}`)) })), samples };
   } finally {
     bar?.stop();
     model.dispose();
@@ -97,7 +119,7 @@ export function registerEval(program: Command): void {
         const r = await runEval({ ...opts, signal: ac.signal });
         console.log(formatGridTable(r.rows));
         for (const row of r.rows) console.log(`${row.task} ${row.length} @${row.depth}%: needle chunk retrieved for ${(100 * row.needleChunkHit).toFixed(0)}% of samples`);
-        if (opts.json) await writeFile(opts.json, JSON.stringify({ backend: r.backend, rows: r.rows, grid: JSON.parse(gridToJson(r.rows)) }, null, 2));
+        if (opts.json) await writeFile(opts.json, JSON.stringify({ backend: r.backend, rows: r.rows, grid: JSON.parse(gridToJson(r.rows)), samples: r.samples }, null, 2));
       } finally {
         process.off('SIGINT', onInt);
       }
