@@ -57,8 +57,8 @@ export async function type(page: Page, value: string): Promise<void> {
   await page.keyboard.type(value);
 }
 
-/** Sets up a small run with the keyboard only, starts it with Enter, waits for the whole answer; returns its ids. */
-export async function runByKeyboard(page: Page, o: { context: number; newTokens: number; timeout?: number }): Promise<string> {
+/** Sets up a run by keyboard (context, optionally the needle depth in steps of 5%, answer length), starts it, waits for the answer; its token ids. */
+export async function runByKeyboard(page: Page, o: { context: number; newTokens: number; depth?: number; timeout?: number }): Promise<string> {
   await page.evaluate(() => {
     // the answer's length each time the page got to run observers: streaming shows partial answers
     const w = window as unknown as { seen: number[] };
@@ -71,6 +71,12 @@ export async function runByKeyboard(page: Page, o: { context: number; newTokens:
   });
   const seen = await tabTo(page, '#context');
   await type(page, String(o.context));
+  if (o.depth !== undefined) {
+    seen.push(...(await tabTo(page, '#depth')));
+    await page.keyboard.press('Home');
+    for (let d = 0; d < o.depth; d += 5) await page.keyboard.press('ArrowRight');
+    expect(await page.locator('#depth').inputValue()).toBe(String(o.depth));
+  }
   seen.push(...(await tabTo(page, '#max-new')));
   await type(page, String(o.newTokens));
   seen.push(...(await tabTo(page, '#start')));
