@@ -109,9 +109,9 @@ export { type CastParams, type CastType, castRef, f32ToI32 } from './cast/cast.r
 /** Constant fill and arange. */
 export { arange, fill } from './fill/fill.js';
 export { type ArangeParams, arangeRef, type FillParams, fillRef } from './fill/fill.ref.js';
-/** Rotary position embedding, rotate-half (NeoX) layout, fp32 angles as PyTorch forms them. */
+/** Rotary position embedding, rotate-half (NeoX) layout; PyTorch's fp32 angles below 4096, reduced mod 2π beyond. */
 export { rope } from './rope/rope.js';
-export { type RopeParams, ropeInvFreq, ropeRef } from './rope/rope.ref.js';
+export { type RopeParams, ropeAngle, ropeFreqs, ropeInvFreq, ropeRef } from './rope/rope.ref.js';
 export { wgslSinCos } from './rope/sincos.wgsl.js';
 /** Backward kernels (training): softmax, RMSNorm (dx and dw), SwiGLU, embedding scatter-add without atomics. */
 export { softmaxBackward } from './softmax/softmaxBackward.js';

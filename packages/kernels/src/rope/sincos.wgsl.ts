@@ -1,6 +1,7 @@
 /**
- * Accurate f32 sin/cos for large arguments (RoPE angles reach ~1e6 rad and more), because WGSL's
- * sin/cos only promise 2⁻¹¹ absolute error on [−π, π] and nothing outside.
+ * Accurate f32 sin/cos, because WGSL's sin/cos only promise 2⁻¹¹ absolute error on [−π, π] and
+ * nothing outside. RoPE's angles lie within about ±3π (rope.ts v2 reduces its terms mod 2π); the
+ * reduction below holds much further, which v1's raw fp32 products (up to ~1e7 rad) needed.
  *
  * Reduction: k = round(a·2/π), r = a − k·π/2 with π/2 split into its single set bits 2^e down to
  * 2⁻³⁰ plus one f32 tail: k·2^e is exact for any k < 2²⁴, and each subtraction is exact while the

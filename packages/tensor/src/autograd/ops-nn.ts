@@ -76,7 +76,11 @@ function negatedPositions(x: Tensor, options: RopeOptions): Tensor {
   return arange(x.backend, -off, -off - t, -1, 'i32');
 }
 
-/** Rotary embedding; the gradient is the inverse rotation (rope at −pos), exact for |pos| < 2²⁴. */
+/**
+ * Rotary embedding; the gradient is the inverse rotation (rope at −pos, whose angles are exactly the
+ * negated ones at every position). Tensor positions are negated through f32, so there it is exact
+ * for |pos| ≤ 2²⁴ only; offset positions for all |pos| ≤ 2³⁰.
+ */
 export function rope(x: Tensor, options: RopeOptions = {}): Tensor {
   const out = ropeOp(x, options);
   if (!shouldRecord(x)) return out;

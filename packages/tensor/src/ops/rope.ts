@@ -2,15 +2,17 @@
  * Rotary position embedding (rotate-half / GPT-NeoX layout, as HF Llama, not interleaved) over f32
  * x [..., T, H, D].
  *
- * Angle precision, the choice: the angle is fp32(fp32(pos) · inv_freq), bit-for-bit what PyTorch
- * computes (`pos.float()[:, None] * inv_freq`), not the exact real pos·θ^(−2i/D). In fp32 that
- * product carries an error of up to ulp(angle)/2 (0.03 rad at pos ≈ 1e6, 0.5 rad at 16M for the
- * i = 0 frequency) — but a model trained with PyTorch fp32 RoPE learned exactly those angles, so we
- * match them and then evaluate sin/cos of that fp32 angle accurately (range reduction in the shader,
- * valid to |angle| < 2.6e7, i.e. positions up to 16M; WGSL's own sin/cos would be wrong by O(1) at
- * such arguments). Positions past 2²⁴ are not exact in fp32 (PyTorch rounds them the same way).
+ * Angle precision, the choice: for |pos| < 4096 the angle is fp32(fp32(pos) · inv_freq), bit-for-bit
+ * what PyTorch computes (`pos.float()[:, None] * inv_freq`): our models train at ≤ 4K, and golden tests
+ * compare with PyTorch there. Beyond, that fp32 product is off by up to ulp(angle)/2 (0.125 rad at 4M,
+ * 0.5 rad at 16M for the highest frequencies), which scrambles the sliding-window attention's
+ * high-frequency pairs: at 16M tokens the model retrieved the needle chunk and answered wrongly. So
+ * past 4096 the angle is built from pos = l + 4096·h₀ + 2²¹·h₁ with each term reduced mod 2π (host
+ * constants 4096·f and 2²¹·f mod 2π, see rope.ref.ts in @hsa/kernels): within 3.7e-4 rad of the exact
+ * pos·inv_freq mod 2π for every |pos| ≤ 2³⁰, and angle(−pos) = −angle(pos) exactly. sin/cos of it are
+ * evaluated accurately in the shader (WGSL's own sin/cos promise only 2⁻¹¹).
  */
-import { ArgumentError, rope as ropeKernel, ropeInvFreq, ShapeError } from '@hsa/kernels';
+import { ArgumentError, rope as ropeKernel, ropeFreqs, ShapeError } from '@hsa/kernels';
 import { fmtShape, numel, Tensor } from '../tensor.js';
 import { expectDtype, sameBackend } from './guards.js';
 
@@ -23,15 +25,15 @@ export interface RopeOptions {
   positions?: Tensor;
 }
 
-const invFreqCache = new WeakMap<object, Map<string, Tensor>>();
+const freqsCache = new WeakMap<object, Map<string, Tensor>>();
 
-/** inv_freq [D/2] on the backend, built once per (backend, D, θ) and kept for its lifetime. */
-function invFreqTensor(backend: Tensor['backend'], d: number, theta: number): Tensor {
-  let m = invFreqCache.get(backend);
-  if (!m) invFreqCache.set(backend, (m = new Map()));
+/** [3, D/2] inv_freq, K0, K1 on the backend, built once per (backend, D, θ) and kept for its lifetime. */
+function freqsTensor(backend: Tensor['backend'], d: number, theta: number): Tensor {
+  let m = freqsCache.get(backend);
+  if (!m) freqsCache.set(backend, (m = new Map()));
   const key = `${d}:${theta}`;
   let t = m.get(key);
-  if (!t) m.set(key, (t = Tensor.from(backend, ropeInvFreq(d, theta), [d / 2])));
+  if (!t) m.set(key, (t = Tensor.from(backend, ropeFreqs(d, theta), [3, d / 2])));
   return t;
 }
 
@@ -64,8 +66,8 @@ export function rope(x: Tensor, options: RopeOptions = {}): Tensor {
   const xc = x.contiguous();
   const pc = positions?.contiguous();
   const params = { batch, t, h, d, posMode: positions ? ('tensor' as const) : ('offset' as const), offset: positionOffset, posBatchStride };
-  const inv = invFreqTensor(x.backend, d, theta).arg();
-  x.backend.run(ropeKernel, params, pc ? [xc.arg(), inv, pc.arg(), out.arg()] : [xc.arg(), inv, out.arg()]);
+  const freqs = freqsTensor(x.backend, d, theta).arg();
+  x.backend.run(ropeKernel, params, pc ? [xc.arg(), freqs, pc.arg(), out.arg()] : [xc.arg(), freqs, out.arg()]);
   xc.dispose();
   pc?.dispose();
   return out;
