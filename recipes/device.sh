@@ -14,9 +14,12 @@
 #       `train $OUT 4 builtin-near && train $OUT 5 probes/fork-keyed:builtin-near probes/fork-far:builtin-near`.
 #
 #   . .device-kit/boot && bash recipes/device.sh eval $OUT 'builtin niah_single_2 4k,16k 0,25,50,75,100 10' ...
-#       one `hsa eval` per job "MODEL TASKS LENGTHS DEPTHS SAMPLES" (MODEL: a recipe trained above,
-#       or a directory), all at once, one process per task, length and depth; JSON in
-#       <model>/eval-<task>-<length>-d<depth>.json (SAMPLES per depth), all in $OUT/eval.tar.
+#       one `hsa eval` per job "MODEL TASKS LENGTHS DEPTHS SAMPLES [SEED]" (MODEL: a recipe trained
+#       above, or a directory; SEED default 1: another seed gives other samples, so one cell can be
+#       spread over processes), all at once, one process per task, length and depth; JSON in
+#       <model>/eval-<task>-<length>-d<depth>-s<seed>.json (SAMPLES per depth), all in $OUT/eval.tar.
+#       Each process stops after HSA_EVAL_MINUTES (default 9); its JSON keeps the samples it answered
+#       (`complete: false`; apps/cli/scripts/results.ts counts them).
 set -uo pipefail
 phase=${1:?train or eval}
 out=${2:?output folder}
@@ -52,7 +55,8 @@ train)
   ;;
 eval)
   for job in "$@"; do
-    read -r model tasks lengths depths samples <<<"$job"
+    read -r model tasks lengths depths samples seed <<<"$job"
+    seed=${seed:-1}
     dir=$model
     [[ -d $dir ]] || dir=$runs/$model
     name=$(basename "$model")
@@ -60,9 +64,10 @@ eval)
     for len in ${lengths//,/ }; do
       for task in ${tasks//,/ }; do
         for depth in ${depths//,/ }; do
-          f=$out/$name/eval-$task-$len-d$depth
-          cli eval --model "$dir" --backend webgpu --corpus packages/tasks/data/tinyshakespeare.txt --tasks "$task" \
-            --lengths "$len" --depths "$depth" --samples "$samples" --json "$f.json" >"$f.txt" 2>&1 &
+          f=$out/$name/eval-$task-$len-d$depth-s$seed
+          timeout "${HSA_EVAL_MINUTES:-9}m" node .device-kit/main.mjs eval --model "$dir" --backend webgpu \
+            --corpus packages/tasks/data/tinyshakespeare.txt --tasks "$task" --lengths "$len" --depths "$depth" \
+            --samples "$samples" --seed "$seed" --json "$f.json" >"$f.txt" 2>&1 &
         done
       done
     done

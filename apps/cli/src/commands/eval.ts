@@ -3,9 +3,11 @@
  * depths × samples, each prompt streamed into the model (never held as one string), the answer
  * generated greedily and scored as RULER does. Prints a table (and JSON with --json), with a progress
  * bar over samples; per cell: accuracy with its Wilson 95% interval, prefill tokens/s, and how often
- * the first answer token's retrieval chose a queried needle's chunk.
+ * the first answer token's retrieval chose a queried needle's chunk. With --json the file is rewritten
+ * (atomically) after every sample with the samples so far and `complete: false`, so a run killed by a
+ * time limit keeps what it answered; the finished file has the rows and `complete: true`.
  */
-import { writeFile } from 'node:fs/promises';
+import { renameSync, writeFileSync } from 'node:fs';
 import { loadModelDir } from '@hsa/model/node';
 import { type BackendName, createBackend } from '@hsa/tensor';
 import { formatGridTable, type GridRow, gridToJson, runGrid, TASKS } from '@hsa/tasks';
@@ -29,6 +31,8 @@ export interface EvalOptions {
   json?: string;
   progress?: boolean;
   signal?: AbortSignal;
+  /** after every sample, all samples so far */
+  onSample?: (samples: readonly EvalSample[]) => void;
 }
 
 /** One answered sample: what was asked, what the model said, its score, whether retrieval hit the needle. */
@@ -42,6 +46,8 @@ export interface EvalSample {
   score: number;
   /** the first answer token's retrieval chose a queried needle's chunk */
   needleChunkHit: boolean;
+  /** seconds the prompt's prefill took */
+  prefillSeconds: number;
 }
 
 export interface EvalReport {
@@ -60,6 +66,7 @@ export async function runEval(o: EvalOptions): Promise<EvalReport> {
   const hits = new Map<string, number[]>();
   const samples: EvalSample[] = [];
   let lastHit = false;
+  let lastSeconds = 0;
   try {
     const rows = await runGrid({
       tasks: taskSpecs(o.tasks ?? 'niah_single_1'),
@@ -73,16 +80,18 @@ export async function runEval(o: EvalOptions): Promise<EvalReport> {
         maxNewTokens: o.maxNewTokens ?? 24,
         segment: o.segment,
         signal: o.signal,
-        onSolved: ({ sample, steps }) => {
+        onSolved: ({ sample, steps, prefillSeconds }) => {
           const key = `${sample.task}|${sample.length}|${sample.depth}`;
           lastHit = stepHits(steps[0], needleChunks(sample, model.config.chunkSize));
+          lastSeconds = prefillSeconds;
           hits.set(key, [...(hits.get(key) ?? []), lastHit ? 1 : 0]);
         },
       }),
       signal: o.signal,
       onProgress: (p) => {
         const { task, length, depth, index, answers } = p.sample;
-        samples.push({ task, length, depth, index, expected: answers, prediction: p.prediction, score: p.score, needleChunkHit: lastHit });
+        samples.push({ task, length, depth, index, expected: answers, prediction: p.prediction, score: p.score, needleChunkHit: lastHit, prefillSeconds: lastSeconds });
+        o.onSample?.(samples);
         bar?.update(p.done, p.total);
       },
     });
@@ -93,6 +102,13 @@ export async function runEval(o: EvalOptions): Promise<EvalReport> {
     model.dispose();
     backend.destroy();
   }
+}
+
+/** Writes beside the target, then renames over it: a reader (or a kill) never sees half a file. */
+function writeJsonAtomic(path: string, value: unknown): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(value, null, 2));
+  renameSync(tmp, path);
 }
 
 export function registerEval(program: Command): void {
@@ -116,10 +132,12 @@ export function registerEval(program: Command): void {
       const onInt = () => ac.abort(new Error('interrupted'));
       process.once('SIGINT', onInt);
       try {
-        const r = await runEval({ ...opts, signal: ac.signal });
+        const json = opts.json;
+        const onSample = json ? (samples: readonly EvalSample[]) => writeJsonAtomic(json, { complete: false, samples }) : undefined;
+        const r = await runEval({ ...opts, signal: ac.signal, onSample });
         console.log(formatGridTable(r.rows));
         for (const row of r.rows) console.log(`${row.task} ${row.length} @${row.depth}%: needle chunk retrieved for ${(100 * row.needleChunkHit).toFixed(0)}% of samples`);
-        if (opts.json) await writeFile(opts.json, JSON.stringify({ backend: r.backend, rows: r.rows, grid: JSON.parse(gridToJson(r.rows)), samples: r.samples }, null, 2));
+        if (json) writeJsonAtomic(json, { complete: true, backend: r.backend, rows: r.rows, grid: JSON.parse(gridToJson(r.rows)), samples: r.samples });
       } finally {
         process.off('SIGINT', onInt);
       }
