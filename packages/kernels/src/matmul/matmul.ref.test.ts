@@ -3,6 +3,7 @@
  * match, for every trans / B dtype / array type / batch stride / ldc combination on awkward shapes.
  */
 import { describe, expect, it } from 'vitest';
+import { mulberry32 } from '../test-utils/rng.js';
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16, type FloatArray, type TypedArray } from '../core/dtype.js';
 import { type MatmulParams, matmulRef } from './matmul.ref.js';
 
@@ -26,16 +27,10 @@ function matmulNaive([a, b, c]: TypedArray[], p: MatmulParams): void {
   }
 }
 
-/** Deterministic uniform [−1, 1) (mulberry32). */
+/** Deterministic uniform [−1, 1). */
 function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) / 2 ** 32) * 2 - 1;
-  };
+  const u = mulberry32(seed);
+  return () => u() * 2 - 1;
 }
 
 type Kind = 'f32' | 'f64';

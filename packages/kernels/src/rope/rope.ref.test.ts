@@ -8,21 +8,13 @@
  *   9.8e-4·|q||k| at 16M; v1 misses that by 3× and more there).
  */
 import { describe, expect, it } from 'vitest';
+import { mulberry32 } from '../test-utils/rng.js';
 import { ropeAngle, ropeFreqs, ropeInvFreq, ropeRef } from './rope.ref.js';
 
 const ANGLE_BOUND = 2 ** -13 + 2 ** -12 + 2e-6;
 
-/** mulberry32, uniform [0, 1); the seed goes into every assertion message. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
+/** uniform [0, 1); the seed goes into every assertion message */
+const rng = mulberry32;
 const freshSeed = () => (Math.random() * 2 ** 31) >>> 0;
 const randInt = (r: () => number, lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
 
