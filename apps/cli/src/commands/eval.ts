@@ -62,8 +62,6 @@ export async function runEval(o: EvalOptions): Promise<EvalReport> {
   const backend = await createBackend(o.backend ?? 'auto');
   const model = await loadModelDir(backend, o.model);
   const bar = (o.progress ?? process.stderr.isTTY === true) ? progressBar('eval', 'samples') : null;
-  // per cell: whether the first answer token's retrieval chose a queried needle's chunk
-  const hits = new Map<string, number[]>();
   const samples: EvalSample[] = [];
   let lastHit = false;
   let lastSeconds = 0;
@@ -80,11 +78,10 @@ export async function runEval(o: EvalOptions): Promise<EvalReport> {
         maxNewTokens: o.maxNewTokens ?? 24,
         segment: o.segment,
         signal: o.signal,
+        // the solved sample's retrieval and timing, recorded with its score in onProgress
         onSolved: ({ sample, steps, prefillSeconds }) => {
-          const key = `${sample.task}|${sample.length}|${sample.depth}`;
           lastHit = stepHits(steps[0], needleChunks(sample, model.config.chunkSize));
           lastSeconds = prefillSeconds;
-          hits.set(key, [...(hits.get(key) ?? []), lastHit ? 1 : 0]);
         },
       }),
       signal: o.signal,
@@ -95,8 +92,12 @@ export async function runEval(o: EvalOptions): Promise<EvalReport> {
         bar?.update(p.done, p.total);
       },
     });
-    const mean = (xs: number[] = []) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
-    return { backend: backend.name, rows: rows.map((r) => ({ ...r, needleChunkHit: mean(hits.get(`${r.task}|${r.length}|${r.depth}`)) })), samples };
+    // per cell: the share of its samples whose first answer token retrieved a queried needle's chunk
+    const hitRate = (r: GridRow) => {
+      const own = samples.filter((x) => x.task === r.task && x.length === r.length && x.depth === r.depth);
+      return own.length ? own.filter((x) => x.needleChunkHit).length / own.length : 0;
+    };
+    return { backend: backend.name, rows: rows.map((r) => ({ ...r, needleChunkHit: hitRate(r) })), samples };
   } finally {
     bar?.stop();
     model.dispose();
