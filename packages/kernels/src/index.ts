@@ -111,7 +111,7 @@ export { arange, fill } from './fill/fill.js';
 export { type ArangeParams, arangeRef, type FillParams, fillRef } from './fill/fill.ref.js';
 /** Rotary position embedding, rotate-half (NeoX) layout; PyTorch's fp32 angles below 4096, reduced mod 2π beyond. */
 export { rope } from './rope/rope.js';
-export { type RopeParams, ropeAngle, ropeFreqs, ropeInvFreq, ropeRef } from './rope/rope.ref.js';
+export { ROPE_ANGLE_BOUND, type RopeParams, ropeAngle, ropeFreqs, ropeInvFreq, ropeRef } from './rope/rope.ref.js';
 export { wgslSinCos } from './rope/sincos.wgsl.js';
 /** Backward kernels (training): softmax, RMSNorm (dx and dw), SwiGLU, embedding scatter-add without atomics. */
 export { softmaxBackward } from './softmax/softmaxBackward.js';

@@ -1,7 +1,7 @@
 /**
  * ropeAngle / ropeRef (v2: terms reduced mod 2π past 4096) against
  * - the exact angle p·f_i mod 2π (f_i the fp32 inv_freq), in BigInt fixed point: within the analytic
- *   bound ANGLE_BOUND = 2⁻¹³ + 2⁻¹² + 2e-6 ≈ 3.7e-4 rad for |p| ≤ 2³⁰ (see rope.ref.ts; measured max
+ *   bound ROPE_ANGLE_BOUND = 2⁻¹³ + 2⁻¹² + 2e-6 ≈ 3.7e-4 rad for |p| ≤ 2³⁰ (see rope.ref.ts; measured max
  *   2.4e-4 over 10⁶ random (p, i)), where v1's fp32(fp32(p)·f) is 0.5 rad off just below 2²⁴ (16M);
  * - v1, PyTorch's fp32 product, kept here as the oracle: every output bit equal for |p| < 4096;
  * - the translation property attention relies on: q·k after rotation depends on p − p' only (to
@@ -9,9 +9,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '../test-utils/rng.js';
-import { ropeAngle, ropeFreqs, ropeInvFreq, ropeRef } from './rope.ref.js';
+import { ROPE_ANGLE_BOUND, ropeAngle, ropeFreqs, ropeInvFreq, ropeRef } from './rope.ref.js';
 
-const ANGLE_BOUND = 2 ** -13 + 2 ** -12 + 2e-6;
 
 /** uniform [0, 1); the seed goes into every assertion message */
 const rng = mulberry32;
@@ -100,7 +99,7 @@ describe('ropeAngle', () => {
         expect(ropeAngle(-p, fr[i], fr[half + i], fr[2 * half + i]), `odd p=${p} i=${i} seed=${seed}`).toBe(-a);
       }
     }
-    expect(worst, `seed=${seed}`).toBeLessThanOrEqual(ANGLE_BOUND);
+    expect(worst, `seed=${seed}`).toBeLessThanOrEqual(ROPE_ANGLE_BOUND);
   });
 
   it("documents why: v1's fp32 product is > 0.1 rad off just below 2^24 (16M), v2 is not", () => {
@@ -117,7 +116,7 @@ describe('ropeAngle', () => {
       worstV2 = Math.max(worstV2, angleDiff(ropeAngle(p, fr[i], fr[64 + i], fr[128 + i]), exact));
     }
     expect(worstV1, `seed=${seed}`).toBeGreaterThan(0.1);
-    expect(worstV2, `seed=${seed}`).toBeLessThanOrEqual(ANGLE_BOUND);
+    expect(worstV2, `seed=${seed}`).toBeLessThanOrEqual(ROPE_ANGLE_BOUND);
   });
 
   it('builds ropeFreqs from ropeInvFreq: row 0 is inv_freq, rows 1 and 2 are 4096·f and 2^21·f mod 2π', () => {
@@ -172,8 +171,8 @@ describe('ropeRef', () => {
       return out;
     };
     const dot = (a: Float64Array, b: Float64Array) => a.reduce((s, v, i) => s + v * b[i], 0);
-    // far angles within ANGLE_BOUND of exact, near ones (< 4096) within 2⁻¹³: |Δ(q·k)| ≤ bound·|q||k|
-    const bound = 2 * ANGLE_BOUND + 2 ** -12;
+    // far angles within ROPE_ANGLE_BOUND of exact, near ones (< 4096) within 2⁻¹³: |Δ(q·k)| ≤ bound·|q||k|
+    const bound = 2 * ROPE_ANGLE_BOUND + 2 ** -12;
     let worstV1 = 0;
     for (let trial = 0; trial < 8; trial++) {
       const q = Float64Array.from({ length: d }, () => r() * 2 - 1);

@@ -34,6 +34,12 @@ export interface RopeParams {
   posBatchStride: number;
 }
 
+/**
+ * The guaranteed |ropeAngle − exact p·f mod 2π| for |p| ≤ 2³⁰, rad: 2⁻¹³ (l·f) + 4·2⁻¹⁴ (the two K
+ * roundings and products) + ~2e-6 (see the header).
+ */
+export const ROPE_ANGLE_BOUND = 2 ** -13 + 2 ** -12 + 2e-6;
+
 const TWO_PI = 2 * Math.PI;
 /** 2π = HI + LO with HI = 201/32 (8 significant bits): n·HI is exact in f32 for |n| < 2¹⁶. */
 export const TWO_PI_HI = 6.28125;

@@ -1,4 +1,4 @@
-import { ArgumentError, DTypeError, ropeAngle, ropeFreqs, ShapeError } from '@hsa/kernels';
+import { ArgumentError, DTypeError, ROPE_ANGLE_BOUND, ropeAngle, ropeFreqs, ShapeError } from '@hsa/kernels';
 import { describe, expect, it } from 'vitest';
 import { numel, type Shape, Tensor } from '../tensor.js';
 import { expectClose, freshSeed, randF32, rng, testBackends } from '../test-utils/index.js';
@@ -37,8 +37,6 @@ function oracle(x: Float32Array, shape: Shape, pos: (b: number, t: number) => nu
   return y;
 }
 
-/** rope.ref.ts's bound on |angle − exact p·f_i mod 2π| for |p| ≤ 2³⁰ (2⁻¹³ + 4·2⁻¹⁴ + rest). */
-const ANGLE_BOUND = 2 ** -13 + 2 ** -12 + 2e-6;
 
 /**
  * Absolute bound (|x₁| + |x₂|)·(2⁻²⁰ + δ(p)) per output, δ(p) an allowance on the angle. With the
@@ -120,7 +118,7 @@ describe.each(testBackends())('rope on %s', (_name, make) => {
     const x = randF32(numel(shape), seed, 0.5, 1);
     const got = await rope(Tensor.from(b, x, shape), { positionOffset: offset }).data();
     const pos = (_b: number, t: number) => offset + t;
-    expectClose(got, oracle(x, shape, pos, 10_000, 'exact'), tol(x, shape, pos, () => ANGLE_BOUND), `rope exact +${offset} seed=${seed}`);
+    expectClose(got, oracle(x, shape, pos, 10_000, 'exact'), tol(x, shape, pos, () => ROPE_ANGLE_BOUND), `rope exact +${offset} seed=${seed}`);
     const pytorch = oracle(x, shape, pos, 10_000, 'pytorch');
     const worst = Math.max(...Array.from(got, (v, i) => Math.abs(v - pytorch[i])));
     expect(worst, `seed=${seed}`).toBeGreaterThan(1e-2);
