@@ -3,7 +3,8 @@
  * (batch 1, 32 query heads, 2 KV heads = 2 retrieval heads, head size 128, retrieval dim 64 per head,
  * S = 64, k = 16, softmax fusion). Landmarks f32; chunk K/V f32 for prefill, packed bf16 for decode
  * (in parts of ≤ one binding: 16M tokens is 16 GiB of bf16 K+V), all filled on the device by a hash.
- *   decode: one HSA step (landmark scan + merge, chunk attention over the k chosen chunks, fusion)
+ *   decode: one HSA step (landmark scan + merge, chunk attention over the k chosen chunks, fusion);
+ *     the chunk attention also in its previous version (`tile`) as the baseline of the `head` one
  *   prefill: retrieval + chunk attention for every token of a 32K / 128K sequence
  *   swa: SWA forward at 32K with W = 4K
  * Every case is checked against the CPU references (sampled rows) before it is timed.
@@ -94,6 +95,12 @@ async function decodeCase(be: WebGpuBackend, L: number) {
   const r0 = step();
   const err = await checkHsa(be, { qr, lmk, q, ...mem }, r0, [{ t: 0, pos }]);
   if (!(err <= 1)) throw new Error(`decode ${L}: check failed (${err})`);
+  // the previous kernel version (tile: 16 heads a workgroup), the baseline of the head variant
+  const tileAttn = () => hsaChunkAttention(q, mem.ks, mem.vs, r0.idx, r0.w, { chunkSize: S, variant: 'tile' });
+  const outTile = tileAttn();
+  const errTile = await checkHsa(be, { qr, lmk, q, ...mem }, { ...r0, out: outTile }, [{ t: 0, pos }]);
+  outTile.dispose();
+  if (!(errTile <= 1)) throw new Error(`decode ${L}: tile variant check failed (${errTile})`);
   const dispose = (r: ReturnType<typeof step>) => {
     for (const t of [r.idx, r.w, r.sel, r.out]) t.dispose();
   };
@@ -103,12 +110,13 @@ async function decodeCase(be: WebGpuBackend, L: number) {
     for (const t of [r.idx, r.w, r.sel]) t.dispose();
   }, 50);
   const attn = await timeGpu(be, () => hsaChunkAttention(q, mem.ks, mem.vs, r0.idx, r0.w, { chunkSize: S }).dispose(), 50);
+  const attnTile = await timeGpu(be, () => tileAttn().dispose(), 50);
   const lmkTBps = (C * HK * DR * 4) / (scan.medianMs * 1e-3) / 1e12;
-  console.error(`decode ${L}: step ${total.medianMs.toFixed(4)} ms (retrieval ${scan.medianMs.toFixed(4)} ms, ${lmkTBps.toFixed(2)} TB/s of landmarks; chunk attention ${attn.medianMs.toFixed(4)} ms), check ${err.toFixed(3)}`);
+  console.error(`decode ${L}: step ${total.medianMs.toFixed(4)} ms (retrieval ${scan.medianMs.toFixed(4)} ms, ${lmkTBps.toFixed(2)} TB/s of landmarks; chunk attention ${attn.medianMs.toFixed(4)} ms, tile variant ${attnTile.medianMs.toFixed(4)} ms), check ${err.toFixed(3)}`);
   const profile = await decodeProfile(be, { qr, lmk, q, ...mem }, pos);
   for (const t of [lmk, qr, q, ...mem.ks, ...mem.vs]) t.dispose();
   dispose(r0);
-  return { context: L, chunks: C, parts: mem.ks.length, step: total, retrieval: scan, chunkAttention: attn, profile, landmarkTBps: lmkTBps, checkErrorOverTol: err };
+  return { context: L, chunks: C, parts: mem.ks.length, step: total, retrieval: scan, chunkAttention: attn, chunkAttentionTile: attnTile, profile, landmarkTBps: lmkTBps, checkErrorOverTol: err, checkTileErrorOverTol: errTile };
 }
 
 /** Each dispatch of a decode step alone, into preallocated buffers (where the step's time goes). */
@@ -130,10 +138,10 @@ async function decodeProfile(be: WebGpuBackend, io: { qr: Tensor; lmk: Tensor; q
   merge();
   const cn = io.ks[0].shape[0] / S;
   const ap = { t: 1, hq: HQ, hk: HK, d: D, s: S, chunks: C, k: K, kv: 'bf16' as const, c0: 0, cn, jsplit: K, plane0: 0 };
-  const attn = () => be.run(hsaChunkAttentionForward, ap, [io.q.arg(), io.ks[0].arg(), io.vs[0].arg(), idx.arg(), w.arg(), planes.arg()]);
+  const attnOf = (variant: 'tile' | 'head') => () => be.run(hsaChunkAttentionForward, { ...ap, variant }, [io.q.arg(), io.ks[0].arg(), io.vs[0].arg(), idx.arg(), w.arg(), planes.arg()]);
   const sum = () => be.run(hsaPlaneSum, { n: HQ * D, planes: K }, [planes.arg(), out.arg()]);
   const res: Record<string, number> = {};
-  for (const [name, f] of [['scan', scan], ['merge', merge], ['chunkAttentionPart', attn], ['planeSum', sum], ['none', () => {}]] as const) {
+  for (const [name, f] of [['scan', scan], ['merge', merge], ['chunkAttentionPart', attnOf('head')], ['chunkAttentionPartTile', attnOf('tile')], ['planeSum', sum], ['none', () => {}]] as const) {
     res[name] = (await timeGpu(be, f, 50)).medianMs;
   }
   for (const t of [cs, ci, idx, w, sel, planes, out, qr]) t.dispose();
@@ -210,7 +218,9 @@ async function main() {
   // --decode: the decode steps only (what the HSA decode work needs measured)
   const decodeOnly = process.argv.includes('--decode');
   const decode = [];
-  for (const L of quick ? [1 << 17] : [1 << 17, 1 << 20, 1 << 22, 1 << 24]) decode.push(await decodeCase(be, L));
+  // --lengths 4096,1048576: other decode contexts (multiples of S)
+  const lengths = argValue('--lengths')?.split(',').map(Number) ?? (quick ? [1 << 17] : [1 << 17, 1 << 20, 1 << 22, 1 << 24]);
+  for (const L of lengths) decode.push(await decodeCase(be, L));
   const prefill = [];
   for (const T of quick ? [1 << 10] : decodeOnly ? [] : [1 << 15, 1 << 17]) {
     // known problem: at 128K a pooled buffer is destroyed while still encoded (backend pool, under investigation)

@@ -7,7 +7,11 @@
  * (the reference) throws an ArgumentError for them.
  * v1: a workgroup per (token, KV head, block of ≤ 16 query heads), 16-key tiles in workgroup memory;
  * v2: each chunk's softmax split over all 256 invocations (G per head row, tree reductions), where
- * v1 ran it serially on one invocation per head (3 × S dependent steps a chunk; not yet timed on the H200).
+ * v1 ran it serially on one invocation per head (3 × S dependent steps a chunk).
+ * v3 `head` variant (decode, T = 1 by default): a workgroup per (token, query head, slot), each key's
+ * dot product split over several invocations and read straight from the memory: Hq/Hk times the
+ * workgroups and a fraction of the serial steps of the tile variant, which stages K/V tiles once for
+ * up to 16 heads (better when many tokens share the reads).
  */
 import { type FloatArray, unpackHalf } from '../core/dtype.js';
 import { ArgumentError } from '../core/errors.js';
@@ -15,7 +19,7 @@ import { type BufferBinding, grid, type Kernel } from '../core/program.js';
 import { wgslBindings } from '../core/program.js';
 import { defineUniforms } from '../core/uniforms.js';
 import { headRatio, weightedSum } from './common.js';
-import { CHUNK_WG, type ChunkTile, chunkWords, hsaChunkAttentionWgsl } from './hsaChunkAttention.wgsl.js';
+import { CHUNK_WG, type ChunkTile, chunkWords, hsaChunkAttentionHeadWgsl, hsaChunkAttentionWgsl } from './hsaChunkAttention.wgsl.js';
 import { checkChunkAttention, chunkProbs, type HsaChunkAttentionParams } from './hsaChunkAttention.ref.js';
 
 export interface HsaChunkAttentionGpuParams extends HsaChunkAttentionParams {
@@ -30,6 +34,8 @@ export interface HsaChunkAttentionGpuParams extends HsaChunkAttentionParams {
   /** workgroups per (token, head block) over the slots; each writes plane plane0 + (j mod jsplit) */
   jsplit?: number;
   plane0?: number;
+  /** `tile` (v1/v2: ≤ 16 heads a workgroup, K/V tiles staged) or `head` (v3: one head a workgroup) */
+  variant?: 'tile' | 'head';
 }
 
 export const CHUNK_MAX_D = 256;
@@ -119,13 +125,15 @@ export const hsaChunkAttentionForward: Kernel<HsaChunkAttentionGpuParams> = {
     if (chunkWords(tile) * 4 > caps.maxWorkgroupStorage || caps.maxInvocations < CHUNK_WG) {
       throw new ArgumentError(`hsaChunkAttention: tile ${JSON.stringify(tile)} does not fit this device's workgroup limits`);
     }
+    const head = p.variant === 'head';
     const hblocks = Math.ceil(ratio / tile.HB);
     const jsplit = p.jsplit ?? 1;
-    const nwg = p.t * p.hk * hblocks * jsplit;
+    const nwg = p.t * (head ? p.hq : p.hk * hblocks) * jsplit;
     const bufs = buffers(kv);
+    const header = `${U.wgsl('U')}\n${wgslBindings(bufs, 'U')}`;
     return {
-      key: `hsaChunkAttention:${tile.HB}x${tile.KT}:d${p.d}:s${p.s}:${kv}`,
-      code: () => hsaChunkAttentionWgsl(tile, `${U.wgsl('U')}\n${wgslBindings(bufs, 'U')}`),
+      key: head ? `hsaChunkAttention:head:d${p.d}:s${p.s}:${kv}` : `hsaChunkAttention:${tile.HB}x${tile.KT}:d${p.d}:s${p.s}:${kv}`,
+      code: () => (head ? hsaChunkAttentionHeadWgsl({ D: p.d, S: p.s, kv }, header) : hsaChunkAttentionWgsl(tile, header)),
       buffers: bufs,
       uniforms: U.pack({
         hq: p.hq,

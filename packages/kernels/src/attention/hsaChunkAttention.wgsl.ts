@@ -195,3 +195,108 @@ ${pvDot(c)}
   }
 }`;
 }
+
+export interface HeadTile {
+  D: number;
+  S: number;
+  kv: ChunkTile['kv'];
+}
+
+/** Largest power of two ≤ n (n ≥ 1). */
+const pow2Floor = (n: number): number => 2 ** Math.floor(Math.log2(Math.max(1, n)));
+
+/** Invocations that share one key's dot product in the head variant (a power of two, ≤ 256 / S when S < 256). */
+export const headKeyLanes = (S: number): number => pow2Floor(Math.floor(CHUNK_WG / S));
+/** Invocations that share one output dimension's sum over the keys in the head variant. */
+export const headDimLanes = (D: number): number => pow2Floor(Math.floor(CHUNK_WG / D));
+
+/** `acc += Σ term(i)` over i = first, first + step, … < n: four partial sums when 4·step divides n − first's range evenly. */
+function strided(acc: string, first: string, step: number, n: number, term: (i: string) => string): string {
+  if (n % (4 * step) !== 0) return `      for (var i = ${first}; i < ${n}u; i += ${step}u) { ${acc} += ${term('i')}; }`;
+  const parts = [0, 1, 2, 3].map((j) => `a${j} += ${term(j === 0 ? 'i' : `i + ${j * step}u`)};`).join(' ');
+  return `      var a0 = 0.0; var a1 = 0.0; var a2 = 0.0; var a3 = 0.0;
+      for (var i = ${first}; i < ${n}u; i += ${4 * step}u) { ${parts} }
+      ${acc} += (a0 + a1) + (a2 + a3);`;
+}
+
+/**
+ * The head variant (v3, for decode): a workgroup owns one token t, ONE query head h and the slots
+ * j ≡ js (mod jsplit), so a decode step has Hq·k workgroups where the tile variant has Hk·k. Nothing
+ * is staged in workgroup memory but q and the S scores: each key's dot product is split over
+ * headKeyLanes(S) invocations (K read straight from the memory, a tree over the lanes), the softmax
+ * over all 256 (rowExpSum), and each output dimension's sum over the keys over headDimLanes(D).
+ * Same uniforms, bindings, planes and results as the tile variant (`u.hblocks` unused).
+ */
+export function hsaChunkAttentionHeadWgsl(c: HeadTile, header: string): string {
+  const { D, S } = c;
+  const P = headKeyLanes(S);
+  const KP = CHUNK_WG / P;
+  const Q = headDimLanes(D);
+  return /* wgsl */ `
+${header}
+var<workgroup> qs: array<f32, ${D}>;
+var<workgroup> ps: array<f32, ${S}>;
+var<workgroup> red: array<f32, ${CHUNK_WG}>;
+var<workgroup> slotW: f32;
+var<workgroup> slotC: i32;
+${kvLoads(c.kv)}
+@compute @workgroup_size(${CHUNK_WG})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) lid: u32) {
+  var wgi = ${WGSL_LINEAR_WORKGROUP};
+  if (wgi >= u.nwg) { return; }
+  let js = wgi % u.jsplit; wgi /= u.jsplit;
+  let h = wgi % u.hq;
+  let t = wgi / u.hq;
+  let g = h / u.ratio;
+  for (var i = lid; i < ${D}u; i += ${CHUNK_WG}u) { qs[i] = q[(t * u.hq + h) * ${D}u + i] * u.scale; }
+  let lane = lid % ${P}u;
+  let od = lid % ${D}u; let oq = lid / ${D}u;
+  var acc = 0.0;
+  for (var j = js; j < u.k; j += u.jsplit) {
+    if (lid == 0u) {
+      let slot = (t * u.hk + g) * u.k + j;
+      slotW = w[slot];
+      slotC = idx[slot] - i32(u.c0);
+    }
+    let wj = workgroupUniformLoad(&slotW);
+    let cj = workgroupUniformLoad(&slotC);
+    // w = 0 (invalid or masked slot) contributes nothing; a chunk outside this part is not read
+    if (wj == 0.0 || cj < 0 || cj >= i32(u.cn)) { continue; }
+    let base = u32(cj) * ${S}u;
+    for (var s0 = 0u; s0 < ${S}u; s0 += ${KP}u) {
+      let s = s0 + lid / ${P}u;
+      var z = 0.0;
+      if (s < ${S}u) {
+        let kr = ((base + s) * u.hk + g) * ${D}u;
+${strided('z', 'lane', P, D, (i) => `qs[${i}] * ldK(kr + ${i})`)}
+      }
+      red[lid] = z;
+      workgroupBarrier();
+${reduceTree(P, 'red[lid] + red[lid + st]').replaceAll('part < st', 'lane < st')}
+      if (lane == 0u && s < ${S}u) { ps[s] = red[lid]; }
+      workgroupBarrier();
+    }
+    let rh = 0u; let part = lid; let row = 0u; let live = true;
+${rowExpSum(S, CHUNK_WG)}
+    let f = wj / (u.smN * exp(-m) + l);
+    var x = 0.0;
+    if (oq < ${Q}u) {
+${strided('x', 'oq', Q, S, (i) => `ps[${i}] * ldV(((base + ${i}) * u.hk + g) * ${D}u + od)`)}
+    }
+    workgroupBarrier();
+    red[lid] = x;
+    workgroupBarrier();
+    if (lid < ${D}u) {
+      var sum = 0.0;
+      for (var r = 0u; r < ${Q}u; r++) { sum += red[lid + r * ${D}u]; }
+      acc += f * sum;
+    }
+    workgroupBarrier();
+  }
+  if (lid < ${D}u) {
+    let a = (u.plane0 + js) * u.planeSize + (t * u.hq + h) * ${D}u + lid;
+    out[a] = select(acc, out[a] + acc, u.accumulate != 0u);
+  }
+}`;
+}

@@ -16,6 +16,8 @@ interface Case {
   smN?: 0 | 1;
   parts?: number;
   bf16?: boolean;
+  /** the WebGPU kernel (default: the op's choice) */
+  variant?: 'tile' | 'head';
 }
 
 /** Random selection: distinct chunks per row, some slots weight 0 with an index that must not matter. */
@@ -41,6 +43,17 @@ const CASES: Case[] = [
   { t: 4, hq: 6, hk: 3, d: 20, s: 5, chunks: 4, k: 4, bf16: true, parts: 2 },
   // ≥ 256 (token, KV head) pairs: one workgroup per pair over all slots, parts accumulated
   { t: 130, hq: 2, hk: 2, d: 4, s: 4, chunks: 3, k: 2, parts: 2 },
+  // the head variant (decode's default) on the shapes above and on its own edges: keys split over
+  // lanes (S < 256), one lane a key (S ≥ 256, two passes), one lane a dimension (D = 256), d odd
+  ...[
+    { t: 1, hq: 1, hk: 1, d: 4, s: 3, chunks: 1, k: 1 },
+    { t: 5, hq: 4, hk: 2, d: 16, s: 8, chunks: 3, k: 2, smN: 1 as const },
+    { t: 1, hq: 32, hk: 2, d: 128, s: 64, chunks: 40, k: 16, bf16: true, parts: 3 },
+    { t: 2, hq: 3, hk: 1, d: 33, s: 300, chunks: 3, k: 2 },
+    { t: 1, hq: 2, hk: 2, d: 256, s: 17, chunks: 4, k: 3, smN: 1 as const },
+    { t: 3, hq: 6, hk: 3, d: 20, s: 5, chunks: 4, k: 4, bf16: true, parts: 2 },
+  ].map((c) => ({ ...c, variant: 'head' as const })),
+  { t: 1, hq: 32, hk: 2, d: 128, s: 64, chunks: 40, k: 16, bf16: true, parts: 3, variant: 'tile' },
 ];
 
 describe.each(testBackends())('hsaChunkAttention on %s', (_name, makeBackend) => {
@@ -70,7 +83,7 @@ describe.each(testBackends())('hsaChunkAttention on %s', (_name, makeBackend) =>
       slices(mv),
       Tensor.from(be, idx, [c.t, c.hk, c.k], 'i32'),
       Tensor.from(be, w, [c.t, c.hk, c.k]),
-      { chunkSize: c.s, smN: c.smN },
+      { chunkSize: c.s, smN: c.smN, variant: c.variant },
     );
     const want = new Float64Array(c.t * c.hq * c.d);
     const p = { t: c.t, hq: c.hq, hk: c.hk, d: c.d, s: c.s, chunks: c.chunks, k: c.k, smN: c.smN };

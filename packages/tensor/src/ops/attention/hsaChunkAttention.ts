@@ -15,6 +15,11 @@ export interface HsaChunkAttentionOptions {
   smN?: 0 | 1;
   /** default 1/√D */
   scale?: number;
+  /**
+   * WebGPU kernel: `head` (one query head a workgroup, for decode) or `tile` (K/V tiles shared by up
+   * to 16 heads); default `head` for one token, `tile` otherwise. Same results on either.
+   */
+  variant?: 'tile' | 'head';
 }
 
 /** Chunk count of each memory part [Ci·S, Hk, D], after checking shapes and dtypes. */
@@ -64,7 +69,8 @@ export function hsaChunkAttention(
   const out = Tensor.empty(q.backend, [t, hq, d], 'f32');
   if (out.size === 0) return out;
   const ins = [q, idx, w].map((x) => x.contiguous());
-  const base = { t, hq, hk, d, s, chunks: total, k, smN: options.smN, scale: options.scale, kv: ks[0].dtype as 'f32' };
+  const variant = options.variant ?? (t === 1 ? 'head' : 'tile');
+  const base = { t, hq, hk, d, s, chunks: total, k, smN: options.smN, scale: options.scale, kv: ks[0].dtype as 'f32', variant };
   // few workgroups (decode): one per slot, each into its own output plane, summed in a fixed order;
   // each memory part has its own planes (no write-after-write between the parts' dispatches), its
   // planes added to `out` in part order
