@@ -83,6 +83,8 @@ class GpuStamps {
 }
 
 export function gitCommit(): string {
+  // HSA_COMMIT first: the device's copy of the tree may carry a stale .git
+  if (process.env.HSA_COMMIT) return process.env.HSA_COMMIT;
   try {
     return execSync('git rev-parse HEAD', { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
   } catch {
