@@ -36,6 +36,8 @@ export interface HsaChunkAttentionGpuParams extends HsaChunkAttentionParams {
   plane0?: number;
   /** `tile` (v1/v2: ≤ 16 heads a workgroup, K/V tiles staged) or `head` (v3: one head a workgroup) */
   variant?: 'tile' | 'head';
+  /** the head variant's loads (HeadTile.loads) */
+  loads?: 'ahead' | 'loop';
 }
 
 export const CHUNK_MAX_D = 256;
@@ -132,8 +134,8 @@ export const hsaChunkAttentionForward: Kernel<HsaChunkAttentionGpuParams> = {
     const bufs = buffers(kv);
     const header = `${U.wgsl('U')}\n${wgslBindings(bufs, 'U')}`;
     return {
-      key: head ? `hsaChunkAttention:head:d${p.d}:s${p.s}:${kv}` : `hsaChunkAttention:${tile.HB}x${tile.KT}:d${p.d}:s${p.s}:${kv}`,
-      code: () => (head ? hsaChunkAttentionHeadWgsl({ D: p.d, S: p.s, kv }, header) : hsaChunkAttentionWgsl(tile, header)),
+      key: head ? `hsaChunkAttention:head:${p.loads ?? 'ahead'}:d${p.d}:s${p.s}:${kv}` : `hsaChunkAttention:${tile.HB}x${tile.KT}:d${p.d}:s${p.s}:${kv}`,
+      code: () => (head ? hsaChunkAttentionHeadWgsl({ D: p.d, S: p.s, kv, loads: p.loads }, header) : hsaChunkAttentionWgsl(tile, header)),
       buffers: bufs,
       uniforms: U.pack({
         hq: p.hq,

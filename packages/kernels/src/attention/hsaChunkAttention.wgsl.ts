@@ -200,6 +200,12 @@ export interface HeadTile {
   D: number;
   S: number;
   kv: ChunkTile['kv'];
+  /**
+   * `ahead` (default): an invocation's loads of K (V) are all issued before its first multiply-add,
+   * fully unrolled, where the lane count divides D (S) and there are ≤ 64 of them; `loop`: a loop of
+   * four partial sums (v3.0, the baseline of bench/attention)
+   */
+  loads?: 'ahead' | 'loop';
 }
 
 /** Largest power of two ≤ n (n ≥ 1). */
@@ -219,6 +225,25 @@ function strided(acc: string, first: string, step: number, n: number, term: (i: 
       ${acc} += (a0 + a1) + (a2 + a3);`;
 }
 
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+/**
+ * Like `strided` for `acc += Σ weight(i)·load(i)`, but with every load issued first (named registers,
+ * fully unrolled) when step divides n and n / step ≤ 64; `strided` otherwise.
+ */
+function loadsAhead(acc: string, first: string, step: number, n: number, weight: (i: string) => string, load: (i: string) => string): string {
+  const m = n / step;
+  if (n % step !== 0 || m > 64) return strided(acc, first, step, n, (i) => `${weight(i)} * ${load(i)}`);
+  const at = (j: number) => (j === 0 ? first : `${first} + ${j * step}u`);
+  const lines = range(m).map((j) => `      let v${j} = ${load(at(j))};`);
+  const sums = range(4).map((r) => {
+    const terms = range(m).filter((j) => j % 4 === r);
+    return terms.length ? terms.map((j) => `${weight(at(j))} * v${j}`).join(' + ') : '0.0';
+  });
+  lines.push(`      ${acc} += ((${sums[0]}) + (${sums[1]})) + ((${sums[2]}) + (${sums[3]}));`);
+  return lines.join('\n');
+}
+
 /**
  * The head variant (v3, for decode): a workgroup owns one token t, ONE query head h and the slots
  * j ≡ js (mod jsplit), so a decode step has Hq·k workgroups where the tile variant has Hk·k. Nothing
@@ -232,6 +257,8 @@ export function hsaChunkAttentionHeadWgsl(c: HeadTile, header: string): string {
   const P = headKeyLanes(S);
   const KP = CHUNK_WG / P;
   const Q = headDimLanes(D);
+  const ahead = (c.loads ?? 'ahead') === 'ahead';
+  const vAt = (i: string) => `ldV(((base + ${i}) * u.hk + g) * ${D}u + od)`;
   return /* wgsl */ `
 ${header}
 var<workgroup> qs: array<f32, ${D}>;
@@ -269,7 +296,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
       var z = 0.0;
       if (s < ${S}u) {
         let kr = ((base + s) * u.hk + g) * ${D}u;
-${strided('z', 'lane', P, D, (i) => `qs[${i}] * ldK(kr + ${i})`)}
+${ahead ? loadsAhead('z', 'lane', P, D, (i) => `qs[${i}]`, (i) => `ldK(kr + ${i})`) : strided('z', 'lane', P, D, (i) => `qs[${i}] * ldK(kr + ${i})`)}
       }
       red[lid] = z;
       workgroupBarrier();
@@ -282,7 +309,7 @@ ${rowExpSum(S, CHUNK_WG)}
     let f = wj / (u.smN * exp(-m) + l);
     var x = 0.0;
     if (oq < ${Q}u) {
-${strided('x', 'oq', Q, S, (i) => `ps[${i}] * ldV(((base + ${i}) * u.hk + g) * ${D}u + od)`)}
+${ahead ? loadsAhead('x', 'oq', Q, S, (i) => `ps[${i}]`, vAt) : strided('x', 'oq', Q, S, (i) => `ps[${i}] * ${vAt(i)}`)}
     }
     workgroupBarrier();
     red[lid] = x;

@@ -18,6 +18,7 @@ interface Case {
   bf16?: boolean;
   /** the WebGPU kernel (default: the op's choice) */
   variant?: 'tile' | 'head';
+  loads?: 'ahead' | 'loop';
 }
 
 /** Random selection: distinct chunks per row, some slots weight 0 with an index that must not matter. */
@@ -54,6 +55,7 @@ const CASES: Case[] = [
     { t: 3, hq: 6, hk: 3, d: 20, s: 5, chunks: 4, k: 4, bf16: true, parts: 2 },
   ].map((c) => ({ ...c, variant: 'head' as const })),
   { t: 1, hq: 32, hk: 2, d: 128, s: 64, chunks: 40, k: 16, bf16: true, parts: 3, variant: 'tile' },
+  { t: 1, hq: 32, hk: 2, d: 128, s: 64, chunks: 40, k: 16, bf16: true, parts: 3, variant: 'head', loads: 'loop' },
 ];
 
 describe.each(testBackends())('hsaChunkAttention on %s', (_name, makeBackend) => {
@@ -83,7 +85,7 @@ describe.each(testBackends())('hsaChunkAttention on %s', (_name, makeBackend) =>
       slices(mv),
       Tensor.from(be, idx, [c.t, c.hk, c.k], 'i32'),
       Tensor.from(be, w, [c.t, c.hk, c.k]),
-      { chunkSize: c.s, smN: c.smN, variant: c.variant },
+      { chunkSize: c.s, smN: c.smN, variant: c.variant, loads: c.loads },
     );
     const want = new Float64Array(c.t * c.hq * c.d);
     const p = { t: c.t, hq: c.hq, hk: c.hk, d: c.d, s: c.s, chunks: c.chunks, k: c.k, smN: c.smN };

@@ -20,6 +20,8 @@ export interface HsaChunkAttentionOptions {
    * to 16 heads); default `head` for one token, `tile` otherwise. Same results on either.
    */
   variant?: 'tile' | 'head';
+  /** the head variant's load schedule (benchmarks compare them): `ahead` (default) or `loop` */
+  loads?: 'ahead' | 'loop';
 }
 
 /** Chunk count of each memory part [Ci·S, Hk, D], after checking shapes and dtypes. */
@@ -70,27 +72,25 @@ export function hsaChunkAttention(
   if (out.size === 0) return out;
   const ins = [q, idx, w].map((x) => x.contiguous());
   const variant = options.variant ?? (t === 1 ? 'head' : 'tile');
-  const base = { t, hq, hk, d, s, chunks: total, k, smN: options.smN, scale: options.scale, kv: ks[0].dtype as 'f32', variant };
+  const base = { t, hq, hk, d, s, chunks: total, k, smN: options.smN, scale: options.scale, kv: ks[0].dtype as 'f32', variant, loads: options.loads };
   // few workgroups (decode): one per slot, each into its own output plane, summed in a fixed order;
-  // each memory part has its own planes (no write-after-write between the parts' dispatches), its
-  // planes added to `out` in part order
+  // part i writes planes i·k … i·k + k − 1 of one tensor (disjoint: no write-after-write between the
+  // parts' dispatches), and one sum over all of them gives `out`
   const split = t * hk < 256 && k > 1;
   const jsplit = split ? k : 1;
-  // all allocated before the first dispatch (a buffer freed in between could be reused)
-  const planes = split ? chunks.map(() => Tensor.empty(q.backend, [k, t, hq, d], 'f32')) : [];
+  // allocated before the first dispatch (a buffer freed in between could be reused)
+  const planes = split ? [Tensor.empty(q.backend, [chunks.length * k, t, hq, d], 'f32')] : [];
   let c0 = 0;
   chunks.forEach((cn, i) => {
     const [mk, mv] = [ks[i].contiguous(), vs[i].contiguous()];
-    const target = split ? planes[i] : out;
-    const p = { ...base, c0, cn, accumulate: !split && i > 0, jsplit, plane0: 0 };
+    const target = split ? planes[0] : out;
+    const p = { ...base, c0, cn, accumulate: !split && i > 0, jsplit, plane0: split ? i * k : 0 };
     q.backend.run(hsaChunkAttentionForward, p, [ins[0].arg(), mk.arg(), mv.arg(), ins[1].arg(), ins[2].arg(), target.arg()]);
     mk.dispose();
     mv.dispose();
     c0 += cn;
   });
-  planes.forEach((pl, i) => {
-    q.backend.run(hsaPlaneSum, { n: out.size, planes: k, accumulate: i > 0 }, [pl.arg(), out.arg()]);
-  });
+  if (split) q.backend.run(hsaPlaneSum, { n: out.size, planes: chunks.length * k }, [planes[0].arg(), out.arg()]);
   for (const x of [...ins, ...planes]) x.dispose();
   return out;
 }
