@@ -4,8 +4,8 @@
  * S = 64, k = 16, softmax fusion). Landmarks f32; chunk K/V f32 for prefill, packed bf16 for decode
  * (in parts of ≤ one binding: 16M tokens is 16 GiB of bf16 K+V), all filled on the device by a hash.
  *   decode: one HSA step (landmark scan + merge, chunk attention over the k chosen chunks, fusion);
- *     the chunk attention also in its previous versions (head variant with a loop of partial sums,
- *     tile variant) as baselines of the default (head variant, loads issued ahead)
+ *     the chunk attention also with its loads issued ahead (a candidate) and in its previous version
+ *     (the tile variant), beside the default (head variant, a loop of partial sums)
  *   prefill: retrieval + chunk attention for every token of a 32K / 128K sequence
  *   swa: SWA forward at 32K with W = 4K
  * Every case is checked against the CPU references (sampled rows) before it is timed.
@@ -96,9 +96,9 @@ async function decodeCase(be: WebGpuBackend, L: number) {
   const r0 = step();
   const err = await checkHsa(be, { qr, lmk, q, ...mem }, r0, [{ t: 0, pos }]);
   if (!(err <= 1)) throw new Error(`decode ${L}: check failed (${err})`);
-  // the previous kernel versions, baselines of the default (head variant, loads ahead): the head
-  // variant's loop of partial sums (v3.0) and the tile variant (16 heads a workgroup, v2)
-  const baselines = { headLoop: { variant: 'head', loads: 'loop' }, tile: { variant: 'tile' } } as const;
+  // beside the default (head variant, a loop of partial sums): its loads issued ahead (the candidate)
+  // and the previous version, the tile variant (16 heads a workgroup, v2)
+  const baselines = { headAhead: { variant: 'head', loads: 'ahead' }, tile: { variant: 'tile' } } as const;
   const attnOf = (o: object) => () => hsaChunkAttention(q, mem.ks, mem.vs, r0.idx, r0.w, { chunkSize: S, ...o });
   for (const [name, o] of Object.entries(baselines)) {
     const out = attnOf(o)();
@@ -118,11 +118,11 @@ async function decodeCase(be: WebGpuBackend, L: number) {
   const attnBase: Record<string, Awaited<ReturnType<typeof timeGpu>>> = {};
   for (const [name, o] of Object.entries(baselines)) attnBase[name] = await timeGpu(be, () => attnOf(o)().dispose(), 50);
   const lmkTBps = (C * HK * DR * 4) / (scan.medianMs * 1e-3) / 1e12;
-  console.error(`decode ${L}: step ${total.medianMs.toFixed(4)} ms (retrieval ${scan.medianMs.toFixed(4)} ms, ${lmkTBps.toFixed(2)} TB/s of landmarks; chunk attention ${attn.medianMs.toFixed(4)} ms, head loop ${attnBase.headLoop.medianMs.toFixed(4)} ms, tile ${attnBase.tile.medianMs.toFixed(4)} ms), check ${err.toFixed(3)}`);
+  console.error(`decode ${L}: step ${total.medianMs.toFixed(4)} ms (retrieval ${scan.medianMs.toFixed(4)} ms, ${lmkTBps.toFixed(2)} TB/s of landmarks; chunk attention ${attn.medianMs.toFixed(4)} ms, loads ahead ${attnBase.headAhead.medianMs.toFixed(4)} ms, tile ${attnBase.tile.medianMs.toFixed(4)} ms), check ${err.toFixed(3)}`);
   const profile = await decodeProfile(be, { qr, lmk, q, ...mem }, pos);
   for (const t of [lmk, qr, q, ...mem.ks, ...mem.vs]) t.dispose();
   dispose(r0);
-  return { context: L, chunks: C, parts: mem.ks.length, step: total, retrieval: scan, chunkAttention: attn, chunkAttentionTile: attnBase.tile, chunkAttentionHeadLoop: attnBase.headLoop, profile, landmarkTBps: lmkTBps, checkErrorOverTol: err };
+  return { context: L, chunks: C, parts: mem.ks.length, step: total, retrieval: scan, chunkAttention: attn, chunkAttentionTile: attnBase.tile, chunkAttentionHeadAhead: attnBase.headAhead, profile, landmarkTBps: lmkTBps, checkErrorOverTol: err };
 }
 
 /** Each dispatch of a decode step alone, into preallocated buffers (where the step's time goes). */
@@ -147,7 +147,7 @@ async function decodeProfile(be: WebGpuBackend, io: { qr: Tensor; lmk: Tensor; q
   const attnOf = (o: { variant: 'tile' | 'head'; loads?: 'ahead' | 'loop' }) => () => be.run(hsaChunkAttentionForward, { ...ap, ...o }, [io.q.arg(), io.ks[0].arg(), io.vs[0].arg(), idx.arg(), w.arg(), planes.arg()]);
   const sum = () => be.run(hsaPlaneSum, { n: HQ * D, planes: K }, [planes.arg(), out.arg()]);
   const res: Record<string, number> = {};
-  for (const [name, f] of [['scan', scan], ['merge', merge], ['chunkAttentionPart', attnOf({ variant: 'head' })], ['chunkAttentionPartHeadLoop', attnOf({ variant: 'head', loads: 'loop' })], ['chunkAttentionPartTile', attnOf({ variant: 'tile' })], ['planeSum', sum], ['none', () => {}]] as const) {
+  for (const [name, f] of [['scan', scan], ['merge', merge], ['chunkAttentionPart', attnOf({ variant: 'head' })], ['chunkAttentionPartHeadAhead', attnOf({ variant: 'head', loads: 'ahead' })], ['chunkAttentionPartTile', attnOf({ variant: 'tile' })], ['planeSum', sum], ['none', () => {}]] as const) {
     res[name] = (await timeGpu(be, f, 50)).medianMs;
   }
   for (const t of [cs, ci, idx, w, sel, planes, out, qr]) t.dispose();

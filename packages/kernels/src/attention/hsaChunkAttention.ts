@@ -134,7 +134,7 @@ export const hsaChunkAttentionForward: Kernel<HsaChunkAttentionGpuParams> = {
     const bufs = buffers(kv);
     const header = `${U.wgsl('U')}\n${wgslBindings(bufs, 'U')}`;
     return {
-      key: head ? `hsaChunkAttention:head:${p.loads ?? 'ahead'}:d${p.d}:s${p.s}:${kv}` : `hsaChunkAttention:${tile.HB}x${tile.KT}:d${p.d}:s${p.s}:${kv}`,
+      key: head ? `hsaChunkAttention:head:${p.loads ?? 'loop'}:d${p.d}:s${p.s}:${kv}` : `hsaChunkAttention:${tile.HB}x${tile.KT}:d${p.d}:s${p.s}:${kv}`,
       code: () => (head ? hsaChunkAttentionHeadWgsl({ D: p.d, S: p.s, kv, loads: p.loads }, header) : hsaChunkAttentionWgsl(tile, header)),
       buffers: bufs,
       uniforms: U.pack({

@@ -201,9 +201,9 @@ export interface HeadTile {
   S: number;
   kv: ChunkTile['kv'];
   /**
-   * `ahead` (default): an invocation's loads of K (V) are all issued before its first multiply-add,
-   * fully unrolled, where the lane count divides D (S) and there are ≤ 64 of them; `loop`: a loop of
-   * four partial sums (v3.0, the baseline of bench/attention)
+   * `loop` (default, v3.0, measured): a loop of four partial sums; `ahead` (not yet timed): an
+   * invocation's loads of K (V) all issued before its first multiply-add, fully unrolled, where the
+   * lane count divides D (S) and there are ≤ 64 of them
    */
   loads?: 'ahead' | 'loop';
 }
@@ -257,7 +257,7 @@ export function hsaChunkAttentionHeadWgsl(c: HeadTile, header: string): string {
   const P = headKeyLanes(S);
   const KP = CHUNK_WG / P;
   const Q = headDimLanes(D);
-  const ahead = (c.loads ?? 'ahead') === 'ahead';
+  const ahead = c.loads === 'ahead';
   const vAt = (i: string) => `ldV(((base + ${i}) * u.hk + g) * ${D}u + od)`;
   return /* wgsl */ `
 ${header}

@@ -53,9 +53,9 @@ const CASES: Case[] = [
     { t: 2, hq: 3, hk: 1, d: 33, s: 300, chunks: 3, k: 2 },
     { t: 1, hq: 2, hk: 2, d: 256, s: 17, chunks: 4, k: 3, smN: 1 as const },
     { t: 3, hq: 6, hk: 3, d: 20, s: 5, chunks: 4, k: 4, bf16: true, parts: 2 },
-  ].map((c) => ({ ...c, variant: 'head' as const })),
+  ].flatMap((c) => [{ ...c, variant: 'head' as const }, { ...c, variant: 'head' as const, loads: 'ahead' as const }]),
   { t: 1, hq: 32, hk: 2, d: 128, s: 64, chunks: 40, k: 16, bf16: true, parts: 3, variant: 'tile' },
-  { t: 1, hq: 32, hk: 2, d: 128, s: 64, chunks: 40, k: 16, bf16: true, parts: 3, variant: 'head', loads: 'loop' },
+
 ];
 
 describe.each(testBackends())('hsaChunkAttention on %s', (_name, makeBackend) => {

@@ -20,7 +20,7 @@ export interface HsaChunkAttentionOptions {
    * to 16 heads); default `head` for one token, `tile` otherwise. Same results on either.
    */
   variant?: 'tile' | 'head';
-  /** the head variant's load schedule (benchmarks compare them): `ahead` (default) or `loop` */
+  /** the head variant's load schedule (benchmarks compare them): `loop` (default) or `ahead` */
   loads?: 'ahead' | 'loop';
 }
 
