@@ -119,6 +119,23 @@ ${rowExpSum(S, G)}
     if (live) { for (var s = part; s < ${S}u; s += ${G}u) { ps[row + s] *= f; } }`;
 }
 
+/**
+ * Opens the loop over the workgroup's slots j ≡ js (mod jsplit) of (t, g): the slot's weight wj and
+ * chunk cj (relative to the part) read once and shared, slots of weight 0 or outside the part
+ * skipped, `base` the chunk's first memory row. The kernel declares slotW (f32) and slotC (i32) in workgroup memory.
+ */
+const slotLoopHead = (S: number): string => `  for (var j = js; j < u.k; j += u.jsplit) {
+    if (lid == 0u) {
+      let slot = (t * u.hk + g) * u.k + j;
+      slotW = w[slot];
+      slotC = idx[slot] - i32(u.c0);
+    }
+    let wj = workgroupUniformLoad(&slotW);
+    let cj = workgroupUniformLoad(&slotC);
+    // w = 0 (invalid or masked slot) contributes nothing; a chunk outside this part is not read
+    if (wj == 0.0 || cj < 0 || cj >= i32(u.cn)) { continue; }
+    let base = u32(cj) * ${S}u;`;
+
 /** `header` declares `u` and q, memK, memV, idx (i32), w, out. */
 export function hsaChunkAttentionWgsl(c: ChunkTile, header: string): string {
   const { HB, KT, D, S } = c;
@@ -150,17 +167,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   }
   var acc: array<f32, ${OPT}>;
   for (var o = 0u; o < ${OPT}u; o++) { acc[o] = 0.0; }
-  for (var j = js; j < u.k; j += u.jsplit) {
-    if (lid == 0u) {
-      let slot = (t * u.hk + g) * u.k + j;
-      slotW = w[slot];
-      slotC = idx[slot] - i32(u.c0);
-    }
-    let wj = workgroupUniformLoad(&slotW);
-    let cj = workgroupUniformLoad(&slotC);
-    // w = 0 (invalid or masked slot) contributes nothing; a chunk outside this part is not read
-    if (wj == 0.0 || cj < 0 || cj >= i32(u.cn)) { continue; }
-    let base = u32(cj) * ${S}u;
+${slotLoopHead(S)}
     for (var s0 = 0u; s0 < ${S}u; s0 += ${KT}u) {
 ${tileLoad('ldK', c)}
       workgroupBarrier();
@@ -280,17 +287,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let lane = lid % ${P}u;
   let od = lid % ${D}u; let oq = lid / ${D}u;
   var acc = 0.0;
-  for (var j = js; j < u.k; j += u.jsplit) {
-    if (lid == 0u) {
-      let slot = (t * u.hk + g) * u.k + j;
-      slotW = w[slot];
-      slotC = idx[slot] - i32(u.c0);
-    }
-    let wj = workgroupUniformLoad(&slotW);
-    let cj = workgroupUniformLoad(&slotC);
-    // w = 0 (invalid or masked slot) contributes nothing; a chunk outside this part is not read
-    if (wj == 0.0 || cj < 0 || cj >= i32(u.cn)) { continue; }
-    let base = u32(cj) * ${S}u;
+${slotLoopHead(S)}
     for (var s0 = 0u; s0 < ${S}u; s0 += ${KP}u) {
       let s = s0 + lid / ${P}u;
       var z = 0.0;
