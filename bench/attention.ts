@@ -106,6 +106,11 @@ async function decodeCase(be: WebGpuBackend, L: number) {
     out.dispose();
     if (!(e <= 1)) throw new Error(`decode ${L}: ${name} check failed (${e})`);
   }
+  // the retrieval with the threshold top-k (a candidate): the same chunks and weights as the default
+  const thr = hsaRetrievalDecode(qr.reshape([HK, DR]), lmk, { ...RET, pos, topkMode: 'threshold' });
+  const [i0, i1, w0, w1] = await Promise.all([r0.idx, thr.idx, r0.w, thr.w].map(f64));
+  if (i0.some((x, i) => x !== i1[i]) || w0.some((x, i) => Math.abs(x - w1[i]) > 1e-6)) throw new Error(`decode ${L}: threshold top-k differs`);
+  for (const t of [thr.idx, thr.w, thr.sel]) t.dispose();
   const dispose = (r: ReturnType<typeof step>) => {
     for (const t of [r.idx, r.w, r.sel, r.out]) t.dispose();
   };
@@ -114,15 +119,19 @@ async function decodeCase(be: WebGpuBackend, L: number) {
     const r = hsaRetrievalDecode(qr.reshape([HK, DR]), lmk, { ...RET, pos });
     for (const t of [r.idx, r.w, r.sel]) t.dispose();
   }, 50);
+  const scanThreshold = await timeGpu(be, () => {
+    const r = hsaRetrievalDecode(qr.reshape([HK, DR]), lmk, { ...RET, pos, topkMode: 'threshold' });
+    for (const t of [r.idx, r.w, r.sel]) t.dispose();
+  }, 50);
   const attn = await timeGpu(be, () => hsaChunkAttention(q, mem.ks, mem.vs, r0.idx, r0.w, { chunkSize: S }).dispose(), 50);
   const attnBase: Record<string, Awaited<ReturnType<typeof timeGpu>>> = {};
   for (const [name, o] of Object.entries(baselines)) attnBase[name] = await timeGpu(be, () => attnOf(o)().dispose(), 50);
   const lmkTBps = (C * HK * DR * 4) / (scan.medianMs * 1e-3) / 1e12;
-  console.error(`decode ${L}: step ${total.medianMs.toFixed(4)} ms (retrieval ${scan.medianMs.toFixed(4)} ms, ${lmkTBps.toFixed(2)} TB/s of landmarks; chunk attention ${attn.medianMs.toFixed(4)} ms, loads ahead ${attnBase.headAhead.medianMs.toFixed(4)} ms, tile ${attnBase.tile.medianMs.toFixed(4)} ms), check ${err.toFixed(3)}`);
+  console.error(`decode ${L}: step ${total.medianMs.toFixed(4)} ms (retrieval ${scan.medianMs.toFixed(4)} ms, threshold top-k ${scanThreshold.medianMs.toFixed(4)} ms, ${lmkTBps.toFixed(2)} TB/s of landmarks; chunk attention ${attn.medianMs.toFixed(4)} ms, loads ahead ${attnBase.headAhead.medianMs.toFixed(4)} ms, tile ${attnBase.tile.medianMs.toFixed(4)} ms), check ${err.toFixed(3)}`);
   const profile = await decodeProfile(be, { qr, lmk, q, ...mem }, pos);
   for (const t of [lmk, qr, q, ...mem.ks, ...mem.vs]) t.dispose();
   dispose(r0);
-  return { context: L, chunks: C, parts: mem.ks.length, step: total, retrieval: scan, chunkAttention: attn, chunkAttentionTile: attnBase.tile, chunkAttentionHeadAhead: attnBase.headAhead, profile, landmarkTBps: lmkTBps, checkErrorOverTol: err };
+  return { context: L, chunks: C, parts: mem.ks.length, step: total, retrieval: scan, retrievalThreshold: scanThreshold, chunkAttention: attn, chunkAttentionTile: attnBase.tile, chunkAttentionHeadAhead: attnBase.headAhead, profile, landmarkTBps: lmkTBps, checkErrorOverTol: err };
 }
 
 /** Each dispatch of a decode step alone, into preallocated buffers (where the step's time goes). */
@@ -140,6 +149,9 @@ async function decodeProfile(be: WebGpuBackend, io: { qr: Tensor; lmk: Tensor; q
   const qr = io.qr.reshape([1, HK, DR]);
   const scan = () => be.run(hsaSelect, sp, [qr.arg(), io.lmk.arg(), cs.arg(), ci.arg()]);
   const merge = () => be.run(hsaSelect, { ...sp, pass: 'merge' }, [cs.arg(), ci.arg(), idx.arg(), w.arg(), sel.arg()]);
+  const th = { ...sp, topkMode: 'threshold' as const };
+  const scanT = () => be.run(hsaSelect, th, [qr.arg(), io.lmk.arg(), cs.arg(), ci.arg()]);
+  const mergeT = () => be.run(hsaSelect, { ...th, pass: 'merge' }, [cs.arg(), ci.arg(), idx.arg(), w.arg(), sel.arg()]);
   scan();
   merge();
   const cn = io.ks[0].shape[0] / S;
@@ -147,7 +159,7 @@ async function decodeProfile(be: WebGpuBackend, io: { qr: Tensor; lmk: Tensor; q
   const attnOf = (o: { variant: 'tile' | 'head'; loads?: 'ahead' | 'loop' }) => () => be.run(hsaChunkAttentionForward, { ...ap, ...o }, [io.q.arg(), io.ks[0].arg(), io.vs[0].arg(), idx.arg(), w.arg(), planes.arg()]);
   const sum = () => be.run(hsaPlaneSum, { n: HQ * D, planes: K }, [planes.arg(), out.arg()]);
   const res: Record<string, number> = {};
-  for (const [name, f] of [['scan', scan], ['merge', merge], ['chunkAttentionPart', attnOf({ variant: 'head' })], ['chunkAttentionPartHeadAhead', attnOf({ variant: 'head', loads: 'ahead' })], ['chunkAttentionPartTile', attnOf({ variant: 'tile' })], ['planeSum', sum], ['none', () => {}]] as const) {
+  for (const [name, f] of [['scan', scan], ['merge', merge], ['scanThreshold', scanT], ['mergeThreshold', mergeT], ['chunkAttentionPart', attnOf({ variant: 'head' })], ['chunkAttentionPartHeadAhead', attnOf({ variant: 'head', loads: 'ahead' })], ['chunkAttentionPartTile', attnOf({ variant: 'tile' })], ['planeSum', sum], ['none', () => {}]] as const) {
     res[name] = (await timeGpu(be, f, 50)).medianMs;
   }
   for (const t of [cs, ci, idx, w, sel, planes, out, qr]) t.dispose();

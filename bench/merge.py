@@ -26,6 +26,8 @@ if name == "attention":
         rec["ratios"][f"decode_{o['context']}"] = {"ours_ms": o["step"]["medianMs"], "torch_ms": t["medianMs"], "speedup": t["medianMs"] / o["step"]["medianMs"]}
         if "chunkAttentionTile" in o:
             rec["ratios"][f"decode_{o['context']}"]["chunk_attention_head_vs_tile"] = o["chunkAttentionTile"]["medianMs"] / o["chunkAttention"]["medianMs"]
+        if "retrievalThreshold" in o:
+            rec["ratios"][f"decode_{o['context']}"]["retrieval_threshold_vs_rank"] = o["retrieval"]["medianMs"] / o["retrievalThreshold"]["medianMs"]
         if "chunkAttentionHeadAhead" in o:
             rec["ratios"][f"decode_{o['context']}"]["chunk_attention_ahead_vs_loop"] = o["chunkAttention"]["medianMs"] / o["chunkAttentionHeadAhead"]["medianMs"]
     for o in [x for x in ours["prefill"] if "hsa" in x]:

@@ -11,6 +11,8 @@
  * v1: per-invocation insertion lists, log2(WG) pairwise merges in workgroup memory (fused; scan of
  * dr ≠ 4m). v2 (decode): the scan of dr = 4m landmarks in coalesced vec4 tiles and the merge, with a
  * workgroup top-k by rank counting and parallel fusion weights (hsaSelectScan.wgsl.ts).
+ * v3 (opt-in `topkMode: 'threshold'`, not yet timed): the decode passes' top-k bounds the k-th first
+ * and ranks only the candidates as good as the bound (the first offer of a block: a few dozen, not 256).
  */
 import type { FloatArray } from '../core/dtype.js';
 import { ArgumentError } from '../core/errors.js';
@@ -30,6 +32,8 @@ export interface HsaSelectParams extends HsaRetrievalParams {
   pass: SelectMode;
   /** chunks per scan block (scan and merge) */
   blockLen: number;
+  /** the decode passes' workgroup top-k: `rank` (default, v2) or `threshold` (v3, a bound first; opt-in until timed) */
+  topkMode?: 'rank' | 'threshold';
 }
 
 const U = defineUniforms({
@@ -95,13 +99,14 @@ export const hsaSelect: Kernel<HsaSelectParams> = {
     // by rank counting (hsaSelectScan.wgsl.ts); the landmarks bind as f32 and are declared vec4
     const wide = caps.maxInvocations >= SCAN_WG && (p.pass === 'merge' || (p.pass === 'scan' && p.dr % 4 === 0));
     const RT = wide && p.pass === 'scan' ? scanTileRows(KMAX, p.dr, caps.maxWorkgroupStorage) : 0;
+    const threshold = wide && p.topkMode === 'threshold';
     const code = !wide
       ? () => hsaSelectWgsl({ mode: p.pass, WG, KMAX, DR: p.dr }, header)
       : p.pass === 'merge'
-        ? () => hsaMergeWgsl(KMAX, header)
-        : () => hsaScan4Wgsl({ KMAX, DR: p.dr, RT }, header.replace('lmk: array<f32>', 'lmk: array<vec4<f32>>'));
+        ? () => hsaMergeWgsl(KMAX, header, threshold)
+        : () => hsaScan4Wgsl({ KMAX, DR: p.dr, RT, threshold }, header.replace('lmk: array<f32>', 'lmk: array<vec4<f32>>'));
     return {
-      key: `hsaSelect:${p.pass}:${WG}:${KMAX}:${p.dr}:${wide}:${RT}`,
+      key: `hsaSelect:${p.pass}:${WG}:${KMAX}:${p.dr}:${wide}:${RT}:${threshold ? 'thr' : 'rank'}`,
       code,
       buffers: bufs,
       uniforms: U.pack({

@@ -18,6 +18,8 @@ export interface Scan4Shape {
   DR: number;
   /** chunks per tile (≤ SCAN_WG) */
   RT: number;
+  /** the top-k's threshold stage (topkWgsl) */
+  threshold?: boolean;
 }
 
 /** Chunks per tile that fit the workgroup memory left by the top-k lists and the query. */
@@ -52,7 +54,7 @@ export function hsaScan4Wgsl(c: Scan4Shape, header: string): string {
   const DV = DR / 4;
   return /* wgsl */ `
 ${header}
-${topkWgsl(KMAX)}
+${topkWgsl(KMAX, c.threshold)}
 var<workgroup> qv: array<vec4<f32>, ${DV}>;
 var<workgroup> part: array<f32, ${RT * (DV + 1)}>;
 ${ENTRY}
@@ -90,13 +92,13 @@ ${tileLoads(DV, RT * DV)}
 }
 
 /** `header` declares `u`, candS, candI, idx, w, sel (see hsaSelect.ts). */
-export function hsaMergeWgsl(KMAX: number, header: string): string {
+export function hsaMergeWgsl(KMAX: number, header: string, threshold = false): string {
   const loads = [0, 1, 2, 3].map((q) => `    let i${q} = b0 + lid + ${q * SCAN_WG}u; let o${q} = row * u.ncand + min(i${q}, u.ncand - 1u);
     let s${q} = candS[o${q}]; let c${q} = candI[o${q}];`);
   const offers = [0, 1, 2, 3].map((q) => `    topkOffer(lid, i${q} < u.ncand, s${q}, c${q});`);
   return /* wgsl */ `
 ${header}
-${topkWgsl(KMAX)}
+${topkWgsl(KMAX, threshold)}
 ${finalizeParWgsl(KMAX)}
 ${ENTRY}
   let row = wgi;

@@ -8,7 +8,17 @@
  */
 export const TOPK_WG = 256;
 
-export const topkWgsl = (KMAX: number): string => /* wgsl */ `
+/**
+ * With `threshold` (v3, opt-in until timed): when more than PREFILTER_MIN·k candidates beat the
+ * current k-th, a cheap bound first: group g < k takes the best of candidates g, g + k, g + 2k, …,
+ * the worst of those k group bests is T, and only candidates at least as good as T go on to the rank
+ * counting (at least k candidates are as good as T, so nothing of the top k is dropped). The first
+ * offer of a block (every candidate beats the empty list) then counts over a few dozen candidates,
+ * not 256; the list it yields is the same.
+ */
+export const PREFILTER_MIN = 4;
+
+export const topkWgsl = (KMAX: number, threshold = false): string => /* wgsl */ `
 const NEG = -3.0e38;
 fn better(s: f32, i: u32, t: f32, j: u32) -> bool { return s > t || (s == t && i < j); }
 var<workgroup> bS: array<f32, ${KMAX}>;
@@ -17,6 +27,7 @@ var<workgroup> cS: array<f32, ${TOPK_WG}>;
 var<workgroup> cI: array<u32, ${TOPK_WG}>;
 var<workgroup> nLive: atomic<u32>;
 var<workgroup> nL: u32;
+${threshold ? 'var<workgroup> gS: array<f32, ' + KMAX + '>;\nvar<workgroup> gI: array<u32, ' + KMAX + '>;' : ''}
 fn topkInit(lid: u32) {
   if (lid < u.k) { bS[lid] = NEG; bI[lid] = 0xffffffffu - (u.k - 1u - lid); }
   if (lid == 0u) { atomicStore(&nLive, 0u); }
@@ -27,7 +38,8 @@ fn topkOffer(lid: u32, has: bool, s: f32, i: u32) {
   if (has && better(s, i, bS[k - 1u], bI[k - 1u])) { let p = atomicAdd(&nLive, 1u); cS[p] = s; cI[p] = i; }
   workgroupBarrier();
   if (lid == 0u) { nL = atomicLoad(&nLive); }
-  let m = workgroupUniformLoad(&nL);
+  var m = workgroupUniformLoad(&nL);
+${threshold ? prefilter() : ''}
   if (m > 0u) {
     let ms = cS[min(lid, ${TOPK_WG - 1}u)]; let mi = cI[min(lid, ${TOPK_WG - 1}u)];
     let bs = bS[min(lid, k - 1u)]; let bi = bI[min(lid, k - 1u)];
@@ -44,6 +56,31 @@ fn topkOffer(lid: u32, has: bool, s: f32, i: u32) {
   }
   workgroupBarrier();
 }`;
+
+/**
+ * The threshold stage of topkOffer (see PREFILTER_MIN): on the m compacted candidates cS/cI, group
+ * bests into gS/gI, T, then the candidates as good as T compacted again (m updated).
+ */
+function prefilter(): string {
+  return `  if (m > ${PREFILTER_MIN}u * k) {
+    if (lid < k) {
+      var bs = cS[lid]; var bi = cI[lid];
+      for (var j = lid + k; j < m; j += k) { if (better(cS[j], cI[j], bs, bi)) { bs = cS[j]; bi = cI[j]; } }
+      gS[lid] = bs; gI[lid] = bi;
+    }
+    workgroupBarrier();
+    var ts = gS[0]; var ti = gI[0];
+    for (var g = 1u; g < k; g++) { if (better(ts, ti, gS[g], gI[g])) { ts = gS[g]; ti = gI[g]; } }
+    let mine = lid < m;
+    let xs = cS[min(lid, ${TOPK_WG - 1}u)]; let xi = cI[min(lid, ${TOPK_WG - 1}u)];
+    if (lid == 0u) { atomicStore(&nLive, 0u); }
+    workgroupBarrier();
+    if (mine && !better(ts, ti, xs, xi)) { let p = atomicAdd(&nLive, 1u); cS[p] = xs; cI[p] = xi; }
+    workgroupBarrier();
+    if (lid == 0u) { nL = atomicLoad(&nLive); }
+    m = workgroupUniformLoad(&nL);
+  }`;
+}
 
 /**
  * Slot rules and fusion weights from the best list (bS, bI), in parallel over the k slots: valid slots

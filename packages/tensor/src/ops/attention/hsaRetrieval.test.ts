@@ -5,7 +5,7 @@ import { Tensor } from '../../tensor.js';
 import { expectClose, freshSeed, randF32, testBackends, toF64 } from '../../test-utils/index.js';
 import { hsaRetrieval } from './hsaRetrieval.js';
 
-type Case = Omit<HsaRetrievalParams, 'scale'> & { blockLen?: number };
+type Case = Omit<HsaRetrievalParams, 'scale'> & { blockLen?: number; topkMode?: 'rank' | 'threshold'; ties?: boolean };
 
 const base = { s: 16, hr: 2, hk: 2, dr: 8, topk: 3, mode: 'softmax' as const };
 const CASES: Case[] = [
@@ -21,14 +21,19 @@ const CASES: Case[] = [
   // vec4 scan with few chunks per tile (dr = 200), and the scalar scan (dr = 5), stick-breaking
   { ...base, t: 1, chunks: 900, s: 2, topk: 16, posOffset: 1700, dr: 200, blockLen: 256, mode: 'stickBreaking' },
   { ...base, t: 2, chunks: 700, s: 2, topk: 9, posOffset: 1401, dr: 5, blockLen: 128 },
+  // many equal scores (landmarks and queries in {−1, 0, 1}): the order by chunk index decides
+  { ...base, t: 1, chunks: 3000, s: 4, topk: 16, posOffset: 12000, dr: 8, ties: true },
 ];
+// the threshold top-k (a bound on the k-th before the ranking) on every case with a block scan
+const THRESHOLD: Case[] = CASES.filter((c) => c.blockLen !== undefined || c.chunks > 1024).map((c) => ({ ...c, topkMode: 'threshold' }));
 
 describe.each(testBackends())('hsaRetrieval on %s', (_name, makeBackend) => {
-  it.each(CASES)('%j', async (c) => {
+  it.each([...CASES, ...THRESHOLD])('%j', async (c) => {
     const be = await makeBackend();
     const seed = freshSeed();
-    const qr = randF32(c.t * c.hr * c.dr, seed);
-    const lmk = randF32(c.chunks * c.hr * c.dr, seed + 1);
+    const round = (a: Float32Array) => (c.ties ? a.map((x) => Math.round(x)) : a);
+    const qr = round(randF32(c.t * c.hr * c.dr, seed));
+    const lmk = round(randF32(c.chunks * c.hr * c.dr, seed + 1));
     const r = hsaRetrieval(Tensor.from(be, qr, [c.t, c.hr, c.dr]), Tensor.from(be, lmk, [c.chunks, c.hr, c.dr]), {
       chunkSize: c.s,
       topk: c.topk,
@@ -38,6 +43,7 @@ describe.each(testBackends())('hsaRetrieval on %s', (_name, makeBackend) => {
       posOffset: c.posOffset,
       maskWindow: c.maskWindow,
       blockLen: c.blockLen,
+      topkMode: c.topkMode,
     });
     const f = retrievalForwardRef(toF64(qr), toF64(lmk), c);
     const k = hsaSlots(c);

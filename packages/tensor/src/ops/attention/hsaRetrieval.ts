@@ -31,6 +31,11 @@ export interface HsaRetrievalOptions {
   scale?: number;
   /** force the block scan (chunks per block); default: blocks only for few rows over many chunks */
   blockLen?: number;
+  /**
+   * the block scan's and merge's workgroup top-k (WebGPU): `rank` (default) or `threshold` (a bound
+   * on the k-th first, fewer candidates ranked; the same result)
+   */
+  topkMode?: 'rank' | 'threshold';
 }
 
 export interface HsaRetrievalResult {
@@ -84,6 +89,7 @@ function params(op: string, qr: Tensor, lmk: Tensor, o: HsaRetrievalOptions): Hs
     scale: o.scale,
     pass: blockLen > 0 ? 'scan' : 'fused',
     blockLen,
+    topkMode: o.topkMode,
   };
 }
 
