@@ -5,7 +5,8 @@
  * (in parts of ≤ one binding: 16M tokens is 16 GiB of bf16 K+V), all filled on the device by a hash.
  *   decode: one HSA step (landmark scan + merge, chunk attention over the k chosen chunks, fusion);
  *     the chunk attention also with its loads issued ahead (a candidate) and in its previous version
- *     (the tile variant), beside the default (head variant, a loop of partial sums)
+ *     (the tile variant; one dispatch a memory part), beside the default (head variant, a loop of
+ *     partial sums, the parts bound together)
  *   prefill: retrieval + chunk attention for every token of a 32K / 128K sequence
  *   swa: SWA forward at 32K with W = 4K
  * Every case is checked against the CPU references (sampled rows) before it is timed.
@@ -98,7 +99,8 @@ async function decodeCase(be: WebGpuBackend, L: number) {
   if (!(err <= 1)) throw new Error(`decode ${L}: check failed (${err})`);
   // beside the default (head variant, a loop of partial sums): its loads issued ahead (the candidate)
   // and the previous version, the tile variant (16 heads a workgroup, v2)
-  const baselines = { headAhead: { variant: 'head', loads: 'ahead' }, tile: { variant: 'tile' } } as const;
+  // and one dispatch a memory part (the previous way, 4M and 16M only: several parts)
+  const baselines = { headAhead: { variant: 'head', loads: 'ahead' }, tile: { variant: 'tile' }, partPerDispatch: { partsPerDispatch: 1 } } as const;
   const attnOf = (o: object) => () => hsaChunkAttention(q, mem.ks, mem.vs, r0.idx, r0.w, { chunkSize: S, ...o });
   for (const [name, o] of Object.entries(baselines)) {
     const out = attnOf(o)();
@@ -127,11 +129,11 @@ async function decodeCase(be: WebGpuBackend, L: number) {
   const attnBase: Record<string, Awaited<ReturnType<typeof timeGpu>>> = {};
   for (const [name, o] of Object.entries(baselines)) attnBase[name] = await timeGpu(be, () => attnOf(o)().dispose(), 50);
   const lmkTBps = (C * HK * DR * 4) / (scan.medianMs * 1e-3) / 1e12;
-  console.error(`decode ${L}: step ${total.medianMs.toFixed(4)} ms (retrieval ${scan.medianMs.toFixed(4)} ms, threshold top-k ${scanThreshold.medianMs.toFixed(4)} ms, ${lmkTBps.toFixed(2)} TB/s of landmarks; chunk attention ${attn.medianMs.toFixed(4)} ms, loads ahead ${attnBase.headAhead.medianMs.toFixed(4)} ms, tile ${attnBase.tile.medianMs.toFixed(4)} ms), check ${err.toFixed(3)}`);
+  console.error(`decode ${L}: step ${total.medianMs.toFixed(4)} ms (retrieval ${scan.medianMs.toFixed(4)} ms, threshold top-k ${scanThreshold.medianMs.toFixed(4)} ms, ${lmkTBps.toFixed(2)} TB/s of landmarks; chunk attention ${attn.medianMs.toFixed(4)} ms, loads ahead ${attnBase.headAhead.medianMs.toFixed(4)} ms, tile ${attnBase.tile.medianMs.toFixed(4)} ms, a part a dispatch ${attnBase.partPerDispatch.medianMs.toFixed(4)} ms), check ${err.toFixed(3)}`);
   const profile = await decodeProfile(be, { qr, lmk, q, ...mem }, pos);
   for (const t of [lmk, qr, q, ...mem.ks, ...mem.vs]) t.dispose();
   dispose(r0);
-  return { context: L, chunks: C, parts: mem.ks.length, step: total, retrieval: scan, retrievalThreshold: scanThreshold, chunkAttention: attn, chunkAttentionTile: attnBase.tile, chunkAttentionHeadAhead: attnBase.headAhead, profile, landmarkTBps: lmkTBps, checkErrorOverTol: err };
+  return { context: L, chunks: C, parts: mem.ks.length, step: total, retrieval: scan, retrievalThreshold: scanThreshold, chunkAttention: attn, chunkAttentionTile: attnBase.tile, chunkAttentionHeadAhead: attnBase.headAhead, chunkAttentionPartPerDispatch: attnBase.partPerDispatch, profile, landmarkTBps: lmkTBps, checkErrorOverTol: err };
 }
 
 /** Each dispatch of a decode step alone, into preallocated buffers (where the step's time goes). */
@@ -254,6 +256,8 @@ async function main() {
     bench: 'attention',
     commit: gitCommit(),
     adapter: be.report(),
+    // memory parts one chunk-attention dispatch binds: (this − 4) / 2
+    maxStorageBuffersPerStage: be.caps.maxStorageBuffers,
     shapes: { hq: HQ, hk: HK, d: D, dr: DR, s: S, k: K, fusion: 'softmax', decodeKv: 'bf16', prefillKv: 'f32' },
     decode,
     prefill,

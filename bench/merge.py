@@ -28,6 +28,8 @@ if name == "attention":
             rec["ratios"][f"decode_{o['context']}"]["chunk_attention_head_vs_tile"] = o["chunkAttentionTile"]["medianMs"] / o["chunkAttention"]["medianMs"]
         if "retrievalThreshold" in o:
             rec["ratios"][f"decode_{o['context']}"]["retrieval_threshold_vs_rank"] = o["retrieval"]["medianMs"] / o["retrievalThreshold"]["medianMs"]
+        if "chunkAttentionPartPerDispatch" in o:
+            rec["ratios"][f"decode_{o['context']}"]["chunk_attention_parts_bound_vs_one_a_dispatch"] = o["chunkAttentionPartPerDispatch"]["medianMs"] / o["chunkAttention"]["medianMs"]
         if "chunkAttentionHeadAhead" in o:
             rec["ratios"][f"decode_{o['context']}"]["chunk_attention_ahead_vs_loop"] = o["chunkAttention"]["medianMs"] / o["chunkAttentionHeadAhead"]["medianMs"]
     for o in [x for x in ours["prefill"] if "hsa" in x]:

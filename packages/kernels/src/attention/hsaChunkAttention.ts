@@ -15,7 +15,7 @@
  */
 import { type FloatArray, unpackHalf } from '../core/dtype.js';
 import { ArgumentError } from '../core/errors.js';
-import { type BufferBinding, grid, type Kernel } from '../core/program.js';
+import { type BufferBinding, grid, type Kernel, type WgslScalar } from '../core/program.js';
 import { wgslBindings } from '../core/program.js';
 import { defineUniforms } from '../core/uniforms.js';
 import { headRatio, weightedSum } from './common.js';
@@ -38,7 +38,16 @@ export interface HsaChunkAttentionGpuParams extends HsaChunkAttentionParams {
   variant?: 'tile' | 'head';
   /** the head variant's loads (HeadTile.loads) */
   loads?: 'ahead' | 'loop';
+  /**
+   * memory parts bound at once (default 1): arguments [q, memK0 … memK{np−1}, memV0 … memV{np−1}, idx,
+   * w, out]; every part but the last holds `perPart` chunks, chunks c0 … c0+cn−1 in all
+   */
+  np?: number;
+  perPart?: number;
 }
+
+/** Storage buffers one dispatch binds besides the memory parts (q, idx, w, out). */
+export const CHUNK_FIXED_BUFFERS = 4;
 
 export const CHUNK_MAX_D = 256;
 export const CHUNK_MAX_S = 512;
@@ -56,16 +65,19 @@ const U = defineUniforms({
   jsplit: 'u32',
   plane0: 'u32',
   planeSize: 'u32',
+  perPart: 'u32',
   smN: 'f32',
   scale: 'f32',
 });
 
-function buffers(kv: ChunkTile['kv']): BufferBinding[] {
-  const m = kv === 'f32' ? 'f32' : 'u32';
+function buffers(kv: ChunkTile['kv'], np: number): BufferBinding[] {
+  const m: WgslScalar = kv === 'f32' ? 'f32' : 'u32';
+  const mem = (x: 'K' | 'V'): BufferBinding[] =>
+    Array.from({ length: np }, (_, i) => ({ name: np === 1 ? `mem${x}` : `mem${x}${i}`, access: 'read', type: m }));
   return [
     { name: 'q', access: 'read', type: 'f32' },
-    { name: 'memK', access: 'read', type: m },
-    { name: 'memV', access: 'read', type: m },
+    ...mem('K'),
+    ...mem('V'),
     { name: 'idx', access: 'read', type: 'i32' },
     { name: 'w', access: 'read', type: 'f32' },
     { name: 'out', access: 'read_write', type: 'f32' },
@@ -81,9 +93,25 @@ export function chunkTile(ratio: number, d: number, s: number, kv: ChunkTile['kv
   return { HB, KT: Math.min(s, d > 128 ? 8 : 16), D: d, S: s, kv };
 }
 
+/** Concatenates np bound parts (arguments 1 … 2np) into one K and one V argument. */
+function joinParts(a: unknown[], np: number): unknown[] {
+  if (np === 1) return a;
+  const join = (xs: unknown[]) => {
+    const arrs = xs as FloatArray[];
+    const out = new (arrs[0].constructor as new (n: number) => FloatArray)(arrs.reduce((n, x) => n + x.length, 0));
+    let o = 0;
+    for (const x of arrs) {
+      out.set(x, o);
+      o += x.length;
+    }
+    return out;
+  };
+  return [a[0], join(a.slice(1, 1 + np)), join(a.slice(1 + np, 1 + 2 * np)), ...a.slice(1 + 2 * np)];
+}
+
 /** Reference for one part: [q, memK, memV, idx, w, out], memory rows of chunks c0 … c0+cn−1 only. */
 function partRef(a: unknown[], p: HsaChunkAttentionGpuParams): void {
-  const [q, mk, mv, idx, w, out] = a as [FloatArray, FloatArray, FloatArray, Int32Array, FloatArray, FloatArray];
+  const [q, mk, mv, idx, w, out] = joinParts(a, p.np ?? 1) as [FloatArray, FloatArray, FloatArray, Int32Array, FloatArray, FloatArray];
   const c0 = p.c0 ?? 0;
   const cn = p.cn ?? p.chunks;
   const kv = p.kv ?? 'f32';
@@ -127,15 +155,20 @@ export const hsaChunkAttentionForward: Kernel<HsaChunkAttentionGpuParams> = {
     if (chunkWords(tile) * 4 > caps.maxWorkgroupStorage || caps.maxInvocations < CHUNK_WG) {
       throw new ArgumentError(`hsaChunkAttention: tile ${JSON.stringify(tile)} does not fit this device's workgroup limits`);
     }
+    const np = p.np ?? 1;
+    if (!Number.isInteger(np) || np < 1 || 2 * np + CHUNK_FIXED_BUFFERS > (caps.maxStorageBuffers ?? 8)) {
+      throw new ArgumentError(`hsaChunkAttention: ${np} memory parts need ${2 * np + CHUNK_FIXED_BUFFERS} storage buffers, over this device's ${caps.maxStorageBuffers ?? 8}`);
+    }
+    if (np > 1 && !(Number.isInteger(p.perPart) && (p.perPart ?? 0) > 0)) throw new ArgumentError('hsaChunkAttention: np > 1 needs perPart, a positive integer');
     const head = p.variant === 'head';
     const hblocks = Math.ceil(ratio / tile.HB);
     const jsplit = p.jsplit ?? 1;
     const nwg = p.t * (head ? p.hq : p.hk * hblocks) * jsplit;
-    const bufs = buffers(kv);
+    const bufs = buffers(kv, np);
     const header = `${U.wgsl('U')}\n${wgslBindings(bufs, 'U')}`;
     return {
-      key: head ? `hsaChunkAttention:head:${p.loads ?? 'loop'}:d${p.d}:s${p.s}:${kv}` : `hsaChunkAttention:${tile.HB}x${tile.KT}:d${p.d}:s${p.s}:${kv}`,
-      code: () => (head ? hsaChunkAttentionHeadWgsl({ D: p.d, S: p.s, kv, loads: p.loads }, header) : hsaChunkAttentionWgsl(tile, header)),
+      key: `${head ? `hsaChunkAttention:head:${p.loads ?? 'loop'}` : `hsaChunkAttention:${tile.HB}x${tile.KT}`}:d${p.d}:s${p.s}:${kv}:np${np}`,
+      code: () => (head ? hsaChunkAttentionHeadWgsl({ D: p.d, S: p.s, kv, loads: p.loads, NP: np }, header) : hsaChunkAttentionWgsl({ ...tile, NP: np }, header)),
       buffers: bufs,
       uniforms: U.pack({
         hq: p.hq,
@@ -150,6 +183,7 @@ export const hsaChunkAttentionForward: Kernel<HsaChunkAttentionGpuParams> = {
         jsplit,
         plane0: p.plane0 ?? 0,
         planeSize: p.t * p.hq * p.d,
+        perPart: p.perPart ?? 0,
         smN: p.smN ?? 0,
         scale: p.scale ?? 1 / Math.sqrt(p.d),
       }),

@@ -15,16 +15,29 @@ export interface ChunkTile {
   D: number;
   S: number;
   kv: 'f32' | 'bf16' | 'f16';
+  /** K and V memory parts bound (default 1) */
+  NP?: number;
 }
 
 export const CHUNK_WG = 256;
 
 export const chunkWords = (c: ChunkTile): number => c.HB * c.D + c.KT * (c.D + 1) + c.HB * c.S + CHUNK_WG + 2;
 
-function kvLoads(kv: ChunkTile['kv']): string {
-  if (!isPacked16(kv)) return 'fn ldK(i: u32) -> f32 { return memK[i]; }\nfn ldV(i: u32) -> f32 { return memV[i]; }';
-  const t = kv as 'f16' | 'bf16';
-  return `${wgslHalfLoad('ldK', 'memK', t)}\n${wgslHalfLoad('ldV', 'memV', t)}`;
+/**
+ * ldK(i), ldV(i): element i of the K / V memory as f32. With NP > 1 parts bound (memK0 … memK{NP−1}),
+ * of the part `cpart` the slot loop chose (a private variable, set once a slot).
+ */
+function kvLoads(kv: ChunkTile['kv'], NP = 1): string {
+  const one = (fn: string, arr: string) =>
+    isPacked16(kv) ? wgslHalfLoad(fn, arr, kv as 'f16' | 'bf16') : `fn ${fn}(i: u32) -> f32 { return ${arr}[i]; }`;
+  if (NP === 1) return `${one('ldK', 'memK')}\n${one('ldV', 'memV')}`;
+  const lines = ['var<private> cpart: u32;'];
+  for (const m of ['K', 'V']) {
+    for (let p = 0; p < NP; p++) lines.push(one(`ld${m}${p}`, `mem${m}${p}`));
+    const cases = Array.from({ length: NP - 1 }, (_, p) => `case ${p}u: { return ld${m}${p}(i); }`).join(' ');
+    lines.push(`fn ld${m}(i: u32) -> f32 { switch (cpart) { ${cases} default: { return ld${m}${NP - 1}(i); } } }`);
+  }
+  return lines.join('\n');
 }
 
 /**
@@ -121,10 +134,10 @@ ${rowExpSum(S, G)}
 
 /**
  * Opens the loop over the workgroup's slots j ≡ js (mod jsplit) of (t, g): the slot's weight wj and
- * chunk cj (relative to the part) read once and shared, slots of weight 0 or outside the part
- * skipped, `base` the chunk's first memory row. The kernel declares slotW (f32) and slotC (i32) in workgroup memory.
+ * chunk cj (relative to the bound memory) read once and shared, slots of weight 0 or outside it
+ * skipped, `base` the chunk's first memory row (in part `cpart` when NP > 1 parts are bound). The kernel declares slotW (f32) and slotC (i32) in workgroup memory.
  */
-const slotLoopHead = (S: number): string => `  for (var j = js; j < u.k; j += u.jsplit) {
+const slotLoopHead = (S: number, NP: number): string => `  for (var j = js; j < u.k; j += u.jsplit) {
     if (lid == 0u) {
       let slot = (t * u.hk + g) * u.k + j;
       slotW = w[slot];
@@ -134,11 +147,18 @@ const slotLoopHead = (S: number): string => `  for (var j = js; j < u.k; j += u.
     let cj = workgroupUniformLoad(&slotC);
     // w = 0 (invalid or masked slot) contributes nothing; a chunk outside this part is not read
     if (wj == 0.0 || cj < 0 || cj >= i32(u.cn)) { continue; }
-    let base = u32(cj) * ${S}u;`;
+${
+  NP === 1
+    ? `    let base = u32(cj) * ${S}u;`
+    : `    // NP parts bound: u.perPart chunks each (the last may hold fewer)
+    cpart = min(u32(cj) / u.perPart, ${NP - 1}u);
+    let base = (u32(cj) - cpart * u.perPart) * ${S}u;`
+}`;
 
 /** `header` declares `u` and q, memK, memV, idx (i32), w, out. */
 export function hsaChunkAttentionWgsl(c: ChunkTile, header: string): string {
   const { HB, KT, D, S } = c;
+  const NP = c.NP ?? 1;
   const P = D + 1;
   const OPT = Math.ceil((HB * D) / CHUNK_WG);
   return /* wgsl */ `
@@ -149,7 +169,7 @@ var<workgroup> ps: array<f32, ${HB * S}>;
 var<workgroup> red: array<f32, ${CHUNK_WG}>;
 var<workgroup> slotW: f32;
 var<workgroup> slotC: i32;
-${kvLoads(c.kv)}
+${kvLoads(c.kv, NP)}
 @compute @workgroup_size(${CHUNK_WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
@@ -167,7 +187,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   }
   var acc: array<f32, ${OPT}>;
   for (var o = 0u; o < ${OPT}u; o++) { acc[o] = 0.0; }
-${slotLoopHead(S)}
+${slotLoopHead(S, NP)}
     for (var s0 = 0u; s0 < ${S}u; s0 += ${KT}u) {
 ${tileLoad('ldK', c)}
       workgroupBarrier();
@@ -207,10 +227,12 @@ export interface HeadTile {
   D: number;
   S: number;
   kv: ChunkTile['kv'];
+  /** K and V memory parts bound (default 1) */
+  NP?: number;
   /**
    * `loop` (default, v3.0, measured): a loop of four partial sums; `ahead` (not yet timed): an
    * invocation's loads of K (V) all issued before its first multiply-add, fully unrolled, where the
-   * lane count divides D (S) and there are ≤ 64 of them
+   * lane count divides D (S) and there are ≤ 64 of them, with one memory part bound
    */
   loads?: 'ahead' | 'loop';
 }
@@ -261,10 +283,13 @@ function loadsAhead(acc: string, first: string, step: number, n: number, weight:
  */
 export function hsaChunkAttentionHeadWgsl(c: HeadTile, header: string): string {
   const { D, S } = c;
+  const NP = c.NP ?? 1;
   const P = headKeyLanes(S);
   const KP = CHUNK_WG / P;
   const Q = headDimLanes(D);
-  const ahead = c.loads === 'ahead';
+  // loads ahead read through the parts' switch crashed SwiftShader's shader compiler (32 inlined
+  // switches): with several parts bound the loop is used
+  const ahead = c.loads === 'ahead' && NP === 1;
   const vAt = (i: string) => `ldV(((base + ${i}) * u.hk + g) * ${D}u + od)`;
   return /* wgsl */ `
 ${header}
@@ -273,7 +298,7 @@ var<workgroup> ps: array<f32, ${S}>;
 var<workgroup> red: array<f32, ${CHUNK_WG}>;
 var<workgroup> slotW: f32;
 var<workgroup> slotC: i32;
-${kvLoads(c.kv)}
+${kvLoads(c.kv, NP)}
 @compute @workgroup_size(${CHUNK_WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
@@ -287,7 +312,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let lane = lid % ${P}u;
   let od = lid % ${D}u; let oq = lid / ${D}u;
   var acc = 0.0;
-${slotLoopHead(S)}
+${slotLoopHead(S, NP)}
     for (var s0 = 0u; s0 < ${S}u; s0 += ${KP}u) {
       let s = s0 + lid / ${P}u;
       var z = 0.0;

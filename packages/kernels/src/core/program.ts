@@ -17,6 +17,8 @@ export interface DeviceCaps {
   readonly subgroups: boolean;
   /** smallest subgroup size the adapter may use (only meaningful with subgroups) */
   readonly subgroupMinSize: number;
+  /** maxStorageBuffersPerShaderStage (default 8, WebGPU's guaranteed minimum) */
+  readonly maxStorageBuffers?: number;
 }
 
 /** Browser-safe limits: 256 invocations, 32 KiB workgroup memory, no subgroups. */

@@ -72,6 +72,7 @@ export class WebGpuBackend implements Backend {
       maxWorkgroupsPerDim: l.maxComputeWorkgroupsPerDimension,
       subgroups: device.features.has('subgroups'),
       subgroupMinSize: (acquired.adapter.info as { subgroupMinSize?: number }).subgroupMinSize ?? 4,
+      maxStorageBuffers: l.maxStorageBuffersPerShaderStage,
     };
     this.maxBindingBytes = Math.min(options.maxBindingBytes ?? Number.POSITIVE_INFINITY, l.maxStorageBufferBindingSize);
     this.poison = options.poison ?? false;

@@ -19,6 +19,9 @@ interface Case {
   /** the WebGPU kernel (default: the op's choice) */
   variant?: 'tile' | 'head';
   loads?: 'ahead' | 'loop';
+  /** chunk counts of the memory parts (default: `parts` parts of ⌈chunks / parts⌉, the last fewer) */
+  sizes?: number[];
+  partsPerDispatch?: number;
 }
 
 /** Random selection: distinct chunks per row, some slots weight 0 with an index that must not matter. */
@@ -55,6 +58,13 @@ const CASES: Case[] = [
     { t: 3, hq: 6, hk: 3, d: 20, s: 5, chunks: 4, k: 4, bf16: true, parts: 2 },
   ].flatMap((c) => [{ ...c, variant: 'head' as const }, { ...c, variant: 'head' as const, loads: 'ahead' as const }]),
   { t: 1, hq: 32, hk: 2, d: 128, s: 64, chunks: 40, k: 16, bf16: true, parts: 3, variant: 'tile' },
+  // memory parts: bound together (as many as the device allows), one a dispatch, of unequal sizes
+  // (one a dispatch, whatever the device)
+  { t: 1, hq: 32, hk: 2, d: 128, s: 64, chunks: 40, k: 16, bf16: true, variant: 'head', loads: 'ahead' },
+  { t: 1, hq: 4, hk: 2, d: 16, s: 8, chunks: 29, k: 6, parts: 5, variant: 'head' },
+  { t: 1, hq: 4, hk: 2, d: 16, s: 8, chunks: 29, k: 6, parts: 5, variant: 'head', partsPerDispatch: 1 },
+  { t: 2, hq: 4, hk: 2, d: 16, s: 8, chunks: 29, k: 6, parts: 5, variant: 'tile', bf16: true },
+  { t: 1, hq: 4, hk: 2, d: 16, s: 8, chunks: 7, k: 3, sizes: [2, 4, 1], variant: 'head' },
 
 ];
 
@@ -71,11 +81,13 @@ describe.each(testBackends())('hsaChunkAttention on %s', (_name, makeBackend) =>
     const dtype = c.bf16 ? 'bf16' : 'f32';
     const parts = c.parts ?? 1;
     const per = Math.ceil(c.chunks / parts);
+    const sizes = c.sizes ?? Array.from({ length: Math.ceil(c.chunks / per) }, (_, i) => Math.min(per, c.chunks - i * per));
     const slices = (a: Float32Array) => {
       const out: Tensor[] = [];
-      for (let c0 = 0; c0 < c.chunks; c0 += per) {
-        const n = Math.min(per, c.chunks - c0);
+      let c0 = 0;
+      for (const n of sizes) {
         out.push(Tensor.from(be, a.subarray(c0 * c.s * c.hk * c.d, (c0 + n) * c.s * c.hk * c.d), [n * c.s, c.hk, c.d], dtype));
+        c0 += n;
       }
       return out;
     };
@@ -85,7 +97,7 @@ describe.each(testBackends())('hsaChunkAttention on %s', (_name, makeBackend) =>
       slices(mv),
       Tensor.from(be, idx, [c.t, c.hk, c.k], 'i32'),
       Tensor.from(be, w, [c.t, c.hk, c.k]),
-      { chunkSize: c.s, smN: c.smN, variant: c.variant, loads: c.loads },
+      { chunkSize: c.s, smN: c.smN, variant: c.variant, loads: c.loads, partsPerDispatch: c.partsPerDispatch },
     );
     const want = new Float64Array(c.t * c.hq * c.d);
     const p = { t: c.t, hq: c.hq, hk: c.hk, d: c.d, s: c.s, chunks: c.chunks, k: c.k, smN: c.smN };

@@ -4,7 +4,7 @@
  * prefill ([T, ...]) and decode (T = 1) against a memory of any length: the memory may be a list of
  * parts (each within one binding), processed in order into the same output.
  */
-import { ArgumentError, hsaChunkAttentionForward, hsaPlaneSum, ShapeError } from '@hsa/kernels';
+import { ArgumentError, CHUNK_FIXED_BUFFERS, hsaChunkAttentionForward, hsaPlaneSum, ShapeError } from '@hsa/kernels';
 import { fmtShape, Tensor } from '../../tensor.js';
 import { expectDtype, sameBackend } from '../guards.js';
 
@@ -22,6 +22,11 @@ export interface HsaChunkAttentionOptions {
   variant?: 'tile' | 'head';
   /** the head variant's load schedule (benchmarks compare them): `loop` (default) or `ahead` */
   loads?: 'ahead' | 'loop';
+  /**
+   * memory parts bound by one dispatch (default: as many as the device's storage buffers allow when
+   * every part but the last has the same chunk count, else 1)
+   */
+  partsPerDispatch?: number;
 }
 
 /** Chunk count of each memory part [Ci·S, Hk, D], after checking shapes and dtypes. */
@@ -73,24 +78,33 @@ export function hsaChunkAttention(
   const ins = [q, idx, w].map((x) => x.contiguous());
   const variant = options.variant ?? (t === 1 ? 'head' : 'tile');
   const base = { t, hq, hk, d, s, chunks: total, k, smN: options.smN, scale: options.scale, kv: ks[0].dtype as 'f32', variant, loads: options.loads };
+  // the parts in groups of np, one dispatch a group (its parts bound together: every part but the
+  // last of equal size)
+  const per = chunks[0];
+  const even = chunks.every((c, i) => c === per || (i === chunks.length - 1 && c < per));
+  const maxNp = Math.max(1, Math.floor(((q.backend.caps.maxStorageBuffers ?? 8) - CHUNK_FIXED_BUFFERS) / 2));
+  const np = even ? Math.max(1, Math.min(options.partsPerDispatch ?? maxNp, maxNp, chunks.length)) : 1;
+  const groups: number[][] = [];
+  for (let i = 0; i < chunks.length; i += np) groups.push(chunks.slice(i, i + np).map((_, j) => i + j));
   // few workgroups (decode): one per slot, each into its own output plane, summed in a fixed order;
-  // part i writes planes i·k … i·k + k − 1 of one tensor (disjoint: no write-after-write between the
-  // parts' dispatches), and one sum over all of them gives `out`
+  // group i writes planes i·k … i·k + k − 1 of one tensor (disjoint: no write-after-write between the
+  // groups' dispatches), and one sum over all of them gives `out`
   const split = t * hk < 256 && k > 1;
   const jsplit = split ? k : 1;
   // allocated before the first dispatch (a buffer freed in between could be reused)
-  const planes = split ? [Tensor.empty(q.backend, [chunks.length * k, t, hq, d], 'f32')] : [];
+  const planes = split ? [Tensor.empty(q.backend, [groups.length * k, t, hq, d], 'f32')] : [];
   let c0 = 0;
-  chunks.forEach((cn, i) => {
-    const [mk, mv] = [ks[i].contiguous(), vs[i].contiguous()];
+  groups.forEach((group, i) => {
+    const mk = group.map((j) => ks[j].contiguous());
+    const mv = group.map((j) => vs[j].contiguous());
+    const cn = group.reduce((n, j) => n + chunks[j], 0);
     const target = split ? planes[0] : out;
-    const p = { ...base, c0, cn, accumulate: !split && i > 0, jsplit, plane0: split ? i * k : 0 };
-    q.backend.run(hsaChunkAttentionForward, p, [ins[0].arg(), mk.arg(), mv.arg(), ins[1].arg(), ins[2].arg(), target.arg()]);
-    mk.dispose();
-    mv.dispose();
+    const p = { ...base, c0, cn, accumulate: !split && i > 0, jsplit, plane0: split ? i * k : 0, np: group.length, perPart: per };
+    q.backend.run(hsaChunkAttentionForward, p, [ins[0].arg(), ...mk.map((x) => x.arg()), ...mv.map((x) => x.arg()), ins[1].arg(), ins[2].arg(), target.arg()]);
+    for (const x of [...mk, ...mv]) x.dispose();
     c0 += cn;
   });
-  if (split) q.backend.run(hsaPlaneSum, { n: out.size, planes: chunks.length * k }, [planes[0].arg(), out.arg()]);
+  if (split) q.backend.run(hsaPlaneSum, { n: out.size, planes: groups.length * k }, [planes[0].arg(), out.arg()]);
   for (const x of [...ins, ...planes]) x.dispose();
   return out;
 }
