@@ -155,6 +155,21 @@ ${
     let base = (u32(cj) - cpart * u.perPart) * ${S}u;`
 }`;
 
+/**
+ * Both variants' shared workgroup memory (red, slotW, slotC), loaders and entry point, up to the
+ * workgroup's linear index `wgi` with its plane `js` taken off.
+ */
+const entry = (kv: ChunkTile['kv'], NP: number): string => `var<workgroup> red: array<f32, ${CHUNK_WG}>;
+var<workgroup> slotW: f32;
+var<workgroup> slotC: i32;
+${kvLoads(kv, NP)}
+@compute @workgroup_size(${CHUNK_WG})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) lid: u32) {
+  var wgi = ${WGSL_LINEAR_WORKGROUP};
+  if (wgi >= u.nwg) { return; }
+  let js = wgi % u.jsplit; wgi /= u.jsplit;`;
+
 /** `header` declares `u` and q, memK, memV, idx (i32), w, out. */
 export function hsaChunkAttentionWgsl(c: ChunkTile, header: string): string {
   const { HB, KT, D, S } = c;
@@ -166,16 +181,7 @@ ${header}
 var<workgroup> qs: array<f32, ${HB * D}>;
 var<workgroup> ts: array<f32, ${KT * P}>;
 var<workgroup> ps: array<f32, ${HB * S}>;
-var<workgroup> red: array<f32, ${CHUNK_WG}>;
-var<workgroup> slotW: f32;
-var<workgroup> slotC: i32;
-${kvLoads(c.kv, NP)}
-@compute @workgroup_size(${CHUNK_WG})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
-  var wgi = ${WGSL_LINEAR_WORKGROUP};
-  if (wgi >= u.nwg) { return; }
-  let js = wgi % u.jsplit; wgi /= u.jsplit;
+${entry(c.kv, NP)}
   let hb = wgi % u.hblocks; wgi /= u.hblocks;
   let g = wgi % u.hk;
   let t = wgi / u.hk;
@@ -295,16 +301,7 @@ export function hsaChunkAttentionHeadWgsl(c: HeadTile, header: string): string {
 ${header}
 var<workgroup> qs: array<f32, ${D}>;
 var<workgroup> ps: array<f32, ${S}>;
-var<workgroup> red: array<f32, ${CHUNK_WG}>;
-var<workgroup> slotW: f32;
-var<workgroup> slotC: i32;
-${kvLoads(c.kv, NP)}
-@compute @workgroup_size(${CHUNK_WG})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
-  var wgi = ${WGSL_LINEAR_WORKGROUP};
-  if (wgi >= u.nwg) { return; }
-  let js = wgi % u.jsplit; wgi /= u.jsplit;
+${entry(c.kv, NP)}
   let h = wgi % u.hq;
   let t = wgi / u.hq;
   let g = h / u.ratio;
