@@ -2,8 +2,9 @@
  * Pools the per-depth eval JSONs of recipes/device.sh into one markdown table (docs/results.md):
  *   (in apps/cli) node --conditions=@hsa/source --import tsx scripts/results.ts DIR [DIR ...]
  * DIR holds `eval-<task>-<length>-d<depth>….json` files (`hsa eval --json`) of one model, named after
- * it; a file a time limit cut short (`complete: false`) counts with the samples it answered. A cell pools every depth of a (task, length): accuracy over all samples with its Wilson 95%
- * interval, the number of samples, the needle-chunk retrieval rate and the prefill tokens/s.
+ * it; a file a time limit cut short (`complete: false`) counts with the samples it answered. A cell
+ * pools every depth of a (task, length): accuracy over all samples with its Wilson 95% interval, the
+ * number of samples, the needle-chunk retrieval rate and the prefill tokens/s.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';

@@ -8,12 +8,10 @@
  *   9.8e-4·|q||k| at 16M; v1 misses that by 3× and more there).
  */
 import { describe, expect, it } from 'vitest';
-import { mulberry32 } from '../test-utils/rng.js';
+import { mulberry32 as rng } from '../test-utils/rng.js';
 import { ROPE_ANGLE_BOUND, ropeAngle, ropeFreqs, ropeInvFreq, ropeRef } from './rope.ref.js';
 
-
-/** uniform [0, 1); the seed goes into every assertion message */
-const rng = mulberry32;
+/** a fresh seed a test; it goes into every assertion message */
 const freshSeed = () => (Math.random() * 2 ** 31) >>> 0;
 const randInt = (r: () => number, lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
 

@@ -92,19 +92,22 @@ export function hsaChunkAttention(
   const split = t * hk < 256 && k > 1;
   const jsplit = split ? k : 1;
   // allocated before the first dispatch (a buffer freed in between could be reused)
-  const planes = split ? [Tensor.empty(q.backend, [groups.length * k, t, hq, d], 'f32')] : [];
+  const planes = split ? Tensor.empty(q.backend, [groups.length * k, t, hq, d], 'f32') : undefined;
   let c0 = 0;
   groups.forEach((group, i) => {
     const mk = group.map((j) => ks[j].contiguous());
     const mv = group.map((j) => vs[j].contiguous());
     const cn = group.reduce((n, j) => n + chunks[j], 0);
-    const target = split ? planes[0] : out;
+    const target = planes ?? out;
     const p = { ...base, c0, cn, accumulate: !split && i > 0, jsplit, plane0: split ? i * k : 0, np: group.length, perPart: per };
     q.backend.run(hsaChunkAttentionForward, p, [ins[0].arg(), ...mk.map((x) => x.arg()), ...mv.map((x) => x.arg()), ins[1].arg(), ins[2].arg(), target.arg()]);
     for (const x of [...mk, ...mv]) x.dispose();
     c0 += cn;
   });
-  if (split) q.backend.run(hsaPlaneSum, { n: out.size, planes: groups.length * k }, [planes[0].arg(), out.arg()]);
-  for (const x of [...ins, ...planes]) x.dispose();
+  if (planes) {
+    q.backend.run(hsaPlaneSum, { n: out.size, planes: groups.length * k }, [planes.arg(), out.arg()]);
+    planes.dispose();
+  }
+  for (const x of ins) x.dispose();
   return out;
 }
