@@ -15,6 +15,7 @@ import { type HsaConfig, HsaModel, createDecodeState, type DecodeState, decodeSt
 import { argmax, CpuBackend, type Backend, SafetensorsFile, serializeSafetensors, type SafetensorsTensorInput, Tensor, WebGpuBackend } from '@hsa/tensor';
 import { argValue, gitCommit, writeJson } from './common.js';
 import { profileStep } from './model-profile.js';
+import { profileRun } from './profile.js';
 import { swaDecodeKernels } from './model-swa.js';
 
 const SMALL = process.argv.includes('--small');
@@ -55,6 +56,8 @@ const LENGTHS = SMALL ? [256, 1024, 4096, 16384] : [4096, 131072, 1 << 20, 1 << 
 const STEPS = SMALL ? 2 : 32;
 /** --quick: decode at 4K and 128K only, no eager prefill */
 const QUICK = process.argv.includes('--quick');
+/** --prefill-to N: only a real prefill to N tokens (timed per piece of 1M), then decode timed there */
+const PREFILL_TO = argValue('--prefill-to');
 
 /** bf16 words of hash values in [−a, a) (norm weights ≈ 1). */
 function randomBf16(n: number, seed: number, a: number, center: number): Uint16Array {
@@ -165,6 +168,42 @@ function fillSynthetic(state: DecodeState, target: number, be: Backend): void {
   state.pos += need * S;
 }
 
+/** One lazy prefill of one segment (a fresh state) with a timestamp before each dispatch. */
+async function profilePrefill(be: WebGpuBackend, model: HsaModel) {
+  const state = createDecodeState(model);
+  try {
+    return await profileRun(be, async () => (await prefill(ids(CONFIG.inference_segment, 4, model.config.vocabSize), state, { logits: 'last' })).dispose());
+  } finally {
+    state.dispose();
+  }
+}
+
+/**
+ * A real prefill of `n` tokens in pieces of 1M (each piece one `prefill` call continuing the state,
+ * timed to its last-token logits), stopping early when `budgetS` would be passed; then decode timed
+ * at the length reached.
+ */
+async function prefillLong(model: HsaModel, n: number, budgetS: number) {
+  const piece = Math.min(n, 1 << 20);
+  const state = createDecodeState(model);
+  const pieces: { tokens: number; ms: number; tokensPerSecond: number }[] = [];
+  const t0 = performance.now();
+  while (state.pos < n) {
+    const len = Math.min(piece, n - state.pos);
+    const last = pieces.at(-1);
+    if (last && performance.now() - t0 + last.ms * 1.2 > budgetS * 1000) break;
+    const t1 = performance.now();
+    (await prefill(ids(len, 11 + state.pos, model.config.vocabSize), state, { logits: 'last' })).dispose();
+    const ms = performance.now() - t1;
+    pieces.push({ tokens: len, ms, tokensPerSecond: (len * 1000) / ms });
+    console.error(`prefill-long: ${state.pos} tokens, ${((performance.now() - t0) / 1000).toFixed(1)} s, piece ${((len * 1000) / ms).toFixed(0)} tok/s`);
+  }
+  const ms = performance.now() - t0;
+  const decode = { context: state.pos, chunks: state.chunks, memoryParts: 'parts' in state.store ? state.store.parts : 0, ...(await timeDecode(state)) };
+  state.dispose();
+  return { target: n, reached: pieces.reduce((a, p) => a + p.tokens, 0), ms, tokensPerSecond: (pieces.reduce((a, p) => a + p.tokens, 0) * 1000) / ms, pieces, decode };
+}
+
 async function main() {
   const be = await WebGpuBackend.create();
   const budgetS = Number(argValue('--budget-s') ?? (SMALL ? 60 : 240));
@@ -177,8 +216,17 @@ async function main() {
   console.error(`SWA decode kernel: v1 ${swaDecode.v1.medianMs.toFixed(4)} ms, v2 ${swaDecode.v2.medianMs.toFixed(4)} ms`);
   await timePrefill(model, Math.min(4096, PREFILL), true); // compiles the pipelines
   const prefillLazy = await timePrefill(model, PREFILL, true);
-  const prefillEager = QUICK ? null : await timePrefill(model, PREFILL, false);
+  const prefillEager = QUICK || PREFILL_TO ? null : await timePrefill(model, PREFILL, false);
   console.error(`prefill ${PREFILL}: lazy ${prefillLazy.tokensPerSecond.toFixed(0)} tok/s, eager ${prefillEager?.tokensPerSecond.toFixed(0)} tok/s`);
+  const prefillProfile = await profilePrefill(be, model);
+  console.error(`prefill profile: ${JSON.stringify(prefillProfile)}`);
+  if (PREFILL_TO) {
+    const long = await prefillLong(model, Number(PREFILL_TO), budgetS);
+    writeJson(argValue('--json'), { bench: 'model-prefill-long', commit: gitCommit(), adapter: be.report(), config: CONFIG, parameters: model.parameterCount, checks, prefill: { lazy: prefillLazy }, prefillProfile, long });
+    model.dispose();
+    be.destroy();
+    return;
+  }
   const state = createDecodeState(model);
   const decode: Record<string, unknown>[] = [];
   let spent = 0;
@@ -211,6 +259,7 @@ async function main() {
     checks,
     swaDecode,
     prefill: { lazy: prefillLazy, eager: prefillEager },
+    prefillProfile,
     decode,
     ratio1MTo4K: a && b ? b / a : null,
   });

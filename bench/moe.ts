@@ -10,12 +10,13 @@
  * Flags: --small (T 512, E 8, k 2, d 128, F 64: runs on SwiftShader), --tokens N, --json PATH.
  * bench/moe_torch.py is the same-run PyTorch baseline (loop over experts, f32, TF32 off).
  */
-import { moeRouterRef, swigluRow } from '@hsa/kernels';
+import { moeGroupedGemm, moeRouterRef, swigluRow } from '@hsa/kernels';
 import { disposeForward, MoeLayer } from '@hsa/moe';
-import { cast, type Tensor, WebGpuBackend } from '@hsa/tensor';
+import { cast, Tensor, WebGpuBackend } from '@hsa/tensor';
 import { argValue, gitCommit, timeGpu, writeJson } from './common.js';
 import { checkSmall, denseStep, FULL, hashLayer, moeStep, SEEDS, SMALL, type Size } from './moe-steps.js';
 import { copyKernel, hashTensor, hashValue } from './moe-kernels.js';
+import { profileRun } from './profile.js';
 
 /** Float64 rows [r0, r1) of a hash-filled [rows, n] tensor. */
 const hostRows = (seed: number, scale: number, r0: number, r1: number, n: number) => Float64Array.from({ length: (r1 - r0) * n }, (_, i) => hashValue(r0 * n + i, seed, scale));
@@ -72,10 +73,37 @@ const flopsMoe = (s: Size) => 2 * s.T * ((s.k + s.shared) * 3 * s.F * s.d + s.E 
 async function decode(be: WebGpuBackend, layer: MoeLayer, s: Size, label: string, bytesPerWeight: number, iters: number, reps: number) {
   const x1 = hashTensor(be, [1, s.d], 21, 1);
   const t = await timeGpu(be, () => layer.decode(x1).dispose(), iters, reps);
+  const profile = await profileRun(be, async () => layer.decode(x1).dispose());
   const bytes = (s.k + s.shared) * 3 * s.F * s.d * bytesPerWeight;
   x1.dispose();
   console.error(`decode ${label}: ${(t.medianMs * 1e3).toFixed(1)} µs, ${(bytes / (t.medianMs * 1e-3) / 1e12).toFixed(2)} TB/s of expert weights`);
-  return { weights: label, timing: t, expertBytes: bytes, weightTBps: bytes / (t.medianMs * 1e-3) / 1e12 };
+  return { weights: label, timing: t, expertBytes: bytes, weightTBps: bytes / (t.medianMs * 1e-3) / 1e12, profile };
+}
+
+/**
+ * The forward's gate/up grouped GEMM (SwiGLU epilogue) alone at the layer's routing: v4 (128-row
+ * tiles of 64 columns of each weight, the default) against v2 (64×128 tiles), outputs compared first.
+ */
+async function gateUpVersions(be: WebGpuBackend, layer: MoeLayer, x: Tensor, s: Size, iters: number, reps: number) {
+  const f = layer.forward(x);
+  const A = s.T * s.k;
+  const base = { k: s.k, E: s.E, A, N: s.F, K: s.d, wDtype: 'f32' as const, bLayout: 'nk' as const, accumulate: false, aSrc: 'token' as const, outRow: 'sorted' as const, nB: 2 as const, swiglu: true };
+  const args = (out: Tensor) => [x.arg(), f.perm.arg(), f.offsets.arg(), f.tileStart.arg(), layer.experts.gate.arg(), layer.experts.up.arg(), out.arg()];
+  const out = { 128: Tensor.empty(be, [A, s.F]), 64: Tensor.empty(be, [A, s.F]) };
+  for (const tile of [128, 64] as const) be.run(moeGroupedGemm, { ...base, tile }, args(out[tile]));
+  const [a, b] = [(await out[128].data()) as Float32Array, (await out[64].data()) as Float32Array];
+  let [diff, mag] = [0, 0];
+  for (let i = 0; i < a.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i] - b[i]));
+    mag = Math.max(mag, Math.abs(b[i]));
+  }
+  if (!(diff <= 1e-5 * mag)) throw new Error(`gate/up v4 vs v2: max |Δ| ${diff} of ${mag}`);
+  const timing: Record<string, unknown> = { maxDiffOverMax: diff / mag };
+  for (const tile of [128, 64] as const) timing[`tile${tile}`] = await timeGpu(be, () => be.run(moeGroupedGemm, { ...base, tile }, args(out[tile])), iters, reps);
+  for (const t of [out[128], out[64]]) t.dispose();
+  disposeForward(f, false);
+  console.error(`gate/up GEMM: ${JSON.stringify(timing)}`);
+  return timing;
 }
 
 async function copyRate(be: WebGpuBackend, bytes: number, iters: number, reps: number) {
@@ -104,6 +132,10 @@ async function main() {
   // SwiftShader (--small, to see it work) takes seconds a step: fewer repetitions there
   const reps = small ? 3 : 10;
   const moe = await moeStep(be, layer, x, s, iters, reps);
+  const gateUp = await gateUpVersions(be, layer, x, s, iters, reps);
+  // where the forward's time goes (one forward, a timestamp before each dispatch)
+  const forwardProfile = await profileRun(be, async () => disposeForward(layer.forward(x), false));
+  console.error(`forward profile: ${JSON.stringify(forwardProfile)}`);
   const dense = await denseStep(be, x, s, iters, reps);
   const dec = [await decode(be, layer, s, 'f32', 4, small ? 2 : 100, reps)];
   const b16 = MoeLayer.fromTensors(layer.config, {
@@ -127,6 +159,8 @@ async function main() {
     adapter: be.report(),
     shapes: { ...s, denseWidth: (s.k + s.shared) * s.F },
     checks: { small: smallCheck, full },
+    forwardProfile,
+    gateUp,
     moe: { ...moe, tflopsForward: flopsMoe(s) / (moe.forward.medianMs * 1e-3) / 1e12, tflopsForwardBackward: (3 * flopsMoe(s)) / (moe.forwardBackward.medianMs * 1e-3) / 1e12 },
     dense,
     decode: dec,

@@ -11,10 +11,13 @@ const [T, k, E] = [150, 3, 4]; // 450 assignments over experts 0..2 (~150 rows: 
 const A = T * k;
 const src = (map: MoeRowMap, perm: ArrayLike<number>, r: number) => (map === 'sorted' ? r : map === 'assign' ? perm[r] : Math.floor(perm[r] / k));
 
-type Case = Pick<MoeGroupedGemmParams, 'aSrc' | 'outRow' | 'bLayout' | 'nB' | 'accumulate' | 'swiglu'> & { N: number; K: number };
+type Case = Pick<MoeGroupedGemmParams, 'aSrc' | 'outRow' | 'bLayout' | 'nB' | 'accumulate' | 'swiglu' | 'tile'> & { N: number; K: number };
 const CASES: [string, Case][] = [
   ['gate/up: x by token, [N,K] weights, two outputs', { aSrc: 'token', outRow: 'sorted', bLayout: 'nk', nB: 2, accumulate: false, N: 137, K: 50 }],
   ['gate/up fused SwiGLU', { aSrc: 'token', outRow: 'sorted', bLayout: 'nk', nB: 2, swiglu: true, accumulate: false, N: 70, K: 33 }],
+  ['two [K,N] weights by assignment, accumulating', { aSrc: 'assign', outRow: 'assign', bLayout: 'kn', nB: 2, accumulate: true, N: 65, K: 19 }],
+  ['gate/up, 64-row tiles (v2)', { aSrc: 'token', outRow: 'sorted', bLayout: 'nk', nB: 2, accumulate: false, N: 137, K: 50, tile: 64 }],
+  ['gate/up fused SwiGLU, 64-row tiles (v2)', { aSrc: 'token', outRow: 'sorted', bLayout: 'nk', nB: 2, swiglu: true, accumulate: false, N: 70, K: 33, tile: 64 }],
   ['dact: dy by assignment, [K,N] weights', { aSrc: 'assign', outRow: 'sorted', bLayout: 'kn', nB: 1, accumulate: false, N: 131, K: 29 }],
   ['dx: sorted rows into assignment order, accumulating', { aSrc: 'sorted', outRow: 'assign', bLayout: 'kn', nB: 1, accumulate: true, N: 140, K: 21 }],
 ];

@@ -24,6 +24,8 @@ export interface MoeGroupedGemmParams {
   accumulate: boolean;
   /** nB = 2 only: one output silu(A·B_0) ⊙ (A·B_1) (the forward's gate/up) instead of two */
   swiglu?: boolean;
+  /** two weights: 128-row tiles of 64 columns of each (default), or 64 (the 64×128 tiles of v2) */
+  tile?: 64 | 128;
   k: number;
   E: number;
   /** assignments (sorted rows) */

@@ -10,7 +10,11 @@
  *   (a third fewer workgroup-memory reads per multiply-add); the forward's fused SwiGLU epilogue
  *   (`swiglu`), so this one kernel also serves the inference forward.
  * v3 (one weight: down, dact, dx): 128×128 tiles of 8×8 outputs per thread (moeTile128.wgsl.ts); the
- *   64-row schedule is kept, even tiles take two, odd ones exit. Two weights stay on v2 (registers).
+ *   64-row schedule is kept, even tiles take two, odd ones exit.
+ * v4 (two weights: gate/up, with or without the SwiGLU epilogue): v3's tile with its 128 columns
+ *   paired, 64 of each weight at the same output columns, so each thread holds a gate value and its
+ *   up value side by side (c{q}_0, c{q}_1); 64 output columns a workgroup (704 = 11 tiles, where v2's
+ *   128 left 5.5). v2 stays as the `tile: 64` variant (bench/moe times both).
  */
 import { wgslHalfLoad } from '../core/dtype.js';
 import { type BufferBinding, type DeviceCaps, type Kernel, type WgslScalar, wgslBindings } from '../core/program.js';
@@ -160,21 +164,37 @@ function loads128(p: MoeGroupedGemmParams): string {
       let s = kk * ${T128}u + rr; Xs[s >> 2u][s & 3u] = v; }`,
   );
   const [nn, kk] = p.bLayout === 'nk' ? [`el / ${BK128}u`, `el % ${BK128}u`] : [`el % ${T128}u`, `el / ${T128}u`];
-  const addr = p.bLayout === 'nk' ? 'wbase + (n0 + nn) * u.K + k0 + kk' : 'wbase + (k0 + kk) * u.N + n0 + nn';
+  // one weight: column n0 + nn; two (paired): columns 0..63 of the tile from w0, 64..127 from w1, both at n0 + nn % 64
+  const col = p.nB === 1 ? 'nn' : '(nn & 63u)';
+  const addr = p.bLayout === 'nk' ? `wbase + (n0 + ${col}) * u.K + k0 + kk` : `wbase + (k0 + kk) * u.N + n0 + ${col}`;
+  const read = p.nB === 1 ? `v = read_w0(${addr});` : `if (nn < 64u) { v = read_w0(${addr}); } else { v = read_w1(${addr}); }`;
   const b = range(n).map(
     (i) => `    { let el = lid + ${i * 256}u; let nn = ${nn}; let kk = ${kk}; let s = kk * ${T128}u + nn;
-      Ys[s >> 2u][s & 3u] = select(0.0, read_w0(${addr}), n0 + nn < u.N && k0 + kk < u.K); }`,
+      var v = 0.0;
+      if (n0 + ${col} < u.N && k0 + kk < u.K) { ${read} }
+      Ys[s >> 2u][s & 3u] = v; }`,
   );
   return [...a, ...b].join('\n');
 }
 
+/** v3's epilogue (one weight: column groups h = 0, 1 at n0 + 64h) or v4's (paired: h is the weight). */
+function store128Moe(p: MoeGroupedGemmParams): string {
+  const ob = `let r = row0 + rl; let ob = ${p.outRow === 'sorted' ? 'r' : 'perm[r]'} * u.N;`;
+  const put = (o: number, v: string) => `out${o}[ob + n + j] = ${p.accumulate ? `out${o}[ob + n + j] + ${v}` : v};`;
+  if (p.nB === 1) {
+    return store128('rl', (r) => `row0 + ${r} < rowEnd`, (q, h) => `    { ${ob} let n = n0 + ${64 * h}u + tc * 4u;
+      for (var j = 0u; j < 4u; j++) { if (n + j < u.N) { ${put(0, `c${q}_${h}[j]`)} } } }`);
+  }
+  const body = (q: number) =>
+    p.swiglu
+      ? `let g = c${q}_0; let v0 = g / (vec4<f32>(1.0) + exp(-g)) * c${q}_1;
+      for (var j = 0u; j < 4u; j++) { if (n + j < u.N) { ${put(0, 'v0[j]')} } }`
+      : `for (var j = 0u; j < 4u; j++) { if (n + j < u.N) { ${put(0, `c${q}_0[j]`)} ${put(1, `c${q}_1[j]`)} } }`;
+  return store128('rl', (r) => `row0 + ${r} < rowEnd`, (q, h) => (h === 0 ? `    { ${ob} let n = n0 + tc * 4u;\n      ${body(q)} }` : ''));
+}
+
 function gemm128Wgsl(p: MoeGroupedGemmParams): string {
-  const st = store128(
-    'rl',
-    (r) => `row0 + ${r} < rowEnd`,
-    (q, h) => `    { let r = row0 + rl; let ob = ${p.outRow === 'sorted' ? 'r' : 'perm[r]'} * u.N; let n = n0 + ${64 * h}u + tc * 4u;
-      for (var j = 0u; j < 4u; j++) { if (n + j < u.N) { out0[ob + n + j] = ${p.accumulate ? `out0[ob + n + j] + c${q}_${h}[j]` : `c${q}_${h}[j]`}; } } }`,
-  );
+  const st = store128Moe(p);
   return /* wgsl */ `
 ${U.wgsl('U')}
 ${wgslBindings(buffers(p), 'U')}
@@ -189,7 +209,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
 ${MOE_TILE_PROLOGUE}
   // the schedule counts 64-row tiles: even ones take their odd neighbour's rows too, odd ones exit
   if (((wid.y - tileStart[e]) & 1u) == 1u) { return; }
-  let n0 = wid.x * ${T128}u;
+  let n0 = wid.x * ${p.nB === 1 ? T128 : T128 / 2}u;
   let wbase = e * u.N * u.K;
   if (lid < ${T128}u) {
     let r = row0 + lid;
@@ -212,15 +232,15 @@ export const moeGroupedGemm: Kernel<MoeGroupedGemmParams> = {
   name: 'moeGroupedGemm',
   ref: moeGroupedGemmRef,
   program(p, caps: DeviceCaps) {
-    const wide = p.nB === 1;
+    const wide = p.nB === 1 || p.tile !== 64;
     const tiles = Math.ceil(p.A / BM) + p.E;
-    const cols = Math.ceil(p.N / (wide ? T128 : BN));
+    const cols = Math.ceil(p.N / (!wide ? BN : p.nB === 1 ? T128 : T128 / 2));
     if (tiles > caps.maxWorkgroupsPerDim || cols > caps.maxWorkgroupsPerDim) {
       throw new RangeError(`moeGroupedGemm: ${tiles}×${cols} tiles exceed ${caps.maxWorkgroupsPerDim} per dimension`);
     }
     const empty = p.A === 0 || p.N === 0;
     return {
-      key: `moeGroupedGemm:${p.aSrc}:${p.outRow}:${p.bLayout}:${p.nB}:${p.swiglu === true}:${p.accumulate}:${p.wDtype}`,
+      key: `moeGroupedGemm:${p.aSrc}:${p.outRow}:${p.bLayout}:${p.nB}:${p.swiglu === true}:${p.accumulate}:${p.wDtype}:${wide}`,
       code: () => (wide ? gemm128Wgsl(p) : gemmWgsl(p)),
       buffers: buffers(p),
       uniforms: U.pack({ k: p.k, E: p.E, N: p.N, K: p.K }),

@@ -1,0 +1,70 @@
+/**
+ * Where GPU work's time goes: the work runs once with a GPU timestamp before every dispatch (each in
+ * its own compute pass, so the figures include a pass switch each, ~µs), and the intervals are
+ * summed by kernel name; wall-clock time minus the GPU span is host work and synchronization.
+ */
+import type { Kernel } from '@hsa/kernels';
+import type { KernelArg, WebGpuBackend } from '@hsa/tensor';
+
+/** WebGPU's maximum query count; dispatches past it are counted in the last interval */
+const SLOTS = 4096;
+
+export interface StepProfile {
+  wallMs: number;
+  gpuSpanMs: number;
+  dispatches: number;
+  /** kernel name → ms (summed over the step) */
+  byKernel: Record<string, number>;
+}
+
+/** Profiles `work` (which must leave its results on the GPU or dispose them); null without timestamps. */
+export async function profileRun(be: WebGpuBackend, work: () => Promise<void>): Promise<StepProfile | null> {
+  if (!be.device.features.has('timestamp-query')) return null;
+  const qs = be.device.createQuerySet({ type: 'timestamp', count: SLOTS });
+  const names: string[] = [];
+  let total = 0;
+  const run = be.run.bind(be);
+  be.run = <P>(kernel: Kernel<P>, params: P, args: readonly KernelArg[]) => {
+    total++;
+    if (names.length < SLOTS - 1) {
+      be.timestamp(qs, names.length);
+      names.push(kernel.name);
+    }
+    run(kernel, params, args);
+  };
+  const t0 = performance.now();
+  let last: number;
+  try {
+    await work();
+    be.timestamp(qs, names.length);
+    last = names.length;
+    await be.sync();
+  } finally {
+    be.run = run;
+  }
+  const wallMs = performance.now() - t0;
+  const stamps = await resolve(be, qs, last + 1);
+  qs.destroy();
+  const byKernel: Record<string, number> = {};
+  for (let i = 0; i < last; i++) {
+    const name = i === last - 1 && total > last ? `(${names[i]} and the ${total - last} untimed dispatches after it)` : names[i];
+    byKernel[name] = (byKernel[name] ?? 0) + Number(stamps[i + 1] - stamps[i]) / 1e6;
+  }
+  return { wallMs, gpuSpanMs: Number(stamps[last] - stamps[0]) / 1e6, dispatches: total, byKernel };
+}
+
+async function resolve(be: WebGpuBackend, qs: GPUQuerySet, n: number): Promise<BigUint64Array> {
+  const d = be.device;
+  const bytes = n * 8;
+  const res = d.createBuffer({ size: bytes, usage: 0x200 /* QUERY_RESOLVE */ | 0x04 /* COPY_SRC */ });
+  const rb = d.createBuffer({ size: bytes, usage: 0x01 /* MAP_READ */ | 0x08 /* COPY_DST */ });
+  const enc = d.createCommandEncoder();
+  enc.resolveQuerySet(qs, 0, n, res, 0);
+  enc.copyBufferToBuffer(res, 0, rb, 0, bytes);
+  d.queue.submit([enc.finish()]);
+  await rb.mapAsync(1 /* READ */);
+  const out = new BigUint64Array(rb.getMappedRange().slice(0));
+  rb.unmap();
+  for (const b of [res, rb]) b.destroy();
+  return out;
+}
