@@ -12,8 +12,8 @@
  * Flags: --small (a tiny config for a local SwiftShader run), --json FILE, --budget-s N (prefill time budget).
  */
 import { type HsaConfig, HsaModel, createDecodeState, type DecodeState, decodeStep, parameterSpecs, parseConfig, prefill } from '@hsa/model';
-import { argmax, CpuBackend, type Backend, SafetensorsFile, serializeSafetensors, type SafetensorsTensorInput, Tensor, WebGpuBackend } from '@hsa/tensor';
-import { argValue, gitCommit, writeJson } from './common.js';
+import { argmax, concat, CpuBackend, rope, type Backend, SafetensorsFile, serializeSafetensors, type SafetensorsTensorInput, Tensor, WebGpuBackend } from '@hsa/tensor';
+import { argValue, gitCommit, timeGpu, writeJson } from './common.js';
 import { profileStep } from './model-profile.js';
 import { profileRun } from './profile.js';
 import { swaDecodeKernels } from './model-swa.js';
@@ -168,6 +168,25 @@ function fillSynthetic(state: DecodeState, target: number, be: Backend): void {
   state.pos += need * S;
 }
 
+/**
+ * Two of a prefill segment's kernels alone at its shapes (GPU time, 4 per submission): the concat of
+ * the pending rows and a segment's hidden states (stridedCopy, [2 × 8192, 1024]) and RoPE of the
+ * segment's queries ([16384, 16, 64] at position 1M); beside them a matmul of the same bytes' order.
+ */
+async function spotKernels(be: WebGpuBackend) {
+  const seg = CONFIG.inference_segment;
+  const d = CONFIG.hidden_size;
+  const f = (shape: number[], seed: number) => Tensor.from(be, Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i * 0.1 + seed)), shape);
+  const [a, b, q] = [f([seg >> 1, d], 1), f([seg >> 1, d], 2), f([seg, CONFIG.num_attention_heads, d / CONFIG.num_attention_heads], 3)];
+  const res = {
+    concatMs: (await timeGpu(be, () => concat([a, b], 0).dispose(), 4, 5)).medianMs,
+    ropeMs: (await timeGpu(be, () => rope(q, { theta: 10000, positionOffset: 1 << 20 }).dispose(), 4, 5)).medianMs,
+    bytesEach: seg * d * 4,
+  };
+  for (const t of [a, b, q]) t.dispose();
+  return res;
+}
+
 /** One lazy prefill of one segment (a fresh state) with a timestamp before each dispatch. */
 async function profilePrefill(be: WebGpuBackend, model: HsaModel) {
   const state = createDecodeState(model);
@@ -218,11 +237,13 @@ async function main() {
   const prefillLazy = await timePrefill(model, PREFILL, true);
   const prefillEager = QUICK || PREFILL_TO ? null : await timePrefill(model, PREFILL, false);
   console.error(`prefill ${PREFILL}: lazy ${prefillLazy.tokensPerSecond.toFixed(0)} tok/s, eager ${prefillEager?.tokensPerSecond.toFixed(0)} tok/s`);
+  const spot = await spotKernels(be);
+  console.error(`spot kernels: ${JSON.stringify(spot)}`);
   const prefillProfile = await profilePrefill(be, model);
   console.error(`prefill profile: ${JSON.stringify(prefillProfile)}`);
   if (PREFILL_TO) {
     const long = await prefillLong(model, Number(PREFILL_TO), budgetS);
-    writeJson(argValue('--json'), { bench: 'model-prefill-long', commit: gitCommit(), adapter: be.report(), config: CONFIG, parameters: model.parameterCount, checks, prefill: { lazy: prefillLazy }, prefillProfile, long });
+    writeJson(argValue('--json'), { bench: 'model-prefill-long', commit: gitCommit(), adapter: be.report(), config: CONFIG, parameters: model.parameterCount, checks, prefill: { lazy: prefillLazy }, prefillProfile, spot, long });
     model.dispose();
     be.destroy();
     return;
@@ -260,6 +281,7 @@ async function main() {
     swaDecode,
     prefill: { lazy: prefillLazy, eager: prefillEager },
     prefillProfile,
+    spot,
     decode,
     ratio1MTo4K: a && b ? b / a : null,
   });

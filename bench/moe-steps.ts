@@ -6,6 +6,7 @@ import { type MoeRefWeights, moeLayerBackwardRef, moeLayerForwardRef } from '@hs
 import { disposeForward, disposeTrainForward, type MoeConfig, MoeLayer, parseMoeConfig } from '@hsa/moe';
 import { ag, type Backend, backward, matmul, Parameter, swiglu, Tensor, type WebGpuBackend } from '@hsa/tensor';
 import { fillRandom, timeGpu } from './common.js';
+import { profileRun } from './profile.js';
 import { hashTensor, hashValue } from './moe-kernels.js';
 
 export interface Size {
@@ -120,6 +121,9 @@ export async function moeStep(be: WebGpuBackend, layer: MoeLayer, x: Tensor, s: 
     step();
     for (const p of params) p.zeroGrad();
   }, iters, reps);
+  // where the time goes (one step, a timestamp before each dispatch)
+  const profile = await profileRun(be, async () => step());
+  for (const p of params) p.zeroGrad();
   step();
   const finite: Record<string, boolean> = {};
   for (const p of params) finite[p.name] = Array.from((await p.grad!.data()).subarray(0, 4096)).every(Number.isFinite);
@@ -128,7 +132,7 @@ export async function moeStep(be: WebGpuBackend, layer: MoeLayer, x: Tensor, s: 
   r.dispose();
   console.error(`moe: forward ${forward.medianMs.toFixed(2)} ms, forward+backward ${forwardBackward.medianMs.toFixed(2)} ms, gradients finite ${JSON.stringify(finite)}`);
   if (!Object.values(finite).every(Boolean)) throw new Error('moe: a gradient is not finite');
-  return { forward, forwardBackward, finite };
+  return { forward, forwardBackward, finite, profile };
 }
 
 /** Our dense SwiGLU of width (k + shared)·F on the same x: forward, forward + backward; one row checked. */

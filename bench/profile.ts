@@ -15,6 +15,11 @@ export interface StepProfile {
   dispatches: number;
   /** kernel name → ms (summed over the step) */
   byKernel: Record<string, number>;
+  /** kernel name → dispatches */
+  counts: Record<string, number>;
+  /** GPU buffers created during the work (pool misses), and the pool's bytes after it */
+  buffersCreated: number;
+  pool: { liveBytes: number; pooledBytes: number };
 }
 
 /** Profiles `work` (which must leave its results on the GPU or dispose them); null without timestamps. */
@@ -32,6 +37,7 @@ export async function profileRun(be: WebGpuBackend, work: () => Promise<void>): 
     }
     run(kernel, params, args);
   };
+  const created0 = be.pool.created;
   const t0 = performance.now();
   let last: number;
   try {
@@ -46,11 +52,14 @@ export async function profileRun(be: WebGpuBackend, work: () => Promise<void>): 
   const stamps = await resolve(be, qs, last + 1);
   qs.destroy();
   const byKernel: Record<string, number> = {};
+  const counts: Record<string, number> = {};
+  for (const n of names) counts[n] = (counts[n] ?? 0) + 1;
   for (let i = 0; i < last; i++) {
     const name = i === last - 1 && total > last ? `(${names[i]} and the ${total - last} untimed dispatches after it)` : names[i];
     byKernel[name] = (byKernel[name] ?? 0) + Number(stamps[i + 1] - stamps[i]) / 1e6;
   }
-  return { wallMs, gpuSpanMs: Number(stamps[last] - stamps[0]) / 1e6, dispatches: total, byKernel };
+  const pool = { liveBytes: be.pool.liveBytes, pooledBytes: be.pool.pooledBytes };
+  return { wallMs, gpuSpanMs: Number(stamps[last] - stamps[0]) / 1e6, dispatches: total, byKernel, counts, buffersCreated: be.pool.created - created0, pool };
 }
 
 async function resolve(be: WebGpuBackend, qs: GPUQuerySet, n: number): Promise<BigUint64Array> {

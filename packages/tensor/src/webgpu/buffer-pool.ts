@@ -18,6 +18,10 @@ export class BufferPool {
   private readonly free = new Map<number, GPUBuffer[]>();
   private nextId = 1;
   readonly ids = new WeakMap<GPUBuffer, number>();
+  /** Buffers created so far (each a device allocation, zero-filled on the GPU at first use). */
+  get created(): number {
+    return this.nextId - 1;
+  }
   /** Bytes in buffers currently handed out / kept for reuse. */
   liveBytes = 0;
   pooledBytes = 0;
@@ -31,6 +35,7 @@ export class BufferPool {
     const size = sizeClass(bytes);
     const list = this.free.get(size);
     let buf = list?.pop();
+    if (list?.length === 0) this.free.delete(size);
     if (buf) this.pooledBytes -= size;
     else {
       buf = this.device.createBuffer({ size, usage: USAGE });
@@ -41,19 +46,34 @@ export class BufferPool {
   }
 
   /**
-   * Takes a buffer back. Returns false when the pool is full: the caller destroys it, but only once
-   * the commands that use it are submitted (destroying a buffer that an unsubmitted command encoder
-   * references makes the submit fail).
+   * Takes a buffer back and returns the buffers the caller must destroy, once the commands that use
+   * them are submitted (destroying a buffer that an unsubmitted command encoder references makes the
+   * submit fail). When the pool is full, larger pooled buffers make room for a smaller one (largest
+   * first): a step's small temporaries come back every step, so a pool filled with large buffers
+   * released once must not turn each of them into a new allocation (and its lazy zero-fill on the
+   * GPU); a buffer larger than every one pooled, or than the whole pool, is given back to be destroyed.
    */
-  release(buf: GPUBuffer): boolean {
+  release(buf: GPUBuffer): GPUBuffer[] {
     const size = buf.size;
     this.liveBytes -= size;
-    if (this.pooledBytes + size > this.maxPooledBytes) return false;
+    const doomed: GPUBuffer[] = [];
+    if (size > this.maxPooledBytes) return [buf];
+    while (this.pooledBytes + size > this.maxPooledBytes) {
+      const largest = Math.max(...this.free.keys());
+      if (largest <= size) {
+        doomed.push(buf);
+        return doomed;
+      }
+      const list = this.free.get(largest) as GPUBuffer[];
+      doomed.push(list.pop() as GPUBuffer);
+      if (list.length === 0) this.free.delete(largest);
+      this.pooledBytes -= largest;
+    }
     let list = this.free.get(size);
     if (!list) this.free.set(size, (list = []));
     list.push(buf);
     this.pooledBytes += size;
-    return true;
+    return doomed;
   }
 
   /** Destroys every pooled (not handed-out) buffer. */

@@ -248,9 +248,9 @@ export class WebGpuBackend implements Backend {
   release(storage: Storage): void {
     const s = storage as GpuStorage;
     if (s.backend !== this || !s.buffer) return;
-    if (!this.pool.release(s.buffer)) {
-      if (this.encoder) this.doomed.push(s.buffer);
-      else s.buffer.destroy();
+    for (const b of this.pool.release(s.buffer)) {
+      if (this.encoder) this.doomed.push(b);
+      else b.destroy();
     }
     s.buffer = null;
   }
