@@ -22,7 +22,7 @@ import {
   unpackHalf,
 } from '@hsa/kernels';
 import { hsaChunkAttention, hsaRetrieval, hsaRetrievalDecode, swaAttention, Tensor, WebGpuBackend } from '@hsa/tensor';
-import { argValue, gitCommit, timeGpu, writeJson } from './common.js';
+import { argValue, backendOptions, gitCommit, timeGpu, writeJson } from './common.js';
 import { randomTensor } from './fill.js';
 
 const [HQ, HK, D, DR, S, K] = [32, 2, 128, 64, 64, 16];
@@ -233,7 +233,7 @@ async function swaCase(be: WebGpuBackend, T: number, window: number) {
 }
 
 async function main() {
-  const be = await WebGpuBackend.create();
+  const be = await WebGpuBackend.create(backendOptions());
   const quick = process.argv.includes('--quick');
   // --decode: the decode steps only (what the HSA decode work needs measured)
   const decodeOnly = process.argv.includes('--decode');

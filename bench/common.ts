@@ -92,6 +92,12 @@ export function gitCommit(): string {
   }
 }
 
+/** Backend options from the command line: `--pool-gib N` keeps up to N GiB of released buffers (default 1). */
+export function backendOptions(): { maxPooledBytes?: number } {
+  const g = argValue('--pool-gib');
+  return g ? { maxPooledBytes: Number(g) * 2 ** 30 } : {};
+}
+
 export function argValue(name: string): string | undefined {
   const i = process.argv.indexOf(name);
   return i >= 0 ? process.argv[i + 1] : undefined;

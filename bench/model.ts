@@ -13,7 +13,7 @@
  */
 import { type HsaConfig, HsaModel, createDecodeState, type DecodeState, decodeStep, parameterSpecs, parseConfig, prefill } from '@hsa/model';
 import { argmax, concat, CpuBackend, rope, type Backend, SafetensorsFile, serializeSafetensors, type SafetensorsTensorInput, Tensor, WebGpuBackend } from '@hsa/tensor';
-import { argValue, gitCommit, timeGpu, writeJson } from './common.js';
+import { argValue, backendOptions, gitCommit, timeGpu, writeJson } from './common.js';
 import { profileStep } from './model-profile.js';
 import { profileRun } from './profile.js';
 import { swaDecodeKernels } from './model-swa.js';
@@ -224,7 +224,7 @@ async function prefillLong(model: HsaModel, n: number, budgetS: number) {
 }
 
 async function main() {
-  const be = await WebGpuBackend.create();
+  const be = await WebGpuBackend.create(backendOptions());
   const budgetS = Number(argValue('--budget-s') ?? (SMALL ? 60 : 240));
   const config = parseConfig(CONFIG);
   const file = randomWeights(config);

@@ -13,7 +13,7 @@
 import { moeGroupedGemm, moeRouterRef, swigluRow } from '@hsa/kernels';
 import { disposeForward, MoeLayer } from '@hsa/moe';
 import { cast, Tensor, WebGpuBackend } from '@hsa/tensor';
-import { argValue, gitCommit, timeGpu, writeJson } from './common.js';
+import { argValue, backendOptions, gitCommit, timeGpu, writeJson } from './common.js';
 import { checkSmall, denseStep, FULL, hashLayer, moeStep, SEEDS, SMALL, type Size } from './moe-steps.js';
 import { copyKernel, hashTensor, hashValue } from './moe-kernels.js';
 import { profileRun } from './profile.js';
@@ -116,7 +116,7 @@ async function copyRate(be: WebGpuBackend, bytes: number, iters: number, reps: n
 }
 
 async function main() {
-  const be = await WebGpuBackend.create();
+  const be = await WebGpuBackend.create(backendOptions());
   const small = process.argv.includes('--small');
   const s: Size = { ...(small ? SMALL : FULL) };
   if (argValue('--tokens')) s.T = Number(argValue('--tokens'));

@@ -19,7 +19,7 @@ export interface StepProfile {
   counts: Record<string, number>;
   /** GPU buffers created during the work (pool misses), and the pool's bytes after it */
   buffersCreated: number;
-  pool: { liveBytes: number; pooledBytes: number };
+  pool: { liveBytes: number; pooledBytes: number; maxPooledBytes: number };
 }
 
 /** Profiles `work` (which must leave its results on the GPU or dispose them); null without timestamps. */
@@ -58,7 +58,7 @@ export async function profileRun(be: WebGpuBackend, work: () => Promise<void>): 
     const name = i === last - 1 && total > last ? `(${names[i]} and the ${total - last} untimed dispatches after it)` : names[i];
     byKernel[name] = (byKernel[name] ?? 0) + Number(stamps[i + 1] - stamps[i]) / 1e6;
   }
-  const pool = { liveBytes: be.pool.liveBytes, pooledBytes: be.pool.pooledBytes };
+  const pool = { liveBytes: be.pool.liveBytes, pooledBytes: be.pool.pooledBytes, maxPooledBytes: be.pool.maxPooledBytes };
   return { wallMs, gpuSpanMs: Number(stamps[last] - stamps[0]) / 1e6, dispatches: total, byKernel, counts, buffersCreated: be.pool.created - created0, pool };
 }
 

@@ -28,7 +28,7 @@ export class BufferPool {
 
   constructor(
     private readonly device: GPUDevice,
-    private readonly maxPooledBytes = 1 << 30,
+    readonly maxPooledBytes = 1 << 30,
   ) {}
 
   acquire(bytes: number): GPUBuffer {
