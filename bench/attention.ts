@@ -4,9 +4,9 @@
  * S = 64, k = 16, softmax fusion). Landmarks f32; chunk K/V f32 for prefill, packed bf16 for decode
  * (in parts of ≤ one binding: 16M tokens is 16 GiB of bf16 K+V), all filled on the device by a hash.
  *   decode: one HSA step (landmark scan + merge, chunk attention over the k chosen chunks, fusion);
- *     the chunk attention also with its loads issued ahead (a candidate) and in its previous version
- *     (the tile variant; one dispatch a memory part), beside the default (head variant, a loop of
- *     partial sums, the parts bound together)
+ *     beside the defaults, their previous versions: the retrieval's rank top-k (v2; the default
+ *     bounds the k-th first), the chunk attention's tile variant and one dispatch a memory part (the
+ *     default: head variant, the parts bound together)
  *   prefill: retrieval + chunk attention for every token of a 32K / 128K sequence
  *   swa: SWA forward at 32K with W = 4K
  * Every case is checked against the CPU references (sampled rows) before it is timed.
@@ -97,10 +97,9 @@ async function decodeCase(be: WebGpuBackend, L: number) {
   const r0 = step();
   const err = await checkHsa(be, { qr, lmk, q, ...mem }, r0, [{ t: 0, pos }]);
   if (!(err <= 1)) throw new Error(`decode ${L}: check failed (${err})`);
-  // beside the default (head variant, a loop of partial sums): its loads issued ahead (the candidate)
-  // and the previous version, the tile variant (16 heads a workgroup, v2)
-  // and one dispatch a memory part (the previous way, 4M and 16M only: several parts)
-  const baselines = { headAhead: { variant: 'head', loads: 'ahead' }, tile: { variant: 'tile' }, partPerDispatch: { partsPerDispatch: 1 } } as const;
+  // beside the default (head variant, memory parts bound together): the previous versions, the tile
+  // variant (16 heads a workgroup, v2) and one dispatch a memory part (4M and 16M: several parts)
+  const baselines = { tile: { variant: 'tile' }, partPerDispatch: { partsPerDispatch: 1 } } as const;
   const attnOf = (o: object) => () => hsaChunkAttention(q, mem.ks, mem.vs, r0.idx, r0.w, { chunkSize: S, ...o });
   for (const [name, o] of Object.entries(baselines)) {
     const out = attnOf(o)();
@@ -108,10 +107,10 @@ async function decodeCase(be: WebGpuBackend, L: number) {
     out.dispose();
     if (!(e <= 1)) throw new Error(`decode ${L}: ${name} check failed (${e})`);
   }
-  // the retrieval with the threshold top-k (a candidate): the same chunks and weights as the default
-  const thr = hsaRetrievalDecode(qr.reshape([HK, DR]), lmk, { ...RET, pos, topkMode: 'threshold' });
+  // the retrieval with the previous top-k (rank counting, v2): the same chunks and weights as the default
+  const thr = hsaRetrievalDecode(qr.reshape([HK, DR]), lmk, { ...RET, pos, topkMode: 'rank' });
   const [i0, i1, w0, w1] = await Promise.all([r0.idx, thr.idx, r0.w, thr.w].map(f64));
-  if (i0.some((x, i) => x !== i1[i]) || w0.some((x, i) => Math.abs(x - w1[i]) > 1e-6)) throw new Error(`decode ${L}: threshold top-k differs`);
+  if (i0.some((x, i) => x !== i1[i]) || w0.some((x, i) => Math.abs(x - w1[i]) > 1e-6)) throw new Error(`decode ${L}: rank top-k differs`);
   for (const t of [thr.idx, thr.w, thr.sel]) t.dispose();
   const dispose = (r: ReturnType<typeof step>) => {
     for (const t of [r.idx, r.w, r.sel, r.out]) t.dispose();
@@ -121,19 +120,19 @@ async function decodeCase(be: WebGpuBackend, L: number) {
     const r = hsaRetrievalDecode(qr.reshape([HK, DR]), lmk, { ...RET, pos });
     for (const t of [r.idx, r.w, r.sel]) t.dispose();
   }, 50);
-  const scanThreshold = await timeGpu(be, () => {
-    const r = hsaRetrievalDecode(qr.reshape([HK, DR]), lmk, { ...RET, pos, topkMode: 'threshold' });
+  const scanRank = await timeGpu(be, () => {
+    const r = hsaRetrievalDecode(qr.reshape([HK, DR]), lmk, { ...RET, pos, topkMode: 'rank' });
     for (const t of [r.idx, r.w, r.sel]) t.dispose();
   }, 50);
   const attn = await timeGpu(be, () => hsaChunkAttention(q, mem.ks, mem.vs, r0.idx, r0.w, { chunkSize: S }).dispose(), 50);
   const attnBase: Record<string, Awaited<ReturnType<typeof timeGpu>>> = {};
   for (const [name, o] of Object.entries(baselines)) attnBase[name] = await timeGpu(be, () => attnOf(o)().dispose(), 50);
   const lmkTBps = (C * HK * DR * 4) / (scan.medianMs * 1e-3) / 1e12;
-  console.error(`decode ${L}: step ${total.medianMs.toFixed(4)} ms (retrieval ${scan.medianMs.toFixed(4)} ms, threshold top-k ${scanThreshold.medianMs.toFixed(4)} ms, ${lmkTBps.toFixed(2)} TB/s of landmarks; chunk attention ${attn.medianMs.toFixed(4)} ms, loads ahead ${attnBase.headAhead.medianMs.toFixed(4)} ms, tile ${attnBase.tile.medianMs.toFixed(4)} ms, a part a dispatch ${attnBase.partPerDispatch.medianMs.toFixed(4)} ms), check ${err.toFixed(3)}`);
+  console.error(`decode ${L}: step ${total.medianMs.toFixed(4)} ms (retrieval ${scan.medianMs.toFixed(4)} ms, rank top-k (v2) ${scanRank.medianMs.toFixed(4)} ms, ${lmkTBps.toFixed(2)} TB/s of landmarks; chunk attention ${attn.medianMs.toFixed(4)} ms, tile ${attnBase.tile.medianMs.toFixed(4)} ms, a part a dispatch ${attnBase.partPerDispatch.medianMs.toFixed(4)} ms), check ${err.toFixed(3)}`);
   const profile = await decodeProfile(be, { qr, lmk, q, ...mem }, pos);
   for (const t of [lmk, qr, q, ...mem.ks, ...mem.vs]) t.dispose();
   dispose(r0);
-  return { context: L, chunks: C, parts: mem.ks.length, step: total, retrieval: scan, retrievalThreshold: scanThreshold, chunkAttention: attn, chunkAttentionTile: attnBase.tile, chunkAttentionHeadAhead: attnBase.headAhead, chunkAttentionPartPerDispatch: attnBase.partPerDispatch, profile, landmarkTBps: lmkTBps, checkErrorOverTol: err };
+  return { context: L, chunks: C, parts: mem.ks.length, step: total, retrieval: scan, retrievalRank: scanRank, chunkAttention: attn, chunkAttentionTile: attnBase.tile, chunkAttentionPartPerDispatch: attnBase.partPerDispatch, profile, landmarkTBps: lmkTBps, checkErrorOverTol: err };
 }
 
 /** Each dispatch of a decode step alone, into preallocated buffers (where the step's time goes). */
@@ -151,17 +150,17 @@ async function decodeProfile(be: WebGpuBackend, io: { qr: Tensor; lmk: Tensor; q
   const qr = io.qr.reshape([1, HK, DR]);
   const scan = () => be.run(hsaSelect, sp, [qr.arg(), io.lmk.arg(), cs.arg(), ci.arg()]);
   const merge = () => be.run(hsaSelect, { ...sp, pass: 'merge' }, [cs.arg(), ci.arg(), idx.arg(), w.arg(), sel.arg()]);
-  const th = { ...sp, topkMode: 'threshold' as const };
-  const scanT = () => be.run(hsaSelect, th, [qr.arg(), io.lmk.arg(), cs.arg(), ci.arg()]);
-  const mergeT = () => be.run(hsaSelect, { ...th, pass: 'merge' }, [cs.arg(), ci.arg(), idx.arg(), w.arg(), sel.arg()]);
+  const rk = { ...sp, topkMode: 'rank' as const };
+  const scanR = () => be.run(hsaSelect, rk, [qr.arg(), io.lmk.arg(), cs.arg(), ci.arg()]);
+  const mergeR = () => be.run(hsaSelect, { ...rk, pass: 'merge' }, [cs.arg(), ci.arg(), idx.arg(), w.arg(), sel.arg()]);
   scan();
   merge();
   const cn = io.ks[0].shape[0] / S;
   const ap = { t: 1, hq: HQ, hk: HK, d: D, s: S, chunks: C, k: K, kv: 'bf16' as const, c0: 0, cn, jsplit: K, plane0: 0 };
-  const attnOf = (o: { variant: 'tile' | 'head'; loads?: 'ahead' | 'loop' }) => () => be.run(hsaChunkAttentionForward, { ...ap, ...o }, [io.q.arg(), io.ks[0].arg(), io.vs[0].arg(), idx.arg(), w.arg(), planes.arg()]);
+  const attnOf = (o: { variant: 'tile' | 'head' }) => () => be.run(hsaChunkAttentionForward, { ...ap, ...o }, [io.q.arg(), io.ks[0].arg(), io.vs[0].arg(), idx.arg(), w.arg(), planes.arg()]);
   const sum = () => be.run(hsaPlaneSum, { n: HQ * D, planes: K }, [planes.arg(), out.arg()]);
   const res: Record<string, number> = {};
-  for (const [name, f] of [['scan', scan], ['merge', merge], ['scanThreshold', scanT], ['mergeThreshold', mergeT], ['chunkAttentionPart', attnOf({ variant: 'head' })], ['chunkAttentionPartHeadAhead', attnOf({ variant: 'head', loads: 'ahead' })], ['chunkAttentionPartTile', attnOf({ variant: 'tile' })], ['planeSum', sum], ['none', () => {}]] as const) {
+  for (const [name, f] of [['scan', scan], ['merge', merge], ['scanRank', scanR], ['mergeRank', mergeR], ['chunkAttentionPart', attnOf({ variant: 'head' })], ['chunkAttentionPartTile', attnOf({ variant: 'tile' })], ['planeSum', sum], ['none', () => {}]] as const) {
     res[name] = (await timeGpu(be, f, 50)).medianMs;
   }
   for (const t of [cs, ci, idx, w, sel, planes, out, qr]) t.dispose();

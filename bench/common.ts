@@ -92,10 +92,13 @@ export function gitCommit(): string {
   }
 }
 
-/** Backend options from the command line: `--pool-gib N` keeps up to N GiB of released buffers (default 1). */
-export function backendOptions(): { maxPooledBytes?: number } {
-  const g = argValue('--pool-gib');
-  return g ? { maxPooledBytes: Number(g) * 2 ** 30 } : {};
+/**
+ * Backend options from the command line: `--pool-gib N` keeps up to N GiB of released buffers (default
+ * 16 here, as bench/train-step: a MoE training step or a model's prefill segment frees GiBs of
+ * temporaries that the library's default of 1 GiB would give back to the driver and allocate again).
+ */
+export function backendOptions(): { maxPooledBytes: number } {
+  return { maxPooledBytes: Number(argValue('--pool-gib') ?? 16) * 2 ** 30 };
 }
 
 export function argValue(name: string): string | undefined {

@@ -10,9 +10,9 @@
  * Flags: --small (T 512, E 8, k 2, d 128, F 64: runs on SwiftShader), --tokens N, --json PATH.
  * bench/moe_torch.py is the same-run PyTorch baseline (loop over experts, f32, TF32 off).
  */
-import { moeGroupedGemm, moeRouterRef, swigluRow } from '@hsa/kernels';
-import { disposeForward, MoeLayer } from '@hsa/moe';
-import { cast, Tensor, WebGpuBackend } from '@hsa/tensor';
+import { moeGatherMatvec, moeGroupedGemm, moeRouterRef, swigluRow } from '@hsa/kernels';
+import { combine, disposeForward, MoeLayer, route } from '@hsa/moe';
+import { cast, matmul, swiglu, Tensor, WebGpuBackend } from '@hsa/tensor';
 import { argValue, backendOptions, gitCommit, timeGpu, writeJson } from './common.js';
 import { checkSmall, denseStep, FULL, hashLayer, moeStep, SEEDS, SMALL, type Size } from './moe-steps.js';
 import { copyKernel, hashTensor, hashValue } from './moe-kernels.js';
@@ -70,14 +70,51 @@ async function checkFull(s: Size, layer: MoeLayer, x: Tensor): Promise<{ worst: 
 
 const flopsMoe = (s: Size) => 2 * s.T * ((s.k + s.shared) * 3 * s.F * s.d + s.E * s.d);
 
+/**
+ * The previous decode (v1, 9 dispatches): router, route, gate/up and down gathers per assignment, the
+ * shared expert as three matmuls and a SwiGLU, combine. Kept here as the same-run baseline.
+ */
+function decodeV1(layer: MoeLayer, x: Tensor): Tensor {
+  const logits = matmul(x, layer.gate, { transB: true });
+  const r = route(logits, layer.biasDevice, layer.routerParams());
+  const [A, F, d] = [r.idx.size, layer.experts.gate.shape[1], x.shape[1]];
+  const wDtype = layer.experts.gate.dtype as 'f32' | 'bf16';
+  const act = Tensor.empty(x.backend, [A, F]);
+  const y = Tensor.empty(x.backend, [A, d]);
+  const base = { A, k: r.idx.shape[1], wDtype };
+  x.backend.run(moeGatherMatvec, { ...base, mode: 'gateUp', N: F, K: d }, [x.arg(), r.idx.arg(), layer.experts.gate.arg(), layer.experts.up.arg(), act.arg()]);
+  x.backend.run(moeGatherMatvec, { ...base, mode: 'down', N: d, K: F }, [act.arg(), r.idx.arg(), layer.experts.down.arg(), y.arg()]);
+  const sh = layer.shared;
+  const parts: Tensor[] = [];
+  let s: Tensor | undefined;
+  if (sh) {
+    parts.push(matmul(x, sh.gate, { transB: true }), matmul(x, sh.up, { transB: true }));
+    parts.push(swiglu(parts[0], parts[1]));
+    s = matmul(parts[2], sh.down, { transB: true });
+  }
+  const out = combine(y, r.weights, s);
+  for (const t of [logits, r.scores, r.idx, r.weights, act, y, ...parts]) t.dispose();
+  s?.dispose();
+  return out;
+}
+
 async function decode(be: WebGpuBackend, layer: MoeLayer, s: Size, label: string, bytesPerWeight: number, iters: number, reps: number) {
   const x1 = hashTensor(be, [1, s.d], 21, 1);
+  // v2 (the layer's decode) against v1 on this token first
+  const [a, b] = [layer.decode(x1), decodeV1(layer, x1)];
+  const [va, vb] = [(await a.data()) as Float32Array, (await b.data()) as Float32Array];
+  a.dispose();
+  b.dispose();
+  const scale = vb.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+  const diff = va.reduce((m, v, i) => Math.max(m, Math.abs(v - vb[i])), 0);
+  if (!(diff <= 1e-5 * scale)) throw new Error(`decode ${label}: v2 vs v1 max |Δ| ${diff} of ${scale}`);
+  const v1 = await timeGpu(be, () => decodeV1(layer, x1).dispose(), iters, reps);
   const t = await timeGpu(be, () => layer.decode(x1).dispose(), iters, reps);
   const profile = await profileRun(be, async () => layer.decode(x1).dispose());
   const bytes = (s.k + s.shared) * 3 * s.F * s.d * bytesPerWeight;
   x1.dispose();
-  console.error(`decode ${label}: ${(t.medianMs * 1e3).toFixed(1)} µs, ${(bytes / (t.medianMs * 1e-3) / 1e12).toFixed(2)} TB/s of expert weights`);
-  return { weights: label, timing: t, expertBytes: bytes, weightTBps: bytes / (t.medianMs * 1e-3) / 1e12, profile };
+  console.error(`decode ${label}: ${(t.medianMs * 1e3).toFixed(1)} µs (v1 ${(v1.medianMs * 1e3).toFixed(1)} µs), ${(bytes / (t.medianMs * 1e-3) / 1e12).toFixed(2)} TB/s of expert weights`);
+  return { weights: label, timing: t, v1, v2VsV1MaxDiff: diff / scale, expertBytes: bytes, weightTBps: bytes / (t.medianMs * 1e-3) / 1e12, profile };
 }
 
 /**

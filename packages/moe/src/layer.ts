@@ -176,11 +176,8 @@ export class MoeLayer {
     const xc = this.checkInput(x);
     const logits = matmul(xc, this.gate, { transB: true });
     const r = route(logits, this.biasTensor, this.routerParams());
-    const y = expertsDecode(xc, r.idx, this.experts);
-    const s = this.sharedForward(xc);
-    const out = combine(y, r.weights, s);
-    for (const t of [xc, logits, r.scores, r.idx, r.weights, y]) t.dispose();
-    s?.dispose();
+    const out = expertsDecode(xc, r.idx, r.weights, this.experts, this.shared);
+    for (const t of [xc, logits, r.scores, r.idx, r.weights]) t.dispose();
     return out;
   }
 

@@ -110,20 +110,29 @@ export function expertsForward(x: Tensor, k: number, d: Dispatch, w: ExpertWeigh
   return y;
 }
 
-/** Decode: expert outputs y [T·k, d] reading only the chosen experts' rows (a few tokens). */
-export function expertsDecode(x: Tensor, idx: Tensor, w: ExpertWeights): Tensor {
+/**
+ * Decode: the layer's output [T, d] for a few tokens, reading only the chosen experts' rows:
+ * Σ_j weights[t, j]·expert_{idx[t, j]}(x_t) + shared(x_t), in two dispatches (gate/up with the shared
+ * expert's rows alongside, then down with the weighting and the sum).
+ */
+export function expertsDecode(x: Tensor, idx: Tensor, weights: Tensor, w: ExpertWeights, shared?: ExpertWeights | null): Tensor {
   const [n, dm] = x.shape;
   const k = idx.shape[1];
   const F = w.gate.shape[1];
+  const Fs = shared ? shared.gate.shape[0] : 0;
   const A = n * k;
   const b = x.backend;
   const act = T.empty(b, [A, F]);
-  const y = T.empty(b, [A, dm]);
-  const base = { A, k, wDtype: wDtype(w.gate) };
-  b.run(moeGatherMatvec, { ...base, mode: 'gateUp', N: F, K: dm }, [x.arg(), idx.arg(), w.gate.arg(), w.up.arg(), act.arg()]);
-  b.run(moeGatherMatvec, { ...base, mode: 'down', N: dm, K: F }, [act.arg(), idx.arg(), w.down.arg(), y.arg()]);
+  const actS = shared ? T.empty(b, [n, Fs]) : null;
+  const out = T.empty(b, [n, dm]);
+  const base = { A, k, wDtype: wDtype(w.gate), shared: Fs };
+  const sg = shared && actS ? [shared.gate.arg(), shared.up.arg()] : [];
+  b.run(moeGatherMatvec, { ...base, mode: 'gateUp', N: F, K: dm }, [x.arg(), idx.arg(), w.gate.arg(), w.up.arg(), ...sg, act.arg(), ...(actS ? [actS.arg()] : [])]);
+  const sd = shared && actS ? [actS.arg(), shared.down.arg()] : [];
+  b.run(moeGatherMatvec, { ...base, mode: 'downCombine', N: dm, K: F }, [act.arg(), idx.arg(), w.down.arg(), weights.arg(), ...sd, out.arg()]);
   act.dispose();
-  return y;
+  actS?.dispose();
+  return out;
 }
 
 /** out [T, d] = Σ_j weights[t, j]·y[t·k + j] (+ shared [T, d]), summed in slot order. */

@@ -1,8 +1,10 @@
 /**
  * hsaChunkAttentionForward: HSA chunk attention (hsaChunkAttention.ref.ts) on the GPU, prefill and
  * decode (T = 1) alike, any Hq:Hk ratio, K/V memory in f32 or packed bf16/f16.
- * The memory may be given in parts (each ≤ one binding): one dispatch per part, chunk range
- * [c0, c0 + cn), the first writing `out`, the next adding to it (a fixed order: deterministic).
+ * The memory may be given in parts (each ≤ one binding): a dispatch binds as many parts as the
+ * device's storage buffers allow (`np`), chunk range [c0, c0 + cn), the first dispatch writing `out`,
+ * the next adding to it (a fixed order: deterministic). On the H200 at 16M tokens (5 parts, one
+ * dispatch) the step's chunk attention takes 2.6× less time than with one dispatch a part.
  * Indices outside [0, chunks) are skipped on the GPU (never read out of bounds); the CPU backend
  * (the reference) throws an ArgumentError for them.
  * v1: a workgroup per (token, KV head, block of ≤ 16 query heads), 16-key tiles in workgroup memory;
@@ -11,7 +13,9 @@
  * v3 `head` variant (decode, T = 1 by default): a workgroup per (token, query head, slot), each key's
  * dot product split over several invocations and read straight from the memory: Hq/Hk times the
  * workgroups and a fraction of the serial steps of the tile variant, which stages K/V tiles once for
- * up to 16 heads (better when many tokens share the reads).
+ * up to 16 heads (better when many tokens share the reads). Issuing all of an invocation's loads
+ * ahead of its multiply-adds (fully unrolled) measured the same as the loop of four partial sums on
+ * the H200 and was dropped.
  */
 import { type FloatArray, unpackHalf } from '../core/dtype.js';
 import { ArgumentError } from '../core/errors.js';
@@ -36,8 +40,6 @@ export interface HsaChunkAttentionGpuParams extends HsaChunkAttentionParams {
   plane0?: number;
   /** `tile` (v1/v2: ≤ 16 heads a workgroup, K/V tiles staged) or `head` (v3: one head a workgroup) */
   variant?: 'tile' | 'head';
-  /** the head variant's loads (HeadTile.loads) */
-  loads?: 'ahead' | 'loop';
   /**
    * memory parts bound at once (default 1): arguments [q, memK0 … memK{np−1}, memV0 … memV{np−1}, idx,
    * w, out]; every part but the last holds `perPart` chunks, chunks c0 … c0+cn−1 in all
@@ -167,8 +169,8 @@ export const hsaChunkAttentionForward: Kernel<HsaChunkAttentionGpuParams> = {
     const bufs = buffers(kv, np);
     const header = `${U.wgsl('U')}\n${wgslBindings(bufs, 'U')}`;
     return {
-      key: `${head ? `hsaChunkAttention:head:${p.loads ?? 'loop'}` : `hsaChunkAttention:${tile.HB}x${tile.KT}`}:d${p.d}:s${p.s}:${kv}:np${np}`,
-      code: () => (head ? hsaChunkAttentionHeadWgsl({ D: p.d, S: p.s, kv, loads: p.loads, NP: np }, header) : hsaChunkAttentionWgsl({ ...tile, NP: np }, header)),
+      key: `${head ? 'hsaChunkAttention:head' : `hsaChunkAttention:${tile.HB}x${tile.KT}`}:d${p.d}:s${p.s}:${kv}:np${np}`,
+      code: () => (head ? hsaChunkAttentionHeadWgsl({ D: p.d, S: p.s, kv, NP: np }, header) : hsaChunkAttentionWgsl({ ...tile, NP: np }, header)),
       buffers: bufs,
       uniforms: U.pack({
         hq: p.hq,

@@ -235,12 +235,6 @@ export interface HeadTile {
   kv: ChunkTile['kv'];
   /** K and V memory parts bound (default 1) */
   NP?: number;
-  /**
-   * `loop` (default, v3.0, measured): a loop of four partial sums; `ahead` (not yet timed): an
-   * invocation's loads of K (V) all issued before its first multiply-add, fully unrolled, where the
-   * lane count divides D (S) and there are ≤ 64 of them, with one memory part bound
-   */
-  loads?: 'ahead' | 'loop';
 }
 
 /** Largest power of two ≤ n (n ≥ 1). */
@@ -260,25 +254,6 @@ function strided(acc: string, first: string, step: number, n: number, term: (i: 
       ${acc} += (a0 + a1) + (a2 + a3);`;
 }
 
-const range = (n: number) => Array.from({ length: n }, (_, i) => i);
-
-/**
- * Like `strided` for `acc += Σ weight(i)·load(i)`, but with every load issued first (named registers,
- * fully unrolled) when step divides n and n / step ≤ 64; `strided` otherwise.
- */
-function loadsAhead(acc: string, first: string, step: number, n: number, weight: (i: string) => string, load: (i: string) => string): string {
-  const m = n / step;
-  if (n % step !== 0 || m > 64) return strided(acc, first, step, n, (i) => `${weight(i)} * ${load(i)}`);
-  const at = (j: number) => (j === 0 ? first : `${first} + ${j * step}u`);
-  const lines = range(m).map((j) => `      let v${j} = ${load(at(j))};`);
-  const sums = range(4).map((r) => {
-    const terms = range(m).filter((j) => j % 4 === r);
-    return terms.length ? terms.map((j) => `${weight(at(j))} * v${j}`).join(' + ') : '0.0';
-  });
-  lines.push(`      ${acc} += ((${sums[0]}) + (${sums[1]})) + ((${sums[2]}) + (${sums[3]}));`);
-  return lines.join('\n');
-}
-
 /**
  * The head variant (v3, for decode): a workgroup owns one token t, ONE query head h and the slots
  * j ≡ js (mod jsplit), so a decode step has Hq·k workgroups where the tile variant has Hk·k. Nothing
@@ -293,9 +268,6 @@ export function hsaChunkAttentionHeadWgsl(c: HeadTile, header: string): string {
   const P = headKeyLanes(S);
   const KP = CHUNK_WG / P;
   const Q = headDimLanes(D);
-  // loads ahead read through the parts' switch crashed SwiftShader's shader compiler (32 inlined
-  // switches): with several parts bound the loop is used
-  const ahead = c.loads === 'ahead' && NP === 1;
   const vAt = (i: string) => `ldV(((base + ${i}) * u.hk + g) * ${D}u + od)`;
   return /* wgsl */ `
 ${header}
@@ -315,7 +287,7 @@ ${slotLoopHead(S, NP)}
       var z = 0.0;
       if (s < ${S}u) {
         let kr = ((base + s) * u.hk + g) * ${D}u;
-${ahead ? loadsAhead('z', 'lane', P, D, (i) => `qs[${i}]`, (i) => `ldK(kr + ${i})`) : strided('z', 'lane', P, D, (i) => `qs[${i}] * ldK(kr + ${i})`)}
+${strided('z', 'lane', P, D, (i) => `qs[${i}] * ldK(kr + ${i})`)}
       }
       red[lid] = z;
       workgroupBarrier();
@@ -328,7 +300,7 @@ ${rowExpSum(S, CHUNK_WG)}
     let f = wj / (u.smN * exp(-m) + l);
     var x = 0.0;
     if (oq < ${Q}u) {
-${ahead ? loadsAhead('x', 'oq', Q, S, (i) => `ps[${i}]`, vAt) : strided('x', 'oq', Q, S, (i) => `ps[${i}] * ${vAt(i)}`)}
+${strided('x', 'oq', Q, S, (i) => `ps[${i}] * ${vAt(i)}`)}
     }
     workgroupBarrier();
     red[lid] = x;

@@ -3,6 +3,10 @@
  * (math in moeGatherMatvec.ref.ts). The expert index is read on the GPU, so decode needs no host
  * round trip. v1: 256 threads = 4 weight rows × 64 threads; 16-byte loads (8 packed or 4 f32 values)
  * when K allows, else scalar; a tree over each row's 64 partials. Workgroups: (⌈N/4⌉, A).
+ * v2: the shared expert rides along (gateUp: T more workgroup rows, written to their own output) and
+ * `downCombine` weights and sums each token's k expert rows and the shared expert's in the workgroup
+ * (workgroups (⌈N/4⌉, T)): a layer's decode is router, route, gateUp, downCombine (4 dispatches, 9
+ * before), so one token's step is closer to the time of reading its 4 + 1 experts.
  */
 import { wgslHalfLoad } from '../core/dtype.js';
 import type { BufferBinding, Kernel, WgslScalar } from '../core/program.js';
@@ -11,20 +15,25 @@ import { type MoeGatherMatvecParams, moeGatherMatvecRef } from './moeGatherMatve
 
 const ROWS = 4;
 const T = 64;
-const U = defineUniforms({ k: 'u32', N: 'u32', K: 'u32' });
+const U = defineUniforms({ k: 'u32', N: 'u32', K: 'u32', A: 'u32', Ns: 'u32' });
 
 const per = (p: MoeGatherMatvecParams) => (p.wDtype === 'f32' ? 4 : 8);
-const isVec = (p: MoeGatherMatvecParams) => p.K % per(p) === 0;
+const sharedOf = (p: MoeGatherMatvecParams) => (p.mode === 'down' ? 0 : (p.shared ?? 0));
+/** 16-byte loads when every weight row's length allows them (the shared expert's too). */
+function isVec(p: MoeGatherMatvecParams): boolean {
+  const ns = sharedOf(p);
+  return p.K % per(p) === 0 && (p.mode !== 'downCombine' || ns % per(p) === 0);
+}
 
 function buffers(p: MoeGatherMatvecParams): BufferBinding[] {
   const w: WgslScalar = p.wDtype === 'f32' ? 'f32' : 'u32';
-  return [
-    { name: 'x', access: 'read', type: 'f32' },
-    { name: 'idx', access: 'read', type: 'i32' },
-    { name: 'w0', access: 'read', type: w },
-    ...(p.mode === 'gateUp' ? [{ name: 'w1', access: 'read' as const, type: w }] : []),
-    { name: 'out', access: 'read_write', type: 'f32' },
-  ];
+  const rd = (name: string) => ({ name, access: 'read' as const, type: w });
+  const f32 = (name: string, access: 'read' | 'read_write' = 'read') => ({ name, access, type: 'f32' as const });
+  const head = [f32('x'), { name: 'idx', access: 'read' as const, type: 'i32' as const }];
+  const sh = sharedOf(p) > 0;
+  if (p.mode === 'gateUp') return [...head, rd('w0'), rd('w1'), ...(sh ? [rd('s0'), rd('s1')] : []), f32('out', 'read_write'), ...(sh ? [f32('outS', 'read_write')] : [])];
+  if (p.mode === 'down') return [...head, rd('w0'), f32('out', 'read_write')];
+  return [...head, rd('w0'), f32('cw'), ...(sh ? [f32('xs'), rd('s0')] : []), f32('out', 'read_write')];
 }
 
 /** Bindings by hand: weights bind as vec4 words in the vector path. */
@@ -32,19 +41,19 @@ function bindings(p: MoeGatherMatvecParams): string {
   const elem = isVec(p) ? (p.wDtype === 'f32' ? 'vec4<f32>' : 'vec4<u32>') : p.wDtype === 'f32' ? 'f32' : 'u32';
   return buffers(p)
     .map((b, i) => {
-      const type = b.name.startsWith('w') ? elem : b.type;
+      const type = /^[ws]\d$/.test(b.name) ? elem : b.type;
       return `@group(0) @binding(${i + 1}) var<storage, ${b.access}> ${b.name}: array<${type}>;`;
     })
     .join('\n');
 }
 
-/** Dot of word/element `i` of weight `w` with x at value index `c` (the row's x offset added). */
-function dotFn(p: MoeGatherMatvecParams, w: string): string {
+/** Dot of word/element `i` of weight `w` with vector `xb` at value index `c` (the row's offset added). */
+function dotFn(p: MoeGatherMatvecParams, w: string, xb: string): string {
   if (!isVec(p)) {
-    const read = p.wDtype === 'f32' ? `return ${w}[i] * x[c];` : `return rd_${w}(i) * x[c];`;
+    const read = p.wDtype === 'f32' ? `return ${w}[i] * ${xb}[c];` : `return rd_${w}(i) * ${xb}[c];`;
     return `${p.wDtype === 'f32' ? '' : wgslHalfLoad(`rd_${w}`, w, p.wDtype)}\nfn dot_${w}(i: u32, c: u32) -> f32 { ${read} }`;
   }
-  const xv = (o: number) => `vec4<f32>(x[c + ${o}u], x[c + ${o + 1}u], x[c + ${o + 2}u], x[c + ${o + 3}u])`;
+  const xv = (o: number) => `vec4<f32>(${xb}[c + ${o}u], ${xb}[c + ${o + 1}u], ${xb}[c + ${o + 2}u], ${xb}[c + ${o + 3}u])`;
   if (p.wDtype === 'f32') return `fn dot_${w}(i: u32, c: u32) -> f32 { return dot(${w}[i], ${xv(0)}); }`;
   const h = (c: string) =>
     p.wDtype === 'bf16' ? `bitcast<f32>(${c} << 16u), bitcast<f32>(${c} & 0xffff0000u)` : `unpack2x16float(${c})`;
@@ -54,46 +63,90 @@ function dotFn(p: MoeGatherMatvecParams, w: string): string {
 }`;
 }
 
-function gatherWgsl(p: MoeGatherMatvecParams): string {
-  const gate = p.mode === 'gateUp';
-  const P = isVec(p) ? per(p) : 1;
-  const ws = gate ? ['w0', 'w1'] : ['w0'];
-  return /* wgsl */ `
-${U.wgsl('U')}
-@group(0) @binding(0) var<uniform> u: U;
-${bindings(p)}
-${ws.map((w) => dotFn(p, w)).join('\n')}
-var<workgroup> part: array<f32, ${256 * ws.length}>;
-
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let a = wid.y;
-  let n = wid.x * ${ROWS}u + lid / ${T}u;
-  let t = lid % ${T}u;
-  let xo = ${gate ? '(a / u.k)' : 'a'} * u.K;
-  var g = 0.0;
-  var v = 0.0;
-  if (n < u.N) {
-    let base = (u32(idx[a]) * u.N + n) * (u.K / ${P}u);
-    for (var i = t; i < u.K / ${P}u; i += ${T}u) {
-      g += dot_w0(base + i, xo + i * ${P}u);
-${gate ? `      v += dot_w1(base + i, xo + i * ${P}u);` : ''}
-    }
-  }
-  part[lid] = g;
-${gate ? '  part[256u + lid] = v;' : ''}
+/** The 64 threads of each row: a tree over part (and part2 when two sums are reduced). */
+function tree(two: boolean): string {
+  return `  part[lid] = g;
+${two ? '  part[256u + lid] = v;' : ''}
   workgroupBarrier();
   for (var s = ${T / 2}u; s > 0u; s >>= 1u) {
     if (t < s) {
       part[lid] += part[lid + s];
-${gate ? '      part[256u + lid] += part[256u + lid + s];' : ''}
+${two ? '      part[256u + lid] += part[256u + lid + s];' : ''}
     }
     workgroupBarrier();
+  }`;
+}
+
+function body(p: MoeGatherMatvecParams, P: number): string {
+  const sh = sharedOf(p) > 0;
+  const loop = (len: string, fn: (i: string) => string) => `for (var i = t; i < ${len} / ${P}u; i += ${T}u) { ${fn('i')} }`;
+  if (p.mode === 'gateUp') {
+    const routed = `let base = (u32(idx[a]) * u.N + n) * (u.K / ${P}u);
+      let xo = (a / u.k) * u.K;
+      ${loop('u.K', (i) => `g += dot_w0(base + ${i}, xo + ${i} * ${P}u); v += dot_w1(base + ${i}, xo + ${i} * ${P}u);`)}`;
+    const shared = `let base = n * (u.K / ${P}u);
+      let xo = (a - u.A) * u.K;
+      ${loop('u.K', (i) => `g += dot_s0(base + ${i}, xo + ${i} * ${P}u); v += dot_s1(base + ${i}, xo + ${i} * ${P}u);`)}`;
+    return `  let a = wid.y;
+  let isS = ${sh ? 'a >= u.A' : 'false'};
+  let rows = select(u.N, u.Ns, isS);
+  var g = 0.0;
+  var v = 0.0;
+  if (n < rows) {
+    ${sh ? `if (isS) {\n      ${shared}\n    } else {\n      ${routed}\n    }` : routed}
   }
-  if (t == 0u && n < u.N) {
+${tree(true)}
+  if (t == 0u && n < rows) {
     let gs = part[lid];
-    out[a * u.N + n] = ${gate ? 'gs / (1.0 + exp(-gs)) * part[256u + lid]' : 'gs'};
+    let val = gs / (1.0 + exp(-gs)) * part[256u + lid];
+    ${sh ? 'if (isS) { outS[(a - u.A) * u.Ns + n] = val; } else { out[a * u.N + n] = val; }' : 'out[a * u.N + n] = val;'}
+  }`;
   }
+  if (p.mode === 'down') {
+    return `  let a = wid.y;
+  var g = 0.0;
+  if (n < u.N) {
+    let base = (u32(idx[a]) * u.N + n) * (u.K / ${P}u);
+    ${loop('u.K', (i) => `g += dot_w0(base + ${i}, a * u.K + ${i} * ${P}u);`)}
+  }
+${tree(false)}
+  if (t == 0u && n < u.N) { out[a * u.N + n] = part[lid]; }`;
+  }
+  return `  let tok = wid.y;
+  var g = 0.0;
+  if (n < u.N) {
+    for (var j = 0u; j < u.k; j++) {
+      let a = tok * u.k + j;
+      let base = (u32(idx[a]) * u.N + n) * (u.K / ${P}u);
+      var s = 0.0;
+      ${loop('u.K', (i) => `s += dot_w0(base + ${i}, a * u.K + ${i} * ${P}u);`)}
+      g += cw[a] * s;
+    }
+${sh ? `    let sbase = n * (u.Ns / ${P}u);\n    ${loop('u.Ns', (i) => `g += dot_s0(sbase + ${i}, tok * u.Ns + ${i} * ${P}u);`)}` : ''}
+  }
+${tree(false)}
+  if (t == 0u && n < u.N) { out[tok * u.N + n] = part[lid]; }`;
+}
+
+function gatherWgsl(p: MoeGatherMatvecParams): string {
+  const P = isVec(p) ? per(p) : 1;
+  const sh = sharedOf(p) > 0;
+  const dots =
+    p.mode === 'gateUp'
+      ? [['w0', 'x'], ['w1', 'x'], ...(sh ? [['s0', 'x'], ['s1', 'x']] : [])]
+      : [['w0', 'x'], ...(p.mode === 'downCombine' && sh ? [['s0', 'xs']] : [])];
+  return /* wgsl */ `
+${U.wgsl('U')}
+@group(0) @binding(0) var<uniform> u: U;
+${bindings(p)}
+${dots.map(([w, xb]) => dotFn(p, w, xb)).join('\n')}
+var<workgroup> part: array<f32, ${256 * (p.mode === 'gateUp' ? 2 : 1)}>;
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let n = wid.x * ${ROWS}u + lid / ${T}u;
+  let t = lid % ${T}u;
+${body(p, P)}
 }`;
 }
 
@@ -101,16 +154,20 @@ export const moeGatherMatvec: Kernel<MoeGatherMatvecParams> = {
   name: 'moeGatherMatvec',
   ref: moeGatherMatvecRef,
   program(p, caps) {
-    const cols = Math.ceil(p.N / ROWS);
-    if (cols > caps.maxWorkgroupsPerDim || p.A > caps.maxWorkgroupsPerDim) {
-      throw new RangeError(`moeGatherMatvec: ${cols}×${p.A} workgroups exceed ${caps.maxWorkgroupsPerDim} per dimension`);
+    const ns = sharedOf(p);
+    if (p.A % p.k !== 0) throw new RangeError(`moeGatherMatvec: ${p.A} assignments are not whole tokens of k = ${p.k}`);
+    const tokens = p.A / p.k;
+    const cols = Math.ceil((p.mode === 'gateUp' ? Math.max(p.N, ns) : p.N) / ROWS);
+    const rows = p.mode === 'gateUp' ? p.A + (ns ? tokens : 0) : p.mode === 'down' ? p.A : tokens;
+    if (cols > caps.maxWorkgroupsPerDim || rows > caps.maxWorkgroupsPerDim) {
+      throw new RangeError(`moeGatherMatvec: ${cols}×${rows} workgroups exceed ${caps.maxWorkgroupsPerDim} per dimension`);
     }
     return {
-      key: `moeGatherMatvec:${p.mode}:${p.wDtype}:${isVec(p) ? 'v' : 's'}`,
+      key: `moeGatherMatvec:${p.mode}:${p.wDtype}:${isVec(p) ? 'v' : 's'}:${ns > 0}`,
       code: () => gatherWgsl(p),
       buffers: buffers(p),
-      uniforms: U.pack({ k: p.k, N: p.N, K: p.K }),
-      workgroups: p.A === 0 || p.N === 0 ? [0, 1, 1] : [cols, p.A, 1],
+      uniforms: U.pack({ k: p.k, N: p.N, K: p.K, A: p.A, Ns: ns }),
+      workgroups: rows === 0 || cols === 0 ? [0, 1, 1] : [cols, rows, 1],
     };
   },
 };

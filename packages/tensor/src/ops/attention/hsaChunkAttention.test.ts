@@ -18,7 +18,6 @@ interface Case {
   bf16?: boolean;
   /** the WebGPU kernel (default: the op's choice) */
   variant?: 'tile' | 'head';
-  loads?: 'ahead' | 'loop';
   /** chunk counts of the memory parts (default: `parts` parts of ⌈chunks / parts⌉, the last fewer) */
   sizes?: number[];
   partsPerDispatch?: number;
@@ -56,11 +55,11 @@ const CASES: Case[] = [
     { t: 2, hq: 3, hk: 1, d: 33, s: 300, chunks: 3, k: 2 },
     { t: 1, hq: 2, hk: 2, d: 256, s: 17, chunks: 4, k: 3, smN: 1 as const },
     { t: 3, hq: 6, hk: 3, d: 20, s: 5, chunks: 4, k: 4, bf16: true, parts: 2 },
-  ].flatMap((c) => [{ ...c, variant: 'head' as const }, { ...c, variant: 'head' as const, loads: 'ahead' as const }]),
+  ].map((c) => ({ ...c, variant: 'head' as const })),
   { t: 1, hq: 32, hk: 2, d: 128, s: 64, chunks: 40, k: 16, bf16: true, parts: 3, variant: 'tile' },
   // memory parts: bound together (as many as the device allows), one a dispatch, of unequal sizes
   // (one a dispatch, whatever the device)
-  { t: 1, hq: 32, hk: 2, d: 128, s: 64, chunks: 40, k: 16, bf16: true, variant: 'head', loads: 'ahead' },
+  { t: 1, hq: 32, hk: 2, d: 128, s: 64, chunks: 40, k: 16, bf16: true, variant: 'head' },
   { t: 1, hq: 4, hk: 2, d: 16, s: 8, chunks: 29, k: 6, parts: 5, variant: 'head' },
   { t: 1, hq: 4, hk: 2, d: 16, s: 8, chunks: 29, k: 6, parts: 5, variant: 'head', partsPerDispatch: 1 },
   { t: 2, hq: 4, hk: 2, d: 16, s: 8, chunks: 29, k: 6, parts: 5, variant: 'tile', bf16: true },
@@ -97,7 +96,7 @@ describe.each(testBackends())('hsaChunkAttention on %s', (_name, makeBackend) =>
       slices(mv),
       Tensor.from(be, idx, [c.t, c.hk, c.k], 'i32'),
       Tensor.from(be, w, [c.t, c.hk, c.k]),
-      { chunkSize: c.s, smN: c.smN, variant: c.variant, loads: c.loads, partsPerDispatch: c.partsPerDispatch },
+      { chunkSize: c.s, smN: c.smN, variant: c.variant, partsPerDispatch: c.partsPerDispatch },
     );
     const want = new Float64Array(c.t * c.hq * c.d);
     const p = { t: c.t, hq: c.hq, hk: c.hk, d: c.d, s: c.s, chunks: c.chunks, k: c.k, smN: c.smN };

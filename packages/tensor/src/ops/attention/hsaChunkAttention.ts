@@ -20,8 +20,6 @@ export interface HsaChunkAttentionOptions {
    * to 16 heads); default `head` for one token, `tile` otherwise. Same results on either.
    */
   variant?: 'tile' | 'head';
-  /** the head variant's load schedule (benchmarks compare them): `loop` (default) or `ahead` */
-  loads?: 'ahead' | 'loop';
   /**
    * memory parts bound by one dispatch (default: as many as the device's storage buffers allow when
    * every part but the last has the same chunk count, else 1)
@@ -77,7 +75,7 @@ export function hsaChunkAttention(
   if (out.size === 0) return out;
   const ins = [q, idx, w].map((x) => x.contiguous());
   const variant = options.variant ?? (t === 1 ? 'head' : 'tile');
-  const base = { t, hq, hk, d, s, chunks: total, k, smN: options.smN, scale: options.scale, kv: ks[0].dtype as 'f32', variant, loads: options.loads };
+  const base = { t, hq, hk, d, s, chunks: total, k, smN: options.smN, scale: options.scale, kv: ks[0].dtype as 'f32', variant };
   // the parts in groups of np, one dispatch a group (its parts bound together: every part but the
   // last of equal size)
   const per = chunks[0];

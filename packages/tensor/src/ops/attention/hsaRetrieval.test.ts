@@ -24,11 +24,11 @@ const CASES: Case[] = [
   // many equal scores (landmarks and queries in {−1, 0, 1}): the order by chunk index decides
   { ...base, t: 1, chunks: 3000, s: 4, topk: 16, posOffset: 12000, dr: 8, ties: true },
 ];
-// the threshold top-k (a bound on the k-th before the ranking) on every case with a block scan
-const THRESHOLD: Case[] = CASES.filter((c) => c.blockLen !== undefined || c.chunks > 1024).map((c) => ({ ...c, topkMode: 'threshold' }));
+// the previous top-k (rank counting of every candidate; the default is the threshold top-k) on every case with a block scan
+const RANK: Case[] = CASES.filter((c) => c.blockLen !== undefined || c.chunks > 1024).map((c) => ({ ...c, topkMode: 'rank' }));
 
 describe.each(testBackends())('hsaRetrieval on %s', (_name, makeBackend) => {
-  it.each([...CASES, ...THRESHOLD])('%j', async (c) => {
+  it.each([...CASES, ...RANK])('%j', async (c) => {
     const be = await makeBackend();
     const seed = freshSeed();
     const round = (a: Float32Array) => (c.ties ? a.map((x) => Math.round(x)) : a);

@@ -32,8 +32,8 @@ export interface HsaRetrievalOptions {
   /** force the block scan (chunks per block); default: blocks only for few rows over many chunks */
   blockLen?: number;
   /**
-   * the block scan's and merge's workgroup top-k (WebGPU): `rank` (default) or `threshold` (a bound
-   * on the k-th first, fewer candidates ranked; the same result)
+   * the block scan's and merge's workgroup top-k (WebGPU): `threshold` (default: a bound on the k-th
+   * first, fewer candidates ranked) or `rank` (the previous version); the same result
    */
   topkMode?: 'rank' | 'threshold';
 }

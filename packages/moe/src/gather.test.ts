@@ -1,0 +1,66 @@
+// The decode kernels (moeGatherMatvec) alone, every mode with and without the shared expert, f32 and
+// packed f16/bf16 weights, on the 16-byte and the scalar path (widths not a multiple of 8), one and
+// several tokens, against float64 (outputs poisoned first: an unwritten element fails).
+import { type MoeGatherMatvecParams, moeGatherMatvec, moeGatherMatvecRef } from '@hsa/kernels';
+import { cast, Tensor } from '@hsa/tensor';
+import { expectClose, freshSeed, randF32, reductionTol, rng, testBackends } from '@hsa/tensor/test-utils';
+import { describe, it } from 'vitest';
+
+type Case = { mode: MoeGatherMatvecParams['mode']; T: number; k: number; E: number; d: number; F: number; Fs: number };
+const CASES: [string, Case][] = [
+  ['gateUp, 16-byte rows, shared', { mode: 'gateUp', T: 1, k: 4, E: 9, d: 64, F: 48, Fs: 40 }],
+  ['gateUp, scalar rows, shared wider than experts', { mode: 'gateUp', T: 3, k: 2, E: 5, d: 13, F: 7, Fs: 14 }],
+  ['gateUp, no shared', { mode: 'gateUp', T: 2, k: 3, E: 4, d: 24, F: 9, Fs: 0 }],
+  ['down (per assignment)', { mode: 'down', T: 2, k: 3, E: 6, d: 17, F: 16, Fs: 0 }],
+  ['downCombine, 16-byte rows, shared', { mode: 'downCombine', T: 1, k: 4, E: 9, d: 37, F: 48, Fs: 40 }],
+  ['downCombine, scalar rows, shared', { mode: 'downCombine', T: 3, k: 2, E: 5, d: 13, F: 7, Fs: 14 }],
+  ['downCombine, no shared, one expert a token', { mode: 'downCombine', T: 2, k: 1, E: 3, d: 5, F: 24, Fs: 0 }],
+];
+
+describe.each(testBackends())('moeGatherMatvec on %s', (_name, make) => {
+  for (const wDtype of ['f32', 'f16', 'bf16'] as const) {
+    it.each(CASES)(`%s (${wDtype})`, async (_l, c) => {
+      const b = await make();
+      const seed = freshSeed();
+      const r = rng(seed);
+      const A = c.T * c.k;
+      const gate = c.mode === 'gateUp';
+      const [N, K] = gate ? [c.F, c.d] : [c.d, c.F];
+      const idx = Int32Array.from({ length: A }, () => Math.floor(r() * c.E));
+      const x = randF32((gate ? c.T : A) * K, seed + 1);
+      const cw = randF32(A, seed + 2, 0, 1);
+      // weights: stored as wDtype on the device, their exact values (read back as f32) feed the oracle
+      const weight = async (n: number, s: number) => {
+        const t = cast(Tensor.from(b, randF32(n, s), [n]), wDtype);
+        return { t, v: Float64Array.from((await cast(t, 'f32').data()) as Float32Array) };
+      };
+      const ws = gate ? [await weight(c.E * N * K, seed + 3), await weight(c.E * N * K, seed + 4)] : [await weight(c.E * N * K, seed + 3)];
+      const sh = c.Fs === 0 || c.mode === 'down' ? [] : gate ? [await weight(c.Fs * K, seed + 5), await weight(c.Fs * K, seed + 6)] : [await weight(N * c.Fs, seed + 5)];
+      const actS = randF32(c.T * c.Fs, seed + 7);
+      const p: MoeGatherMatvecParams = { mode: c.mode, A, k: c.k, N, K, wDtype, shared: c.mode === 'down' ? 0 : c.Fs };
+      const outLen = gate ? A * N : c.mode === 'down' ? A * N : c.T * N;
+      const out = Tensor.empty(b, [outLen]);
+      const outS = gate && c.Fs ? Tensor.empty(b, [c.T * c.Fs]) : null;
+      const args = gate
+        ? [Tensor.from(b, x, [x.length]).arg(), Tensor.from(b, idx, [A], 'i32').arg(), ...ws.map((w) => w.t.arg()), ...sh.map((w) => w.t.arg()), out.arg(), ...(outS ? [outS.arg()] : [])]
+        : c.mode === 'down'
+          ? [Tensor.from(b, x, [x.length]).arg(), Tensor.from(b, idx, [A], 'i32').arg(), ws[0].t.arg(), out.arg()]
+          : [Tensor.from(b, x, [x.length]).arg(), Tensor.from(b, idx, [A], 'i32').arg(), ws[0].t.arg(), Tensor.from(b, cw, [A]).arg(), ...(c.Fs ? [Tensor.from(b, actS, [actS.length]).arg(), sh[0].t.arg()] : []), out.arg()];
+      b.run(moeGatherMatvec, p, args);
+      // float64 oracle over the same values (f32 weight arrays of the rounded values)
+      const want = new Float64Array(outLen);
+      const wantS = new Float64Array(c.T * c.Fs);
+      const refArrays = gate
+        ? [x, idx, ...ws.map((w) => w.v), ...sh.map((w) => w.v), want, ...(c.Fs ? [wantS] : [])]
+        : c.mode === 'down'
+          ? [x, idx, ws[0].v, want]
+          : [x, idx, ws[0].v, cw, ...(c.Fs ? [actS, sh[0].v] : []), want];
+      moeGatherMatvecRef(refArrays, { ...p, wDtype: 'f32' });
+      // f32 dots of ≤ k·K + Ns terms of magnitude ≤ 1, then silu·up for gateUp
+      const terms = gate ? K : c.k * K + c.Fs;
+      const tol = (w: Float64Array) => (i: number) => reductionTol(terms, terms, 4) * (gate ? 4 * (1 + Math.abs(w[i])) : 1) + 1e-6 * Math.abs(w[i]);
+      expectClose(await out.data(), want, tol(want), `seed ${seed}`);
+      if (outS) expectClose(await outS.data(), wantS, tol(wantS), `seed ${seed} shared`);
+    });
+  }
+});
