@@ -50,6 +50,16 @@ describe('planMemory', () => {
     m.dispose();
   });
 
+  it('a decoding state asks the backend to keep one segment of activations pooled', () => {
+    const be = new CpuBackend();
+    const asked: number[] = [];
+    Object.assign(be, { reservePool: (n: number) => asked.push(n) });
+    const m = HsaModel.load(be, TINY_CONFIG, [randomCheckpoint(TINY_CONFIG, 3)]);
+    createDecodeState(m).dispose();
+    expect(asked).toEqual([2 * m.memoryPlan(m.config.inferenceSegment).activations]);
+    expect(asked[0]).toBeGreaterThan(0);
+  });
+
   it('16M tokens of the bench config: 2 · 16M · 64 · 4 bytes of chunk K/V', () => {
     const c = parseConfig({ ...(goldenConfigJson() as object), hidden_size: 1024, num_attention_heads: 16, num_kv_heads: 1, num_key_value_heads: 1, chunk_size: 64, retrieval_dim: 128 });
     const p = planMemory(c, { context: 2 ** 24, segment: 16384 });

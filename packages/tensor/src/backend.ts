@@ -38,6 +38,11 @@ export interface Backend {
   readonly caps: DeviceCaps;
   /** Largest single storage the backend binds; larger tensors are split by the ops that allow it. */
   readonly maxBindingBytes: number;
+  /**
+   * Keep at least `bytes` of released storage for reuse (a hint from a caller that knows its working
+   * set, such as a model's prefill segment; only a pooling backend acts on it).
+   */
+  reservePool?(bytes: number): void;
   alloc(bytes: number): Storage;
   /** Copies host data into storage at byteOffset (4-byte aligned, length a multiple of 4 after padding). */
   write(storage: Storage, data: ArrayBufferView, byteOffset?: number): void;

@@ -54,3 +54,16 @@ describe('BufferPool', () => {
     expect(pool.liveBytes).toBe(0);
   });
 });
+
+describe('BufferPool.reserve', () => {
+  it('raises the bound, never lowers it', () => {
+    const { device } = fakeDevice();
+    const pool = new BufferPool(device, 4096);
+    pool.reserve(1024);
+    expect(pool.maxPooledBytes).toBe(4096);
+    pool.reserve(8192);
+    expect(pool.maxPooledBytes).toBe(8192);
+    const big = pool.acquire(8192);
+    expect(pool.release(big)).toEqual([]);
+  });
+});

@@ -28,8 +28,18 @@ export class BufferPool {
 
   constructor(
     private readonly device: GPUDevice,
-    readonly maxPooledBytes = 1 << 30,
+    private maxPooled = 1 << 30,
   ) {}
+
+  /** Bytes of released buffers kept for reuse at most. */
+  get maxPooledBytes(): number {
+    return this.maxPooled;
+  }
+
+  /** Raises the bound to `bytes` (never lowers it). */
+  reserve(bytes: number): void {
+    this.maxPooled = Math.max(this.maxPooled, bytes);
+  }
 
   acquire(bytes: number): GPUBuffer {
     const size = sizeClass(bytes);
@@ -57,8 +67,8 @@ export class BufferPool {
     const size = buf.size;
     this.liveBytes -= size;
     const doomed: GPUBuffer[] = [];
-    if (size > this.maxPooledBytes) return [buf];
-    while (this.pooledBytes + size > this.maxPooledBytes) {
+    if (size > this.maxPooled) return [buf];
+    while (this.pooledBytes + size > this.maxPooled) {
       const largest = Math.max(...this.free.keys());
       if (largest <= size) {
         doomed.push(buf);

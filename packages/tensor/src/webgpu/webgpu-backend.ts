@@ -105,6 +105,10 @@ export class WebGpuBackend implements Backend {
     return s;
   }
 
+  reservePool(bytes: number): void {
+    this.pool.reserve(bytes);
+  }
+
   alloc(bytes: number): Storage {
     this.check();
     const max = this.device.limits.maxBufferSize;
