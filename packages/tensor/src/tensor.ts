@@ -157,6 +157,20 @@ export class Tensor {
     return this.view(shape, this.strides, this.offset + start * this.strides[ax]);
   }
 
+  /**
+   * The same rank with size-1 dims repeated to `shape` (a view with stride 0 along them, for reading:
+   * ops and `contiguous()` materialize it in one copy).
+   */
+  expand(shape: Shape): Tensor {
+    const ok = shape.length === this.rank && shape.every((d, i) => Number.isInteger(d) && d >= 0 && (d === this.shape[i] || this.shape[i] === 1));
+    if (!ok) throw new ShapeError(`expand: cannot repeat ${fmtShape(this.shape)} to ${fmtShape(shape)} (only size-1 dims repeat)`);
+    return this.view(
+      shape,
+      shape.map((d, i) => (d === this.shape[i] ? this.strides[i] : 0)),
+      this.offset,
+    );
+  }
+
   /** A contiguous tensor with offset 0: this one (with a new reference) or a copy. */
   contiguous(): Tensor {
     if (this.isContiguous && this.offset === 0) return this.view(this.shape, this.strides, 0);

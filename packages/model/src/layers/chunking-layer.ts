@@ -58,8 +58,7 @@ function chunkInput(ctx: ForwardContext, hLow: Tensor, chunks: number, p: string
   const x = s.keep(tokens.reshape([chunks, S, d]));
   if (!ctx.config.enableEncCls) return x;
   const cls = ctx.weights.get(`${p}cls_emb`);
-  const clsRows = s.keep(concat(Array<Tensor>(chunks).fill(cls), 0));
-  return s.keep(concat([x, clsRows], 1));
+  return s.keep(concat([x, s.keep(cls.expand([chunks, 1, d]))], 1));
 }
 
 /** hsa_rope: K_mem [C·S, Hk, dh] rotated by the absolute positions start … start + C·S − 1; consumes k. */

@@ -22,6 +22,24 @@ function gather(x: Float32Array, shape: number[], perm: number[], starts: number
 }
 
 describe.each(testBackends())('copy ops on %s', (_name, make) => {
+  it('expand repeats size-1 dims (materialized by contiguous and by concat)', async () => {
+    const b = await make();
+    const seed = freshSeed();
+    const row = randF32(5, seed);
+    const e = Tensor.from(b, row, [1, 1, 5]).expand([3, 1, 5]);
+    expect(e.isContiguous).toBe(false);
+    expect(Array.from(await e.data())).toEqual([...row, ...row, ...row]);
+    const x = randF32(3 * 2 * 5, seed + 1);
+    const joined = await concat([Tensor.from(b, x, [3, 2, 5]), e], 1).data();
+    const want: number[] = [];
+    for (let i = 0; i < 3; i++) want.push(...x.subarray(i * 10, (i + 1) * 10), ...row);
+    expect(Array.from(joined)).toEqual(want);
+    const col = Tensor.from(b, Float32Array.from([1, 2]), [2, 1]).expand([2, 3]);
+    expect(Array.from(await col.data())).toEqual([1, 1, 1, 2, 2, 2]);
+    expect(() => Tensor.from(b, row, [1, 5]).expand([2, 4])).toThrow(/expand: cannot repeat \[1, 5\] to \[2, 4\]/);
+    expect(() => Tensor.from(b, row, [5]).expand([1, 5])).toThrow(/only size-1 dims repeat/);
+  });
+
   it('contiguous() of permuted and sliced views, rank 1..6', async () => {
     const b = await make();
     const shapes = [[7], [3, 5], [2, 3, 5], [3, 1, 4, 5], [2, 3, 1, 2, 5], [2, 3, 2, 1, 3, 5]];
