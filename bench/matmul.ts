@@ -139,6 +139,11 @@ async function main() {
     { wg: 256, rows: 8, unroll: 8, reduce: 'serial' as const }, // v2
     { wg: 256, rows: 4, unroll: 8, reduce: 'serial' as const },
     { wg: 256, rows: 4, unroll: 8, reduce: 'tree' as const },
+    // candidates (not yet timed): finer grids, so the last wave of workgroups leaves fewer SMs idle
+    // (14336 rows in 4-row workgroups are ~3.4 waves on 132 SMs), and 4 loads × 128 threads a row
+    { wg: 128, rows: 2, unroll: 8, reduce: 'split' as const },
+    { wg: 64, rows: 1, unroll: 8, reduce: 'split' as const },
+    { wg: 256, rows: 2, unroll: 4, reduce: 'split' as const },
   ]) {
     decodeVariants.push(await matvec(be, N, K, true, 'lanes', shape));
   }

@@ -94,6 +94,10 @@ const CASES: Case[] = [
   { batch: 1, M: 2, N: 9, K: 7, tB: true },
   { batch: 1, M: 2, N: 37, K: 136, tB: true, dtype: 'bf16', matvecShape: { wg: 256, rows: 8, unroll: 8, reduce: 'serial' } },
   { batch: 1, M: 1, N: 41, K: 520, tB: true, matvecShape: { wg: 128, rows: 2, unroll: 4, reduce: 'tree' } },
+  // bench/matmul's candidate shapes (one row a workgroup; 128 threads a row; split reductions)
+  { batch: 1, M: 1, N: 43, K: 1032, tB: true, dtype: 'bf16', matvecShape: { wg: 128, rows: 2, unroll: 8, reduce: 'split' } },
+  { batch: 1, M: 1, N: 5, K: 2056, tB: true, dtype: 'bf16', matvecShape: { wg: 64, rows: 1, unroll: 8, reduce: 'split' } },
+  { batch: 1, M: 3, N: 9, K: 1000, tB: true, dtype: 'bf16', matvecShape: { wg: 256, rows: 2, unroll: 4, reduce: 'split' } },
   { batch: 1, M: 3, N: 29, K: 264, tB: true, dtype: 'f16', matvec: 'rows' },
 ];
 
