@@ -58,6 +58,7 @@ if name == "moe":
         "decode_fraction_of_our_copy_kernel": ours["ratios"]["decode_fraction_of_copy"],
         "decode_fraction_of_torch_copy": [{"weights": d["weights"], "fraction": d["weightTBps"] / torch["copyTBps"]} for d in ours["decode"]],
         "decode_v2_speedup_vs_v1": [{"weights": d["weights"], "speedup": d["v1"]["medianMs"] / d["timing"]["medianMs"]} for d in ours["decode"] if "v1" in d],
+        "decode_gathers_unroll4_speedup_vs_unroll1": [{"weights": d["weights"], "speedup": d["gathers"]["unroll1"]["medianMs"] / d["gathers"]["unroll4"]["medianMs"]} for d in ours["decode"] if "gathers" in d],
     }
 json.dump(rec, open(out_path, "w"), indent=2)
 print(json.dumps(rec["ratios"], indent=2))

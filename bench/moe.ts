@@ -98,6 +98,38 @@ function decodeV1(layer: MoeLayer, x: Tensor): Tensor {
   return out;
 }
 
+/**
+ * The decode's two expert dispatches alone (gate/up with the shared expert, downCombine) at one
+ * token's routing: the 16-byte path with its loads issued 4 ahead (v3, the default) and as v2's loop
+ * (unroll 1), outputs compared first.
+ */
+async function gatherVersions(layer: MoeLayer, x: Tensor, iters: number, reps: number) {
+  const be = x.backend as WebGpuBackend;
+  const logits = matmul(x, layer.gate, { transB: true });
+  const r = route(logits, layer.biasDevice, layer.routerParams());
+  const [k, F, d] = [r.idx.shape[1], layer.experts.gate.shape[1], x.shape[1]];
+  const sh = layer.shared;
+  const Fs = sh ? sh.gate.shape[0] : 0;
+  const act = Tensor.empty(be, [k, F]);
+  const actS = Tensor.empty(be, [1, Math.max(Fs, 1)]);
+  const outs = { 4: Tensor.empty(be, [1, d]), 1: Tensor.empty(be, [1, d]) };
+  const base = { A: k, k, wDtype: layer.experts.gate.dtype as 'f32' | 'bf16', shared: Fs };
+  const run = (unroll: 1 | 4) => {
+    be.run(moeGatherMatvec, { ...base, unroll, mode: 'gateUp', N: F, K: d }, [x.arg(), r.idx.arg(), layer.experts.gate.arg(), layer.experts.up.arg(), ...(sh ? [sh.gate.arg(), sh.up.arg()] : []), act.arg(), ...(sh ? [actS.arg()] : [])]);
+    be.run(moeGatherMatvec, { ...base, unroll, mode: 'downCombine', N: d, K: F }, [act.arg(), r.idx.arg(), layer.experts.down.arg(), r.weights.arg(), ...(sh ? [actS.arg(), sh.down.arg()] : []), outs[unroll].arg()]);
+  };
+  run(4);
+  run(1);
+  const [a, b] = [(await outs[4].data()) as Float32Array, (await outs[1].data()) as Float32Array];
+  const scale = b.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+  const diff = a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
+  if (!(diff <= 1e-5 * scale)) throw new Error(`decode gathers: unroll 4 vs 1 max |Δ| ${diff} of ${scale}`);
+  const res = { maxDiffOverMax: diff / scale, unroll4: await timeGpu(be, () => run(4), iters, reps), unroll1: await timeGpu(be, () => run(1), iters, reps) };
+  for (const t of [logits, r.scores, r.idx, r.weights, act, actS, outs[4], outs[1]]) t.dispose();
+  console.error(`decode gathers: unroll 4 ${(res.unroll4.medianMs * 1e3).toFixed(1)} µs, unroll 1 ${(res.unroll1.medianMs * 1e3).toFixed(1)} µs`);
+  return res;
+}
+
 async function decode(be: WebGpuBackend, layer: MoeLayer, s: Size, label: string, bytesPerWeight: number, iters: number, reps: number) {
   const x1 = hashTensor(be, [1, s.d], 21, 1);
   // v2 (the layer's decode) against v1 on this token first
@@ -110,11 +142,12 @@ async function decode(be: WebGpuBackend, layer: MoeLayer, s: Size, label: string
   if (!(diff <= 1e-5 * scale)) throw new Error(`decode ${label}: v2 vs v1 max |Δ| ${diff} of ${scale}`);
   const v1 = await timeGpu(be, () => decodeV1(layer, x1).dispose(), iters, reps);
   const t = await timeGpu(be, () => layer.decode(x1).dispose(), iters, reps);
+  const gathers = await gatherVersions(layer, x1, iters, reps);
   const profile = await profileRun(be, async () => layer.decode(x1).dispose());
   const bytes = (s.k + s.shared) * 3 * s.F * s.d * bytesPerWeight;
   x1.dispose();
   console.error(`decode ${label}: ${(t.medianMs * 1e3).toFixed(1)} µs (v1 ${(v1.medianMs * 1e3).toFixed(1)} µs), ${(bytes / (t.medianMs * 1e-3) / 1e12).toFixed(2)} TB/s of expert weights`);
-  return { weights: label, timing: t, v1, v2VsV1MaxDiff: diff / scale, expertBytes: bytes, weightTBps: bytes / (t.medianMs * 1e-3) / 1e12, profile };
+  return { weights: label, timing: t, v1, gathers, v2VsV1MaxDiff: diff / scale, expertBytes: bytes, weightTBps: bytes / (t.medianMs * 1e-3) / 1e12, profile };
 }
 
 /**

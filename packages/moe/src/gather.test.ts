@@ -1,12 +1,13 @@
 // The decode kernels (moeGatherMatvec) alone, every mode with and without the shared expert, f32 and
-// packed f16/bf16 weights, on the 16-byte and the scalar path (widths not a multiple of 8), one and
-// several tokens, against float64 (outputs poisoned first: an unwritten element fails).
+// packed f16/bf16 weights, on the 16-byte path (its unrolled loads with long rows, and unroll 1) and
+// the scalar path (widths not a multiple of 8), one and several tokens, against float64 (outputs
+// poisoned first: an unwritten element fails).
 import { type MoeGatherMatvecParams, moeGatherMatvec, moeGatherMatvecRef } from '@hsa/kernels';
 import { cast, Tensor } from '@hsa/tensor';
 import { expectClose, freshSeed, randF32, reductionTol, rng, testBackends } from '@hsa/tensor/test-utils';
 import { describe, it } from 'vitest';
 
-type Case = { mode: MoeGatherMatvecParams['mode']; T: number; k: number; E: number; d: number; F: number; Fs: number };
+type Case = { mode: MoeGatherMatvecParams['mode']; T: number; k: number; E: number; d: number; F: number; Fs: number; unroll?: number };
 const CASES: [string, Case][] = [
   ['gateUp, 16-byte rows, shared', { mode: 'gateUp', T: 1, k: 4, E: 9, d: 64, F: 48, Fs: 40 }],
   ['gateUp, scalar rows, shared wider than experts', { mode: 'gateUp', T: 3, k: 2, E: 5, d: 13, F: 7, Fs: 14 }],
@@ -15,6 +16,11 @@ const CASES: [string, Case][] = [
   ['downCombine, 16-byte rows, shared', { mode: 'downCombine', T: 1, k: 4, E: 9, d: 37, F: 48, Fs: 40 }],
   ['downCombine, scalar rows, shared', { mode: 'downCombine', T: 3, k: 2, E: 5, d: 13, F: 7, Fs: 14 }],
   ['downCombine, no shared, one expert a token', { mode: 'downCombine', T: 2, k: 1, E: 3, d: 5, F: 24, Fs: 0 }],
+  // rows of ≥ 4 · 64 words: the 16-byte path's unrolled loads, then its remainder loop
+  ['gateUp, long rows (unrolled loads), shared', { mode: 'gateUp', T: 1, k: 2, E: 3, d: 2056, F: 5, Fs: 3 }],
+  ['downCombine, long rows (unrolled loads), shared', { mode: 'downCombine', T: 2, k: 2, E: 3, d: 6, F: 1032, Fs: 1032 }],
+  ['gateUp, long rows, unroll 1 (v2)', { mode: 'gateUp', T: 1, k: 2, E: 3, d: 2056, F: 5, Fs: 3, unroll: 1 }],
+  ['downCombine, unroll 2', { mode: 'downCombine', T: 1, k: 3, E: 4, d: 7, F: 1032, Fs: 520, unroll: 2 }],
 ];
 
 describe.each(testBackends())('moeGatherMatvec on %s', (_name, make) => {
@@ -37,7 +43,7 @@ describe.each(testBackends())('moeGatherMatvec on %s', (_name, make) => {
       const ws = gate ? [await weight(c.E * N * K, seed + 3), await weight(c.E * N * K, seed + 4)] : [await weight(c.E * N * K, seed + 3)];
       const sh = c.Fs === 0 || c.mode === 'down' ? [] : gate ? [await weight(c.Fs * K, seed + 5), await weight(c.Fs * K, seed + 6)] : [await weight(N * c.Fs, seed + 5)];
       const actS = randF32(c.T * c.Fs, seed + 7);
-      const p: MoeGatherMatvecParams = { mode: c.mode, A, k: c.k, N, K, wDtype, shared: c.mode === 'down' ? 0 : c.Fs };
+      const p: MoeGatherMatvecParams = { mode: c.mode, A, k: c.k, N, K, wDtype, shared: c.mode === 'down' ? 0 : c.Fs, unroll: c.unroll };
       const outLen = gate ? A * N : c.mode === 'down' ? A * N : c.T * N;
       const out = Tensor.empty(b, [outLen]);
       const outS = gate && c.Fs ? Tensor.empty(b, [c.T * c.Fs]) : null;
@@ -56,11 +62,40 @@ describe.each(testBackends())('moeGatherMatvec on %s', (_name, make) => {
           ? [x, idx, ws[0].v, want]
           : [x, idx, ws[0].v, cw, ...(c.Fs ? [actS, sh[0].v] : []), want];
       moeGatherMatvecRef(refArrays, { ...p, wDtype: 'f32' });
-      // f32 dots of ≤ k·K + Ns terms of magnitude ≤ 1, then silu·up for gateUp
-      const terms = gate ? K : c.k * K + c.Fs;
-      const tol = (w: Float64Array) => (i: number) => reductionTol(terms, terms, 4) * (gate ? 4 * (1 + Math.abs(w[i])) : 1) + 1e-6 * Math.abs(w[i]);
-      expectClose(await out.data(), want, tol(want), `seed ${seed}`);
-      if (outS) expectClose(await outS.data(), wantS, tol(wantS), `seed ${seed} shared`);
+      // each of a row's 64 lanes adds ≤ ⌈K/64⌉ words of ≤ 8 values, then a 6-level tree: that many
+      // roundings of the terms' absolute sum (tight enough that one misread word fails)
+      const abs = (a: ArrayLike<number>) => Float64Array.from(a, Math.abs);
+      const lanes = (len: number) => Math.ceil(len / 64) + 8 + 6;
+      const sumAbs = new Float64Array(outLen);
+      const sumAbsS = new Float64Array(c.T * c.Fs);
+      const wAbs = ws.map((w) => abs(w.v));
+      const sAbs = sh.map((w) => abs(w.v));
+      if (gate) {
+        // silu(g)·v moves by ≤ 1.1·|v|·δg + |silu(g)|·δv: bound δg, δv through the 'down' shape of each sum
+        const dotAbs = (w: Float64Array, row: number, xo: number) => {
+          let m = 0;
+          for (let q = 0; q < K; q++) m += Math.abs(x[xo + q]) * w[row * K + q];
+          return m;
+        };
+        const dot = (w: Float64Array, row: number, xo: number) => {
+          let m = 0;
+          for (let q = 0; q < K; q++) m += x[xo + q] * w[row * K + q];
+          return m;
+        };
+        const bound = (wg: Float64Array, wu: Float64Array, ag: Float64Array, au: Float64Array, row: number, xo: number) => {
+          const [g, v] = [dot(wg, row, xo), dot(wu, row, xo)];
+          return 1.1 * Math.abs(v) * dotAbs(ag, row, xo) + Math.abs(g / (1 + Math.exp(-g))) * dotAbs(au, row, xo);
+        };
+        for (let a = 0; a < A; a++) for (let n = 0; n < N; n++) sumAbs[a * N + n] = bound(ws[0].v, ws[1].v, wAbs[0], wAbs[1], idx[a] * N + n, Math.floor(a / c.k) * K);
+        if (sh.length) for (let t = 0; t < c.T; t++) for (let n = 0; n < c.Fs; n++) sumAbsS[t * c.Fs + n] = bound(sh[0].v, sh[1].v, sAbs[0], sAbs[1], n, t * K);
+      } else {
+        const absArrays = c.mode === 'down' ? [abs(x), idx, wAbs[0], sumAbs] : [abs(x), idx, wAbs[0], abs(cw), ...(c.Fs ? [abs(actS), sAbs[0]] : []), sumAbs];
+        moeGatherMatvecRef(absArrays, { ...p, wDtype: 'f32' });
+      }
+      const tol = (m: Float64Array, len: number) => (i: number) => reductionTol(lanes(len), m[i], 2) + 1e-7 * Math.abs(want[i]);
+      const tolS = (i: number) => reductionTol(lanes(K), sumAbsS[i], 2);
+      expectClose(await out.data(), want, tol(sumAbs, Math.max(K, c.Fs)), `seed ${seed}`);
+      if (outS) expectClose(await outS.data(), wantS, tolS, `seed ${seed} shared`);
     });
   }
 });

@@ -7,6 +7,9 @@
  * `downCombine` weights and sums each token's k expert rows and the shared expert's in the workgroup
  * (workgroups (⌈N/4⌉, T)): a layer's decode is router, route, gateUp, downCombine (4 dispatches, 9
  * before), so one token's step is closer to the time of reading its 4 + 1 experts.
+ * v3 (16-byte path): each thread issues `unroll` (default 4) weight loads before their multiply-adds,
+ * as the matmul's tuned matrix-vector kernel does, and reads x as vec4 (v2's loop, one load and four
+ * scalar x reads an iteration, is `unroll: 1`; bench/moe times both). Not yet timed on the H200.
  */
 import { wgslHalfLoad } from '../core/dtype.js';
 import type { BufferBinding, Kernel, WgslScalar } from '../core/program.js';
@@ -18,6 +21,7 @@ const T = 64;
 const U = defineUniforms({ k: 'u32', N: 'u32', K: 'u32', A: 'u32', Ns: 'u32' });
 
 const per = (p: MoeGatherMatvecParams) => (p.wDtype === 'f32' ? 4 : 8);
+const unrollOf = (p: MoeGatherMatvecParams) => (isVec(p) ? (p.unroll ?? 4) : 1);
 const sharedOf = (p: MoeGatherMatvecParams) => (p.mode === 'down' ? 0 : (p.shared ?? 0));
 /** 16-byte loads when every weight row's length allows them (the shared expert's too). */
 function isVec(p: MoeGatherMatvecParams): boolean {
@@ -41,26 +45,52 @@ function bindings(p: MoeGatherMatvecParams): string {
   const elem = isVec(p) ? (p.wDtype === 'f32' ? 'vec4<f32>' : 'vec4<u32>') : p.wDtype === 'f32' ? 'f32' : 'u32';
   return buffers(p)
     .map((b, i) => {
-      const type = /^[ws]\d$/.test(b.name) ? elem : b.type;
+      const type = /^[ws]\d$/.test(b.name) ? elem : isVec(p) && (b.name === 'x' || b.name === 'xs') ? 'vec4<f32>' : b.type;
       return `@group(0) @binding(${i + 1}) var<storage, ${b.access}> ${b.name}: array<${type}>;`;
     })
     .join('\n');
 }
 
-/** Dot of word/element `i` of weight `w` with vector `xb` at value index `c` (the row's offset added). */
+/**
+ * Scalar path: dot_{w}(i, c) = weight element i of `w` times x-vector `xb` at value c. Vector path:
+ * dotv(word, xb-vec4 index) for a 16-byte word of any weight (loaded by the caller), with the x
+ * values of the word read as vec4 from `xb`.
+ */
 function dotFn(p: MoeGatherMatvecParams, w: string, xb: string): string {
   if (!isVec(p)) {
     const read = p.wDtype === 'f32' ? `return ${w}[i] * ${xb}[c];` : `return rd_${w}(i) * ${xb}[c];`;
     return `${p.wDtype === 'f32' ? '' : wgslHalfLoad(`rd_${w}`, w, p.wDtype)}\nfn dot_${w}(i: u32, c: u32) -> f32 { ${read} }`;
   }
-  const xv = (o: number) => `vec4<f32>(${xb}[c + ${o}u], ${xb}[c + ${o + 1}u], ${xb}[c + ${o + 2}u], ${xb}[c + ${o + 3}u])`;
-  if (p.wDtype === 'f32') return `fn dot_${w}(i: u32, c: u32) -> f32 { return dot(${w}[i], ${xv(0)}); }`;
+  const word = p.wDtype === 'f32' ? 'vec4<f32>' : 'vec4<u32>';
+  if (p.wDtype === 'f32') return `fn dotv_${xb}(v: ${word}, c: u32) -> f32 { return dot(v, ${xb}[c / 4u]); }`;
   const h = (c: string) =>
     p.wDtype === 'bf16' ? `bitcast<f32>(${c} << 16u), bitcast<f32>(${c} & 0xffff0000u)` : `unpack2x16float(${c})`;
-  return `fn dot_${w}(i: u32, c: u32) -> f32 {
-  let v = ${w}[i];
-  return dot(vec4<f32>(${h('v.x')}, ${h('v.y')}), ${xv(0)}) + dot(vec4<f32>(${h('v.z')}, ${h('v.w')}), ${xv(4)});
+  return `fn dotv_${xb}(v: ${word}, c: u32) -> f32 {
+  return dot(vec4<f32>(${h('v.x')}, ${h('v.y')}), ${xb}[c / 4u]) + dot(vec4<f32>(${h('v.z')}, ${h('v.w')}), ${xb}[c / 4u + 1u]);
 }`;
+}
+
+/**
+ * `for i = t, t + 64, … < len/P`: acc += Σ over weights ws of dot(w[base + i], x at xo + i·P). The
+ * vector path issues U words per weight before the multiply-adds (then a remainder loop).
+ */
+function rowLoop(p: MoeGatherMatvecParams, P: number, len: string, ws: [string, string, string][], xb: string, base: string, xo: string): string {
+  if (!isVec(p)) {
+    return `for (var i = t; i < ${len}; i += ${T}u) { ${ws.map(([w, acc]) => `${acc} += dot_${w}(${base} + i, ${xo} + i);`).join(' ')} }`;
+  }
+  const U = unrollOf(p);
+  const words = `(${len} / ${P}u)`;
+  const step = (i: string) => ws.map(([w, acc]) => `${acc} += dotv_${xb}(${w}[${base} + ${i}], ${xo} + (${i}) * ${P}u);`).join(' ');
+  if (U === 1) return `for (var i = t; i < ${words}; i += ${T}u) { ${step('i')} }`;
+  const range = (n: number) => Array.from({ length: n }, (_, q) => q);
+  const loads = ws.flatMap(([w, , tag]) => range(U).map((q) => `let ${tag}${q} = ${w}[${base} + i + ${q * T}u];`));
+  const adds = ws.flatMap(([, acc, tag]) => range(U).map((q) => `${acc} += dotv_${xb}(${tag}${q}, ${xo} + (i + ${q * T}u) * ${P}u);`));
+  return `var i = t;
+    for (; i + ${(U - 1) * T}u < ${words}; i += ${U * T}u) {
+      ${loads.join(' ')}
+      ${adds.join(' ')}
+    }
+    for (; i < ${words}; i += ${T}u) { ${step('i')} }`;
 }
 
 /** The 64 threads of each row: a tree over part (and part2 when two sums are reduced). */
@@ -79,14 +109,13 @@ ${two ? '      part[256u + lid] += part[256u + lid + s];' : ''}
 
 function body(p: MoeGatherMatvecParams, P: number): string {
   const sh = sharedOf(p) > 0;
-  const loop = (len: string, fn: (i: string) => string) => `for (var i = t; i < ${len} / ${P}u; i += ${T}u) { ${fn('i')} }`;
   if (p.mode === 'gateUp') {
     const routed = `let base = (u32(idx[a]) * u.N + n) * (u.K / ${P}u);
       let xo = (a / u.k) * u.K;
-      ${loop('u.K', (i) => `g += dot_w0(base + ${i}, xo + ${i} * ${P}u); v += dot_w1(base + ${i}, xo + ${i} * ${P}u);`)}`;
+      ${rowLoop(p, P, 'u.K', [['w0', 'g', 'ga'], ['w1', 'v', 'va']], 'x', 'base', 'xo')}`;
     const shared = `let base = n * (u.K / ${P}u);
       let xo = (a - u.A) * u.K;
-      ${loop('u.K', (i) => `g += dot_s0(base + ${i}, xo + ${i} * ${P}u); v += dot_s1(base + ${i}, xo + ${i} * ${P}u);`)}`;
+      ${rowLoop(p, P, 'u.K', [['s0', 'g', 'ga'], ['s1', 'v', 'va']], 'x', 'base', 'xo')}`;
     return `  let a = wid.y;
   let isS = ${sh ? 'a >= u.A' : 'false'};
   let rows = select(u.N, u.Ns, isS);
@@ -107,22 +136,27 @@ ${tree(true)}
   var g = 0.0;
   if (n < u.N) {
     let base = (u32(idx[a]) * u.N + n) * (u.K / ${P}u);
-    ${loop('u.K', (i) => `g += dot_w0(base + ${i}, a * u.K + ${i} * ${P}u);`)}
+    let xo = a * u.K;
+    ${rowLoop(p, P, 'u.K', [['w0', 'g', 'ga']], 'x', 'base', 'xo')}
   }
 ${tree(false)}
   if (t == 0u && n < u.N) { out[a * u.N + n] = part[lid]; }`;
   }
+  const sharedLoop = `    let sbase = n * (u.Ns / ${P}u);
+    let sxo = tok * u.Ns;
+    ${rowLoop(p, P, 'u.Ns', [['s0', 'g', 'sa']], 'xs', 'sbase', 'sxo')}`;
   return `  let tok = wid.y;
   var g = 0.0;
   if (n < u.N) {
     for (var j = 0u; j < u.k; j++) {
       let a = tok * u.k + j;
       let base = (u32(idx[a]) * u.N + n) * (u.K / ${P}u);
+      let xo = a * u.K;
       var s = 0.0;
-      ${loop('u.K', (i) => `s += dot_w0(base + ${i}, a * u.K + ${i} * ${P}u);`)}
+      ${rowLoop(p, P, 'u.K', [['w0', 's', 'wa']], 'x', 'base', 'xo')}
       g += cw[a] * s;
     }
-${sh ? `    let sbase = n * (u.Ns / ${P}u);\n    ${loop('u.Ns', (i) => `g += dot_s0(sbase + ${i}, tok * u.Ns + ${i} * ${P}u);`)}` : ''}
+${sh ? sharedLoop : ''}
   }
 ${tree(false)}
   if (t == 0u && n < u.N) { out[tok * u.N + n] = part[lid]; }`;
@@ -131,10 +165,12 @@ ${tree(false)}
 function gatherWgsl(p: MoeGatherMatvecParams): string {
   const P = isVec(p) ? per(p) : 1;
   const sh = sharedOf(p) > 0;
-  const dots =
+  const all =
     p.mode === 'gateUp'
       ? [['w0', 'x'], ['w1', 'x'], ...(sh ? [['s0', 'x'], ['s1', 'x']] : [])]
       : [['w0', 'x'], ...(p.mode === 'downCombine' && sh ? [['s0', 'xs']] : [])];
+  // the vector path's dot takes a loaded word: one function per x buffer
+  const dots = isVec(p) ? all.filter(([, xb], i) => all.findIndex(([, y]) => y === xb) === i) : all;
   return /* wgsl */ `
 ${U.wgsl('U')}
 @group(0) @binding(0) var<uniform> u: U;
@@ -163,7 +199,7 @@ export const moeGatherMatvec: Kernel<MoeGatherMatvecParams> = {
       throw new RangeError(`moeGatherMatvec: ${cols}×${rows} workgroups exceed ${caps.maxWorkgroupsPerDim} per dimension`);
     }
     return {
-      key: `moeGatherMatvec:${p.mode}:${p.wDtype}:${isVec(p) ? 'v' : 's'}:${ns > 0}`,
+      key: `moeGatherMatvec:${p.mode}:${p.wDtype}:${isVec(p) ? `v${unrollOf(p)}` : 's'}:${ns > 0}`,
       code: () => gatherWgsl(p),
       buffers: buffers(p),
       uniforms: U.pack({ k: p.k, N: p.N, K: p.K, A: p.A, Ns: ns }),
