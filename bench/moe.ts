@@ -100,8 +100,8 @@ function decodeV1(layer: MoeLayer, x: Tensor): Tensor {
 
 /**
  * The decode's two expert dispatches alone (gate/up with the shared expert, downCombine) at one
- * token's routing: the 16-byte path with its loads issued 4 ahead (v3, the default) and as v2's loop
- * (unroll 1), outputs compared first.
+ * token's routing: the 16-byte path with its loads issued 4 ahead (the candidate) and as a loop
+ * (unroll 1, the default), outputs compared first.
  */
 async function gatherVersions(layer: MoeLayer, x: Tensor, iters: number, reps: number) {
   const be = x.backend as WebGpuBackend;

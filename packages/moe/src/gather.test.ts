@@ -1,5 +1,5 @@
 // The decode kernels (moeGatherMatvec) alone, every mode with and without the shared expert, f32 and
-// packed f16/bf16 weights, on the 16-byte path (its unrolled loads with long rows, and unroll 1) and
+// packed f16/bf16 weights, on the 16-byte path (its loop, and loads issued 2 or 4 ahead with long rows) and
 // the scalar path (widths not a multiple of 8), one and several tokens, against float64 (outputs
 // poisoned first: an unwritten element fails).
 import { type MoeGatherMatvecParams, moeGatherMatvec, moeGatherMatvecRef } from '@hsa/kernels';
@@ -17,9 +17,9 @@ const CASES: [string, Case][] = [
   ['downCombine, scalar rows, shared', { mode: 'downCombine', T: 3, k: 2, E: 5, d: 13, F: 7, Fs: 14 }],
   ['downCombine, no shared, one expert a token', { mode: 'downCombine', T: 2, k: 1, E: 3, d: 5, F: 24, Fs: 0 }],
   // rows of ≥ 4 · 64 words: the 16-byte path's unrolled loads, then its remainder loop
-  ['gateUp, long rows (unrolled loads), shared', { mode: 'gateUp', T: 1, k: 2, E: 3, d: 2056, F: 5, Fs: 3 }],
-  ['downCombine, long rows (unrolled loads), shared', { mode: 'downCombine', T: 2, k: 2, E: 3, d: 6, F: 1032, Fs: 1032 }],
-  ['gateUp, long rows, unroll 1 (v2)', { mode: 'gateUp', T: 1, k: 2, E: 3, d: 2056, F: 5, Fs: 3, unroll: 1 }],
+  ['gateUp, long rows, 4 loads ahead, shared', { mode: 'gateUp', T: 1, k: 2, E: 3, d: 2056, F: 5, Fs: 3, unroll: 4 }],
+  ['downCombine, long rows, 4 loads ahead, shared', { mode: 'downCombine', T: 2, k: 2, E: 3, d: 6, F: 1032, Fs: 1032, unroll: 4 }],
+  ['gateUp, long rows, the default loop', { mode: 'gateUp', T: 1, k: 2, E: 3, d: 2056, F: 5, Fs: 3 }],
   ['downCombine, unroll 2', { mode: 'downCombine', T: 1, k: 3, E: 4, d: 7, F: 1032, Fs: 520, unroll: 2 }],
 ];
 

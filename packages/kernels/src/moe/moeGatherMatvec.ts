@@ -7,9 +7,9 @@
  * `downCombine` weights and sums each token's k expert rows and the shared expert's in the workgroup
  * (workgroups (⌈N/4⌉, T)): a layer's decode is router, route, gateUp, downCombine (4 dispatches, 9
  * before), so one token's step is closer to the time of reading its 4 + 1 experts.
- * v3 (16-byte path): each thread issues `unroll` (default 4) weight loads before their multiply-adds,
- * as the matmul's tuned matrix-vector kernel does, and reads x as vec4 (v2's loop, one load and four
- * scalar x reads an iteration, is `unroll: 1`; bench/moe times both). Not yet timed on the H200.
+ * The 16-byte path reads x as vec4; `unroll: 4` (opt-in until timed on the H200, bench/moe times it
+ * beside the default loop) issues 4 weight loads a thread before their multiply-adds, as the matmul's
+ * tuned matrix-vector kernel does.
  */
 import { wgslHalfLoad } from '../core/dtype.js';
 import type { BufferBinding, Kernel, WgslScalar } from '../core/program.js';
@@ -21,7 +21,7 @@ const T = 64;
 const U = defineUniforms({ k: 'u32', N: 'u32', K: 'u32', A: 'u32', Ns: 'u32' });
 
 const per = (p: MoeGatherMatvecParams) => (p.wDtype === 'f32' ? 4 : 8);
-const unrollOf = (p: MoeGatherMatvecParams) => (isVec(p) ? (p.unroll ?? 4) : 1);
+const unrollOf = (p: MoeGatherMatvecParams) => (isVec(p) ? (p.unroll ?? 1) : 1);
 const sharedOf = (p: MoeGatherMatvecParams) => (p.mode === 'down' ? 0 : (p.shared ?? 0));
 /** 16-byte loads when every weight row's length allows them (the shared expert's too). */
 function isVec(p: MoeGatherMatvecParams): boolean {
