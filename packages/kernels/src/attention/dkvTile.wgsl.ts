@@ -3,6 +3,7 @@
  * of QR query rows has left its probabilities `ps`, score gradients `dss`, queries `qs` and output
  * gradients `dos` in workgroup memory, each invocation adds, for its OPT (key, dim) slots of the BK×D
  * key tile, dV += Σ_r p·dout and dK += Σ_r ds·q into its registers `av` / `ak` (rows in fixed order).
+ * (The dense backward's v2, swaAttentionBackwardV2.wgsl.ts, accumulates its own register blocks.)
  */
 export interface DkvTile {
   opt: number;

@@ -5,7 +5,15 @@
  *   denseAttentionDq:     dq[t,h] = scale·Σ_j p_j(dout·v_j − delta)·k_j,  p_j = exp(q·k_j·scale − lse)
  *   denseAttentionDkv:    dv[j,g] = Σ p·dout,  dk[j,g] = scale·Σ p(dout·v_j − delta)·q  over the query
  *                         rows that see key j (fixed order: deterministic, no atomics)
- * v1: flash-style recomputation per tile (swaAttentionBackward.wgsl.ts).
+ * v1 (swaAttentionBackward.wgsl.ts): flash-style recomputation per tile, one D-dot per thread for each
+ *    p / ds from scalar workgroup-memory reads, then dq / dk / dv one element per thread.
+ *    H200, T 4096, 8 heads × 64, causal: dq + dkv 9.8 ms (~3.5 TFLOP/s), 73% of a training step.
+ * v2 (swaAttentionBackwardV2.wgsl.ts): register-blocked like the forward's v2 / v3: the workgroup's
+ *    threads split in halves that compute S and dP side by side (2×2 … 4×2 blocks per thread, vec4
+ *    reads along the head dims), then dq (or dk and dv, one per half) accumulated in 4–16-element
+ *    register blocks from vec4 reads; head size padded to 16/32/64/128, D ≤ 128. 'auto' picks it
+ *    where it applies (v1 above D 128 or where the device's limits refuse its tile); `version`
+ *    forces one (bench/attention-forward.ts times both; not yet timed on the H200).
  * Portable: 256 invocations, ≤ 32 KiB workgroup memory, head size ≤ 256 (compiled in).
  */
 import type { FloatArray } from '../core/dtype.js';
@@ -16,6 +24,7 @@ import { defineUniforms } from '../core/uniforms.js';
 import { chunkEncoderAttentionBackwardRef } from './chunkEncoderAttention.ref.js';
 import { headRatio } from './common.js';
 import { DENSE_BACK_WG, type DenseBackTile, denseBackWords, denseDkvWgsl, denseDqWgsl } from './swaAttentionBackward.wgsl.js';
+import { type DenseBackTileV2, denseBackShapeV2, denseBackV2Words, denseDkvV2Wgsl, denseDqV2Wgsl } from './swaAttentionBackwardV2.wgsl.js';
 import { swaAttentionBackwardRef } from './swaAttention.ref.js';
 
 /** One backward call: `segs` segments of `t` tokens (SWA: packed sequences, window mode). */
@@ -32,7 +41,12 @@ export interface DenseBackwardParams {
   window: number;
   /** default 1/√D */
   scale?: number;
+  /** kernel version: 'auto' (default) picks v2 where it applies, else v1 */
+  version?: DenseBackwardVersion;
 }
+
+/** Backward kernel version ('v2' throws where it does not apply: D > 128, device limits). */
+export type DenseBackwardVersion = 'auto' | 'v1' | 'v2';
 
 export const DENSE_BACK_MAX_D = 256;
 
@@ -66,17 +80,38 @@ export function denseBackTile(d: number, mode: DenseBackTile['mode'], caps: Devi
   return tile;
 }
 
+/** v2 tile for a kernel and head size, or null where v2 does not apply (D > 128, device limits). */
+export function denseBackTileV2(which: 'dq' | 'dkv', d: number, mode: DenseBackTile['mode'], caps: DeviceCaps): DenseBackTileV2 | null {
+  const tile = denseBackShapeV2(which, d, mode);
+  if (!tile || denseBackV2Words(tile) * 4 > caps.maxWorkgroupStorage || caps.maxInvocations < DENSE_BACK_WG) return null;
+  return tile;
+}
+
+/** The tiling of a call: v2's tile where chosen, else v1's; rows (dq) or keys (dkv) per workgroup. */
+function chooseTile(p: DenseBackwardParams, caps: DeviceCaps, which: 'dq' | 'dkv') {
+  const v2 = p.version === 'v1' ? null : denseBackTileV2(which, p.d, p.mode, caps);
+  if (p.version === 'v2' && !v2) throw new ArgumentError(`attention backward: v2 does not apply to head size ${p.d} on this device (D ≤ 128)`);
+  if (v2) return { v2, v1: null, per: which === 'dq' ? v2.BR : v2.KT };
+  const v1 = denseBackTile(p.d, p.mode, caps);
+  return { v2: null, v1, per: which === 'dq' ? v1.QR : v1.BK };
+}
+
 function program(p: DenseBackwardParams, caps: DeviceCaps, which: 'dq' | 'dkv'): Program {
   const ratio = headRatio('attentionBackward', p.hq, p.hk);
-  const tile = denseBackTile(p.d, p.mode, caps);
-  const tiles = which === 'dq' ? Math.ceil((p.t * ratio) / tile.QR) : Math.ceil(p.t / tile.BK);
+  const { v1, v2, per } = chooseTile(p, caps, which);
+  const tiles = which === 'dq' ? Math.ceil((p.t * ratio) / per) : Math.ceil(p.t / per);
   const nwg = p.segs * p.hk * tiles;
   const bufs = which === 'dq' ? DQ_BUFFERS : DKV_BUFFERS;
   const header = `${U.wgsl('U')}\n${wgslBindings(bufs, 'U')}`;
   const tq = p.segs * p.t;
+  const key = v2 ? `denseAttention${which}V2:${p.mode}:${v2.BR}x${v2.KT}:d${p.d}` : `denseAttention${which}:${p.mode}:${v1.QR}x${v1.BK}:d${p.d}`;
+  const code = () => {
+    if (v2) return which === 'dq' ? denseDqV2Wgsl(v2, header) : denseDkvV2Wgsl(v2, header);
+    return which === 'dq' ? denseDqWgsl(v1, header) : denseDkvWgsl(v1, header);
+  };
   return {
-    key: `denseAttention${which}:${p.mode}:${tile.QR}x${tile.BK}:d${p.d}`,
-    code: () => (which === 'dq' ? denseDqWgsl(tile, header) : denseDkvWgsl(tile, header)),
+    key,
+    code,
     buffers: bufs,
     uniforms: U.pack({
       tq,

@@ -1,5 +1,6 @@
 /**
- * WGSL for the dense-attention backward (SWA window, chunk-encoder block), flash-style recomputation
+ * WGSL for the dense-attention backward v1 (SWA window, chunk-encoder block; v2, register-blocked, is
+ * swaAttentionBackwardV2.wgsl.ts, which shares the key ranges and the entry), flash-style recomputation
  * from the forward's log-sum-exp: p = exp(q·k·scale − lse), ds = p·(dout·v − delta)·scale with
  * delta = dout·out per query row. Query rows of KV head g are enumerated token-major inside a
  * segment: row i → token s0 + i / ratio, query head g·ratio + i mod ratio.
@@ -26,14 +27,18 @@ export const DENSE_BACK_WG = 256;
 /** Workgroup memory of a tile, in f32 words. */
 export const denseBackWords = (c: DenseBackTile): number => 2 * (c.QR + c.BK) * (c.D + 1) + 2 * c.QR * c.BK + 3 * c.QR;
 
+/** keyLo(t, s0), keyHi(t, s0): the inclusive key range of token t in the segment starting at s0. */
+export function keyRangeFnsWgsl(mode: DenseBackTile['mode']): string {
+  return mode === 'window'
+    ? 'fn keyLo(t: u32, s0: u32) -> u32 { return max(s0, select(0u, t - u.window, t >= u.window)); }\nfn keyHi(t: u32, s0: u32) -> u32 { return t; }'
+    : 'fn keyLo(t: u32, s0: u32) -> u32 { return s0; }\nfn keyHi(t: u32, s0: u32) -> u32 { return min(s0 + u.segLen, u.tq) - 1u; }';
+}
+
 /** Shared declarations and helpers: tiles, row/key loads, the p / ds tile. */
 function common(c: DenseBackTile): string {
   const { QR, BK, D } = c;
   const P = D + 1;
-  const range =
-    c.mode === 'window'
-      ? 'fn keyLo(t: u32, s0: u32) -> u32 { return max(s0, select(0u, t - u.window, t >= u.window)); }\nfn keyHi(t: u32, s0: u32) -> u32 { return t; }'
-      : 'fn keyLo(t: u32, s0: u32) -> u32 { return s0; }\nfn keyHi(t: u32, s0: u32) -> u32 { return min(s0 + u.segLen, u.tq) - 1u; }';
+  const range = keyRangeFnsWgsl(c.mode);
   return /* wgsl */ `
 const NOROW = 0xffffffffu;
 var<workgroup> qs: array<f32, ${QR * P}>;
@@ -92,7 +97,8 @@ fn tileGrads(lid: u32, j0: u32, jEnd: u32, s0: u32) {
 }`;
 }
 
-const ENTRY = `@compute @workgroup_size(${DENSE_BACK_WG})
+/** The start of `main` (v1 and v2): workgroup → (segment at s0, KV head g, tile), segEnd. */
+export const DENSE_BACK_ENTRY = `@compute @workgroup_size(${DENSE_BACK_WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
   var wgi = ${WGSL_LINEAR_WORKGROUP};
@@ -109,7 +115,7 @@ export function denseDqWgsl(c: DenseBackTile, header: string): string {
   return /* wgsl */ `
 ${header}
 ${common(c)}
-${ENTRY}
+${DENSE_BACK_ENTRY}
   let nrows = (segEnd - s0) * u.ratio;
   let r0 = tile * ${QR}u;
   if (r0 >= nrows) { return; }
@@ -153,7 +159,7 @@ export function denseDkvWgsl(c: DenseBackTile, header: string): string {
   return /* wgsl */ `
 ${header}
 ${common(c)}
-${ENTRY}
+${DENSE_BACK_ENTRY}
   let j0 = s0 + tile * ${BK}u;
   if (j0 >= segEnd) { return; }
   let jEnd = min(j0 + ${BK}u, segEnd);

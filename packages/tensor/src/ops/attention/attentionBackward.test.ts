@@ -1,13 +1,24 @@
 /**
- * swaAttentionBackward and chunkEncoderAttentionBackward on every backend against the CPU backward
- * references run in float64 (those are checked by finite differences in attentionGrad.test.ts).
+ * swaAttentionBackward and chunkEncoderAttentionBackward on every backend with each kernel version
+ * forced (v1, and v2 where it applies, D ≤ 128: swaAttentionBackward.ts in @hsa/kernels), against the
+ * CPU backward references run in float64 (those are checked by finite differences in
+ * attentionGrad.test.ts); v2 also against central differences of the float64 forward at tiny sizes.
+ * Sizes at the tiles' edges: T not a multiple of any tile, T = 1, window 0, below, equal to and above
+ * T, packed segments, Hq:Hk 1:1, 2:1, 3:1, 4:1, 16:1, D 3 … 130 (16, 33, 64, 128: each padded head
+ * size of v2). Fresh random inputs per run (the seed is in the failure message); outputs come from
+ * the test backends' poisoned allocations. On the CPU backend the kernels run their reference
+ * whatever the version.
  */
-import { chunkEncoderAttentionBackwardRef, swaAttentionBackwardRef } from '@hsa/kernels';
-import { describe, it } from 'vitest';
+import { chunkEncoderAttentionBackwardRef, chunkEncoderAttentionForwardRef, swaAttentionBackwardRef, swaAttentionForwardRef } from '@hsa/kernels';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Backend } from '../../backend.js';
 import { Tensor } from '../../tensor.js';
-import { expectClose, freshSeed, randF32, testBackends, toF64 } from '../../test-utils/index.js';
+import { expectClose, freshSeed, randF32, testBackends, toF64, webgpuBackend } from '../../test-utils/index.js';
 import { chunkEncoderAttentionBackward, swaAttentionBackward } from './attentionBackward.js';
+import { dotAll } from './helpers.js';
 import { chunkEncoderAttentionWithLse, swaAttentionWithLse } from './swaAttention.js';
+
+type Version = 'v1' | 'v2';
 
 /**
  * Each gradient is a sum over ≤ `terms` (row, key) pairs of products whose f32 error is dominated by
@@ -26,69 +37,170 @@ async function expectGrads(got: Tensor[], want: Float64Array[], d: number, terms
   for (const t of got) t.dispose();
 }
 
+/** Each case once per version that applies to its head size (column `dAt`): v1, and v2 for D ≤ 128. */
+function versions<C extends number[]>(cases: C[], dAt: number): [Version, ...C][] {
+  return cases.flatMap((c) => (['v1', 'v2'] as const).filter((v) => v === 'v1' || c[dAt] <= 128).map((v): [Version, ...C] => [v, ...c]));
+}
+
+/** Attention inputs [T, H, D] (q in [−2, 2) for scores of a few units) and dout. */
+function inputs(seed: number, nq: number, nk: number): Float32Array[] {
+  return [randF32(nq, seed, -2, 2), randF32(nk, seed + 1, -2, 2), randF32(nk, seed + 2), randF32(nq, seed + 3)];
+}
+
+/** Forward with lse, then the backward with `version`, on tensors of shapes [..., Hq | Hk, D]. */
+function swaGrads(be: Backend, [q, k, v, dout]: Float32Array[], [T, hq, hk, d]: number[], o: { window: number; segment?: number; version: Version }) {
+  const [tq, tk, tv] = [Tensor.from(be, q, [T, hq, d]), Tensor.from(be, k, [T, hk, d]), Tensor.from(be, v, [T, hk, d])];
+  const { out, lse } = swaAttentionWithLse(tq, tk, tv, o);
+  if (!lse) throw new Error('no lse');
+  const g = swaAttentionBackward(tq, tk, tv, out, lse, Tensor.from(be, dout, [T, hq, d]), o);
+  return [g.dq, g.dk, g.dv];
+}
+
+function chunkGrads(be: Backend, [q, k, v, dout]: Float32Array[], [n, T, hq, hk, d]: number[], version: Version) {
+  const [tq, tk, tv] = [Tensor.from(be, q, [n, T, hq, d]), Tensor.from(be, k, [n, T, hk, d]), Tensor.from(be, v, [n, T, hk, d])];
+  const { out, lse } = chunkEncoderAttentionWithLse(tq, tk, tv);
+  if (!lse) throw new Error('no lse');
+  const g = chunkEncoderAttentionBackward(tq, tk, tv, out, lse, Tensor.from(be, dout, [n, T, hq, d]), { version });
+  return [g.dq, g.dk, g.dv];
+}
+
 describe.each(testBackends())('dense attention backward on %s', (_name, makeBackend) => {
-  it.each([
-    [1, 1, 1, 4, 0],
-    [70, 4, 1, 16, 5],
-    [67, 6, 2, 33, 100],
-    [29, 3, 3, 8, 1],
-    [12, 2, 1, 66, 9],
-    [9, 3, 1, 130, 3],
-  ])('swaAttentionBackward T=%i hq=%i hk=%i d=%i window=%i', async (T, hq, hk, d, window) => {
+  it.each(
+    versions(
+      [
+        [1, 1, 1, 4, 0],
+        [1, 3, 1, 64, 5],
+        [70, 4, 1, 16, 5],
+        [70, 4, 1, 16, 70],
+        [67, 6, 2, 33, 100],
+        [29, 3, 3, 8, 1],
+        [97, 1, 1, 64, 0],
+        [45, 3, 1, 64, 100],
+        [40, 16, 1, 64, 13],
+        [12, 2, 1, 66, 9],
+        [50, 8, 2, 128, 13],
+        [33, 1, 1, 128, 40],
+        [9, 3, 1, 130, 3],
+      ],
+      3,
+    ),
+  )('%s swaAttentionBackward T=%i hq=%i hk=%i d=%i window=%i', async (version, T, hq, hk, d, window) => {
     const be = await makeBackend();
     const seed = freshSeed();
-    const [q, k, v] = [randF32(T * hq * d, seed, -2, 2), randF32(T * hk * d, seed + 1, -2, 2), randF32(T * hk * d, seed + 2)];
-    const dout = randF32(T * hq * d, seed + 3);
-    const [tq, tk, tv] = [Tensor.from(be, q, [T, hq, d]), Tensor.from(be, k, [T, hk, d]), Tensor.from(be, v, [T, hk, d])];
-    const { out, lse } = swaAttentionWithLse(tq, tk, tv, { window });
-    if (!lse) throw new Error('no lse');
-    const g = swaAttentionBackward(tq, tk, tv, out, lse, Tensor.from(be, dout, [T, hq, d]), { window });
+    const ins = inputs(seed, T * hq * d, T * hk * d);
+    const g = swaGrads(be, ins, [T, hq, hk, d], { window, version });
     const want = [T * hq * d, T * hk * d, T * hk * d].map((n) => new Float64Array(n));
-    swaAttentionBackwardRef([toF64(q), toF64(k), toF64(v), toF64(dout), ...want], { t: T, hq, hk, d, window });
-    await expectGrads([g.dq, g.dk, g.dv], want, d, (window + 1) * (hq / hk), `seed=${seed}`);
+    swaAttentionBackwardRef([...ins.map(toF64), ...want], { t: T, hq, hk, d, window });
+    await expectGrads(g, want, d, (window + 1) * (hq / hk), `seed=${seed}`);
   });
 
-  it.each([
-    [3, 37, 4, 2, 16, 8],
-    [4, 9, 2, 1, 8, 20],
-    [2, 64, 32, 2, 128, 40],
-  ])('swaAttentionBackward of %i packed sequences of %i (hq=%i hk=%i d=%i window=%i) = each sequence alone', async (n, L, hq, hk, d, window) => {
+  it.each(
+    versions(
+      [
+        [3, 37, 4, 2, 16, 8],
+        [4, 9, 2, 1, 8, 20],
+        [3, 29, 3, 1, 64, 50],
+        [2, 33, 1, 1, 33, 5],
+        [2, 64, 32, 2, 128, 40],
+      ],
+      4,
+    ),
+  )('%s swaAttentionBackward of %i packed sequences of %i (hq=%i hk=%i d=%i window=%i) = each sequence alone', async (version, n, L, hq, hk, d, window) => {
     const be = await makeBackend();
     const seed = freshSeed();
     const T = n * L;
-    const [q, k, v] = [randF32(T * hq * d, seed, -2, 2), randF32(T * hk * d, seed + 1, -2, 2), randF32(T * hk * d, seed + 2)];
-    const dout = randF32(T * hq * d, seed + 3);
-    const [tq, tk, tv] = [Tensor.from(be, q, [T, hq, d]), Tensor.from(be, k, [T, hk, d]), Tensor.from(be, v, [T, hk, d])];
-    const { out, lse } = swaAttentionWithLse(tq, tk, tv, { window, segment: L });
-    if (!lse) throw new Error('no lse');
-    const g = swaAttentionBackward(tq, tk, tv, out, lse, Tensor.from(be, dout, [T, hq, d]), { window, segment: L });
-    // the oracle: each sequence through the unsegmented reference on its own
     const [nq, nk] = [L * hq * d, L * hk * d];
-    const want = [T * hq * d, T * hk * d, T * hk * d].map((x) => new Float64Array(x));
+    const ins = inputs(seed, n * nq, n * nk);
+    const g = swaGrads(be, ins, [T, hq, hk, d], { window, segment: L, version });
+    // the oracle: each sequence through the unsegmented reference on its own
+    const want = [n * nq, n * nk, n * nk].map((x) => new Float64Array(x));
     for (let b = 0; b < n; b++) {
       const part = [nq, nk, nk].map((x) => new Float64Array(x));
       const sl = (a: Float32Array, m: number) => toF64(a.subarray(b * m, (b + 1) * m));
-      swaAttentionBackwardRef([sl(q, nq), sl(k, nk), sl(v, nk), sl(dout, nq), ...part], { t: L, hq, hk, d, window });
+      swaAttentionBackwardRef([sl(ins[0], nq), sl(ins[1], nk), sl(ins[2], nk), sl(ins[3], nq), ...part], { t: L, hq, hk, d, window });
       for (const [i, m] of [nq, nk, nk].entries()) want[i].set(part[i], b * m);
     }
-    await expectGrads([g.dq, g.dk, g.dv], want, d, (window + 1) * (hq / hk), `seed=${seed}`);
+    await expectGrads(g, want, d, (Math.min(window, L) + 1) * (hq / hk), `seed=${seed}`);
   });
 
-  it.each([
-    [3, 65, 8, 2, 16],
-    [2, 7, 3, 1, 5],
-    [4, 5, 2, 2, 3],
-  ])('chunkEncoderAttentionBackward n=%i T=%i hq=%i hk=%i d=%i', async (n, T, hq, hk, d) => {
+  it.each(
+    versions(
+      [
+        [3, 65, 8, 2, 16],
+        [2, 7, 3, 1, 5],
+        [4, 5, 2, 2, 3],
+        [1, 1, 1, 1, 64],
+        [2, 33, 4, 1, 64],
+        [1, 20, 3, 1, 33],
+        [2, 17, 2, 2, 128],
+      ],
+      4,
+    ),
+  )('%s chunkEncoderAttentionBackward n=%i T=%i hq=%i hk=%i d=%i', async (version, n, T, hq, hk, d) => {
     const be = await makeBackend();
     const seed = freshSeed();
     const [nq, nk] = [n * T * hq * d, n * T * hk * d];
-    const [q, k, v, dout] = [randF32(nq, seed), randF32(nk, seed + 1), randF32(nk, seed + 2), randF32(nq, seed + 3)];
-    const [tq, tk, tv] = [Tensor.from(be, q, [n, T, hq, d]), Tensor.from(be, k, [n, T, hk, d]), Tensor.from(be, v, [n, T, hk, d])];
-    const { out, lse } = chunkEncoderAttentionWithLse(tq, tk, tv);
-    if (!lse) throw new Error('no lse');
-    const g = chunkEncoderAttentionBackward(tq, tk, tv, out, lse, Tensor.from(be, dout, [n, T, hq, d]));
+    const ins = inputs(seed, nq, nk);
+    const g = chunkGrads(be, ins, [n, T, hq, hk, d], version);
     const want = [nq, nk, nk].map((x) => new Float64Array(x));
-    chunkEncoderAttentionBackwardRef([toF64(q), toF64(k), toF64(v), toF64(dout), ...want], { n, t: T, hq, hk, d });
-    await expectGrads([g.dq, g.dk, g.dv], want, d, T * (hq / hk), `seed=${seed}`);
+    chunkEncoderAttentionBackwardRef([...ins.map(toF64), ...want], { n, t: T, hq, hk, d });
+    await expectGrads(g, want, d, T * (hq / hk), `seed=${seed}`);
+  });
+});
+
+/**
+ * v2's gradients on the GPU against central differences (step 1e-5, float64) of L = Σ out·dout with
+ * out from the float64 forward reference: an oracle that shares no code with the backward references.
+ */
+describe('dense attention backward v2 on webgpu = finite differences of the float64 forward', () => {
+  const skip = process.env.HSA_SKIP_WEBGPU === '1';
+  let webgpu: Backend;
+  beforeAll(async () => {
+    if (!skip) webgpu = await webgpuBackend();
+  });
+
+  async function expectFiniteDiffs(ins: Float32Array[], got: Tensor[], forward: (x: Float64Array[], out: Float64Array) => void, d: number, terms: number, label: string) {
+    const x = ins.map(toF64);
+    const out = new Float64Array(x[0].length);
+    const loss = () => {
+      forward(x, out);
+      return dotAll(out, x[3]);
+    };
+    for (const [i, name] of ['dq', 'dk', 'dv'].entries()) {
+      const num = x[i].map((x0, e) => {
+        const h = 1e-5;
+        x[i][e] = x0 + h;
+        const lp = loss();
+        x[i][e] = x0 - h;
+        const lm = loss();
+        x[i][e] = x0;
+        return (lp - lm) / (2 * h);
+      });
+      expectClose(await got[i].data(), num, gradTol(num, d, terms), `${name} ${label}`);
+      got[i].dispose();
+    }
+  }
+
+  it.skipIf(skip)('swa T=7 hq=3 hk=1 d=5 window=2', async () => {
+    const seed = freshSeed();
+    const [T, hq, hk, d, window] = [7, 3, 1, 5, 2];
+    const ins = inputs(seed, T * hq * d, T * hk * d);
+    const got = swaGrads(webgpu, ins, [T, hq, hk, d], { window, version: 'v2' });
+    const fwd = ([q, k, v]: Float64Array[], out: Float64Array) => swaAttentionForwardRef([q, k, v, out], { t: T, hq, hk, d, window });
+    await expectFiniteDiffs(ins, got, fwd, d, (window + 1) * hq, `seed=${seed}`);
+  });
+
+  it.skipIf(skip)('chunk encoder n=2 T=3 hq=2 hk=1 d=5', async () => {
+    const seed = freshSeed();
+    const [n, T, hq, hk, d] = [2, 3, 2, 1, 5];
+    const ins = inputs(seed, n * T * hq * d, n * T * hk * d);
+    const got = chunkGrads(webgpu, ins, [n, T, hq, hk, d], 'v2');
+    const fwd = ([q, k, v]: Float64Array[], out: Float64Array) => chunkEncoderAttentionForwardRef([q, k, v, out], { n, t: T, hq, hk, d });
+    await expectFiniteDiffs(ins, got, fwd, d, T * hq, `seed=${seed}`);
+  });
+
+  it.skipIf(skip)('forcing v2 above D 128 throws', async () => {
+    const ins = inputs(1, 2 * 130, 2 * 130);
+    expect(() => swaGrads(webgpu, ins, [2, 1, 1, 130], { window: 1, version: 'v2' })).toThrow(/v2 does not apply to head size 130/);
   });
 });

@@ -14,6 +14,11 @@ import { fmtShape, Tensor } from '../../tensor.js';
 import { expectDtype, sameBackend } from '../guards.js';
 import { type AttentionOptions, type SwaOptions, swaWindow } from './swaAttention.js';
 
+/** The backward kernel version: 'auto' (default) or one forced ('v1', 'v2'; tests and benchmarks). */
+export interface BackwardVersion {
+  version?: DenseBackwardParams['version'];
+}
+
 export interface AttentionGrads {
   dq: Tensor;
   dk: Tensor;
@@ -74,13 +79,13 @@ export function swaAttentionBackward(
   out: Tensor,
   lse: Tensor,
   dout: Tensor,
-  options: SwaOptions,
+  options: SwaOptions & BackwardVersion,
 ): AttentionGrads {
   const op = 'swaAttentionBackward';
   const { hq, hk, d } = check(op, q, k, v, out, lse, dout, 3);
   const { window, segLen } = swaWindow(op, q.shape[0], options);
   const segs = segLen === 0 ? 1 : q.shape[0] / segLen;
-  const p: DenseBackwardParams = { mode: 'window', segs, t: segLen, hq, hk, d, window, scale: options.scale };
+  const p: DenseBackwardParams = { mode: 'window', segs, t: segLen, hq, hk, d, window, scale: options.scale, version: options.version };
   return run(p, [q, k, v, out, lse, dout]);
 }
 
@@ -95,9 +100,10 @@ export function chunkEncoderAttentionBackward(
   out: Tensor,
   lse: Tensor,
   dout: Tensor,
-  options: AttentionOptions = {},
+  options: AttentionOptions & BackwardVersion = {},
 ): AttentionGrads {
   const { hq, hk, d } = check('chunkEncoderAttentionBackward', q, k, v, out, lse, dout, 4);
   const [n, t] = q.shape;
-  return run({ mode: 'block', segs: n, t, hq, hk, d, window: 0, scale: options.scale }, [q, k, v, out, lse, dout]);
+  const p: DenseBackwardParams = { mode: 'block', segs: n, t, hq, hk, d, window: 0, scale: options.scale, version: options.version };
+  return run(p, [q, k, v, out, lse, dout]);
 }
