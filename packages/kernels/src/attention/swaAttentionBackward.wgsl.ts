@@ -149,20 +149,31 @@ ${DENSE_BACK_ENTRY}
 }`;
 }
 
+/**
+ * The dk/dv kernels' key tile of KT keys (j0 … jEnd − 1, returning when it starts past the segment) and
+ * the WGSL bounds tLo … tHi of the query tokens that see it (both versions).
+ */
+export function dkvKeyTile(mode: DenseBackTile['mode'], KT: number): { wgsl: string; tLo: string; tHi: string } {
+  return {
+    wgsl: `  let j0 = s0 + tile * ${KT}u;
+  if (j0 >= segEnd) { return; }
+  let jEnd = min(j0 + ${KT}u, segEnd);`,
+    tLo: mode === 'window' ? 'j0' : 's0',
+    tHi: mode === 'window' ? 'min(segEnd - 1u, jEnd - 1u + u.window)' : 'segEnd - 1u',
+  };
+}
+
 /** dk, dv: `header` declares `u` and q, k, v, dout, lse, delta, dk, dv. */
 export function denseDkvWgsl(c: DenseBackTile, header: string): string {
   const { QR, BK, D } = c;
   const P = D + 1;
   const OPT = Math.ceil((BK * D) / DENSE_BACK_WG);
-  const tHi = c.mode === 'window' ? 'min(segEnd - 1u, jEnd - 1u + u.window)' : 'segEnd - 1u';
-  const tLo = c.mode === 'window' ? 'j0' : 's0';
+  const { wgsl: keyTile, tLo, tHi } = dkvKeyTile(c.mode, BK);
   return /* wgsl */ `
 ${header}
 ${common(c)}
 ${DENSE_BACK_ENTRY}
-  let j0 = s0 + tile * ${BK}u;
-  if (j0 >= segEnd) { return; }
-  let jEnd = min(j0 + ${BK}u, segEnd);
+${keyTile}
   loadKeys(lid, j0, jEnd, g);
   // the queries that see these keys: tokens ${tLo} .. ${tHi}
   let rlo = (${tLo} - s0) * u.ratio;

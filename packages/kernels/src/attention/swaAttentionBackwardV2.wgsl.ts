@@ -20,7 +20,7 @@
  * writes whole vectors of workgroup memory (no per-component stores shared between threads).
  */
 import { paddedDV3 } from './denseAttentionV3.wgsl.js';
-import { DENSE_BACK_ENTRY, DENSE_BACK_WG, keyRangeFnsWgsl } from './swaAttentionBackward.wgsl.js';
+import { DENSE_BACK_ENTRY, DENSE_BACK_WG, dkvKeyTile, keyRangeFnsWgsl } from './swaAttentionBackward.wgsl.js';
 
 export interface DenseBackTileV2 {
   which: 'dq' | 'dkv';
@@ -238,15 +238,12 @@ export function denseDkvV2Wgsl(c: DenseBackTileV2, header: string): string {
   const KTN = KT / N;
   // ps [2][BR][KT/N] (P, then dS): row i's keys C·tc .. C·tc + C − 1 are one vector (N = C)
   const slots = range(R).map((i): [string, [number, number][]] => [`(${R}u * tr + ${i}u) * ${KTN}u + tc`, range(C).map((j) => [i, j])]);
-  const tHi = c.mode === 'window' ? 'min(segEnd - 1u, jEnd - 1u + u.window)' : 'segEnd - 1u';
-  const tLo = c.mode === 'window' ? 'j0' : 's0';
+  const { wgsl: keyTile, tLo, tHi } = dkvKeyTile(c.mode, KT);
   return /* wgsl */ `
 ${header}
 ${common(c)}
 ${DENSE_BACK_ENTRY}
-  let j0 = s0 + tile * ${KT}u;
-  if (j0 >= segEnd) { return; }
-  let jEnd = min(j0 + ${KT}u, segEnd);
+${keyTile}
   let hf = lid / 128u; let hl = lid % 128u;
   let tr = hl / ${KT / C}u; let tc = hl % ${KT / C}u;
   let pa = hl / ${GS}u; let pc = hl % ${GS}u;
