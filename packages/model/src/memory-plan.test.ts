@@ -50,7 +50,7 @@ describe('planMemory', () => {
     m.dispose();
   });
 
-  it('a decoding state asks the backend to keep one segment of activations pooled', () => {
+  it('a decoding state asks the backend to keep twice its segment activations pooled', () => {
     const be = new CpuBackend();
     const asked: number[] = [];
     Object.assign(be, { reservePool: (n: number) => asked.push(n) });
