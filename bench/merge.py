@@ -31,6 +31,8 @@ if name == "attention":
         if "chunkAttentionPartPerDispatch" in o:
             rec["ratios"][f"decode_{o['context']}"]["chunk_attention_parts_bound_vs_one_a_dispatch"] = o["chunkAttentionPartPerDispatch"]["medianMs"] / o["chunkAttention"]["medianMs"]
         rec["ratios"][f"decode_{o['context']}"]["step_min_ms"] = o["step"]["minMs"]
+        if "stepPartPerDispatch" in o:
+            rec["ratios"][f"decode_{o['context']}"]["step_part_per_dispatch_ms"] = o["stepPartPerDispatch"]["medianMs"]
     for o in [x for x in ours["prefill"] if "hsa" in x]:
         t = [x for x in torch["prefill"] if x["tokens"] == o["tokens"]][0]
         rec["ratios"][f"prefill_{o['tokens']}"] = {"ours_ms": o["hsa"]["medianMs"], "torch_ms": t["medianMs"], "speedup": t["medianMs"] / o["hsa"]["medianMs"]}
