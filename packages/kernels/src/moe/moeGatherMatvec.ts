@@ -51,21 +51,18 @@ function bindings(p: MoeGatherMatvecParams): string {
     .join('\n');
 }
 
-/**
- * Scalar path: dot_{w}(i, c) = weight element i of `w` times x-vector `xb` at value c. Vector path:
- * dotv(word, xb-vec4 index) for a 16-byte word of any weight (loaded by the caller), with the x
- * values of the word read as vec4 from `xb`.
- */
+/** Scalar path: dot_{w}(i, c) = element i of weight `w` times x-vector `xb` at value index c. */
 function dotFn(p: MoeGatherMatvecParams, w: string, xb: string): string {
-  if (!isVec(p)) {
-    const read = p.wDtype === 'f32' ? `return ${w}[i] * ${xb}[c];` : `return rd_${w}(i) * ${xb}[c];`;
-    return `${p.wDtype === 'f32' ? '' : wgslHalfLoad(`rd_${w}`, w, p.wDtype)}\nfn dot_${w}(i: u32, c: u32) -> f32 { ${read} }`;
-  }
-  const word = p.wDtype === 'f32' ? 'vec4<f32>' : 'vec4<u32>';
-  if (p.wDtype === 'f32') return `fn dotv_${xb}(v: ${word}, c: u32) -> f32 { return dot(v, ${xb}[c / 4u]); }`;
+  const read = p.wDtype === 'f32' ? `return ${w}[i] * ${xb}[c];` : `return rd_${w}(i) * ${xb}[c];`;
+  return `${p.wDtype === 'f32' ? '' : wgslHalfLoad(`rd_${w}`, w, p.wDtype)}\nfn dot_${w}(i: u32, c: u32) -> f32 { ${read} }`;
+}
+
+/** 16-byte path: dotv_{xb}(word, c) = a loaded weight word (4 f32 or 8 packed values) times `xb` (vec4) from value c. */
+function dotvFn(p: MoeGatherMatvecParams, xb: string): string {
+  if (p.wDtype === 'f32') return `fn dotv_${xb}(v: vec4<f32>, c: u32) -> f32 { return dot(v, ${xb}[c / 4u]); }`;
   const h = (c: string) =>
     p.wDtype === 'bf16' ? `bitcast<f32>(${c} << 16u), bitcast<f32>(${c} & 0xffff0000u)` : `unpack2x16float(${c})`;
-  return `fn dotv_${xb}(v: ${word}, c: u32) -> f32 {
+  return `fn dotv_${xb}(v: vec4<u32>, c: u32) -> f32 {
   return dot(vec4<f32>(${h('v.x')}, ${h('v.y')}), ${xb}[c / 4u]) + dot(vec4<f32>(${h('v.z')}, ${h('v.w')}), ${xb}[c / 4u + 1u]);
 }`;
 }
@@ -93,7 +90,7 @@ function rowLoop(p: MoeGatherMatvecParams, P: number, len: string, ws: [string, 
     for (; i < ${words}; i += ${T}u) { ${step('i')} }`;
 }
 
-/** The 64 threads of each row: a tree over part (and part2 when two sums are reduced). */
+/** The 64 threads of each row: a tree over part (g; v's at part[256 + …] when `two`). */
 function tree(two: boolean): string {
   return `  part[lid] = g;
 ${two ? '  part[256u + lid] = v;' : ''}
@@ -165,17 +162,18 @@ ${tree(false)}
 function gatherWgsl(p: MoeGatherMatvecParams): string {
   const P = isVec(p) ? per(p) : 1;
   const sh = sharedOf(p) > 0;
-  const all =
+  // the scalar path reads each weight through its own function; the 16-byte path takes loaded words,
+  // one function per x buffer
+  const weights =
     p.mode === 'gateUp'
       ? [['w0', 'x'], ['w1', 'x'], ...(sh ? [['s0', 'x'], ['s1', 'x']] : [])]
       : [['w0', 'x'], ...(p.mode === 'downCombine' && sh ? [['s0', 'xs']] : [])];
-  // the vector path's dot takes a loaded word: one function per x buffer
-  const dots = isVec(p) ? all.filter(([, xb], i) => all.findIndex(([, y]) => y === xb) === i) : all;
+  const dots = isVec(p) ? [...new Set(weights.map(([, xb]) => xb))].map((xb) => dotvFn(p, xb)) : weights.map(([w, xb]) => dotFn(p, w, xb));
   return /* wgsl */ `
 ${U.wgsl('U')}
 @group(0) @binding(0) var<uniform> u: U;
 ${bindings(p)}
-${dots.map(([w, xb]) => dotFn(p, w, xb)).join('\n')}
+${dots.join('\n')}
 var<workgroup> part: array<f32, ${256 * (p.mode === 'gateUp' ? 2 : 1)}>;
 
 @compute @workgroup_size(256)
