@@ -9,7 +9,7 @@
 export const TOPK_WG = 256;
 
 /**
- * With `threshold` (v3, opt-in until timed): when more than PREFILTER_MIN·k candidates beat the
+ * With `threshold` (v3, the decode passes' default): when more than PREFILTER_MIN·k candidates beat the
  * current k-th, a cheap bound first: group g < k takes the best of candidates g, g + k, g + 2k, …,
  * the worst of those k group bests is T, and only candidates at least as good as T go on to the rank
  * counting (at least k candidates are as good as T, so nothing of the top k is dropped). The first
