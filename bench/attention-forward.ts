@@ -26,7 +26,7 @@ import {
   swaAttentionForwardRef,
 } from '@hsa/kernels';
 import { Tensor, WebGpuBackend } from '@hsa/tensor';
-import { argValue, gitCommit, type Timing, timeGpu, writeJson } from './common.js';
+import { argValue, gitCommit, maxDiff, relDiff, type Timing, timeGpu, writeJson } from './common.js';
 import { randomTensor } from './fill.js';
 
 interface Case {
@@ -57,16 +57,6 @@ function flops(c: Case): number {
   let keys = 0;
   for (let t = 0; t < c.t; t++) keys += Math.min(t, c.window) + 1;
   return 4 * keys * c.hq * c.d;
-}
-
-/** Largest |a − b| (equal infinities count 0, a NaN on one side ∞). */
-function maxDiff(a: Float32Array, b: Float32Array): number {
-  let worst = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = a[i] === b[i] ? 0 : Math.abs(a[i] - b[i]);
-    worst = Math.max(worst, Number.isNaN(d) ? Number.POSITIVE_INFINITY : d);
-  }
-  return worst;
 }
 
 /** Largest |got − ref| over sampled query rows (the float64 reference over the rows' key range). */
@@ -191,8 +181,6 @@ function backRefError(c: Case, x: BackInputs, got: Float32Array[], tokens: numbe
   return err.map((e, i) => e / (top[i] + 1e-30));
 }
 
-const maxAbs = (a: Float32Array) => a.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
-
 /**
  * The backward of a case: delta from the forward's out, then dq + dkv of v1 and v2, checked (v2 against
  * v1 over the whole tensors, both against backRefError's float64 sums; relative errors ≤ 1e-4: f32 sums
@@ -219,7 +207,7 @@ async function runBackward(be: WebGpuBackend, c: Case, quick: boolean, [q, k, v]
   const check: Record<string, number> = {};
   const names = ['dq', 'dk', 'dv'];
   for (const [i, ver] of versions.entries()) for (const [j, e] of backRefError(c, x, got[i], tokens).entries()) check[`${names[j]}_ref_${ver}`] = e;
-  for (const [j, n] of names.entries()) check[`${n}_v2_v1`] = maxDiff(got[0][j], got[1][j]) / (maxAbs(got[0][j]) + 1e-30);
+  for (const [j, n] of names.entries()) check[`${n}_v2_v1`] = relDiff(got[1][j], got[0][j]);
   console.error(`${c.name} backward: check ${JSON.stringify(check)}`);
   if (!Object.values(check).every((e) => e <= 1e-4)) throw new Error(`${c.name}: the backward versions disagree with each other or the reference`);
   const flop = 2.5 * flops(c);

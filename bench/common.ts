@@ -101,6 +101,26 @@ export function backendOptions(): { maxPooledBytes: number } {
   return { maxPooledBytes: Number(argValue('--pool-gib') ?? 16) * 2 ** 30 };
 }
 
+/** Largest |a − b| (equal infinities count 0, a NaN on one side ∞). */
+export function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = a[i] === b[i] ? 0 : Math.abs(a[i] - b[i]);
+    worst = Math.max(worst, Number.isNaN(d) ? Number.POSITIVE_INFINITY : d);
+  }
+  return worst;
+}
+
+/** Largest |x|. */
+export function maxAbs(a: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]));
+  return m;
+}
+
+/** maxDiff(got, want) relative to want's largest magnitude. */
+export const relDiff = (got: ArrayLike<number>, want: ArrayLike<number>): number => maxDiff(got, want) / (maxAbs(want) + 1e-30);
+
 export function argValue(name: string): string | undefined {
   const i = process.argv.indexOf(name);
   return i >= 0 ? process.argv[i + 1] : undefined;

@@ -13,8 +13,7 @@
  */
 import { type HsaConfig, HsaModel, createDecodeState, type DecodeState, decodeStep, parameterSpecs, parseConfig, prefill } from '@hsa/model';
 import { argmax, concat, CpuBackend, rope, type Backend, SafetensorsFile, serializeSafetensors, type SafetensorsTensorInput, Tensor, WebGpuBackend } from '@hsa/tensor';
-import { argValue, backendOptions, gitCommit, timeGpu, writeJson } from './common.js';
-import { profileStep } from './model-profile.js';
+import { argValue, backendOptions, gitCommit, relDiff, timeGpu, writeJson } from './common.js';
 import { profileRun } from './profile.js';
 import { swaDecodeKernels } from './model-swa.js';
 
@@ -92,15 +91,6 @@ async function rows(t: Tensor): Promise<Float32Array> {
   return d;
 }
 
-function relErr(got: Float32Array, want: Float32Array): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < want.length; i++) {
-    num = Math.max(num, Math.abs(got[i] - want[i]));
-    den = Math.max(den, Math.abs(want[i]));
-  }
-  return Number.isNaN(num) ? Number.POSITIVE_INFINITY : num / den;
-}
 
 /**
  * GPU forward vs CPU forward on 24 tokens (the CPU backend needs minutes for more at this size),
@@ -113,7 +103,7 @@ async function check(gpu: HsaModel, file: SafetensorsFile, withCpu = true): Prom
     const cpu = HsaModel.load(new CpuBackend(), CONFIG, [{ label: 'random', file }]);
     const want24 = await rows(await cpu.forward(x.slice(0, 24)));
     cpu.dispose();
-    gpuVsCpu24 = relErr(await rows(await gpu.forward(x.slice(0, 24))), want24);
+    gpuVsCpu24 = relDiff(await rows(await gpu.forward(x.slice(0, 24))), want24);
     console.error('check: CPU forward done');
   }
   const got = await rows(await gpu.forward(x));
@@ -122,7 +112,7 @@ async function check(gpu: HsaModel, file: SafetensorsFile, withCpu = true): Prom
   dec.set(await rows(await prefill(x.slice(0, 100), state)), 0);
   for (let t = 100; t < x.length; t++) dec.set(await rows(await decodeStep(x[t], state)), t * gpu.config.vocabSize);
   state.dispose();
-  const r = { gpuVsCpu24, decodeVsForward: relErr(dec, got) };
+  const r = { gpuVsCpu24, decodeVsForward: relDiff(dec, got) };
   if (!((!withCpu || r.gpuVsCpu24 < 1e-3) && r.decodeVsForward < 1e-3)) throw new Error(`check failed: ${JSON.stringify(r)}`);
   return r;
 }
@@ -174,7 +164,7 @@ function fillSynthetic(state: DecodeState, target: number, be: Backend): void {
 /**
  * Two of a prefill segment's kernels alone at its shapes (GPU time, 4 per submission): the concat of
  * the pending rows and a segment's hidden states (stridedCopy, [2 × 8192, 1024]) and RoPE of the
- * segment's queries ([16384, 16, 64] at position 1M); beside them a matmul of the same bytes' order.
+ * segment's queries ([16384, 16, 64] at position 1M).
  */
 async function spotKernels(be: WebGpuBackend) {
   const seg = CONFIG.inference_segment;
@@ -188,6 +178,13 @@ async function spotKernels(be: WebGpuBackend) {
   };
   for (const t of [a, b, q]) t.dispose();
   return res;
+}
+
+/** Decode timed at the state's length: the record both decode tables keep. */
+async function decodeRecord(state: DecodeState, context: number, filledBy: string) {
+  const t = await timeDecode(state);
+  console.error(`decode @${context} (${filledBy}): ${t.medianMs.toFixed(2)} ms/token (${(1000 / t.medianMs).toFixed(1)} tok/s)`);
+  return { context, chunks: state.chunks, memoryParts: 'parts' in state.store ? state.store.parts : 0, filledBy, ...t, tokensPerSecond: 1000 / t.medianMs };
 }
 
 /** One lazy prefill of one segment (a fresh state) with a timestamp before each dispatch. */
@@ -225,11 +222,7 @@ async function prefillLong(model: HsaModel, n: number, budgetS: number) {
     done += len;
     pieces.push({ tokens: len, ms, tokensPerSecond: (len * 1000) / ms });
     console.error(`prefill-long: ${state.pos} tokens, ${((performance.now() - t0) / 1000).toFixed(1)} s, piece ${((len * 1000) / ms).toFixed(0)} tok/s`);
-    if (stops.includes(next) || state.pos >= n) {
-      const t = await timeDecode(state);
-      decode.push({ context: next, chunks: state.chunks, memoryParts: 'parts' in state.store ? state.store.parts : 0, filledBy: 'prefill', ...t, tokensPerSecond: 1000 / t.medianMs });
-      console.error(`decode @${next}: ${t.medianMs.toFixed(2)} ms/token`);
-    }
+    if (stops.includes(next) || state.pos >= n) decode.push(await decodeRecord(state, next, 'prefill'));
   }
   const pool = { liveBytes: model.backend instanceof WebGpuBackend ? model.backend.pool.liveBytes : 0 };
   state.dispose();
@@ -246,10 +239,10 @@ async function main() {
   // weights and code, is the main run's: minutes on the host that the long prefill needs)
   const checks = await check(model, file, !PREFILL_TO);
   console.error(`check ${JSON.stringify(checks)}`);
+  await timePrefill(model, Math.min(4096, PREFILL), true); // compiles the pipelines
+  const prefillLazy = await timePrefill(model, PREFILL, true);
+  console.error(`prefill ${PREFILL}: lazy ${prefillLazy.tokensPerSecond.toFixed(0)} tok/s`);
   if (PREFILL_TO) {
-    await timePrefill(model, 4096, true); // compiles the pipelines
-    const prefillLazy = await timePrefill(model, PREFILL, true);
-    console.error(`prefill ${PREFILL}: lazy ${prefillLazy.tokensPerSecond.toFixed(0)} tok/s`);
     const long = await prefillLong(model, Number(PREFILL_TO), budgetS);
     writeJson(argValue('--json'), { bench: 'model-prefill-long', commit: gitCommit(), adapter: be.report(), config: CONFIG, parameters: model.parameterCount, checks, prefill: { lazy: prefillLazy }, long });
     model.dispose();
@@ -258,10 +251,8 @@ async function main() {
   }
   const swaDecode = await swaDecodeKernels(be, { hq: config.heads, hk: config.kvHeads, d: config.headDim, window: config.slidingWindow });
   console.error(`SWA decode kernel: v1 ${swaDecode.v1.medianMs.toFixed(4)} ms, v2 ${swaDecode.v2.medianMs.toFixed(4)} ms`);
-  await timePrefill(model, Math.min(4096, PREFILL), true); // compiles the pipelines
-  const prefillLazy = await timePrefill(model, PREFILL, true);
   const prefillEager = QUICK ? null : await timePrefill(model, PREFILL, false);
-  console.error(`prefill ${PREFILL}: lazy ${prefillLazy.tokensPerSecond.toFixed(0)} tok/s, eager ${prefillEager?.tokensPerSecond.toFixed(0)} tok/s`);
+  if (prefillEager) console.error(`prefill ${PREFILL}: eager ${prefillEager.tokensPerSecond.toFixed(0)} tok/s`);
   const spot = await spotKernels(be);
   console.error(`spot kernels: ${JSON.stringify(spot)}`);
   const prefillProfile = await profilePrefill(be, model);
@@ -282,10 +273,9 @@ async function main() {
       how = 'synthetic';
     }
     const fillMs = performance.now() - t0;
-    const t = await timeDecode(state);
-    const profile = await profileStep(be, state);
-    console.error(`decode @${L} (${how}): ${t.medianMs.toFixed(2)} ms/token (${(1000 / t.medianMs).toFixed(1)} tok/s)`);
-    decode.push({ context: L, chunks: state.chunks, memoryParts: 'parts' in state.store ? state.store.parts : 0, filledBy: how, fillMs, ...t, tokensPerSecond: 1000 / t.medianMs, profile });
+    const record = await decodeRecord(state, L, how);
+    const profile = await profileRun(be, async () => (await decodeStep(7, state)).dispose());
+    decode.push({ ...record, fillMs, profile });
   }
   const at = (L: number) => decode.find((d) => d.context === L)?.medianMs as number | undefined;
   const [a, b] = [at(LENGTHS[0]), at(LENGTHS[2])];
