@@ -10,9 +10,9 @@
  * Flags: --small (T 512, E 8, k 2, d 128, F 64: runs on SwiftShader), --tokens N, --json PATH.
  * bench/moe_torch.py is the same-run PyTorch baseline (loop over experts, f32, TF32 off).
  */
-import { moeGatherMatvec, moeGroupedGemm, moeRouterRef, swigluRow } from '@hsa/kernels';
-import { combine, disposeForward, MoeLayer, route } from '@hsa/moe';
-import { cast, matmul, swiglu, Tensor, WebGpuBackend } from '@hsa/tensor';
+import { moeGroupedGemm, moeRouterRef, swigluRow } from '@hsa/kernels';
+import { disposeForward, expertsDecode, MoeLayer, route, routeFromX } from '@hsa/moe';
+import { cast, matmul, Tensor, WebGpuBackend } from '@hsa/tensor';
 import { argValue, backendOptions, gitCommit, relDiff, timeGpu, writeJson } from './common.js';
 import { checkSmall, denseStep, FULL, hashLayer, moeStep, SEEDS, SMALL, type Size } from './moe-steps.js';
 import { copyKernel, hashTensor, hashValue } from './moe-kernels.js';
@@ -71,79 +71,67 @@ async function checkFull(s: Size, layer: MoeLayer, x: Tensor): Promise<{ worst: 
 const flopsMoe = (s: Size) => 2 * s.T * ((s.k + s.shared) * 3 * s.F * s.d + s.E * s.d);
 
 /**
- * The previous decode (v1, 9 dispatches): router, route, gate/up and down gathers per assignment, the
- * shared expert as three matmuls and a SwiGLU, combine. Kept here as the same-run baseline.
+ * The decode with the routing of an earlier default: the router matvec, then the selection by one
+ * thread a token (`thread`) or one workgroup (`workgroup`); the default now computes the logits in
+ * the selection's workgroup (`routeFromX`, one dispatch).
  */
-function decodeV1(layer: MoeLayer, x: Tensor): Tensor {
+function decodeWith(layer: MoeLayer, x: Tensor, variant: 'thread' | 'workgroup'): Tensor {
   const logits = matmul(x, layer.gate, { transB: true });
-  const r = route(logits, layer.biasDevice, layer.routerParams());
-  const [A, F, d] = [r.idx.size, layer.experts.gate.shape[1], x.shape[1]];
-  const wDtype = layer.experts.gate.dtype as 'f32' | 'bf16';
-  const act = Tensor.empty(x.backend, [A, F]);
-  const y = Tensor.empty(x.backend, [A, d]);
-  const base = { A, k: r.idx.shape[1], wDtype };
-  x.backend.run(moeGatherMatvec, { ...base, mode: 'gateUp', N: F, K: d }, [x.arg(), r.idx.arg(), layer.experts.gate.arg(), layer.experts.up.arg(), act.arg()]);
-  x.backend.run(moeGatherMatvec, { ...base, mode: 'down', N: d, K: F }, [act.arg(), r.idx.arg(), layer.experts.down.arg(), y.arg()]);
-  const sh = layer.shared;
-  const parts: Tensor[] = [];
-  let s: Tensor | undefined;
-  if (sh) {
-    parts.push(matmul(x, sh.gate, { transB: true }), matmul(x, sh.up, { transB: true }));
-    parts.push(swiglu(parts[0], parts[1]));
-    s = matmul(parts[2], sh.down, { transB: true });
-  }
-  const out = combine(y, r.weights, s);
-  for (const t of [logits, r.scores, r.idx, r.weights, act, y, ...parts]) t.dispose();
-  s?.dispose();
+  const r = route(logits, layer.biasDevice, { ...layer.routerParams(), variant });
+  const out = expertsDecode(x, r.idx, r.weights, layer.experts, layer.shared);
+  for (const t of [logits, r.scores, r.idx, r.weights]) t.dispose();
   return out;
 }
 
 /**
- * The decode's two expert dispatches alone (gate/up with the shared expert, downCombine) at one
- * token's routing: the 16-byte path with its loads issued 4 ahead (the candidate) and as a loop
- * (unroll 1, the default), outputs compared first.
+ * The decode's dispatches alone at one token: the router matvec, the selection by one thread (v1) and
+ * by one workgroup (v2), both in one dispatch (routeFromX; the three routings compared first), and the
+ * two expert gathers (gate/up with the shared expert, downCombine): where the step's time goes.
  */
-async function gatherVersions(layer: MoeLayer, x: Tensor, iters: number, reps: number) {
+async function decodeParts(layer: MoeLayer, x: Tensor, iters: number, reps: number) {
   const be = x.backend as WebGpuBackend;
   const logits = matmul(x, layer.gate, { transB: true });
-  const r = route(logits, layer.biasDevice, layer.routerParams());
-  const [k, F, d] = [r.idx.shape[1], layer.experts.gate.shape[1], x.shape[1]];
-  const sh = layer.shared;
-  const Fs = sh ? sh.gate.shape[0] : 0;
-  const act = Tensor.empty(be, [k, F]);
-  const actS = Tensor.empty(be, [1, Math.max(Fs, 1)]);
-  const outs = { 4: Tensor.empty(be, [1, d]), 1: Tensor.empty(be, [1, d]) };
-  const base = { A: k, k, wDtype: layer.experts.gate.dtype as 'f32' | 'bf16', shared: Fs };
-  const run = (unroll: 1 | 4) => {
-    be.run(moeGatherMatvec, { ...base, unroll, mode: 'gateUp', N: F, K: d }, [x.arg(), r.idx.arg(), layer.experts.gate.arg(), layer.experts.up.arg(), ...(sh ? [sh.gate.arg(), sh.up.arg()] : []), act.arg(), ...(sh ? [actS.arg()] : [])]);
-    be.run(moeGatherMatvec, { ...base, unroll, mode: 'downCombine', N: d, K: F }, [act.arg(), r.idx.arg(), layer.experts.down.arg(), r.weights.arg(), ...(sh ? [actS.arg(), sh.down.arg()] : []), outs[unroll].arg()]);
+  const p = layer.routerParams();
+  const rs = [route(logits, layer.biasDevice, { ...p, variant: 'thread' }), route(logits, layer.biasDevice, { ...p, variant: 'workgroup' }), routeFromX(x, layer.gate, layer.biasDevice, p)];
+  const idx = await Promise.all(rs.map(async (r) => Array.from(await r.idx.data()).join()));
+  const w = await Promise.all(rs.map((r) => r.weights.data()));
+  const rel = Math.max(relDiff(w[1], w[0]), relDiff(w[2], w[0]));
+  if (idx[1] !== idx[0] || idx[2] !== idx[0] || !(rel <= 1e-5)) throw new Error(`decode routing: thread ${idx[0]}, workgroup ${idx[1]}, fromX ${idx[2]} (weights differ by ${rel})`);
+  const done = (r: { scores: Tensor; idx: Tensor; weights: Tensor }) => {
+    for (const t of [r.scores, r.idx, r.weights]) t.dispose();
   };
-  run(4);
-  run(1);
-  const rel = relDiff(await outs[4].data(), await outs[1].data());
-  if (!(rel <= 1e-5)) throw new Error(`decode gathers: unroll 4 vs 1 differ by ${rel} of the largest output`);
-  const res = { maxDiffOverMax: rel, unroll4: await timeGpu(be, () => run(4), iters, reps), unroll1: await timeGpu(be, () => run(1), iters, reps) };
-  for (const t of [logits, r.scores, r.idx, r.weights, act, actS, outs[4], outs[1]]) t.dispose();
-  console.error(`decode gathers: unroll 4 ${(res.unroll4.medianMs * 1e3).toFixed(1)} µs, unroll 1 ${(res.unroll1.medianMs * 1e3).toFixed(1)} µs`);
+  const res = {
+    router: await timeGpu(be, () => matmul(x, layer.gate, { transB: true }).dispose(), iters, reps),
+    routeThread: await timeGpu(be, () => done(route(logits, layer.biasDevice, { ...p, variant: 'thread' })), iters, reps),
+    routeWorkgroup: await timeGpu(be, () => done(route(logits, layer.biasDevice, { ...p, variant: 'workgroup' })), iters, reps),
+    routeFromX: await timeGpu(be, () => done(routeFromX(x, layer.gate, layer.biasDevice, p)), iters, reps),
+    gathers: await timeGpu(be, () => expertsDecode(x, rs[0].idx, rs[0].weights, layer.experts, layer.shared).dispose(), iters, reps),
+  };
+  logits.dispose();
+  rs.forEach(done);
+  const us = (k: keyof typeof res) => `${k} ${(res[k].medianMs * 1e3).toFixed(1)}`;
+  console.error(`decode parts (µs): ${(Object.keys(res) as (keyof typeof res)[]).map(us).join(', ')}`);
   return res;
 }
 
 async function decode(be: WebGpuBackend, layer: MoeLayer, s: Size, label: string, bytesPerWeight: number, iters: number, reps: number) {
   const x1 = hashTensor(be, [1, s.d], 21, 1);
-  // v2 (the layer's decode) against v1 on this token first
-  const [a, b] = [layer.decode(x1), decodeV1(layer, x1)];
-  const rel = relDiff(await a.data(), await b.data());
-  a.dispose();
-  b.dispose();
-  if (!(rel <= 1e-5)) throw new Error(`decode ${label}: v2 vs v1 differ by ${rel} of the largest output`);
-  const v1 = await timeGpu(be, () => decodeV1(layer, x1).dispose(), iters, reps);
+  // the default (routing in one dispatch) against the earlier routings on this token first
+  const outs = [layer.decode(x1), decodeWith(layer, x1, 'thread'), decodeWith(layer, x1, 'workgroup')];
+  const data = await Promise.all(outs.map((o) => o.data()));
+  const rel = Math.max(relDiff(data[0], data[1]), relDiff(data[0], data[2]));
+  for (const o of outs) o.dispose();
+  if (!(rel <= 1e-5)) throw new Error(`decode ${label}: the routings' outputs differ by ${rel} of the largest`);
+  const routeThread = await timeGpu(be, () => decodeWith(layer, x1, 'thread').dispose(), iters, reps);
+  const routeWorkgroup = await timeGpu(be, () => decodeWith(layer, x1, 'workgroup').dispose(), iters, reps);
   const t = await timeGpu(be, () => layer.decode(x1).dispose(), iters, reps);
-  const gathers = await gatherVersions(layer, x1, iters, reps);
+  const parts = await decodeParts(layer, x1, iters, reps);
   const profile = await profileRun(be, async () => layer.decode(x1).dispose());
   const bytes = (s.k + s.shared) * 3 * s.F * s.d * bytesPerWeight;
   x1.dispose();
-  console.error(`decode ${label}: ${(t.medianMs * 1e3).toFixed(1)} µs (v1 ${(v1.medianMs * 1e3).toFixed(1)} µs), ${(bytes / (t.medianMs * 1e-3) / 1e12).toFixed(2)} TB/s of expert weights`);
-  return { weights: label, timing: t, v1, gathers, v2VsV1MaxDiff: rel, expertBytes: bytes, weightTBps: bytes / (t.medianMs * 1e-3) / 1e12, profile };
+  const us = (m: number) => (m * 1e3).toFixed(1);
+  console.error(`decode ${label}: ${us(t.medianMs)} µs (matvec + selection by a thread ${us(routeThread.medianMs)}, by a workgroup ${us(routeWorkgroup.medianMs)}), ${(bytes / (t.medianMs * 1e-3) / 1e12).toFixed(2)} TB/s of expert weights`);
+  return { weights: label, timing: t, routeThread, routeWorkgroup, parts, routingsMaxDiff: rel, expertBytes: bytes, weightTBps: bytes / (t.medianMs * 1e-3) / 1e12, profile };
 }
 
 /**

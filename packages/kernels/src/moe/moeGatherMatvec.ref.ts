@@ -24,8 +24,6 @@ export interface MoeGatherMatvecParams {
   wDtype: 'f32' | 'f16' | 'bf16';
   /** the shared expert's width Ns (gateUp: its rows; downCombine: its reduction length); 0 or absent: none */
   shared?: number;
-  /** 16-byte path: weight words each thread loads before its multiply-adds (default 1, a loop; 4: opt-in) */
-  unroll?: number;
 }
 
 const dotRow = (x: ArrayLike<number>, xo: number, w: (i: number) => number, wo: number, K: number) => {

@@ -7,9 +7,8 @@
  * `downCombine` weights and sums each token's k expert rows and the shared expert's in the workgroup
  * (workgroups (⌈N/4⌉, T)): a layer's decode is router, route, gateUp, downCombine (4 dispatches, 9
  * before), so one token's step is closer to the time of reading its 4 + 1 experts.
- * The 16-byte path reads x as vec4; `unroll: 4` (opt-in until timed on the H200, bench/moe times it
- * beside the default loop) issues 4 weight loads a thread before their multiply-adds, as the matmul's
- * tuned matrix-vector kernel does.
+ * The 16-byte path reads x as vec4. Issuing 4 weight loads a thread before their multiply-adds (as
+ * the matmul's matrix-vector kernel does) measured 0.92× this loop on the H200 and was dropped.
  */
 import { wgslHalfLoad } from '../core/dtype.js';
 import type { BufferBinding, Kernel, WgslScalar } from '../core/program.js';
@@ -21,7 +20,6 @@ const T = 64;
 const U = defineUniforms({ k: 'u32', N: 'u32', K: 'u32', A: 'u32', Ns: 'u32' });
 
 const per = (p: MoeGatherMatvecParams) => (p.wDtype === 'f32' ? 4 : 8);
-const unrollOf = (p: MoeGatherMatvecParams) => (isVec(p) ? (p.unroll ?? 1) : 1);
 const sharedOf = (p: MoeGatherMatvecParams) => (p.mode === 'down' ? 0 : (p.shared ?? 0));
 /** 16-byte loads when every weight row's length allows them (the shared expert's too). */
 function isVec(p: MoeGatherMatvecParams): boolean {
@@ -67,27 +65,13 @@ function dotvFn(p: MoeGatherMatvecParams, xb: string): string {
 }`;
 }
 
-/**
- * `for i = t, t + 64, … < len/P`: acc += Σ over weights ws of dot(w[base + i], x at xo + i·P). The
- * vector path issues U words per weight before the multiply-adds (then a remainder loop).
- */
-function rowLoop(p: MoeGatherMatvecParams, P: number, len: string, ws: [string, string, string][], xb: string, base: string, xo: string): string {
+/** `for i = t, t + 64, … < len/P`: acc += Σ over weights ws of dot(w[base + i], x at xo + i·P). */
+function rowLoop(p: MoeGatherMatvecParams, P: number, len: string, ws: [string, string][], xb: string, base: string, xo: string): string {
   if (!isVec(p)) {
     return `for (var i = t; i < ${len}; i += ${T}u) { ${ws.map(([w, acc]) => `${acc} += dot_${w}(${base} + i, ${xo} + i);`).join(' ')} }`;
   }
-  const U = unrollOf(p);
-  const words = `(${len} / ${P}u)`;
-  const step = (i: string) => ws.map(([w, acc]) => `${acc} += dotv_${xb}(${w}[${base} + ${i}], ${xo} + (${i}) * ${P}u);`).join(' ');
-  if (U === 1) return `for (var i = t; i < ${words}; i += ${T}u) { ${step('i')} }`;
-  const range = (n: number) => Array.from({ length: n }, (_, q) => q);
-  const loads = ws.flatMap(([w, , tag]) => range(U).map((q) => `let ${tag}${q} = ${w}[${base} + i + ${q * T}u];`));
-  const adds = ws.flatMap(([, acc, tag]) => range(U).map((q) => `${acc} += dotv_${xb}(${tag}${q}, ${xo} + (i + ${q * T}u) * ${P}u);`));
-  return `var i = t;
-    for (; i + ${(U - 1) * T}u < ${words}; i += ${U * T}u) {
-      ${loads.join(' ')}
-      ${adds.join(' ')}
-    }
-    for (; i < ${words}; i += ${T}u) { ${step('i')} }`;
+  const step = ws.map(([w, acc]) => `${acc} += dotv_${xb}(${w}[${base} + i], ${xo} + i * ${P}u);`).join(' ');
+  return `for (var i = t; i < (${len} / ${P}u); i += ${T}u) { ${step} }`;
 }
 
 /** The 64 threads of each row: a tree over part (g; v's at part[256 + …] when `two`). */
@@ -109,10 +93,10 @@ function body(p: MoeGatherMatvecParams, P: number): string {
   if (p.mode === 'gateUp') {
     const routed = `let base = (u32(idx[a]) * u.N + n) * (u.K / ${P}u);
       let xo = (a / u.k) * u.K;
-      ${rowLoop(p, P, 'u.K', [['w0', 'g', 'ga'], ['w1', 'v', 'va']], 'x', 'base', 'xo')}`;
+      ${rowLoop(p, P, 'u.K', [['w0', 'g'], ['w1', 'v']], 'x', 'base', 'xo')}`;
     const shared = `let base = n * (u.K / ${P}u);
       let xo = (a - u.A) * u.K;
-      ${rowLoop(p, P, 'u.K', [['s0', 'g', 'ga'], ['s1', 'v', 'va']], 'x', 'base', 'xo')}`;
+      ${rowLoop(p, P, 'u.K', [['s0', 'g'], ['s1', 'v']], 'x', 'base', 'xo')}`;
     return `  let a = wid.y;
   let isS = ${sh ? 'a >= u.A' : 'false'};
   let rows = select(u.N, u.Ns, isS);
@@ -134,14 +118,14 @@ ${tree(true)}
   if (n < u.N) {
     let base = (u32(idx[a]) * u.N + n) * (u.K / ${P}u);
     let xo = a * u.K;
-    ${rowLoop(p, P, 'u.K', [['w0', 'g', 'ga']], 'x', 'base', 'xo')}
+    ${rowLoop(p, P, 'u.K', [['w0', 'g']], 'x', 'base', 'xo')}
   }
 ${tree(false)}
   if (t == 0u && n < u.N) { out[a * u.N + n] = part[lid]; }`;
   }
   const sharedLoop = `    let sbase = n * (u.Ns / ${P}u);
     let sxo = tok * u.Ns;
-    ${rowLoop(p, P, 'u.Ns', [['s0', 'g', 'sa']], 'xs', 'sbase', 'sxo')}`;
+    ${rowLoop(p, P, 'u.Ns', [['s0', 'g']], 'xs', 'sbase', 'sxo')}`;
   return `  let tok = wid.y;
   var g = 0.0;
   if (n < u.N) {
@@ -150,7 +134,7 @@ ${tree(false)}
       let base = (u32(idx[a]) * u.N + n) * (u.K / ${P}u);
       let xo = a * u.K;
       var s = 0.0;
-      ${rowLoop(p, P, 'u.K', [['w0', 's', 'wa']], 'x', 'base', 'xo')}
+      ${rowLoop(p, P, 'u.K', [['w0', 's']], 'x', 'base', 'xo')}
       g += cw[a] * s;
     }
 ${sh ? sharedLoop : ''}
@@ -197,7 +181,7 @@ export const moeGatherMatvec: Kernel<MoeGatherMatvecParams> = {
       throw new RangeError(`moeGatherMatvec: ${cols}×${rows} workgroups exceed ${caps.maxWorkgroupsPerDim} per dimension`);
     }
     return {
-      key: `moeGatherMatvec:${p.mode}:${p.wDtype}:${isVec(p) ? `v${unrollOf(p)}` : 's'}:${ns > 0}`,
+      key: `moeGatherMatvec:${p.mode}:${p.wDtype}:${isVec(p) ? 'v' : 's'}:${ns > 0}`,
       code: () => gatherWgsl(p),
       buffers: buffers(p),
       uniforms: U.pack({ k: p.k, N: p.N, K: p.K, A: p.A, Ns: ns }),

@@ -27,6 +27,8 @@ export interface MoeRouterParams {
   norm: boolean;
   /** routed_scaling_factor */
   scale: number;
+  /** GPU kernel: one thread a token (v1), one workgroup a token (v2), or by token count (default) */
+  variant?: 'thread' | 'workgroup' | 'auto';
 }
 
 /** Largest E the router kernel handles (one thread per token keeps a group mask of E bits). */
@@ -102,4 +104,22 @@ export function moeRouterRef([logits, bias, scores, idx, weights]: TypedArray[],
       weights[t * k + j] = (p.norm ? w / sum : w) * p.scale;
     }
   }
+}
+
+export interface MoeRouterFromXParams extends MoeRouterParams {
+  /** hidden size: x [T, d], W_g [E, d] */
+  d: number;
+}
+
+/** arrays: x [T,d], W_g [E,d], bias [E] → scores, idx, weights as {@link moeRouterRef}, from logits x·W_gᵀ (rounded to f32). */
+export function moeRouterFromXRef([x, wg, bias, scores, idx, weights]: TypedArray[], p: MoeRouterFromXParams): void {
+  const logits = new Float32Array(p.T * p.E);
+  for (let t = 0; t < p.T; t++) {
+    for (let e = 0; e < p.E; e++) {
+      let z = 0;
+      for (let c = 0; c < p.d; c++) z += x[t * p.d + c] * wg[e * p.d + c];
+      logits[t * p.E + e] = z;
+    }
+  }
+  moeRouterRef([logits, bias, scores, idx, weights], p);
 }

@@ -4,19 +4,33 @@
  * and the selection re-reads them; each pick is one pass over E that takes the best entry after the
  * previous pick in the total order (larger key, then lower index), so no mask and no sort are needed.
  * Allowed groups are a bit mask of 8 u32 words (≤ 256 groups).
+ * v2 (`variant: 'workgroup'`, the default for T ≤ {@link MOE_ROUTER_WORKGROUP_MAX_T}, i.e. decode): one
+ * 64-thread workgroup per token; scores in workgroup memory, each pick a strided local best per thread
+ * and a tree reduction in the same order (the group mask, rare, by one thread from workgroup memory).
+ * v1 is one serial thread per token reading its scores back from global memory: latency-bound for one
+ * token, where v2's passes are a few barriers each.
  */
 import { type BufferBinding, ceilDiv, grid, type Kernel, WGSL_LINEAR_WORKGROUP, wgslBindings } from '../core/program.js';
 import { defineUniforms } from '../core/uniforms.js';
-import { type MoeRouterParams, moeRouterRef } from './moeRouter.ref.js';
+import { MOE_MAX_EXPERTS, type MoeRouterFromXParams, moeRouterFromXRef, type MoeRouterParams, moeRouterRef } from './moeRouter.ref.js';
 
 const WG = 64;
+/** Up to this many tokens `auto` routes with one workgroup per token (v2), beyond it one thread (v1). */
+export const MOE_ROUTER_WORKGROUP_MAX_T = 1024;
 const U = defineUniforms({ T: 'u32', E: 'u32', k: 'u32', nGroup: 'u32', topkGroup: 'u32', scale: 'f32' });
+const UX = defineUniforms({ T: 'u32', E: 'u32', k: 'u32', nGroup: 'u32', topkGroup: 'u32', scale: 'f32', d: 'u32' });
 const BUFFERS: BufferBinding[] = [
   { name: 'logits', access: 'read', type: 'f32' },
   { name: 'bias', access: 'read', type: 'f32' },
   { name: 'scores', access: 'read_write', type: 'f32' },
   { name: 'idx', access: 'read_write', type: 'i32' },
   { name: 'weights', access: 'read_write', type: 'f32' },
+];
+
+const BUFFERS_X: BufferBinding[] = [
+  { name: 'x', access: 'read', type: 'f32' },
+  { name: 'wg', access: 'read', type: 'f32' },
+  ...BUFFERS.slice(1),
 ];
 
 const SCORES = {
@@ -102,14 +116,176 @@ ${SCORES[p.scoreFn]}
   }
 }`;
 
+/** v2 scores into workgroup memory `sc` from `logit(o, e)` (softmax: max and sum by tree reductions over `rv`). */
+function scoresWg(fn: MoeRouterParams['scoreFn'], wg: number): string {
+  const loop = `for (var e = lid; e < u.E; e += ${wg}u)`;
+  const reduce = (op: string) => `  workgroupBarrier();
+  for (var s = ${wg / 2}u; s > 0u; s >>= 1u) {
+    if (lid < s) { ${op} }
+    workgroupBarrier();
+  }`;
+  if (fn === 'sigmoid') return `  ${loop} { sc[e] = 1.0 / (1.0 + exp(-logit(o, e))); }`;
+  return `  var m = -3.4e38;
+  ${loop} { m = max(m, logit(o, e)); }
+  rv[lid] = m;
+${reduce('rv[lid] = max(rv[lid], rv[lid + s]);')}
+  m = rv[0];
+  workgroupBarrier();
+  var z = 0.0;
+  ${loop} { z += exp(logit(o, e) - m); }
+  rv[lid] = z;
+${reduce('rv[lid] += rv[lid + s];')}
+  z = rv[0];
+  ${loop} { sc[e] = exp(logit(o, e) - m) / z; }`;
+}
+
+/** Lanes a router row is split over when the logits are computed in the kernel (fromX). */
+const XLANES = 16;
+
+/**
+ * v3's logits (`moeRouterFromX`): 16 threads a row of W_g (16-byte loads when d allows), 16 rows at a
+ * time, partials in workgroup memory, one sum a row: `sc` holds the logits, scored in place after.
+ */
+const logitsFromX = (P: number, wg: number) => `  let l = lid % ${XLANES}u;
+  for (var e0 = 0u; e0 < u.E; e0 += ${wg / XLANES}u) {
+    let e = e0 + lid / ${XLANES}u;
+    if (e < u.E) {
+      let wb = e * (u.d / ${P}u);
+      let xb = t * (u.d / ${P}u);
+      var acc = 0.0;
+      for (var i = l; i < u.d / ${P}u; i += ${XLANES}u) { acc += ${P === 4 ? 'dot(wg[wb + i], x[xb + i])' : 'wg[wb + i] * x[xb + i]'}; }
+      part[e * ${XLANES}u + l] = acc;
+    }
+  }
+  workgroupBarrier();
+  for (var e = lid; e < u.E; e += ${wg}u) {
+    var z = 0.0;
+    for (var q = 0u; q < ${XLANES}u; q++) { z += part[e * ${XLANES}u + q]; }
+    sc[e] = z;
+  }
+  workgroupBarrier();`;
+
+/** One workgroup a token: scores, the group mask (one thread), k passes of local best + tree. */
+function routerWgslWorkgroup(p: MoeRouterParams, fromX?: { P: number }): string {
+  const wg = fromX ? 256 : WG;
+  const vec = fromX?.P === 4 ? 'vec4<f32>' : 'f32';
+  const bindings = fromX
+    ? `${UX.wgsl('U')}
+@group(0) @binding(0) var<uniform> u: U;
+@group(0) @binding(1) var<storage, read> x: array<${vec}>;
+@group(0) @binding(2) var<storage, read> wg: array<${vec}>;
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(4) var<storage, read_write> scores: array<f32>;
+@group(0) @binding(5) var<storage, read_write> idx: array<i32>;
+@group(0) @binding(6) var<storage, read_write> weights: array<f32>;
+var<workgroup> part: array<f32, ${MOE_MAX_EXPERTS * XLANES}>;
+fn logit(o: u32, e: u32) -> f32 { return sc[e]; }`
+    : `${U.wgsl('U')}
+${wgslBindings(BUFFERS, 'U')}
+fn logit(o: u32, e: u32) -> f32 { return logits[o + e]; }`;
+  return /* wgsl */ `
+${bindings}
+var<workgroup> mask: array<u32, 8>;
+var<workgroup> sc: array<f32, ${MOE_MAX_EXPERTS}>;
+var<workgroup> rv: array<f32, ${wg}>;
+var<workgroup> ri: array<i32, ${wg}>;
+
+fn key(o: u32, e: u32) -> f32 { return sc[e] + bias[e]; }
+${GROUPS}
+
+fn allowed(e: u32) -> bool {
+  if (u.nGroup <= 1u) { return true; }
+  let g = e / (u.E / u.nGroup);
+  return (mask[g >> 5u] & (1u << (g & 31u))) != 0u;
+}
+
+@compute @workgroup_size(${wg})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) lid: u32) {
+  let t = ${WGSL_LINEAR_WORKGROUP};
+  if (t >= u.T) { return; }
+  let o = t * u.E;
+${fromX ? logitsFromX(fromX.P, wg) : ''}
+${scoresWg(p.scoreFn, wg)}
+  workgroupBarrier();
+  if (u.nGroup > 1u) {
+    if (lid == 0u) { allowGroups(o); }
+    workgroupBarrier();
+  }
+  var pv = 3.4e38; var pi = -1;
+  var sum = 0.0;
+  for (var j = 0u; j < u.k; j++) {
+    var bv = 0.0; var bi = -1;
+    for (var e = lid; e < u.E; e += ${wg}u) {
+      let v = key(o, e);
+      let ei = i32(e);
+      if (!allowed(e) || !(v < pv || (v == pv && ei > pi))) { continue; }
+      if (bi < 0 || v > bv) { bv = v; bi = ei; }
+    }
+    rv[lid] = bv; ri[lid] = bi;
+    workgroupBarrier();
+    for (var s = ${wg / 2}u; s > 0u; s >>= 1u) {
+      if (lid < s) {
+        let ov = rv[lid + s]; let oi = ri[lid + s];
+        let mi = ri[lid];
+        if (oi >= 0 && (mi < 0 || ov > rv[lid] || (ov == rv[lid] && oi < mi))) { rv[lid] = ov; ri[lid] = oi; }
+      }
+      workgroupBarrier();
+    }
+    pv = rv[0]; pi = ri[0];
+    if (lid == 0u) {
+      idx[t * u.k + j] = pi;
+      sum += sc[u32(pi)];
+    }
+    workgroupBarrier();
+  }
+  if (lid == 0u) {
+    for (var j = 0u; j < u.k; j++) {
+      let w = sc[u32(idx[t * u.k + j])];
+      weights[t * u.k + j] = ${p.norm ? 'w / sum' : 'w'} * u.scale;
+    }
+  }
+  for (var e = lid; e < u.E; e += ${wg}u) { scores[o + e] = sc[e]; }
+}`;
+}
+
+/** The variant a call runs: its own choice, else one workgroup a token up to a batch of decode size. */
+export function moeRouterVariant(p: MoeRouterParams): 'thread' | 'workgroup' {
+  if (p.variant && p.variant !== 'auto') return p.variant;
+  return p.T <= MOE_ROUTER_WORKGROUP_MAX_T ? 'workgroup' : 'thread';
+}
+
 export const moeRouter: Kernel<MoeRouterParams> = {
   name: 'moeRouter',
   ref: moeRouterRef,
-  program: (p, caps) => ({
-    key: `moeRouter:${p.scoreFn}:${p.norm ? 'n' : 'r'}`,
-    code: () => routerWgsl(p),
-    buffers: BUFFERS,
-    uniforms: U.pack({ T: p.T, E: p.E, k: p.k, nGroup: p.nGroup, topkGroup: p.topkGroup, scale: p.scale }),
-    workgroups: p.T === 0 ? [0, 1, 1] : grid(ceilDiv(p.T, WG), caps),
-  }),
+  program: (p, caps) => {
+    const wg = moeRouterVariant(p) === 'workgroup';
+    return {
+      key: `moeRouter:${wg ? 'wg' : 'thread'}:${p.scoreFn}:${p.norm ? 'n' : 'r'}`,
+      code: () => (wg ? routerWgslWorkgroup(p) : routerWgsl(p)),
+      buffers: BUFFERS,
+      uniforms: U.pack({ T: p.T, E: p.E, k: p.k, nGroup: p.nGroup, topkGroup: p.topkGroup, scale: p.scale }),
+      workgroups: p.T === 0 ? [0, 1, 1] : grid(wg ? p.T : ceilDiv(p.T, WG), caps),
+    };
+  },
+};
+
+/**
+ * v3 for decode: the router's logits x·W_gᵀ (f32 W_g [E, d]) computed in the same workgroup as the
+ * selection, so a token's routing is one dispatch (`moeRouterFromXRef`). Each workgroup reads all of
+ * W_g: meant for a few tokens.
+ */
+export const moeRouterFromX: Kernel<MoeRouterFromXParams> = {
+  name: 'moeRouterFromX',
+  ref: moeRouterFromXRef,
+  program: (p, caps) => {
+    const P = p.d % 4 === 0 ? 4 : 1;
+    return {
+      key: `moeRouterFromX:${P}:${p.scoreFn}:${p.norm ? 'n' : 'r'}`,
+      code: () => routerWgslWorkgroup(p, { P }),
+      buffers: BUFFERS_X,
+      uniforms: UX.pack({ T: p.T, E: p.E, k: p.k, nGroup: p.nGroup, topkGroup: p.topkGroup, scale: p.scale, d: p.d }),
+      workgroups: p.T === 0 ? [0, 1, 1] : grid(p.T, caps),
+    };
+  },
 };
