@@ -28,11 +28,11 @@ if name == "attention":
             rec["ratios"][f"decode_{o['context']}"]["chunk_attention_head_vs_tile"] = o["chunkAttentionTile"]["medianMs"] / o["chunkAttention"]["medianMs"]
         if "retrievalRank" in o:
             rec["ratios"][f"decode_{o['context']}"]["retrieval_threshold_vs_rank"] = o["retrievalRank"]["medianMs"] / o["retrieval"]["medianMs"]
-        if "chunkAttentionPartsBound" in o:
-            rec["ratios"][f"decode_{o['context']}"]["chunk_attention_one_a_dispatch_vs_parts_bound"] = o["chunkAttentionPartsBound"]["medianMs"] / o["chunkAttention"]["medianMs"]
+        if "chunkAttentionPartPerDispatch" in o:
+            rec["ratios"][f"decode_{o['context']}"]["chunk_attention_parts_bound_vs_one_a_dispatch"] = o["chunkAttentionPartPerDispatch"]["medianMs"] / o["chunkAttention"]["medianMs"]
         rec["ratios"][f"decode_{o['context']}"]["step_min_ms"] = o["step"]["minMs"]
-        if "stepPartsBound" in o:
-            rec["ratios"][f"decode_{o['context']}"]["step_parts_bound_ms"] = o["stepPartsBound"]["medianMs"]
+        if "stepPartPerDispatch" in o:
+            rec["ratios"][f"decode_{o['context']}"]["step_part_per_dispatch_ms"] = o["stepPartPerDispatch"]["medianMs"]
     for o in [x for x in ours["prefill"] if "hsa" in x]:
         t = [x for x in torch["prefill"] if x["tokens"] == o["tokens"]][0]
         rec["ratios"][f"prefill_{o['tokens']}"] = {"ours_ms": o["hsa"]["medianMs"], "torch_ms": t["medianMs"], "speedup": t["medianMs"] / o["hsa"]["medianMs"]}
@@ -59,8 +59,7 @@ if name == "moe":
         "forward_backward_speedup_vs_torch_loop": torch["forwardBackwardMs"] / ours["moe"]["forwardBackward"]["medianMs"],
         "decode_fraction_of_our_copy_kernel": ours["ratios"]["decode_fraction_of_copy"],
         "decode_fraction_of_torch_copy": [{"weights": d["weights"], "fraction": d["weightTBps"] / torch["copyTBps"]} for d in ours["decode"]],
-        "decode_speedup_vs_matvec_and_thread_selection": [{"weights": d["weights"], "speedup": d["routeThread"]["medianMs"] / d["timing"]["medianMs"]} for d in ours["decode"]],
-        "decode_speedup_vs_matvec_and_workgroup_selection": [{"weights": d["weights"], "speedup": d["routeWorkgroup"]["medianMs"] / d["timing"]["medianMs"]} for d in ours["decode"]],
+        "decode_speedup_vs_thread_selection": [{"weights": d["weights"], "speedup": d["routeThread"]["medianMs"] / d["timing"]["medianMs"]} for d in ours["decode"]],
         "decode_gathers_share_of_step": [{"weights": d["weights"], "share": d["parts"]["gathers"]["medianMs"] / d["timing"]["medianMs"]} for d in ours["decode"]],
         "decode_parts_us": [{"weights": d["weights"], **{k: v["medianMs"] * 1e3 for k, v in d["parts"].items()}} for d in ours["decode"]],
     }

@@ -11,7 +11,7 @@
  * bench/moe_torch.py is the same-run PyTorch baseline (loop over experts, f32, TF32 off).
  */
 import { moeGroupedGemm, moeRouterRef, swigluRow } from '@hsa/kernels';
-import { disposeForward, expertsDecode, MoeLayer, route, routeFromX } from '@hsa/moe';
+import { disposeForward, expertsDecode, MoeLayer, route } from '@hsa/moe';
 import { cast, matmul, Tensor, WebGpuBackend } from '@hsa/tensor';
 import { argValue, backendOptions, gitCommit, relDiff, timeGpu, writeJson } from './common.js';
 import { checkSmall, denseStep, FULL, hashLayer, moeStep, SEEDS, SMALL, type Size } from './moe-steps.js';
@@ -70,14 +70,10 @@ async function checkFull(s: Size, layer: MoeLayer, x: Tensor): Promise<{ worst: 
 
 const flopsMoe = (s: Size) => 2 * s.T * ((s.k + s.shared) * 3 * s.F * s.d + s.E * s.d);
 
-/**
- * The decode with the routing of an earlier default: the router matvec, then the selection by one
- * thread a token (`thread`) or one workgroup (`workgroup`); the default now computes the logits in
- * the selection's workgroup (`routeFromX`, one dispatch).
- */
-function decodeWith(layer: MoeLayer, x: Tensor, variant: 'thread' | 'workgroup'): Tensor {
+/** The decode of commit 52acdec: the selection by one thread a token (the default: one workgroup). */
+function decodeThread(layer: MoeLayer, x: Tensor): Tensor {
   const logits = matmul(x, layer.gate, { transB: true });
-  const r = route(logits, layer.biasDevice, { ...layer.routerParams(), variant });
+  const r = route(logits, layer.biasDevice, { ...layer.routerParams(), variant: 'thread' });
   const out = expertsDecode(x, r.idx, r.weights, layer.experts, layer.shared);
   for (const t of [logits, r.scores, r.idx, r.weights]) t.dispose();
   return out;
@@ -85,18 +81,17 @@ function decodeWith(layer: MoeLayer, x: Tensor, variant: 'thread' | 'workgroup')
 
 /**
  * The decode's dispatches alone at one token: the router matvec, the selection by one thread (v1) and
- * by one workgroup (v2), both in one dispatch (routeFromX; the three routings compared first), and the
- * two expert gathers (gate/up with the shared expert, downCombine): where the step's time goes.
+ * by one workgroup (v2; both routings compared first), and the two expert gathers (gate/up with the
+ * shared expert, downCombine): where the step's time goes.
  */
 async function decodeParts(layer: MoeLayer, x: Tensor, iters: number, reps: number) {
   const be = x.backend as WebGpuBackend;
   const logits = matmul(x, layer.gate, { transB: true });
   const p = layer.routerParams();
-  const rs = [route(logits, layer.biasDevice, { ...p, variant: 'thread' }), route(logits, layer.biasDevice, { ...p, variant: 'workgroup' }), routeFromX(x, layer.gate, layer.biasDevice, p)];
+  const rs = [route(logits, layer.biasDevice, { ...p, variant: 'thread' }), route(logits, layer.biasDevice, { ...p, variant: 'workgroup' })];
   const idx = await Promise.all(rs.map(async (r) => Array.from(await r.idx.data()).join()));
-  const w = await Promise.all(rs.map((r) => r.weights.data()));
-  const rel = Math.max(relDiff(w[1], w[0]), relDiff(w[2], w[0]));
-  if (idx[1] !== idx[0] || idx[2] !== idx[0] || !(rel <= 1e-5)) throw new Error(`decode routing: thread ${idx[0]}, workgroup ${idx[1]}, fromX ${idx[2]} (weights differ by ${rel})`);
+  const rel = relDiff(await rs[1].weights.data(), await rs[0].weights.data());
+  if (idx[1] !== idx[0] || !(rel <= 1e-5)) throw new Error(`decode routing: thread ${idx[0]}, workgroup ${idx[1]} (weights differ by ${rel})`);
   const done = (r: { scores: Tensor; idx: Tensor; weights: Tensor }) => {
     for (const t of [r.scores, r.idx, r.weights]) t.dispose();
   };
@@ -104,7 +99,6 @@ async function decodeParts(layer: MoeLayer, x: Tensor, iters: number, reps: numb
     router: await timeGpu(be, () => matmul(x, layer.gate, { transB: true }).dispose(), iters, reps),
     routeThread: await timeGpu(be, () => done(route(logits, layer.biasDevice, { ...p, variant: 'thread' })), iters, reps),
     routeWorkgroup: await timeGpu(be, () => done(route(logits, layer.biasDevice, { ...p, variant: 'workgroup' })), iters, reps),
-    routeFromX: await timeGpu(be, () => done(routeFromX(x, layer.gate, layer.biasDevice, p)), iters, reps),
     gathers: await timeGpu(be, () => expertsDecode(x, rs[0].idx, rs[0].weights, layer.experts, layer.shared).dispose(), iters, reps),
   };
   logits.dispose();
@@ -116,22 +110,20 @@ async function decodeParts(layer: MoeLayer, x: Tensor, iters: number, reps: numb
 
 async function decode(be: WebGpuBackend, layer: MoeLayer, s: Size, label: string, bytesPerWeight: number, iters: number, reps: number) {
   const x1 = hashTensor(be, [1, s.d], 21, 1);
-  // the default (routing in one dispatch) against the earlier routings on this token first
-  const outs = [layer.decode(x1), decodeWith(layer, x1, 'thread'), decodeWith(layer, x1, 'workgroup')];
-  const data = await Promise.all(outs.map((o) => o.data()));
-  const rel = Math.max(relDiff(data[0], data[1]), relDiff(data[0], data[2]));
+  // the default against the selection by one thread on this token first
+  const outs = [layer.decode(x1), decodeThread(layer, x1)];
+  const rel = relDiff(await outs[0].data(), await outs[1].data());
   for (const o of outs) o.dispose();
   if (!(rel <= 1e-5)) throw new Error(`decode ${label}: the routings' outputs differ by ${rel} of the largest`);
-  const routeThread = await timeGpu(be, () => decodeWith(layer, x1, 'thread').dispose(), iters, reps);
-  const routeWorkgroup = await timeGpu(be, () => decodeWith(layer, x1, 'workgroup').dispose(), iters, reps);
+  const routeThread = await timeGpu(be, () => decodeThread(layer, x1).dispose(), iters, reps);
   const t = await timeGpu(be, () => layer.decode(x1).dispose(), iters, reps);
   const parts = await decodeParts(layer, x1, iters, reps);
   const profile = await profileRun(be, async () => layer.decode(x1).dispose());
   const bytes = (s.k + s.shared) * 3 * s.F * s.d * bytesPerWeight;
   x1.dispose();
   const us = (m: number) => (m * 1e3).toFixed(1);
-  console.error(`decode ${label}: ${us(t.medianMs)} µs (matvec + selection by a thread ${us(routeThread.medianMs)}, by a workgroup ${us(routeWorkgroup.medianMs)}), ${(bytes / (t.medianMs * 1e-3) / 1e12).toFixed(2)} TB/s of expert weights`);
-  return { weights: label, timing: t, routeThread, routeWorkgroup, parts, routingsMaxDiff: rel, expertBytes: bytes, weightTBps: bytes / (t.medianMs * 1e-3) / 1e12, profile };
+  console.error(`decode ${label}: ${us(t.medianMs)} µs (selection by one thread: ${us(routeThread.medianMs)} µs), ${(bytes / (t.medianMs * 1e-3) / 1e12).toFixed(2)} TB/s of expert weights`);
+  return { weights: label, timing: t, routeThread, parts, routingsMaxDiff: rel, expertBytes: bytes, weightTBps: bytes / (t.medianMs * 1e-3) / 1e12, profile };
 }
 
 /**

@@ -135,8 +135,8 @@ export { type CrossEntropyParams, crossEntropyRef } from './crossentropy/crossEn
 export { adamw } from './adamw/adamw.js';
 export { type AdamwParams, adamwRef } from './adamw/adamw.ref.js';
 /** Mixture of experts: router (biased, group-limited top-k), GPU counting sort, grouped expert GEMM, combine, decode matvec; layer references. */
-export { MOE_ROUTER_WORKGROUP_MAX_T, moeRouter, moeRouterFromX, moeRouterVariant } from './moe/moeRouter.js';
-export { MOE_MAX_EXPERTS, type MoeRouterFromXParams, type MoeRouterParams, type MoeScoreFn, moeAllowedGroups, moeRouterFromXRef, moeRouterRef, moeSelect } from './moe/moeRouter.ref.js';
+export { MOE_ROUTER_WORKGROUP_MAX_T, moeRouter, moeRouterVariant } from './moe/moeRouter.js';
+export { MOE_MAX_EXPERTS, type MoeRouterParams, type MoeScoreFn, moeAllowedGroups, moeRouterRef, moeSelect } from './moe/moeRouter.ref.js';
 export { moeCount, moeScan, moeScatter } from './moe/moeDispatch.js';
 export { MOE_SORT_BLOCK, type MoeDispatchParams, moeCountRef, moeScanRef, moeScatterRef, moeSortBlocks } from './moe/moeDispatch.ref.js';
 export { moeGroupedMatmul } from './moe/moeGroupedMatmul.js';

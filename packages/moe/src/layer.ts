@@ -7,7 +7,7 @@
 import { ArgumentError, type MoeRouterParams, ShapeError } from '@hsa/kernels';
 import { type Backend, fmtShape, matmul, swiglu, Tensor } from '@hsa/tensor';
 import type { MoeConfig } from './config.js';
-import { combine, type Dispatch, dispatch, type ExpertWeights, expertsDecode, expertsForward, ROUTE_FROM_X_MAX_T, type Routing, route, routeFromX } from './ops.js';
+import { combine, type Dispatch, dispatch, type ExpertWeights, expertsDecode, expertsForward, type Routing, route } from './ops.js';
 import { moeParameterNames } from './params.js';
 import { type MoeTrainForward, type MoeTrainWeights, moeForwardAg } from './train.js';
 
@@ -172,17 +172,15 @@ export class MoeLayer {
   }
 
   /**
-   * Decode step for a few tokens (typically one): reads only the chosen experts' weights. Up to
-   * {@link ROUTE_FROM_X_MAX_T} tokens with an f32 gate, the router and the selection are one dispatch.
+   * Decode step for a few tokens (typically one): reads only the chosen experts' weights. Four
+   * dispatches: the router matvec, the selection (one workgroup a token), gate/up, down + combine.
    */
   decode(x: Tensor): Tensor {
     const xc = this.checkInput(x);
-    const fused = xc.shape[0] <= ROUTE_FROM_X_MAX_T && this.gate.dtype === 'f32';
-    const logits = fused ? null : matmul(xc, this.gate, { transB: true });
-    const r = logits ? route(logits, this.biasTensor, this.routerParams()) : routeFromX(xc, this.gate, this.biasTensor, this.routerParams());
+    const logits = matmul(xc, this.gate, { transB: true });
+    const r = route(logits, this.biasTensor, this.routerParams());
     const out = expertsDecode(xc, r.idx, r.weights, this.experts, this.shared);
-    for (const t of [xc, r.scores, r.idx, r.weights]) t.dispose();
-    logits?.dispose();
+    for (const t of [xc, logits, r.scores, r.idx, r.weights]) t.dispose();
     return out;
   }
 

@@ -3,7 +3,6 @@
  * decode path. Each queues kernels only: nothing is read back to the host between them.
  */
 import {
-  DTypeError,
   MOE_TILE_M,
   type MoeRouterParams,
   moeCombine,
@@ -12,7 +11,6 @@ import {
   moeGroupedGemm,
   type MoeGroupedGemmParams,
   moeRouter,
-  moeRouterFromX,
   moeScan,
   moeScatter,
   moeSortBlocks,
@@ -42,32 +40,6 @@ export function route(logits: Tensor, bias: Tensor, p: Omit<MoeRouterParams, 'T'
   const lc = logits.contiguous();
   b.run(moeRouter, { ...p, T: n, E }, [lc.arg(), bias.arg(), scores.arg(), idx.arg(), weights.arg()]);
   lc.dispose();
-  return { scores, idx, weights };
-}
-
-/** Most tokens {@link routeFromX} takes: each of its workgroups reads all of W_g. */
-export const ROUTE_FROM_X_MAX_T = 16;
-
-/**
- * The router and the selection in one dispatch (decode): logits x·W_gᵀ from x [T, d] and an f32 gate
- * [E, d], then {@link route}'s scores, choice and weights; T ≤ {@link ROUTE_FROM_X_MAX_T}.
- */
-export function routeFromX(x: Tensor, gate: Tensor, bias: Tensor, p: Omit<MoeRouterParams, 'T' | 'E'>): Routing {
-  const [E, d] = gate.shape;
-  if (x.rank !== 2 || gate.rank !== 2 || x.shape[1] !== d || bias.rank !== 1 || bias.shape[0] !== E) {
-    throw new ShapeError(`moe routeFromX: x ${fmtShape(x.shape)}, gate ${fmtShape(gate.shape)} and bias ${fmtShape(bias.shape)} must be [T, d], [E, d] and [E]`);
-  }
-  if (gate.dtype !== 'f32') throw new DTypeError(`moe routeFromX: the gate must be f32, got ${gate.dtype}`);
-  const n = x.shape[0];
-  if (n > ROUTE_FROM_X_MAX_T) throw new ShapeError(`moe routeFromX: ${n} tokens > ${ROUTE_FROM_X_MAX_T} (use matmul and route)`);
-  const b = x.backend;
-  const scores = T.empty(b, [n, E]);
-  const idx = T.empty(b, [n, p.k], 'i32');
-  const weights = T.empty(b, [n, p.k]);
-  const [xc, gc] = [x.contiguous(), gate.contiguous()];
-  b.run(moeRouterFromX, { ...p, T: n, E, d }, [xc.arg(), gc.arg(), bias.arg(), scores.arg(), idx.arg(), weights.arg()]);
-  xc.dispose();
-  gc.dispose();
   return { scores, idx, weights };
 }
 

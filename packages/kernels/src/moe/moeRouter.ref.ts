@@ -105,21 +105,3 @@ export function moeRouterRef([logits, bias, scores, idx, weights]: TypedArray[],
     }
   }
 }
-
-export interface MoeRouterFromXParams extends MoeRouterParams {
-  /** hidden size: x [T, d], W_g [E, d] */
-  d: number;
-}
-
-/** arrays: x [T,d], W_g [E,d], bias [E] → scores, idx, weights as {@link moeRouterRef}, from logits x·W_gᵀ (rounded to f32). */
-export function moeRouterFromXRef([x, wg, bias, scores, idx, weights]: TypedArray[], p: MoeRouterFromXParams): void {
-  const logits = new Float32Array(p.T * p.E);
-  for (let t = 0; t < p.T; t++) {
-    for (let e = 0; e < p.E; e++) {
-      let z = 0;
-      for (let c = 0; c < p.d; c++) z += x[t * p.d + c] * wg[e * p.d + c];
-      logits[t * p.E + e] = z;
-    }
-  }
-  moeRouterRef([logits, bias, scores, idx, weights], p);
-}

@@ -57,11 +57,11 @@ const CASES: Case[] = [
     { t: 3, hq: 6, hk: 3, d: 20, s: 5, chunks: 4, k: 4, bf16: true, parts: 2 },
   ].map((c) => ({ ...c, variant: 'head' as const })),
   { t: 1, hq: 32, hk: 2, d: 128, s: 64, chunks: 40, k: 16, bf16: true, parts: 3, variant: 'tile' },
-  // memory parts: one a dispatch (decode's default), bound together (as many as the device allows),
-  // of unequal sizes (one a dispatch, whatever the device)
+  // memory parts: bound together (as many as the device allows), one a dispatch, of unequal sizes
+  // (one a dispatch, whatever the device)
   { t: 1, hq: 32, hk: 2, d: 128, s: 64, chunks: 40, k: 16, bf16: true, variant: 'head' },
   { t: 1, hq: 4, hk: 2, d: 16, s: 8, chunks: 29, k: 6, parts: 5, variant: 'head' },
-  { t: 1, hq: 4, hk: 2, d: 16, s: 8, chunks: 29, k: 6, parts: 5, variant: 'head', partsPerDispatch: 64 },
+  { t: 1, hq: 4, hk: 2, d: 16, s: 8, chunks: 29, k: 6, parts: 5, variant: 'head', partsPerDispatch: 1 },
   { t: 2, hq: 4, hk: 2, d: 16, s: 8, chunks: 29, k: 6, parts: 5, variant: 'tile', bf16: true },
   { t: 1, hq: 4, hk: 2, d: 16, s: 8, chunks: 7, k: 3, sizes: [2, 4, 1], variant: 'head' },
 

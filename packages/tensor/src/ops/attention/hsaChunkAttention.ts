@@ -21,10 +21,8 @@ export interface HsaChunkAttentionOptions {
    */
   variant?: 'tile' | 'head';
   /**
-   * memory parts bound by one dispatch, at most what the device's storage buffers allow, and only when
-   * every part but the last has the same chunk count. Default: 1 for decode (few query rows: over two
-   * H200 runs the 16M step's median was 0.18 / 0.22 ms with one dispatch a part and 0.55 / 0.66 ms
-   * with the five parts bound, although the chunk attention alone is faster bound), all otherwise.
+   * memory parts bound by one dispatch (default: as many as the device's storage buffers allow when
+   * every part but the last has the same chunk count, else 1)
    */
   partsPerDispatch?: number;
 }
@@ -83,13 +81,13 @@ export function hsaChunkAttention(
   const per = chunks[0];
   const even = chunks.every((c, i) => c === per || (i === chunks.length - 1 && c < per));
   const maxNp = Math.max(1, Math.floor(((q.backend.caps.maxStorageBuffers ?? 8) - CHUNK_FIXED_BUFFERS) / 2));
+  const np = even ? Math.max(1, Math.min(options.partsPerDispatch ?? maxNp, maxNp, chunks.length)) : 1;
+  const groups: number[][] = [];
+  for (let i = 0; i < chunks.length; i += np) groups.push(chunks.slice(i, i + np).map((_, j) => i + j));
   // few workgroups (decode): one per slot, each into its own output plane, summed in a fixed order;
   // group i writes planes i·k … i·k + k − 1 of one tensor (disjoint: no write-after-write between the
   // groups' dispatches), and one sum over all of them gives `out`
   const split = t * hk < 256 && k > 1;
-  const np = even ? Math.max(1, Math.min(options.partsPerDispatch ?? (split ? 1 : maxNp), maxNp, chunks.length)) : 1;
-  const groups: number[][] = [];
-  for (let i = 0; i < chunks.length; i += np) groups.push(chunks.slice(i, i + np).map((_, j) => i + j));
   const jsplit = split ? k : 1;
   // allocated before the first dispatch (a buffer freed in between could be reused)
   const planes = split ? Tensor.empty(q.backend, [groups.length * k, t, hq, d], 'f32') : undefined;
