@@ -113,10 +113,10 @@ ${SCORES[p.scoreFn]}
 }`;
 
 /** v2 scores into workgroup memory `sc` from `logit(o, e)` (softmax: max and sum by tree reductions over `rv`). */
-function scoresWg(fn: MoeRouterParams['scoreFn'], wg: number): string {
-  const loop = `for (var e = lid; e < u.E; e += ${wg}u)`;
+function scoresWg(fn: MoeRouterParams['scoreFn']): string {
+  const loop = `for (var e = lid; e < u.E; e += ${WG}u)`;
   const reduce = (op: string) => `  workgroupBarrier();
-  for (var s = ${wg / 2}u; s > 0u; s >>= 1u) {
+  for (var s = ${WG / 2}u; s > 0u; s >>= 1u) {
     if (lid < s) { ${op} }
     workgroupBarrier();
   }`;
@@ -136,17 +136,14 @@ ${reduce('rv[lid] += rv[lid + s];')}
 }
 
 /** One workgroup a token: scores, the group mask (one thread), k passes of local best + tree. */
-function routerWgslWorkgroup(p: MoeRouterParams): string {
-  const wg = WG;
-  const bindings = `${U.wgsl('U')}
+const routerWgslWorkgroup = (p: MoeRouterParams) => /* wgsl */ `
+${U.wgsl('U')}
 ${wgslBindings(BUFFERS, 'U')}
-fn logit(o: u32, e: u32) -> f32 { return logits[o + e]; }`;
-  return /* wgsl */ `
-${bindings}
+fn logit(o: u32, e: u32) -> f32 { return logits[o + e]; }
 var<workgroup> mask: array<u32, 8>;
 var<workgroup> sc: array<f32, ${MOE_MAX_EXPERTS}>;
-var<workgroup> rv: array<f32, ${wg}>;
-var<workgroup> ri: array<i32, ${wg}>;
+var<workgroup> rv: array<f32, ${WG}>;
+var<workgroup> ri: array<i32, ${WG}>;
 
 fn key(o: u32, e: u32) -> f32 { return sc[e] + bias[e]; }
 ${GROUPS}
@@ -157,13 +154,13 @@ fn allowed(e: u32) -> bool {
   return (mask[g >> 5u] & (1u << (g & 31u))) != 0u;
 }
 
-@compute @workgroup_size(${wg})
+@compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
   let t = ${WGSL_LINEAR_WORKGROUP};
   if (t >= u.T) { return; }
   let o = t * u.E;
-${scoresWg(p.scoreFn, wg)}
+${scoresWg(p.scoreFn)}
   workgroupBarrier();
   if (u.nGroup > 1u) {
     if (lid == 0u) { allowGroups(o); }
@@ -173,7 +170,7 @@ ${scoresWg(p.scoreFn, wg)}
   var sum = 0.0;
   for (var j = 0u; j < u.k; j++) {
     var bv = 0.0; var bi = -1;
-    for (var e = lid; e < u.E; e += ${wg}u) {
+    for (var e = lid; e < u.E; e += ${WG}u) {
       let v = key(o, e);
       let ei = i32(e);
       if (!allowed(e) || !(v < pv || (v == pv && ei > pi))) { continue; }
@@ -181,7 +178,7 @@ ${scoresWg(p.scoreFn, wg)}
     }
     rv[lid] = bv; ri[lid] = bi;
     workgroupBarrier();
-    for (var s = ${wg / 2}u; s > 0u; s >>= 1u) {
+    for (var s = ${WG / 2}u; s > 0u; s >>= 1u) {
       if (lid < s) {
         let ov = rv[lid + s]; let oi = ri[lid + s];
         let mi = ri[lid];
@@ -202,9 +199,8 @@ ${scoresWg(p.scoreFn, wg)}
       weights[t * u.k + j] = ${p.norm ? 'w / sum' : 'w'} * u.scale;
     }
   }
-  for (var e = lid; e < u.E; e += ${wg}u) { scores[o + e] = sc[e]; }
+  for (var e = lid; e < u.E; e += ${WG}u) { scores[o + e] = sc[e]; }
 }`;
-}
 
 /** The variant a call runs: its own choice, else one workgroup a token up to a batch of decode size. */
 export function moeRouterVariant(p: MoeRouterParams): 'thread' | 'workgroup' {
