@@ -13,7 +13,9 @@
  *    reads along the head dims), then dq (or dk and dv, one per half) accumulated in 4–16-element
  *    register blocks from vec4 reads; head size padded to 16/32/64/128, D ≤ 128. 'auto' picks it
  *    where it applies (v1 above D 128 or where the device's limits refuse its tile); `version`
- *    forces one (bench/attention-forward.ts times both; not yet timed on the H200).
+ *    forces one. H200 (bench/attention-forward, commit 52acdec), dq + dkv: T 4096 × 8 heads × 64 causal
+ *    5.18 ms vs v1 9.71 (1.9×); SWA 32K, 32:2 heads × 128, W 4K 999 ms vs 2228 (2.2×); chunk encoder
+ *    512 × 64 tokens 1.77 vs 2.84 ms (1.6×).
  * Portable: 256 invocations, ≤ 32 KiB workgroup memory, head size ≤ 256 (compiled in).
  */
 import type { FloatArray } from '../core/dtype.js';

@@ -8,7 +8,9 @@
  * tiledSmall: 64×64×16 tiles, 4×4 per thread, when 128² tiles would leave the GPU idle.
  * v1 matvec: 64 threads a row, M read from uniforms: 1.03 TB/s of weights.
  * v2 matvec: M compiled in, vec4 x, 8 loads in flight, one-barrier reduction: 2.4 (3.0 GPU-timed).
- * v3 matvec (default `lanes` shape): 4 rows per 256-thread workgroup: 3.35 TB/s (79% of copy).
+ * v3 matvec (default `lanes` shape): 4 rows per 256-thread workgroup: 3.33–3.51 TB/s across runs
+ *    (78–83% of copy). Slower in the same run: 2 rows a 128-thread workgroup (3.14), 1 row a 64-thread
+ *    one (2.80), 128 threads a row with 4 loads each (2.84), 8 rows (3.29), a tree reduction (3.09).
  * `rows` matvec (opt-in): threads split K and reuse x over 8 rows: 3.05 TB/s.
  * All variants fit the portable limits (256 invocations, ≤ 32 KiB workgroup memory).
  */
