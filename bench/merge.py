@@ -60,6 +60,7 @@ if name == "moe":
         "decode_fraction_of_our_copy_kernel": ours["ratios"]["decode_fraction_of_copy"],
         "decode_fraction_of_torch_copy": [{"weights": d["weights"], "fraction": d["weightTBps"] / torch["copyTBps"]} for d in ours["decode"]],
         "decode_speedup_vs_thread_selection": [{"weights": d["weights"], "speedup": d["routeThread"]["medianMs"] / d["timing"]["medianMs"]} for d in ours["decode"]],
+        "decode_speedup_vs_workgroup_selection_dispatch": [{"weights": d["weights"], "speedup": d["routeWorkgroup"]["medianMs"] / d["timing"]["medianMs"]} for d in ours["decode"] if "routeWorkgroup" in d],
         "decode_gathers_share_of_step": [{"weights": d["weights"], "share": d["parts"]["gathers"]["medianMs"] / d["timing"]["medianMs"]} for d in ours["decode"]],
         "decode_parts_us": [{"weights": d["weights"], **{k: v["medianMs"] * 1e3 for k, v in d["parts"].items()}} for d in ours["decode"]],
     }

@@ -11,7 +11,7 @@
  * bench/moe_torch.py is the same-run PyTorch baseline (loop over experts, f32, TF32 off).
  */
 import { moeGroupedGemm, moeRouterRef, swigluRow } from '@hsa/kernels';
-import { disposeForward, expertsDecode, MoeLayer, route } from '@hsa/moe';
+import { disposeForward, expertsDecode, expertsDecodeRouted, MoeLayer, route } from '@hsa/moe';
 import { cast, matmul, Tensor, WebGpuBackend } from '@hsa/tensor';
 import { argValue, backendOptions, gitCommit, relDiff, timeGpu, writeJson } from './common.js';
 import { checkSmall, denseStep, FULL, hashLayer, moeStep, SEEDS, SMALL, type Size } from './moe-steps.js';
@@ -70,10 +70,14 @@ async function checkFull(s: Size, layer: MoeLayer, x: Tensor): Promise<{ worst: 
 
 const flopsMoe = (s: Size) => 2 * s.T * ((s.k + s.shared) * 3 * s.F * s.d + s.E * s.d);
 
-/** The decode of commit 52acdec: the selection by one thread a token (the default: one workgroup). */
-function decodeThread(layer: MoeLayer, x: Tensor): Tensor {
+/**
+ * The decode with a separate selection dispatch: router matvec, route (one thread a token: 52acdec's
+ * default; one workgroup: fcaf2cd's), then the two expert gathers. The default picks the experts
+ * inside the gate/up gather (3 dispatches).
+ */
+function decodeSeparate(layer: MoeLayer, x: Tensor, variant: 'thread' | 'workgroup'): Tensor {
   const logits = matmul(x, layer.gate, { transB: true });
-  const r = route(logits, layer.biasDevice, { ...layer.routerParams(), variant: 'thread' });
+  const r = route(logits, layer.biasDevice, { ...layer.routerParams(), variant });
   const out = expertsDecode(x, r.idx, r.weights, layer.experts, layer.shared);
   for (const t of [logits, r.scores, r.idx, r.weights]) t.dispose();
   return out;
@@ -81,28 +85,31 @@ function decodeThread(layer: MoeLayer, x: Tensor): Tensor {
 
 /**
  * The decode's dispatches alone at one token: the router matvec, the selection by one thread (v1) and
- * by one workgroup (v2; both routings compared first), and the two expert gathers (gate/up with the
- * shared expert, downCombine): where the step's time goes.
+ * by one workgroup (v2), the two expert gathers given the routing, and the same two with gate/up
+ * choosing the experts (the three routings compared first): where the step's time goes.
  */
 async function decodeParts(layer: MoeLayer, x: Tensor, iters: number, reps: number) {
   const be = x.backend as WebGpuBackend;
   const logits = matmul(x, layer.gate, { transB: true });
   const p = layer.routerParams();
   const rs = [route(logits, layer.biasDevice, { ...p, variant: 'thread' }), route(logits, layer.biasDevice, { ...p, variant: 'workgroup' })];
-  const idx = await Promise.all(rs.map(async (r) => Array.from(await r.idx.data()).join()));
-  const rel = relDiff(await rs[1].weights.data(), await rs[0].weights.data());
-  if (idx[1] !== idx[0] || !(rel <= 1e-5)) throw new Error(`decode routing: thread ${idx[0]}, workgroup ${idx[1]} (weights differ by ${rel})`);
-  const done = (r: { scores: Tensor; idx: Tensor; weights: Tensor }) => {
-    for (const t of [r.scores, r.idx, r.weights]) t.dispose();
+  const fused = expertsDecodeRouted(x, logits, layer.biasDevice, p, layer.experts, layer.shared);
+  const idx = await Promise.all([...rs, fused].map(async (r) => Array.from(await r.idx.data()).join()));
+  const w = await Promise.all([...rs, fused].map((r) => r.weights.data()));
+  const rel = Math.max(relDiff(w[1], w[0]), relDiff(w[2], w[0]));
+  if (idx[1] !== idx[0] || idx[2] !== idx[0] || !(rel <= 1e-5)) throw new Error(`decode routing: thread ${idx[0]}, workgroup ${idx[1]}, in gate/up ${idx[2]} (weights differ by ${rel})`);
+  const done = (r: { idx: Tensor; weights: Tensor; scores?: Tensor; out?: Tensor }) => {
+    for (const t of [r.scores, r.idx, r.weights, r.out]) t?.dispose();
   };
   const res = {
     router: await timeGpu(be, () => matmul(x, layer.gate, { transB: true }).dispose(), iters, reps),
     routeThread: await timeGpu(be, () => done(route(logits, layer.biasDevice, { ...p, variant: 'thread' })), iters, reps),
     routeWorkgroup: await timeGpu(be, () => done(route(logits, layer.biasDevice, { ...p, variant: 'workgroup' })), iters, reps),
     gathers: await timeGpu(be, () => expertsDecode(x, rs[0].idx, rs[0].weights, layer.experts, layer.shared).dispose(), iters, reps),
+    gathersRouting: await timeGpu(be, () => done(expertsDecodeRouted(x, logits, layer.biasDevice, p, layer.experts, layer.shared)), iters, reps),
   };
   logits.dispose();
-  rs.forEach(done);
+  [...rs, fused].forEach(done);
   const us = (k: keyof typeof res) => `${k} ${(res[k].medianMs * 1e3).toFixed(1)}`;
   console.error(`decode parts (µs): ${(Object.keys(res) as (keyof typeof res)[]).map(us).join(', ')}`);
   return res;
@@ -110,20 +117,22 @@ async function decodeParts(layer: MoeLayer, x: Tensor, iters: number, reps: numb
 
 async function decode(be: WebGpuBackend, layer: MoeLayer, s: Size, label: string, bytesPerWeight: number, iters: number, reps: number) {
   const x1 = hashTensor(be, [1, s.d], 21, 1);
-  // the default against the selection by one thread on this token first
-  const outs = [layer.decode(x1), decodeThread(layer, x1)];
-  const rel = relDiff(await outs[0].data(), await outs[1].data());
+  // the default against the separate selections on this token first
+  const outs = [layer.decode(x1), decodeSeparate(layer, x1, 'thread'), decodeSeparate(layer, x1, 'workgroup')];
+  const data = await Promise.all(outs.map((o) => o.data()));
+  const rel = Math.max(relDiff(data[0], data[1]), relDiff(data[0], data[2]));
   for (const o of outs) o.dispose();
   if (!(rel <= 1e-5)) throw new Error(`decode ${label}: the routings' outputs differ by ${rel} of the largest`);
-  const routeThread = await timeGpu(be, () => decodeThread(layer, x1).dispose(), iters, reps);
+  const routeThread = await timeGpu(be, () => decodeSeparate(layer, x1, 'thread').dispose(), iters, reps);
+  const routeWorkgroup = await timeGpu(be, () => decodeSeparate(layer, x1, 'workgroup').dispose(), iters, reps);
   const t = await timeGpu(be, () => layer.decode(x1).dispose(), iters, reps);
   const parts = await decodeParts(layer, x1, iters, reps);
   const profile = await profileRun(be, async () => layer.decode(x1).dispose());
   const bytes = (s.k + s.shared) * 3 * s.F * s.d * bytesPerWeight;
   x1.dispose();
   const us = (m: number) => (m * 1e3).toFixed(1);
-  console.error(`decode ${label}: ${us(t.medianMs)} µs (selection by one thread: ${us(routeThread.medianMs)} µs), ${(bytes / (t.medianMs * 1e-3) / 1e12).toFixed(2)} TB/s of expert weights`);
-  return { weights: label, timing: t, routeThread, parts, routingsMaxDiff: rel, expertBytes: bytes, weightTBps: bytes / (t.medianMs * 1e-3) / 1e12, profile };
+  console.error(`decode ${label}: ${us(t.medianMs)} µs (selection dispatch by one thread: ${us(routeThread.medianMs)} µs, by a workgroup: ${us(routeWorkgroup.medianMs)} µs), ${(bytes / (t.medianMs * 1e-3) / 1e12).toFixed(2)} TB/s of expert weights`);
+  return { weights: label, timing: t, routeThread, routeWorkgroup, parts, routingsMaxDiff: rel, expertBytes: bytes, weightTBps: bytes / (t.medianMs * 1e-3) / 1e12, profile };
 }
 
 /**

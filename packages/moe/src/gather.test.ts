@@ -1,11 +1,10 @@
 // The decode kernels (moeGatherMatvec) alone, every mode with and without the shared expert, f32 and
-// packed f16/bf16 weights, on the 16-byte path (its loop, and loads issued 2 or 4 ahead with long rows) and
-// the scalar path (widths not a multiple of 8), one and several tokens, against float64 (outputs
+// packed f16/bf16 weights, on the 16-byte path (with long rows too) and the scalar path (widths not a multiple of 8), one and several tokens, against float64 (outputs
 // poisoned first: an unwritten element fails).
-import { type MoeGatherMatvecParams, moeGatherMatvec, moeGatherMatvecRef } from '@hsa/kernels';
+import { type MoeGatherMatvecParams, moeGatherMatvec, moeGatherMatvecRef, moeRouterRef } from '@hsa/kernels';
 import { cast, Tensor } from '@hsa/tensor';
 import { expectClose, freshSeed, randF32, reductionTol, rng, testBackends } from '@hsa/tensor/test-utils';
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 type Case = { mode: MoeGatherMatvecParams['mode']; T: number; k: number; E: number; d: number; F: number; Fs: number };
 const CASES: [string, Case][] = [
@@ -96,4 +95,47 @@ describe.each(testBackends())('moeGatherMatvec on %s', (_name, make) => {
       if (outS) expectClose(await outS.data(), wantS, tolS, `seed ${seed} shared`);
     });
   }
+});
+
+// gateUp choosing the experts itself (`route`): idx and the combine weights against moeRouterRef on
+// the same f32 logits (exact ties frequent), act bit-equal to the kernel given those idx
+const ROUTED: { T: number; k: number; E: number; d: number; F: number; Fs: number; nGroup: number; topkGroup: number; scoreFn: 'sigmoid' | 'softmax'; norm: boolean; wDtype: 'f32' | 'bf16' }[] = [
+  { T: 1, k: 4, E: 64, d: 64, F: 48, Fs: 40, nGroup: 1, topkGroup: 1, scoreFn: 'sigmoid', norm: true, wDtype: 'f32' },
+  { T: 3, k: 2, E: 9, d: 13, F: 7, Fs: 0, nGroup: 3, topkGroup: 2, scoreFn: 'softmax', norm: false, wDtype: 'f32' },
+  { T: 2, k: 6, E: 256, d: 24, F: 9, Fs: 5, nGroup: 8, topkGroup: 4, scoreFn: 'sigmoid', norm: true, wDtype: 'bf16' },
+  { T: 1, k: 1, E: 1, d: 8, F: 3, Fs: 0, nGroup: 1, topkGroup: 1, scoreFn: 'sigmoid', norm: false, wDtype: 'bf16' },
+];
+
+describe.each(testBackends())('moeGatherMatvec gateUp with route on %s', (_name, make) => {
+  it.each(ROUTED)('%o', async (c) => {
+    const b = await make();
+    const seed = freshSeed();
+    const r = rng(seed);
+    const A = c.T * c.k;
+    const logits = Float32Array.from({ length: c.T * c.E }, () => Math.floor(r() * 96 - 48) / 16);
+    const bias = Float32Array.from({ length: c.E }, () => [0, 0.25, -0.25][Math.floor(r() * 3)]);
+    const route = { E: c.E, nGroup: c.nGroup, topkGroup: c.topkGroup, scoreFn: c.scoreFn, norm: c.norm, scale: 2.5 };
+    const wantIdx = new Int32Array(A);
+    const wantW = new Float32Array(A);
+    moeRouterRef([logits, bias, new Float32Array(c.T * c.E), wantIdx, wantW], { ...route, T: c.T, k: c.k });
+    const x = Tensor.from(b, randF32(c.T * c.d, seed + 1), [c.T * c.d]);
+    const w = (n: number, s: number) => cast(Tensor.from(b, randF32(n, s), [n]), c.wDtype);
+    const ws = [w(c.E * c.F * c.d, seed + 3), w(c.E * c.F * c.d, seed + 4)];
+    const sh = c.Fs ? [w(c.Fs * c.d, seed + 5), w(c.Fs * c.d, seed + 6)] : [];
+    const p: MoeGatherMatvecParams = { mode: 'gateUp', A, k: c.k, N: c.F, K: c.d, wDtype: c.wDtype, shared: c.Fs };
+    const run = (idx: Tensor, extra: Tensor[], q: MoeGatherMatvecParams) => {
+      const out = Tensor.empty(b, [A * c.F]);
+      const outS = c.Fs ? Tensor.empty(b, [c.T * c.Fs]) : null;
+      b.run(moeGatherMatvec, q, [x.arg(), idx.arg(), ...ws.map((t) => t.arg()), ...sh.map((t) => t.arg()), out.arg(), ...(outS ? [outS.arg()] : []), ...extra.map((t) => t.arg())]);
+      return { out, outS };
+    };
+    const idx = Tensor.empty(b, [A], 'i32');
+    const cw = Tensor.empty(b, [A]);
+    const got = run(idx, [Tensor.from(b, logits, [c.T, c.E]), Tensor.from(b, bias, [c.E]), cw], { ...p, route });
+    expect(Array.from(await idx.data()), `idx seed=${seed}`).toEqual(Array.from(wantIdx));
+    expectClose(await cw.data(), wantW, (i) => 1e-6 * Math.abs(wantW[i]), `weights seed=${seed}`);
+    const plain = run(Tensor.from(b, wantIdx, [A], 'i32'), [], p);
+    expect(Array.from(await got.out.data()), `act seed=${seed}`).toEqual(Array.from(await plain.out.data()));
+    if (got.outS && plain.outS) expect(Array.from(await got.outS.data()), `shared act seed=${seed}`).toEqual(Array.from(await plain.outS.data()));
+  });
 });

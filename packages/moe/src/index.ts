@@ -11,7 +11,7 @@ export { type MoeParameterNames, moeParameterNames } from './params.js';
 /** The layer: forward over T tokens, decode for one. */
 export { disposeForward, type MoeForward, MoeLayer, type WeightDtype, type WeightLookup } from './layer.js';
 /** The ops the layer is built from (route, dispatch, grouped experts, decode experts, combine). */
-export { combine, type Dispatch, dispatch, type ExpertWeights, expertsDecode, expertsForward, type Routing, route } from './ops.js';
+export { combine, type Dispatch, dispatch, type ExpertWeights, expertsDecode, expertsDecodeRouted, expertsForward, type Routing, route } from './ops.js';
 /** Training: the differentiable layer (router weights, combine weights, grouped experts, shared expert). */
 export { disposeTrainForward, expertsAg, type MoeTrainForward, type MoeTrainWeights, moeForwardAg, routeAg } from './train.js';
 /** The optional sequence-level balance loss (α·Σ f_e·P_e per sequence), differentiable in the router logits. */

@@ -7,7 +7,7 @@
 import { ArgumentError, type MoeRouterParams, ShapeError } from '@hsa/kernels';
 import { type Backend, fmtShape, matmul, swiglu, Tensor } from '@hsa/tensor';
 import type { MoeConfig } from './config.js';
-import { combine, type Dispatch, dispatch, type ExpertWeights, expertsDecode, expertsForward, type Routing, route } from './ops.js';
+import { combine, type Dispatch, dispatch, type ExpertWeights, expertsDecodeRouted, expertsForward, type Routing, route } from './ops.js';
 import { moeParameterNames } from './params.js';
 import { type MoeTrainForward, type MoeTrainWeights, moeForwardAg } from './train.js';
 
@@ -172,16 +172,15 @@ export class MoeLayer {
   }
 
   /**
-   * Decode step for a few tokens (typically one): reads only the chosen experts' weights. Four
-   * dispatches: the router matvec, the selection (one workgroup a token), gate/up, down + combine.
+   * Decode step for a few tokens (typically one): reads only the chosen experts' weights. Three
+   * dispatches: the router matvec, gate/up choosing the experts in the kernel, down + combine.
    */
   decode(x: Tensor): Tensor {
     const xc = this.checkInput(x);
     const logits = matmul(xc, this.gate, { transB: true });
-    const r = route(logits, this.biasTensor, this.routerParams());
-    const out = expertsDecode(xc, r.idx, r.weights, this.experts, this.shared);
-    for (const t of [xc, logits, r.scores, r.idx, r.weights]) t.dispose();
-    return out;
+    const r = expertsDecodeRouted(xc, logits, this.biasTensor, this.routerParams(), this.experts, this.shared);
+    for (const t of [xc, logits, r.idx, r.weights]) t.dispose();
+    return r.out;
   }
 
   dispose(): void {

@@ -116,8 +116,45 @@ export function expertsForward(x: Tensor, k: number, d: Dispatch, w: ExpertWeigh
  * expert's rows alongside, then down with the weighting and the sum).
  */
 export function expertsDecode(x: Tensor, idx: Tensor, weights: Tensor, w: ExpertWeights, shared?: ExpertWeights | null): Tensor {
+  return decodeExperts(x, idx.shape[1], w, shared, { idx, weights });
+}
+
+/**
+ * Decode from the router's logits [T, E]: the experts are chosen inside the gate/up dispatch
+ * ({@link route}'s rule and order), so after the router's matvec the layer is two dispatches.
+ * Returns the output [T, d] and the routing it used (idx [T, k] i32, weights [T, k]).
+ */
+export function expertsDecodeRouted(
+  x: Tensor,
+  logits: Tensor,
+  bias: Tensor,
+  p: Omit<MoeRouterParams, 'T' | 'E'>,
+  w: ExpertWeights,
+  shared?: ExpertWeights | null,
+): { out: Tensor; idx: Tensor; weights: Tensor } {
+  const [n, E] = logits.shape;
+  if (logits.rank !== 2 || n !== x.shape[0] || bias.rank !== 1 || bias.shape[0] !== E || w.gate.shape[0] !== E) {
+    throw new ShapeError(`moe expertsDecodeRouted: logits ${fmtShape(logits.shape)}, bias ${fmtShape(bias.shape)} and ${w.gate.shape[0]} experts must be [${x.shape[0]}, E], [E] and E`);
+  }
+  const idx = T.empty(x.backend, [n, p.k], 'i32');
+  const weights = T.empty(x.backend, [n, p.k]);
+  const lc = logits.contiguous();
+  const out = decodeExperts(x, p.k, w, shared, { idx, weights, logits: lc, bias, route: { ...p, E } });
+  lc.dispose();
+  return { out, idx, weights };
+}
+
+interface DecodeRouting {
+  idx: Tensor;
+  weights: Tensor;
+  /** with these, gate/up chooses the experts and writes idx and weights */
+  logits?: Tensor;
+  bias?: Tensor;
+  route?: Omit<MoeRouterParams, 'T' | 'k' | 'variant'>;
+}
+
+function decodeExperts(x: Tensor, k: number, w: ExpertWeights, shared: ExpertWeights | null | undefined, r: DecodeRouting): Tensor {
   const [n, dm] = x.shape;
-  const k = idx.shape[1];
   const F = w.gate.shape[1];
   const Fs = shared ? shared.gate.shape[0] : 0;
   const A = n * k;
@@ -127,9 +164,10 @@ export function expertsDecode(x: Tensor, idx: Tensor, weights: Tensor, w: Expert
   const out = T.empty(b, [n, dm]);
   const base = { A, k, wDtype: wDtype(w.gate), shared: Fs };
   const sg = shared && actS ? [shared.gate.arg(), shared.up.arg()] : [];
-  b.run(moeGatherMatvec, { ...base, mode: 'gateUp', N: F, K: dm }, [x.arg(), idx.arg(), w.gate.arg(), w.up.arg(), ...sg, act.arg(), ...(actS ? [actS.arg()] : [])]);
+  const routeArgs = r.logits && r.bias ? [r.logits.arg(), r.bias.arg(), r.weights.arg()] : [];
+  b.run(moeGatherMatvec, { ...base, mode: 'gateUp', N: F, K: dm, route: r.route }, [x.arg(), r.idx.arg(), w.gate.arg(), w.up.arg(), ...sg, act.arg(), ...(actS ? [actS.arg()] : []), ...routeArgs]);
   const sd = shared && actS ? [actS.arg(), shared.down.arg()] : [];
-  b.run(moeGatherMatvec, { ...base, mode: 'downCombine', N: dm, K: F }, [act.arg(), idx.arg(), w.down.arg(), weights.arg(), ...sd, out.arg()]);
+  b.run(moeGatherMatvec, { ...base, mode: 'downCombine', N: dm, K: F }, [act.arg(), r.idx.arg(), w.down.arg(), r.weights.arg(), ...sd, out.arg()]);
   act.dispose();
   actS?.dispose();
   return out;

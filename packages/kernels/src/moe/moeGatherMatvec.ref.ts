@@ -10,6 +10,7 @@
  */
 import type { FloatArray, TypedArray } from '../core/dtype.js';
 import { weightReader } from './moeGroupedMatmul.ref.js';
+import { type MoeRouterParams, moeRouterRef } from './moeRouter.ref.js';
 
 export interface MoeGatherMatvecParams {
   mode: 'gateUp' | 'down' | 'downCombine';
@@ -24,6 +25,11 @@ export interface MoeGatherMatvecParams {
   wDtype: 'f32' | 'f16' | 'bf16';
   /** the shared expert's width Ns (gateUp: its rows; downCombine: its reduction length); 0 or absent: none */
   shared?: number;
+  /**
+   * gateUp only: the experts are chosen in the kernel from router logits [T, E] and the bias [E]
+   * (moeRouterRef's rule, k = `k`); idx [A] and the combine weights [A] become outputs
+   */
+  route?: Omit<MoeRouterParams, 'T' | 'k' | 'variant'>;
 }
 
 const dotRow = (x: ArrayLike<number>, xo: number, w: (i: number) => number, wo: number, K: number) => {
@@ -34,7 +40,8 @@ const dotRow = (x: ArrayLike<number>, xo: number, w: (i: number) => number, wo: 
 const silu = (g: number) => g / (1 + Math.exp(-g));
 
 /**
- * gateUp arrays: x [T,K], idx [A], Wg, Wu, (Sg, Su [Ns,K]) → act [A,N] (, actS [T,Ns]);
+ * gateUp arrays: x [T,K], idx [A], Wg, Wu, (Sg, Su [Ns,K]) → act [A,N] (, actS [T,Ns]); with `route`,
+ * idx is an output and logits [T,E], bias [E] → weights [A] follow;
  * down: act [A,K], idx, Wd → y [A,N]; downCombine: act [A,K], idx, Wd, w [A] (, actS [T,Ns], Sd [N,Ns]) → out [T,N].
  */
 export function moeGatherMatvecRef(arrays: TypedArray[], p: MoeGatherMatvecParams): void {
@@ -44,6 +51,10 @@ export function moeGatherMatvecRef(arrays: TypedArray[], p: MoeGatherMatvecParam
   const [x, idx] = arrays;
   const rd = (i: number) => weightReader(arrays[i], p.wDtype);
   if (p.mode === 'gateUp') {
+    if (p.route) {
+      const [logits, bias, weights] = arrays.slice(Ns ? 8 : 5);
+      moeRouterRef([logits, bias, new Float32Array(T * p.route.E), idx, weights], { ...p.route, T, k });
+    }
     const [wg, wu] = [rd(2), rd(3)];
     const out = arrays[Ns ? 6 : 4] as FloatArray;
     for (let a = 0; a < p.A; a++) {

@@ -7,6 +7,9 @@
  * `downCombine` weights and sums each token's k expert rows and the shared expert's in the workgroup
  * (workgroups (⌈N/4⌉, T)): a layer's decode is router, route, gateUp, downCombine (4 dispatches, 9
  * before), so one token's step is closer to the time of reading its 4 + 1 experts.
+ * v3 (`route`, gateUp only): the experts are picked in the kernel from the router's logits (the
+ * workgroup selection of moeRouter v2, each workgroup up to its own assignment's pick), so a layer's
+ * decode is router matvec, gateUp, downCombine: 3 dependent dispatches.
  * The 16-byte path reads x as vec4. Issuing 4 weight loads a thread before their multiply-adds (as
  * the matmul's matrix-vector kernel does) measured 0.92× this loop on the H200 and was dropped.
  */
@@ -14,10 +17,14 @@ import { wgslHalfLoad } from '../core/dtype.js';
 import type { BufferBinding, Kernel, WgslScalar } from '../core/program.js';
 import { defineUniforms } from '../core/uniforms.js';
 import { type MoeGatherMatvecParams, moeGatherMatvecRef } from './moeGatherMatvec.ref.js';
+import { wgslRouteSelect } from './moeRouter.js';
 
 const ROWS = 4;
 const T = 64;
 const U = defineUniforms({ k: 'u32', N: 'u32', K: 'u32', A: 'u32', Ns: 'u32' });
+/** gateUp with `route`: the selection's fields too */
+const UR = defineUniforms({ k: 'u32', N: 'u32', K: 'u32', A: 'u32', Ns: 'u32', E: 'u32', nGroup: 'u32', topkGroup: 'u32', scale: 'f32' });
+const routed = (p: MoeGatherMatvecParams) => p.mode === 'gateUp' && !!p.route;
 
 const per = (p: MoeGatherMatvecParams) => (p.wDtype === 'f32' ? 4 : 8);
 const sharedOf = (p: MoeGatherMatvecParams) => (p.mode === 'down' ? 0 : (p.shared ?? 0));
@@ -31,9 +38,12 @@ function buffers(p: MoeGatherMatvecParams): BufferBinding[] {
   const w: WgslScalar = p.wDtype === 'f32' ? 'f32' : 'u32';
   const rd = (name: string) => ({ name, access: 'read' as const, type: w });
   const f32 = (name: string, access: 'read' | 'read_write' = 'read') => ({ name, access, type: 'f32' as const });
-  const head = [f32('x'), { name: 'idx', access: 'read' as const, type: 'i32' as const }];
+  const head = [f32('x'), { name: 'idx', access: routed(p) ? ('read_write' as const) : ('read' as const), type: 'i32' as const }];
   const sh = sharedOf(p) > 0;
-  if (p.mode === 'gateUp') return [...head, rd('w0'), rd('w1'), ...(sh ? [rd('s0'), rd('s1')] : []), f32('out', 'read_write'), ...(sh ? [f32('outS', 'read_write')] : [])];
+  if (p.mode === 'gateUp') {
+    const route = routed(p) ? [f32('logits'), f32('bias'), f32('cwOut', 'read_write')] : [];
+    return [...head, rd('w0'), rd('w1'), ...(sh ? [rd('s0'), rd('s1')] : []), f32('out', 'read_write'), ...(sh ? [f32('outS', 'read_write')] : []), ...route];
+  }
   if (p.mode === 'down') return [...head, rd('w0'), f32('out', 'read_write')];
   return [...head, rd('w0'), f32('cw'), ...(sh ? [f32('xs'), rd('s0')] : []), f32('out', 'read_write')];
 }
@@ -91,19 +101,37 @@ ${two ? '      part[256u + lid] += part[256u + lid + s];' : ''}
 function body(p: MoeGatherMatvecParams, P: number): string {
   const sh = sharedOf(p) > 0;
   if (p.mode === 'gateUp') {
-    const routed = `let base = (u32(idx[a]) * u.N + n) * (u.K / ${P}u);
+    const expert = p.route ? 'pick[a % u.k]' : 'idx[a]';
+    const routedRows = `let base = (u32(${expert}) * u.N + n) * (u.K / ${P}u);
       let xo = (a / u.k) * u.K;
       ${rowLoop(p, P, 'u.K', [['w0', 'g'], ['w1', 'v']], 'x', 'base', 'xo')}`;
     const shared = `let base = n * (u.K / ${P}u);
       let xo = (a - u.A) * u.K;
       ${rowLoop(p, P, 'u.K', [['s0', 'g'], ['s1', 'v']], 'x', 'base', 'xo')}`;
+    // with route: every workgroup of a routed row picks its token's experts up to its own (j + 1
+    // passes); the last assignment's first column block writes the token's idx and weights
+    const pickStage = p.route
+      ? `  if (!isS) {
+    let tok = a / u.k;
+    let j = a % u.k;
+    let sum = routeToken(tok * u.E, lid, j + 1u);
+    if (wid.x == 0u && j == u.k - 1u && lid == 0u) {
+      for (var q = 0u; q < u.k; q++) {
+        idx[tok * u.k + q] = pick[q];
+        let w = sc[u32(pick[q])];
+        cwOut[tok * u.k + q] = ${p.route.norm ? 'w / sum' : 'w'} * u.scale;
+      }
+    }
+  }
+`
+      : '';
     return `  let a = wid.y;
   let isS = ${sh ? 'a >= u.A' : 'false'};
-  let rows = select(u.N, u.Ns, isS);
+${pickStage}  let rows = select(u.N, u.Ns, isS);
   var g = 0.0;
   var v = 0.0;
   if (n < rows) {
-    ${sh ? `if (isS) {\n      ${shared}\n    } else {\n      ${routed}\n    }` : routed}
+    ${sh ? `if (isS) {\n      ${shared}\n    } else {\n      ${routedRows}\n    }` : routedRows}
   }
 ${tree(true)}
   if (t == 0u && n < rows) {
@@ -153,11 +181,13 @@ function gatherWgsl(p: MoeGatherMatvecParams): string {
       ? [['w0', 'x'], ['w1', 'x'], ...(sh ? [['s0', 'x'], ['s1', 'x']] : [])]
       : [['w0', 'x'], ...(p.mode === 'downCombine' && sh ? [['s0', 'xs']] : [])];
   const dots = isVec(p) ? [...new Set(weights.map(([, xb]) => xb))].map((xb) => dotvFn(p, xb)) : weights.map(([w, xb]) => dotFn(p, w, xb));
+  const route = p.mode === 'gateUp' && p.route ? `fn logit(o: u32, e: u32) -> f32 { return logits[o + e]; }\n${wgslRouteSelect(p.route.scoreFn, 256)}` : '';
   return /* wgsl */ `
-${U.wgsl('U')}
+${(routed(p) ? UR : U).wgsl('U')}
 @group(0) @binding(0) var<uniform> u: U;
 ${bindings(p)}
 ${dots.join('\n')}
+${route}
 var<workgroup> part: array<f32, ${256 * (p.mode === 'gateUp' ? 2 : 1)}>;
 
 @compute @workgroup_size(256)
@@ -180,11 +210,14 @@ export const moeGatherMatvec: Kernel<MoeGatherMatvecParams> = {
     if (cols > caps.maxWorkgroupsPerDim || rows > caps.maxWorkgroupsPerDim) {
       throw new RangeError(`moeGatherMatvec: ${cols}×${rows} workgroups exceed ${caps.maxWorkgroupsPerDim} per dimension`);
     }
+    const r = routed(p) ? p.route : undefined;
     return {
-      key: `moeGatherMatvec:${p.mode}:${p.wDtype}:${isVec(p) ? 'v' : 's'}:${ns > 0}`,
+      key: `moeGatherMatvec:${p.mode}:${p.wDtype}:${isVec(p) ? 'v' : 's'}:${ns > 0}${r ? `:route:${r.scoreFn}:${r.norm ? 'n' : 'r'}` : ''}`,
       code: () => gatherWgsl(p),
       buffers: buffers(p),
-      uniforms: U.pack({ k: p.k, N: p.N, K: p.K, A: p.A, Ns: ns }),
+      uniforms: r
+        ? UR.pack({ k: p.k, N: p.N, K: p.K, A: p.A, Ns: ns, E: r.E, nGroup: r.nGroup, topkGroup: r.topkGroup, scale: r.scale })
+        : U.pack({ k: p.k, N: p.N, K: p.K, A: p.A, Ns: ns }),
       workgroups: rows === 0 || cols === 0 ? [0, 1, 1] : [cols, rows, 1],
     };
   },

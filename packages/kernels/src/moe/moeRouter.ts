@@ -113,10 +113,10 @@ ${SCORES[p.scoreFn]}
 }`;
 
 /** v2 scores into workgroup memory `sc` from `logit(o, e)` (softmax: max and sum by tree reductions over `rv`). */
-function scoresWg(fn: MoeRouterParams['scoreFn']): string {
-  const loop = `for (var e = lid; e < u.E; e += ${WG}u)`;
+function scoresWg(fn: MoeRouterParams['scoreFn'], wg: number): string {
+  const loop = `for (var e = lid; e < u.E; e += ${wg}u)`;
   const reduce = (op: string) => `  workgroupBarrier();
-  for (var s = ${WG / 2}u; s > 0u; s >>= 1u) {
+  for (var s = ${wg / 2}u; s > 0u; s >>= 1u) {
     if (lid < s) { ${op} }
     workgroupBarrier();
   }`;
@@ -135,17 +135,24 @@ ${reduce('rv[lid] += rv[lid + s];')}
   ${loop} { sc[e] = exp(logit(o, e) - m) / z; }`;
 }
 
-/** One workgroup a token: scores, the group mask (one thread), k passes of local best + tree. */
-const routerWgslWorkgroup = (p: MoeRouterParams) => /* wgsl */ `
-${U.wgsl('U')}
-${wgslBindings(BUFFERS, 'U')}
-fn logit(o: u32, e: u32) -> f32 { return logits[o + e]; }
+/**
+ * The workgroup selection (v2) as WGSL for a workgroup of `wg` threads (a power of two): workgroup
+ * arrays sc (scores), ky (keys), pick (the chosen experts) and
+ *   fn routeToken(o, lid, passes) -> f32: scores of the logits row at o (`logit(o, e)`, defined by the
+ *   caller) and keys, the group mask (one thread), then `passes` picks into pick[0 … passes): each a
+ *   strided local best and a tree in the order of moeSelect; returns Σ sc[pick] (in thread 0).
+ * Call it from uniform control flow (it has barriers). Needs uniforms E, nGroup, topkGroup and `bias`.
+ */
+export function wgslRouteSelect(scoreFn: MoeRouterParams['scoreFn'], wg: number): string {
+  return /* wgsl */ `
 var<workgroup> mask: array<u32, 8>;
 var<workgroup> sc: array<f32, ${MOE_MAX_EXPERTS}>;
-var<workgroup> rv: array<f32, ${WG}>;
-var<workgroup> ri: array<i32, ${WG}>;
+var<workgroup> ky: array<f32, ${MOE_MAX_EXPERTS}>;
+var<workgroup> pick: array<i32, ${MOE_MAX_EXPERTS}>;
+var<workgroup> rv: array<f32, ${wg}>;
+var<workgroup> ri: array<i32, ${wg}>;
 
-fn key(o: u32, e: u32) -> f32 { return sc[e] + bias[e]; }
+fn key(o: u32, e: u32) -> f32 { return ky[e]; }
 ${GROUPS}
 
 fn allowed(e: u32) -> bool {
@@ -154,13 +161,9 @@ fn allowed(e: u32) -> bool {
   return (mask[g >> 5u] & (1u << (g & 31u))) != 0u;
 }
 
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
-  let t = ${WGSL_LINEAR_WORKGROUP};
-  if (t >= u.T) { return; }
-  let o = t * u.E;
-${scoresWg(p.scoreFn)}
+fn routeToken(o: u32, lid: u32, passes: u32) -> f32 {
+${scoresWg(scoreFn, wg)}
+  for (var e = lid; e < u.E; e += ${wg}u) { ky[e] = sc[e] + bias[e]; }
   workgroupBarrier();
   if (u.nGroup > 1u) {
     if (lid == 0u) { allowGroups(o); }
@@ -168,17 +171,17 @@ ${scoresWg(p.scoreFn)}
   }
   var pv = 3.4e38; var pi = -1;
   var sum = 0.0;
-  for (var j = 0u; j < u.k; j++) {
+  for (var j = 0u; j < passes; j++) {
     var bv = 0.0; var bi = -1;
-    for (var e = lid; e < u.E; e += ${WG}u) {
-      let v = key(o, e);
+    for (var e = lid; e < u.E; e += ${wg}u) {
+      let v = ky[e];
       let ei = i32(e);
       if (!allowed(e) || !(v < pv || (v == pv && ei > pi))) { continue; }
       if (bi < 0 || v > bv) { bv = v; bi = ei; }
     }
     rv[lid] = bv; ri[lid] = bi;
     workgroupBarrier();
-    for (var s = ${WG / 2}u; s > 0u; s >>= 1u) {
+    for (var s = ${wg / 2}u; s > 0u; s >>= 1u) {
       if (lid < s) {
         let ov = rv[lid + s]; let oi = ri[lid + s];
         let mi = ri[lid];
@@ -188,14 +191,33 @@ ${scoresWg(p.scoreFn)}
     }
     pv = rv[0]; pi = ri[0];
     if (lid == 0u) {
-      idx[t * u.k + j] = pi;
+      pick[j] = pi;
       sum += sc[u32(pi)];
     }
     workgroupBarrier();
   }
+  return sum;
+}`;
+}
+
+/** One workgroup a token: wgslRouteSelect's k picks, then the weights (thread 0) and the scores. */
+const routerWgslWorkgroup = (p: MoeRouterParams) => /* wgsl */ `
+${U.wgsl('U')}
+${wgslBindings(BUFFERS, 'U')}
+fn logit(o: u32, e: u32) -> f32 { return logits[o + e]; }
+${wgslRouteSelect(p.scoreFn, WG)}
+
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) lid: u32) {
+  let t = ${WGSL_LINEAR_WORKGROUP};
+  if (t >= u.T) { return; }
+  let o = t * u.E;
+  let sum = routeToken(o, lid, u.k);
   if (lid == 0u) {
     for (var j = 0u; j < u.k; j++) {
-      let w = sc[u32(idx[t * u.k + j])];
+      idx[t * u.k + j] = pick[j];
+      let w = sc[u32(pick[j])];
       weights[t * u.k + j] = ${p.norm ? 'w / sum' : 'w'} * u.scale;
     }
   }
