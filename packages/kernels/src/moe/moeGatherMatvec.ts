@@ -108,13 +108,13 @@ function body(p: MoeGatherMatvecParams, P: number): string {
     const shared = `let base = n * (u.K / ${P}u);
       let xo = (a - u.A) * u.K;
       ${rowLoop(p, P, 'u.K', [['s0', 'g'], ['s1', 'v']], 'x', 'base', 'xo')}`;
-    // with route: every workgroup of a routed row picks its token's experts; the last assignment's
-    // first column block writes the token's idx and weights
+    // with route: every workgroup of a routed row picks its token's experts up to its own (j + 1
+    // passes); the last assignment's first column block writes the token's idx and weights
     const pickStage = p.route
       ? `  if (!isS) {
     let tok = a / u.k;
     let j = a % u.k;
-    let sum = routeToken(tok * u.E, lid);
+    let sum = routeToken(tok * u.E, lid, j + 1u);
     if (wid.x == 0u && j == u.k - 1u && lid == 0u) {
       for (var q = 0u; q < u.k; q++) {
         idx[tok * u.k + q] = pick[q];

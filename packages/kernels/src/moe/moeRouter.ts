@@ -5,8 +5,8 @@
  * previous pick in the total order (larger key, then lower index), so no mask and no sort are needed.
  * Allowed groups are a bit mask of 8 u32 words (≤ 256 groups).
  * v2 (`variant: 'workgroup'`, the default for T ≤ {@link MOE_ROUTER_WORKGROUP_MAX_T}, i.e. decode): one
- * 64-thread workgroup per token; scores and keys in workgroup memory, each expert's rank among the
- * eligible ones counted by its thread (the group mask, rare, by one thread from workgroup memory).
+ * 64-thread workgroup per token; scores in workgroup memory, each pick a strided local best per thread
+ * and a tree reduction in the same order (the group mask, rare, by one thread from workgroup memory).
  * v1 is one serial thread per token reading its scores back from global memory: latency-bound for one
  * token, where v2's passes are a few barriers each (H200, one token of E 64, k 4: 7.2 µs against 28.2).
  * Tried for decode and dropped: the router's logits x·W_gᵀ in the selection's workgroup (one dispatch
@@ -138,12 +138,10 @@ ${reduce('rv[lid] += rv[lid + s];')}
 /**
  * The workgroup selection (v2) as WGSL for a workgroup of `wg` threads (a power of two): workgroup
  * arrays sc (scores), ky (keys), pick (the chosen experts) and
- *   fn routeToken(o, lid) -> f32: scores of the logits row at o (`logit(o, e)`, defined by the caller)
- *   and keys, the group mask (one thread), then each eligible expert counts the eligible ones ahead of
- *   it in moeSelect's order (larger key, then lower index; NaN and +∞ keys are never chosen) and
- *   takes slot pick[rank] when rank < k; returns Σ sc[pick] (in thread 0).
- * One barrier for the picks instead of k passes of a tree. Call it from uniform control flow (it has
- * barriers). Needs uniforms E, k, nGroup, topkGroup and `bias`.
+ *   fn routeToken(o, lid, passes) -> f32: scores of the logits row at o (`logit(o, e)`, defined by the
+ *   caller) and keys, the group mask (one thread), then `passes` picks into pick[0 … passes): each a
+ *   strided local best and a tree in the order of moeSelect; returns Σ sc[pick] (in thread 0).
+ * Call it from uniform control flow (it has barriers). Needs uniforms E, nGroup, topkGroup and `bias`.
  */
 export function wgslRouteSelect(scoreFn: MoeRouterParams['scoreFn'], wg: number): string {
   return /* wgsl */ `
@@ -152,6 +150,7 @@ var<workgroup> sc: array<f32, ${MOE_MAX_EXPERTS}>;
 var<workgroup> ky: array<f32, ${MOE_MAX_EXPERTS}>;
 var<workgroup> pick: array<i32, ${MOE_MAX_EXPERTS}>;
 var<workgroup> rv: array<f32, ${wg}>;
+var<workgroup> ri: array<i32, ${wg}>;
 
 fn key(o: u32, e: u32) -> f32 { return ky[e]; }
 ${GROUPS}
@@ -162,34 +161,40 @@ fn allowed(e: u32) -> bool {
   return (mask[g >> 5u] & (1u << (g & 31u))) != 0u;
 }
 
-fn eligible(e: u32) -> bool {
-  let v = ky[e];
-  return allowed(e) && v == v && bitcast<u32>(v) != 0x7f800000u;
-}
-
-fn routeToken(o: u32, lid: u32) -> f32 {
+fn routeToken(o: u32, lid: u32, passes: u32) -> f32 {
 ${scoresWg(scoreFn, wg)}
   for (var e = lid; e < u.E; e += ${wg}u) { ky[e] = sc[e] + bias[e]; }
-  for (var j = lid; j < u.k; j += ${wg}u) { pick[j] = -1; }
   workgroupBarrier();
   if (u.nGroup > 1u) {
     if (lid == 0u) { allowGroups(o); }
     workgroupBarrier();
   }
-  for (var e = lid; e < u.E; e += ${wg}u) {
-    if (!eligible(e)) { continue; }
-    let v = ky[e];
-    var rank = 0u;
-    for (var q = 0u; q < u.E; q++) {
-      let w = ky[q];
-      if ((w > v || (w == v && q < e)) && eligible(q)) { rank++; }
-    }
-    if (rank < u.k) { pick[rank] = i32(e); }
-  }
-  workgroupBarrier();
+  var pv = 3.4e38; var pi = -1;
   var sum = 0.0;
-  if (lid == 0u) {
-    for (var j = 0u; j < u.k; j++) { sum += sc[u32(pick[j])]; }
+  for (var j = 0u; j < passes; j++) {
+    var bv = 0.0; var bi = -1;
+    for (var e = lid; e < u.E; e += ${wg}u) {
+      let v = ky[e];
+      let ei = i32(e);
+      if (!allowed(e) || !(v < pv || (v == pv && ei > pi))) { continue; }
+      if (bi < 0 || v > bv) { bv = v; bi = ei; }
+    }
+    rv[lid] = bv; ri[lid] = bi;
+    workgroupBarrier();
+    for (var s = ${wg / 2}u; s > 0u; s >>= 1u) {
+      if (lid < s) {
+        let ov = rv[lid + s]; let oi = ri[lid + s];
+        let mi = ri[lid];
+        if (oi >= 0 && (mi < 0 || ov > rv[lid] || (ov == rv[lid] && oi < mi))) { rv[lid] = ov; ri[lid] = oi; }
+      }
+      workgroupBarrier();
+    }
+    pv = rv[0]; pi = ri[0];
+    if (lid == 0u) {
+      pick[j] = pi;
+      sum += sc[u32(pi)];
+    }
+    workgroupBarrier();
   }
   return sum;
 }`;
@@ -208,7 +213,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let t = ${WGSL_LINEAR_WORKGROUP};
   if (t >= u.T) { return; }
   let o = t * u.E;
-  let sum = routeToken(o, lid);
+  let sum = routeToken(o, lid, u.k);
   if (lid == 0u) {
     for (var j = 0u; j < u.k; j++) {
       idx[t * u.k + j] = pick[j];
