@@ -135,25 +135,48 @@ async function decode(be: WebGpuBackend, layer: MoeLayer, s: Size, label: string
   return { weights: label, timing: t, routeThread, routeWorkgroup, parts, routingsMaxDiff: rel, expertBytes: bytes, weightTBps: bytes / (t.medianMs * 1e-3) / 1e12, profile };
 }
 
+/** The 128-row tile's variants timed beside its default (v4 for gate/up, v3 for down). */
+const TILE_VARIANTS = { warps: { threads: 'warps' }, bk4: { bk: 4 }, warpsBk4: { threads: 'warps', bk: 4 } } as const;
+
 /**
- * The forward's gate/up grouped GEMM (SwiGLU epilogue) alone at the layer's routing: v4 (128-row
- * tiles of 64 columns of each weight, the default) against v2 (64×128 tiles), outputs compared first.
+ * The forward's two grouped GEMMs alone at the layer's routing: gate/up (SwiGLU epilogue) on the
+ * 128-row tile (the default), on v2's 64×128 tiles, and the 128-row tile's thread layout / stage
+ * depth variants; down on the 128-row tile and its variants. Outputs compared first.
  */
-async function gateUpVersions(be: WebGpuBackend, layer: MoeLayer, x: Tensor, s: Size, iters: number, reps: number) {
+async function gemmVersions(be: WebGpuBackend, layer: MoeLayer, x: Tensor, s: Size, iters: number, reps: number) {
   const f = layer.forward(x);
   const A = s.T * s.k;
-  const base = { k: s.k, E: s.E, A, N: s.F, K: s.d, wDtype: 'f32' as const, bLayout: 'nk' as const, accumulate: false, aSrc: 'token' as const, outRow: 'sorted' as const, nB: 2 as const, swiglu: true };
-  const args = (out: Tensor) => [x.arg(), f.perm.arg(), f.offsets.arg(), f.tileStart.arg(), layer.experts.gate.arg(), layer.experts.up.arg(), out.arg()];
-  const out = { 128: Tensor.empty(be, [A, s.F]), 64: Tensor.empty(be, [A, s.F]) };
-  for (const tile of [128, 64] as const) be.run(moeGroupedGemm, { ...base, tile }, args(out[tile]));
-  const rel = relDiff(await out[128].data(), await out[64].data());
-  if (!(rel <= 1e-5)) throw new Error(`gate/up v4 vs v2 differ by ${rel} of the largest output`);
-  const timing: Record<string, unknown> = { maxDiffOverMax: rel };
-  for (const tile of [128, 64] as const) timing[`tile${tile}`] = await timeGpu(be, () => be.run(moeGroupedGemm, { ...base, tile }, args(out[tile])), iters, reps);
-  for (const t of [out[128], out[64]]) t.dispose();
+  const act = Tensor.empty(be, [A, s.F]);
+  const sched = [f.perm.arg(), f.offsets.arg(), f.tileStart.arg()];
+  const gate = { k: s.k, E: s.E, A, N: s.F, K: s.d, wDtype: 'f32' as const, bLayout: 'nk' as const, accumulate: false, aSrc: 'token' as const, outRow: 'sorted' as const, nB: 2 as const, swiglu: true };
+  const down = { ...gate, N: s.d, K: s.F, aSrc: 'sorted' as const, outRow: 'assign' as const, nB: 1 as const, swiglu: false };
+  const gemms = {
+    gateUp: { base: gate, rows: s.F, args: (out: Tensor) => [x.arg(), ...sched, layer.experts.gate.arg(), layer.experts.up.arg(), out.arg()], variants: { default: {}, tile64: { tile: 64 }, ...TILE_VARIANTS } },
+    down: { base: down, rows: s.d, args: (out: Tensor) => [act.arg(), ...sched, layer.experts.down.arg(), out.arg()], variants: { default: {}, ...TILE_VARIANTS } },
+  };
+  const res: Record<string, Record<string, unknown>> = {};
+  for (const [name, g] of Object.entries(gemms)) {
+    const ref = Tensor.empty(be, [A, g.rows]);
+    be.run(moeGroupedGemm, g.base, g.args(ref));
+    if (name === 'gateUp') be.run(moeGroupedGemm, g.base, g.args(act));
+    const want = await ref.data();
+    const r: Record<string, unknown> = {};
+    for (const [v, o] of Object.entries(g.variants)) {
+      const out = Tensor.empty(be, [A, g.rows]);
+      be.run(moeGroupedGemm, { ...g.base, ...o }, g.args(out));
+      const rel = relDiff(await out.data(), want);
+      if (!(rel <= 1e-5)) throw new Error(`${name} GEMM ${v} vs default differ by ${rel} of the largest output`);
+      r[v] = await timeGpu(be, () => be.run(moeGroupedGemm, { ...g.base, ...o }, g.args(out)), iters, reps);
+      out.dispose();
+    }
+    ref.dispose();
+    res[name] = r;
+    const ms = (v: string) => `${v} ${(r[v] as { medianMs: number }).medianMs.toFixed(2)}`;
+    console.error(`${name} GEMM (ms): ${Object.keys(g.variants).map(ms).join(', ')}`);
+  }
+  act.dispose();
   disposeForward(f, false);
-  console.error(`gate/up GEMM: ${JSON.stringify(timing)}`);
-  return timing;
+  return res;
 }
 
 async function copyRate(be: WebGpuBackend, bytes: number, iters: number, reps: number) {
@@ -182,7 +205,7 @@ async function main() {
   // SwiftShader (--small, to see it work) takes seconds a step: fewer repetitions there
   const reps = small ? 3 : 10;
   const moe = await moeStep(be, layer, x, s, iters, reps);
-  const gateUp = await gateUpVersions(be, layer, x, s, iters, reps);
+  const gemms = await gemmVersions(be, layer, x, s, iters, reps);
   // where the forward's time goes (one forward, a timestamp before each dispatch)
   const forwardProfile = await profileRun(be, async () => disposeForward(layer.forward(x), false));
   console.error(`forward profile: ${JSON.stringify(forwardProfile)}`);
@@ -210,7 +233,7 @@ async function main() {
     shapes: { ...s, denseWidth: (s.k + s.shared) * s.F },
     checks: { small: smallCheck, full },
     forwardProfile,
-    gateUp,
+    gemms,
     moe: { ...moe, tflopsForward: flopsMoe(s) / (moe.forward.medianMs * 1e-3) / 1e12, tflopsForwardBackward: (3 * flopsMoe(s)) / (moe.forwardBackward.medianMs * 1e-3) / 1e12 },
     dense,
     decode: dec,

@@ -11,7 +11,7 @@ const [T, k, E] = [150, 3, 4]; // 450 assignments over experts 0..2 (~150 rows: 
 const A = T * k;
 const src = (map: MoeRowMap, perm: ArrayLike<number>, r: number) => (map === 'sorted' ? r : map === 'assign' ? perm[r] : Math.floor(perm[r] / k));
 
-type Case = Pick<MoeGroupedGemmParams, 'aSrc' | 'outRow' | 'bLayout' | 'nB' | 'accumulate' | 'swiglu' | 'tile'> & { N: number; K: number };
+type Case = Pick<MoeGroupedGemmParams, 'aSrc' | 'outRow' | 'bLayout' | 'nB' | 'accumulate' | 'swiglu' | 'tile' | 'threads' | 'bk'> & { N: number; K: number };
 const CASES: [string, Case][] = [
   ['gate/up: x by token, [N,K] weights, two outputs', { aSrc: 'token', outRow: 'sorted', bLayout: 'nk', nB: 2, accumulate: false, N: 137, K: 50 }],
   ['gate/up fused SwiGLU', { aSrc: 'token', outRow: 'sorted', bLayout: 'nk', nB: 2, swiglu: true, accumulate: false, N: 70, K: 33 }],
@@ -20,6 +20,11 @@ const CASES: [string, Case][] = [
   ['gate/up fused SwiGLU, 64-row tiles (v2)', { aSrc: 'token', outRow: 'sorted', bLayout: 'nk', nB: 2, swiglu: true, accumulate: false, N: 70, K: 33, tile: 64 }],
   ['dact: dy by assignment, [K,N] weights', { aSrc: 'assign', outRow: 'sorted', bLayout: 'kn', nB: 1, accumulate: false, N: 131, K: 29 }],
   ['dx: sorted rows into assignment order, accumulating', { aSrc: 'sorted', outRow: 'assign', bLayout: 'kn', nB: 1, accumulate: true, N: 140, K: 21 }],
+  // the 128-row tile's thread layouts and stage depths
+  ['gate/up fused SwiGLU, warp layout', { aSrc: 'token', outRow: 'sorted', bLayout: 'nk', nB: 2, swiglu: true, accumulate: false, N: 70, K: 33, threads: 'warps' }],
+  ['gate/up fused SwiGLU, warp layout, BK 4', { aSrc: 'token', outRow: 'sorted', bLayout: 'nk', nB: 2, swiglu: true, accumulate: false, N: 70, K: 33, threads: 'warps', bk: 4 }],
+  ['down: [N,K] weights, BK 4', { aSrc: 'assign', outRow: 'sorted', bLayout: 'nk', nB: 1, accumulate: false, N: 131, K: 29, bk: 4 }],
+  ['dx, warp layout, BK 4', { aSrc: 'sorted', outRow: 'assign', bLayout: 'kn', nB: 1, accumulate: true, N: 140, K: 21, threads: 'warps', bk: 4 }],
 ];
 
 describe.each(testBackends())('grouped MoE kernels on %s', (_name, make) => {

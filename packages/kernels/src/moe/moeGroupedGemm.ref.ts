@@ -26,6 +26,13 @@ export interface MoeGroupedGemmParams {
   swiglu?: boolean;
   /** two weights: 128-row tiles of 64 columns of each (default), or 64 (the 64×128 tiles of v2) */
   tile?: 64 | 128;
+  /**
+   * 128-row tiles: threads over the 16×16 thread tiles by rows (`rows`, v3/v4) or each 32-thread
+   * group on 4 × 8 of them (`warps`, the dense matmul's v3 layout: fewer workgroup-memory wavefronts)
+   */
+  threads?: 'rows' | 'warps';
+  /** 128-row tiles: k depth of a workgroup-memory stage, 8 (v3/v4) or 4 */
+  bk?: 4 | 8;
   k: number;
   E: number;
   /** assignments (sorted rows) */

@@ -21,7 +21,7 @@ import { type BufferBinding, type DeviceCaps, type Kernel, type WgslScalar, wgsl
 import { defineUniforms } from '../core/uniforms.js';
 import { type MoeGroupedGemmParams, type MoeRowMap, moeGroupedGemmRef } from './moeGroupedGemm.ref.js';
 import { MOE_TILE_M } from './moeGroupedMatmul.ref.js';
-import { acc128, BK128, inner128, store128, T128 } from './moeTile128.wgsl.js';
+import { acc128, BK128, inner128, store128, T128, threadCoords128 } from './moeTile128.wgsl.js';
 
 const BM = MOE_TILE_M;
 const BN = 128;
@@ -155,15 +155,16 @@ ${epilogue(p)}
 
 /** 128×128 tiles (one weight): A rows and weight columns as vec4 rows, moeTile128.wgsl.ts. */
 function loads128(p: MoeGroupedGemmParams): string {
-  const n = (T128 * BK128) / 256;
+  const bk = p.bk ?? BK128;
+  const n = (T128 * bk) / 256;
   const a = range(n).map(
-    (i) => `    { let el = lid + ${i * 256}u; let rr = el / ${BK128}u; let kk = el % ${BK128}u;
+    (i) => `    { let el = lid + ${i * 256}u; let rr = el / ${bk}u; let kk = el % ${bk}u;
       let src = rowSrc[rr];
       var v = 0.0;
       if (src != 0xffffffffu && k0 + kk < u.K) { v = a[src + k0 + kk]; }
       let s = kk * ${T128}u + rr; Xs[s >> 2u][s & 3u] = v; }`,
   );
-  const [nn, kk] = p.bLayout === 'nk' ? [`el / ${BK128}u`, `el % ${BK128}u`] : [`el % ${T128}u`, `el / ${T128}u`];
+  const [nn, kk] = p.bLayout === 'nk' ? [`el / ${bk}u`, `el % ${bk}u`] : [`el % ${T128}u`, `el / ${T128}u`];
   // one weight: column n0 + nn; two (paired): columns 0..63 of the tile from w0, 64..127 from w1, both at n0 + nn % 64
   const col = p.nB === 1 ? 'nn' : '(nn & 63u)';
   const addr = p.bLayout === 'nk' ? `wbase + (n0 + ${col}) * u.K + k0 + kk` : `wbase + (k0 + kk) * u.N + n0 + ${col}`;
@@ -195,12 +196,13 @@ function store128Moe(p: MoeGroupedGemmParams): string {
 
 function gemm128Wgsl(p: MoeGroupedGemmParams): string {
   const st = store128Moe(p);
+  const bk = p.bk ?? BK128;
   return /* wgsl */ `
 ${U.wgsl('U')}
 ${wgslBindings(buffers(p), 'U')}
 ${readers(p)}
-var<workgroup> Xs: array<vec4<f32>, ${(T128 * BK128) / 4}>;
-var<workgroup> Ys: array<vec4<f32>, ${(T128 * BK128) / 4}>;
+var<workgroup> Xs: array<vec4<f32>, ${(T128 * bk) / 4}>;
+var<workgroup> Ys: array<vec4<f32>, ${(T128 * bk) / 4}>;
 var<workgroup> rowSrc: array<u32, ${T128}>;
 var<workgroup> total: u32;
 
@@ -215,14 +217,13 @@ ${MOE_TILE_PROLOGUE}
     let r = row0 + lid;
     rowSrc[lid] = select(0xffffffffu, ${wgslMoeRow(p.aSrc, 'r')} * u.K, r < rowEnd);
   }
-  let tr = lid / 16u;
-  let tc = lid % 16u;
+${threadCoords128(p.threads === 'warps')}
 ${acc128()}
-  for (var k0 = 0u; k0 < u.K; k0 += ${BK128}u) {
+  for (var k0 = 0u; k0 < u.K; k0 += ${bk}u) {
     workgroupBarrier();
 ${loads128(p)}
     workgroupBarrier();
-${inner128()}
+${inner128(bk)}
   }
 ${st}
 }`;
@@ -240,7 +241,7 @@ export const moeGroupedGemm: Kernel<MoeGroupedGemmParams> = {
     }
     const empty = p.A === 0 || p.N === 0;
     return {
-      key: `moeGroupedGemm:${p.aSrc}:${p.outRow}:${p.bLayout}:${p.nB}:${p.swiglu === true}:${p.accumulate}:${p.wDtype}:${wide}`,
+      key: `moeGroupedGemm:${p.aSrc}:${p.outRow}:${p.bLayout}:${p.nB}:${p.swiglu === true}:${p.accumulate}:${p.wDtype}:${wide}${wide ? `:${p.threads ?? 'rows'}:${p.bk ?? BK128}` : ''}`,
       code: () => (wide ? gemm128Wgsl(p) : gemmWgsl(p)),
       buffers: buffers(p),
       uniforms: U.pack({ k: p.k, E: p.E, N: p.N, K: p.K }),

@@ -14,8 +14,8 @@ const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 export const acc128 = () => range(16).map((q) => `  var c${q >> 1}_${q & 1} = vec4<f32>(0.0);`).join('\n');
 
 /** One BK slice from Xs (rows) and Ys (columns), both array<vec4<f32>, BK·32>. */
-export function inner128(): string {
-  const lines = [`    for (var kk = 0u; kk < ${BK128}u; kk++) {`];
+export function inner128(bk: number = BK128): string {
+  const lines = [`    for (var kk = 0u; kk < ${bk}u; kk++) {`];
   lines.push('      let x0 = Xs[kk * 32u + tr]; let x1 = Xs[kk * 32u + 16u + tr];');
   lines.push('      let y0 = Ys[kk * 32u + tc]; let y1 = Ys[kk * 32u + 16u + tc];');
   for (let g = 0; g < 2; g++) {
@@ -25,6 +25,16 @@ export function inner128(): string {
   }
   lines.push('    }');
   return lines.join('\n');
+}
+
+/**
+ * (tr, tc) of a thread in the 16×16 grid of thread tiles: by rows, or (`warps`) each 32 consecutive
+ * threads on 4 rows × 8 columns of it, so a k step's reads of Xs touch 4 entries and of Ys 8.
+ */
+export function threadCoords128(warps: boolean): string {
+  if (!warps) return '  let tr = lid / 16u;\n  let tc = lid % 16u;';
+  return `  let tr = (lid / 64u) * 4u + (lid % 32u) / 8u;
+  let tc = ((lid / 32u) % 2u) * 8u + lid % 8u;`;
 }
 
 /** Row (0..127) of accumulator row q: 4·tr + q for q < 4, 64 + 4·tr + q − 4 after. */
