@@ -135,8 +135,8 @@ async function decode(be: WebGpuBackend, layer: MoeLayer, s: Size, label: string
   return { weights: label, timing: t, routeThread, routeWorkgroup, parts, routingsMaxDiff: rel, expertBytes: bytes, weightTBps: bytes / (t.medianMs * 1e-3) / 1e12, profile };
 }
 
-/** The 128-row tile's variants timed beside its default (v4 for gate/up, v3 for down). */
-const TILE_VARIANTS = { warps: { threads: 'warps' }, bk4: { bk: 4 }, warpsBk4: { threads: 'warps', bk: 4 } } as const;
+/** The 128-row tile's earlier versions timed beside its default (v5: BK 4, warp layout): v4 / v3 (BK 8, rows), BK 4 by rows. */
+const TILE_VARIANTS = { bk8Rows: { threads: 'rows', bk: 8 }, bk4Rows: { threads: 'rows', bk: 4 } } as const;
 
 /**
  * The forward's two grouped GEMMs alone at the layer's routing: gate/up (SwiGLU epilogue) on the
