@@ -38,7 +38,23 @@ describe('BufferPool', () => {
     }
     expect(created()).toBe(4);
     expect(pool.created).toBe(4);
-    expect(pool.acquire(1024)).toBe(big[2]);
+    // the lowest id of the class first
+    expect(pool.acquire(1024)).toBe(big[1]);
+  });
+
+  it('hands out the same buffers for the same acquisitions, whatever order they came back in', () => {
+    const { device, created } = fakeDevice();
+    const pool = new BufferPool(device, 1 << 20);
+    const step = (releaseOrder: (bs: GPUBuffer[]) => GPUBuffer[]) => {
+      const bs = [pool.acquire(1000), pool.acquire(1000), pool.acquire(3000), pool.acquire(1000)];
+      for (const b of releaseOrder(bs)) pool.release(b);
+      return bs;
+    };
+    const first = step((bs) => bs);
+    for (const order of [(bs: GPUBuffer[]) => [...bs].reverse(), (bs: GPUBuffer[]) => [bs[1], bs[3], bs[0], bs[2]], (bs: GPUBuffer[]) => bs]) {
+      expect(step(order)).toEqual(first);
+    }
+    expect(created()).toBe(4);
   });
 
   it('gives back a buffer larger than every pooled one, or than the pool', () => {

@@ -41,11 +41,24 @@ export class BufferPool {
     this.maxPooled = Math.max(this.maxPooled, bytes);
   }
 
+  /**
+   * A buffer of at least `bytes`: the pooled one of its size class with the lowest id, else a new
+   * one. Taking the lowest id (not the last released) makes the choice depend only on which buffers
+   * are free, not on the order they came back: a step that allocates and releases the same tensors
+   * as the step before gets the same buffers, so its bind groups are found in the backend's cache.
+   */
   acquire(bytes: number): GPUBuffer {
     const size = sizeClass(bytes);
     const list = this.free.get(size);
-    let buf = list?.pop();
-    if (list?.length === 0) this.free.delete(size);
+    let buf: GPUBuffer | undefined;
+    if (list) {
+      let best = 0;
+      for (let i = 1; i < list.length; i++) if (this.id(list[i]) < this.id(list[best])) best = i;
+      buf = list[best];
+      list[best] = list[list.length - 1];
+      list.pop();
+      if (list.length === 0) this.free.delete(size);
+    }
     if (buf) this.pooledBytes -= size;
     else {
       buf = this.device.createBuffer({ size, usage: USAGE });
