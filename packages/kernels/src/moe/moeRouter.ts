@@ -9,9 +9,11 @@
  * and a tree reduction in the same order (the group mask, rare, by one thread from workgroup memory).
  * v1 is one serial thread per token reading its scores back from global memory: latency-bound for one
  * token, where v2's passes are a few barriers each (H200, one token of E 64, k 4: 7.2 µs against 28.2).
+ * The selection is also WGSL for other kernels (wgslRouteSelect: moeGatherMatvec's decode gate/up).
  * Tried for decode and dropped: the router's logits x·W_gᵀ in the selection's workgroup (one dispatch
  * instead of the matvec and this): one workgroup reading the 512 KB of W_g took 34.1 µs, against 3.3
- * for the matvec.
+ * for the matvec; the picks by rank counting (each expert counts the eligible ones ahead of it, one
+ * barrier): 9.2 µs against the passes' 7.2.
  */
 import { type BufferBinding, ceilDiv, grid, type Kernel, WGSL_LINEAR_WORKGROUP, wgslBindings } from '../core/program.js';
 import { defineUniforms } from '../core/uniforms.js';
