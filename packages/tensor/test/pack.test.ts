@@ -1,10 +1,11 @@
 /**
  * Packaging: builds and packs @hsa/kernels and @hsa/tensor, installs the tarballs into a scratch
- * folder outside the workspace (offline, from the pnpm store) and runs the README example there,
- * against dist/ as a user would.
+ * folder outside the workspace (offline; `webgpu` linked from the workspace's install) and runs the
+ * README example there, against dist/ as a user would.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,10 +35,12 @@ it('installs the packed @hsa/tensor with its workspace dependencies and runs the
     expect(file, `tarball of @hsa/${pkg}`).toBeDefined();
     tarballs[`@hsa/${pkg}`] = `file:${join(scratch, file!)}`;
   }
-  writeFileSync(
-    join(scratch, 'package.json'),
-    JSON.stringify({ name: 'scratch', private: true, type: 'module', dependencies: tarballs, pnpm: { overrides: tarballs } }),
-  );
+  // the registry dependency (webgpu, with its own) linked from this workspace's install: an offline
+  // install cannot resolve it from the store without pnpm's metadata cache, which a frozen-lockfile
+  // install does not write
+  const webgpu = dirname(realpathSync(createRequire(join(root, 'packages/tensor/package.json')).resolve('webgpu/package.json')));
+  const overrides = { ...tarballs, webgpu: `link:${webgpu}` };
+  writeFileSync(join(scratch, 'package.json'), JSON.stringify({ name: 'scratch', private: true, type: 'module', dependencies: tarballs, pnpm: { overrides } }));
   run('pnpm', ['install', '--offline', '--ignore-workspace', '--config.confirmModulesPurge=false'], scratch);
   writeFileSync(join(scratch, 'example.mjs'), readmeExample(join(root, 'packages/tensor/README.md')));
   const out = run('node', ['example.mjs'], scratch);
