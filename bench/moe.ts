@@ -10,7 +10,7 @@
  * Flags: --small (T 512, E 8, k 2, d 128, F 64: runs on SwiftShader), --tokens N, --json PATH.
  * bench/moe_torch.py is the same-run PyTorch baseline (loop over experts, f32, TF32 off).
  */
-import { moeGroupedGemm, moeRouterRef, swigluRow } from '@hsa/kernels';
+import { moeGatherMatvec, moeGroupedGemm, moeRouterRef, swigluRow } from '@hsa/kernels';
 import { disposeForward, expertsDecode, expertsDecodeRouted, MoeLayer, route } from '@hsa/moe';
 import { cast, matmul, Tensor, WebGpuBackend } from '@hsa/tensor';
 import { argValue, backendOptions, gitCommit, relDiff, timeGpu, writeJson } from './common.js';
@@ -84,6 +84,40 @@ function decodeSeparate(layer: MoeLayer, x: Tensor, variant: 'thread' | 'workgro
 }
 
 /**
+ * The two decode gathers alone: gate/up choosing the experts (route), and downCombine with its
+ * experts one after the other (the default) or read in one loop (`joint`, k compiled in); the two
+ * downCombines' outputs compared first.
+ */
+async function gatherKernels(layer: MoeLayer, x: Tensor, logits: Tensor, iters: number, reps: number) {
+  const be = x.backend as WebGpuBackend;
+  const p = layer.routerParams();
+  const [F, d, E] = [layer.experts.gate.shape[1], x.shape[1], layer.experts.gate.shape[0]];
+  const sh = layer.shared;
+  const Fs = sh ? sh.gate.shape[0] : 0;
+  const base = { A: p.k, k: p.k, wDtype: layer.experts.gate.dtype as 'f32' | 'bf16', shared: Fs };
+  const [idx, cw] = [Tensor.empty(be, [p.k], 'i32'), Tensor.empty(be, [p.k])];
+  const act = Tensor.empty(be, [p.k, F]);
+  const actS = Tensor.empty(be, [1, Math.max(Fs, 1)]);
+  const outs = [Tensor.empty(be, [1, d]), Tensor.empty(be, [1, d])];
+  const gateUp = () =>
+    be.run(moeGatherMatvec, { ...base, mode: 'gateUp', N: F, K: d, route: { ...p, E } }, [x.arg(), idx.arg(), layer.experts.gate.arg(), layer.experts.up.arg(), ...(sh ? [sh.gate.arg(), sh.up.arg()] : []), act.arg(), ...(sh ? [actS.arg()] : []), logits.arg(), layer.biasDevice.arg(), cw.arg()]);
+  const down = (joint: boolean, out: Tensor) => () =>
+    be.run(moeGatherMatvec, { ...base, mode: 'downCombine', N: d, K: F, joint }, [act.arg(), idx.arg(), layer.experts.down.arg(), cw.arg(), ...(sh ? [actS.arg(), sh.down.arg()] : []), out.arg()]);
+  gateUp();
+  down(false, outs[0])();
+  down(true, outs[1])();
+  const rel = relDiff(await outs[1].data(), await outs[0].data());
+  if (!(rel <= 1e-6)) throw new Error(`downCombine joint vs serial differ by ${rel} of the largest output`);
+  const res = {
+    gateUpRouted: await timeGpu(be, gateUp, iters, reps),
+    downCombine: await timeGpu(be, down(false, outs[0]), iters, reps),
+    downCombineJoint: await timeGpu(be, down(true, outs[1]), iters, reps),
+  };
+  for (const t of [idx, cw, act, actS, ...outs]) t.dispose();
+  return res;
+}
+
+/**
  * The decode's dispatches alone at one token: the router matvec, the selection by one thread (v1) and
  * by one workgroup (v2), the two expert gathers given the routing, and the same two with gate/up
  * choosing the experts (the three routings compared first): where the step's time goes.
@@ -107,6 +141,7 @@ async function decodeParts(layer: MoeLayer, x: Tensor, iters: number, reps: numb
     routeWorkgroup: await timeGpu(be, () => done(route(logits, layer.biasDevice, { ...p, variant: 'workgroup' })), iters, reps),
     gathers: await timeGpu(be, () => expertsDecode(x, rs[0].idx, rs[0].weights, layer.experts, layer.shared).dispose(), iters, reps),
     gathersRouting: await timeGpu(be, () => done(expertsDecodeRouted(x, logits, layer.biasDevice, p, layer.experts, layer.shared)), iters, reps),
+    ...(await gatherKernels(layer, x, logits, iters, reps)),
   };
   logits.dispose();
   [...rs, fused].forEach(done);
@@ -141,7 +176,8 @@ const TILE_VARIANTS = { bk8Rows: { threads: 'rows', bk: 8 }, bk4Rows: { threads:
 /**
  * The forward's two grouped GEMMs alone at the layer's routing: gate/up (SwiGLU epilogue) on the
  * 128-row tile (the default), on v2's 64×128 tiles, and the 128-row tile's thread layout / stage
- * depth variants; down on the 128-row tile and its variants. Outputs compared first.
+ * depth variants; down on the 128-row tile and its variants; the backward's dact and dx ([K, N]
+ * weights) on v3 and v5. Outputs compared first.
  */
 async function gemmVersions(be: WebGpuBackend, layer: MoeLayer, x: Tensor, s: Size, iters: number, reps: number) {
   const f = layer.forward(x);
@@ -150,9 +186,15 @@ async function gemmVersions(be: WebGpuBackend, layer: MoeLayer, x: Tensor, s: Si
   const sched = [f.perm.arg(), f.offsets.arg(), f.tileStart.arg()];
   const gate = { k: s.k, E: s.E, A, N: s.F, K: s.d, wDtype: 'f32' as const, bLayout: 'nk' as const, accumulate: false, aSrc: 'token' as const, outRow: 'sorted' as const, nB: 2 as const, swiglu: true };
   const down = { ...gate, N: s.d, K: s.F, aSrc: 'sorted' as const, outRow: 'assign' as const, nB: 1 as const, swiglu: false };
+  const dact = { ...down, N: s.F, K: s.d, aSrc: 'assign' as const, outRow: 'sorted' as const, bLayout: 'kn' as const };
+  const dx = { ...down, bLayout: 'kn' as const };
+  const dy = hashTensor(be, [A, s.d], 31, 1);
   const gemms = {
     gateUp: { base: gate, rows: s.F, args: (out: Tensor) => [x.arg(), ...sched, layer.experts.gate.arg(), layer.experts.up.arg(), out.arg()], variants: { default: {}, tile64: { tile: 64 }, ...TILE_VARIANTS } },
     down: { base: down, rows: s.d, args: (out: Tensor) => [act.arg(), ...sched, layer.experts.down.arg(), out.arg()], variants: { default: {}, ...TILE_VARIANTS } },
+    // the backward's [K, N] GEMMs (default v3: BK 8, rows), beside v5
+    dact: { base: dact, rows: s.F, args: (out: Tensor) => [dy.arg(), ...sched, layer.experts.down.arg(), out.arg()], variants: { default: {}, v5: { threads: 'warps', bk: 4 }, bk4Rows: { threads: 'rows', bk: 4 } } as const },
+    dx: { base: dx, rows: s.d, args: (out: Tensor) => [act.arg(), ...sched, layer.experts.gate.arg(), out.arg()], variants: { default: {}, v5: { threads: 'warps', bk: 4 }, bk4Rows: { threads: 'rows', bk: 4 } } as const },
   };
   const res: Record<string, Record<string, unknown>> = {};
   for (const [name, g] of Object.entries(gemms)) {
@@ -175,6 +217,7 @@ async function gemmVersions(be: WebGpuBackend, layer: MoeLayer, x: Tensor, s: Si
     console.error(`${name} GEMM (ms): ${Object.keys(g.variants).map(ms).join(', ')}`);
   }
   act.dispose();
+  dy.dispose();
   disposeForward(f, false);
   return res;
 }

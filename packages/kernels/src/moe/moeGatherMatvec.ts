@@ -25,6 +25,7 @@ const U = defineUniforms({ k: 'u32', N: 'u32', K: 'u32', A: 'u32', Ns: 'u32' });
 /** gateUp with `route`: the selection's fields too */
 const UR = defineUniforms({ k: 'u32', N: 'u32', K: 'u32', A: 'u32', Ns: 'u32', E: 'u32', nGroup: 'u32', topkGroup: 'u32', scale: 'f32' });
 const routed = (p: MoeGatherMatvecParams) => p.mode === 'gateUp' && !!p.route;
+const joint = (p: MoeGatherMatvecParams) => p.mode === 'downCombine' && !!p.joint;
 
 const per = (p: MoeGatherMatvecParams) => (p.wDtype === 'f32' ? 4 : 8);
 const sharedOf = (p: MoeGatherMatvecParams) => (p.mode === 'down' ? 0 : (p.shared ?? 0));
@@ -98,6 +99,33 @@ ${two ? '      part[256u + lid] += part[256u + lid + s];' : ''}
   }`;
 }
 
+/** downCombine's experts one after the other: g += cw[a]·(row of expert idx[a]) for j < k. */
+function serialLoop(p: MoeGatherMatvecParams, P: number): string {
+  return `    for (var j = 0u; j < u.k; j++) {
+      let a = tok * u.k + j;
+      let base = (u32(idx[a]) * u.N + n) * (u.K / ${P}u);
+      let xo = a * u.K;
+      var s = 0.0;
+      ${rowLoop(p, P, 'u.K', [['w0', 's']], 'x', 'base', 'xo')}
+      g += cw[a] * s;
+    }`;
+}
+
+/**
+ * downCombine with k compiled in (`joint`): one loop reads the k experts' rows side by side (k loads
+ * in flight a step instead of one), then the same sum in the same order as serialLoop.
+ */
+function jointLoop(p: MoeGatherMatvecParams, P: number): string {
+  const js = Array.from({ length: p.k }, (_, j) => j);
+  const term = (j: number) => (isVec(p) ? `dotv_x(w0[b${j} + i], (a0 + ${j}u) * u.K + i * ${P}u)` : `dot_w0(b${j} + i, (a0 + ${j}u) * u.K + i)`);
+  return `    let a0 = tok * ${p.k}u;
+${js.map((j) => `    let b${j} = (u32(idx[a0 + ${j}u]) * u.N + n) * (u.K / ${P}u);\n    var e${j} = 0.0;`).join('\n')}
+    for (var i = t; i < (u.K / ${P}u); i += ${T}u) {
+${js.map((j) => `      e${j} += ${term(j)};`).join('\n')}
+    }
+${js.map((j) => `    g += cw[a0 + ${j}u] * e${j};`).join('\n')}`;
+}
+
 function body(p: MoeGatherMatvecParams, P: number): string {
   const sh = sharedOf(p) > 0;
   if (p.mode === 'gateUp') {
@@ -157,14 +185,7 @@ ${tree(false)}
   return `  let tok = wid.y;
   var g = 0.0;
   if (n < u.N) {
-    for (var j = 0u; j < u.k; j++) {
-      let a = tok * u.k + j;
-      let base = (u32(idx[a]) * u.N + n) * (u.K / ${P}u);
-      let xo = a * u.K;
-      var s = 0.0;
-      ${rowLoop(p, P, 'u.K', [['w0', 's']], 'x', 'base', 'xo')}
-      g += cw[a] * s;
-    }
+${joint(p) ? jointLoop(p, P) : serialLoop(p, P)}
 ${sh ? sharedLoop : ''}
   }
 ${tree(false)}
@@ -212,7 +233,7 @@ export const moeGatherMatvec: Kernel<MoeGatherMatvecParams> = {
     }
     const r = routed(p) ? p.route : undefined;
     return {
-      key: `moeGatherMatvec:${p.mode}:${p.wDtype}:${isVec(p) ? 'v' : 's'}:${ns > 0}${r ? `:route:${r.scoreFn}:${r.norm ? 'n' : 'r'}` : ''}`,
+      key: `moeGatherMatvec:${p.mode}:${p.wDtype}:${isVec(p) ? 'v' : 's'}:${ns > 0}${r ? `:route:${r.scoreFn}:${r.norm ? 'n' : 'r'}` : ''}${joint(p) ? `:joint${p.k}` : ''}`,
       code: () => gatherWgsl(p),
       buffers: buffers(p),
       uniforms: r
