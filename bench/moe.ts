@@ -83,11 +83,7 @@ function decodeSeparate(layer: MoeLayer, x: Tensor, variant: 'thread' | 'workgro
   return out;
 }
 
-/**
- * The two decode gathers alone: gate/up choosing the experts (route), and downCombine with its
- * experts one after the other (the default) or read in one loop (`joint`, k compiled in); the two
- * downCombines' outputs compared first.
- */
+/** The two decode gathers alone: gate/up choosing the experts (route), then downCombine. */
 async function gatherKernels(layer: MoeLayer, x: Tensor, logits: Tensor, iters: number, reps: number) {
   const be = x.backend as WebGpuBackend;
   const p = layer.routerParams();
@@ -98,22 +94,14 @@ async function gatherKernels(layer: MoeLayer, x: Tensor, logits: Tensor, iters: 
   const [idx, cw] = [Tensor.empty(be, [p.k], 'i32'), Tensor.empty(be, [p.k])];
   const act = Tensor.empty(be, [p.k, F]);
   const actS = Tensor.empty(be, [1, Math.max(Fs, 1)]);
-  const outs = [Tensor.empty(be, [1, d]), Tensor.empty(be, [1, d])];
+  const out = Tensor.empty(be, [1, d]);
   const gateUp = () =>
     be.run(moeGatherMatvec, { ...base, mode: 'gateUp', N: F, K: d, route: { ...p, E } }, [x.arg(), idx.arg(), layer.experts.gate.arg(), layer.experts.up.arg(), ...(sh ? [sh.gate.arg(), sh.up.arg()] : []), act.arg(), ...(sh ? [actS.arg()] : []), logits.arg(), layer.biasDevice.arg(), cw.arg()]);
-  const down = (joint: boolean, out: Tensor) => () =>
-    be.run(moeGatherMatvec, { ...base, mode: 'downCombine', N: d, K: F, joint }, [act.arg(), idx.arg(), layer.experts.down.arg(), cw.arg(), ...(sh ? [actS.arg(), sh.down.arg()] : []), out.arg()]);
+  const down = () =>
+    be.run(moeGatherMatvec, { ...base, mode: 'downCombine', N: d, K: F }, [act.arg(), idx.arg(), layer.experts.down.arg(), cw.arg(), ...(sh ? [actS.arg(), sh.down.arg()] : []), out.arg()]);
   gateUp();
-  down(false, outs[0])();
-  down(true, outs[1])();
-  const rel = relDiff(await outs[1].data(), await outs[0].data());
-  if (!(rel <= 1e-6)) throw new Error(`downCombine joint vs serial differ by ${rel} of the largest output`);
-  const res = {
-    gateUpRouted: await timeGpu(be, gateUp, iters, reps),
-    downCombine: await timeGpu(be, down(false, outs[0]), iters, reps),
-    downCombineJoint: await timeGpu(be, down(true, outs[1]), iters, reps),
-  };
-  for (const t of [idx, cw, act, actS, ...outs]) t.dispose();
+  const res = { gateUpRouted: await timeGpu(be, gateUp, iters, reps), downCombine: await timeGpu(be, down, iters, reps) };
+  for (const t of [idx, cw, act, actS, out]) t.dispose();
   return res;
 }
 
@@ -176,8 +164,8 @@ const TILE_VARIANTS = { bk8Rows: { threads: 'rows', bk: 8 }, bk4Rows: { threads:
 /**
  * The forward's two grouped GEMMs alone at the layer's routing: gate/up (SwiGLU epilogue) on the
  * 128-row tile (the default), on v2's 64×128 tiles, and the 128-row tile's thread layout / stage
- * depth variants; down on the 128-row tile and its variants; the backward's dact and dx ([K, N]
- * weights) on v3 and v5. Outputs compared first.
+ * depth variants; down and the backward's dact and dx ([K, N] weights) on the 128-row tile and its
+ * variants. Outputs compared first.
  */
 async function gemmVersions(be: WebGpuBackend, layer: MoeLayer, x: Tensor, s: Size, iters: number, reps: number) {
   const f = layer.forward(x);
@@ -192,9 +180,9 @@ async function gemmVersions(be: WebGpuBackend, layer: MoeLayer, x: Tensor, s: Si
   const gemms = {
     gateUp: { base: gate, rows: s.F, args: (out: Tensor) => [x.arg(), ...sched, layer.experts.gate.arg(), layer.experts.up.arg(), out.arg()], variants: { default: {}, tile64: { tile: 64 }, ...TILE_VARIANTS } },
     down: { base: down, rows: s.d, args: (out: Tensor) => [act.arg(), ...sched, layer.experts.down.arg(), out.arg()], variants: { default: {}, ...TILE_VARIANTS } },
-    // the backward's [K, N] GEMMs (default v3: BK 8, rows), beside v5
-    dact: { base: dact, rows: s.F, args: (out: Tensor) => [dy.arg(), ...sched, layer.experts.down.arg(), out.arg()], variants: { default: {}, v5: { threads: 'warps', bk: 4 }, bk4Rows: { threads: 'rows', bk: 4 } } as const },
-    dx: { base: dx, rows: s.d, args: (out: Tensor) => [act.arg(), ...sched, layer.experts.gate.arg(), out.arg()], variants: { default: {}, v5: { threads: 'warps', bk: 4 }, bk4Rows: { threads: 'rows', bk: 4 } } as const },
+    // the backward's [K, N] GEMMs
+    dact: { base: dact, rows: s.F, args: (out: Tensor) => [dy.arg(), ...sched, layer.experts.down.arg(), out.arg()], variants: { default: {}, ...TILE_VARIANTS } },
+    dx: { base: dx, rows: s.d, args: (out: Tensor) => [act.arg(), ...sched, layer.experts.gate.arg(), out.arg()], variants: { default: {}, ...TILE_VARIANTS } },
   };
   const res: Record<string, Record<string, unknown>> = {};
   for (const [name, g] of Object.entries(gemms)) {

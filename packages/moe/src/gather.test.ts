@@ -6,7 +6,7 @@ import { cast, Tensor } from '@hsa/tensor';
 import { expectClose, freshSeed, randF32, reductionTol, rng, testBackends } from '@hsa/tensor/test-utils';
 import { describe, expect, it } from 'vitest';
 
-type Case = { mode: MoeGatherMatvecParams['mode']; T: number; k: number; E: number; d: number; F: number; Fs: number; joint?: boolean };
+type Case = { mode: MoeGatherMatvecParams['mode']; T: number; k: number; E: number; d: number; F: number; Fs: number };
 const CASES: [string, Case][] = [
   ['gateUp, 16-byte rows, shared', { mode: 'gateUp', T: 1, k: 4, E: 9, d: 64, F: 48, Fs: 40 }],
   ['gateUp, scalar rows, shared wider than experts', { mode: 'gateUp', T: 3, k: 2, E: 5, d: 13, F: 7, Fs: 14 }],
@@ -18,10 +18,6 @@ const CASES: [string, Case][] = [
   // rows of ≥ 4 · 64 words, with the shared expert
   ['gateUp, long rows, shared', { mode: 'gateUp', T: 1, k: 2, E: 3, d: 2056, F: 5, Fs: 3 }],
   ['downCombine, long rows, shared', { mode: 'downCombine', T: 2, k: 2, E: 3, d: 6, F: 1032, Fs: 1032 }],
-  // downCombine with k compiled in, the experts' rows read in one loop
-  ['downCombine joint, 16-byte rows, shared', { mode: 'downCombine', T: 1, k: 4, E: 9, d: 37, F: 48, Fs: 40, joint: true }],
-  ['downCombine joint, scalar rows, shared', { mode: 'downCombine', T: 3, k: 2, E: 5, d: 13, F: 7, Fs: 14, joint: true }],
-  ['downCombine joint, one expert a token, long rows', { mode: 'downCombine', T: 2, k: 1, E: 3, d: 5, F: 1032, Fs: 0, joint: true }],
 ];
 
 describe.each(testBackends())('moeGatherMatvec on %s', (_name, make) => {
@@ -44,7 +40,7 @@ describe.each(testBackends())('moeGatherMatvec on %s', (_name, make) => {
       const ws = gate ? [await weight(c.E * N * K, seed + 3), await weight(c.E * N * K, seed + 4)] : [await weight(c.E * N * K, seed + 3)];
       const sh = c.Fs === 0 || c.mode === 'down' ? [] : gate ? [await weight(c.Fs * K, seed + 5), await weight(c.Fs * K, seed + 6)] : [await weight(N * c.Fs, seed + 5)];
       const actS = randF32(c.T * c.Fs, seed + 7);
-      const p: MoeGatherMatvecParams = { mode: c.mode, A, k: c.k, N, K, wDtype, shared: c.mode === 'down' ? 0 : c.Fs, joint: c.joint };
+      const p: MoeGatherMatvecParams = { mode: c.mode, A, k: c.k, N, K, wDtype, shared: c.mode === 'down' ? 0 : c.Fs };
       const outLen = gate ? A * N : c.mode === 'down' ? A * N : c.T * N;
       const out = Tensor.empty(b, [outLen]);
       const outS = gate && c.Fs ? Tensor.empty(b, [c.T * c.Fs]) : null;

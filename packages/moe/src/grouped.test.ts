@@ -20,11 +20,11 @@ const CASES: [string, Case][] = [
   ['gate/up fused SwiGLU, 64-row tiles (v2)', { aSrc: 'token', outRow: 'sorted', bLayout: 'nk', nB: 2, swiglu: true, accumulate: false, N: 70, K: 33, tile: 64 }],
   ['dact: dy by assignment, [K,N] weights', { aSrc: 'assign', outRow: 'sorted', bLayout: 'kn', nB: 1, accumulate: false, N: 131, K: 29 }],
   ['dx: sorted rows into assignment order, accumulating', { aSrc: 'sorted', outRow: 'assign', bLayout: 'kn', nB: 1, accumulate: true, N: 140, K: 21 }],
-  // the 128-row tile's other thread layout and stage depth (v3 / v4: rows, BK 8; v5: warps, BK 4)
+  // the 128-row tile's other thread layout and stage depth (v3 / v4: rows, BK 8)
   ['gate/up fused SwiGLU, v4 (rows, BK 8)', { aSrc: 'token', outRow: 'sorted', bLayout: 'nk', nB: 2, swiglu: true, accumulate: false, N: 70, K: 33, threads: 'rows', bk: 8 }],
   ['gate/up fused SwiGLU, rows, BK 4', { aSrc: 'token', outRow: 'sorted', bLayout: 'nk', nB: 2, swiglu: true, accumulate: false, N: 70, K: 33, threads: 'rows', bk: 4 }],
   ['down: [N,K] weights, v3 (rows, BK 8)', { aSrc: 'assign', outRow: 'sorted', bLayout: 'nk', nB: 1, accumulate: false, N: 131, K: 29, threads: 'rows', bk: 8 }],
-  ['dx, v5 (warps, BK 4)', { aSrc: 'sorted', outRow: 'assign', bLayout: 'kn', nB: 1, accumulate: true, N: 140, K: 21, threads: 'warps', bk: 4 }],
+  ['dx, v3 (rows, BK 8)', { aSrc: 'sorted', outRow: 'assign', bLayout: 'kn', nB: 1, accumulate: true, N: 140, K: 21, threads: 'rows', bk: 8 }],
 ];
 
 describe.each(testBackends())('grouped MoE kernels on %s', (_name, make) => {

@@ -30,8 +30,6 @@ export interface MoeGatherMatvecParams {
    * (moeRouterRef's rule, k = `k`); idx [A] and the combine weights [A] become outputs
    */
   route?: Omit<MoeRouterParams, 'T' | 'k' | 'variant'>;
-  /** downCombine only: k compiled in, the k experts' rows read in one loop (same result) */
-  joint?: boolean;
 }
 
 const dotRow = (x: ArrayLike<number>, xo: number, w: (i: number) => number, wo: number, K: number) => {

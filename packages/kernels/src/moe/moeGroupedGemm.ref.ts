@@ -28,10 +28,10 @@ export interface MoeGroupedGemmParams {
   tile?: 64 | 128;
   /**
    * 128-row tiles: threads over the 16×16 thread tiles by rows (`rows`, v3/v4) or each 32-thread
-   * group on 4 × 8 of them (`warps`, v5, the dense matmul's v3 layout); default v5 with 'nk' weights
+   * group on 4 × 8 of them (`warps`, v5's default, the dense matmul's v3 layout)
    */
   threads?: 'rows' | 'warps';
-  /** 128-row tiles: k depth of a workgroup-memory stage, 4 (v5) or 8 (v3/v4); default 4 with 'nk' weights */
+  /** 128-row tiles: k depth of a workgroup-memory stage, 4 (v5's default) or 8 (v3/v4) */
   bk?: 4 | 8;
   k: number;
   E: number;

@@ -15,10 +15,11 @@
  *   paired, 64 of each weight at the same output columns, so each thread holds a gate value and its
  *   up value side by side (c{q}_0, c{q}_1); 64 output columns a workgroup (704 = 11 tiles, where v2's
  *   128 left 5.5). v2 stays as the `tile: 64` variant (bench/moe times both).
- * v5 (the 128-row tiles' default with [N, K] weights): stages of BK 4 (was 8) and each 32 threads on 4 × 8 thread tiles
+ * v5 (the 128-row tiles' default): stages of BK 4 (was 8) and each 32 threads on 4 × 8 thread tiles
  *   (the dense matmul's v3 layout). H200, E 64, k 4, d 2048, F 704, 16K tokens: gate/up 14.9 ms
  *   against v4's 17.7, down 7.25 against 7.84; BK 4 alone gave the same gate/up, the layout alone
- *   nothing (`bk`, `threads` select them).
+ *   nothing (`bk`, `threads` select them); the backward's [K, N] dact and dx measured the same on
+ *   both (8.43 / 7.60 ms against 8.56 / 7.62).
  */
 import { wgslHalfLoad } from '../core/dtype.js';
 import { type BufferBinding, type DeviceCaps, type Kernel, type WgslScalar, wgslBindings } from '../core/program.js';
@@ -158,13 +159,9 @@ ${epilogue(p)}
 }
 
 /** 128×128 tiles (one weight): A rows and weight columns as vec4 rows, moeTile128.wgsl.ts. */
-/**
- * The 128-row tile's stage depth and thread layout unless the call asks: v5's (BK 4, warps) for
- * [N, K] weights (the forward's gate/up and down, where it was timed faster), v3's (BK 8, rows) for
- * [K, N] ones (the backward's dact and dx, not timed apart yet).
- */
-const bkOf = (p: MoeGroupedGemmParams) => p.bk ?? (p.bLayout === 'nk' ? 4 : 8);
-const warpsOf = (p: MoeGroupedGemmParams) => (p.threads ?? (p.bLayout === 'nk' ? 'warps' : 'rows')) === 'warps';
+/** The 128-row tile's stage depth and thread layout: v5's (BK 4, warps) unless the call asks. */
+const bkOf = (p: MoeGroupedGemmParams) => p.bk ?? 4;
+const warpsOf = (p: MoeGroupedGemmParams) => (p.threads ?? 'warps') === 'warps';
 
 function loads128(p: MoeGroupedGemmParams): string {
   const bk = bkOf(p);
