@@ -139,7 +139,7 @@ export function expertsDecodeRouted(
   const idx = T.empty(x.backend, [n, p.k], 'i32');
   const weights = T.empty(x.backend, [n, p.k]);
   const lc = logits.contiguous();
-  const out = decodeExperts(x, p.k, w, shared, { idx, weights, logits: lc, bias, route: { ...p, E } });
+  const out = decodeExperts(x, p.k, w, shared, { idx, weights, route: { logits: lc, bias, params: { ...p, E } } });
   lc.dispose();
   return { out, idx, weights };
 }
@@ -147,10 +147,8 @@ export function expertsDecodeRouted(
 interface DecodeRouting {
   idx: Tensor;
   weights: Tensor;
-  /** with these, gate/up chooses the experts and writes idx and weights */
-  logits?: Tensor;
-  bias?: Tensor;
-  route?: Omit<MoeRouterParams, 'T' | 'k' | 'variant'>;
+  /** with this, gate/up chooses the experts from the logits and writes idx and weights */
+  route?: { logits: Tensor; bias: Tensor; params: Omit<MoeRouterParams, 'T' | 'k' | 'variant'> };
 }
 
 function decodeExperts(x: Tensor, k: number, w: ExpertWeights, shared: ExpertWeights | null | undefined, r: DecodeRouting): Tensor {
@@ -164,8 +162,8 @@ function decodeExperts(x: Tensor, k: number, w: ExpertWeights, shared: ExpertWei
   const out = T.empty(b, [n, dm]);
   const base = { A, k, wDtype: wDtype(w.gate), shared: Fs };
   const sg = shared && actS ? [shared.gate.arg(), shared.up.arg()] : [];
-  const routeArgs = r.logits && r.bias ? [r.logits.arg(), r.bias.arg(), r.weights.arg()] : [];
-  b.run(moeGatherMatvec, { ...base, mode: 'gateUp', N: F, K: dm, route: r.route }, [x.arg(), r.idx.arg(), w.gate.arg(), w.up.arg(), ...sg, act.arg(), ...(actS ? [actS.arg()] : []), ...routeArgs]);
+  const routeArgs = r.route ? [r.route.logits.arg(), r.route.bias.arg(), r.weights.arg()] : [];
+  b.run(moeGatherMatvec, { ...base, mode: 'gateUp', N: F, K: dm, route: r.route?.params }, [x.arg(), r.idx.arg(), w.gate.arg(), w.up.arg(), ...sg, act.arg(), ...(actS ? [actS.arg()] : []), ...routeArgs]);
   const sd = shared && actS ? [actS.arg(), shared.down.arg()] : [];
   b.run(moeGatherMatvec, { ...base, mode: 'downCombine', N: dm, K: F }, [act.arg(), r.idx.arg(), w.down.arg(), r.weights.arg(), ...sd, out.arg()]);
   act.dispose();

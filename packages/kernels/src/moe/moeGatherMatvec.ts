@@ -26,7 +26,8 @@ const T = 64;
 const U = defineUniforms({ k: 'u32', N: 'u32', K: 'u32', A: 'u32', Ns: 'u32' });
 /** gateUp with `route`: the selection's fields too */
 const UR = defineUniforms({ k: 'u32', N: 'u32', K: 'u32', A: 'u32', Ns: 'u32', E: 'u32', nGroup: 'u32', topkGroup: 'u32', scale: 'f32' });
-const routed = (p: MoeGatherMatvecParams) => p.mode === 'gateUp' && !!p.route;
+/** The in-kernel selection's parameters (gateUp with `route`), else undefined. */
+const routeOf = (p: MoeGatherMatvecParams) => (p.mode === 'gateUp' ? p.route : undefined);
 
 const per = (p: MoeGatherMatvecParams) => (p.wDtype === 'f32' ? 4 : 8);
 const sharedOf = (p: MoeGatherMatvecParams) => (p.mode === 'down' ? 0 : (p.shared ?? 0));
@@ -40,10 +41,10 @@ function buffers(p: MoeGatherMatvecParams): BufferBinding[] {
   const w: WgslScalar = p.wDtype === 'f32' ? 'f32' : 'u32';
   const rd = (name: string) => ({ name, access: 'read' as const, type: w });
   const f32 = (name: string, access: 'read' | 'read_write' = 'read') => ({ name, access, type: 'f32' as const });
-  const head = [f32('x'), { name: 'idx', access: routed(p) ? ('read_write' as const) : ('read' as const), type: 'i32' as const }];
+  const head = [f32('x'), { name: 'idx', access: routeOf(p) ? ('read_write' as const) : ('read' as const), type: 'i32' as const }];
   const sh = sharedOf(p) > 0;
   if (p.mode === 'gateUp') {
-    const route = routed(p) ? [f32('logits'), f32('bias'), f32('cwOut', 'read_write')] : [];
+    const route = routeOf(p) ? [f32('logits'), f32('bias'), f32('cwOut', 'read_write')] : [];
     return [...head, rd('w0'), rd('w1'), ...(sh ? [rd('s0'), rd('s1')] : []), f32('out', 'read_write'), ...(sh ? [f32('outS', 'read_write')] : []), ...route];
   }
   if (p.mode === 'down') return [...head, rd('w0'), f32('out', 'read_write')];
@@ -183,9 +184,10 @@ function gatherWgsl(p: MoeGatherMatvecParams): string {
       ? [['w0', 'x'], ['w1', 'x'], ...(sh ? [['s0', 'x'], ['s1', 'x']] : [])]
       : [['w0', 'x'], ...(p.mode === 'downCombine' && sh ? [['s0', 'xs']] : [])];
   const dots = isVec(p) ? [...new Set(weights.map(([, xb]) => xb))].map((xb) => dotvFn(p, xb)) : weights.map(([w, xb]) => dotFn(p, w, xb));
-  const route = p.mode === 'gateUp' && p.route ? `fn logit(o: u32, e: u32) -> f32 { return logits[o + e]; }\n${wgslRouteSelect(p.route.scoreFn, 256)}` : '';
+  const r = routeOf(p);
+  const route = r ? `fn logit(o: u32, e: u32) -> f32 { return logits[o + e]; }\n${wgslRouteSelect(r.scoreFn, 256)}` : '';
   return /* wgsl */ `
-${(routed(p) ? UR : U).wgsl('U')}
+${(r ? UR : U).wgsl('U')}
 @group(0) @binding(0) var<uniform> u: U;
 ${bindings(p)}
 ${dots.join('\n')}
@@ -212,7 +214,7 @@ export const moeGatherMatvec: Kernel<MoeGatherMatvecParams> = {
     if (cols > caps.maxWorkgroupsPerDim || rows > caps.maxWorkgroupsPerDim) {
       throw new RangeError(`moeGatherMatvec: ${cols}×${rows} workgroups exceed ${caps.maxWorkgroupsPerDim} per dimension`);
     }
-    const r = routed(p) ? p.route : undefined;
+    const r = routeOf(p);
     return {
       key: `moeGatherMatvec:${p.mode}:${p.wDtype}:${isVec(p) ? 'v' : 's'}:${ns > 0}${r ? `:route:${r.scoreFn}:${r.norm ? 'n' : 'r'}` : ''}`,
       code: () => gatherWgsl(p),

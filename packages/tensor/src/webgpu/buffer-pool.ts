@@ -53,7 +53,11 @@ export class BufferPool {
     let buf: GPUBuffer | undefined;
     if (list) {
       let best = 0;
-      for (let i = 1; i < list.length; i++) if (this.id(list[i]) < this.id(list[best])) best = i;
+      let bestId = this.id(list[0]);
+      for (let i = 1; i < list.length; i++) {
+        const id = this.id(list[i]);
+        if (id < bestId) [best, bestId] = [i, id];
+      }
       buf = list[best];
       list[best] = list[list.length - 1];
       list.pop();
