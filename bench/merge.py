@@ -62,8 +62,7 @@ if name == "moe":
         "decode_speedup_vs_thread_selection": [{"weights": d["weights"], "speedup": d["routeThread"]["medianMs"] / d["timing"]["medianMs"]} for d in ours["decode"]],
         "decode_speedup_vs_workgroup_selection_dispatch": [{"weights": d["weights"], "speedup": d["routeWorkgroup"]["medianMs"] / d["timing"]["medianMs"]} for d in ours["decode"] if "routeWorkgroup" in d],
         "decode_gathers_share_of_step": [{"weights": d["weights"], "share": d["parts"]["gathers"]["medianMs"] / d["timing"]["medianMs"]} for d in ours["decode"]],
-        "decode_parts_us": [{"weights": d["weights"], **{k: v["medianMs"] * 1e3 for k, v in d["parts"].items() if "medianMs" in v}} for d in ours["decode"]],
-        "decode_gather_variants_us": [{"weights": d["weights"], **{n: {k: t["medianMs"] * 1e3 for k, t in v.items()} for n, v in d["parts"].get("gatherVariants", {}).items()}} for d in ours["decode"]],
+        "decode_parts_us": [{"weights": d["weights"], **{k: v["medianMs"] * 1e3 for k, v in d["parts"].items()}} for d in ours["decode"]],
     }
 json.dump(rec, open(out_path, "w"), indent=2)
 print(json.dumps(rec["ratios"], indent=2))

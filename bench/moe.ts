@@ -13,7 +13,7 @@
 import { moeGatherMatvec, moeGroupedGemm, moeRouterRef, swigluRow } from '@hsa/kernels';
 import { disposeForward, expertsDecode, expertsDecodeRouted, MoeLayer, route } from '@hsa/moe';
 import { cast, matmul, Tensor, WebGpuBackend } from '@hsa/tensor';
-import { argValue, backendOptions, gitCommit, relDiff, type Timing, timeGpu, writeJson } from './common.js';
+import { argValue, backendOptions, gitCommit, relDiff, timeGpu, writeJson } from './common.js';
 import { checkSmall, denseStep, FULL, hashLayer, moeStep, SEEDS, SMALL, type Size } from './moe-steps.js';
 import { copyKernel, hashTensor, hashValue } from './moe-kernels.js';
 import { profileRun } from './profile.js';
@@ -83,11 +83,7 @@ function decodeSeparate(layer: MoeLayer, x: Tensor, variant: 'thread' | 'workgro
   return out;
 }
 
-/**
- * The two decode gathers alone: gate/up choosing the experts (route), then downCombine; each with its
- * variants (the selection by tree passes or by rank, 64 or 32 threads a weight row), outputs compared
- * with the default's first.
- */
+/** The two decode gathers alone: gate/up choosing the experts (route), then downCombine. */
 async function gatherKernels(layer: MoeLayer, x: Tensor, logits: Tensor, iters: number, reps: number) {
   const be = x.backend as WebGpuBackend;
   const p = layer.routerParams();
@@ -95,33 +91,18 @@ async function gatherKernels(layer: MoeLayer, x: Tensor, logits: Tensor, iters: 
   const sh = layer.shared;
   const Fs = sh ? sh.gate.shape[0] : 0;
   const base = { A: p.k, k: p.k, wDtype: layer.experts.gate.dtype as 'f32' | 'bf16', shared: Fs };
-  type V = { select?: 'tree' | 'rank'; rowThreads?: 32 | 64 };
-  const bufs = () => ({ idx: Tensor.empty(be, [p.k], 'i32'), cw: Tensor.empty(be, [p.k]), act: Tensor.empty(be, [p.k, F]), actS: Tensor.empty(be, [1, Math.max(Fs, 1)]), out: Tensor.empty(be, [1, d]) });
-  type B = ReturnType<typeof bufs>;
-  const gateUp = (b: B, v: V) =>
-    be.run(moeGatherMatvec, { ...base, ...v, mode: 'gateUp', N: F, K: d, route: { ...p, E } }, [x.arg(), b.idx.arg(), layer.experts.gate.arg(), layer.experts.up.arg(), ...(sh ? [sh.gate.arg(), sh.up.arg()] : []), b.act.arg(), ...(sh ? [b.actS.arg()] : []), logits.arg(), layer.biasDevice.arg(), b.cw.arg()]);
-  const down = (b: B, v: V) =>
-    be.run(moeGatherMatvec, { ...base, ...v, mode: 'downCombine', N: d, K: F }, [b.act.arg(), b.idx.arg(), layer.experts.down.arg(), b.cw.arg(), ...(sh ? [b.actS.arg(), sh.down.arg()] : []), b.out.arg()]);
-  const ref = bufs();
-  gateUp(ref, {});
-  down(ref, {});
-  const want = await Promise.all([ref.idx, ref.cw, ref.act, ref.actS, ref.out].map((t) => t.data()));
-  const variants: Record<string, [V, V]> = { default: [{}, {}], rank: [{ select: 'rank' }, {}], rank32: [{ select: 'rank', rowThreads: 32 }, { rowThreads: 32 }], tree32: [{ rowThreads: 32 }, { rowThreads: 32 }] };
-  const res: Record<string, { gateUpRouted: Timing; downCombine: Timing }> = {};
-  for (const [name, [vg, vd]] of Object.entries(variants)) {
-    const b = bufs();
-    gateUp(b, vg);
-    down(b, vd);
-    const got = await Promise.all([b.idx, b.cw, b.act, b.actS, b.out].map((t) => t.data()));
-    const same = got[0].join() === want[0].join() && relDiff(got[1], want[1]) === 0;
-    const rel = Math.max(...got.slice(2).map((g, i) => relDiff(g, want[i + 2])));
-    if (!same || !(rel <= 1e-5)) throw new Error(`decode gather variant ${name}: idx ${got[0].join()} vs ${want[0].join()}, outputs differ by ${rel}`);
-    res[name] = { gateUpRouted: await timeGpu(be, () => gateUp(b, vg), iters, reps), downCombine: await timeGpu(be, () => down(b, vd), iters, reps) };
-    for (const t of Object.values(b)) t.dispose();
-  }
-  for (const t of Object.values(ref)) t.dispose();
-  console.error(`decode gathers (µs, gate/up routed / downCombine): ${Object.entries(res).map(([n, r]) => `${n} ${(r.gateUpRouted.medianMs * 1e3).toFixed(1)} / ${(r.downCombine.medianMs * 1e3).toFixed(1)}`).join(', ')}`);
-  return { gateUpRouted: res.default.gateUpRouted, downCombine: res.default.downCombine, gatherVariants: res };
+  const [idx, cw] = [Tensor.empty(be, [p.k], 'i32'), Tensor.empty(be, [p.k])];
+  const act = Tensor.empty(be, [p.k, F]);
+  const actS = Tensor.empty(be, [1, Math.max(Fs, 1)]);
+  const out = Tensor.empty(be, [1, d]);
+  const gateUp = () =>
+    be.run(moeGatherMatvec, { ...base, mode: 'gateUp', N: F, K: d, route: { ...p, E } }, [x.arg(), idx.arg(), layer.experts.gate.arg(), layer.experts.up.arg(), ...(sh ? [sh.gate.arg(), sh.up.arg()] : []), act.arg(), ...(sh ? [actS.arg()] : []), logits.arg(), layer.biasDevice.arg(), cw.arg()]);
+  const down = () =>
+    be.run(moeGatherMatvec, { ...base, mode: 'downCombine', N: d, K: F }, [act.arg(), idx.arg(), layer.experts.down.arg(), cw.arg(), ...(sh ? [actS.arg(), sh.down.arg()] : []), out.arg()]);
+  gateUp();
+  const res = { gateUpRouted: await timeGpu(be, gateUp, iters, reps), downCombine: await timeGpu(be, down, iters, reps) };
+  for (const t of [idx, cw, act, actS, out]) t.dispose();
+  return res;
 }
 
 /**
@@ -152,8 +133,8 @@ async function decodeParts(layer: MoeLayer, x: Tensor, iters: number, reps: numb
   };
   logits.dispose();
   [...rs, fused].forEach(done);
-  const { gatherVariants: _, ...timed } = res;
-  console.error(`decode parts (µs): ${Object.entries(timed).map(([k, t]) => `${k} ${(t.medianMs * 1e3).toFixed(1)}`).join(', ')}`);
+  const us = (k: keyof typeof res) => `${k} ${(res[k].medianMs * 1e3).toFixed(1)}`;
+  console.error(`decode parts (µs): ${(Object.keys(res) as (keyof typeof res)[]).map(us).join(', ')}`);
   return res;
 }
 

@@ -30,10 +30,6 @@ export interface MoeGatherMatvecParams {
    * (moeRouterRef's rule, k = `k`); idx [A] and the combine weights [A] become outputs
    */
   route?: Omit<MoeRouterParams, 'T' | 'k' | 'variant'>;
-  /** with `route`: the picks by k tree passes (`tree`, default) or by each expert's rank (`rank`); the same choice */
-  select?: 'tree' | 'rank';
-  /** threads a weight row, 32 or 64 (default); the workgroup's 256 threads cover 256 / this rows */
-  rowThreads?: 32 | 64;
 }
 
 const dotRow = (x: ArrayLike<number>, xo: number, w: (i: number) => number, wo: number, K: number) => {

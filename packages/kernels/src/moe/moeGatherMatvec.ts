@@ -21,9 +21,8 @@ import { defineUniforms } from '../core/uniforms.js';
 import { type MoeGatherMatvecParams, moeGatherMatvecRef } from './moeGatherMatvec.ref.js';
 import { wgslRouteSelect } from './moeRouter.js';
 
-/** Threads a weight row (the workgroup's 256 threads make 256 / this rows). */
-const rowThreads = (p: MoeGatherMatvecParams) => p.rowThreads ?? 64;
-const rowsOf = (p: MoeGatherMatvecParams) => 256 / rowThreads(p);
+const ROWS = 4;
+const T = 64;
 const U = defineUniforms({ k: 'u32', N: 'u32', K: 'u32', A: 'u32', Ns: 'u32' });
 /** gateUp with `route`: the selection's fields too */
 const UR = defineUniforms({ k: 'u32', N: 'u32', K: 'u32', A: 'u32', Ns: 'u32', E: 'u32', nGroup: 'u32', topkGroup: 'u32', scale: 'f32' });
@@ -81,7 +80,6 @@ function dotvFn(p: MoeGatherMatvecParams, xb: string): string {
 
 /** `for i = t, t + 64, … < len/P`: acc += Σ over weights ws of dot(w[base + i], x at xo + i·P). */
 function rowLoop(p: MoeGatherMatvecParams, P: number, len: string, ws: [string, string][], xb: string, base: string, xo: string): string {
-  const T = rowThreads(p);
   if (!isVec(p)) {
     return `for (var i = t; i < ${len}; i += ${T}u) { ${ws.map(([w, acc]) => `${acc} += dot_${w}(${base} + i, ${xo} + i);`).join(' ')} }`;
   }
@@ -89,9 +87,8 @@ function rowLoop(p: MoeGatherMatvecParams, P: number, len: string, ws: [string, 
   return `for (var i = t; i < (${len} / ${P}u); i += ${T}u) { ${step} }`;
 }
 
-/** The threads of each row: a tree over part (g; v's at part[256 + …] when `two`). */
-function tree(p: MoeGatherMatvecParams, two: boolean): string {
-  const T = rowThreads(p);
+/** The 64 threads of each row: a tree over part (g; v's at part[256 + …] when `two`). */
+function tree(two: boolean): string {
   return `  part[lid] = g;
 ${two ? '  part[256u + lid] = v;' : ''}
   workgroupBarrier();
@@ -120,7 +117,7 @@ function body(p: MoeGatherMatvecParams, P: number): string {
       ? `  if (!isS) {
     let tok = a / u.k;
     let j = a % u.k;
-    let sum = ${p.select === 'rank' ? 'routeTokenRank' : 'routeToken'}(tok * u.E, lid, j + 1u);
+    let sum = routeToken(tok * u.E, lid, j + 1u);
     if (wid.x == 0u && j == u.k - 1u && lid == 0u) {
       for (var q = 0u; q < u.k; q++) {
         idx[tok * u.k + q] = pick[q];
@@ -139,7 +136,7 @@ ${pickStage}  let rows = select(u.N, u.Ns, isS);
   if (n < rows) {
     ${sh ? `if (isS) {\n      ${shared}\n    } else {\n      ${routedRows}\n    }` : routedRows}
   }
-${tree(p, true)}
+${tree(true)}
   if (t == 0u && n < rows) {
     let gs = part[lid];
     let val = gs / (1.0 + exp(-gs)) * part[256u + lid];
@@ -154,7 +151,7 @@ ${tree(p, true)}
     let xo = a * u.K;
     ${rowLoop(p, P, 'u.K', [['w0', 'g']], 'x', 'base', 'xo')}
   }
-${tree(p, false)}
+${tree(false)}
   if (t == 0u && n < u.N) { out[a * u.N + n] = part[lid]; }`;
   }
   const sharedLoop = `    let sbase = n * (u.Ns / ${P}u);
@@ -173,7 +170,7 @@ ${tree(p, false)}
     }
 ${sh ? sharedLoop : ''}
   }
-${tree(p, false)}
+${tree(false)}
   if (t == 0u && n < u.N) { out[tok * u.N + n] = part[lid]; }`;
 }
 
@@ -199,8 +196,8 @@ var<workgroup> part: array<f32, ${256 * (p.mode === 'gateUp' ? 2 : 1)}>;
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let n = wid.x * ${rowsOf(p)}u + lid / ${rowThreads(p)}u;
-  let t = lid % ${rowThreads(p)}u;
+  let n = wid.x * ${ROWS}u + lid / ${T}u;
+  let t = lid % ${T}u;
 ${body(p, P)}
 }`;
 }
@@ -212,15 +209,14 @@ export const moeGatherMatvec: Kernel<MoeGatherMatvecParams> = {
     const ns = sharedOf(p);
     if (p.A % p.k !== 0) throw new RangeError(`moeGatherMatvec: ${p.A} assignments are not whole tokens of k = ${p.k}`);
     const tokens = p.A / p.k;
-    if (![32, 64].includes(rowThreads(p))) throw new RangeError(`moeGatherMatvec: rowThreads ${p.rowThreads} is not 32 or 64`);
-    const cols = Math.ceil((p.mode === 'gateUp' ? Math.max(p.N, ns) : p.N) / rowsOf(p));
+    const cols = Math.ceil((p.mode === 'gateUp' ? Math.max(p.N, ns) : p.N) / ROWS);
     const rows = p.mode === 'gateUp' ? p.A + (ns ? tokens : 0) : p.mode === 'down' ? p.A : tokens;
     if (cols > caps.maxWorkgroupsPerDim || rows > caps.maxWorkgroupsPerDim) {
       throw new RangeError(`moeGatherMatvec: ${cols}×${rows} workgroups exceed ${caps.maxWorkgroupsPerDim} per dimension`);
     }
     const r = routeOf(p);
     return {
-      key: `moeGatherMatvec:${p.mode}:${p.wDtype}:${isVec(p) ? 'v' : 's'}:${ns > 0}:${rowThreads(p)}${r ? `:route:${r.scoreFn}:${r.norm ? 'n' : 'r'}:${p.select ?? 'tree'}` : ''}`,
+      key: `moeGatherMatvec:${p.mode}:${p.wDtype}:${isVec(p) ? 'v' : 's'}:${ns > 0}${r ? `:route:${r.scoreFn}:${r.norm ? 'n' : 'r'}` : ''}`,
       code: () => gatherWgsl(p),
       buffers: buffers(p),
       uniforms: r

@@ -199,35 +199,6 @@ ${scoresWg(scoreFn, wg)}
     workgroupBarrier();
   }
   return sum;
-}
-
-// the same picks by rank: each allowed expert counts the allowed ones ahead of it in the order (key
-// larger first, ties to the lower index; a NaN key ranks last), one barrier instead of a tree a pick
-fn rankKey(v: f32) -> f32 { return select(-3.4e38, v, v == v); }
-fn routeTokenRank(o: u32, lid: u32, passes: u32) -> f32 {
-${scoresWg(scoreFn, wg)}
-  for (var e = lid; e < u.E; e += ${wg}u) { ky[e] = sc[e] + bias[e]; }
-  workgroupBarrier();
-  if (u.nGroup > 1u) {
-    if (lid == 0u) { allowGroups(o); }
-    workgroupBarrier();
-  }
-  for (var e = lid; e < u.E; e += ${wg}u) {
-    if (!allowed(e)) { continue; }
-    let v = rankKey(ky[e]);
-    var r = 0u;
-    for (var f = 0u; f < u.E; f++) {
-      let w = rankKey(ky[f]);
-      if ((w > v || (w == v && f < e)) && allowed(f)) { r++; }
-    }
-    if (r < passes) { pick[r] = i32(e); }
-  }
-  workgroupBarrier();
-  var sum = 0.0;
-  if (lid == 0u) {
-    for (var j = 0u; j < passes; j++) { sum += sc[u32(pick[j])]; }
-  }
-  return sum;
 }`;
 }
 
