@@ -9,6 +9,8 @@
  *     default: head variant, the parts bound together)
  *   prefill: retrieval + chunk attention for every token of a 32K / 128K sequence
  *   swa: SWA forward at 32K with W = 4K
+ *   train: forward + backward of retrieval + chunk attention at 16K / 64K / 128K tokens (gradients of
+ *     q, qr, the landmarks and the chunk memory K/V), against FlashAttention's forward + backward
  * Every case is checked against the CPU references (sampled rows) before it is timed.
  * bench/attention_torch.py is the same-run PyTorch baseline.
  */
@@ -23,14 +25,9 @@ import {
 } from '@hsa/kernels';
 import { hsaChunkAttention, hsaRetrieval, hsaRetrievalDecode, swaAttention, Tensor, WebGpuBackend } from '@hsa/tensor';
 import { argValue, backendOptions, gitCommit, timeGpu, writeJson } from './common.js';
+import { D, DR, f64, HK, HQ, K, RET, S } from './attention-shapes.js';
+import { trainCase } from './attention-train.js';
 import { randomTensor } from './fill.js';
-
-const [HQ, HK, D, DR, S, K] = [32, 2, 128, 64, 64, 16];
-const RET = { chunkSize: S, topk: K, mode: 'softmax' as const, hk: HK };
-
-async function f64(t: Tensor): Promise<Float64Array> {
-  return Float64Array.from(await t.data());
-}
 
 /** Chunk c's K or V rows [S, Hk, D] of a part list, read back as float64. */
 async function chunkRows(be: WebGpuBackend, parts: Tensor[], perPart: number, c: number): Promise<Float64Array> {
@@ -107,11 +104,16 @@ async function decodeCase(be: WebGpuBackend, L: number) {
     out.dispose();
     if (!(e <= 1)) throw new Error(`decode ${L}: ${name} check failed (${e})`);
   }
-  // the retrieval with the previous top-k (rank counting, v2): the same chunks and weights as the default
-  const thr = hsaRetrievalDecode(qr.reshape([HK, DR]), lmk, { ...RET, pos, topkMode: 'rank' });
-  const [i0, i1, w0, w1] = await Promise.all([r0.idx, thr.idx, r0.w, thr.w].map(f64));
-  if (i0.some((x, i) => x !== i1[i]) || w0.some((x, i) => Math.abs(x - w1[i]) > 1e-6)) throw new Error(`decode ${L}: rank top-k differs`);
-  for (const t of [thr.idx, thr.w, thr.sel]) t.dispose();
+  // the retrieval with the previous top-ks (v2: rank counting; v3: each offer bounded) and with half
+  // and twice the scan's block length: the same chunks and weights as the default
+  const blockLen = decodeBlockLen(C);
+  const others = { rank: { topkMode: 'rank' }, threshold: { topkMode: 'threshold' }, halfBlocks: { blockLen: blockLen / 2 }, doubleBlocks: { blockLen: blockLen * 2 } } as const;
+  for (const [name, o] of Object.entries(others)) {
+    const thr = hsaRetrievalDecode(qr.reshape([HK, DR]), lmk, { ...RET, pos, ...o });
+    const [i0, i1, w0, w1] = await Promise.all([r0.idx, thr.idx, r0.w, thr.w].map(f64));
+    if (i0.some((x, i) => x !== i1[i]) || w0.some((x, i) => Math.abs(x - w1[i]) > 1e-6)) throw new Error(`decode ${L}: retrieval ${name} differs`);
+    for (const t of [thr.idx, thr.w, thr.sel]) t.dispose();
+  }
   const dispose = (r: ReturnType<typeof step>) => {
     for (const t of [r.idx, r.w, r.sel, r.out]) t.dispose();
   };
@@ -146,13 +148,16 @@ async function decodeCase(be: WebGpuBackend, L: number) {
 }
 
 /** Each dispatch of a decode step alone, into preallocated buffers (where the step's time goes). */
+/** The decode retrieval's default scan block length over C chunks (hsaRetrieval's rule for one token). */
+const decodeBlockLen = (C: number) => Math.max(256, Math.ceil((C * HK) / 512 / 256) * 256);
+
 async function decodeProfile(be: WebGpuBackend, io: { qr: Tensor; lmk: Tensor; q: Tensor; ks: Tensor[]; vs: Tensor[] }, pos: number) {
   const C = io.lmk.shape[0];
-  const blockLen = Math.max(256, Math.ceil((C * HK) / 512 / 256) * 256);
+  const blockLen = decodeBlockLen(C);
   const sp = { t: 1, chunks: C, s: S, hr: HK, hk: HK, dr: DR, topk: K, mode: 'softmax' as const, posOffset: pos, pass: 'scan' as const, blockLen };
   const nb = Math.ceil(C / blockLen);
-  const cs = Tensor.empty(be, [HK, nb, K], 'f32');
-  const ci = Tensor.empty(be, [HK, nb, K], 'u32');
+  const cs = Tensor.empty(be, [HK, 2 * nb, K], 'f32');
+  const ci = Tensor.empty(be, [HK, 2 * nb, K], 'u32');
   const [idx, w] = [Tensor.empty(be, [1, HK, K], 'i32'), Tensor.empty(be, [1, HK, K], 'f32')];
   const sel = Tensor.empty(be, [1, HK, K], 'f32');
   const planes = Tensor.empty(be, [K, 1, HQ, D], 'f32');
@@ -163,6 +168,13 @@ async function decodeProfile(be: WebGpuBackend, io: { qr: Tensor; lmk: Tensor; q
   const rk = { ...sp, topkMode: 'rank' as const };
   const scanR = () => be.run(hsaSelect, rk, [qr.arg(), io.lmk.arg(), cs.arg(), ci.arg()]);
   const mergeR = () => be.run(hsaSelect, { ...rk, pass: 'merge' }, [cs.arg(), ci.arg(), idx.arg(), w.arg(), sel.arg()]);
+  const mergeT = () => be.run(hsaSelect, { ...sp, topkMode: 'threshold', pass: 'merge' }, [cs.arg(), ci.arg(), idx.arg(), w.arg(), sel.arg()]);
+  const blocks = (f: number) => {
+    const bp = { ...sp, blockLen: blockLen * f };
+    return [() => be.run(hsaSelect, bp, [qr.arg(), io.lmk.arg(), cs.arg(), ci.arg()]), () => be.run(hsaSelect, { ...bp, pass: 'merge' }, [cs.arg(), ci.arg(), idx.arg(), w.arg(), sel.arg()])];
+  };
+  const [scanHalf, mergeHalf] = blocks(0.5);
+  const [scanDouble, mergeDouble] = blocks(2);
   scan();
   merge();
   const cn = io.ks[0].shape[0] / S;
@@ -170,7 +182,7 @@ async function decodeProfile(be: WebGpuBackend, io: { qr: Tensor; lmk: Tensor; q
   const attnOf = (o: { variant: 'tile' | 'head' }) => () => be.run(hsaChunkAttentionForward, { ...ap, ...o }, [io.q.arg(), io.ks[0].arg(), io.vs[0].arg(), idx.arg(), w.arg(), planes.arg()]);
   const sum = () => be.run(hsaPlaneSum, { n: HQ * D, planes: K }, [planes.arg(), out.arg()]);
   const res: Record<string, number> = {};
-  for (const [name, f] of [['scan', scan], ['merge', merge], ['scanRank', scanR], ['mergeRank', mergeR], ['chunkAttentionPart', attnOf({ variant: 'head' })], ['chunkAttentionPartTile', attnOf({ variant: 'tile' })], ['planeSum', sum], ['none', () => {}]] as const) {
+  for (const [name, f] of [['scan', scan], ['merge', merge], ['mergeThreshold', mergeT], ['scanRank', scanR], ['mergeRank', mergeR], ['scanHalfBlocks', scanHalf], ['mergeHalfBlocks', mergeHalf], ['scanDoubleBlocks', scanDouble], ['mergeDoubleBlocks', mergeDouble], ['chunkAttentionPart', attnOf({ variant: 'head' })], ['chunkAttentionPartTile', attnOf({ variant: 'tile' })], ['planeSum', sum], ['none', () => {}]] as const) {
     res[name] = (await timeGpu(be, f, 50)).medianMs;
   }
   for (const t of [cs, ci, idx, w, sel, planes, out, qr]) t.dispose();
@@ -261,6 +273,16 @@ async function main() {
     }
   }
   const swa = decodeOnly ? [] : [await swaCase(be, quick ? 1024 : 1 << 15, quick ? 256 : 4096)];
+  const train = [];
+  // --quick: two segments of 512, so the segment joins are checked here too
+  for (const T of quick ? [1 << 10] : decodeOnly ? [] : [1 << 14, 1 << 16, 1 << 17]) {
+    try {
+      train.push(await trainCase(be, T, true, quick ? 512 : undefined));
+    } catch (e) {
+      console.error(`train ${T} failed: ${(e as Error).message}`);
+      train.push({ tokens: T, error: String((e as Error).message).split('\n')[0] });
+    }
+  }
   writeJson(argValue('--json'), {
     bench: 'attention',
     commit: gitCommit(),
@@ -271,6 +293,7 @@ async function main() {
     decode,
     prefill,
     swa,
+    train,
   });
   be.destroy();
 }

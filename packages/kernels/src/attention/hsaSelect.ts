@@ -15,6 +15,8 @@
  * only the candidates as good as the bound (the first offer of a block: a few dozen, not 256); on the
  * H200 the retrieval of one decode step takes 1.3–1.5× less time than v2's (0.041 vs 0.052 ms at 1M,
  * 0.105 vs 0.138 ms at 16M; bench/attention). v2 stays as `topkMode: 'rank'`.
+ * v4 (`topkMode: 'bound'`, the default; the merge only, its scan is v3's): the merge offers only the
+ * candidates as good as the k-th best block head (hsaMergeWgsl), not every block's whole list.
  */
 import type { FloatArray } from '../core/dtype.js';
 import { ArgumentError } from '../core/errors.js';
@@ -34,8 +36,11 @@ export interface HsaSelectParams extends HsaRetrievalParams {
   pass: SelectMode;
   /** chunks per scan block (scan and merge) */
   blockLen: number;
-  /** the decode passes' workgroup top-k: `threshold` (default, v3: a bound first) or `rank` (v2) */
-  topkMode?: 'rank' | 'threshold';
+  /**
+   * the decode passes' workgroup top-k: `bound` (default, v4: the merge bounded by the block heads),
+   * `threshold` (v3: each offer bounds its k-th first) or `rank` (v2)
+   */
+  topkMode?: 'rank' | 'threshold' | 'bound';
 }
 
 const U = defineUniforms({
@@ -102,13 +107,14 @@ export const hsaSelect: Kernel<HsaSelectParams> = {
     const wide = caps.maxInvocations >= SCAN_WG && (p.pass === 'merge' || (p.pass === 'scan' && p.dr % 4 === 0));
     const RT = wide && p.pass === 'scan' ? scanTileRows(KMAX, p.dr, caps.maxWorkgroupStorage) : 0;
     const threshold = wide && p.topkMode !== 'rank';
+    const bound = threshold && p.pass === 'merge' && p.topkMode !== 'threshold';
     const code = !wide
       ? () => hsaSelectWgsl({ mode: p.pass, WG, KMAX, DR: p.dr }, header)
       : p.pass === 'merge'
-        ? () => hsaMergeWgsl(KMAX, header, threshold)
+        ? () => hsaMergeWgsl(KMAX, header, threshold, bound)
         : () => hsaScan4Wgsl({ KMAX, DR: p.dr, RT, threshold }, header.replace('lmk: array<f32>', 'lmk: array<vec4<f32>>'));
     return {
-      key: `hsaSelect:${p.pass}:${WG}:${KMAX}:${p.dr}:${wide}:${RT}:${threshold ? 'thr' : 'rank'}`,
+      key: `hsaSelect:${p.pass}:${WG}:${KMAX}:${p.dr}:${wide}:${RT}:${bound ? 'bound' : threshold ? 'thr' : 'rank'}`,
       code,
       buffers: bufs,
       uniforms: U.pack({

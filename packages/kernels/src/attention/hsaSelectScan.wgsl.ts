@@ -5,8 +5,9 @@
  *     chunks per tile, ⌈RT·dr/4 / 256⌉ loads per invocation); each load's 4-term dot with the query
  *     lands in workgroup memory, one invocation per chunk sums its dr/4 partials in order and offers
  *     the score; the block's best k (sorted) are its candidate list.
- *   merge: the candidate lists of all blocks of a row, offered 1024 at a time, then the slot rules and
- *     the fusion weights in parallel over the k slots.
+ *   merge: the candidate lists of all blocks of a row, offered 1024 at a time (v4: only those as good
+ *     as the k-th best block head), then the slot rules and the fusion weights in parallel over the k
+ *     slots.
  */
 import { WGSL_LINEAR_WORKGROUP } from '../core/program.js';
 import { finalizeParWgsl, TOPK_WG, topkWgsl } from './hsaSelectTopk.wgsl.js';
@@ -91,19 +92,50 @@ ${tileLoads(DV, RT * DV)}
 }`;
 }
 
-/** `header` declares `u`, candS, candI, idx, w, sel (see hsaSelect.ts). */
-export function hsaMergeWgsl(KMAX: number, header: string, threshold = false): string {
+/**
+ * `header` declares `u`, candS, candI, idx, w, sel (see hsaSelect.ts). With `bound` (v4): before the
+ * candidates are offered, the k-th best of the blocks' heads (each block's list is sorted, best first)
+ * bounds them: k distinct candidates are at least as good as it, so a worse one cannot be in the top
+ * k, and the offers after it rank a few candidates instead of most of them. Used when the row has k
+ * to 256 blocks (one head an invocation); otherwise every candidate is offered.
+ */
+export function hsaMergeWgsl(KMAX: number, header: string, threshold = false, bound = false): string {
   const loads = [0, 1, 2, 3].map((q) => `    let i${q} = b0 + lid + ${q * SCAN_WG}u; let o${q} = row * u.ncand + min(i${q}, u.ncand - 1u);
     let s${q} = candS[o${q}]; let c${q} = candI[o${q}];`);
-  const offers = [0, 1, 2, 3].map((q) => `    topkOffer(lid, i${q} < u.ncand, s${q}, c${q});`);
+  const keep = (q: number) => (bound ? ` && !better(ts, ti, s${q}, c${q})` : '');
+  const offers = [0, 1, 2, 3].map((q) => `    topkOffer(lid, i${q} < u.ncand${keep(q)}, s${q}, c${q});`);
+  const headBound = `  var ts = NEG; var ti = 0xffffffffu;
+  let nb = u.ncand / u.k;
+  if (nb >= u.k && nb <= ${SCAN_WG}u) {
+    let hb = lid < nb;
+    let ho = row * u.ncand + min(lid, nb - 1u) * u.k;
+    let hs = select(NEG, candS[ho], hb); let hi = select(0xffffffffu, candI[ho], hb);
+    hS[lid] = hs; hI[lid] = hi;
+    if (lid == 0u) { tS = NEG; tI = 0xffffffffu; }
+    workgroupBarrier();
+    if (hb) {
+      var r = 0u;
+      for (var j = 0u; j < nb; j++) { r += u32(better(hS[j], hI[j], hs, hi)); }
+      // the heads are distinct but for empty blocks' (NEG, 2^32 - 1): when those share rank k - 1
+      // no invocation writes and the bound stays at the bottom (every candidate offered)
+      if (r == u.k - 1u) { tS = hs; tI = hi; }
+    }
+    workgroupBarrier();
+    ts = tS; ti = tI;
+  }
+`;
   return /* wgsl */ `
 ${header}
 ${topkWgsl(KMAX, threshold)}
 ${finalizeParWgsl(KMAX)}
+${bound ? `var<workgroup> hS: array<f32, ${SCAN_WG}>;
+var<workgroup> hI: array<u32, ${SCAN_WG}>;
+var<workgroup> tS: f32;
+var<workgroup> tI: u32;` : ''}
 ${ENTRY}
   let row = wgi;
   topkInit(lid);
-  for (var b0 = 0u; b0 < u.ncand; b0 += ${4 * SCAN_WG}u) {
+${bound ? headBound : ''}  for (var b0 = 0u; b0 < u.ncand; b0 += ${4 * SCAN_WG}u) {
 ${loads.join('\n')}
 ${offers.join('\n')}
   }

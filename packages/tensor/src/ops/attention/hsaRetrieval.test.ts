@@ -23,9 +23,16 @@ const CASES: Case[] = [
   { ...base, t: 2, chunks: 700, s: 2, topk: 9, posOffset: 1401, dr: 5, blockLen: 128 },
   // many equal scores (landmarks and queries in {−1, 0, 1}): the order by chunk index decides
   { ...base, t: 1, chunks: 3000, s: 4, topk: 16, posOffset: 12000, dr: 8, ties: true },
+  // the merge bounded by the block heads (v4): ties over 30 blocks, exactly k blocks with one past
+  // the visible chunks (an empty block's head), more blocks than heads it takes (every candidate offered)
+  { ...base, t: 1, chunks: 3000, s: 4, topk: 16, posOffset: 12000, dr: 8, ties: true, blockLen: 100 },
+  { ...base, t: 2, chunks: 900, s: 4, topk: 9, posOffset: 3200, dr: 8, blockLen: 100 },
+  { ...base, t: 1, chunks: 3000, s: 4, topk: 4, posOffset: 12000, dr: 8, blockLen: 8 },
 ];
-// the previous top-k (rank counting of every candidate; the default is the threshold top-k) on every case with a block scan
-const RANK: Case[] = CASES.filter((c) => c.blockLen !== undefined || c.chunks > 1024).map((c) => ({ ...c, topkMode: 'rank' }));
+// the previous top-ks (v2: rank counting of every candidate; v3: each offer bounded first) on every
+// case with a block scan
+const SCANNED = CASES.filter((c) => c.blockLen !== undefined || c.chunks > 1024);
+const RANK: Case[] = [...SCANNED.map((c) => ({ ...c, topkMode: 'rank' as const })), ...SCANNED.map((c) => ({ ...c, topkMode: 'threshold' as const }))];
 
 describe.each(testBackends())('hsaRetrieval on %s', (_name, makeBackend) => {
   it.each([...CASES, ...RANK])('%j', async (c) => {

@@ -32,10 +32,11 @@ export interface HsaRetrievalOptions {
   /** force the block scan (chunks per block); default: blocks only for few rows over many chunks */
   blockLen?: number;
   /**
-   * the block scan's and merge's workgroup top-k (WebGPU): `threshold` (default: a bound on the k-th
-   * first, fewer candidates ranked) or `rank` (the previous version); the same result
+   * the block scan's and merge's workgroup top-k (WebGPU): `bound` (default: the merge offers only
+   * candidates as good as the k-th best block head, v4), `threshold` (each offer bounds its k-th
+   * first, v3) or `rank` (v2); the same result
    */
-  topkMode?: 'rank' | 'threshold';
+  topkMode?: 'rank' | 'threshold' | 'bound';
 }
 
 export interface HsaRetrievalResult {
