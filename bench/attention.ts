@@ -104,10 +104,10 @@ async function decodeCase(be: WebGpuBackend, L: number) {
     out.dispose();
     if (!(e <= 1)) throw new Error(`decode ${L}: ${name} check failed (${e})`);
   }
-  // the retrieval with the previous top-ks (v2: rank counting; v3: each offer bounded) and with half
-  // and twice the scan's block length: the same chunks and weights as the default
+  // the retrieval's previous versions (v2: rank counting; v3: each offer bounded) and with half
+  // and 2 or 4 times the scan's block length: the same chunks and weights as the default
   const blockLen = decodeBlockLen(C);
-  const others = { rank: { topkMode: 'rank' }, threshold: { topkMode: 'threshold' }, halfBlocks: { blockLen: blockLen / 2 }, doubleBlocks: { blockLen: blockLen * 2 } } as const;
+  const others = { rank: { topkMode: 'rank' }, threshold: { topkMode: 'threshold' }, halfBlocks: { blockLen: blockLen / 2 }, doubleBlocks: { blockLen: blockLen * 2 }, quadBlocks: { blockLen: blockLen * 4 } } as const;
   for (const [name, o] of Object.entries(others)) {
     const thr = hsaRetrievalDecode(qr.reshape([HK, DR]), lmk, { ...RET, pos, ...o });
     const [i0, i1, w0, w1] = await Promise.all([r0.idx, thr.idx, r0.w, thr.w].map(f64));
@@ -168,6 +168,7 @@ async function decodeProfile(be: WebGpuBackend, io: { qr: Tensor; lmk: Tensor; q
   const rk = { ...sp, topkMode: 'rank' as const };
   const scanR = () => be.run(hsaSelect, rk, [qr.arg(), io.lmk.arg(), cs.arg(), ci.arg()]);
   const mergeR = () => be.run(hsaSelect, { ...rk, pass: 'merge' }, [cs.arg(), ci.arg(), idx.arg(), w.arg(), sel.arg()]);
+  const scanT = () => be.run(hsaSelect, { ...sp, topkMode: 'threshold' }, [qr.arg(), io.lmk.arg(), cs.arg(), ci.arg()]);
   const mergeT = () => be.run(hsaSelect, { ...sp, topkMode: 'threshold', pass: 'merge' }, [cs.arg(), ci.arg(), idx.arg(), w.arg(), sel.arg()]);
   const blocks = (f: number) => {
     const bp = { ...sp, blockLen: blockLen * f };
@@ -175,6 +176,7 @@ async function decodeProfile(be: WebGpuBackend, io: { qr: Tensor; lmk: Tensor; q
   };
   const [scanHalf, mergeHalf] = blocks(0.5);
   const [scanDouble, mergeDouble] = blocks(2);
+  const [scanQuad, mergeQuad] = blocks(4);
   scan();
   merge();
   const cn = io.ks[0].shape[0] / S;
@@ -182,7 +184,7 @@ async function decodeProfile(be: WebGpuBackend, io: { qr: Tensor; lmk: Tensor; q
   const attnOf = (o: { variant: 'tile' | 'head' }) => () => be.run(hsaChunkAttentionForward, { ...ap, ...o }, [io.q.arg(), io.ks[0].arg(), io.vs[0].arg(), idx.arg(), w.arg(), planes.arg()]);
   const sum = () => be.run(hsaPlaneSum, { n: HQ * D, planes: K }, [planes.arg(), out.arg()]);
   const res: Record<string, number> = {};
-  for (const [name, f] of [['scan', scan], ['merge', merge], ['mergeThreshold', mergeT], ['scanRank', scanR], ['mergeRank', mergeR], ['scanHalfBlocks', scanHalf], ['mergeHalfBlocks', mergeHalf], ['scanDoubleBlocks', scanDouble], ['mergeDoubleBlocks', mergeDouble], ['chunkAttentionPart', attnOf({ variant: 'head' })], ['chunkAttentionPartTile', attnOf({ variant: 'tile' })], ['planeSum', sum], ['none', () => {}]] as const) {
+  for (const [name, f] of [['scan', scan], ['merge', merge], ['scanThreshold', scanT], ['mergeThreshold', mergeT], ['scanRank', scanR], ['mergeRank', mergeR], ['scanHalfBlocks', scanHalf], ['mergeHalfBlocks', mergeHalf], ['scanDoubleBlocks', scanDouble], ['mergeDoubleBlocks', mergeDouble], ['scanQuadBlocks', scanQuad], ['mergeQuadBlocks', mergeQuad], ['chunkAttentionPart', attnOf({ variant: 'head' })], ['chunkAttentionPartTile', attnOf({ variant: 'tile' })], ['planeSum', sum], ['none', () => {}]] as const) {
     res[name] = (await timeGpu(be, f, 50)).medianMs;
   }
   for (const t of [cs, ci, idx, w, sel, planes, out, qr]) t.dispose();

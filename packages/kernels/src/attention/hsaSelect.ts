@@ -15,8 +15,9 @@
  * only the candidates as good as the bound (the first offer of a block: a few dozen, not 256); on the
  * H200 the retrieval of one decode step takes 1.3–1.5× less time than v2's (0.041 vs 0.052 ms at 1M,
  * 0.105 vs 0.138 ms at 16M; bench/attention). v2 stays as `topkMode: 'rank'`.
- * v4 (`topkMode: 'bound'`, the default; the merge only, its scan is v3's): the merge offers only the
- * candidates as good as the k-th best block head (hsaMergeWgsl), not every block's whole list.
+ * v4 (`topkMode: 'bound'`, the default): the merge offers only the candidates as good as the k-th
+ * best block head (hsaMergeWgsl), not every block's whole list; the scan issues each tile's loads
+ * before the previous tile's sums and offer.
  */
 import type { FloatArray } from '../core/dtype.js';
 import { ArgumentError } from '../core/errors.js';
@@ -107,12 +108,12 @@ export const hsaSelect: Kernel<HsaSelectParams> = {
     const wide = caps.maxInvocations >= SCAN_WG && (p.pass === 'merge' || (p.pass === 'scan' && p.dr % 4 === 0));
     const RT = wide && p.pass === 'scan' ? scanTileRows(KMAX, p.dr, caps.maxWorkgroupStorage) : 0;
     const threshold = wide && p.topkMode !== 'rank';
-    const bound = threshold && p.pass === 'merge' && p.topkMode !== 'threshold';
+    const bound = threshold && p.topkMode !== 'threshold';
     const code = !wide
       ? () => hsaSelectWgsl({ mode: p.pass, WG, KMAX, DR: p.dr }, header)
       : p.pass === 'merge'
         ? () => hsaMergeWgsl(KMAX, header, threshold, bound)
-        : () => hsaScan4Wgsl({ KMAX, DR: p.dr, RT, threshold }, header.replace('lmk: array<f32>', 'lmk: array<vec4<f32>>'));
+        : () => hsaScan4Wgsl({ KMAX, DR: p.dr, RT, threshold, pipelined: bound }, header.replace('lmk: array<f32>', 'lmk: array<vec4<f32>>'));
     return {
       key: `hsaSelect:${p.pass}:${WG}:${KMAX}:${p.dr}:${wide}:${RT}:${bound ? 'bound' : threshold ? 'thr' : 'rank'}`,
       code,

@@ -21,6 +21,8 @@ export interface Scan4Shape {
   RT: number;
   /** the top-k's threshold stage (topkWgsl) */
   threshold?: boolean;
+  /** v4: each tile's loads issued before the previous tile's sums and offer */
+  pipelined?: boolean;
 }
 
 /** Chunks per tile that fit the workgroup memory left by the top-k lists and the query. */
@@ -43,11 +45,48 @@ function tileLoads(DV: number, TV: number): string {
   return lines.join('\n');
 }
 
+/**
+ * The pipelined tile loop's pieces (v4): the loads of a tile at `base` (n chunks) into the registers
+ * v0 … (declared by `decl`), and their 4-term dots into `part`.
+ */
+function pipelinedTile(DV: number, TV: number) {
+  const lpt = Math.ceil(TV / SCAN_WG);
+  const js = Array.from({ length: lpt }, (_, j) => j);
+  const addr = (j: number, base: string, n: string) => `lmk[((${base} + min(e${j} / ${DV}u, ${n} - 1u)) * u.hr + h) * ${DV}u + e${j} % ${DV}u]`;
+  return {
+    decl: (base: string, n: string) => js.map((j) => `  let e${j} = lid + ${j * SCAN_WG}u;\n  var v${j} = ${addr(j, base, n)};`).join('\n'),
+    load: (base: string, n: string) => js.map((j) => `      v${j} = ${addr(j, base, n)};`).join('\n'),
+    dots: js
+      .map((j) => {
+        const guard = (j + 1) * SCAN_WG <= TV ? '' : `if (e${j} < ${TV}u) `;
+        return `    ${guard}{ part[(e${j} / ${DV}u) * ${DV + 1}u + e${j} % ${DV}u] = dot(v${j}, qv[e${j} % ${DV}u]); }`;
+      })
+      .join('\n'),
+  };
+}
+
 const ENTRY = `@compute @workgroup_size(${SCAN_WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
   let wgi = ${WGSL_LINEAR_WORKGROUP};
   if (wgi >= u.nwg) { return; }`;
+
+/** v4's tile loop: the next tile's loads are issued before this tile's sums and offer. */
+function pipelinedLoop(DV: number, RT: number): string {
+  const t = pipelinedTile(DV, RT * DV);
+  return `  var tc = c0;
+  var n = min(${RT}u, c1 - tc);
+${t.decl('tc', 'n')}
+  loop {
+    if (tc >= c1) { break; }
+${t.dots}
+    workgroupBarrier();
+    let tn = tc + ${RT}u;
+    let nn = min(${RT}u, c1 - min(tn, c1));
+    if (nn > 0u) {
+${t.load('tn', 'nn')}
+    }`;
+}
 
 /** `header` declares `u`, qr (f32), lmk (vec4<f32>), candS, candI (see hsaSelect.ts). */
 export function hsaScan4Wgsl(c: Scan4Shape, header: string): string {
@@ -71,10 +110,10 @@ ${ENTRY}
   let c0 = blk * u.blockLen;
   let c1 = min(u.chunks, c0 + u.blockLen);
   let pos = u.posOffset + t;
-  for (var tc = c0; tc < c1; tc += ${RT}u) {
+${c.pipelined ? pipelinedLoop(DV, RT) : `  for (var tc = c0; tc < c1; tc += ${RT}u) {
     let n = min(${RT}u, c1 - tc);
 ${tileLoads(DV, RT * DV)}
-    workgroupBarrier();
+    workgroupBarrier();`}
     var sc = NEG;
     let ch = tc + lid;
     if (lid < n) {
@@ -83,6 +122,7 @@ ${tileLoads(DV, RT * DV)}
       sc = select(NEG, acc * u.scale, visible(ch, pos));
     }
     topkOffer(lid, lid < n, sc, ch);
+${c.pipelined ? '    tc = tn;\n    n = nn;' : ''}
   }
   if (lid < u.k) {
     let o = (row * u.nblocks + blk) * u.k + lid;
@@ -93,20 +133,30 @@ ${tileLoads(DV, RT * DV)}
 }
 
 /**
- * `header` declares `u`, candS, candI, idx, w, sel (see hsaSelect.ts). With `bound` (v4): before the
- * candidates are offered, the k-th best of the blocks' heads (each block's list is sorted, best first)
- * bounds them: k distinct candidates are at least as good as it, so a worse one cannot be in the top
- * k, and the offers after it rank a few candidates instead of most of them. Used when the row has k
- * to 256 blocks (one head an invocation); otherwise every candidate is offered.
+ * `header` declares `u`, candS, candI, idx, w, sel (see hsaSelect.ts). With `bound` (v4): the k-th
+ * best of the blocks' heads (each block's list is sorted, best first) bounds the candidates: k
+ * distinct candidates are at least as good as it, so a worse one cannot be in the top k. The ones as
+ * good as it (usually a few dozen) are compacted in one pass over all lists and ranked once; more than
+ * one offer holds (many equal scores) are offered 256 at a time. Used when the row has k to 256
+ * blocks (a head an invocation); otherwise every candidate is offered, 1024 at a time.
  */
+const indent = (text: string, n: number) => text.replace(/^/gm, ' '.repeat(n));
+
 export function hsaMergeWgsl(KMAX: number, header: string, threshold = false, bound = false): string {
   const loads = [0, 1, 2, 3].map((q) => `    let i${q} = b0 + lid + ${q * SCAN_WG}u; let o${q} = row * u.ncand + min(i${q}, u.ncand - 1u);
     let s${q} = candS[o${q}]; let c${q} = candI[o${q}];`);
-  const keep = (q: number) => (bound ? ` && !better(ts, ti, s${q}, c${q})` : '');
-  const offers = [0, 1, 2, 3].map((q) => `    topkOffer(lid, i${q} < u.ncand${keep(q)}, s${q}, c${q});`);
+  const keep = (q: number) => `i${q} < u.ncand${bound ? ` && !better(ts, ti, s${q}, c${q})` : ''}`;
+  const offerAll = `  for (var b0 = 0u; b0 < u.ncand; b0 += ${4 * SCAN_WG}u) {
+${loads.join('\n')}
+${[0, 1, 2, 3].map((q) => `    topkOffer(lid, ${keep(q)}, s${q}, c${q});`).join('\n')}
+  }`;
+  const compact = [0, 1, 2, 3].map(
+    (q) => `    if (${keep(q)} && better(s${q}, c${q}, kS, kI)) { let p = atomicAdd(&nLive, 1u); if (p < ${SCAN_WG}u) { cS[p] = s${q}; cI[p] = c${q}; } }`,
+  );
   const headBound = `  var ts = NEG; var ti = 0xffffffffu;
   let nb = u.ncand / u.k;
-  if (nb >= u.k && nb <= ${SCAN_WG}u) {
+  let useBound = nb >= u.k && nb <= ${SCAN_WG}u;
+  if (useBound) {
     let hb = lid < nb;
     let ho = row * u.ncand + min(lid, nb - 1u) * u.k;
     let hs = select(NEG, candS[ho], hb); let hi = select(0xffffffffu, candI[ho], hb);
@@ -117,28 +167,41 @@ export function hsaMergeWgsl(KMAX: number, header: string, threshold = false, bo
       var r = 0u;
       for (var j = 0u; j < nb; j++) { r += u32(better(hS[j], hI[j], hs, hi)); }
       // the heads are distinct but for empty blocks' (NEG, 2^32 - 1): when those share rank k - 1
-      // no invocation writes and the bound stays at the bottom (every candidate offered)
+      // no invocation writes and the bound stays at the bottom (every candidate kept)
       if (r == u.k - 1u) { tS = hs; tI = hi; }
     }
     workgroupBarrier();
     ts = tS; ti = tI;
   }
-`;
+  // the empty list's k-th: candidates no better (empty lists' entries) are never kept
+  let kS = bS[u.k - 1u]; let kI = bI[u.k - 1u];
+  if (useBound) {
+    for (var b0 = 0u; b0 < u.ncand; b0 += ${4 * SCAN_WG}u) {
+${indent(loads.join('\n'), 2)}
+${indent(compact.join('\n'), 2)}
+    }
+    workgroupBarrier();
+    if (lid == 0u) { nL = atomicLoad(&nLive); }
+    let m = workgroupUniformLoad(&nL);
+    if (m <= ${SCAN_WG}u) {
+      topkRank(lid, m);
+    } else {
+      if (lid == 0u) { atomicStore(&nLive, 0u); }
+      workgroupBarrier();
+${indent(offerAll, 4)}
+    }
+  } else {
+${indent(offerAll, 2)}
+  }`;
   return /* wgsl */ `
 ${header}
 ${topkWgsl(KMAX, threshold)}
 ${finalizeParWgsl(KMAX)}
-${bound ? `var<workgroup> hS: array<f32, ${SCAN_WG}>;
-var<workgroup> hI: array<u32, ${SCAN_WG}>;
-var<workgroup> tS: f32;
-var<workgroup> tI: u32;` : ''}
+${bound ? `var<workgroup> hS: array<f32, ${SCAN_WG}>;\nvar<workgroup> hI: array<u32, ${SCAN_WG}>;\nvar<workgroup> tS: f32;\nvar<workgroup> tI: u32;` : ''}
 ${ENTRY}
   let row = wgi;
   topkInit(lid);
-${bound ? headBound : ''}  for (var b0 = 0u; b0 < u.ncand; b0 += ${4 * SCAN_WG}u) {
-${loads.join('\n')}
-${offers.join('\n')}
-  }
+${bound ? headBound : offerAll}
   finalizePar(lid, row / u.hr, row % u.hr);
 }`;
 }

@@ -4,7 +4,8 @@
  * current k-th (one per invocation), then every candidate and list entry counts the entries better
  * than it (broadcast reads, no serial insertion) and moves to that rank. Order: score descending,
  * ties by lower chunk index; the empty list holds (NEG, 2³²−k … 2³²−1), which every chunk beats.
- * The result does not depend on the order of the candidates (a strict total order).
+ * The result does not depend on the order of the candidates (a strict total order). topkRank is the
+ * offer after its compaction, for callers that compact candidates themselves (the merge, v4).
  */
 export const TOPK_WG = 256;
 
@@ -34,11 +35,15 @@ fn topkInit(lid: u32) {
   workgroupBarrier();
 }
 fn topkOffer(lid: u32, has: bool, s: f32, i: u32) {
-  let k = u.k;
-  if (has && better(s, i, bS[k - 1u], bI[k - 1u])) { let p = atomicAdd(&nLive, 1u); cS[p] = s; cI[p] = i; }
+  if (has && better(s, i, bS[u.k - 1u], bI[u.k - 1u])) { let p = atomicAdd(&nLive, 1u); cS[p] = s; cI[p] = i; }
   workgroupBarrier();
   if (lid == 0u) { nL = atomicLoad(&nLive); }
-  var m = workgroupUniformLoad(&nL);
+  topkRank(lid, workgroupUniformLoad(&nL));
+}
+// the m0 (≤ ${TOPK_WG}) candidates compacted in cS/cI, each better than the k-th, into the list
+fn topkRank(lid: u32, m0: u32) {
+  let k = u.k;
+  var m = m0;
 ${threshold ? prefilter() : ''}
   if (m > 0u) {
     let ms = cS[min(lid, ${TOPK_WG - 1}u)]; let mi = cI[min(lid, ${TOPK_WG - 1}u)];

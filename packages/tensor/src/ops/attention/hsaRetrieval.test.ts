@@ -5,7 +5,7 @@ import { Tensor } from '../../tensor.js';
 import { expectClose, freshSeed, randF32, testBackends, toF64 } from '../../test-utils/index.js';
 import { hsaRetrieval } from './hsaRetrieval.js';
 
-type Case = Omit<HsaRetrievalParams, 'scale'> & { blockLen?: number; topkMode?: 'rank' | 'threshold'; ties?: boolean };
+type Case = Omit<HsaRetrievalParams, 'scale'> & { blockLen?: number; topkMode?: 'rank' | 'threshold'; ties?: boolean; flat?: boolean };
 
 const base = { s: 16, hr: 2, hk: 2, dr: 8, topk: 3, mode: 'softmax' as const };
 const CASES: Case[] = [
@@ -28,6 +28,9 @@ const CASES: Case[] = [
   { ...base, t: 1, chunks: 3000, s: 4, topk: 16, posOffset: 12000, dr: 8, ties: true, blockLen: 100 },
   { ...base, t: 2, chunks: 900, s: 4, topk: 9, posOffset: 3200, dr: 8, blockLen: 100 },
   { ...base, t: 1, chunks: 3000, s: 4, topk: 4, posOffset: 12000, dr: 8, blockLen: 8 },
+  // every score equal (a zero query): the chunk order decides, and the k − 1 best blocks' whole lists
+  // (19 · 20 + 1 candidates) overflow the one compaction: offered 256 at a time
+  { ...base, t: 1, chunks: 3000, s: 4, topk: 20, posOffset: 12000, dr: 8, blockLen: 32, flat: true },
 ];
 // the previous top-ks (v2: rank counting of every candidate; v3: each offer bounded first) on every
 // case with a block scan
@@ -39,7 +42,7 @@ describe.each(testBackends())('hsaRetrieval on %s', (_name, makeBackend) => {
     const be = await makeBackend();
     const seed = freshSeed();
     const round = (a: Float32Array) => (c.ties ? a.map((x) => Math.round(x)) : a);
-    const qr = round(randF32(c.t * c.hr * c.dr, seed));
+    const qr = c.flat ? new Float32Array(c.t * c.hr * c.dr) : round(randF32(c.t * c.hr * c.dr, seed));
     const lmk = round(randF32(c.chunks * c.hr * c.dr, seed + 1));
     const r = hsaRetrieval(Tensor.from(be, qr, [c.t, c.hr, c.dr]), Tensor.from(be, lmk, [c.chunks, c.hr, c.dr]), {
       chunkSize: c.s,
