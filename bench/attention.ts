@@ -1,7 +1,7 @@
 /**
  * bench/attention: HSA and SWA kernels on the GPU, in the layout of the attention benchmarks
  * (batch 1, 32 query heads, 2 KV heads = 2 retrieval heads, head size 128, retrieval dim 64 per head,
- * S = 64, k = 16, softmax fusion). Landmarks f32; chunk K/V f32 for prefill, packed bf16 for decode
+ * S = 64, k = 16, softmax fusion). Landmarks and chunk K/V f32 for prefill, packed bf16 for decode
  * (in parts of ≤ one binding: 16M tokens is 16 GiB of bf16 K+V), all filled on the device by a hash.
  *   decode: one HSA step (landmark scan + merge, chunk attention over the k chosen chunks, fusion);
  *     beside the defaults, their previous versions: the retrieval's rank top-k (v2; the default
@@ -23,7 +23,7 @@ import {
   swaAttentionForwardRef,
   unpackHalf,
 } from '@hsa/kernels';
-import { hsaChunkAttention, hsaRetrieval, hsaRetrievalDecode, swaAttention, Tensor, WebGpuBackend } from '@hsa/tensor';
+import { cast, hsaChunkAttention, hsaRetrieval, hsaRetrievalDecode, swaAttention, Tensor, WebGpuBackend } from '@hsa/tensor';
 import { argValue, backendOptions, gitCommit, timeGpu, writeJson } from './common.js';
 import { D, DR, f64, HK, HQ, K, RET, S } from './attention-shapes.js';
 import { trainCase } from './attention-train.js';
@@ -82,7 +82,9 @@ function memoryParts(be: WebGpuBackend, chunks: number, dtype: 'f32' | 'bf16', s
 async function decodeCase(be: WebGpuBackend, L: number) {
   const C = L / S;
   const pos = L;
-  const lmk = randomTensor(be, [C, HK, DR], 11);
+  // landmarks bf16 like PyTorch's K/V (the f32 copy: the previous layout, the same values)
+  const lmk = randomTensor(be, [C, HK, DR], 11, 'bf16');
+  const lmk32 = cast(lmk, 'f32');
   const mem = memoryParts(be, C, 'bf16', 100);
   const qr = randomTensor(be, [1, HK, DR], 12, 'f32', 4);
   const q = randomTensor(be, [1, HQ, D], 13, 'f32', 2);
@@ -108,8 +110,8 @@ async function decodeCase(be: WebGpuBackend, L: number) {
   // and 2 or 4 times the scan's block length: the same chunks and weights as the default
   const blockLen = decodeBlockLen(C);
   const others = { rank: { topkMode: 'rank' }, threshold: { topkMode: 'threshold' }, halfBlocks: { blockLen: blockLen / 2 }, doubleBlocks: { blockLen: blockLen * 2 }, quadBlocks: { blockLen: blockLen * 4 } } as const;
-  for (const [name, o] of Object.entries(others)) {
-    const thr = hsaRetrievalDecode(qr.reshape([HK, DR]), lmk, { ...RET, pos, ...o });
+  for (const [name, o] of [...Object.entries(others), ['f32Landmarks', {}] as const]) {
+    const thr = hsaRetrievalDecode(qr.reshape([HK, DR]), name === 'f32Landmarks' ? lmk32 : lmk, { ...RET, pos, ...o });
     const [i0, i1, w0, w1] = await Promise.all([r0.idx, thr.idx, r0.w, thr.w].map(f64));
     if (i0.some((x, i) => x !== i1[i]) || w0.some((x, i) => Math.abs(x - w1[i]) > 1e-6)) throw new Error(`decode ${L}: retrieval ${name} differs`);
     for (const t of [thr.idx, thr.w, thr.sel]) t.dispose();
@@ -134,6 +136,10 @@ async function decodeCase(be: WebGpuBackend, L: number) {
     const r = hsaRetrievalDecode(qr.reshape([HK, DR]), lmk, { ...RET, pos });
     for (const t of [r.idx, r.w, r.sel]) t.dispose();
   }, 50);
+  const scanF32 = await timeGpu(be, () => {
+    const r = hsaRetrievalDecode(qr.reshape([HK, DR]), lmk32, { ...RET, pos });
+    for (const t of [r.idx, r.w, r.sel]) t.dispose();
+  }, 50);
   const scanRank = await timeGpu(be, () => {
     const r = hsaRetrievalDecode(qr.reshape([HK, DR]), lmk, { ...RET, pos, topkMode: 'rank' });
     for (const t of [r.idx, r.w, r.sel]) t.dispose();
@@ -141,22 +147,22 @@ async function decodeCase(be: WebGpuBackend, L: number) {
   const attn = await timeGpu(be, () => hsaChunkAttention(q, mem.ks, mem.vs, r0.idx, r0.w, { chunkSize: S }).dispose(), 50);
   const attnBase: Record<string, Awaited<ReturnType<typeof timeGpu>>> = {};
   for (const [name, o] of Object.entries(baselines)) attnBase[name] = await timeGpu(be, () => attnOf(o)().dispose(), 50);
-  const lmkTBps = (C * HK * DR * 4) / (scan.medianMs * 1e-3) / 1e12;
-  console.error(`decode ${L}: step ${total.medianMs.toFixed(4)} ms (a part a dispatch ${stepPartPerDispatch.medianMs.toFixed(4)} ms; retrieval ${scan.medianMs.toFixed(4)} ms, rank top-k (v2) ${scanRank.medianMs.toFixed(4)} ms, ${lmkTBps.toFixed(2)} TB/s of landmarks; chunk attention ${attn.medianMs.toFixed(4)} ms, tile ${attnBase.tile.medianMs.toFixed(4)} ms, a part a dispatch ${attnBase.partPerDispatch.medianMs.toFixed(4)} ms), check ${err.toFixed(3)}`);
-  const profile = await decodeProfile(be, { qr, lmk, q, ...mem }, pos);
-  for (const t of [lmk, qr, q, ...mem.ks, ...mem.vs]) t.dispose();
+  const lmkTBps = (C * HK * DR * 2) / (scan.medianMs * 1e-3) / 1e12;
+  console.error(`decode ${L}: step ${total.medianMs.toFixed(4)} ms (a part a dispatch ${stepPartPerDispatch.medianMs.toFixed(4)} ms; retrieval ${scan.medianMs.toFixed(4)} ms, with f32 landmarks ${scanF32.medianMs.toFixed(4)} ms, rank top-k (v2) ${scanRank.medianMs.toFixed(4)} ms, ${lmkTBps.toFixed(2)} TB/s of landmarks; chunk attention ${attn.medianMs.toFixed(4)} ms, tile ${attnBase.tile.medianMs.toFixed(4)} ms, a part a dispatch ${attnBase.partPerDispatch.medianMs.toFixed(4)} ms), check ${err.toFixed(3)}`);
+  const profile = await decodeProfile(be, { qr, lmk, lmk32, q, ...mem }, pos);
+  for (const t of [lmk, lmk32, qr, q, ...mem.ks, ...mem.vs]) t.dispose();
   dispose(r0);
-  return { context: L, chunks: C, parts: mem.ks.length, step: total, stepPartPerDispatch, retrieval: scan, retrievalRank: scanRank, chunkAttention: attn, chunkAttentionTile: attnBase.tile, chunkAttentionPartPerDispatch: attnBase.partPerDispatch, profile, landmarkTBps: lmkTBps, checkErrorOverTol: err };
+  return { context: L, chunks: C, parts: mem.ks.length, step: total, stepPartPerDispatch, retrieval: scan, retrievalF32Landmarks: scanF32, retrievalRank: scanRank, chunkAttention: attn, chunkAttentionTile: attnBase.tile, chunkAttentionPartPerDispatch: attnBase.partPerDispatch, profile, landmarkTBps: lmkTBps, checkErrorOverTol: err };
 }
 
 /** Each dispatch of a decode step alone, into preallocated buffers (where the step's time goes). */
 /** The decode retrieval's default scan block length over C chunks (hsaRetrieval's rule for one token). */
 const decodeBlockLen = (C: number) => Math.max(256, Math.ceil((C * HK) / 256 / 256) * 256);
 
-async function decodeProfile(be: WebGpuBackend, io: { qr: Tensor; lmk: Tensor; q: Tensor; ks: Tensor[]; vs: Tensor[] }, pos: number) {
+async function decodeProfile(be: WebGpuBackend, io: { qr: Tensor; lmk: Tensor; lmk32: Tensor; q: Tensor; ks: Tensor[]; vs: Tensor[] }, pos: number) {
   const C = io.lmk.shape[0];
   const blockLen = decodeBlockLen(C);
-  const sp = { t: 1, chunks: C, s: S, hr: HK, hk: HK, dr: DR, topk: K, mode: 'softmax' as const, posOffset: pos, pass: 'scan' as const, blockLen };
+  const sp = { t: 1, chunks: C, s: S, hr: HK, hk: HK, dr: DR, topk: K, mode: 'softmax' as const, posOffset: pos, pass: 'scan' as const, blockLen, lmkDtype: 'bf16' as const };
   const nb = Math.ceil(C / blockLen);
   const cs = Tensor.empty(be, [HK, 2 * nb, K], 'f32');
   const ci = Tensor.empty(be, [HK, 2 * nb, K], 'u32');
@@ -171,6 +177,7 @@ async function decodeProfile(be: WebGpuBackend, io: { qr: Tensor; lmk: Tensor; q
   const scanR = () => be.run(hsaSelect, rk, [qr.arg(), io.lmk.arg(), cs.arg(), ci.arg()]);
   const mergeR = () => be.run(hsaSelect, { ...rk, pass: 'merge' }, [cs.arg(), ci.arg(), idx.arg(), w.arg(), sel.arg()]);
   const scanT = () => be.run(hsaSelect, { ...sp, topkMode: 'threshold' }, [qr.arg(), io.lmk.arg(), cs.arg(), ci.arg()]);
+  const scanF32 = () => be.run(hsaSelect, { ...sp, lmkDtype: 'f32' }, [qr.arg(), io.lmk32.arg(), cs.arg(), ci.arg()]);
   const mergeT = () => be.run(hsaSelect, { ...sp, topkMode: 'threshold', pass: 'merge' }, [cs.arg(), ci.arg(), idx.arg(), w.arg(), sel.arg()]);
   const blocks = (f: number) => {
     const bp = { ...sp, blockLen: blockLen * f };
@@ -186,7 +193,7 @@ async function decodeProfile(be: WebGpuBackend, io: { qr: Tensor; lmk: Tensor; q
   const attnOf = (o: { variant: 'tile' | 'head' }) => () => be.run(hsaChunkAttentionForward, { ...ap, ...o }, [io.q.arg(), io.ks[0].arg(), io.vs[0].arg(), idx.arg(), w.arg(), planes.arg()]);
   const sum = () => be.run(hsaPlaneSum, { n: HQ * D, planes: K }, [planes.arg(), out.arg()]);
   const res: Record<string, number> = {};
-  for (const [name, f] of [['scan', scan], ['merge', merge], ['scanThreshold', scanT], ['mergeThreshold', mergeT], ['scanRank', scanR], ['mergeRank', mergeR], ['scanHalfBlocks', scanHalf], ['mergeHalfBlocks', mergeHalf], ['scanDoubleBlocks', scanDouble], ['mergeDoubleBlocks', mergeDouble], ['scanQuadBlocks', scanQuad], ['mergeQuadBlocks', mergeQuad], ['chunkAttentionPart', attnOf({ variant: 'head' })], ['chunkAttentionPartTile', attnOf({ variant: 'tile' })], ['planeSum', sum], ['none', () => {}]] as const) {
+  for (const [name, f] of [['scan', scan], ['merge', merge], ['scanThreshold', scanT], ['scanF32Landmarks', scanF32], ['mergeThreshold', mergeT], ['scanRank', scanR], ['mergeRank', mergeR], ['scanHalfBlocks', scanHalf], ['mergeHalfBlocks', mergeHalf], ['scanDoubleBlocks', scanDouble], ['mergeDoubleBlocks', mergeDouble], ['scanQuadBlocks', scanQuad], ['mergeQuadBlocks', mergeQuad], ['chunkAttentionPart', attnOf({ variant: 'head' })], ['chunkAttentionPartTile', attnOf({ variant: 'tile' })], ['planeSum', sum], ['none', () => {}]] as const) {
     res[name] = (await timeGpu(be, f, 50)).medianMs;
   }
   for (const t of [cs, ci, idx, w, sel, planes, out, qr]) t.dispose();

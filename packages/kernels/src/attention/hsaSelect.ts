@@ -17,9 +17,9 @@
  * 0.105 vs 0.138 ms at 16M; bench/attention). v2 stays as `topkMode: 'rank'`.
  * v4 (`topkMode: 'bound'`, the default): the merge offers only the candidates as good as the k-th
  * best block head (hsaMergeWgsl), not every block's whole list; the scan issues each tile's loads
- * before the previous tile's sums and offer.
+ * before the previous tile's sums and offer. The scan reads landmarks in f32 or packed bf16 (`lmkDtype`).
  */
-import type { FloatArray } from '../core/dtype.js';
+import { type FloatArray, unpackHalf } from '../core/dtype.js';
 import { ArgumentError } from '../core/errors.js';
 import { type BufferBinding, grid, type Kernel, wgslBindings } from '../core/program.js';
 import { defineUniforms } from '../core/uniforms.js';
@@ -42,6 +42,11 @@ export interface HsaSelectParams extends HsaRetrievalParams {
    * `threshold` (v3: each offer bounds its k-th first) or `rank` (v2)
    */
   topkMode?: 'rank' | 'threshold' | 'bound';
+  /**
+   * landmark storage (scan pass): f32 (default) or packed bf16 (half the bytes the decode scan reads;
+   * needs dr a multiple of 8 and the vec4 scan: the adapter's 256 invocations)
+   */
+  lmkDtype?: 'f32' | 'bf16';
 }
 
 const U = defineUniforms({
@@ -70,6 +75,8 @@ const CANDS_OUT: BufferBinding[] = [{ name: 'candS', ...W }, { name: 'candI', ac
 const CANDS_IN: BufferBinding[] = [{ name: 'candS', ...R }, { name: 'candI', access: 'read', type: 'u32' }];
 const LMK: BufferBinding[] = [{ name: 'qr', ...R }, { name: 'lmk', ...R }];
 const BUFFERS: Record<SelectMode, BufferBinding[]> = { fused: [...LMK, ...OUTS], scan: [...LMK, ...CANDS_OUT], merge: [...CANDS_IN, ...OUTS] };
+/** The scan's bindings with packed bf16 landmarks (u32 words). */
+const SCAN_BF16: BufferBinding[] = [LMK[0], { name: 'lmk', access: 'read', type: 'u32' }, ...CANDS_OUT];
 
 /**
  * WGSL of every select pass, the rules of hsaRetrieval.ref.ts: segStart (the first position of pos's
@@ -101,21 +108,26 @@ export const hsaSelect: Kernel<HsaSelectParams> = {
     const nblocks = selectBlocks(p);
     const rows = p.t * p.hr;
     const nwg = p.pass === 'merge' ? rows : rows * nblocks;
-    const bufs = BUFFERS[p.pass];
+    // the merge reads no landmarks: its lmkDtype is ignored
+    const bf16 = p.lmkDtype === 'bf16' && p.pass !== 'merge';
+    const bufs = bf16 ? SCAN_BF16 : BUFFERS[p.pass];
     const header = `${U.wgsl('U')}\n${wgslBindings(bufs, 'U')}\n${SLOT_RULES}`;
     // decode passes (the scan of dr = 4m landmarks, read as vec4; the merge): 256 invocations, top-k
     // by rank counting (hsaSelectScan.wgsl.ts); the landmarks bind as f32 and are declared vec4
     const wide = caps.maxInvocations >= SCAN_WG && (p.pass === 'merge' || (p.pass === 'scan' && p.dr % 4 === 0));
     const RT = wide && p.pass === 'scan' ? scanTileRows(KMAX, p.dr, caps.maxWorkgroupStorage) : 0;
+    if (bf16 && !(p.pass === 'scan' && wide && p.dr % 8 === 0)) {
+      throw new ArgumentError(`hsaRetrieval: bf16 landmarks need the decode block scan with dr a multiple of 8 (pass ${p.pass}, dr ${p.dr})`);
+    }
     const threshold = wide && p.topkMode !== 'rank';
     const bound = threshold && p.topkMode !== 'threshold';
     const code = !wide
       ? () => hsaSelectWgsl({ mode: p.pass, WG, KMAX, DR: p.dr }, header)
       : p.pass === 'merge'
         ? () => hsaMergeWgsl(KMAX, header, threshold, bound)
-        : () => hsaScan4Wgsl({ KMAX, DR: p.dr, RT, threshold, pipelined: bound }, header.replace('lmk: array<f32>', 'lmk: array<vec4<f32>>'));
+        : () => hsaScan4Wgsl({ KMAX, DR: p.dr, RT, threshold, pipelined: bound, bf16 }, header.replace(/lmk: array<(f32|u32)>/, bf16 ? 'lmk: array<vec4<u32>>' : 'lmk: array<vec4<f32>>'));
     return {
-      key: `hsaSelect:${p.pass}:${WG}:${KMAX}:${p.dr}:${wide}:${RT}:${bound ? 'bound' : threshold ? 'thr' : 'rank'}`,
+      key: `hsaSelect:${p.pass}:${WG}:${KMAX}:${p.dr}:${wide}:${RT}:${bound ? 'bound' : threshold ? 'thr' : 'rank'}:${bf16 ? 'bf16' : 'f32'}`,
       code,
       buffers: bufs,
       uniforms: U.pack({
@@ -177,7 +189,8 @@ function selectRef(a: FloatArray[], p: HsaSelectParams): void {
   const [candS, candI] = p.pass === 'scan' ? [a[2], a[3] as unknown as Uint32Array] : [a[0], a[1] as unknown as Uint32Array];
   if (p.pass === 'scan') {
     const scores = new Float64Array(rows * p.chunks);
-    hsaLandmarkScoresRef([a[0], a[1], scores], p);
+    const lmk = p.lmkDtype === 'bf16' ? unpackHalf(a[1] as unknown as Uint16Array, 'bf16') : a[1];
+    hsaLandmarkScoresRef([a[0], lmk, scores], p);
     const top = new Int32Array(k);
     for (let r = 0; r < rows; r++) {
       for (let b = 0; b < nb; b++) {

@@ -23,6 +23,8 @@ export interface Scan4Shape {
   threshold?: boolean;
   /** v4: each tile's loads issued before the previous tile's sums and offer */
   pipelined?: boolean;
+  /** landmarks packed bf16 (lmk: array<vec4<u32>>, 8 values a load); else f32 (vec4<f32>, 4 a load) */
+  bf16?: boolean;
 }
 
 /** Chunks per tile that fit the workgroup memory left by the top-k lists and the query. */
@@ -31,7 +33,17 @@ export function scanTileRows(KMAX: number, DR: number, maxStorage: number): numb
   return Math.max(1, Math.min(SCAN_WG, Math.floor(avail / (4 * (DR / 4 + 1)))));
 }
 
-function tileLoads(DV: number, TV: number): string {
+/**
+ * Load v of word e of a chunk row (DV words) dotted with the query: f32 words are 4 values, packed
+ * bf16 words 8 (the lower half of each u32 first).
+ */
+function partDot(DV: number, bf16: boolean, v: string, e: string): string {
+  if (!bf16) return `dot(${v}, qv[${e} % ${DV}u])`;
+  const h = (c: string) => `bitcast<f32>(${v}.${c} << 16u), bitcast<f32>(${v}.${c} & 0xffff0000u)`;
+  return `dot(vec4<f32>(${h('x')}, ${h('y')}), qv[2u * (${e} % ${DV}u)]) + dot(vec4<f32>(${h('z')}, ${h('w')}), qv[2u * (${e} % ${DV}u) + 1u])`;
+}
+
+function tileLoads(DV: number, TV: number, bf16: boolean): string {
   const lines: string[] = [];
   const lpt = Math.ceil(TV / SCAN_WG);
   for (let j = 0; j < lpt; j++) {
@@ -40,7 +52,7 @@ function tileLoads(DV: number, TV: number): string {
   }
   for (let j = 0; j < lpt; j++) {
     const guard = (j + 1) * SCAN_WG <= TV ? '' : `if (e${j} < ${TV}u) `;
-    lines.push(`    ${guard}{ part[(e${j} / ${DV}u) * ${DV + 1}u + e${j} % ${DV}u] = dot(v${j}, qv[e${j} % ${DV}u]); }`);
+    lines.push(`    ${guard}{ part[(e${j} / ${DV}u) * ${DV + 1}u + e${j} % ${DV}u] = ${partDot(DV, bf16, `v${j}`, `e${j}`)}; }`);
   }
   return lines.join('\n');
 }
@@ -49,7 +61,7 @@ function tileLoads(DV: number, TV: number): string {
  * The pipelined tile loop's pieces (v4): the loads of a tile at `base` (n chunks) into the registers
  * v0 … (declared by `decl`), and their 4-term dots into `part`.
  */
-function pipelinedTile(DV: number, TV: number) {
+function pipelinedTile(DV: number, TV: number, bf16: boolean) {
   const lpt = Math.ceil(TV / SCAN_WG);
   const js = Array.from({ length: lpt }, (_, j) => j);
   const addr = (j: number, base: string, n: string) => `lmk[((${base} + min(e${j} / ${DV}u, ${n} - 1u)) * u.hr + h) * ${DV}u + e${j} % ${DV}u]`;
@@ -59,7 +71,7 @@ function pipelinedTile(DV: number, TV: number) {
     dots: js
       .map((j) => {
         const guard = (j + 1) * SCAN_WG <= TV ? '' : `if (e${j} < ${TV}u) `;
-        return `    ${guard}{ part[(e${j} / ${DV}u) * ${DV + 1}u + e${j} % ${DV}u] = dot(v${j}, qv[e${j} % ${DV}u]); }`;
+        return `    ${guard}{ part[(e${j} / ${DV}u) * ${DV + 1}u + e${j} % ${DV}u] = ${partDot(DV, bf16, `v${j}`, `e${j}`)}; }`;
       })
       .join('\n'),
   };
@@ -72,8 +84,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   if (wgi >= u.nwg) { return; }`;
 
 /** v4's tile loop: the next tile's loads are issued before this tile's sums and offer. */
-function pipelinedLoop(DV: number, RT: number): string {
-  const t = pipelinedTile(DV, RT * DV);
+function pipelinedLoop(DV: number, RT: number, bf16: boolean): string {
+  const t = pipelinedTile(DV, RT * DV, bf16);
   return `  var tc = c0;
   var n = min(${RT}u, c1 - tc);
 ${t.decl('tc', 'n')}
@@ -91,18 +103,20 @@ ${t.load('tn', 'nn')}
 /** `header` declares `u`, qr (f32), lmk (vec4<f32>), candS, candI (see hsaSelect.ts). */
 export function hsaScan4Wgsl(c: Scan4Shape, header: string): string {
   const { KMAX, DR, RT } = c;
-  const DV = DR / 4;
+  // words a chunk row: DR/4 vec4<f32> or DR/8 vec4<u32> of packed bf16
+  const DV = DR / (c.bf16 ? 8 : 4);
+  const bf16 = c.bf16 === true;
   return /* wgsl */ `
 ${header}
 ${topkWgsl(KMAX, c.threshold)}
-var<workgroup> qv: array<vec4<f32>, ${DV}>;
+var<workgroup> qv: array<vec4<f32>, ${DR / 4}>;
 var<workgroup> part: array<f32, ${RT * (DV + 1)}>;
 ${ENTRY}
   let blk = wgi % u.nblocks;
   let row = wgi / u.nblocks;
   let t = row / u.hr;
   let h = row % u.hr;
-  for (var i = lid; i < ${DV}u; i += ${SCAN_WG}u) {
+  for (var i = lid; i < ${DR / 4}u; i += ${SCAN_WG}u) {
     let o = row * ${DR}u + 4u * i;
     qv[i] = vec4<f32>(qr[o], qr[o + 1u], qr[o + 2u], qr[o + 3u]);
   }
@@ -110,9 +124,9 @@ ${ENTRY}
   let c0 = blk * u.blockLen;
   let c1 = min(u.chunks, c0 + u.blockLen);
   let pos = u.posOffset + t;
-${c.pipelined ? pipelinedLoop(DV, RT) : `  for (var tc = c0; tc < c1; tc += ${RT}u) {
+${c.pipelined ? pipelinedLoop(DV, RT, bf16) : `  for (var tc = c0; tc < c1; tc += ${RT}u) {
     let n = min(${RT}u, c1 - tc);
-${tileLoads(DV, RT * DV)}
+${tileLoads(DV, RT * DV, bf16)}
     workgroupBarrier();`}
     var sc = NEG;
     let ch = tc + lid;

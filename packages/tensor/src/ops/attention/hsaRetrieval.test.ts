@@ -3,9 +3,10 @@ import { type HsaRetrievalParams, hsaSlots, retrievalForwardRef } from '@hsa/ker
 import { describe, expect, it } from 'vitest';
 import { Tensor } from '../../tensor.js';
 import { expectClose, freshSeed, randF32, testBackends, toF64 } from '../../test-utils/index.js';
+import { cast } from '../cast.js';
 import { hsaRetrieval } from './hsaRetrieval.js';
 
-type Case = Omit<HsaRetrievalParams, 'scale'> & { blockLen?: number; topkMode?: 'rank' | 'threshold'; ties?: boolean; flat?: boolean };
+type Case = Omit<HsaRetrievalParams, 'scale'> & { blockLen?: number; topkMode?: 'rank' | 'threshold'; ties?: boolean; flat?: boolean; bf16?: boolean };
 
 const base = { s: 16, hr: 2, hk: 2, dr: 8, topk: 3, mode: 'softmax' as const };
 const CASES: Case[] = [
@@ -34,17 +35,28 @@ const CASES: Case[] = [
 ];
 // the previous top-ks (v2: rank counting of every candidate; v3: each offer bounded first) on every
 // case with a block scan
+// bf16 landmarks: read packed by the decode scan (dr 64, with several tiles a block), else as an f32 copy
+// (the fused pass; dr 12)
+const BF16: Case[] = [
+  { ...base, t: 1, chunks: 5000, s: 64, topk: 16, posOffset: 5000 * 64 + 7, dr: 64, bf16: true },
+  { ...base, t: 1, chunks: 3000, s: 4, topk: 16, posOffset: 12000, dr: 16, blockLen: 700, bf16: true },
+  { ...base, t: 2, chunks: 1000, s: 8, topk: 7, posOffset: 6000, maskWindow: 300, dr: 12, blockLen: 700, bf16: true },
+  { ...base, t: 33, chunks: 6, maskWindow: 40, posOffset: 20, mode: 'stickBreaking', bf16: true },
+];
 const SCANNED = CASES.filter((c) => c.blockLen !== undefined || c.chunks > 1024);
 const RANK: Case[] = [...SCANNED.map((c) => ({ ...c, topkMode: 'rank' as const })), ...SCANNED.map((c) => ({ ...c, topkMode: 'threshold' as const }))];
 
 describe.each(testBackends())('hsaRetrieval on %s', (_name, makeBackend) => {
-  it.each([...CASES, ...RANK])('%j', async (c) => {
+  it.each([...CASES, ...RANK, ...BF16])('%j', async (c) => {
     const be = await makeBackend();
     const seed = freshSeed();
     const round = (a: Float32Array) => (c.ties ? a.map((x) => Math.round(x)) : a);
     const qr = c.flat ? new Float32Array(c.t * c.hr * c.dr) : round(randF32(c.t * c.hr * c.dr, seed));
-    const lmk = round(randF32(c.chunks * c.hr * c.dr, seed + 1));
-    const r = hsaRetrieval(Tensor.from(be, qr, [c.t, c.hr, c.dr]), Tensor.from(be, lmk, [c.chunks, c.hr, c.dr]), {
+    const lmk32 = Tensor.from(be, round(randF32(c.chunks * c.hr * c.dr, seed + 1)), [c.chunks, c.hr, c.dr]);
+    const lmkT = c.bf16 ? cast(lmk32, 'bf16') : lmk32;
+    // the oracle reads the stored values (bf16-rounded for bf16 landmarks)
+    const lmk = (await (c.bf16 ? cast(lmkT, 'f32') : lmkT).data()) as Float32Array;
+    const r = hsaRetrieval(Tensor.from(be, qr, [c.t, c.hr, c.dr]), lmkT, {
       chunkSize: c.s,
       topk: c.topk,
       mode: c.mode,

@@ -6,6 +6,7 @@
  */
 import { ArgumentError, type FusionMode, type HsaSelectParams, hsaSelect, hsaSlots, ShapeError } from '@hsa/kernels';
 import { fmtShape, Tensor } from '../../tensor.js';
+import { cast } from '../cast.js';
 import { expectDtype, sameBackend } from '../guards.js';
 
 export interface HsaRetrievalOptions {
@@ -51,7 +52,7 @@ export interface HsaRetrievalResult {
 function params(op: string, qr: Tensor, lmk: Tensor, o: HsaRetrievalOptions): HsaSelectParams {
   sameBackend(op, qr, lmk);
   expectDtype(op, qr, 'f32');
-  expectDtype(op, lmk, 'f32');
+  expectDtype(op, lmk, 'f32', 'bf16');
   const desc = `qr ${fmtShape(qr.shape)}, landmarks ${fmtShape(lmk.shape)}`;
   if (qr.rank !== 3 || lmk.rank !== 3 || qr.shape[1] !== lmk.shape[1] || qr.shape[2] !== lmk.shape[2]) {
     throw new ShapeError(`${op}: expected qr [T, Hr, dr] and landmarks [C, Hr, dr], got ${desc}`);
@@ -92,6 +93,8 @@ function params(op: string, qr: Tensor, lmk: Tensor, o: HsaRetrievalOptions): Hs
     pass: blockLen > 0 ? 'scan' : 'fused',
     blockLen,
     topkMode: o.topkMode,
+    // bf16 landmarks are read packed by the decode scan (dr a multiple of 8); other passes get an f32 copy
+    lmkDtype: lmk.dtype === 'bf16' && blockLen > 0 && dr % 8 === 0 ? 'bf16' : 'f32',
   };
 }
 
@@ -104,7 +107,7 @@ export function hsaRetrieval(qr: Tensor, lmk: Tensor, options: HsaRetrievalOptio
   const w = Tensor.empty(be, [p.t, p.hk, k], 'f32');
   const sel = Tensor.empty(be, [p.t, p.hr, k], 'f32');
   if (k === 0 || p.t === 0) return { idx, w, sel };
-  const [q, l] = [qr.contiguous(), lmk.contiguous()];
+  const [q, l] = [qr.contiguous(), lmk.dtype === p.lmkDtype ? lmk.contiguous() : cast(lmk, 'f32')];
   if (p.pass === 'fused') {
     be.run(hsaSelect, p, [q.arg(), l.arg(), idx.arg(), w.arg(), sel.arg()]);
   } else {
