@@ -36,6 +36,20 @@ if name == "attention":
     for o in [x for x in ours["prefill"] if "hsa" in x]:
         t = [x for x in torch["prefill"] if x["tokens"] == o["tokens"]][0]
         rec["ratios"][f"prefill_{o['tokens']}"] = {"ours_ms": o["hsa"]["medianMs"], "torch_ms": t["medianMs"], "speedup": t["medianMs"] / o["hsa"]["medianMs"]}
+    # training step (forward + backward) per length; the crossover is the shortest measured length
+    # where ours is faster (None: slower at every measured length)
+    faster = []
+    for o in ours.get("train", []):
+        t = [x for x in torch.get("train", []) if x["tokens"] == o["tokens"]]
+        if "error" in o or not t:
+            rec["ratios"][f"train_{o['tokens']}"] = {"ours_error": o.get("error"), "torch_ms": t[0]["medianMs"] if t else None}
+            continue
+        speedup = t[0]["medianMs"] / o["timing"]["medianMs"]
+        rec["ratios"][f"train_{o['tokens']}"] = {"ours_ms": o["timing"]["medianMs"], "torch_ms": t[0]["medianMs"], "speedup": speedup}
+        if speedup > 1:
+            faster.append(o["tokens"])
+    if ours.get("train"):
+        rec["ratios"]["train_crossover_tokens"] = min(faster) if faster else None
     for o in ours["swa"]:
         rec["ratios"][f"swa_{o['tokens']}_W{o['window']}"] = {"ours_ms": o["timing"]["medianMs"], "torch_causal_ms": torch["swa"]["medianMs"], "speedup": torch["swa"]["medianMs"] / o["timing"]["medianMs"]}
 if name == "train-step":
