@@ -43,30 +43,15 @@ function partDot(DV: number, bf16: boolean, v: string, e: string): string {
   return `dot(vec4<f32>(${h('x')}, ${h('y')}), qv[2u * (${e} % ${DV}u)]) + dot(vec4<f32>(${h('z')}, ${h('w')}), qv[2u * (${e} % ${DV}u) + 1u])`;
 }
 
-function tileLoads(DV: number, TV: number, bf16: boolean): string {
-  const lines: string[] = [];
-  const lpt = Math.ceil(TV / SCAN_WG);
-  for (let j = 0; j < lpt; j++) {
-    lines.push(`    let e${j} = lid + ${j * SCAN_WG}u;`);
-    lines.push(`    let v${j} = lmk[((tc + min(e${j} / ${DV}u, n - 1u)) * u.hr + h) * ${DV}u + e${j} % ${DV}u];`);
-  }
-  for (let j = 0; j < lpt; j++) {
-    const guard = (j + 1) * SCAN_WG <= TV ? '' : `if (e${j} < ${TV}u) `;
-    lines.push(`    ${guard}{ part[(e${j} / ${DV}u) * ${DV + 1}u + e${j} % ${DV}u] = ${partDot(DV, bf16, `v${j}`, `e${j}`)}; }`);
-  }
-  return lines.join('\n');
-}
-
 /**
- * The pipelined tile loop's pieces (v4): the loads of a tile at `base` (n chunks) into the registers
- * v0 … (declared by `decl`), and their 4-term dots into `part`.
+ * A tile's pieces: `decl` declares e0 … and loads the tile at `base` (n chunks) into v0 … (`let`, or
+ * `var` for the pipelined loop, whose `load` refills them), `dots` their 4- or 8-term dots into `part`.
  */
-function pipelinedTile(DV: number, TV: number, bf16: boolean) {
-  const lpt = Math.ceil(TV / SCAN_WG);
-  const js = Array.from({ length: lpt }, (_, j) => j);
+function tileCode(DV: number, TV: number, bf16: boolean) {
+  const js = Array.from({ length: Math.ceil(TV / SCAN_WG) }, (_, j) => j);
   const addr = (j: number, base: string, n: string) => `lmk[((${base} + min(e${j} / ${DV}u, ${n} - 1u)) * u.hr + h) * ${DV}u + e${j} % ${DV}u]`;
   return {
-    decl: (base: string, n: string) => js.map((j) => `  let e${j} = lid + ${j * SCAN_WG}u;\n  var v${j} = ${addr(j, base, n)};`).join('\n'),
+    decl: (base: string, n: string, kw: 'let' | 'var') => js.map((j) => `    let e${j} = lid + ${j * SCAN_WG}u;\n    ${kw} v${j} = ${addr(j, base, n)};`).join('\n'),
     load: (base: string, n: string) => js.map((j) => `      v${j} = ${addr(j, base, n)};`).join('\n'),
     dots: js
       .map((j) => {
@@ -84,11 +69,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   if (wgi >= u.nwg) { return; }`;
 
 /** v4's tile loop: the next tile's loads are issued before this tile's sums and offer. */
-function pipelinedLoop(DV: number, RT: number, bf16: boolean): string {
-  const t = pipelinedTile(DV, RT * DV, bf16);
+function pipelinedLoop(t: ReturnType<typeof tileCode>, RT: number): string {
   return `  var tc = c0;
   var n = min(${RT}u, c1 - tc);
-${t.decl('tc', 'n')}
+${t.decl('tc', 'n', 'var')}
   loop {
     if (tc >= c1) { break; }
 ${t.dots}
@@ -105,7 +89,7 @@ export function hsaScan4Wgsl(c: Scan4Shape, header: string): string {
   const { KMAX, DR, RT } = c;
   // words a chunk row: DR/4 vec4<f32> or DR/8 vec4<u32> of packed bf16
   const DV = DR / (c.bf16 ? 8 : 4);
-  const bf16 = c.bf16 === true;
+  const tile = tileCode(DV, RT * DV, c.bf16 === true);
   return /* wgsl */ `
 ${header}
 ${topkWgsl(KMAX, c.threshold)}
@@ -124,9 +108,10 @@ ${ENTRY}
   let c0 = blk * u.blockLen;
   let c1 = min(u.chunks, c0 + u.blockLen);
   let pos = u.posOffset + t;
-${c.pipelined ? pipelinedLoop(DV, RT, bf16) : `  for (var tc = c0; tc < c1; tc += ${RT}u) {
+${c.pipelined ? pipelinedLoop(tile, RT) : `  for (var tc = c0; tc < c1; tc += ${RT}u) {
     let n = min(${RT}u, c1 - tc);
-${tileLoads(DV, RT * DV, bf16)}
+${tile.decl('tc', 'n', 'let')}
+${tile.dots}
     workgroupBarrier();`}
     var sc = NEG;
     let ch = tc + lid;
