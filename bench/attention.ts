@@ -15,6 +15,7 @@
  * bench/attention_torch.py is the same-run PyTorch baseline.
  */
 import {
+  chunkMmaUnsupported,
   hsaChunkAttentionForward,
   hsaPlaneSum,
   hsaSelect,
@@ -24,7 +25,7 @@ import {
   unpackHalf,
 } from '@hsa/kernels';
 import { cast, hsaChunkAttention, hsaRetrieval, hsaRetrievalDecode, swaAttention, Tensor, WebGpuBackend } from '@hsa/tensor';
-import { argValue, backendOptions, gitCommit, timeGpu, writeJson } from './common.js';
+import { argValue, backendOptions, gitCommit, type Timing, timeGpu, writeJson } from './common.js';
 import { D, DR, f64, HK, HQ, K, RET, S } from './attention-shapes.js';
 import { trainCase } from './attention-train.js';
 import { randomTensor } from './fill.js';
@@ -39,7 +40,7 @@ async function chunkRows(be: WebGpuBackend, parts: Tensor[], perPart: number, c:
 }
 
 /** Checks token rows of a retrieval + chunk attention result against the CPU references. */
-async function checkHsa(be: WebGpuBackend, io: { qr: Tensor; lmk: Tensor; q: Tensor; ks: Tensor[]; vs: Tensor[]; perPart: number }, res: { idx: Tensor; w: Tensor; out: Tensor }, rows: { t: number; pos: number }[]): Promise<number> {
+async function checkHsa(be: WebGpuBackend, io: { qr: Tensor; lmk: Tensor; q: Tensor; ks: Tensor[]; vs: Tensor[]; perPart: number }, res: { idx: Tensor; w: Tensor; out: Tensor }, rows: { t: number; pos: number }[], outTol = 1e-4): Promise<number> {
   const [qr, lmk, q, idx, w, out] = await Promise.all([io.qr, io.lmk, io.q, res.idx, res.w, res.out].map(f64));
   const C = io.lmk.shape[0];
   let worst = 0;
@@ -61,7 +62,7 @@ async function checkHsa(be: WebGpuBackend, io: { qr: Tensor; lmk: Tensor; q: Ten
     }
     const want = new Float64Array(HQ * D);
     hsaChunkAttentionDecodeRef([q.subarray(t * HQ * D, (t + 1) * HQ * D), mk, mv, cidx, rw, want], { hq: HQ, hk: HK, d: D, s: S, chunks: HK * K, k: K });
-    for (let i = 0; i < HQ * D; i++) worst = Math.max(worst, Math.abs(want[i] - out[t * HQ * D + i]) / 1e-4);
+    for (let i = 0; i < HQ * D; i++) worst = Math.max(worst, Math.abs(want[i] - out[t * HQ * D + i]) / outTol);
   }
   return worst;
 }
@@ -201,6 +202,73 @@ async function decodeProfile(be: WebGpuBackend, io: { qr: Tensor; lmk: Tensor; l
   return res;
 }
 
+/**
+ * Chunk attention's mma variant (f16 subgroup matrices) against the tile variant (f32, checked against
+ * float64 in CI) on whole outputs, at awkward shapes: few tokens, padded head blocks (8 heads a KV
+ * head), two head blocks (32), invalid and zero-weight slots, memory parts, f32 / bf16 / f16 memory,
+ * D 64 and 128, S 64 and 128. Tolerance: f16 rounding of Q, K, V and the probabilities (5e-3 of the
+ * largest |V|, values in [−1, 1]). Throws on a mismatch.
+ */
+async function mmaCheck(be: WebGpuBackend, variant: 'mma' | 'head' = 'mma'): Promise<{ cases: number; worst: number }> {
+  const cases = [
+    { t: 1, hq: 16, hk: 1, d: 64, s: 64, chunks: 3, kv: 'f32', parts: 1 },
+    { t: 77, hq: 16, hk: 2, d: 128, s: 64, chunks: 9, kv: 'bf16', parts: 1 },
+    { t: 130, hq: 32, hk: 1, d: 64, s: 128, chunks: 5, kv: 'f16', parts: 1 },
+    { t: 61, hq: 32, hk: 2, d: 128, s: 64, chunks: 20, kv: 'bf16', parts: 3 },
+    { t: 19, hq: 12, hk: 4, d: 128, s: 64, chunks: 4, kv: 'f32', parts: 2 },
+  ] as const;
+  let worst = 0;
+  for (const [n, c] of cases.entries()) {
+    const k = 16;
+    const q = randomTensor(be, [c.t, c.hq, c.d], 300 + n, 'f32', 2);
+    const per = Math.ceil(c.chunks / c.parts);
+    const mk = (seed: number) =>
+      Array.from({ length: c.parts }, (_, i) => {
+        const rows = Math.min(per, c.chunks - i * per) * c.s;
+        const f = randomTensor(be, [rows, c.hk, c.d], seed + i, c.kv === 'bf16' ? 'bf16' : 'f32');
+        if (c.kv !== 'f16') return f;
+        const h = cast(f, 'f16');
+        f.dispose();
+        return h;
+      });
+    const [ks, vs] = [mk(400 + 10 * n), mk(500 + 10 * n)];
+    const idxH = new Int32Array(c.t * c.hk * k);
+    const wH = new Float32Array(c.t * c.hk * k);
+    let st = 77 + n;
+    const rnd = () => {
+      st = (Math.imul(st, 1664525) + 1013904223) >>> 0;
+      return st / 2 ** 32;
+    };
+    for (let i = 0; i < idxH.length; i++) {
+      const r = rnd();
+      idxH[i] = r < 0.1 ? -1 : Math.floor(rnd() * c.chunks);
+      wH[i] = idxH[i] < 0 || r > 0.9 ? 0 : rnd();
+    }
+    const idx = Tensor.from(be, idxH, [c.t, c.hk, k], 'i32');
+    const w = Tensor.from(be, wH, [c.t, c.hk, k]);
+    const opts = { chunkSize: c.s };
+    const [a, b] = [hsaChunkAttention(q, ks, vs, idx, w, { ...opts, variant }), hsaChunkAttention(q, ks, vs, idx, w, { ...opts, variant: 'tile' })];
+    const [x, y] = await Promise.all([a, b].map(f64));
+    await be.sync();
+    let e = 0;
+    for (let i = 0; i < x.length; i++) e = Math.max(e, Number.isFinite(x[i]) ? Math.abs(x[i] - y[i]) / 5e-3 : Number.POSITIVE_INFINITY);
+    console.error(`mma check ${JSON.stringify(c)}: ${e.toFixed(3)} of tolerance`);
+    if (!(e <= 1)) {
+      const at = (z: Float64Array) => Array.from(z.subarray(0, 6), (v) => v.toPrecision(4)).join(' ');
+      console.error(`  ${variant}: ${at(x)} | tile: ${at(y)} | row ${c.d}: ${at(x.subarray(c.d))} | ${at(y.subarray(c.d))}`);
+    }
+    worst = Math.max(worst, e);
+    for (const t of [q, ...ks, ...vs, idx, w, a, b]) t.dispose();
+  }
+  if (!(worst <= 1)) throw new Error(`mma check failed (${worst})`);
+  return { cases: cases.length, worst };
+}
+
+/**
+ * Prefill at T tokens: retrieval + chunk attention. The default: the mma variant (f16 subgroup
+ * matrices) over bf16 K/V where the device has it, else the tile variant over f32 K/V; beside it in
+ * the same run, the previous default (tile, f32) and mma over f32 K/V.
+ */
 async function prefillCase(be: WebGpuBackend, T: number, check: boolean) {
   const C = T / S;
   // token segments of ≤ 32K keep q [seg, 32, 128] f32 within one binding
@@ -209,36 +277,54 @@ async function prefillCase(be: WebGpuBackend, T: number, check: boolean) {
   const qrs = Array.from({ length: segs }, (_, i) => randomTensor(be, [seg, HK, DR], 21 + 10 * i, 'f32', 4));
   const qs = Array.from({ length: segs }, (_, i) => randomTensor(be, [seg, HQ, D], 23 + 10 * i, 'f32', 2));
   const lmk = randomTensor(be, [C, HK, DR], 22);
-  const mem = memoryParts(be, C, 'f32', 200);
-  const step = () =>
-    qs.map((q, i) => {
-      const r = hsaRetrieval(qrs[i], lmk, { ...RET, posOffset: i * seg });
-      const out = hsaChunkAttention(q, mem.ks, mem.vs, r.idx, r.w, { chunkSize: S });
-      return { ...r, out };
-    });
-  const free = (rs: ReturnType<typeof step>) => {
-    for (const r of rs) for (const t of [r.idx, r.w, r.sel, r.out]) t.dispose();
-  };
-  const r0 = step();
-  const rows = [0, 63, 64, 200, seg - 1].map((t) => ({ t, pos: t }));
-  const err = check ? await checkHsa(be, { qr: qrs[0], lmk, q: qs[0], ...mem }, r0[0], rows) : Number.NaN;
-  if (check && !(err <= 1)) throw new Error(`prefill ${T}: check failed (${err})`);
-  free(r0);
-  // outputs are freed after each timing: the pool may destroy a large buffer released before submission
-  const kept: ReturnType<typeof step>[] = [];
-  const total = await timeGpu(be, () => { kept.push(step()); }, 2, 5);
-  for (const r of kept.splice(0)) free(r);
-  const keptR: Tensor[] = [];
-  const ret = await timeGpu(be, () => {
-    qrs.forEach((qr, i) => {
-      const r = hsaRetrieval(qr, lmk, { ...RET, posOffset: i * seg });
-      keptR.push(r.idx, r.w, r.sel);
-    });
-  }, 2, 5);
-  for (const t of keptR) t.dispose();
-  console.error(`prefill ${T}: ${total.medianMs.toFixed(2)} ms (retrieval ${ret.medianMs.toFixed(2)} ms), check ${err}`);
-  for (const t of [...qrs, lmk, ...qs, ...mem.ks, ...mem.vs]) t.dispose();
-  return { tokens: T, hsa: total, retrieval: ret, checkErrorOverTol: err };
+  const mma = chunkMmaUnsupported(be.caps, D, S) === null;
+  type Cfg = { name: string; variant: 'mma' | 'tile'; kv: 'f32' | 'bf16' };
+  const tileF32: Cfg = { name: 'tileF32', variant: 'tile', kv: 'f32' };
+  // the baselines up to 128K (beyond it only the default runs: the crossover length)
+  const configs: Cfg[] = mma ? [{ name: 'mmaBf16', variant: 'mma', kv: 'bf16' }, ...(T <= 1 << 17 ? [tileF32, { name: 'mmaF32', variant: 'mma', kv: 'f32' } as Cfg] : [])] : [tileF32];
+  const results: Record<string, unknown> = {};
+  let err = Number.NaN;
+  let ret: Timing | undefined;
+  for (const cfg of configs) {
+    const mem = memoryParts(be, C, cfg.kv, 200);
+    const step = () =>
+      qs.map((q, i) => {
+        const r = hsaRetrieval(qrs[i], lmk, { ...RET, posOffset: i * seg });
+        const out = hsaChunkAttention(q, mem.ks, mem.vs, r.idx, r.w, { chunkSize: S, variant: cfg.variant });
+        return { ...r, out };
+      });
+    const free = (rs: ReturnType<typeof step>) => {
+      for (const r of rs) for (const t of [r.idx, r.w, r.sel, r.out]) t.dispose();
+    };
+    const r0 = step();
+    const rows = [0, 63, 64, 200, seg - 1].map((t) => ({ t, pos: t }));
+    // f16 products (mma): Q, K, V and the probabilities rounded to f16, see mmaCheck
+    const e = check ? await checkHsa(be, { qr: qrs[0], lmk, q: qs[0], ...mem }, r0[0], rows, cfg.variant === 'mma' ? 5e-3 : 1e-4) : Number.NaN;
+    if (check && !(e <= 1)) throw new Error(`prefill ${T} ${cfg.name}: check failed (${e})`);
+    if (cfg === configs[0]) err = e;
+    free(r0);
+    // outputs are freed after each timing: the pool may destroy a large buffer released before submission
+    const kept: ReturnType<typeof step>[] = [];
+    const total = await timeGpu(be, () => { kept.push(step()); }, 2, 5);
+    for (const r of kept.splice(0)) free(r);
+    results[cfg.name] = { timing: total, kv: cfg.kv, variant: cfg.variant, checkErrorOverTol: e };
+    console.error(`prefill ${T} ${cfg.name}: ${total.medianMs.toFixed(2)} ms, check ${e}`);
+    for (const t of [...mem.ks, ...mem.vs]) t.dispose();
+    if (!ret) {
+      const keptR: Tensor[] = [];
+      ret = await timeGpu(be, () => {
+        qrs.forEach((qr, i) => {
+          const r = hsaRetrieval(qr, lmk, { ...RET, posOffset: i * seg });
+          keptR.push(r.idx, r.w, r.sel);
+        });
+      }, 2, 5);
+      for (const t of keptR) t.dispose();
+    }
+  }
+  const first = results[configs[0].name] as { timing: Timing };
+  console.error(`prefill ${T}: ${first.timing.medianMs.toFixed(2)} ms (retrieval ${ret?.medianMs.toFixed(2)} ms), check ${err}`);
+  for (const t of [...qrs, lmk, ...qs]) t.dispose();
+  return { tokens: T, hsa: first.timing, default: configs[0].name, variants: results, retrieval: ret, checkErrorOverTol: err };
 }
 
 async function swaCase(be: WebGpuBackend, T: number, window: number) {
@@ -265,16 +351,23 @@ async function swaCase(be: WebGpuBackend, T: number, window: number) {
 }
 
 async function main() {
-  const be = await WebGpuBackend.create(backendOptions());
+  // f16 subgroup matrices (tensor cores) where the adapter has them, unless --no-subgroup-matrix
+  const be = await WebGpuBackend.create({ ...backendOptions(), subgroupMatrix: !process.argv.includes('--no-subgroup-matrix') });
   const quick = process.argv.includes('--quick');
-  // --decode: the decode steps only (what the HSA decode work needs measured)
+  // --decode: the decode steps only (what the HSA decode work needs measured); --prefill: prefill only
   const decodeOnly = process.argv.includes('--decode');
+  const prefillOnly = process.argv.includes('--prefill');
+  const mmaWhy = chunkMmaUnsupported(be.caps, D, S);
+  // --mma-check-head: the same checks with the head variant in mma's place (tries the harness where
+  // the device has no subgroup matrices)
+  const mmaChecks = mmaWhy === null ? await mmaCheck(be) : process.argv.includes('--mma-check-head') ? await mmaCheck(be, 'head') : { unsupported: mmaWhy };
   const decode = [];
   // --lengths 4096,1048576: other decode contexts (multiples of S)
   const lengths = argValue('--lengths')?.split(',').map(Number) ?? (quick ? [1 << 17] : [1 << 17, 1 << 20, 1 << 22, 1 << 24]);
-  for (const L of lengths) decode.push(await decodeCase(be, L));
+  for (const L of prefillOnly ? [] : lengths) decode.push(await decodeCase(be, L));
   const prefill = [];
-  for (const T of quick ? [1 << 10] : decodeOnly ? [] : [1 << 15, 1 << 17]) {
+  // --prefill also runs 256K (where the crossover with FlashAttention is expected)
+  for (const T of quick ? [1 << 10] : decodeOnly ? [] : [1 << 15, 1 << 17, ...(prefillOnly ? [1 << 18] : [])]) {
     // known problem: at 128K a pooled buffer is destroyed while still encoded (backend pool, under investigation)
     try {
       prefill.push(await prefillCase(be, T, T <= 1 << 15));
@@ -283,11 +376,11 @@ async function main() {
       prefill.push({ tokens: T, error: String((e as Error).message).split('\n')[0] });
     }
   }
-  const swa = decodeOnly ? [] : [await swaCase(be, quick ? 1024 : 1 << 15, quick ? 256 : 4096)];
+  const swa = decodeOnly || prefillOnly ? [] : [await swaCase(be, quick ? 1024 : 1 << 15, quick ? 256 : 4096)];
   const train = [];
   // --quick: 512 tokens in two segments (the segment join is checked too), one timed step (SwiftShader
   // takes minutes a step); 128K runs in four segments of 32K
-  for (const T of quick ? [1 << 9] : decodeOnly ? [] : [1 << 14, 1 << 16, 1 << 17]) {
+  for (const T of quick ? [1 << 9] : decodeOnly || prefillOnly ? [] : [1 << 14, 1 << 16, 1 << 17]) {
     try {
       train.push(await trainCase(be, T, true, quick ? { seg: 256, reps: 1 } : {}));
     } catch (e) {
@@ -301,7 +394,8 @@ async function main() {
     adapter: be.report(),
     // memory parts one chunk-attention dispatch binds: (this − 4) / 2
     maxStorageBuffersPerStage: be.caps.maxStorageBuffers,
-    shapes: { hq: HQ, hk: HK, d: D, dr: DR, s: S, k: K, fusion: 'softmax', decodeKv: 'bf16', prefillKv: 'f32' },
+    shapes: { hq: HQ, hk: HK, d: D, dr: DR, s: S, k: K, fusion: 'softmax', decodeKv: 'bf16', prefillKv: mmaWhy === null ? 'bf16' : 'f32' },
+    mmaChecks,
     decode,
     prefill,
     swa,

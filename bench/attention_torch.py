@@ -30,8 +30,9 @@ def check(q, k, v, causal):
         assert torch.allclose(out[:, :, t:t + 1], ref, atol=2e-2), (t, (out[:, :, t:t + 1] - ref).abs().max())
 
 res = {"torch": torch.__version__, "device": torch.cuda.get_device_name(), "call": "F.scaled_dot_product_attention(q, k, v, is_causal=..., enable_gqa=True), bf16"}
+mode = sys.argv[2] if len(sys.argv) > 2 else "all"
 res["decode"] = []
-for L in [1 << 17, 1 << 20, 1 << 22, 1 << 24]:
+for L in [] if mode == "prefill" else [1 << 17, 1 << 20, 1 << 22, 1 << 24]:
     q = torch.randn(1, HQ, 1, D, device=dev, dtype=bf)
     k = torch.randn(1, HK, L, D, device=dev, dtype=bf)
     v = torch.randn(1, HK, L, D, device=dev, dtype=bf)
@@ -40,9 +41,9 @@ for L in [1 << 17, 1 << 20, 1 << 22, 1 << 24]:
     ms = timed(lambda: sdpa(q, k, v, False), 20)
     res["decode"].append({"context": L, "medianMs": ms, "kvTBps": 2 * k.numel() * 2 / (ms * 1e-3) / 1e12})
     del k, v
-decode_only = len(sys.argv) > 2 and sys.argv[2] == "decode"
+decode_only = mode == "decode"
 res["prefill"] = []
-for T in [] if decode_only else [1 << 15, 1 << 17]:
+for T in [] if decode_only else [1 << 15, 1 << 17] + ([1 << 18] if mode == "prefill" else []):
     q = torch.randn(1, HQ, T, D, device=dev, dtype=bf)
     k = torch.randn(1, HK, T, D, device=dev, dtype=bf)
     v = torch.randn(1, HK, T, D, device=dev, dtype=bf)
@@ -51,7 +52,7 @@ for T in [] if decode_only else [1 << 15, 1 << 17]:
     ms = timed(lambda: sdpa(q, k, v, True), 1, 5)
     res["prefill"].append({"tokens": T, "medianMs": ms, "tflops": 2 * 2 * HQ * D * T * T / 2 / (ms * 1e-3) / 1e12})
 res["train"] = []
-for T in [] if decode_only else [1 << 14, 1 << 16, 1 << 17]:
+for T in [] if decode_only or mode == "prefill" else [1 << 14, 1 << 16, 1 << 17]:
     q = torch.randn(1, HQ, T, D, device=dev, dtype=bf, requires_grad=True)
     k = torch.randn(1, HK, T, D, device=dev, dtype=bf, requires_grad=True)
     v = torch.randn(1, HK, T, D, device=dev, dtype=bf, requires_grad=True)

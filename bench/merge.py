@@ -36,6 +36,14 @@ if name == "attention":
     for o in [x for x in ours["prefill"] if "hsa" in x]:
         t = [x for x in torch["prefill"] if x["tokens"] == o["tokens"]][0]
         rec["ratios"][f"prefill_{o['tokens']}"] = {"ours_ms": o["hsa"]["medianMs"], "torch_ms": t["medianMs"], "speedup": t["medianMs"] / o["hsa"]["medianMs"]}
+        # the chunk-attention variants timed beside the default (mma over bf16 K/V, tile over f32: the previous default)
+        for name, v in o.get("variants", {}).items():
+            rec["ratios"][f"prefill_{o['tokens']}"][f"{name}_ms"] = v["timing"]["medianMs"]
+        if o.get("retrieval"):
+            rec["ratios"][f"prefill_{o['tokens']}"]["retrieval_ms"] = o["retrieval"]["medianMs"]
+    faster_prefill = [k for k, v in rec["ratios"].items() if k.startswith("prefill_") and v["speedup"] > 1]
+    if faster_prefill:
+        rec["ratios"]["prefill_crossover_tokens"] = min(int(k.split("_")[1]) for k in faster_prefill)
     # training step (forward + backward) per length; the crossover is the shortest measured length
     # where ours is faster (None: slower at every measured length)
     faster = []

@@ -31,6 +31,8 @@ export interface AdapterReport {
   readonly note?: string;
   readonly features: readonly string[];
   readonly limits: Readonly<Record<string, number>>;
+  /** subgroup-matrix configurations enabled on the device (`f16→f32 16×16×16`), where any are */
+  readonly subgroupMatrix?: readonly string[];
 }
 
 export interface Backend {

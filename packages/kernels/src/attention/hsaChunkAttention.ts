@@ -16,15 +16,19 @@
  * up to 16 heads (better when many tokens share the reads). Issuing all of an invocation's loads
  * ahead of its multiply-adds (fully unrolled) measured the same as the loop of four partial sums on
  * the H200 and was dropped.
+ * v4 `mma` variant (prefill, where the device offers f16 subgroup matrices): the tile variant's
+ * work on matrix units, 16 query heads a workgroup (hsaChunkAttentionMma.wgsl.ts); Q, K, V and the
+ * probabilities in f16, sums in f32.
  */
 import { type FloatArray, unpackHalf } from '../core/dtype.js';
 import { ArgumentError } from '../core/errors.js';
-import { type BufferBinding, grid, type Kernel, type WgslScalar } from '../core/program.js';
+import { type BufferBinding, type DeviceCaps, grid, type Kernel, type WgslScalar } from '../core/program.js';
 import { wgslBindings } from '../core/program.js';
 import { defineUniforms } from '../core/uniforms.js';
 import { headRatio, weightedSum } from './common.js';
 import { CHUNK_WG, type ChunkTile, chunkWords, hsaChunkAttentionHeadWgsl, hsaChunkAttentionWgsl } from './hsaChunkAttention.wgsl.js';
 import { checkChunkAttention, chunkProbs, type HsaChunkAttentionParams } from './hsaChunkAttention.ref.js';
+import { hsaChunkAttentionMmaWgsl, MMA_ROWS, MMA_SUBGROUPS, mmaBytes } from './hsaChunkAttentionMma.wgsl.js';
 
 export interface HsaChunkAttentionGpuParams extends HsaChunkAttentionParams {
   /** storage type of memK/memV (default f32) */
@@ -38,8 +42,11 @@ export interface HsaChunkAttentionGpuParams extends HsaChunkAttentionParams {
   /** workgroups per (token, head block) over the slots; each writes plane plane0 + (j mod jsplit) */
   jsplit?: number;
   plane0?: number;
-  /** `tile` (v1/v2: ≤ 16 heads a workgroup, K/V tiles staged) or `head` (v3: one head a workgroup) */
-  variant?: 'tile' | 'head';
+  /**
+   * `tile` (v1/v2: ≤ 16 heads a workgroup, K/V tiles staged), `head` (v3: one head a workgroup) or
+   * `mma` (v4: the tile variant on f16 subgroup matrices; see chunkMmaUnsupported)
+   */
+  variant?: 'tile' | 'head' | 'mma';
   /**
    * memory parts bound at once (default 1): arguments [q, memK0 … memK{np−1}, memV0 … memV{np−1}, idx,
    * w, out]; every part but the last holds `perPart` chunks, chunks c0 … c0+cn−1 in all
@@ -84,6 +91,26 @@ function buffers(kv: ChunkTile['kv'], np: number): BufferBinding[] {
     { name: 'w', access: 'read', type: 'f32' },
     { name: 'out', access: 'read_write', type: 'f32' },
   ];
+}
+
+/**
+ * Why the `mma` variant cannot run on this device for head size d and chunk size s, or null when it
+ * can: it needs shader-f16, the f16 → f32 16×16×16 subgroup-matrix configuration, one fixed
+ * subgroup size, S and D multiples of 64 and its workgroup memory.
+ */
+export function chunkMmaUnsupported(caps: DeviceCaps, d: number, s: number): string | null {
+  if (!caps.shaderF16) return 'no shader-f16';
+  if (!caps.subgroups) return 'no subgroups';
+  const cfg = caps.subgroupMatrix?.some((c) => c.componentType === 'f16' && c.resultComponentType === 'f32' && c.M === 16 && c.N === 16 && c.K === 16);
+  if (!cfg) return 'no f16 → f32 16×16×16 subgroup-matrix configuration';
+  const sg = caps.subgroupMaxSize ?? 0;
+  const wg = MMA_SUBGROUPS * sg;
+  if (sg !== caps.subgroupMinSize || sg < (MMA_SUBGROUPS * sg) / MMA_ROWS || wg > caps.maxInvocations || wg % MMA_ROWS !== 0) {
+    return `subgroup size ${caps.subgroupMinSize}–${sg} not fixed or not fit for ${MMA_SUBGROUPS} subgroups of ${MMA_ROWS} rows`;
+  }
+  if (d % 64 !== 0 || s % 64 !== 0) return `head size ${d} and chunk size ${s} must be multiples of 64`;
+  if (mmaBytes(d, s) > caps.maxWorkgroupStorage) return `needs ${mmaBytes(d, s)} bytes of workgroup memory, the device has ${caps.maxWorkgroupStorage}`;
+  return null;
 }
 
 /** Heads per workgroup and key tile for a head size and chunk size. */
@@ -163,14 +190,25 @@ export const hsaChunkAttentionForward: Kernel<HsaChunkAttentionGpuParams> = {
     }
     if (np > 1 && !(Number.isInteger(p.perPart) && (p.perPart ?? 0) > 0)) throw new ArgumentError('hsaChunkAttention: np > 1 needs perPart, a positive integer');
     const head = p.variant === 'head';
-    const hblocks = Math.ceil(ratio / tile.HB);
+    const mma = p.variant === 'mma';
+    if (mma) {
+      const why = chunkMmaUnsupported(caps, p.d, p.s);
+      if (why) throw new ArgumentError(`hsaChunkAttention: the mma variant cannot run here (${why})`);
+    }
+    const hblocks = Math.ceil(ratio / (mma ? MMA_ROWS : tile.HB));
     const jsplit = p.jsplit ?? 1;
     const nwg = p.t * (head ? p.hq : p.hk * hblocks) * jsplit;
     const bufs = buffers(kv, np);
     const header = `${U.wgsl('U')}\n${wgslBindings(bufs, 'U')}`;
+    const sg = caps.subgroupMaxSize ?? 32;
     return {
-      key: `${head ? 'hsaChunkAttention:head' : `hsaChunkAttention:${tile.HB}x${tile.KT}`}:d${p.d}:s${p.s}:${kv}:np${np}`,
-      code: () => (head ? hsaChunkAttentionHeadWgsl({ D: p.d, S: p.s, kv, NP: np }, header) : hsaChunkAttentionWgsl({ ...tile, NP: np }, header)),
+      key: `${head ? 'hsaChunkAttention:head' : mma ? `hsaChunkAttention:mma${sg}` : `hsaChunkAttention:${tile.HB}x${tile.KT}`}:d${p.d}:s${p.s}:${kv}:np${np}`,
+      code: () =>
+        head
+          ? hsaChunkAttentionHeadWgsl({ D: p.d, S: p.s, kv, NP: np }, header)
+          : mma
+            ? hsaChunkAttentionMmaWgsl({ D: p.d, S: p.s, kv, NP: np, SG: sg }, header)
+            : hsaChunkAttentionWgsl({ ...tile, NP: np }, header),
       buffers: bufs,
       uniforms: U.pack({
         hq: p.hq,

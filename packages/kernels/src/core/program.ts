@@ -19,6 +19,24 @@ export interface DeviceCaps {
   readonly subgroupMinSize: number;
   /** maxStorageBuffersPerShaderStage (default 8, WebGPU's guaranteed minimum) */
   readonly maxStorageBuffers?: number;
+  /** largest subgroup size the adapter may use (only meaningful with subgroups) */
+  readonly subgroupMaxSize?: number;
+  /** the `shader-f16` feature is enabled on the device */
+  readonly shaderF16?: boolean;
+  /**
+   * matrix-multiply configurations of subgroup matrices (Dawn's experimental
+   * `chromium-experimental-subgroup-matrix`; empty or absent when the feature is not enabled)
+   */
+  readonly subgroupMatrix?: readonly SubgroupMatrixConfig[];
+}
+
+/** One configuration of subgroup-matrix multiplies: left M×K and right K×N of componentType, result M×N. */
+export interface SubgroupMatrixConfig {
+  readonly componentType: string;
+  readonly resultComponentType: string;
+  readonly M: number;
+  readonly N: number;
+  readonly K: number;
 }
 
 /** Browser-safe limits: 256 invocations, 32 KiB workgroup memory, no subgroups. */

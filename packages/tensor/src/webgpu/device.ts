@@ -38,6 +38,27 @@ export interface AcquireOptions {
   /** Dawn toggles for Node (default `backend=vulkan`). */
   dawnFlags?: string[];
   powerPreference?: GPUPowerPreference;
+  /**
+   * Ask for f16 subgroup matrices (matrix units, e.g. tensor cores) where the adapter has them:
+   * requests `chromium-experimental-subgroup-matrix` and `shader-f16`. In Node this also enables the
+   * Dawn toggles they need (`allow_unsafe_apis`, which experimental features require, and
+   * `vulkan_enable_f16_on_nvidia`, which Dawn leaves off by default on NVIDIA's Vulkan driver).
+   * Kernels with an `mma` variant use them; results are checked against the references on the
+   * device by bench/attention. Default false.
+   */
+  subgroupMatrix?: boolean;
+}
+
+export const SUBGROUP_MATRIX_FEATURE = 'chromium-experimental-subgroup-matrix';
+const SUBGROUP_MATRIX_TOGGLES = ['allow_unsafe_apis', 'vulkan_enable_f16_on_nvidia'];
+
+/** `flags` with the toggles in `toggles` added to its `enable-dawn-features=` entry (one is created if absent). */
+export function withDawnToggles(flags: string[], toggles: string[]): string[] {
+  const key = 'enable-dawn-features=';
+  const i = flags.findIndex((f) => f.startsWith(key));
+  const have = i >= 0 ? flags[i].slice(key.length).split(',').filter(Boolean) : [];
+  const entry = key + [...new Set([...have, ...toggles])].join(',');
+  return i >= 0 ? flags.map((f, j) => (j === i ? entry : f)) : [...flags, entry];
 }
 
 // dawn.node aborts the process if the object returned by create() is garbage-collected while a
@@ -81,7 +102,8 @@ async function getGpu(options: AcquireOptions): Promise<{ gpu: GPU; softwareFall
     throw new UnsupportedError(`the 'webgpu' package (Dawn for Node) failed to load: ${(e as Error).message}`);
   }
   Object.assign(globalThis, mod.globals);
-  const gpu = mod.create(options.dawnFlags ?? ['backend=vulkan']);
+  const flags = options.dawnFlags ?? ['backend=vulkan'];
+  const gpu = mod.create(options.subgroupMatrix ? withDawnToggles(flags, SUBGROUP_MATRIX_TOGGLES) : flags);
   keepAlive.push(gpu);
   return { gpu, softwareFallback };
 }
@@ -99,7 +121,8 @@ export async function acquireDevice(options: AcquireOptions = {}): Promise<Acqui
   const requiredLimits: Record<string, number> = {};
   const limits = adapter.limits as unknown as Record<string, number>;
   for (const name of LIMIT_NAMES) if (typeof limits[name] === 'number') requiredLimits[name] = limits[name];
-  const requiredFeatures = OPTIONAL_FEATURES.filter((f) => adapter.features.has(f)) as GPUFeatureName[];
+  const wanted: string[] = [...OPTIONAL_FEATURES, ...(options.subgroupMatrix ? [SUBGROUP_MATRIX_FEATURE, 'shader-f16'] : [])];
+  const requiredFeatures = wanted.filter((f) => adapter.features.has(f)) as GPUFeatureName[];
   const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
   keepAlive.push(device);
   return { gpu, adapter, device, softwareFallback };

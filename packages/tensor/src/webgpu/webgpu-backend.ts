@@ -10,10 +10,11 @@ import {
   type HsaError,
   type Kernel,
   OutOfMemoryError,
+  type SubgroupMatrixConfig,
 } from '@hsa/kernels';
 import type { AdapterReport, Backend, KernelArg, Storage } from '../backend.js';
 import { BufferPool } from './buffer-pool.js';
-import { type AcquiredDevice, type AcquireOptions, acquireDevice, readLimits } from './device.js';
+import { type AcquiredDevice, type AcquireOptions, acquireDevice, readLimits, SUBGROUP_MATRIX_FEATURE } from './device.js';
 import { PipelineCache } from './pipeline-cache.js';
 
 class GpuStorage implements Storage {
@@ -66,13 +67,23 @@ export class WebGpuBackend implements Backend {
     const device = acquired.device;
     this.device = device;
     const l = device.limits;
+    const info = acquired.adapter.info as {
+      subgroupMinSize?: number;
+      subgroupMaxSize?: number;
+      subgroupMatrixConfigs?: readonly SubgroupMatrixConfig[];
+    };
     this.caps = {
       maxInvocations: l.maxComputeInvocationsPerWorkgroup,
       maxWorkgroupStorage: l.maxComputeWorkgroupStorageSize,
       maxWorkgroupsPerDim: l.maxComputeWorkgroupsPerDimension,
       subgroups: device.features.has('subgroups'),
-      subgroupMinSize: (acquired.adapter.info as { subgroupMinSize?: number }).subgroupMinSize ?? 4,
+      subgroupMinSize: info.subgroupMinSize ?? 4,
+      subgroupMaxSize: info.subgroupMaxSize,
       maxStorageBuffers: l.maxStorageBuffersPerShaderStage,
+      shaderF16: device.features.has('shader-f16'),
+      subgroupMatrix: device.features.has(SUBGROUP_MATRIX_FEATURE)
+        ? (info.subgroupMatrixConfigs ?? []).map(({ componentType, resultComponentType, M, N, K }) => ({ componentType, resultComponentType, M, N, K }))
+        : [],
     };
     this.maxBindingBytes = Math.min(options.maxBindingBytes ?? Number.POSITIVE_INFINITY, l.maxStorageBufferBindingSize);
     this.poison = options.poison ?? false;
@@ -285,6 +296,7 @@ export class WebGpuBackend implements Backend {
       note: this.acquired.softwareFallback,
       features: [...this.device.features].sort(),
       limits: readLimits(this.device.limits),
+      ...(this.caps.subgroupMatrix?.length ? { subgroupMatrix: this.caps.subgroupMatrix.map((c) => `${c.componentType}→${c.resultComponentType} ${c.M}×${c.N}×${c.K}`) } : {}),
     };
   }
 

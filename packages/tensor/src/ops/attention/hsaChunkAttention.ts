@@ -4,7 +4,7 @@
  * prefill ([T, ...]) and decode (T = 1) against a memory of any length: the memory may be a list of
  * parts (each within one binding), processed in order into the same output.
  */
-import { ArgumentError, CHUNK_FIXED_BUFFERS, hsaChunkAttentionForward, hsaPlaneSum, ShapeError } from '@hsa/kernels';
+import { ArgumentError, CHUNK_FIXED_BUFFERS, chunkMmaUnsupported, hsaChunkAttentionForward, hsaPlaneSum, ShapeError } from '@hsa/kernels';
 import { fmtShape, Tensor } from '../../tensor.js';
 import { expectDtype, sameBackend } from '../guards.js';
 
@@ -16,10 +16,13 @@ export interface HsaChunkAttentionOptions {
   /** default 1/√D */
   scale?: number;
   /**
-   * WebGPU kernel: `head` (one query head a workgroup, for decode) or `tile` (K/V tiles shared by up
-   * to 16 heads); default `head` for one token, `tile` otherwise. Same results on either.
+   * WebGPU kernel: `head` (one query head a workgroup, for decode), `tile` (K/V tiles shared by up
+   * to 16 heads) or `mma` (the tile variant's work on f16 subgroup matrices: a device created with
+   * `subgroupMatrix: true` that offers them, S and D multiples of 64); default `head` for one token,
+   * else `mma` where it can run, else `tile`. `head` and `tile` give the same results to f32
+   * rounding; `mma` rounds Q, K, V and the probabilities to f16 (sums in f32).
    */
-  variant?: 'tile' | 'head';
+  variant?: 'tile' | 'head' | 'mma';
   /**
    * memory parts bound by one dispatch (default: as many as the device's storage buffers allow when
    * every part but the last has the same chunk count, else 1)
@@ -74,7 +77,8 @@ export function hsaChunkAttention(
   const out = Tensor.empty(q.backend, [t, hq, d], 'f32');
   if (out.size === 0) return out;
   const ins = [q, idx, w].map((x) => x.contiguous());
-  const variant = options.variant ?? (t === 1 ? 'head' : 'tile');
+  // prefill: the matrix units where the device offers them (f16 products, f32 sums), else the tile variant
+  const variant = options.variant ?? (t === 1 ? 'head' : chunkMmaUnsupported(q.backend.caps, d, s) === null ? 'mma' : 'tile');
   const base = { t, hq, hk, d, s, chunks: total, k, smN: options.smN, scale: options.scale, kv: ks[0].dtype as 'f32', variant };
   // the parts in groups of np, one dispatch a group (its parts bound together: every part but the
   // last of equal size)
