@@ -311,20 +311,34 @@ async function prefillCase(be: WebGpuBackend, T: number, check: boolean) {
     console.error(`prefill ${T} ${cfg.name}: ${total.medianMs.toFixed(2)} ms, check ${e}`);
     for (const t of [...mem.ks, ...mem.vs]) t.dispose();
     if (!ret) {
-      const keptR: Tensor[] = [];
-      ret = await timeGpu(be, () => {
-        qrs.forEach((qr, i) => {
-          const r = hsaRetrieval(qr, lmk, { ...RET, posOffset: i * seg });
-          keptR.push(r.idx, r.w, r.sel);
-        });
-      }, 2, 5);
-      for (const t of keptR) t.dispose();
+      // the retrieval alone, then its previous version (selectV1) after checking it chooses the same
+      // chunks with the same weights on the first segment
+      const timeRet = async (selectV1: boolean) => {
+        const keptR: Tensor[] = [];
+        const t = await timeGpu(be, () => {
+          qrs.forEach((qr, i) => {
+            const r = hsaRetrieval(qr, lmk, { ...RET, posOffset: i * seg, selectV1 });
+            keptR.push(r.idx, r.w, r.sel);
+          });
+        }, 2, 5);
+        for (const x of keptR) x.dispose();
+        return t;
+      };
+      ret = await timeRet(false);
+      const [a, b] = [hsaRetrieval(qrs[0], lmk, RET), hsaRetrieval(qrs[0], lmk, { ...RET, selectV1: true })];
+      const [ia, ib, wa, wb] = await Promise.all([a.idx, b.idx, a.w, b.w].map(f64));
+      const same = ia.every((x, i) => x === ib[i]) && wa.every((x, i) => Math.abs(x - wb[i]) <= 1e-6);
+      for (const x of [a.idx, a.w, a.sel, b.idx, b.w, b.sel]) x.dispose();
+      if (!same) throw new Error(`prefill ${T}: retrieval v2 and v1 differ`);
+      results.retrievalV1 = { timing: await timeRet(true) };
+      console.error(`prefill ${T} retrieval ${ret.medianMs.toFixed(2)} ms, v1 ${(results.retrievalV1 as { timing: Timing }).timing.medianMs.toFixed(2)} ms`);
     }
   }
   const first = results[configs[0].name] as { timing: Timing };
   console.error(`prefill ${T}: ${first.timing.medianMs.toFixed(2)} ms (retrieval ${ret?.medianMs.toFixed(2)} ms), check ${err}`);
   for (const t of [...qrs, lmk, ...qs]) t.dispose();
-  return { tokens: T, hsa: first.timing, default: configs[0].name, variants: results, retrieval: ret, checkErrorOverTol: err };
+  const { retrievalV1, ...variants } = results;
+  return { tokens: T, hsa: first.timing, default: configs[0].name, variants, retrieval: ret, retrievalV1, checkErrorOverTol: err };
 }
 
 async function swaCase(be: WebGpuBackend, T: number, window: number) {
@@ -366,8 +380,10 @@ async function main() {
   const lengths = argValue('--lengths')?.split(',').map(Number) ?? (quick ? [1 << 17] : [1 << 17, 1 << 20, 1 << 22, 1 << 24]);
   for (const L of prefillOnly ? [] : lengths) decode.push(await decodeCase(be, L));
   const prefill = [];
-  // --prefill also runs 256K (where the crossover with FlashAttention is expected)
-  for (const T of quick ? [1 << 10] : decodeOnly ? [] : [1 << 15, 1 << 17, ...(prefillOnly ? [1 << 18] : [])]) {
+  // --prefill also runs 256K (where the crossover with FlashAttention is expected); --prefill-lengths
+  // 131072: other prefill lengths (multiples of S; the float64 check runs up to 32K)
+  const prefillLengths = argValue('--prefill-lengths')?.split(',').map(Number);
+  for (const T of quick ? [1 << 10] : decodeOnly ? [] : prefillLengths ?? [1 << 15, 1 << 17, ...(prefillOnly ? [1 << 18] : [])]) {
     // known problem: at 128K a pooled buffer is destroyed while still encoded (backend pool, under investigation)
     try {
       prefill.push(await prefillCase(be, T, T <= 1 << 15));

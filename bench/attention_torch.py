@@ -43,7 +43,9 @@ for L in [] if mode == "prefill" else [1 << 17, 1 << 20, 1 << 22, 1 << 24]:
     del k, v
 decode_only = mode == "decode"
 res["prefill"] = []
-for T in [] if decode_only else [1 << 15, 1 << 17] + ([1 << 18] if mode == "prefill" else []):
+import os
+prefill_lengths = [int(x) for x in os.environ["PREFILL_LENGTHS"].split(",")] if os.environ.get("PREFILL_LENGTHS") else [1 << 15, 1 << 17] + ([1 << 18] if mode == "prefill" else [])
+for T in [] if decode_only else prefill_lengths:
     q = torch.randn(1, HQ, T, D, device=dev, dtype=bf)
     k = torch.randn(1, HK, T, D, device=dev, dtype=bf)
     v = torch.randn(1, HK, T, D, device=dev, dtype=bf)

@@ -41,6 +41,8 @@ if name == "attention":
             rec["ratios"][f"prefill_{o['tokens']}"][f"{name}_ms"] = v["timing"]["medianMs"]
         if o.get("retrieval"):
             rec["ratios"][f"prefill_{o['tokens']}"]["retrieval_ms"] = o["retrieval"]["medianMs"]
+        if o.get("retrievalV1"):
+            rec["ratios"][f"prefill_{o['tokens']}"]["retrieval_v1_ms"] = o["retrievalV1"]["timing"]["medianMs"]
     faster_prefill = [k for k, v in rec["ratios"].items() if k.startswith("prefill_") and v["speedup"] > 1]
     if faster_prefill:
         rec["ratios"]["prefill_crossover_tokens"] = min(int(k.split("_")[1]) for k in faster_prefill)

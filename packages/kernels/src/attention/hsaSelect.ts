@@ -18,6 +18,9 @@
  * v4 (`topkMode: 'bound'`, the default): the merge offers only the candidates as good as the k-th
  * best block head (hsaMergeWgsl), not every block's whole list; the scan issues each tile's loads
  * before the previous tile's sums and offer. The scan reads landmarks in f32 or packed bf16 (`lmkDtype`).
+ * fused v2 (prefill; `selectV1` keeps v1): the row's query in registers and the landmarks read as
+ * vec4 (dr = 4m), the list's k-th entry in registers (a rejected candidate reads no list), and the
+ * chunks past the last visible one not visited.
  */
 import { type FloatArray, unpackHalf } from '../core/dtype.js';
 import { ArgumentError } from '../core/errors.js';
@@ -47,6 +50,8 @@ export interface HsaSelectParams extends HsaRetrievalParams {
    * needs dr a multiple of 8 and the vec4 scan: the adapter's 256 invocations)
    */
   lmkDtype?: 'f32' | 'bf16';
+  /** the portable passes' v1 (scalar loads, every chunk visited): the baseline of v2 in bench/attention */
+  selectV1?: boolean;
 }
 
 const U = defineUniforms({
@@ -121,13 +126,15 @@ export const hsaSelect: Kernel<HsaSelectParams> = {
     }
     const threshold = wide && p.topkMode !== 'rank';
     const bound = threshold && p.topkMode !== 'threshold';
+    // the fused pass in v2 unless asked for v1
+    const vec4 = p.pass === 'fused' && p.dr % 4 === 0 && p.selectV1 !== true;
     const code = !wide
-      ? () => hsaSelectWgsl({ mode: p.pass, WG, KMAX, DR: p.dr }, header)
+      ? () => hsaSelectWgsl({ mode: p.pass, WG, KMAX, DR: p.dr, vec4 }, vec4 ? header.replace(/lmk: array<f32>/, 'lmk: array<vec4<f32>>') : header)
       : p.pass === 'merge'
         ? () => hsaMergeWgsl(KMAX, header, threshold, bound)
         : () => hsaScan4Wgsl({ KMAX, DR: p.dr, RT, threshold, pipelined: bound, bf16 }, header.replace(/lmk: array<(f32|u32)>/, bf16 ? 'lmk: array<vec4<u32>>' : 'lmk: array<vec4<f32>>'));
     return {
-      key: `hsaSelect:${p.pass}:${WG}:${KMAX}:${p.dr}:${wide}:${RT}:${bound ? 'bound' : threshold ? 'thr' : 'rank'}:${bf16 ? 'bf16' : 'f32'}`,
+      key: `hsaSelect:${p.pass}:${WG}:${KMAX}:${p.dr}:${wide}:${RT}:${bound ? 'bound' : threshold ? 'thr' : 'rank'}:${bf16 ? 'bf16' : 'f32'}:${vec4 ? 'v2' : 'v1'}`,
       code,
       buffers: bufs,
       uniforms: U.pack({

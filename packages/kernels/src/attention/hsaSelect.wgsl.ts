@@ -19,20 +19,32 @@ export interface SelectShape {
   KMAX: number;
   /** retrieval head size (compiled in) */
   DR: number;
+  /**
+   * fused, DR a multiple of 4 (v2): the query in registers, landmarks bound as vec4 (the caller
+   * declares lmk as array<vec4<f32>>), and (without the mask window) no visit of the chunks past the
+   * last visible one
+   */
+  vec4?: boolean;
 }
+
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
 export const selectListWgsl = (KMAX: number): string => /* wgsl */ `
 const NEG = -3.0e38;
 var<private> NINF_BITS: u32 = 0xff800000u;
 var<private> ls: array<f32, ${KMAX}>;
 var<private> li: array<u32, ${KMAX}>;
+// the list's last (k-th best) entry, kept beside it so that a rejection reads no list memory
+var<private> lastS: f32 = NEG;
+var<private> lastI: u32 = 0xffffffffu;
 fn better(s: f32, i: u32, t: f32, j: u32) -> bool { return s > t || (s == t && i < j); }
 fn insert(s: f32, i: u32) {
   let k = u.k;
-  if (!better(s, i, ls[k - 1u], li[k - 1u])) { return; }
+  if (!better(s, i, lastS, lastI)) { return; }
   var j = k - 1u;
   while (j > 0u && better(s, i, ls[j - 1u], li[j - 1u])) { ls[j] = ls[j - 1u]; li[j] = li[j - 1u]; j--; }
   ls[j] = s; li[j] = i;
+  lastS = ls[k - 1u]; lastI = li[k - 1u];
 }`;
 
 /** Pairwise merge of the lists of invocations 0 … WG−1 into list 0 of shS/shI (all invocations call it). */
@@ -117,7 +129,7 @@ fn score(t: u32, h: u32, c: u32) -> f32 {
   return acc * u.scale;
 }`;
 
-function body(mode: SelectMode, WG: number): string {
+function body(mode: SelectMode, WG: number, DR: number, vec4: boolean): string {
   const gather =
     mode === 'merge'
       ? // each block's list is sorted best first: the first candidate this list rejects ends that block
@@ -125,11 +137,34 @@ function body(mode: SelectMode, WG: number): string {
     for (var j = 0u; j < u.k; j++) {
       let o = row * u.ncand + b * u.k + j;
       let s = candS[o]; let i = candI[o];
-      if (!better(s, i, ls[u.k - 1u], li[u.k - 1u])) { break; }
+      if (!better(s, i, lastS, lastI)) { break; }
       insert(s, i);
     }
   }`
-      : `let c0 = blk * u.blockLen; let c1 = min(u.chunks, c0 + u.blockLen);
+      : vec4
+        ? // v2: the row's query in registers, landmarks read as vec4; without the mask window the
+          // chunks past the last visible one are not visited (they would enter the lists as
+          // (NEG, c) entries that finalize never uses: the valid slots are all visible chunks)
+          `let c0 = blk * u.blockLen;
+  let pos = u.posOffset + t;
+  let c1 = select(min(u.chunks, c0 + u.blockLen), min(min(u.chunks, c0 + u.blockLen), pos / u.s), u.maskOn == 0u);
+  let qo = (t * u.hr + h) * ${DR}u;
+${range(DR / 4)
+  .map((i) => `  let q${i} = vec4<f32>(qr[qo + ${4 * i}u], qr[qo + ${4 * i + 1}u], qr[qo + ${4 * i + 2}u], qr[qo + ${4 * i + 3}u]);`)
+  .join('\n')}
+  for (var c = c0 + lid; c < c1; c += ${WG}u) {
+    var sc = NEG;
+    if (visible(c, pos)) {
+      let lo = (c * u.hr + h) * ${DR / 4}u;
+      var a0 = 0.0; var a1 = 0.0;
+${range(DR / 4)
+  .map((i) => `      a${i % 2} += dot(q${i}, lmk[lo + ${i}u]);`)
+  .join('\n')}
+      sc = (a0 + a1) * u.scale;
+    }
+    insert(sc, c);
+  }`
+        : `let c0 = blk * u.blockLen; let c1 = min(u.chunks, c0 + u.blockLen);
   for (var c = c0 + lid; c < c1; c += ${WG}u) { insert(score(t, h, c), c); }`;
   const emit =
     mode === 'scan'
@@ -155,10 +190,10 @@ ${header}
 ${selectListWgsl(c.KMAX)}
 ${selectMergeWgsl(c.WG, c.KMAX)}
 ${c.mode === 'scan' ? '' : FINALIZE(c.KMAX)}
-${c.mode === 'merge' ? '' : SCORE(c.DR)}
+${c.mode === 'merge' || c.vec4 ? '' : SCORE(c.DR)}
 @compute @workgroup_size(${c.WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
-${body(c.mode, c.WG)}
+${body(c.mode, c.WG, c.DR, c.vec4 === true)}
 }`;
 }

@@ -6,11 +6,16 @@ import { expectClose, freshSeed, randF32, testBackends, toF64 } from '../../test
 import { cast } from '../cast.js';
 import { hsaRetrieval } from './hsaRetrieval.js';
 
-type Case = Omit<HsaRetrievalParams, 'scale'> & { blockLen?: number; topkMode?: 'rank' | 'threshold'; ties?: boolean; flat?: boolean; bf16?: boolean };
+type Case = Omit<HsaRetrievalParams, 'scale'> & { blockLen?: number; topkMode?: 'rank' | 'threshold'; ties?: boolean; flat?: boolean; bf16?: boolean; selectV1?: boolean };
 
 const base = { s: 16, hr: 2, hk: 2, dr: 8, topk: 3, mode: 'softmax' as const };
 const CASES: Case[] = [
   { ...base, t: 70, chunks: 4 },
+  // prefill-shaped (fused v2: q in registers, vec4 landmarks, chunks past the last visible one
+  // skipped): early tokens see fewer chunks than k, later ones all 40; with the mask window and v1
+  { ...base, t: 170, chunks: 40, s: 4, topk: 5, dr: 12 },
+  { ...base, t: 170, chunks: 40, s: 4, topk: 5, dr: 12, maskWindow: 6, posOffset: 3 },
+  { ...base, t: 170, chunks: 40, s: 4, topk: 5, dr: 12, selectV1: true },
   { ...base, t: 40, chunks: 2, topk: 8, mode: 'stickBreaking' },
   { ...base, t: 9, chunks: 12, hr: 1, hk: 3, posOffset: 150, posDecay: 0.3, dr: 5 },
   { ...base, t: 33, chunks: 6, maskWindow: 40, posOffset: 20, mode: 'stickBreaking' },
@@ -66,6 +71,7 @@ describe.each(testBackends())('hsaRetrieval on %s', (_name, makeBackend) => {
       maskWindow: c.maskWindow,
       blockLen: c.blockLen,
       topkMode: c.topkMode,
+      selectV1: c.selectV1,
     });
     const f = retrievalForwardRef(toF64(qr), toF64(lmk), c);
     const k = hsaSlots(c);

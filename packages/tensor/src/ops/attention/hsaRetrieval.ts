@@ -38,6 +38,8 @@ export interface HsaRetrievalOptions {
    * first, v3) or `rank` (v2); the same result
    */
   topkMode?: 'rank' | 'threshold' | 'bound';
+  /** WebGPU, prefill (fused pass): the selection's v1 (scalar landmark loads, every chunk visited), kept as a baseline */
+  selectV1?: boolean;
 }
 
 export interface HsaRetrievalResult {
@@ -93,6 +95,7 @@ function params(op: string, qr: Tensor, lmk: Tensor, o: HsaRetrievalOptions): Hs
     pass: blockLen > 0 ? 'scan' : 'fused',
     blockLen,
     topkMode: o.topkMode,
+    selectV1: o.selectV1,
     // bf16 landmarks are read packed by the decode scan (dr a multiple of 8); other passes get an f32 copy
     lmkDtype: lmk.dtype === 'bf16' && blockLen > 0 && dr % 8 === 0 ? 'bf16' : 'f32',
   };
