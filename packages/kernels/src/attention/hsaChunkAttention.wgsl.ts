@@ -170,6 +170,16 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   if (wgi >= u.nwg) { return; }
   let js = wgi % u.jsplit; wgi /= u.jsplit;`;
 
+/**
+ * The workgroup's token t, KV head g and block of HB query heads (h0 … h0 + nh − 1) from its linear
+ * index `wgi` (plane already taken off), shared by the tile and mma variants.
+ */
+export const headBlockOf = (HB: number): string => `  let hb = wgi % u.hblocks; wgi /= u.hblocks;
+  let g = wgi % u.hk;
+  let t = wgi / u.hk;
+  let h0 = g * u.ratio + hb * ${HB}u;
+  let nh = min(${HB}u, (g + 1u) * u.ratio - h0);`;
+
 /** `header` declares `u` and q, memK, memV, idx (i32), w, out. */
 export function hsaChunkAttentionWgsl(c: ChunkTile, header: string): string {
   const { HB, KT, D, S } = c;
@@ -182,11 +192,7 @@ var<workgroup> qs: array<f32, ${HB * D}>;
 var<workgroup> ts: array<f32, ${KT * P}>;
 var<workgroup> ps: array<f32, ${HB * S}>;
 ${entry(c.kv, NP)}
-  let hb = wgi % u.hblocks; wgi /= u.hblocks;
-  let g = wgi % u.hk;
-  let t = wgi / u.hk;
-  let h0 = g * u.ratio + hb * ${HB}u;
-  let nh = min(${HB}u, (g + 1u) * u.ratio - h0);
+${headBlockOf(HB)}
   for (var i = lid; i < ${HB * D}u; i += ${CHUNK_WG}u) {
     let hl = i / ${D}u;
     qs[i] = select(0.0, q[(t * u.hq + h0 + hl) * ${D}u + i % ${D}u] * u.scale, hl < nh);

@@ -16,6 +16,7 @@
  * (mmaCheck) and against float64 in its prefill case; CI's software adapter has no subgroup matrices.
  */
 import { isPacked16 } from '../core/dtype.js';
+import { headBlockOf } from './hsaChunkAttention.wgsl.js';
 
 export interface MmaTile {
   D: number;
@@ -148,11 +149,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let spare = wg0 >= u.nwg;
   var wgi = min(wg0, u.nwg - 1u);
   let js = wgi % u.jsplit; wgi /= u.jsplit;
-  let hb = wgi % u.hblocks; wgi /= u.hblocks;
-  let g = wgi % u.hk;
-  let t = wgi / u.hk;
-  let h0 = g * u.ratio + hb * ${R}u;
-  let nh = min(${R}u, (g + 1u) * u.ratio - h0);
+${headBlockOf(R)}
   // the block's queries, scaled, as f16 rows (missing heads: zero rows)
   for (var i = lid; i < ${R * D}u; i += ${WG}u) {
     let hl = i / ${D}u;
