@@ -1,14 +1,18 @@
 /**
- * bench/probe-subgroup-matrix: does Dawn on this machine expose tensor-core matrix multiplies to
- * WGSL (`chromium-experimental-subgroup-matrix`, Vulkan's VK_KHR_cooperative_matrix), and at what
- * rate? Lists the adapter's features and subgroup-matrix configurations (with `allow_unsafe_apis`,
- * which experimental features need), then, where an f16 → f32 configuration exists, runs a plain
- * GEMM built from subgroup matrices loaded straight from storage: checked against float64 on the
- * f16-rounded inputs first, then timed at 4096³ (GPU timestamps, median of 10) beside our f32 tiled
- * GEMM's figure from bench/matmul. A probe for planning, not a kernel of the library.
+ * bench/probe-subgroup-matrix: does Dawn on this machine expose matrix units (tensor cores) to WGSL
+ * (`chromium-experimental-subgroup-matrix`, Vulkan's VK_KHR_cooperative_matrix), and how do they
+ * behave? Lists the adapter's features and subgroup-matrix configurations (Dawn toggles from
+ * --dawn-features, default `allow_unsafe_apis`, which experimental features need; f16 on NVIDIA also
+ * needs `vulkan_enable_f16_on_nvidia`), checks 16×16×16 f16 products loaded from workgroup or
+ * storage memory at several strides, offsets and majorness in 1 or 4 subgroups against the CPU
+ * (--big-offsets: offsets past 4K elements), then, unless --layouts-only, runs plain GEMMs built
+ * from subgroup matrices read straight from storage: checked against float64 on the f16-rounded
+ * inputs, then timed at 4096³ (GPU timestamps, median of 10). A probe for planning, not a kernel of
+ * the library and not a benchmark (no baseline in the run: bench/matmul has cuBLAS's rate).
  *
  *   ../shared/device/kit.sh bench/probe-subgroup-matrix.ts
- *   device: . .device-kit/boot && node .device-kit/probe-subgroup-matrix.mjs --json $OUT/probe.json
+ *   device: . .device-kit/boot && node .device-kit/probe-subgroup-matrix.mjs \
+ *             --dawn-features allow_unsafe_apis,vulkan_enable_f16_on_nvidia --json $OUT/probe.json
  */
 import { f16ToF32, f32ToF16 } from '@hsa/kernels';
 import { useSoftwareVulkanIfNoDriver } from '@hsa/tensor';
