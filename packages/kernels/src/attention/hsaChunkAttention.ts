@@ -105,7 +105,10 @@ export function chunkMmaUnsupported(caps: DeviceCaps, d: number, s: number): str
   if (!cfg) return 'no f16 → f32 16×16×16 subgroup-matrix configuration';
   const sg = caps.subgroupMaxSize ?? 0;
   const wg = MMA_SUBGROUPS * sg;
-  if (sg !== caps.subgroupMinSize || sg < (MMA_SUBGROUPS * sg) / MMA_ROWS || wg > caps.maxInvocations || wg % MMA_ROWS !== 0) {
+  // the softmax gives each of the 16 rows wg / 16 neighbouring invocations, combined by xor shuffles:
+  // a power of two (it divides the subgroup then)
+  const perRow = wg / MMA_ROWS;
+  if (sg !== caps.subgroupMinSize || wg > caps.maxInvocations || !Number.isInteger(Math.log2(perRow))) {
     return `subgroup size ${caps.subgroupMinSize}–${sg} not fixed or not fit for ${MMA_SUBGROUPS} subgroups of ${MMA_ROWS} rows`;
   }
   if (d % 64 !== 0 || s % 64 !== 0) return `head size ${d} and chunk size ${s} must be multiples of 64`;

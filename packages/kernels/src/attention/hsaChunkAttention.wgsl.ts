@@ -34,11 +34,27 @@ function kvLoads(kv: ChunkTile['kv'], NP = 1): string {
   const lines = ['var<private> cpart: u32;'];
   for (const m of ['K', 'V']) {
     for (let p = 0; p < NP; p++) lines.push(one(`ld${m}${p}`, `mem${m}${p}`));
-    const cases = Array.from({ length: NP - 1 }, (_, p) => `case ${p}u: { return ld${m}${p}(i); }`).join(' ');
-    lines.push(`fn ld${m}(i: u32) -> f32 { switch (cpart) { ${cases} default: { return ld${m}${NP - 1}(i); } } }`);
+    lines.push(partSwitch(`ld${m}`, 'f32', NP, (p) => `ld${m}${p}(i)`));
   }
   return lines.join('\n');
 }
+
+/**
+ * `fn name(i: u32) -> ty` returning `at(p)` for the bound memory part p = `cpart` (the last part
+ * for any larger value): how a kernel reads one of NP parts bound at once.
+ */
+export function partSwitch(name: string, ty: string, NP: number, at: (p: number) => string): string {
+  const cases = Array.from({ length: NP - 1 }, (_, p) => `case ${p}u: { return ${at(p)}; }`).join(' ');
+  return `fn ${name}(i: u32) -> ${ty} { switch (cpart) { ${cases} default: { return ${at(NP - 1)}; } } }`;
+}
+
+/** `base`, the first memory row of chunk cj (in part `cpart`, which it sets, when NP > 1 parts are bound). */
+export const slotBase = (S: number, NP: number): string =>
+  NP === 1
+    ? `    let base = u32(cj) * ${S}u;`
+    : `    // NP parts bound: u.perPart chunks each (the last may hold fewer)
+    cpart = min(u32(cj) / u.perPart, ${NP - 1}u);
+    let base = (u32(cj) - cpart * u.perPart) * ${S}u;`;
 
 /**
  * One KT-row tile of K or V into ts: every load of the invocation issued before the first store (the
@@ -147,13 +163,7 @@ const slotLoopHead = (S: number, NP: number): string => `  for (var j = js; j < 
     let cj = workgroupUniformLoad(&slotC);
     // w = 0 (invalid or masked slot) contributes nothing; a chunk outside this part is not read
     if (wj == 0.0 || cj < 0 || cj >= i32(u.cn)) { continue; }
-${
-  NP === 1
-    ? `    let base = u32(cj) * ${S}u;`
-    : `    // NP parts bound: u.perPart chunks each (the last may hold fewer)
-    cpart = min(u32(cj) / u.perPart, ${NP - 1}u);
-    let base = (u32(cj) - cpart * u.perPart) * ${S}u;`
-}`;
+${slotBase(S, NP)}`;
 
 /**
  * Both variants' shared workgroup memory (red, slotW, slotC), loaders and entry point, up to the

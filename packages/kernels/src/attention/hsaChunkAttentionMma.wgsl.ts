@@ -16,7 +16,7 @@
  * (mmaCheck) and against float64 in its prefill case; CI's software adapter has no subgroup matrices.
  */
 import { isPacked16 } from '../core/dtype.js';
-import { headBlockOf } from './hsaChunkAttention.wgsl.js';
+import { headBlockOf, partSwitch, slotBase } from './hsaChunkAttention.wgsl.js';
 
 export interface MmaTile {
   D: number;
@@ -51,16 +51,9 @@ const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
 /** ldK / ldV of one 32-bit word or f32 element of part `cpart` (NP > 1) or of the single part. */
 function wordLoads(kv: MmaTile['kv'], NP: number): string {
-  if (NP === 1) return `fn ldK(i: u32) -> ${kv === 'f32' ? 'f32' : 'u32'} { return memK[i]; }\nfn ldV(i: u32) -> ${kv === 'f32' ? 'f32' : 'u32'} { return memV[i]; }`;
   const ty = kv === 'f32' ? 'f32' : 'u32';
-  const lines = ['var<private> cpart: u32;'];
-  for (const m of ['K', 'V']) {
-    const cases = range(NP - 1)
-      .map((p) => `case ${p}u: { return mem${m}${p}[i]; }`)
-      .join(' ');
-    lines.push(`fn ld${m}(i: u32) -> ${ty} { switch (cpart) { ${cases} default: { return mem${m}${NP - 1}[i]; } } }`);
-  }
-  return lines.join('\n');
+  if (NP === 1) return `fn ldK(i: u32) -> ${ty} { return memK[i]; }\nfn ldV(i: u32) -> ${ty} { return memV[i]; }`;
+  return ['var<private> cpart: u32;', ...['K', 'V'].map((m) => partSwitch(`ld${m}`, ty, NP, (p) => `mem${m}${p}[i]`))].join('\n');
 }
 
 /**
@@ -169,12 +162,7 @@ ${headBlockOf(R)}
     let cj = bitcast<i32>(sl.y);
     // w = 0 (invalid or masked slot) contributes nothing; a chunk outside this part is not read
     if (wj == 0.0 || cj < 0 || cj >= i32(u.cn)) { continue; }
-${
-  NP === 1
-    ? `    let base = u32(cj) * ${S}u;`
-    : `    cpart = min(u32(cj) / u.perPart, ${NP - 1}u);
-    let base = (u32(cj) - cpart * u.perPart) * ${S}u;`
-}
+${slotBase(S, NP)}
 ${chunkPart(c, 'Vload')}
 ${chunkPart(c, 'K')}
     workgroupBarrier();

@@ -50,7 +50,7 @@ export interface HsaSelectParams extends HsaRetrievalParams {
    * needs dr a multiple of 8 and the vec4 scan: the adapter's 256 invocations)
    */
   lmkDtype?: 'f32' | 'bf16';
-  /** the portable passes' v1 (scalar loads, every chunk visited): the baseline of v2 in bench/attention */
+  /** the fused pass's v1 (scalar landmark loads, every chunk visited): the baseline of v2 in bench/attention */
   selectV1?: boolean;
 }
 
