@@ -1,10 +1,11 @@
 """Same-run PyTorch baseline for bench/attention: bf16 SDPA with enable_gqa=True (FlashAttention /
 cuDNN), 32 query heads, 2 KV heads, head size 128, batch 1. CUDA events, warm-up, median of 10.
   decode: F.scaled_dot_product_attention(q[1,32,1,128], k, v [1,2,L,128]) at L = 128K, 1M, 4M, 16M
-  prefill: causal SDPA at 32K, 128K; training: causal forward + backward at 16K, 64K, 128K
+  prefill: causal SDPA at 32K, 128K (and 256K in prefill mode; PREFILL_LENGTHS=131072,... for
+  others); training: causal forward + backward at 16K, 64K, 128K
   swa: causal SDPA at 32K (the same length as our W = 4K window).
-Usage: attention_torch.py OUT.json [decode]   (decode: the decode cases only)"""
-import json, sys, torch
+Usage: attention_torch.py OUT.json [decode|prefill]   (only the decode cases, or only prefill)"""
+import json, os, sys, torch
 from torch_timing import timed
 import torch.nn.functional as F
 
@@ -43,7 +44,6 @@ for L in [] if mode == "prefill" else [1 << 17, 1 << 20, 1 << 22, 1 << 24]:
     del k, v
 decode_only = mode == "decode"
 res["prefill"] = []
-import os
 prefill_lengths = [int(x) for x in os.environ["PREFILL_LENGTHS"].split(",")] if os.environ.get("PREFILL_LENGTHS") else [1 << 15, 1 << 17] + ([1 << 18] if mode == "prefill" else [])
 for T in [] if decode_only else prefill_lengths:
     q = torch.randn(1, HQ, T, D, device=dev, dtype=bf)

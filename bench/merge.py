@@ -37,8 +37,8 @@ if name == "attention":
         t = [x for x in torch["prefill"] if x["tokens"] == o["tokens"]][0]
         rec["ratios"][f"prefill_{o['tokens']}"] = {"ours_ms": o["hsa"]["medianMs"], "torch_ms": t["medianMs"], "speedup": t["medianMs"] / o["hsa"]["medianMs"]}
         # the chunk-attention variants timed beside the default (mma over bf16 K/V, tile over f32: the previous default)
-        for name, v in o.get("variants", {}).items():
-            rec["ratios"][f"prefill_{o['tokens']}"][f"{name}_ms"] = v["timing"]["medianMs"]
+        for variant, v in o.get("variants", {}).items():
+            rec["ratios"][f"prefill_{o['tokens']}"][f"{variant}_ms"] = v["timing"]["medianMs"]
         if o.get("retrieval"):
             rec["ratios"][f"prefill_{o['tokens']}"]["retrieval_ms"] = o["retrieval"]["medianMs"]
         if o.get("retrievalV1"):
