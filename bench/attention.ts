@@ -265,6 +265,37 @@ async function mmaCheck(be: WebGpuBackend, variant: 'mma' | 'head' = 'mma'): Pro
 }
 
 /**
+ * Two retrievals of the same rows (idx, w [rows, K], sel [rows, K] scores): the same chunks with the
+ * same weights, except where their sums' rounding breaks a near tie at the k-th place (a v2 sums in
+ * another order than v1). Such rows must choose score lists equal within 1e-5 (relative to the row's
+ * largest |score|); rows with the same chunks must agree on scores and weights within 1e-5. worst:
+ * the largest of these differences.
+ */
+function compareSelections(x: Record<'ia' | 'ib' | 'wa' | 'wb' | 'sa' | 'sb', Float64Array>, k: number) {
+  const rows = x.ia.length / k;
+  let rowsDiffer = 0;
+  let worst = 0;
+  const fin = (v: number) => (Number.isFinite(v) ? v : -1e300);
+  for (let r = 0; r < rows; r++) {
+    const o = r * k;
+    const scale = Math.max(1, ...Array.from(x.sa.subarray(o, o + k), (v) => (Number.isFinite(v) ? Math.abs(v) : 0)));
+    let sameChunks = true;
+    for (let j = 0; j < k; j++) sameChunks &&= x.ia[o + j] === x.ib[o + j];
+    if (sameChunks) {
+      for (let j = 0; j < k; j++) {
+        worst = Math.max(worst, Math.abs(x.wa[o + j] - x.wb[o + j]), Math.abs(fin(x.sa[o + j]) - fin(x.sb[o + j])) / scale);
+      }
+      continue;
+    }
+    rowsDiffer++;
+    const sorted = (z: Float64Array) => Array.from(z.subarray(o, o + k), fin).sort((p, q) => q - p);
+    const [pa, pb] = [sorted(x.sa), sorted(x.sb)];
+    for (let j = 0; j < k; j++) worst = Math.max(worst, Math.abs(pa[j] - pb[j]) / scale);
+  }
+  return { rows, rowsDiffer, worst };
+}
+
+/**
  * Prefill at T tokens: retrieval + chunk attention. The default: the mma variant (f16 subgroup
  * matrices) over bf16 K/V where the device has it, else the tile variant over f32 K/V; beside it in
  * the same run, the previous default (tile, f32) and mma over f32 K/V.
@@ -325,15 +356,16 @@ async function prefillCase(be: WebGpuBackend, T: number, check: boolean) {
   };
   const ret = await timeRet(false);
   const [a, b] = [hsaRetrieval(qrs[0], lmk, RET), hsaRetrieval(qrs[0], lmk, { ...RET, selectV1: true })];
-  const [ia, ib, wa, wb] = await Promise.all([a.idx, b.idx, a.w, b.w].map(f64));
-  const same = ia.every((x, i) => x === ib[i]) && wa.every((x, i) => Math.abs(x - wb[i]) <= 1e-6);
+  const [ia, ib, wa, wb, sa, sb] = await Promise.all([a.idx, b.idx, a.w, b.w, a.sel, b.sel].map(f64));
   for (const x of [a.idx, a.w, a.sel, b.idx, b.w, b.sel]) x.dispose();
-  if (!same) throw new Error(`prefill ${T}: retrieval v2 and v1 differ`);
+  const cmp = compareSelections({ ia, ib, wa, wb, sa, sb }, K);
+  console.error(`prefill ${T}: retrieval v2 vs v1: ${cmp.rowsDiffer} of ${cmp.rows} rows choose other chunks (near ties), worst ${cmp.worst.toExponential(2)}`);
+  if (!(cmp.worst <= 1e-5) || cmp.rowsDiffer > cmp.rows / 1000) throw new Error(`prefill ${T}: retrieval v2 and v1 differ (${JSON.stringify(cmp)})`);
   const retrievalV1 = { timing: await timeRet(true) };
   const first = results[configs[0].name] as { timing: Timing };
   console.error(`prefill ${T}: ${first.timing.medianMs.toFixed(2)} ms (retrieval ${ret.medianMs.toFixed(2)} ms, v1 ${retrievalV1.timing.medianMs.toFixed(2)} ms), check ${err}`);
   for (const t of [...qrs, lmk, ...qs]) t.dispose();
-  return { tokens: T, hsa: first.timing, default: configs[0].name, variants: results, retrieval: ret, retrievalV1, checkErrorOverTol: err };
+  return { tokens: T, hsa: first.timing, default: configs[0].name, variants: results, retrieval: ret, retrievalV1, retrievalV2VsV1: cmp, checkErrorOverTol: err };
 }
 
 async function swaCase(be: WebGpuBackend, T: number, window: number) {
