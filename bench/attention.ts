@@ -67,15 +67,23 @@ async function checkHsa(be: WebGpuBackend, io: { qr: Tensor; lmk: Tensor; q: Ten
   return worst;
 }
 
-function memoryParts(be: WebGpuBackend, chunks: number, dtype: 'f32' | 'bf16', seed: number) {
-  const chunkBytes = S * HK * D * (dtype === 'bf16' ? 2 : 4);
+function memoryParts(be: WebGpuBackend, chunks: number, dtype: 'f32' | 'bf16' | 'f16', seed: number) {
+  const chunkBytes = S * HK * D * (dtype === 'f32' ? 4 : 2);
   const perPart = Math.min(chunks, Math.floor(Math.min(be.maxBindingBytes, 2 ** 31) / chunkBytes / 64) * 64);
   const ks: Tensor[] = [];
   const vs: Tensor[] = [];
   for (let c0 = 0, i = 0; c0 < chunks; c0 += perPart, i++) {
     const n = Math.min(perPart, chunks - c0);
-    ks.push(randomTensor(be, [n * S, HK, D], seed + 2 * i, dtype));
-    vs.push(randomTensor(be, [n * S, HK, D], seed + 2 * i + 1, dtype));
+    // f16: random f32 values rounded (the fill writes f32 or bf16)
+    const make = (sd: number) => {
+      const f = randomTensor(be, [n * S, HK, D], sd, dtype === 'bf16' ? 'bf16' : 'f32');
+      if (dtype !== 'f16') return f;
+      const h = cast(f, 'f16');
+      f.dispose();
+      return h;
+    };
+    ks.push(make(seed + 2 * i));
+    vs.push(make(seed + 2 * i + 1));
   }
   return { ks, vs, perPart };
 }
@@ -216,6 +224,9 @@ async function mmaCheck(be: WebGpuBackend, variant: 'mma' | 'head' = 'mma'): Pro
     { t: 130, hq: 32, hk: 1, d: 64, s: 128, chunks: 5, kv: 'f16', parts: 1 },
     { t: 61, hq: 32, hk: 2, d: 128, s: 64, chunks: 20, kv: 'bf16', parts: 3 },
     { t: 19, hq: 12, hk: 4, d: 128, s: 64, chunks: 4, kv: 'f32', parts: 2 },
+    // f16 memory is read by the matrix loads directly: one part and three (a switch on the part)
+    { t: 45, hq: 32, hk: 2, d: 128, s: 64, chunks: 11, kv: 'f16', parts: 1 },
+    { t: 33, hq: 24, hk: 3, d: 64, s: 64, chunks: 10, kv: 'f16', parts: 3 },
   ] as const;
   let worst = 0;
   for (const [n, c] of cases.entries()) {
@@ -309,10 +320,17 @@ async function prefillCase(be: WebGpuBackend, T: number, check: boolean) {
   const qs = Array.from({ length: segs }, (_, i) => randomTensor(be, [seg, HQ, D], 23 + 10 * i, 'f32', 2));
   const lmk = randomTensor(be, [C, HK, DR], 22);
   const mma = chunkMmaUnsupported(be.caps, D, S) === null;
-  type Cfg = { name: string; variant: 'mma' | 'tile'; kv: 'f32' | 'bf16' };
+  type Cfg = { name: string; variant: 'mma' | 'tile'; kv: 'f32' | 'bf16' | 'f16' };
   const tileF32: Cfg = { name: 'tileF32', variant: 'tile', kv: 'f32' };
   // the baselines up to 128K (beyond it only the default runs: the crossover length)
-  const configs: Cfg[] = mma ? [{ name: 'mmaBf16', variant: 'mma', kv: 'bf16' }, ...(T <= 1 << 17 ? [tileF32, { name: 'mmaF32', variant: 'mma', kv: 'f32' } as Cfg] : [])] : [tileF32];
+  // mmaF16: K/V stored as f16, read by the matrix loads directly (mmaDirect); mmaBf16: staged
+  const configs: Cfg[] = mma
+    ? [
+        { name: 'mmaF16', variant: 'mma', kv: 'f16' },
+        { name: 'mmaBf16', variant: 'mma', kv: 'bf16' },
+        ...(T <= 1 << 17 ? [tileF32, { name: 'mmaF32', variant: 'mma', kv: 'f32' } as Cfg] : []),
+      ]
+    : [tileF32];
   const results: Record<string, unknown> = {};
   let err = Number.NaN;
   for (const cfg of configs) {

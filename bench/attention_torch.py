@@ -2,7 +2,7 @@
 cuDNN), 32 query heads, 2 KV heads, head size 128, batch 1. CUDA events, warm-up, median of 10.
   decode: F.scaled_dot_product_attention(q[1,32,1,128], k, v [1,2,L,128]) at L = 128K, 1M, 4M, 16M
   prefill: causal SDPA at 32K, 128K (and 256K in prefill mode; PREFILL_LENGTHS=131072,... for
-  others); training: causal forward + backward at 16K, 64K, 128K
+  others), bf16 and (medianMsF16) f16; training: causal forward + backward at 16K, 64K, 128K
   swa: causal SDPA at 32K (the same length as our W = 4K window).
 Usage: attention_torch.py OUT.json [decode|prefill]   (only the decode cases, or only prefill)"""
 import json, os, sys, torch
@@ -52,7 +52,11 @@ for T in [] if decode_only else prefill_lengths:
     if T <= 1 << 15:
         check(q, k, v, True)
     ms = timed(lambda: sdpa(q, k, v, True), 1, 5)
-    res["prefill"].append({"tokens": T, "medianMs": ms, "tflops": 2 * 2 * HQ * D * T * T / 2 / (ms * 1e-3) / 1e12})
+    # the same in f16 (our fastest K/V storage is f16: the same bytes as bf16)
+    qh, kh, vh = q.half(), k.half(), v.half()
+    ms16 = timed(lambda: sdpa(qh, kh, vh, True), 1, 5)
+    del qh, kh, vh
+    res["prefill"].append({"tokens": T, "medianMs": ms, "medianMsF16": ms16, "tflops": 2 * 2 * HQ * D * T * T / 2 / (ms * 1e-3) / 1e12})
 res["train"] = []
 for T in [] if decode_only or mode == "prefill" else [1 << 14, 1 << 16, 1 << 17]:
     q = torch.randn(1, HQ, T, D, device=dev, dtype=bf, requires_grad=True)

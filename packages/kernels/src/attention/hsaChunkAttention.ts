@@ -28,7 +28,7 @@ import { defineUniforms } from '../core/uniforms.js';
 import { headRatio, weightedSum } from './common.js';
 import { CHUNK_WG, type ChunkTile, chunkWords, hsaChunkAttentionHeadWgsl, hsaChunkAttentionWgsl } from './hsaChunkAttention.wgsl.js';
 import { checkChunkAttention, chunkProbs, type HsaChunkAttentionParams } from './hsaChunkAttention.ref.js';
-import { hsaChunkAttentionMmaWgsl, MMA_ROWS, MMA_SUBGROUPS, mmaBytes } from './hsaChunkAttentionMma.wgsl.js';
+import { hsaChunkAttentionMmaWgsl, MMA_ROWS, MMA_SUBGROUPS, mmaBytes, mmaDirect } from './hsaChunkAttentionMma.wgsl.js';
 
 export interface HsaChunkAttentionGpuParams extends HsaChunkAttentionParams {
   /** storage type of memK/memV (default f32) */
@@ -79,8 +79,9 @@ const U = defineUniforms({
   scale: 'f32',
 });
 
-function buffers(kv: ChunkTile['kv'], np: number): BufferBinding[] {
-  const m: WgslScalar = kv === 'f32' ? 'f32' : 'u32';
+/** direct: the mma variant's matrix loads read f16 memory as array<f16> (mmaDirect). */
+function buffers(kv: ChunkTile['kv'], np: number, direct = false): BufferBinding[] {
+  const m: WgslScalar = kv === 'f32' ? 'f32' : direct ? 'f16' : 'u32';
   const mem = (x: 'K' | 'V'): BufferBinding[] =>
     Array.from({ length: np }, (_, i) => ({ name: np === 1 ? `mem${x}` : `mem${x}${i}`, access: 'read', type: m }));
   return [
@@ -201,7 +202,7 @@ export const hsaChunkAttentionForward: Kernel<HsaChunkAttentionGpuParams> = {
     const hblocks = Math.ceil(ratio / (mma ? MMA_ROWS : tile.HB));
     const jsplit = p.jsplit ?? 1;
     const nwg = p.t * (head ? p.hq : p.hk * hblocks) * jsplit;
-    const bufs = buffers(kv, np);
+    const bufs = buffers(kv, np, mma && mmaDirect(kv));
     const header = `${U.wgsl('U')}\n${wgslBindings(bufs, 'U')}`;
     const sg = caps.subgroupMaxSize ?? 32;
     return {

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { ArgumentError } from '../core/errors.js';
 import { type DeviceCaps, PORTABLE_CAPS } from '../core/program.js';
 import { chunkMmaUnsupported, hsaChunkAttentionForward } from './hsaChunkAttention.js';
-import { hsaChunkAttentionMmaWgsl, mmaBytes } from './hsaChunkAttentionMma.wgsl.js';
+import { hsaChunkAttentionMmaWgsl, mmaBytes, mmaDirect } from './hsaChunkAttentionMma.wgsl.js';
 
 /** The H200's capabilities with f16 subgroup matrices enabled (adapter report of bench/probe-subgroup-matrix). */
 const H200: DeviceCaps = {
@@ -67,12 +67,31 @@ describe('hsaChunkAttention mma variant', () => {
       expect(decls.length).toBeGreaterThan(0);
       let bytes = 0;
       for (const ty of decls) {
-        const arr = /^array<(f16|f32|i32|u32), (\d+)>$/.exec(ty);
-        const size = arr ? Number(arr[2]) * (arr[1] === 'f16' ? 2 : 4) : ty.startsWith('vec4<') ? 16 : 4;
+        const arr = /^array<(f16|f32|i32|u32|vec4<f32>), (\d+)>$/.exec(ty);
+        const size = arr ? Number(arr[2]) * (({ f16: 2, 'vec4<f32>': 16 } as Record<string, number>)[arr[1]] ?? 4) : ty.startsWith('vec4<') ? 16 : 4;
         expect(size % 16, ty).toBe(0);
         bytes += size;
       }
-      expect(bytes).toBeLessThanOrEqual(mmaBytes(D, S));
+      expect(bytes).toBeLessThanOrEqual(mmaBytes(D, S, mmaDirect(kv)));
+    }
+  });
+
+  it('reads f16 memory with the matrix loads directly (no staged K/V), bf16 and f32 through workgroup memory', () => {
+    const direct = hsaChunkAttentionForward.program({ ...P, kv: 'f16' }, H200);
+    expect(direct.buffers.filter((b) => b.name.startsWith('mem')).map((b) => b.type)).toEqual(['f16', 'f16']);
+    const code = direct.code();
+    expect(code).toMatch(/subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>>\(&memK, i, true, u\.hk \* 128u\)/);
+    expect(code).not.toContain('ldK(');
+    expect(mmaBytes(128, 64, true)).toBeLessThan(mmaBytes(128, 64) - 128 * 64 * 2 + 1);
+    // several memory parts: a switch on the slot's part (a uniform value, not the private cpart)
+    const parts = hsaChunkAttentionForward.program({ ...P, kv: 'f16', np: 3, perPart: 4 }, H200).code();
+    expect(parts).toContain('switch (p)');
+    expect(parts).toContain('&memK2');
+    expect(parts).not.toContain('cpart');
+    for (const kv of ['bf16', 'f32'] as const) {
+      const staged = hsaChunkAttentionForward.program({ ...P, kv }, H200);
+      expect(staged.buffers.find((b) => b.name === 'memK')?.type).toBe(kv === 'f32' ? 'f32' : 'u32');
+      expect(staged.code()).toContain('ldK(');
     }
   });
 });

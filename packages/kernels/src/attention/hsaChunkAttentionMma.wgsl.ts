@@ -14,6 +14,12 @@
  * S and D must be multiples of 64. Accuracy: Q (scaled), K, V and P are rounded to f16 (11-bit
  * significands); sums are f32. Checked against the tile variant on the H200 by bench/attention
  * (mmaCheck) and against float64 in its prefill case; CI's software adapter has no subgroup matrices.
+ *
+ * Direct mode (K/V stored as f16, `kv` 'f16'): the chunk's key and value tiles are loaded by the
+ * subgroup-matrix loads straight from the storage buffers (rows hk·D apart), with no staging through
+ * workgroup memory: no K/V region, two barriers fewer a slot, and each subgroup's value tiles are
+ * loaded before the scores, in flight across the softmax. Packed bf16 / f32 memory is staged (the
+ * matrix units take f16, not bf16).
  */
 import { isPacked16 } from '../core/dtype.js';
 import { headBlockOf, partSwitch, slotBase } from './hsaChunkAttention.wgsl.js';
@@ -32,11 +38,17 @@ export const MMA_SUBGROUPS = 4;
 /** Rows of a workgroup: query heads (the M of the 16×16×16 configuration). */
 export const MMA_ROWS = 16;
 
-/** Workgroup memory of the mma variant in bytes: K and V tiles and P in f16, the score/output staging in f32. */
-export const mmaWords = (D: number, S: number): number => {
+/** Whether memory of this storage type is read by the matrix loads directly (no staging). */
+export const mmaDirect = (kv: MmaTile['kv']): boolean => kv === 'f16';
+
+/**
+ * Workgroup memory of the mma variant in bytes: K and V tiles (staged memory only) and P in f16, the
+ * score/output staging in f32.
+ */
+export const mmaWords = (D: number, S: number, direct = false): number => {
   const pad = mmaPad(D, S);
-  const halves = S * D + MMA_ROWS * D + MMA_ROWS * S + pad; // H: K or V, Q, P (f16)
-  return Math.ceil(halves / 2) + MMA_ROWS * (S + D) + pad + 4; // F: scores, outputs (f32); slot
+  const halves = (direct ? 0 : S * D) + MMA_ROWS * D + MMA_ROWS * S + pad; // H: K or V, Q, P (f16)
+  return Math.ceil(halves / 2) + MMA_ROWS * (S + D) + pad + 8; // F: scores, outputs (f32); slot (2 vec4)
 };
 
 /**
@@ -45,9 +57,26 @@ export const mmaWords = (D: number, S: number): number => {
  * subgroup-matrix loads and stores.
  */
 export const mmaPad = (D: number, S: number): number => Math.ceil((Math.max(D, S) + 16) / 64) * 64;
-export const mmaBytes = (D: number, S: number): number => 4 * mmaWords(D, S);
+export const mmaBytes = (D: number, S: number, direct = false): number => 4 * mmaWords(D, S, direct);
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+/**
+ * Direct mode: ldKt(p, i) / ldV(p, i), the 16×16 right matrices of keys (transposed: column j is key
+ * row j) and of values at element i of part p, rows hk·D apart. p is a parameter, not the private
+ * `cpart`, so the loads stay in uniform control flow.
+ */
+function directLoads(D: number, NP: number): string {
+  const Rt = 'subgroup_matrix_right<f16, 16, 16>';
+  const fn = (name: string, m: 'K' | 'V', colMajor: boolean) => {
+    const at = (q: number) => `subgroupMatrixLoad<${Rt}>(&mem${m}${NP === 1 ? '' : q}, i, ${colMajor}, u.hk * ${D}u)`;
+    if (NP === 1) return `fn ${name}(p: u32, i: u32) -> ${Rt} { return ${at(0)}; }`;
+    const cases = range(NP - 1).map((q) => `case ${q}u: { return ${at(q)}; }`).join(' ');
+    return `fn ${name}(p: u32, i: u32) -> ${Rt} { switch (p) { ${cases} default: { return ${at(NP - 1)}; } } }`;
+  };
+  return `${fn('ldKt', 'K', true)}
+${fn('ldV', 'V', false)}`;
+}
 
 /** ldK / ldV of one 32-bit word or f32 element of part `cpart` (NP > 1) or of the single part. */
 function wordLoads(kv: MmaTile['kv'], NP: number): string {
@@ -94,6 +123,25 @@ function chunkPart(c: MmaTile, which: 'K' | 'Vload' | 'Vstore'): string {
   return lines.join('\n');
 }
 
+/** Direct mode: the slot's part `dpart` (a uniform let, see directLoads) and first memory row `base`. */
+const directBase = (S: number, NP: number): string =>
+  NP === 1
+    ? `    let dpart = 0u;\n    let base = u32(cj) * ${S}u;`
+    : `    let dpart = min(u32(cj) / u.perPart, ${NP - 1}u);\n    let base = (u32(cj) - dpart * u.perPart) * ${S}u;`;
+
+/**
+ * Direct mode: subgroup sg's value tiles vt{i}_{kk} (its output column tile i, keys kk·16 …),
+ * loaded before the scores so that they are in flight across the softmax.
+ */
+function directValues(c: MmaTile): string {
+  const pvTiles = c.D / 16 / MMA_SUBGROUPS;
+  return range(pvTiles)
+    .flatMap((i) =>
+      range(c.S / 16).map((kk) => `    let vt${i}_${kk} = ldV(dpart, ((base + ${kk * 16}u) * u.hk + g) * ${c.D}u + (sg * ${pvTiles}u + ${i}u) * 16u);`),
+    )
+    .join('\n');
+}
+
 /** `header` declares `u` and q, memK, memV (or the NP parts), idx (i32), w, out. */
 export function hsaChunkAttentionMmaWgsl(c: MmaTile, header: string): string {
   const { D, S, SG } = c;
@@ -110,12 +158,13 @@ export function hsaChunkAttentionMmaWgsl(c: MmaTile, header: string): string {
   const Rt = 'subgroup_matrix_right<f16, 16, 16>';
   const Res = 'subgroup_matrix_result<f32, 16, 16>';
   // Workgroup memory: one f16 array (K or V, Q, P) and one f32 array (scores, outputs) with regions
-  // at multiples of 64 elements, and the slot as a vec4: every variable a multiple of 16 bytes, so
+  // at multiples of 64 elements, and the slot as two vec4: every variable a multiple of 16 bytes, so
   // each starts 16-byte aligned whatever order the compiler lays them out in. A subgroup-matrix load
   // ignores the low bits of a misaligned address: on the H200 (Dawn in webgpu 0.6.2, NVIDIA 580) two
   // 4-byte slot scalars placed first shifted every f16 array by 8 bytes and the loads read 4 values
   // early.
-  const QO = S * D; // Q region of H
+  const direct = mmaDirect(c.kv);
+  const QO = direct ? 0 : S * D; // Q region of H (after the staged K or V)
   const PO = QO + R * D; // P region of H
   const OO = R * S; // output region of F
   const perRow = WG / R; // softmax invocations a row
@@ -131,8 +180,8 @@ enable chromium_experimental_subgroup_matrix;
 ${header}
 var<workgroup> H: array<f16, ${PO + R * S + PAD}>;
 var<workgroup> F: array<f32, ${OO + R * D + PAD}>;
-var<workgroup> slot: vec4<f32>;
-${wordLoads(c.kv, NP)}
+var<workgroup> slot: array<vec4<f32>, 2>;
+${direct ? directLoads(D, NP) : wordLoads(c.kv, NP)}
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32, @builtin(subgroup_id) sg: u32) {
@@ -151,22 +200,27 @@ ${headBlockOf(R)}
   }
   let row = lid / ${perRow}u;
   let part = lid % ${perRow}u;
+  var n = 0u;
   for (var j = js; j < u.k; j += u.jsplit) {
-    workgroupBarrier();
-    if (lid == 0u) {
+    let e = n & 1u;
+    n += 1u;
+    // the slot alternates between two entries: the barrier of the previous slot's uniform load
+    // orders this write after every read of the entry two slots back${direct ? '\n    // (direct mode: no other barrier here, nothing else in workgroup memory is written before the next one)' : ''}
+${direct ? '' : '    workgroupBarrier();\n'}    if (lid == 0u) {
       let sj = (t * u.hk + g) * u.k + j;
-      slot = vec4<f32>(w[sj], bitcast<f32>(idx[sj] - i32(u.c0)), 0.0, 0.0);
+      slot[e] = vec4<f32>(w[sj], bitcast<f32>(idx[sj] - i32(u.c0)), 0.0, 0.0);
     }
-    let sl = workgroupUniformLoad(&slot);
+    let sl = workgroupUniformLoad(&slot[e]);
     let wj = sl.x;
     let cj = bitcast<i32>(sl.y);
     // w = 0 (invalid or masked slot) contributes nothing; a chunk outside this part is not read
     if (wj == 0.0 || cj < 0 || cj >= i32(u.cn)) { continue; }
-${slotBase(S, NP)}
+${direct ? directBase(S, NP) : `${slotBase(S, NP)}
 ${chunkPart(c, 'Vload')}
 ${chunkPart(c, 'K')}
-    workgroupBarrier();
-    // scores: subgroup sg takes key tiles sg·${qkTiles} … (Kᵀ read column-major from H). No
+    workgroupBarrier();`}
+${direct ? directValues(c) : ''}
+    // scores: subgroup sg takes key tiles sg·${qkTiles} … (Kᵀ read column-major from ${direct ? 'memory' : 'H'}). No
     // subgroup matrix lives across iterations of the slot loop (query matrices loaded every slot,
     // outputs accumulated in F): held in registers across it they gave wrong products on the H200
     // (Dawn in webgpu 0.6.2, NVIDIA 580)
@@ -179,7 +233,7 @@ ${range(KD)
   .join('\n')}
       var s = ${Res}();
 ${range(KD)
-  .map((d) => `      s = subgroupMatrixMultiplyAccumulate(qa${d}, subgroupMatrixLoad<${Rt}>(&H, ${n} * ${16 * D}u + ${d * 16}u, true, ${D}u), s);`)
+  .map((d) => `      s = subgroupMatrixMultiplyAccumulate(qa${d}, ${direct ? `ldKt(dpart, ((base + ${n} * 16u) * u.hk + g) * ${D}u + ${d * 16}u)` : `subgroupMatrixLoad<${Rt}>(&H, ${n} * ${16 * D}u + ${d * 16}u, true, ${D}u)`}, s);`)
   .join('\n')}
       subgroupMatrixStore(&F, ${n} * 16u, s, false, ${S}u);
     }`;
@@ -198,7 +252,7 @@ ${shuffles('l', (x, y) => `${x} + ${y}`)}
       let s = part + i * ${perRow}u;
       H[${PO}u + row * ${S}u + s] = f16(exp(F[row * ${S}u + s] - m) * f);
     }
-${chunkPart(c, 'Vstore')}
+${direct ? '' : chunkPart(c, 'Vstore')}
     workgroupBarrier();
     // outputs: subgroup sg adds P·V into its column tiles sg·${pvTiles} … of the outputs in F
 ${range(pvTiles)
@@ -208,7 +262,7 @@ ${range(pvTiles)
     return `    {
       var o = subgroupMatrixLoad<${Res}>(&F, ${ocol}, false, ${D}u);
 ${range(KS)
-  .map((kk) => `      o = subgroupMatrixMultiplyAccumulate(subgroupMatrixLoad<${L}>(&H, ${PO + kk * 16}u, false, ${S}u), subgroupMatrixLoad<${Rt}>(&H, ${kk * 16 * D}u + ${col}, false, ${D}u), o);`)
+  .map((kk) => `      o = subgroupMatrixMultiplyAccumulate(subgroupMatrixLoad<${L}>(&H, ${PO + kk * 16}u, false, ${S}u), ${direct ? `vt${i}_${kk}` : `subgroupMatrixLoad<${Rt}>(&H, ${kk * 16 * D}u + ${col}, false, ${D}u)`}, o);`)
   .join('\n')}
       subgroupMatrixStore(&F, ${ocol}, o, false, ${D}u);
     }`;

@@ -48,8 +48,11 @@ export const PORTABLE_CAPS: DeviceCaps = {
   subgroupMinSize: 4,
 };
 
-/** WGSL scalar type of a storage binding. Packed f16/bf16 tensors bind as u32. */
-export type WgslScalar = 'f32' | 'i32' | 'u32';
+/**
+ * WGSL scalar type of a storage binding. Packed f16/bf16 tensors bind as u32; f16 only in shaders
+ * that enable it (shader-f16; the mma chunk attention's direct loads).
+ */
+export type WgslScalar = 'f32' | 'i32' | 'u32' | 'f16';
 
 export function wgslScalar(dtype: DType): WgslScalar {
   return dtype === 'f32' ? 'f32' : dtype === 'i32' ? 'i32' : 'u32';
