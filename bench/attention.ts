@@ -455,7 +455,7 @@ async function main() {
     adapter: be.report(),
     // memory parts one chunk-attention dispatch binds: (this − 4) / 2
     maxStorageBuffersPerStage: be.caps.maxStorageBuffers,
-    shapes: { hq: HQ, hk: HK, d: D, dr: DR, s: S, k: K, fusion: 'softmax', decodeKv: 'bf16', prefillKv: mmaWhy === null ? 'bf16' : 'f32' },
+    shapes: { hq: HQ, hk: HK, d: D, dr: DR, s: S, k: K, fusion: 'softmax', decodeKv: 'bf16', prefillKv: mmaWhy === null ? 'f16' : 'f32' },
     mmaChecks,
     decode,
     prefill,
