@@ -34,9 +34,9 @@ import { randomTensor } from './fill.js';
 async function chunkRows(be: WebGpuBackend, parts: Tensor[], perPart: number, c: number): Promise<Float64Array> {
   const part = parts[Math.floor(c / perPart)];
   const row = S * HK * D;
-  const bytes = part.dtype === 'bf16' ? 2 : 4;
+  const bytes = part.dtype === 'f32' ? 4 : 2;
   const buf = await be.read(part.storage, (c % perPart) * row * bytes, row * bytes);
-  return part.dtype === 'bf16' ? Float64Array.from(unpackHalf(new Uint16Array(buf), 'bf16')) : Float64Array.from(new Float32Array(buf));
+  return part.dtype === 'f32' ? Float64Array.from(new Float32Array(buf)) : Float64Array.from(unpackHalf(new Uint16Array(buf), part.dtype as 'bf16' | 'f16'));
 }
 
 /** Checks token rows of a retrieval + chunk attention result against the CPU references. */
