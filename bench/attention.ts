@@ -359,31 +359,43 @@ async function prefillCase(be: WebGpuBackend, T: number, check: boolean) {
     console.error(`prefill ${T} ${cfg.name}: ${total.medianMs.toFixed(2)} ms, check ${e}`);
     for (const t of [...mem.ks, ...mem.vs]) t.dispose();
   }
-  // the retrieval alone, then its previous version (selectV1) after checking it chooses the same
-  // chunks with the same weights on the first segment
-  const timeRet = async (selectV1: boolean) => {
+  // the retrieval alone, then its previous versions (fused v2, v1) after checking they choose the
+  // same chunks with the same weights on the first segment
+  const timeRet = async (fusedVersion: 1 | 2 | 3) => {
     const keptR: Tensor[] = [];
     const t = await timeGpu(be, () => {
       qrs.forEach((qr, i) => {
-        const r = hsaRetrieval(qr, lmk, { ...RET, posOffset: i * seg, selectV1 });
+        const r = hsaRetrieval(qr, lmk, { ...RET, posOffset: i * seg, fusedVersion });
         keptR.push(r.idx, r.w, r.sel);
       });
     }, 2, 5);
     for (const x of keptR) x.dispose();
     return t;
   };
-  const ret = await timeRet(false);
-  const [a, b] = [hsaRetrieval(qrs[0], lmk, RET), hsaRetrieval(qrs[0], lmk, { ...RET, selectV1: true })];
-  const [ia, ib, wa, wb, sa, sb] = await Promise.all([a.idx, b.idx, a.w, b.w, a.sel, b.sel].map(f64));
-  for (const x of [a.idx, a.w, a.sel, b.idx, b.w, b.sel]) x.dispose();
-  const cmp = compareSelections({ ia, ib, wa, wb, sa, sb }, K);
-  console.error(`prefill ${T}: retrieval v2 vs v1: ${cmp.rowsDiffer} of ${cmp.rows} rows choose other chunks (near ties), worst ${cmp.worst.toExponential(2)}`);
-  if (!(cmp.worst <= 1e-5) || cmp.rowsDiffer > cmp.rows / 1000) throw new Error(`prefill ${T}: retrieval v2 and v1 differ (${JSON.stringify(cmp)})`);
-  const retrievalV1 = { timing: await timeRet(true) };
+  const ret = await timeRet(3);
+  // v3 against v2 (the same scores: equal lists expected) and v2 against v1 (near ties may differ)
+  const pick = async (fusedVersion: 1 | 2 | 3) => {
+    const r = hsaRetrieval(qrs[0], lmk, { ...RET, fusedVersion });
+    const [i, w, s] = await Promise.all([r.idx, r.w, r.sel].map(f64));
+    for (const x of [r.idx, r.w, r.sel]) x.dispose();
+    return { i, w, s };
+  };
+  const [p3, p2, p1] = [await pick(3), await pick(2), await pick(1)];
+  const compare = (x: typeof p1, y: typeof p1, what: string) => {
+    const cmp = compareSelections({ ia: x.i, ib: y.i, wa: x.w, wb: y.w, sa: x.s, sb: y.s }, K);
+    console.error(`prefill ${T}: retrieval ${what}: ${cmp.rowsDiffer} of ${cmp.rows} rows choose other chunks (near ties), worst ${cmp.worst.toExponential(2)}`);
+    if (!(cmp.worst <= 1e-5) || cmp.rowsDiffer > cmp.rows / 1000) throw new Error(`prefill ${T}: retrieval ${what} differ (${JSON.stringify(cmp)})`);
+    return cmp;
+  };
+  const retrievalV3VsV2 = compare(p3, p2, 'v3 vs v2');
+  const retrievalV2VsV1 = compare(p2, p1, 'v2 vs v1');
+  const retrievalV2 = { timing: await timeRet(2) };
+  const retrievalV1 = { timing: await timeRet(1) };
   const first = results[configs[0].name] as { timing: Timing };
-  console.error(`prefill ${T}: ${first.timing.medianMs.toFixed(2)} ms (retrieval ${ret.medianMs.toFixed(2)} ms, v1 ${retrievalV1.timing.medianMs.toFixed(2)} ms), check ${err}`);
+  const ms = (x: Timing) => x.medianMs.toFixed(2);
+  console.error(`prefill ${T}: ${ms(first.timing)} ms (retrieval ${ms(ret)} ms, v2 ${ms(retrievalV2.timing)}, v1 ${ms(retrievalV1.timing)}), check ${err}`);
   for (const t of [...qrs, lmk, ...qs]) t.dispose();
-  return { tokens: T, hsa: first.timing, default: configs[0].name, variants: results, retrieval: ret, retrievalV1, retrievalV2VsV1: cmp, checkErrorOverTol: err };
+  return { tokens: T, hsa: first.timing, default: configs[0].name, variants: results, retrieval: ret, retrievalV2, retrievalV1, retrievalV3VsV2, retrievalV2VsV1, checkErrorOverTol: err };
 }
 
 async function swaCase(be: WebGpuBackend, T: number, window: number) {

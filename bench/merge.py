@@ -43,6 +43,8 @@ if name == "attention":
             rec["ratios"][f"prefill_{o['tokens']}"][f"{variant}_ms"] = v["timing"]["medianMs"]
         if o.get("retrieval"):
             rec["ratios"][f"prefill_{o['tokens']}"]["retrieval_ms"] = o["retrieval"]["medianMs"]
+        if o.get("retrievalV2"):
+            rec["ratios"][f"prefill_{o['tokens']}"]["retrieval_v2_ms"] = o["retrievalV2"]["timing"]["medianMs"]
         if o.get("retrievalV1"):
             rec["ratios"][f"prefill_{o['tokens']}"]["retrieval_v1_ms"] = o["retrievalV1"]["timing"]["medianMs"]
     faster_prefill = [k for k, v in rec["ratios"].items() if k.startswith("prefill_") and v["speedup"] > 1]

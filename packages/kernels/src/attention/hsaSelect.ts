@@ -18,9 +18,15 @@
  * v4 (`topkMode: 'bound'`, the default): the merge offers only the candidates as good as the k-th
  * best block head (hsaMergeWgsl), not every block's whole list; the scan issues each tile's loads
  * before the previous tile's sums and offer. The scan reads landmarks in f32 or packed bf16 (`lmkDtype`).
- * fused v2 (prefill; `selectV1` keeps v1): the row's query in registers and the landmarks read as
+ * fused v2 (prefill; `fusedVersion` 2): the row's query in registers and the landmarks read as
  * vec4 (dr = 4m), the list's k-th entry in registers (a rejected candidate reads no list), and the
  * chunks past the last visible one not visited.
+ * fused v3 (prefill, dr = 4m, the default): v2's scores, no per-invocation lists and no pairwise
+ * merge: 1024 chunks at a time, the k-th best of the invocations' bests and the list so far bounds
+ * the candidates, which are ranked among themselves (hsaSelectBoundWgsl). The same lists as v2; on
+ * the H200 1.27× less time than v2 at 128K tokens (bench/attention). Tried and dropped: 4 tokens a
+ * workgroup reading each landmark once for the 4 (queries in workgroup memory, 30 KB of it): 1.6×
+ * v3's time.
  */
 import { type FloatArray, unpackHalf } from '../core/dtype.js';
 import { ArgumentError } from '../core/errors.js';
@@ -28,7 +34,7 @@ import { type BufferBinding, grid, type Kernel, wgslBindings } from '../core/pro
 import { defineUniforms } from '../core/uniforms.js';
 import { hsaFusionWeightsRef } from './hsaFusion.ref.js';
 import { type HsaRetrievalParams, hsaLandmarkScoresRef, hsaSlots, retrievalForward, topkRow, validSlots } from './hsaRetrieval.ref.js';
-import { hsaSelectWgsl, type SelectMode } from './hsaSelect.wgsl.js';
+import { hsaSelectBoundWgsl, hsaSelectWgsl, type SelectBoundShape, type SelectMode, selectBoundBytes } from './hsaSelect.wgsl.js';
 import { hsaMergeWgsl, hsaScan4Wgsl, SCAN_WG, scanTileRows } from './hsaSelectScan.wgsl.js';
 
 /** Largest k_eff and retrieval head size the selection kernels compile. */
@@ -50,8 +56,12 @@ export interface HsaSelectParams extends HsaRetrievalParams {
    * needs dr a multiple of 8 and the vec4 scan: the adapter's 256 invocations)
    */
   lmkDtype?: 'f32' | 'bf16';
-  /** the fused pass's v1 (scalar landmark loads, every chunk visited): the baseline of v2 in bench/attention */
-  selectV1?: boolean;
+  /**
+   * the fused pass's version: 1 (scalar landmark loads, every chunk visited, per-invocation lists
+   * merged pairwise), 2 (v1 with the query in registers and vec4 landmark loads) or 3 (v2's scores,
+   * a bounded rank selection instead of lists); default 3 where dr is a multiple of 4, else 1
+   */
+  fusedVersion?: 1 | 2 | 3;
 }
 
 const U = defineUniforms({
@@ -95,6 +105,15 @@ fn visible(c: u32, pos: u32) -> bool {
 }
 fn validSlots(pos: u32) -> u32 { return min(u.k, (pos - segStart(pos)) / u.s); }`;
 
+/** Fused v3: invocations a workgroup (hsaSelectBoundWgsl). */
+export const FUSED_BOUND_WG = 128;
+
+/** Fused v3's shape: blocks of 1024 chunks, else the first smaller size that fits the workgroup memory (null: none does). */
+function boundShape(KMAX: number, DR: number, maxStorage: number): SelectBoundShape | null {
+  const tries = [1024, 512, 256].map((CB) => ({ WG: FUSED_BOUND_WG, KMAX, DR, CB }));
+  return tries.find((c) => selectBoundBytes(c) <= maxStorage) ?? null;
+}
+
 export const selectBlocks = (p: HsaSelectParams): number => (p.pass === 'fused' ? 1 : Math.max(1, Math.ceil(p.chunks / p.blockLen)));
 
 function shape(p: HsaSelectParams) {
@@ -112,6 +131,13 @@ export const hsaSelect: Kernel<HsaSelectParams> = {
     const { k, KMAX, WG } = shape(p);
     const nblocks = selectBlocks(p);
     const rows = p.t * p.hr;
+    // the fused pass: v3 where dr = 4m unless asked for another version (v2 and v3 read vec4 landmarks)
+    const fv = p.pass !== 'fused' ? 0 : p.dr % 4 !== 0 ? 1 : (p.fusedVersion ?? 3);
+    if (p.pass === 'fused' && p.dr % 4 !== 0 && (p.fusedVersion ?? 1) !== 1) {
+      throw new ArgumentError(`hsaRetrieval: the fused pass's v${p.fusedVersion} needs dr a multiple of 4 (dr ${p.dr})`);
+    }
+    const bounded = fv === 3 ? boundShape(KMAX, p.dr, caps.maxWorkgroupStorage) : null;
+    if (fv === 3 && !bounded) throw new ArgumentError(`hsaRetrieval: the fused pass v3 does not fit this device's workgroup memory (k ${k})`);
     const nwg = p.pass === 'merge' ? rows : rows * nblocks;
     // the merge reads no landmarks: its lmkDtype is ignored
     const bf16 = p.lmkDtype === 'bf16' && p.pass !== 'merge';
@@ -126,15 +152,17 @@ export const hsaSelect: Kernel<HsaSelectParams> = {
     }
     const threshold = wide && p.topkMode !== 'rank';
     const bound = threshold && p.topkMode !== 'threshold';
-    // the fused pass in v2 unless asked for v1
-    const vec4 = p.pass === 'fused' && p.dr % 4 === 0 && p.selectV1 !== true;
+    const vec4 = fv >= 2;
+    const lmkHeader = vec4 ? header.replace(/lmk: array<f32>/, 'lmk: array<vec4<f32>>') : header;
     const code = !wide
-      ? () => hsaSelectWgsl({ mode: p.pass, WG, KMAX, DR: p.dr, vec4 }, vec4 ? header.replace(/lmk: array<f32>/, 'lmk: array<vec4<f32>>') : header)
+      ? bounded
+        ? () => hsaSelectBoundWgsl(bounded, lmkHeader)
+        : () => hsaSelectWgsl({ mode: p.pass, WG, KMAX, DR: p.dr, vec4 }, lmkHeader)
       : p.pass === 'merge'
         ? () => hsaMergeWgsl(KMAX, header, threshold, bound)
         : () => hsaScan4Wgsl({ KMAX, DR: p.dr, RT, threshold, pipelined: bound, bf16 }, header.replace(/lmk: array<(f32|u32)>/, bf16 ? 'lmk: array<vec4<u32>>' : 'lmk: array<vec4<f32>>'));
     return {
-      key: `hsaSelect:${p.pass}:${WG}:${KMAX}:${p.dr}:${wide}:${RT}:${bound ? 'bound' : threshold ? 'thr' : 'rank'}:${bf16 ? 'bf16' : 'f32'}:${vec4 ? 'v2' : 'v1'}`,
+      key: `hsaSelect:${p.pass}:${WG}:${KMAX}:${p.dr}:${wide}:${RT}:${bound ? 'bound' : threshold ? 'thr' : 'rank'}:${bf16 ? 'bf16' : 'f32'}:v${fv}${bounded ? `:${bounded.CB}` : ''}`,
       code,
       buffers: bufs,
       uniforms: U.pack({

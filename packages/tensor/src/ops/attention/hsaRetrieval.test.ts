@@ -1,21 +1,31 @@
 /** hsaRetrieval (fused, and block scan + merge) on every backend against the CPU reference. */
-import { type HsaRetrievalParams, hsaSlots, retrievalForwardRef } from '@hsa/kernels';
+import { ArgumentError, type HsaRetrievalParams, hsaSelect, hsaSlots, PORTABLE_CAPS, retrievalForwardRef } from '@hsa/kernels';
 import { describe, expect, it } from 'vitest';
 import { Tensor } from '../../tensor.js';
 import { expectClose, freshSeed, randF32, testBackends, toF64 } from '../../test-utils/index.js';
 import { cast } from '../cast.js';
 import { hsaRetrieval } from './hsaRetrieval.js';
 
-type Case = Omit<HsaRetrievalParams, 'scale'> & { blockLen?: number; topkMode?: 'rank' | 'threshold'; ties?: boolean; flat?: boolean; bf16?: boolean; selectV1?: boolean };
+type Case = Omit<HsaRetrievalParams, 'scale'> & { blockLen?: number; topkMode?: 'rank' | 'threshold'; ties?: boolean; flat?: boolean; bf16?: boolean; fusedVersion?: 1 | 2 | 3 };
 
 const base = { s: 16, hr: 2, hk: 2, dr: 8, topk: 3, mode: 'softmax' as const };
 const CASES: Case[] = [
   { ...base, t: 70, chunks: 4 },
-  // prefill-shaped (fused v2: q in registers, vec4 landmarks, chunks past the last visible one
-  // skipped): early tokens see fewer chunks than k, later ones all 40; with the mask window and v1
+  // prefill-shaped (fused v3 by default, v2 and v1 as asked; chunks past the last visible one
+  // skipped): early tokens see fewer chunks than k, later ones all 40; with the mask window
   { ...base, t: 170, chunks: 40, s: 4, topk: 5, dr: 12 },
   { ...base, t: 170, chunks: 40, s: 4, topk: 5, dr: 12, maskWindow: 6, posOffset: 3 },
-  { ...base, t: 170, chunks: 40, s: 4, topk: 5, dr: 12, selectV1: true },
+  { ...base, t: 170, chunks: 40, s: 4, topk: 5, dr: 12, fusedVersion: 2 },
+  { ...base, t: 170, chunks: 40, s: 4, topk: 5, dr: 12, fusedVersion: 1 },
+  // fused v3 over several blocks of 1024 chunks (the list carried from block to block): ~2000
+  // visible chunks; with the mask window (every chunk visited, the invisible ones as NEG entries);
+  // many equal scores; every score equal (each block's entries tie with the list's)
+  { ...base, t: 130, chunks: 2500, s: 4, topk: 16, dr: 8, posOffset: 8000 },
+  { ...base, t: 130, chunks: 2500, s: 4, topk: 7, dr: 12, posOffset: 8000, maskWindow: 9, mode: 'stickBreaking' },
+  { ...base, t: 130, chunks: 2100, s: 4, topk: 16, dr: 8, posOffset: 8000, ties: true },
+  { ...base, t: 130, chunks: 2100, s: 4, topk: 20, dr: 8, posOffset: 8000, flat: true },
+  // k over 64 (list capacity 128) and fewer visible chunks than k for early rows
+  { ...base, t: 300, chunks: 150, s: 2, topk: 100, dr: 4 },
   { ...base, t: 40, chunks: 2, topk: 8, mode: 'stickBreaking' },
   { ...base, t: 9, chunks: 12, hr: 1, hk: 3, posOffset: 150, posDecay: 0.3, dr: 5 },
   { ...base, t: 33, chunks: 6, maskWindow: 40, posOffset: 20, mode: 'stickBreaking' },
@@ -48,7 +58,8 @@ const BF16: Case[] = [
   { ...base, t: 2, chunks: 1000, s: 8, topk: 7, posOffset: 6000, maskWindow: 300, dr: 12, blockLen: 700, bf16: true },
   { ...base, t: 33, chunks: 6, maskWindow: 40, posOffset: 20, mode: 'stickBreaking', bf16: true },
 ];
-const SCANNED = CASES.filter((c) => c.blockLen !== undefined || c.chunks > 1024);
+// (the block scan: blockLen, or few rows over many chunks; the fused cases over 2000 chunks are not)
+const SCANNED = CASES.filter((c) => c.blockLen !== undefined || (c.chunks > 1024 && c.t * c.hr < 256));
 const RANK: Case[] = [...SCANNED.map((c) => ({ ...c, topkMode: 'rank' as const })), ...SCANNED.map((c) => ({ ...c, topkMode: 'threshold' as const }))];
 
 describe.each(testBackends())('hsaRetrieval on %s', (_name, makeBackend) => {
@@ -71,7 +82,7 @@ describe.each(testBackends())('hsaRetrieval on %s', (_name, makeBackend) => {
       maskWindow: c.maskWindow,
       blockLen: c.blockLen,
       topkMode: c.topkMode,
-      selectV1: c.selectV1,
+      fusedVersion: c.fusedVersion,
     });
     const f = retrievalForwardRef(toF64(qr), toF64(lmk), c);
     const k = hsaSlots(c);
@@ -134,5 +145,16 @@ describe.each(testBackends())('hsaRetrieval of packed sequences on %s', (_name, 
       }
     }
     expect(() => hsaRetrieval(Tensor.from(be, qr, [T, c.hr, c.dr]), Tensor.from(be, lmk, [C, c.hr, c.dr]), { ...opts, segment: c.s + 1 })).toThrow(/segment must be/);
+  });
+});
+
+describe('hsaSelect fused versions', () => {
+  const p = { t: 4, chunks: 9, s: 4, hr: 2, hk: 2, dr: 5, topk: 3, mode: 'softmax' as const, pass: 'fused' as const, blockLen: 0 };
+  it('v2 and v3 need dr a multiple of 4 (a typed error, not a wrong shader); v1 takes any dr', () => {
+    expect(() => hsaSelect.program({ ...p, fusedVersion: 3 }, PORTABLE_CAPS)).toThrow(ArgumentError);
+    expect(() => hsaSelect.program({ ...p, fusedVersion: 2 }, PORTABLE_CAPS)).toThrow(/needs dr a multiple of 4 \(dr 5\)/);
+    expect(hsaSelect.program(p, PORTABLE_CAPS).key).toMatch(/:v1$/);
+    expect(hsaSelect.program({ ...p, dr: 8 }, PORTABLE_CAPS).key).toMatch(/:v3:1024$/);
+    expect(hsaSelect.program({ ...p, dr: 8, fusedVersion: 2 }, PORTABLE_CAPS).key).toMatch(/:v2$/);
   });
 });

@@ -38,8 +38,12 @@ export interface HsaRetrievalOptions {
    * first, v3) or `rank` (v2); the same result
    */
   topkMode?: 'rank' | 'threshold' | 'bound';
-  /** WebGPU, prefill (fused pass): the selection's v1 (scalar landmark loads, every chunk visited), kept as a baseline */
-  selectV1?: boolean;
+  /**
+   * WebGPU, prefill (fused pass): the selection's version, 3 (default where dr is a multiple of 4:
+   * a bounded rank selection), 2 (per-invocation lists over vec4 landmark loads) or 1 (scalar loads,
+   * every chunk visited); older versions are kept as baselines, the same result
+   */
+  fusedVersion?: 1 | 2 | 3;
 }
 
 export interface HsaRetrievalResult {
@@ -95,7 +99,7 @@ function params(op: string, qr: Tensor, lmk: Tensor, o: HsaRetrievalOptions): Hs
     pass: blockLen > 0 ? 'scan' : 'fused',
     blockLen,
     topkMode: o.topkMode,
-    selectV1: o.selectV1,
+    fusedVersion: o.fusedVersion,
     // bf16 landmarks are read packed by the decode scan (dr a multiple of 8); other passes get an f32 copy
     lmkDtype: lmk.dtype === 'bf16' && blockLen > 0 && dr % 8 === 0 ? 'bf16' : 'f32',
   };
