@@ -14,6 +14,7 @@
  */
 import { WGSL_LINEAR_WORKGROUP } from '../core/program.js';
 import { keyRangeWgsl } from './denseAttention.wgsl.js';
+import { range } from '../core/codegen.js';
 
 export interface DenseTileV2 {
   /** query heads per workgroup */
@@ -38,8 +39,6 @@ export const paddedD = (d: number): number => (d > 64 ? Math.ceil(d / 32) * 32 :
 
 /** Workgroup memory of a v2 tile, in f32 words. */
 export const denseV2Words = (c: DenseTileV2): number => c.BR * paddedD(c.D) + c.KT * c.DS + c.KT * c.BR;
-
-const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
 /** Lines `f(i, j)` for every i < a, j < b. */
 const each = (a: number, b: number, f: (i: number, j: number) => string) => range(a).flatMap((i) => range(b).map((j) => f(i, j)));

@@ -10,6 +10,7 @@
  */
 import { keyRangeWgsl } from './denseAttention.wgsl.js';
 import { DENSE_V2_WG, type DenseTileV2, tileStartWgsl } from './denseAttentionV2.wgsl.js';
+import { range } from '../core/codegen.js';
 
 /** Head size padded to a power of two ≥ 16 (≤ 128). */
 export const paddedDV3 = (d: number): number => Math.max(16, 2 ** Math.ceil(Math.log2(d)));
@@ -17,7 +18,6 @@ export const paddedDV3 = (d: number): number => Math.max(16, 2 ** Math.ceil(Math
 /** Workgroup memory of a v3 tile (KT = 32, DS = min(Dp, 64)), in f32 words. */
 export const denseV3Words = (c: DenseTileV2): number => c.BR * paddedDV3(c.D) + c.KT * c.DS + c.KT * c.BR;
 
-const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 const each = (a: number, b: number, f: (i: number, j: number) => string) => range(a).flatMap((i) => range(b).map((j) => f(i, j)));
 const COMP = ['x', 'y', 'z', 'w'];
 

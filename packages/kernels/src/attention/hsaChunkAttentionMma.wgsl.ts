@@ -23,6 +23,7 @@
  */
 import { isPacked16 } from '../core/dtype.js';
 import { headBlockOf, partSwitch, slotBase } from './hsaChunkAttention.wgsl.js';
+import { range } from '../core/codegen.js';
 
 export interface MmaTile {
   D: number;
@@ -58,8 +59,6 @@ export const mmaWords = (D: number, S: number, direct = false): number => {
  */
 export const mmaPad = (D: number, S: number): number => Math.ceil((Math.max(D, S) + 16) / 64) * 64;
 export const mmaBytes = (D: number, S: number, direct = false): number => 4 * mmaWords(D, S, direct);
-
-const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
 /**
  * Direct mode: ldKt(p, i) / ldV(p, i), the 16×16 right matrices of keys (transposed: column j is key

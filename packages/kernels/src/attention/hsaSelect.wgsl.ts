@@ -8,6 +8,7 @@
  *   merge: the candidate lists of all blocks of a row (each sorted) → the slot rules and the fusion
  */
 import { WGSL_LINEAR_WORKGROUP } from '../core/program.js';
+import { range } from '../core/codegen.js';
 
 export type SelectMode = 'fused' | 'scan' | 'merge';
 
@@ -26,8 +27,6 @@ export interface SelectShape {
    */
   vec4?: boolean;
 }
-
-const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
 /** The order of candidates: score descending, ties by lower chunk index; NEG and the empty entry. */
 const SELECT_ORDER = /* wgsl */ `

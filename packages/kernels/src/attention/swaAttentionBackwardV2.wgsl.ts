@@ -21,6 +21,7 @@
  */
 import { paddedDV3 } from './denseAttentionV3.wgsl.js';
 import { DENSE_BACK_ENTRY, DENSE_BACK_WG, dkvKeyTile, keyRangeFnsWgsl } from './swaAttentionBackward.wgsl.js';
+import { range } from '../core/codegen.js';
 
 export interface DenseBackTileV2 {
   which: 'dq' | 'dkv';
@@ -58,7 +59,6 @@ export function denseBackShapeV2(which: DenseBackTileV2['which'], d: number, mod
 export const denseBackV2Words = (c: DenseBackTileV2): number =>
   2 * (c.BR + c.KT) * paddedDV3(c.D) + (c.which === 'dkv' ? 2 : 1) * c.BR * c.KT;
 
-const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 const each = <T>(a: number, b: number, f: (i: number, j: number) => T): T[] => range(a).flatMap((i) => range(b).map((j) => f(i, j)));
 const COMP = ['x', 'y', 'z', 'w'];
 const vecType = (n: number) => (n === 1 ? 'f32' : `vec${n}<f32>`);

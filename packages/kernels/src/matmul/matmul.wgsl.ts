@@ -8,6 +8,7 @@
  * no shader compiler has to unroll it to keep the accumulators in registers.
  */
 import { wgslHalfLoad } from '../core/dtype.js';
+import { range } from '../core/codegen.js';
 
 export interface TileConfig {
   BM: number;
@@ -34,8 +35,6 @@ export interface TiledSpec {
   transB: boolean;
   bDtype: 'f32' | 'f16' | 'bf16';
 }
-
-const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
 /**
  * Workgroup-memory row stride (floats per k) of an operand. An operand stored [rows][K] in global

@@ -6,10 +6,9 @@
  * f32 values). Partial sums are reduced per row with a workgroup-memory tree.
  */
 import type { MatvecSpec } from './matvec.wgsl.js';
+import { range } from '../core/codegen.js';
 
 export const MATVEC_ROWS_V3 = 8;
-
-const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
 function unpack(spec: MatvecSpec, w: string, out: string): string {
   if (spec.bDtype === 'f32') return `let ${out}lo = ${w}; let ${out}hi = vec4<f32>(0.0);`;

@@ -6,6 +6,8 @@
  * memory and one thread per (row, m) adds its 32 partials: a single barrier.
  * M is compiled in (decode uses M = 1), so the accumulators are registers.
  */
+import { range } from '../core/codegen.js';
+
 export const MATVEC_MAX_M = 8;
 /** Workgroup size, rows of W per workgroup and loads in flight per thread (benchmarks tune them). */
 export interface MatvecShape {
@@ -27,8 +29,6 @@ export interface MatvecSpec {
   M: number;
   shape?: MatvecShape;
 }
-
-const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
 /** Adds word `w` (16 bytes of row n at value index k) into acc0..acc{M-1}. */
 function accumulateFn(spec: MatvecSpec): string {

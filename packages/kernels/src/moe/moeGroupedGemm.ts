@@ -27,12 +27,12 @@ import { defineUniforms } from '../core/uniforms.js';
 import { type MoeGroupedGemmParams, type MoeRowMap, moeGroupedGemmRef } from './moeGroupedGemm.ref.js';
 import { MOE_TILE_M } from './moeGroupedMatmul.ref.js';
 import { acc128, inner128, store128, T128, threadCoords128 } from './moeTile128.wgsl.js';
+import { range } from '../core/codegen.js';
 
 const BM = MOE_TILE_M;
 const BN = 128;
 const BK = 16;
 const U = defineUniforms({ k: 'u32', E: 'u32', N: 'u32', K: 'u32' });
-const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
 function buffers(p: MoeGroupedGemmParams): BufferBinding[] {
   const w: WgslScalar = p.wDtype === 'f32' ? 'f32' : 'u32';

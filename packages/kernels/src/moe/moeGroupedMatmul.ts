@@ -13,12 +13,12 @@ import { wgslHalfLoad } from '../core/dtype.js';
 import { type BufferBinding, type DeviceCaps, type Kernel, type WgslScalar, wgslBindings } from '../core/program.js';
 import { defineUniforms } from '../core/uniforms.js';
 import { MOE_TILE_M, type MoeGroupedMatmulParams, moeGroupedMatmulRef } from './moeGroupedMatmul.ref.js';
+import { range } from '../core/codegen.js';
 
 const BM = MOE_TILE_M;
 const BN = 64;
 const BK = 16;
 const U = defineUniforms({ k: 'u32', E: 'u32', N: 'u32', K: 'u32' });
-const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
 function buffers(p: MoeGroupedMatmulParams): BufferBinding[] {
   const w: WgslScalar = p.wDtype === 'f32' ? 'f32' : 'u32';

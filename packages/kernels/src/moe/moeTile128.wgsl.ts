@@ -5,10 +5,10 @@
  * for 64 multiply-adds (the matmul's v3 ratio; the 64-row tiles read 6 for 32).
  */
 import type { MoeRowMap } from './moeGroupedGemm.ref.js';
+import { range } from '../core/codegen.js';
 
 export const T128 = 128;
 export const BK128 = 8;
-const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
 /** The 16 vec4 accumulators c{row}_{h}. */
 export const acc128 = () => range(16).map((q) => `  var c${q >> 1}_${q & 1} = vec4<f32>(0.0);`).join('\n');

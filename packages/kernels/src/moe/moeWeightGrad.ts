@@ -12,6 +12,7 @@ import { type BufferBinding, type DeviceCaps, type Kernel, wgslBindings } from '
 import { defineUniforms } from '../core/uniforms.js';
 import { acc128, BK128, inner128, store128, T128, wgslRow } from './moeTile128.wgsl.js';
 import { type MoeWeightGradParams, moeWeightGradRef } from './moeWeightGrad.ref.js';
+import { range } from '../core/codegen.js';
 
 const U = defineUniforms({ k: 'u32', N: 'u32', M: 'u32' });
 const BUFFERS: BufferBinding[] = [
@@ -21,7 +22,6 @@ const BUFFERS: BufferBinding[] = [
   { name: 'offsets', access: 'read', type: 'u32' },
   { name: 'out', access: 'read_write', type: 'f32' },
 ];
-const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
 /** One slice of BK rows: P [BK × 128 of N] into Xs, Q [BK × 128 of M] into Ys. */
 function loads(p: MoeWeightGradParams): string {
