@@ -41,18 +41,26 @@ function kvLoads(kv: ChunkTile['kv'], NP = 1): string {
 
 /**
  * `fn name(i: u32) -> ty` returning `at(p)` for the bound memory part p = `cpart` (the last part
- * for any larger value): how a kernel reads one of NP parts bound at once.
+ * for any larger value): how a kernel reads one of NP parts bound at once. With `partParam` the
+ * part is the function's first parameter p instead (`fn name(p: u32, i: u32)`: a uniform argument
+ * keeps a subgroup-matrix load in uniform control flow, the private cpart would not).
  */
-export function partSwitch(name: string, ty: string, NP: number, at: (p: number) => string): string {
+export function partSwitch(name: string, ty: string, NP: number, at: (p: number) => string, partParam = false): string {
   const cases = Array.from({ length: NP - 1 }, (_, p) => `case ${p}u: { return ${at(p)}; }`).join(' ');
-  return `fn ${name}(i: u32) -> ${ty} { switch (cpart) { ${cases} default: { return ${at(NP - 1)}; } } }`;
+  const [params, part] = partParam ? ['p: u32, i: u32', 'p'] : ['i: u32', 'cpart'];
+  return `fn ${name}(${params}) -> ${ty} { switch (${part}) { ${cases} default: { return ${at(NP - 1)}; } } }`;
 }
 
-/** `base`, the first memory row of chunk cj (in part `cpart`, which it sets, when NP > 1 parts are bound). */
-export const slotBase = (S: number, NP: number): string =>
+/**
+ * `base`, the first memory row of chunk cj, and its part when NP > 1 parts are bound: set into the
+ * private `cpart`, or with `partLet` declared as that uniform let (0u for one part).
+ */
+export const slotBase = (S: number, NP: number, partLet?: string): string =>
   NP === 1
-    ? `    let base = u32(cj) * ${S}u;`
-    : `    // NP parts bound: u.perPart chunks each (the last may hold fewer)
+    ? `${partLet ? `    let ${partLet} = 0u;\n` : ''}    let base = u32(cj) * ${S}u;`
+    : partLet
+      ? `    let ${partLet} = min(u32(cj) / u.perPart, ${NP - 1}u);\n    let base = (u32(cj) - ${partLet} * u.perPart) * ${S}u;`
+      : `    // NP parts bound: u.perPart chunks each (the last may hold fewer)
     cpart = min(u32(cj) / u.perPart, ${NP - 1}u);
     let base = (u32(cj) - cpart * u.perPart) * ${S}u;`;
 

@@ -70,8 +70,7 @@ function directLoads(D: number, NP: number): string {
   const fn = (name: string, m: 'K' | 'V', colMajor: boolean) => {
     const at = (q: number) => `subgroupMatrixLoad<${Rt}>(&mem${m}${NP === 1 ? '' : q}, i, ${colMajor}, u.hk * ${D}u)`;
     if (NP === 1) return `fn ${name}(p: u32, i: u32) -> ${Rt} { return ${at(0)}; }`;
-    const cases = range(NP - 1).map((q) => `case ${q}u: { return ${at(q)}; }`).join(' ');
-    return `fn ${name}(p: u32, i: u32) -> ${Rt} { switch (p) { ${cases} default: { return ${at(NP - 1)}; } } }`;
+    return partSwitch(name, Rt, NP, at, true);
   };
   return `${fn('ldKt', 'K', true)}
 ${fn('ldV', 'V', false)}`;
@@ -122,14 +121,8 @@ function chunkPart(c: MmaTile, which: 'K' | 'Vload' | 'Vstore'): string {
   return lines.join('\n');
 }
 
-/** Direct mode: the slot's part `dpart` (a uniform let, see directLoads) and first memory row `base`. */
-const directBase = (S: number, NP: number): string =>
-  NP === 1
-    ? `    let dpart = 0u;\n    let base = u32(cj) * ${S}u;`
-    : `    let dpart = min(u32(cj) / u.perPart, ${NP - 1}u);\n    let base = (u32(cj) - dpart * u.perPart) * ${S}u;`;
-
 /**
- * Direct mode: subgroup sg's value tiles vt{i}_{kk} (its output column tile i, keys kk·16 …),
+ * Direct mode (after slotBase's `dpart` and `base`): subgroup sg's value tiles vt{i}_{kk} (its output column tile i, keys kk·16 …),
  * loaded before the scores so that they are in flight across the softmax.
  */
 function directValues(c: MmaTile): string {
@@ -214,7 +207,7 @@ ${direct ? '' : '    workgroupBarrier();\n'}    if (lid == 0u) {
     let cj = bitcast<i32>(sl.y);
     // w = 0 (invalid or masked slot) contributes nothing; a chunk outside this part is not read
     if (wj == 0.0 || cj < 0 || cj >= i32(u.cn)) { continue; }
-${direct ? directBase(S, NP) : `${slotBase(S, NP)}
+${direct ? slotBase(S, NP, 'dpart') : `${slotBase(S, NP)}
 ${chunkPart(c, 'Vload')}
 ${chunkPart(c, 'K')}
     workgroupBarrier();`}

@@ -106,7 +106,7 @@ fn visible(c: u32, pos: u32) -> bool {
 fn validSlots(pos: u32) -> u32 { return min(u.k, (pos - segStart(pos)) / u.s); }`;
 
 /** Fused v3: invocations a workgroup (hsaSelectBoundWgsl). */
-export const FUSED_BOUND_WG = 128;
+const FUSED_BOUND_WG = 128;
 
 /** Fused v3's shape: blocks of 1024 chunks, else the first smaller size that fits the workgroup memory (null: none does). */
 function boundShape(KMAX: number, DR: number, maxStorage: number): SelectBoundShape | null {
@@ -132,10 +132,8 @@ export const hsaSelect: Kernel<HsaSelectParams> = {
     const nblocks = selectBlocks(p);
     const rows = p.t * p.hr;
     // the fused pass: v3 where dr = 4m unless asked for another version (v2 and v3 read vec4 landmarks)
-    const fv = p.pass !== 'fused' ? 0 : p.dr % 4 !== 0 ? 1 : (p.fusedVersion ?? 3);
-    if (p.pass === 'fused' && p.dr % 4 !== 0 && (p.fusedVersion ?? 1) !== 1) {
-      throw new ArgumentError(`hsaRetrieval: the fused pass's v${p.fusedVersion} needs dr a multiple of 4 (dr ${p.dr})`);
-    }
+    const fv = p.pass !== 'fused' ? 0 : (p.fusedVersion ?? (p.dr % 4 === 0 ? 3 : 1));
+    if (fv >= 2 && p.dr % 4 !== 0) throw new ArgumentError(`hsaRetrieval: the fused pass's v${fv} needs dr a multiple of 4 (dr ${p.dr})`);
     const bounded = fv === 3 ? boundShape(KMAX, p.dr, caps.maxWorkgroupStorage) : null;
     if (fv === 3 && !bounded) throw new ArgumentError(`hsaRetrieval: the fused pass v3 does not fit this device's workgroup memory (k ${k})`);
     const nwg = p.pass === 'merge' ? rows : rows * nblocks;
