@@ -74,16 +74,8 @@ function memoryParts(be: WebGpuBackend, chunks: number, dtype: 'f32' | 'bf16' | 
   const vs: Tensor[] = [];
   for (let c0 = 0, i = 0; c0 < chunks; c0 += perPart, i++) {
     const n = Math.min(perPart, chunks - c0);
-    // f16: random f32 values rounded (the fill writes f32 or bf16)
-    const make = (sd: number) => {
-      const f = randomTensor(be, [n * S, HK, D], sd, dtype === 'bf16' ? 'bf16' : 'f32');
-      if (dtype !== 'f16') return f;
-      const h = cast(f, 'f16');
-      f.dispose();
-      return h;
-    };
-    ks.push(make(seed + 2 * i));
-    vs.push(make(seed + 2 * i + 1));
+    ks.push(randomTensor(be, [n * S, HK, D], seed + 2 * i, dtype));
+    vs.push(randomTensor(be, [n * S, HK, D], seed + 2 * i + 1, dtype));
   }
   return { ks, vs, perPart };
 }
@@ -236,11 +228,7 @@ async function mmaCheck(be: WebGpuBackend, variant: 'mma' | 'head' = 'mma'): Pro
     const mk = (seed: number) =>
       Array.from({ length: c.parts }, (_, i) => {
         const rows = Math.min(per, c.chunks - i * per) * c.s;
-        const f = randomTensor(be, [rows, c.hk, c.d], seed + i, c.kv === 'bf16' ? 'bf16' : 'f32');
-        if (c.kv !== 'f16') return f;
-        const h = cast(f, 'f16');
-        f.dispose();
-        return h;
+        return randomTensor(be, [rows, c.hk, c.d], seed + i, c.kv);
       });
     const [ks, vs] = [mk(400 + 10 * n), mk(500 + 10 * n)];
     const idxH = new Int32Array(c.t * c.hk * k);
@@ -308,8 +296,8 @@ function compareSelections(x: Record<'ia' | 'ib' | 'wa' | 'wb' | 'sa' | 'sb', Fl
 
 /**
  * Prefill at T tokens: retrieval + chunk attention. The default: the mma variant (f16 subgroup
- * matrices) over bf16 K/V where the device has it, else the tile variant over f32 K/V; beside it in
- * the same run, the previous default (tile, f32) and mma over f32 K/V.
+ * matrices) over f16 K/V where the device has it, else the tile variant over f32 K/V; beside it in
+ * the same run, mma over bf16 K/V (staged), the tile variant over f32 and mma over f32.
  */
 async function prefillCase(be: WebGpuBackend, T: number, check: boolean) {
   const C = T / S;

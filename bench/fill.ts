@@ -3,7 +3,7 @@
  * MiB cost one dispatch instead of a host upload.
  */
 import { type BufferBinding, defineUniforms, type Kernel, wgslBindings } from '@hsa/kernels';
-import { Tensor, type WebGpuBackend } from '@hsa/tensor';
+import { cast, Tensor, type WebGpuBackend } from '@hsa/tensor';
 
 /** out[i] = hash(i, seed) in [−1, 1), as f32 or as packed bf16 pairs (one u32 per two values). */
 const FILL_U = defineUniforms({ words: 'u32', seed: 'u32', scale: 'f32' });
@@ -38,8 +38,17 @@ fn hash(x: u32) -> u32 { var h = x * 0x9E3779B1u + u.seed; h ^= h >> 15u; h *= 0
   },
 };
 
-/** A new tensor of hash values in [−scale, scale) (seeded), filled on the device. */
-export function randomTensor(be: WebGpuBackend, shape: number[], seed: number, dtype: 'f32' | 'bf16' = 'f32', scale = 1): Tensor {
+/**
+ * A new tensor of hash values in [−scale, scale) (seeded), filled on the device; f16: the f32
+ * values rounded (the fill writes f32 or bf16).
+ */
+export function randomTensor(be: WebGpuBackend, shape: number[], seed: number, dtype: 'f32' | 'bf16' | 'f16' = 'f32', scale = 1): Tensor {
+  if (dtype === 'f16') {
+    const f = randomTensor(be, shape, seed, 'f32', scale);
+    const h = cast(f, 'f16');
+    f.dispose();
+    return h;
+  }
   const t = Tensor.empty(be, shape, dtype);
   const words = Math.ceil((t.size * (dtype === 'bf16' ? 2 : 4)) / 4);
   be.run(hashFill, { words, seed, bf16: dtype === 'bf16', scale }, [{ storage: t.storage, dtype: 'u32' }]);

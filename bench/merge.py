@@ -38,7 +38,7 @@ if name == "attention":
         rec["ratios"][f"prefill_{o['tokens']}"] = {"ours_ms": o["hsa"]["medianMs"], "torch_ms": t["medianMs"], "speedup": t["medianMs"] / o["hsa"]["medianMs"]}
         if "medianMsF16" in t:
             rec["ratios"][f"prefill_{o['tokens']}"]["torch_f16_ms"] = t["medianMsF16"]
-        # the chunk-attention variants timed beside the default (mma over bf16 K/V, tile over f32: the previous default)
+        # the chunk-attention variants timed beside the default (mma over bf16 and f32 K/V, tile over f32)
         for variant, v in o.get("variants", {}).items():
             rec["ratios"][f"prefill_{o['tokens']}"][f"{variant}_ms"] = v["timing"]["medianMs"]
         if o.get("retrieval"):
