@@ -80,6 +80,12 @@ function memoryParts(be: WebGpuBackend, chunks: number, dtype: 'f32' | 'bf16' | 
   return { ks, vs, perPart };
 }
 
+/**
+ * Steps a timed submission of the decode cases (GPU-timestamp quanta of 65.5 µs: 0.66 µs a step;
+ * at most 1024 dispatches, the backend's flush, so the GPU never waits for the host inside one).
+ */
+const DECODE_ITERS = 100;
+
 async function decodeCase(be: WebGpuBackend, L: number) {
   const C = L / S;
   const pos = L;
@@ -99,7 +105,7 @@ async function decodeCase(be: WebGpuBackend, L: number) {
   if (!(err <= 1)) throw new Error(`decode ${L}: check failed (${err})`);
   // beside the default (head variant, memory parts bound together): the previous versions, the tile
   // variant (16 heads a workgroup, v2) and one dispatch a memory part (4M and 16M: several parts)
-  const baselines = { tile: { variant: 'tile' }, partPerDispatch: { partsPerDispatch: 1 } } as const;
+  const baselines = { head: { variant: 'head' }, decode16: { slotSplit: 16 }, decodeAll: { slotSplit: 1 }, tile: { variant: 'tile' }, partPerDispatch: { partsPerDispatch: 1 } } as const;
   const attnOf = (o: object) => () => hsaChunkAttention(q, mem.ks, mem.vs, r0.idx, r0.w, { chunkSize: S, ...o });
   for (const [name, o] of Object.entries(baselines)) {
     const out = attnOf(o)();
@@ -125,35 +131,41 @@ async function decodeCase(be: WebGpuBackend, L: number) {
   // three runs with either order; the chunk attention alone was faster bound in all of them
   // (GPU clocks after the long fill are a suspect: the thrown-away steps run for at least a second)
   const t0 = performance.now();
-  while (performance.now() - t0 < 1000) await timeGpu(be, () => dispose(step()), 50, 3);
-  const total = await timeGpu(be, () => dispose(step()), 50);
+  while (performance.now() - t0 < 1000) await timeGpu(be, () => dispose(step()), DECODE_ITERS, 3);
+  const total = await timeGpu(be, () => dispose(step()), DECODE_ITERS);
   // the whole step with one chunk-attention dispatch a memory part (fb012e8's way)
   const stepPartPerDispatch = await timeGpu(be, () => {
     const r = hsaRetrievalDecode(qr.reshape([HK, DR]), lmk, { ...RET, pos });
     const out = hsaChunkAttention(q, mem.ks, mem.vs, r.idx, r.w, { chunkSize: S, partsPerDispatch: 1 });
     dispose({ ...r, out });
-  }, 50);
+  }, DECODE_ITERS);
+  // the whole step with the previous default chunk attention (head variant: a workgroup a slot, planes summed)
+  const stepHead = await timeGpu(be, () => {
+    const r = hsaRetrievalDecode(qr.reshape([HK, DR]), lmk, { ...RET, pos });
+    const out = hsaChunkAttention(q, mem.ks, mem.vs, r.idx, r.w, { chunkSize: S, variant: 'head' });
+    dispose({ ...r, out });
+  }, DECODE_ITERS);
   const scan = await timeGpu(be, () => {
     const r = hsaRetrievalDecode(qr.reshape([HK, DR]), lmk, { ...RET, pos });
     for (const t of [r.idx, r.w, r.sel]) t.dispose();
-  }, 50);
+  }, DECODE_ITERS);
   const scanF32 = await timeGpu(be, () => {
     const r = hsaRetrievalDecode(qr.reshape([HK, DR]), lmk32, { ...RET, pos });
     for (const t of [r.idx, r.w, r.sel]) t.dispose();
-  }, 50);
+  }, DECODE_ITERS);
   const scanRank = await timeGpu(be, () => {
     const r = hsaRetrievalDecode(qr.reshape([HK, DR]), lmk, { ...RET, pos, topkMode: 'rank' });
     for (const t of [r.idx, r.w, r.sel]) t.dispose();
-  }, 50);
-  const attn = await timeGpu(be, () => hsaChunkAttention(q, mem.ks, mem.vs, r0.idx, r0.w, { chunkSize: S }).dispose(), 50);
+  }, DECODE_ITERS);
+  const attn = await timeGpu(be, () => hsaChunkAttention(q, mem.ks, mem.vs, r0.idx, r0.w, { chunkSize: S }).dispose(), DECODE_ITERS);
   const attnBase: Record<string, Awaited<ReturnType<typeof timeGpu>>> = {};
-  for (const [name, o] of Object.entries(baselines)) attnBase[name] = await timeGpu(be, () => attnOf(o)().dispose(), 50);
+  for (const [name, o] of Object.entries(baselines)) attnBase[name] = await timeGpu(be, () => attnOf(o)().dispose(), DECODE_ITERS);
   const lmkTBps = (C * HK * DR * 2) / (scan.medianMs * 1e-3) / 1e12;
-  console.error(`decode ${L}: step ${total.medianMs.toFixed(4)} ms (a part a dispatch ${stepPartPerDispatch.medianMs.toFixed(4)} ms; retrieval ${scan.medianMs.toFixed(4)} ms, with f32 landmarks ${scanF32.medianMs.toFixed(4)} ms, rank top-k (v2) ${scanRank.medianMs.toFixed(4)} ms, ${lmkTBps.toFixed(2)} TB/s of landmarks; chunk attention ${attn.medianMs.toFixed(4)} ms, tile ${attnBase.tile.medianMs.toFixed(4)} ms, a part a dispatch ${attnBase.partPerDispatch.medianMs.toFixed(4)} ms), check ${err.toFixed(3)}`);
+  console.error(`decode ${L}: step ${total.medianMs.toFixed(4)} ms (head variant ${stepHead.medianMs.toFixed(4)} ms; a part a dispatch ${stepPartPerDispatch.medianMs.toFixed(4)} ms; retrieval ${scan.medianMs.toFixed(4)} ms, with f32 landmarks ${scanF32.medianMs.toFixed(4)} ms, rank top-k (v2) ${scanRank.medianMs.toFixed(4)} ms, ${lmkTBps.toFixed(2)} TB/s of landmarks; chunk attention ${attn.medianMs.toFixed(4)} ms, head ${attnBase.head.medianMs.toFixed(4)} ms, decode a slot a workgroup ${attnBase.decode16.medianMs.toFixed(4)} ms, over all slots ${attnBase.decodeAll.medianMs.toFixed(4)} ms, tile ${attnBase.tile.medianMs.toFixed(4)} ms, a part a dispatch ${attnBase.partPerDispatch.medianMs.toFixed(4)} ms), check ${err.toFixed(3)}`);
   const profile = await decodeProfile(be, { qr, lmk, lmk32, q, ...mem }, pos);
   for (const t of [lmk, lmk32, qr, q, ...mem.ks, ...mem.vs]) t.dispose();
   dispose(r0);
-  return { context: L, chunks: C, parts: mem.ks.length, step: total, stepPartPerDispatch, retrieval: scan, retrievalF32Landmarks: scanF32, retrievalRank: scanRank, chunkAttention: attn, chunkAttentionTile: attnBase.tile, chunkAttentionPartPerDispatch: attnBase.partPerDispatch, profile, landmarkTBps: lmkTBps, checkErrorOverTol: err };
+  return { context: L, chunks: C, parts: mem.ks.length, step: total, stepHead, stepPartPerDispatch, retrieval: scan, retrievalF32Landmarks: scanF32, retrievalRank: scanRank, chunkAttention: attn, chunkAttentionHead: attnBase.head, chunkAttentionDecode16: attnBase.decode16, chunkAttentionDecodeAll: attnBase.decodeAll, chunkAttentionTile: attnBase.tile, chunkAttentionPartPerDispatch: attnBase.partPerDispatch, profile, landmarkTBps: lmkTBps, checkErrorOverTol: err };
 }
 
 /** Each dispatch of a decode step alone, into preallocated buffers (where the step's time goes). */
@@ -192,10 +204,15 @@ async function decodeProfile(be: WebGpuBackend, io: { qr: Tensor; lmk: Tensor; l
   const cn = io.ks[0].shape[0] / S;
   const ap = { t: 1, hq: HQ, hk: HK, d: D, s: S, chunks: C, k: K, kv: 'bf16' as const, c0: 0, cn, jsplit: K, plane0: 0 };
   const attnOf = (o: { variant: 'tile' | 'head' }) => () => be.run(hsaChunkAttentionForward, { ...ap, ...o }, [io.q.arg(), io.ks[0].arg(), io.vs[0].arg(), idx.arg(), w.arg(), planes.arg()]);
+  // the decode variant (v5): 4 slots a workgroup (the default; 4 planes), one (16 planes), all (straight into out, no sum)
+  const attnDecode = (jsplit: number) => () => be.run(hsaChunkAttentionForward, { ...ap, jsplit, variant: 'decode' }, [io.q.arg(), io.ks[0].arg(), io.vs[0].arg(), idx.arg(), w.arg(), jsplit === 1 ? out.arg() : planes.arg()]);
   const sum = () => be.run(hsaPlaneSum, { n: HQ * D, planes: K }, [planes.arg(), out.arg()]);
+  const sum4 = () => be.run(hsaPlaneSum, { n: HQ * D, planes: 4 }, [planes.arg(), out.arg()]);
+  // the fixed cost of a dependent dispatch: one workgroup adding one number
+  const tiny = () => be.run(hsaPlaneSum, { n: 1, planes: 1 }, [planes.arg(), out.arg()]);
   const res: Record<string, number> = {};
-  for (const [name, f] of [['scan', scan], ['merge', merge], ['scanThreshold', scanT], ['scanF32Landmarks', scanF32], ['mergeThreshold', mergeT], ['scanRank', scanR], ['mergeRank', mergeR], ['scanHalfBlocks', scanHalf], ['mergeHalfBlocks', mergeHalf], ['scanDoubleBlocks', scanDouble], ['mergeDoubleBlocks', mergeDouble], ['scanQuadBlocks', scanQuad], ['mergeQuadBlocks', mergeQuad], ['chunkAttentionPart', attnOf({ variant: 'head' })], ['chunkAttentionPartTile', attnOf({ variant: 'tile' })], ['planeSum', sum], ['none', () => {}]] as const) {
-    res[name] = (await timeGpu(be, f, 50)).medianMs;
+  for (const [name, f] of [['scan', scan], ['merge', merge], ['scanThreshold', scanT], ['scanF32Landmarks', scanF32], ['mergeThreshold', mergeT], ['scanRank', scanR], ['mergeRank', mergeR], ['scanHalfBlocks', scanHalf], ['mergeHalfBlocks', mergeHalf], ['scanDoubleBlocks', scanDouble], ['mergeDoubleBlocks', mergeDouble], ['scanQuadBlocks', scanQuad], ['mergeQuadBlocks', mergeQuad], ['chunkAttentionPartDecode', attnDecode(4)], ['planeSum4', sum4], ['chunkAttentionPartDecode16', attnDecode(K)], ['chunkAttentionPartDecodeAll', attnDecode(1)], ['chunkAttentionPart', attnOf({ variant: 'head' })], ['chunkAttentionPartTile', attnOf({ variant: 'tile' })], ['planeSum', sum], ['tinyDispatch', tiny], ['none', () => {}]] as const) {
+    res[name] = (await timeGpu(be, f, DECODE_ITERS)).medianMs;
   }
   for (const t of [cs, ci, idx, w, sel, planes, out, qr]) t.dispose();
   console.error(`decode ${pos} profile (ms): ${JSON.stringify(res)}`);

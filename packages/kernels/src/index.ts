@@ -82,6 +82,7 @@ export { decodeKeys, type SwaDecodeSplitParams, swaDecodeSplitMergeRef, swaDecod
 export { DENSE_BACK_MAX_D, type DenseBackwardParams, denseAttentionDelta, denseAttentionDkv, denseAttentionDq } from './attention/swaAttentionBackward.js';
 /** HSA chunk attention kernel (WGSL + ref): prefill and decode, any head ratio, f32/bf16 memory in parts. */
 export { CHUNK_FIXED_BUFFERS, CHUNK_MAX_D, CHUNK_MAX_S, chunkMmaUnsupported, type HsaChunkAttentionGpuParams, hsaChunkAttentionForward, hsaPlaneSum } from './attention/hsaChunkAttention.js';
+export { decodeUnsupported as chunkDecodeUnsupported } from './attention/hsaChunkAttentionDecode.wgsl.js';
 /** HSA chunk attention backward kernels (WGSL + ref): dq, dw and per-slot softmax stats per (token, KV head); dK/dV per (chunk, KV head, key tile) over the inverted selection. */
 export { CHUNK_BACK_MAX_K } from './attention/hsaChunkAttentionBackward.wgsl.js';
 export { chunkDkvTile, chunkDqTile, hsaChunkAttentionDkv, hsaChunkAttentionDq } from './attention/hsaChunkAttentionBackward.js';

@@ -19,6 +19,9 @@
  * v4 `mma` variant (prefill, where the device offers f16 subgroup matrices): the tile variant's
  * work on matrix units, 16 query heads a workgroup (hsaChunkAttentionMma.wgsl.ts); Q, K, V and the
  * probabilities in f16, sums in f32.
+ * v5 `decode` variant (decode, T = 1 by default): the head variant's workgroups (token, query head,
+ * js) over the slots js, js + jsplit, …, K/V read as coalesced 16-byte words, all of a slot group's
+ * loads in flight (hsaChunkAttentionDecode.wgsl.ts); needs D a multiple of 8 (f16/bf16) or 4 (f32).
  */
 import { type FloatArray, unpackHalf } from '../core/dtype.js';
 import { ArgumentError } from '../core/errors.js';
@@ -28,6 +31,7 @@ import { defineUniforms } from '../core/uniforms.js';
 import { headRatio, weightedSum } from './common.js';
 import { CHUNK_WG, type ChunkTile, chunkWords, hsaChunkAttentionHeadWgsl, hsaChunkAttentionWgsl } from './hsaChunkAttention.wgsl.js';
 import { checkChunkAttention, chunkProbs, type HsaChunkAttentionParams } from './hsaChunkAttention.ref.js';
+import { DECODE_WG, decodeBytes, decodeUnsupported, hsaChunkAttentionDecodeWgsl } from './hsaChunkAttentionDecode.wgsl.js';
 import { hsaChunkAttentionMmaWgsl, MMA_ROWS, MMA_SUBGROUPS, mmaBytes, mmaDirect } from './hsaChunkAttentionMma.wgsl.js';
 
 export interface HsaChunkAttentionGpuParams extends HsaChunkAttentionParams {
@@ -44,9 +48,10 @@ export interface HsaChunkAttentionGpuParams extends HsaChunkAttentionParams {
   plane0?: number;
   /**
    * `tile` (v1/v2: ≤ 16 heads a workgroup, K/V tiles staged), `head` (v3: one head a workgroup) or
-   * `mma` (v4: the tile variant on f16 subgroup matrices; see chunkMmaUnsupported)
+   * `mma` (v4: the tile variant on f16 subgroup matrices; see chunkMmaUnsupported) or `decode` (v5:
+   * the head variant over 16-byte words; see decodeUnsupported)
    */
-  variant?: 'tile' | 'head' | 'mma';
+  variant?: 'tile' | 'head' | 'mma' | 'decode';
   /**
    * memory parts bound at once (default 1): arguments [q, memK0 … memK{np−1}, memV0 … memV{np−1}, idx,
    * w, out]; every part but the last holds `perPart` chunks, chunks c0 … c0+cn−1 in all
@@ -195,20 +200,33 @@ export const hsaChunkAttentionForward: Kernel<HsaChunkAttentionGpuParams> = {
     if (np > 1 && !(Number.isInteger(p.perPart) && (p.perPart ?? 0) > 0)) throw new ArgumentError('hsaChunkAttention: np > 1 needs perPart, a positive integer');
     const head = p.variant === 'head';
     const mma = p.variant === 'mma';
+    const dec = p.variant === 'decode';
+    if (dec) {
+      const why = decodeUnsupported(p.d, kv);
+      if (why) throw new ArgumentError(`hsaChunkAttention: the decode variant cannot run here (${why})`);
+      const bytes = decodeBytes({ D: p.d, S: p.s, kv, NP: np });
+      if (bytes > caps.maxWorkgroupStorage || caps.maxInvocations < DECODE_WG) {
+        throw new ArgumentError(`hsaChunkAttention: the decode variant needs ${bytes} bytes of workgroup memory and ${DECODE_WG} invocations`);
+      }
+    }
     if (mma) {
       const why = chunkMmaUnsupported(caps, p.d, p.s);
       if (why) throw new ArgumentError(`hsaChunkAttention: the mma variant cannot run here (${why})`);
     }
     const hblocks = Math.ceil(ratio / (mma ? MMA_ROWS : tile.HB));
     const jsplit = p.jsplit ?? 1;
-    const nwg = p.t * (head ? p.hq : p.hk * hblocks) * jsplit;
+    const nwg = p.t * (head || dec ? p.hq : p.hk * hblocks) * jsplit;
     const bufs = buffers(kv, np, mma && mmaDirect(kv));
     const header = `${U.wgsl('U')}\n${wgslBindings(bufs, 'U')}`;
+    // the decode variant reads 16-byte words: vec4<f32>, or vec4<u32> of 8 packed halves
+    const wordHeader = () => header.replace(/(mem[KV]\d*): array<(f32|u32)>/g, (_, n: string, ty: string) => `${n}: array<vec4<${ty}>>`);
     const sg = caps.subgroupMaxSize ?? 32;
     return {
-      key: `${head ? 'hsaChunkAttention:head' : mma ? `hsaChunkAttention:mma${sg}` : `hsaChunkAttention:${tile.HB}x${tile.KT}`}:d${p.d}:s${p.s}:${kv}:np${np}`,
+      key: `${head ? 'hsaChunkAttention:head' : dec ? 'hsaChunkAttention:decode' : mma ? `hsaChunkAttention:mma${sg}` : `hsaChunkAttention:${tile.HB}x${tile.KT}`}:d${p.d}:s${p.s}:${kv}:np${np}`,
       code: () =>
-        head
+        dec
+          ? hsaChunkAttentionDecodeWgsl({ D: p.d, S: p.s, kv, NP: np }, wordHeader())
+          : head
           ? hsaChunkAttentionHeadWgsl({ D: p.d, S: p.s, kv, NP: np }, header)
           : mma
             ? hsaChunkAttentionMmaWgsl({ D: p.d, S: p.s, kv, NP: np, SG: sg }, header)

@@ -15,8 +15,8 @@
  * only the candidates as good as the bound (the first offer of a block: a few dozen, not 256); on the
  * H200 the retrieval of one decode step takes 1.3–1.5× less time than v2's (0.041 vs 0.052 ms at 1M,
  * 0.105 vs 0.138 ms at 16M; bench/attention). v2 stays as `topkMode: 'rank'`.
- * v4 (`topkMode: 'bound'`, the default): the merge offers only the candidates as good as the k-th
- * best block head (hsaMergeWgsl), not every block's whole list; the scan issues each tile's loads
+ * v4 (`topkMode: 'bound'`, the default): the merge offers only the candidates as good as a bound
+ * from the blocks' heads (hsaMergeWgsl), not every block's whole list; the scan issues each tile's loads
  * before the previous tile's sums and offer. The scan reads landmarks in f32 or packed bf16 (`lmkDtype`).
  * fused v2 (prefill; `fusedVersion` 2): the row's query in registers and the landmarks read as
  * vec4 (dr = 4m), the list's k-th entry in registers (a rejected candidate reads no list), and the

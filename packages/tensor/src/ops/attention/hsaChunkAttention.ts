@@ -4,7 +4,7 @@
  * prefill ([T, ...]) and decode (T = 1) against a memory of any length: the memory may be a list of
  * parts (each within one binding), processed in order into the same output.
  */
-import { ArgumentError, CHUNK_FIXED_BUFFERS, chunkMmaUnsupported, hsaChunkAttentionForward, hsaPlaneSum, ShapeError } from '@hsa/kernels';
+import { ArgumentError, CHUNK_FIXED_BUFFERS, chunkDecodeUnsupported, chunkMmaUnsupported, hsaChunkAttentionForward, hsaPlaneSum, ShapeError } from '@hsa/kernels';
 import { fmtShape, Tensor } from '../../tensor.js';
 import { expectDtype, sameBackend } from '../guards.js';
 
@@ -16,18 +16,27 @@ export interface HsaChunkAttentionOptions {
   /** default 1/√D */
   scale?: number;
   /**
-   * WebGPU kernel: `head` (one query head a workgroup, for decode), `tile` (K/V tiles shared by up
-   * to 16 heads) or `mma` (the tile variant's work on f16 subgroup matrices: a device created with
-   * `subgroupMatrix: true` that offers them, S and D multiples of 64); default `head` for one token,
-   * else `mma` where it can run, else `tile`. `head` and `tile` give the same results to f32
-   * rounding; `mma` rounds Q, K, V and the probabilities to f16 (sums in f32).
+   * WebGPU kernel: `decode` (one query head a workgroup over all slots, the fusion sum inside: D a
+   * multiple of 8, or of 4 for f32 memory), `head` (one query head and slot a workgroup, output
+   * planes summed by a second dispatch), `tile` (K/V tiles shared by up to 16 heads) or `mma` (the
+   * tile variant's work on f16 subgroup matrices: a device created with `subgroupMatrix: true` that
+   * offers them, S and D multiples of 64); default `decode` for one token (`head` where D does not
+   * allow it), else `mma` where it can run, else `tile`. `decode`, `head` and `tile` give the same
+   * results to f32 rounding; `mma` rounds Q, K, V and the probabilities to f16 (sums in f32).
    */
-  variant?: 'tile' | 'head' | 'mma';
+  variant?: 'tile' | 'head' | 'mma' | 'decode';
   /**
    * memory parts bound by one dispatch (default: as many as the device's storage buffers allow when
    * every part but the last has the same chunk count, else 1)
    */
   partsPerDispatch?: number;
+  /**
+   * few workgroups (decode: T·Hk < 256): workgroups a (token, head) over the slots, each summing its
+   * slots into its own output plane, the planes summed in order by a second dispatch (default: k,
+   * one slot a workgroup, for the head and tile variants; ⌈k / ⌊256 / S⌋⌉ for the decode variant;
+   * 1: no planes, no second dispatch)
+   */
+  slotSplit?: number;
 }
 
 /** Chunk count of each memory part [Ci·S, Hk, D], after checking shapes and dtypes. */
@@ -78,8 +87,10 @@ export function hsaChunkAttention(
   if (out.size === 0) return out;
   const ins = [q, idx, w].map((x) => x.contiguous());
   // prefill: the matrix units where the device offers them (f16 products, f32 sums), else the tile variant
-  const variant = options.variant ?? (t === 1 ? 'head' : chunkMmaUnsupported(q.backend.caps, d, s) === null ? 'mma' : 'tile');
-  const base = { t, hq, hk, d, s, chunks: total, k, smN: options.smN, scale: options.scale, kv: ks[0].dtype as 'f32', variant };
+  const kv = ks[0].dtype as 'f32' | 'bf16' | 'f16';
+  const single = chunkDecodeUnsupported(d, kv) === null ? 'decode' : 'head';
+  const variant = options.variant ?? (t === 1 ? single : chunkMmaUnsupported(q.backend.caps, d, s) === null ? 'mma' : 'tile');
+  const base = { t, hq, hk, d, s, chunks: total, k, smN: options.smN, scale: options.scale, kv, variant };
   // the parts in groups of np, one dispatch a group (its parts bound together: every part but the
   // last of equal size)
   const per = chunks[0];
@@ -88,26 +99,32 @@ export function hsaChunkAttention(
   const np = even ? Math.max(1, Math.min(options.partsPerDispatch ?? maxNp, maxNp, chunks.length)) : 1;
   const groups: number[][] = [];
   for (let i = 0; i < chunks.length; i += np) groups.push(chunks.slice(i, i + np).map((_, j) => i + j));
-  // few workgroups (decode): one per slot, each into its own output plane, summed in a fixed order;
-  // group i writes planes i·k … i·k + k − 1 of one tensor (disjoint: no write-after-write between the
-  // groups' dispatches), and one sum over all of them gives `out`
-  const split = t * hk < 256 && k > 1;
-  const jsplit = split ? k : 1;
+  // few workgroups (decode): jsplit a (token, head) (slotSplit), each into its own output
+  // plane, summed in a fixed order; group i writes planes i·jsplit … (i + 1)·jsplit − 1 of one tensor
+  // (disjoint: no write-after-write between the groups' dispatches), one sum over all gives `out`
+  const ss = options.slotSplit;
+  if (ss !== undefined && !(Number.isInteger(ss) && ss >= 1)) throw new ArgumentError(`${op}: slotSplit must be a positive integer, got ${ss}`);
+  // the decode variant: about 256 rows (slot × key) a workgroup, all of its key loads in one pass
+  // (H200, 1M-16M tokens, k 16, S 64: 4 slots a workgroup took 0.55-0.65x the time of one slot a
+  // workgroup, and of the head variant; bench/attention)
+  const perWg = variant === 'decode' ? Math.max(1, Math.floor(256 / s)) : 1;
+  const jsplit = t * hk < 256 && k > 1 ? Math.max(1, Math.min(k, options.slotSplit ?? Math.ceil(k / perWg))) : 1;
+  const split = jsplit > 1;
   // allocated before the first dispatch (a buffer freed in between could be reused)
-  const planes = split ? Tensor.empty(q.backend, [groups.length * k, t, hq, d], 'f32') : undefined;
+  const planes = split ? Tensor.empty(q.backend, [groups.length * jsplit, t, hq, d], 'f32') : undefined;
   let c0 = 0;
   groups.forEach((group, i) => {
     const mk = group.map((j) => ks[j].contiguous());
     const mv = group.map((j) => vs[j].contiguous());
     const cn = group.reduce((n, j) => n + chunks[j], 0);
     const target = planes ?? out;
-    const p = { ...base, c0, cn, accumulate: !split && i > 0, jsplit, plane0: split ? i * k : 0, np: group.length, perPart: per };
+    const p = { ...base, c0, cn, accumulate: !split && i > 0, jsplit, plane0: split ? i * jsplit : 0, np: group.length, perPart: per };
     q.backend.run(hsaChunkAttentionForward, p, [ins[0].arg(), ...mk.map((x) => x.arg()), ...mv.map((x) => x.arg()), ins[1].arg(), ins[2].arg(), target.arg()]);
     for (const x of [...mk, ...mv]) x.dispose();
     c0 += cn;
   });
   if (planes) {
-    q.backend.run(hsaPlaneSum, { n: out.size, planes: groups.length * k }, [planes.arg(), out.arg()]);
+    q.backend.run(hsaPlaneSum, { n: out.size, planes: groups.length * jsplit }, [planes.arg(), out.arg()]);
     planes.dispose();
   }
   for (const x of ins) x.dispose();

@@ -34,7 +34,7 @@ export interface HsaRetrievalOptions {
   blockLen?: number;
   /**
    * the block scan's and merge's workgroup top-k (WebGPU): `bound` (default: the merge offers only
-   * candidates as good as the k-th best block head, v4), `threshold` (each offer bounds its k-th
+   * candidates as good as a bound from the blocks' heads, v4), `threshold` (each offer bounds its k-th
    * first, v3) or `rank` (v2); the same result
    */
   topkMode?: 'rank' | 'threshold' | 'bound';

@@ -1,0 +1,193 @@
+/**
+ * WGSL for the chunk attention's `decode` variant (v5): one workgroup per (token, query head, js) over
+ * the slots js, js + jsplit, …, their fusion sum taken inside, into output plane plane0 + js (with
+ * jsplit 1, one plane: no plane-sum dispatch). K/V are read as 16-byte words (8 packed f16/bf16 values or 4 f32), a memory row's words
+ * by neighbouring invocations (coalesced):
+ *   scores: rows (slot, key) of a group of slots; invocation (word e, lane l) loads word e of NR rows
+ *     (all loads issued before use), its partial dots go to workgroup memory and one invocation a row
+ *     sums them in word order;
+ *   softmax: per slot over TS invocations (tree reductions), the probabilities scaled by w / (smN·e^−m + l);
+ *   values: invocation (word e, lane l) accumulates p·V over the rows l, l + LANES, … (UV loads in
+ *     flight), the lanes summed in order at the end.
+ * Slots of weight 0 and chunks outside the bound memory are not read.
+ */
+import { WGSL_LINEAR_WORKGROUP } from '../core/program.js';
+import { type ChunkTile, partSwitch, reduceTree } from './hsaChunkAttention.wgsl.js';
+
+export const DECODE_WG = 256;
+/** Rows (slot × key) of one slot group: its scores stay in workgroup memory. */
+const GROUP_ROWS = 1024;
+/** Value loads a lane keeps in flight. */
+const UV = 8;
+
+export interface DecodeTile {
+  D: number;
+  S: number;
+  kv: ChunkTile['kv'];
+  /** K and V memory parts bound (default 1) */
+  NP?: number;
+}
+
+const pow2Floor = (n: number): number => 2 ** Math.floor(Math.log2(Math.max(1, n)));
+
+/** The variant's layout for a head size and chunk size. */
+export function decodeLayout(c: DecodeTile) {
+  const { D, S } = c;
+  const VPW = c.kv === 'f32' ? 4 : 8;
+  const DW = D / VPW;
+  const LANES = Math.floor(DECODE_WG / DW);
+  const NR = Math.min(DW, 16);
+  const RP = LANES * NR;
+  const GS = Math.max(1, Math.min(DECODE_WG, Math.floor(GROUP_ROWS / S)));
+  const TS = pow2Floor(Math.floor(DECODE_WG / GS));
+  const PZ = Math.max(RP * (DW + 1), LANES * D);
+  return { VPW, DW, LANES, NR, RP, GS, ROWS: GS * S, TS, PZ };
+}
+
+/** Why the decode variant cannot run for head size d (null when it can): whole 16-byte words a row. */
+export function decodeUnsupported(d: number, kv: ChunkTile['kv']): string | null {
+  const vpw = kv === 'f32' ? 4 : 8;
+  return d % vpw === 0 ? null : `head size ${d} is not a multiple of ${vpw} (16-byte ${kv} words)`;
+}
+
+/** Workgroup memory of the decode variant in bytes. */
+export function decodeBytes(c: DecodeTile): number {
+  const L = decodeLayout(c);
+  return 4 * (c.D + L.ROWS + L.PZ + DECODE_WG + 3 * L.GS);
+}
+
+/** Word → floats: lo4 / hi4 of a packed word (f16 / bf16), or the f32 word itself. */
+function unpackFns(kv: ChunkTile['kv']): string {
+  if (kv === 'f32') return '';
+  const h =
+    kv === 'bf16'
+      ? (a: string, b: string) => `vec4<f32>(bitcast<f32>(x.${a} << 16u), bitcast<f32>(x.${a} & 0xffff0000u), bitcast<f32>(x.${b} << 16u), bitcast<f32>(x.${b} & 0xffff0000u))`
+      : (a: string, b: string) => `vec4<f32>(unpack2x16float(x.${a}), unpack2x16float(x.${b}))`;
+  return `fn lo4(x: vec4<u32>) -> vec4<f32> { return ${h('x', 'y')}; }
+fn hi4(x: vec4<u32>) -> vec4<f32> { return ${h('z', 'w')}; }`;
+}
+
+/** `header` declares `u` and q, memK…, memV… (as arrays of 16-byte words), idx (i32), w, out. */
+export function hsaChunkAttentionDecodeWgsl(c: DecodeTile, header: string): string {
+  const { D, S } = c;
+  const NP = c.NP ?? 1;
+  const L = decodeLayout(c);
+  const { DW, LANES, NR, RP, GS, ROWS, TS } = L;
+  const f32 = c.kv === 'f32';
+  const W = f32 ? 'vec4<f32>' : 'vec4<u32>';
+  const zero = `${W}()`;
+  const loads =
+    NP === 1
+      ? `fn ldK(p: u32, i: u32) -> ${W} { return memK[i]; }\nfn ldV(p: u32, i: u32) -> ${W} { return memV[i]; }`
+      : ['K', 'V'].map((m) => partSwitch(`ld${m}`, W, NP, (p) => `mem${m}${p}[i]`, true)).join('\n');
+  const dotw = (x: string) => (f32 ? `dot(${x}, qs[wd])` : `dot(lo4(${x}), qs[2u * wd]) + dot(hi4(${x}), qs[2u * wd + 1u])`);
+  // word wd of row r of the group (slot r / S, key r % S), zero for a dead slot or a row past the group
+  const rowLoad = (fn: string, x: string, row: string) => {
+    const r = `(${row})`;
+    return `    var ${x} = ${zero};
+    if (${r} < rows) { let jj = ${r} / ${S}u; if (slotF[jj] != 0.0) { ${x} = ${fn}(slotP[jj], ((slotB[jj] + ${r} % ${S}u) * u.hk + g) * ${DW}u + wd); } }`;
+  };
+  const ks = Array.from({ length: NR }, (_, i) => i);
+  const vs = Array.from({ length: UV }, (_, i) => i);
+  const accumulate = (x: string, p: string) => (f32 ? `      acc0 += ${p} * ${x};` : `      acc0 += ${p} * lo4(${x}); acc1 += ${p} * hi4(${x});`);
+  return /* wgsl */ `
+${header}
+${unpackFns(c.kv)}
+${loads}
+var<workgroup> qs: array<vec4<f32>, ${D / 4}>;
+var<workgroup> sc: array<f32, ${ROWS}>;
+var<workgroup> pz: array<f32, ${L.PZ}>;
+var<workgroup> red: array<f32, ${DECODE_WG}>;
+var<workgroup> slotB: array<u32, ${GS}>;
+var<workgroup> slotP: array<u32, ${GS}>;
+var<workgroup> slotF: array<f32, ${GS}>;
+@compute @workgroup_size(${DECODE_WG})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) lid: u32) {
+  var wgi = ${WGSL_LINEAR_WORKGROUP};
+  if (wgi >= u.nwg) { return; }
+  // slots js, js + jsplit, … of (t, h), into output plane plane0 + js
+  let js = wgi % u.jsplit; wgi /= u.jsplit;
+  let h = wgi % u.hq;
+  let t = wgi / u.hq;
+  let nj = (u.k - min(js, u.k) + u.jsplit - 1u) / u.jsplit;
+  let g = h / u.ratio;
+  for (var i = lid; i < ${D / 4}u; i += ${DECODE_WG}u) {
+    let o = (t * u.hq + h) * ${D}u + 4u * i;
+    qs[i] = vec4<f32>(q[o], q[o + 1u], q[o + 2u], q[o + 3u]) * u.scale;
+  }
+  let wd = lid % ${DW}u;
+  let ln = lid / ${DW}u;
+  let act = ln < ${LANES}u;
+  var acc0 = vec4<f32>();
+  var acc1 = vec4<f32>();
+  for (var j0 = 0u; j0 < nj; j0 += ${GS}u) {
+    let gs = min(${GS}u, nj - j0);
+    let rows = gs * ${S}u;
+    if (lid < gs) {
+      let slot = (t * u.hk + g) * u.k + js + (j0 + lid) * u.jsplit;
+      let wj = w[slot];
+      let cj = idx[slot] - i32(u.c0);
+      // w = 0 (invalid or masked slot) contributes nothing; a chunk outside this memory is not read
+      let live = wj != 0.0 && cj >= 0 && cj < i32(u.cn);
+      let cc = u32(max(cj, 0));
+      let p = ${NP === 1 ? '0u' : `min(cc / u.perPart, ${NP - 1}u)`};
+      slotP[lid] = p;
+      slotB[lid] = (cc - p * u.perPart) * ${S}u;
+      slotF[lid] = select(0.0, wj, live);
+    }
+    workgroupBarrier();
+    for (var r0 = 0u; r0 < rows; r0 += ${RP}u) {
+      if (act) {
+${ks.map((i) => rowLoad('ldK', `x${i}`, `r0 + ln + ${i * LANES}u`).replace(/^/gm, '    ')).join('\n')}
+${ks.map((i) => `        pz[(ln + ${i * LANES}u) * ${DW + 1}u + wd] = ${dotw(`x${i}`)};`).join('\n')}
+      }
+      workgroupBarrier();
+      if (lid < ${RP}u && r0 + lid < rows) {
+        var z = 0.0;
+        for (var e = 0u; e < ${DW}u; e++) { z += pz[lid * ${DW + 1}u + e]; }
+        sc[r0 + lid] = z;
+      }
+      workgroupBarrier();
+    }
+    // each slot's own softmax over TS invocations
+    let js = min(lid / ${TS}u, ${GS - 1}u);
+    let part = lid % ${TS}u;
+    let sl = lid / ${TS}u < gs && slotF[js] != 0.0;
+    var m = -3.0e38;
+    if (sl) { for (var s = part; s < ${S}u; s += ${TS}u) { m = max(m, sc[js * ${S}u + s]); } }
+    red[lid] = m;
+    workgroupBarrier();
+${reduceTree(TS, 'max(red[lid], red[lid + st])')}
+    m = red[js * ${TS}u];
+    workgroupBarrier();
+    var l = 0.0;
+    if (sl) { for (var s = part; s < ${S}u; s += ${TS}u) { let e = exp(sc[js * ${S}u + s] - m); sc[js * ${S}u + s] = e; l += e; } }
+    red[lid] = l;
+    workgroupBarrier();
+${reduceTree(TS, 'red[lid] + red[lid + st]')}
+    l = red[js * ${TS}u];
+    let f = slotF[js] / (u.smN * exp(-m) + l);
+    if (sl) { for (var s = part; s < ${S}u; s += ${TS}u) { sc[js * ${S}u + s] *= f; } }
+    workgroupBarrier();
+    if (act) {
+      for (var r = ln; r < rows; r += ${UV * LANES}u) {
+${vs.map((i) => rowLoad('ldV', `y${i}`, `r + ${i * LANES}u`)).join('\n')}
+${vs.map((i) => `      if (r + ${i * LANES}u < rows) {\n  ${accumulate(`y${i}`, `sc[r + ${i * LANES}u]`)}\n      }`).join('\n')}
+      }
+    }
+    workgroupBarrier();
+  }
+  // the lanes' sums, in lane order
+  if (act) {
+${(f32 ? [0, 1, 2, 3].map((i) => `    pz[ln * ${D}u + 4u * wd + ${i}u] = acc0[${i}];`) : [0, 1, 2, 3, 4, 5, 6, 7].map((i) => `    pz[ln * ${D}u + 8u * wd + ${i}u] = ${i < 4 ? `acc0[${i}]` : `acc1[${i - 4}]`};`)).join('\n')}
+  }
+  workgroupBarrier();
+  for (var d = lid; d < ${D}u; d += ${DECODE_WG}u) {
+    var s = 0.0;
+    for (var r = 0u; r < ${LANES}u; r++) { s += pz[r * ${D}u + d]; }
+    let a = (u.plane0 + js) * u.planeSize + (t * u.hq + h) * ${D}u + d;
+    out[a] = select(s, out[a] + s, u.accumulate != 0u);
+  }
+}`;
+}
