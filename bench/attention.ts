@@ -163,9 +163,11 @@ async function decodeCase(be: WebGpuBackend, L: number) {
   const lmkTBps = (C * HK * DR * 2) / (scan.medianMs * 1e-3) / 1e12;
   console.error(`decode ${L}: step ${total.medianMs.toFixed(4)} ms (head variant ${stepHead.medianMs.toFixed(4)} ms; a part a dispatch ${stepPartPerDispatch.medianMs.toFixed(4)} ms; retrieval ${scan.medianMs.toFixed(4)} ms, with f32 landmarks ${scanF32.medianMs.toFixed(4)} ms, rank top-k (v2) ${scanRank.medianMs.toFixed(4)} ms, ${lmkTBps.toFixed(2)} TB/s of landmarks; chunk attention ${attn.medianMs.toFixed(4)} ms, head ${attnBase.head.medianMs.toFixed(4)} ms, decode a slot a workgroup ${attnBase.decode16.medianMs.toFixed(4)} ms, over all slots ${attnBase.decodeAll.medianMs.toFixed(4)} ms, tile ${attnBase.tile.medianMs.toFixed(4)} ms, a part a dispatch ${attnBase.partPerDispatch.medianMs.toFixed(4)} ms), check ${err.toFixed(3)}`);
   const profile = await decodeProfile(be, { qr, lmk, lmk32, q, ...mem }, pos);
+  // the whole step once more, last: it measured ±20% apart between runs where its parts did not
+  const stepLast = await timeGpu(be, () => dispose(step()), DECODE_ITERS);
   for (const t of [lmk, lmk32, qr, q, ...mem.ks, ...mem.vs]) t.dispose();
   dispose(r0);
-  return { context: L, chunks: C, parts: mem.ks.length, step: total, stepHead, stepPartPerDispatch, retrieval: scan, retrievalF32Landmarks: scanF32, retrievalRank: scanRank, chunkAttention: attn, chunkAttentionHead: attnBase.head, chunkAttentionDecode16: attnBase.decode16, chunkAttentionDecodeAll: attnBase.decodeAll, chunkAttentionTile: attnBase.tile, chunkAttentionPartPerDispatch: attnBase.partPerDispatch, profile, landmarkTBps: lmkTBps, checkErrorOverTol: err };
+  return { context: L, chunks: C, parts: mem.ks.length, step: total, stepLast, stepHead, stepPartPerDispatch, retrieval: scan, retrievalF32Landmarks: scanF32, retrievalRank: scanRank, chunkAttention: attn, chunkAttentionHead: attnBase.head, chunkAttentionDecode16: attnBase.decode16, chunkAttentionDecodeAll: attnBase.decodeAll, chunkAttentionTile: attnBase.tile, chunkAttentionPartPerDispatch: attnBase.partPerDispatch, profile, landmarkTBps: lmkTBps, checkErrorOverTol: err };
 }
 
 /** Each dispatch of a decode step alone, into preallocated buffers (where the step's time goes). */

@@ -29,7 +29,7 @@ export interface Scan4Shape {
 
 /** Chunks per tile that fit the workgroup memory left by the top-k lists and the query. */
 export function scanTileRows(KMAX: number, DR: number, maxStorage: number): number {
-  const avail = Math.min(maxStorage, 32768) - TOPK_WG * 8 - KMAX * 8 - DR * 4 - 64;
+  const avail = Math.min(maxStorage, 32768) - TOPK_WG * 12 - KMAX * 8 - DR * 4 - 64;
   return Math.max(1, Math.min(SCAN_WG, Math.floor(avail / (4 * (DR / 4 + 1)))));
 }
 
