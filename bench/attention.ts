@@ -85,6 +85,8 @@ function memoryParts(be: WebGpuBackend, chunks: number, dtype: 'f32' | 'bf16' | 
  * at most 1024 dispatches, the backend's flush, so the GPU never waits for the host inside one).
  */
 const DECODE_ITERS = 100;
+/** Warm-up of each decode case, thrown away (HSA_WARM_MS overrides). */
+const WARM_MS = Number(process.env.HSA_WARM_MS ?? 1000);
 
 async function decodeCase(be: WebGpuBackend, L: number) {
   const C = L / S;
@@ -131,8 +133,10 @@ async function decodeCase(be: WebGpuBackend, L: number) {
   // three runs with either order; the chunk attention alone was faster bound in all of them
   // (GPU clocks after the long fill are a suspect: the thrown-away steps run for at least a second)
   const t0 = performance.now();
-  while (performance.now() - t0 < 1000) await timeGpu(be, () => dispose(step()), DECODE_ITERS, 3);
+  while (performance.now() - t0 < WARM_MS) await timeGpu(be, () => dispose(step()), DECODE_ITERS, 3);
+  const created0 = be.pool.created;
   const total = await timeGpu(be, () => dispose(step()), DECODE_ITERS);
+  const createdFirst = be.pool.created - created0;
   // the whole step with one chunk-attention dispatch a memory part (fb012e8's way)
   const stepPartPerDispatch = await timeGpu(be, () => {
     const r = hsaRetrievalDecode(qr.reshape([HK, DR]), lmk, { ...RET, pos });
@@ -164,7 +168,9 @@ async function decodeCase(be: WebGpuBackend, L: number) {
   console.error(`decode ${L}: step ${total.medianMs.toFixed(4)} ms (head variant ${stepHead.medianMs.toFixed(4)} ms; a part a dispatch ${stepPartPerDispatch.medianMs.toFixed(4)} ms; retrieval ${scan.medianMs.toFixed(4)} ms, with f32 landmarks ${scanF32.medianMs.toFixed(4)} ms, rank top-k (v2) ${scanRank.medianMs.toFixed(4)} ms, ${lmkTBps.toFixed(2)} TB/s of landmarks; chunk attention ${attn.medianMs.toFixed(4)} ms, head ${attnBase.head.medianMs.toFixed(4)} ms, decode a slot a workgroup ${attnBase.decode16.medianMs.toFixed(4)} ms, over all slots ${attnBase.decodeAll.medianMs.toFixed(4)} ms, tile ${attnBase.tile.medianMs.toFixed(4)} ms, a part a dispatch ${attnBase.partPerDispatch.medianMs.toFixed(4)} ms), check ${err.toFixed(3)}`);
   const profile = await decodeProfile(be, { qr, lmk, lmk32, q, ...mem }, pos);
   // the whole step once more, last: it measured ±20% apart between runs where its parts did not
+  const created1 = be.pool.created;
   const stepLast = await timeGpu(be, () => dispose(step()), DECODE_ITERS);
+  console.error(`decode ${L}: buffers created while timing the step first ${createdFirst}, last ${be.pool.created - created1}`);
   for (const t of [lmk, lmk32, qr, q, ...mem.ks, ...mem.vs]) t.dispose();
   dispose(r0);
   return { context: L, chunks: C, parts: mem.ks.length, step: total, stepLast, stepHead, stepPartPerDispatch, retrieval: scan, retrievalF32Landmarks: scanF32, retrievalRank: scanRank, chunkAttention: attn, chunkAttentionHead: attnBase.head, chunkAttentionDecode16: attnBase.decode16, chunkAttentionDecodeAll: attnBase.decodeAll, chunkAttentionTile: attnBase.tile, chunkAttentionPartPerDispatch: attnBase.partPerDispatch, profile, landmarkTBps: lmkTBps, checkErrorOverTol: err };
