@@ -1,8 +1,8 @@
 /**
  * WGSL for the chunk attention's `decode` variant (v5): one workgroup per (token, query head, js) over
  * the slots js, js + jsplit, …, their fusion sum taken inside, into output plane plane0 + js (with
- * jsplit 1, one plane: no plane-sum dispatch). K/V are read as 16-byte words (8 packed f16/bf16 values or 4 f32), a memory row's words
- * by neighbouring invocations (coalesced):
+ * jsplit 1, one plane: no plane-sum dispatch). K/V are read as 16-byte words (8 packed f16/bf16
+ * values or 4 f32), a memory row's words by neighbouring invocations (coalesced):
  *   scores: rows (slot, key) of a group of slots; invocation (word e, lane l) loads word e of NR rows
  *     (all loads issued before use), its partial dots go to workgroup memory and one invocation a row
  *     sums them in word order;
@@ -151,24 +151,24 @@ ${ks.map((i) => `        pz[(ln + ${i * LANES}u) * ${DW + 1}u + wd] = ${dotw(`x$
       workgroupBarrier();
     }
     // each slot's own softmax over TS invocations
-    let js = min(lid / ${TS}u, ${GS - 1}u);
+    let jq = min(lid / ${TS}u, ${GS - 1}u);
     let part = lid % ${TS}u;
-    let sl = lid / ${TS}u < gs && slotF[js] != 0.0;
+    let sl = lid / ${TS}u < gs && slotF[jq] != 0.0;
     var m = -3.0e38;
-    if (sl) { for (var s = part; s < ${S}u; s += ${TS}u) { m = max(m, sc[js * ${S}u + s]); } }
+    if (sl) { for (var s = part; s < ${S}u; s += ${TS}u) { m = max(m, sc[jq * ${S}u + s]); } }
     red[lid] = m;
     workgroupBarrier();
 ${reduceTree(TS, 'max(red[lid], red[lid + st])')}
-    m = red[js * ${TS}u];
+    m = red[jq * ${TS}u];
     workgroupBarrier();
     var l = 0.0;
-    if (sl) { for (var s = part; s < ${S}u; s += ${TS}u) { let e = exp(sc[js * ${S}u + s] - m); sc[js * ${S}u + s] = e; l += e; } }
+    if (sl) { for (var s = part; s < ${S}u; s += ${TS}u) { let e = exp(sc[jq * ${S}u + s] - m); sc[jq * ${S}u + s] = e; l += e; } }
     red[lid] = l;
     workgroupBarrier();
 ${reduceTree(TS, 'red[lid] + red[lid + st]')}
-    l = red[js * ${TS}u];
-    let f = slotF[js] / (u.smN * exp(-m) + l);
-    if (sl) { for (var s = part; s < ${S}u; s += ${TS}u) { sc[js * ${S}u + s] *= f; } }
+    l = red[jq * ${TS}u];
+    let f = slotF[jq] / (u.smN * exp(-m) + l);
+    if (sl) { for (var s = part; s < ${S}u; s += ${TS}u) { sc[jq * ${S}u + s] *= f; } }
     workgroupBarrier();
     if (act) {
       for (var r = ln; r < rows; r += ${UV * LANES}u) {

@@ -136,9 +136,9 @@ ${c.pipelined ? '    tc = tn;\n    n = nn;' : ''}
  * heads (each block's list is sorted, best first) bound the candidates: in k groups of heads (g, g + k,
  * g + 2k, …) the worst of the k group bests has k distinct candidates at least as good as it, so a
  * worse one cannot be in the top k (nb / k steps for one invocation a group; the exact k-th best head,
- * a rank count over all nb heads by each, measured 1.3x the merge's time on the H200 at 16M tokens).
- * The ones as good as it (usually a few dozen) are compacted in one pass over all lists and ranked once; more than
- * one offer holds (many equal scores) are offered 256 at a time. Used when the row has k to 256
+ * a rank count over all nb heads by each, took 1.3x the merge's time on the H200 at 16M tokens in the
+ * runs before). The ones as good as it (a few dozen) are compacted in one pass over all lists and
+ * ranked once; more than one offer holds (many equal scores) are offered 256 at a time. Used when the row has k to 256
  * blocks (a head an invocation); otherwise every candidate is offered, 1024 at a time.
  */
 const indent = (text: string, n: number) => text.replace(/^/gm, ' '.repeat(n));

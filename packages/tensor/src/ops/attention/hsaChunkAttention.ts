@@ -16,9 +16,9 @@ export interface HsaChunkAttentionOptions {
   /** default 1/√D */
   scale?: number;
   /**
-   * WebGPU kernel: `decode` (one query head a workgroup over all slots, the fusion sum inside: D a
-   * multiple of 8, or of 4 for f32 memory), `head` (one query head and slot a workgroup, output
-   * planes summed by a second dispatch), `tile` (K/V tiles shared by up to 16 heads) or `mma` (the
+   * WebGPU kernel: `decode` (one query head and a group of slots a workgroup, see slotSplit, K/V
+   * read as 16-byte words: D a multiple of 8, or of 4 for f32 memory), `head` (one query head and
+   * slot a workgroup, scalar loads), `tile` (K/V tiles shared by up to 16 heads) or `mma` (the
    * tile variant's work on f16 subgroup matrices: a device created with `subgroupMatrix: true` that
    * offers them, S and D multiples of 64); default `decode` for one token (`head` where D does not
    * allow it), else `mma` where it can run, else `tile`. `decode`, `head` and `tile` give the same
