@@ -12,7 +12,7 @@
  * Slots of weight 0 and chunks outside the bound memory are not read.
  */
 import { WGSL_LINEAR_WORKGROUP } from '../core/program.js';
-import { type ChunkTile, partSwitch, reduceTree } from './hsaChunkAttention.wgsl.js';
+import { type ChunkTile, partSwitch, rowExpSum } from './hsaChunkAttention.wgsl.js';
 
 export const DECODE_WG = 256;
 /** Rows (slot × key) of one slot group: its scores stay in workgroup memory. */
@@ -95,7 +95,7 @@ ${header}
 ${unpackFns(c.kv)}
 ${loads}
 var<workgroup> qs: array<vec4<f32>, ${D / 4}>;
-var<workgroup> sc: array<f32, ${ROWS}>;
+var<workgroup> ps: array<f32, ${ROWS}>;
 var<workgroup> pz: array<f32, ${L.PZ}>;
 var<workgroup> red: array<f32, ${DECODE_WG}>;
 var<workgroup> slotB: array<u32, ${GS}>;
@@ -146,34 +146,23 @@ ${ks.map((i) => `        pz[(ln + ${i * LANES}u) * ${DW + 1}u + wd] = ${dotw(`x$
       if (lid < ${RP}u && r0 + lid < rows) {
         var z = 0.0;
         for (var e = 0u; e < ${DW}u; e++) { z += pz[lid * ${DW + 1}u + e]; }
-        sc[r0 + lid] = z;
+        ps[r0 + lid] = z;
       }
       workgroupBarrier();
     }
-    // each slot's own softmax over TS invocations
-    let jq = min(lid / ${TS}u, ${GS - 1}u);
+    // each slot's own softmax over TS invocations (rowExpSum over row rh of ps)
+    let rh = min(lid / ${TS}u, ${GS - 1}u);
     let part = lid % ${TS}u;
-    let sl = lid / ${TS}u < gs && slotF[jq] != 0.0;
-    var m = -3.0e38;
-    if (sl) { for (var s = part; s < ${S}u; s += ${TS}u) { m = max(m, sc[jq * ${S}u + s]); } }
-    red[lid] = m;
-    workgroupBarrier();
-${reduceTree(TS, 'max(red[lid], red[lid + st])')}
-    m = red[jq * ${TS}u];
-    workgroupBarrier();
-    var l = 0.0;
-    if (sl) { for (var s = part; s < ${S}u; s += ${TS}u) { let e = exp(sc[jq * ${S}u + s] - m); sc[jq * ${S}u + s] = e; l += e; } }
-    red[lid] = l;
-    workgroupBarrier();
-${reduceTree(TS, 'red[lid] + red[lid + st]')}
-    l = red[jq * ${TS}u];
-    let f = slotF[jq] / (u.smN * exp(-m) + l);
-    if (sl) { for (var s = part; s < ${S}u; s += ${TS}u) { sc[jq * ${S}u + s] *= f; } }
+    let row = rh * ${S}u;
+    let live = lid / ${TS}u < gs && slotF[rh] != 0.0;
+${rowExpSum(S, TS)}
+    let f = slotF[rh] / (u.smN * exp(-m) + l);
+    if (live) { for (var s = part; s < ${S}u; s += ${TS}u) { ps[row + s] *= f; } }
     workgroupBarrier();
     if (act) {
       for (var r = ln; r < rows; r += ${UV * LANES}u) {
 ${vs.map((i) => rowLoad('ldV', `y${i}`, `r + ${i * LANES}u`)).join('\n')}
-${vs.map((i) => `      if (r + ${i * LANES}u < rows) {\n  ${accumulate(`y${i}`, `sc[r + ${i * LANES}u]`)}\n      }`).join('\n')}
+${vs.map((i) => `      if (r + ${i * LANES}u < rows) {\n  ${accumulate(`y${i}`, `ps[r + ${i * LANES}u]`)}\n      }`).join('\n')}
       }
     }
     workgroupBarrier();
