@@ -97,15 +97,17 @@ async function decodeCase(be: WebGpuBackend, L: number) {
   const mem = memoryParts(be, C, 'bf16', 100);
   const qr = randomTensor(be, [1, HK, DR], 12, 'f32', 4);
   const q = randomTensor(be, [1, HQ, D], 13, 'f32', 2);
-  const step = () => {
+  // one decode step; `o`: chunk-attention options of a baseline
+  const step = (o: object = {}) => {
     const r = hsaRetrievalDecode(qr.reshape([HK, DR]), lmk, { ...RET, pos });
-    const out = hsaChunkAttention(q, mem.ks, mem.vs, r.idx, r.w, { chunkSize: S });
+    const out = hsaChunkAttention(q, mem.ks, mem.vs, r.idx, r.w, { chunkSize: S, ...o });
     return { ...r, out };
   };
   const r0 = step();
   const err = await checkHsa(be, { qr, lmk, q, ...mem }, r0, [{ t: 0, pos }]);
   if (!(err <= 1)) throw new Error(`decode ${L}: check failed (${err})`);
-  // beside the default (head variant, memory parts bound together): the previous versions, the tile
+  // beside the default (decode variant v5, 4 slots a workgroup, memory parts bound together): the
+  // head variant (the previous default), v5 over one slot and over all slots a workgroup, the tile
   // variant (16 heads a workgroup, v2) and one dispatch a memory part (4M and 16M: several parts)
   const baselines = { head: { variant: 'head' }, decode16: { slotSplit: 16 }, decodeAll: { slotSplit: 1 }, tile: { variant: 'tile' }, partPerDispatch: { partsPerDispatch: 1 } } as const;
   const attnOf = (o: object) => () => hsaChunkAttention(q, mem.ks, mem.vs, r0.idx, r0.w, { chunkSize: S, ...o });
@@ -138,17 +140,9 @@ async function decodeCase(be: WebGpuBackend, L: number) {
   const total = await timeGpu(be, () => dispose(step()), DECODE_ITERS);
   const createdFirst = be.pool.created - created0;
   // the whole step with one chunk-attention dispatch a memory part (fb012e8's way)
-  const stepPartPerDispatch = await timeGpu(be, () => {
-    const r = hsaRetrievalDecode(qr.reshape([HK, DR]), lmk, { ...RET, pos });
-    const out = hsaChunkAttention(q, mem.ks, mem.vs, r.idx, r.w, { chunkSize: S, partsPerDispatch: 1 });
-    dispose({ ...r, out });
-  }, DECODE_ITERS);
+  const stepPartPerDispatch = await timeGpu(be, () => dispose(step(baselines.partPerDispatch)), DECODE_ITERS);
   // the whole step with the previous default chunk attention (head variant: a workgroup a slot, planes summed)
-  const stepHead = await timeGpu(be, () => {
-    const r = hsaRetrievalDecode(qr.reshape([HK, DR]), lmk, { ...RET, pos });
-    const out = hsaChunkAttention(q, mem.ks, mem.vs, r.idx, r.w, { chunkSize: S, variant: 'head' });
-    dispose({ ...r, out });
-  }, DECODE_ITERS);
+  const stepHead = await timeGpu(be, () => dispose(step(baselines.head)), DECODE_ITERS);
   const scan = await timeGpu(be, () => {
     const r = hsaRetrievalDecode(qr.reshape([HK, DR]), lmk, { ...RET, pos });
     for (const t of [r.idx, r.w, r.sel]) t.dispose();

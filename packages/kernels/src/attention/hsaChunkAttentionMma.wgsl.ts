@@ -122,8 +122,9 @@ function chunkPart(c: MmaTile, which: 'K' | 'Vload' | 'Vstore'): string {
 }
 
 /**
- * Direct mode (after slotBase's `dpart` and `base`): subgroup sg's value tiles vt{i}_{kk} (its output column tile i, keys kk·16 …),
- * loaded before the scores so that they are in flight across the softmax.
+ * Direct mode (after slotBase's `dpart` and `base`): subgroup sg's value tiles vt{i}_{kk} (its
+ * output column tile i, keys kk·16 …), loaded before the scores so that they are in flight across
+ * the softmax.
  */
 function directValues(c: MmaTile): string {
   const pvTiles = c.D / 16 / MMA_SUBGROUPS;

@@ -10,7 +10,7 @@
  *     slots.
  */
 import { WGSL_LINEAR_WORKGROUP } from '../core/program.js';
-import { finalizeParWgsl, TOPK_WG, topkWgsl } from './hsaSelectTopk.wgsl.js';
+import { finalizeParWgsl, groupBound, TOPK_WG, topkWgsl } from './hsaSelectTopk.wgsl.js';
 
 export const SCAN_WG = TOPK_WG;
 
@@ -133,12 +133,12 @@ ${c.pipelined ? '    tc = tn;\n    n = nn;' : ''}
 
 /**
  * `header` declares `u`, candS, candI, idx, w, sel (see hsaSelect.ts). With `bound` (v4): the blocks'
- * heads (each block's list is sorted, best first) bound the candidates: in k groups of heads (g, g + k,
- * g + 2k, …) the worst of the k group bests has k distinct candidates at least as good as it, so a
- * worse one cannot be in the top k (nb / k steps for one invocation a group; the exact k-th best head,
- * a rank count over all nb heads by each, took 1.3x the merge's time on the H200 at 16M tokens in the
- * runs before). The ones as good as it (a few dozen) are compacted in one pass over all lists and
- * ranked once; more than one offer holds (many equal scores) are offered 256 at a time. Used when the row has k to 256
+ * heads (each block's list is sorted, best first) bound the candidates (groupBound: the worst of k
+ * group bests has k distinct candidates at least as good as it), so a worse one cannot be in the top
+ * k (nb / k steps for one invocation a group; the exact k-th best head, a rank count over all nb
+ * heads by each, took 1.3x the merge's time on the H200 at 16M tokens in the runs before). The ones
+ * as good as it (a few dozen) are compacted in one pass over all lists and ranked once; more than
+ * one offer holds (many equal scores) are offered 256 at a time. Used when the row has k to 256
  * blocks (a head an invocation); otherwise every candidate is offered, 1024 at a time.
  */
 const indent = (text: string, n: number) => text.replace(/^/gm, ' '.repeat(n));
@@ -163,17 +163,8 @@ ${[0, 1, 2, 3].map((q) => `    topkOffer(lid, ${keep(q)}, s${q}, c${q});`).join(
     let hs = select(NEG, candS[ho], hb); let hi = select(0xffffffffu, candI[ho], hb);
     hS[lid] = hs; hI[lid] = hi;
     workgroupBarrier();
-    // group g < k: the best of heads g, g + k, g + 2k, …; the worst of the k group bests is the bound
-    // (k distinct heads at least as good; the heads are distinct but for empty blocks' (NEG, 2^32 − 1),
-    // the bottom, which keeps every candidate)
-    if (lid < u.k) {
-      var bs = hS[lid]; var bi = hI[lid];
-      for (var j = lid + u.k; j < nb; j += u.k) { if (better(hS[j], hI[j], bs, bi)) { bs = hS[j]; bi = hI[j]; } }
-      gS[lid] = bs; gI[lid] = bi;
-    }
-    workgroupBarrier();
-    ts = gS[0]; ti = gI[0];
-    for (var g = 1u; g < u.k; g++) { if (better(ts, ti, gS[g], gI[g])) { ts = gS[g]; ti = gI[g]; } }
+    // the heads are distinct but for empty blocks' (NEG, 2^32 − 1), the bottom: every candidate kept
+${groupBound('hS', 'hI', 'nb')}
     workgroupBarrier();
   }
   // the empty list's k-th: candidates no better (empty lists' entries) are never kept

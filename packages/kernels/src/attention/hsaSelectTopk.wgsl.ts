@@ -88,19 +88,28 @@ ${threshold ? prefilter() : ''}
 }`;
 
 /**
+ * WGSL: ts / ti (declared by the caller) ← a lower bound of the best k of the n entries in the
+ * workgroup arrays S / I (n ≥ k): group g < k takes the best of entries g, g + k, g + 2k, … (into
+ * gS / gI, the threshold stage's arrays), and the worst of the k group bests has k distinct entries
+ * at least as good as it. The threshold stage and the merge's bound from the block heads.
+ */
+export const groupBound = (S: string, I: string, n: string): string => `    if (lid < u.k) {
+      var bs = ${S}[lid]; var bi = ${I}[lid];
+      for (var j = lid + u.k; j < ${n}; j += u.k) { if (better(${S}[j], ${I}[j], bs, bi)) { bs = ${S}[j]; bi = ${I}[j]; } }
+      gS[lid] = bs; gI[lid] = bi;
+    }
+    workgroupBarrier();
+    ts = gS[0]; ti = gI[0];
+    for (var g = 1u; g < u.k; g++) { if (better(ts, ti, gS[g], gI[g])) { ts = gS[g]; ti = gI[g]; } }`;
+
+/**
  * The threshold stage of topkOffer (see PREFILTER_MIN): on the m compacted candidates cS/cI, group
  * bests into gS/gI, T, then the candidates as good as T compacted again (m updated).
  */
 function prefilter(): string {
   return `  if (m > ${PREFILTER_MIN}u * k) {
-    if (lid < k) {
-      var bs = cS[lid]; var bi = cI[lid];
-      for (var j = lid + k; j < m; j += k) { if (better(cS[j], cI[j], bs, bi)) { bs = cS[j]; bi = cI[j]; } }
-      gS[lid] = bs; gI[lid] = bi;
-    }
-    workgroupBarrier();
-    var ts = gS[0]; var ti = gI[0];
-    for (var g = 1u; g < k; g++) { if (better(ts, ti, gS[g], gI[g])) { ts = gS[g]; ti = gI[g]; } }
+    var ts: f32; var ti: u32;
+${groupBound('cS', 'cI', 'm')}
     let mine = lid < m;
     let xs = cS[min(lid, ${TOPK_WG - 1}u)]; let xi = cI[min(lid, ${TOPK_WG - 1}u)];
     if (lid == 0u) { atomicStore(&nLive, 0u); }
