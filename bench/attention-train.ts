@@ -4,8 +4,23 @@
  * memory K, V (f32), against FlashAttention's forward + backward (attention_torch.py, key train).
  * Checked against the float64 references before it is timed.
  */
-import { hsaChunkAttentionBackwardRef, hsaRetrievalBackwardRef, hsaRetrievalRef } from '@hsa/kernels';
-import { ag, backward, fill, keep, Parameter, record, type Tensor, type WebGpuBackend } from '@hsa/tensor';
+import { chunkBackwardMmaUnsupported, hsaChunkAttentionBackwardRef, hsaChunkAttentionDq, hsaRetrievalBackwardRef, hsaRetrievalRef } from '@hsa/kernels';
+import {
+  ag,
+  backward,
+  cast,
+  fill,
+  hsaChunkAttention,
+  hsaChunkAttentionBackward,
+  hsaRetrieval,
+  hsaRetrievalBackward,
+  invertSelection,
+  keep,
+  Parameter,
+  record,
+  Tensor,
+  type WebGpuBackend,
+} from '@hsa/tensor';
 import { D, DR, f64, HK, HQ, K, RET, S } from './attention-shapes.js';
 import { fillRandom, relDiff, timeGpu } from './common.js';
 import { randomTensor } from './fill.js';
@@ -87,7 +102,8 @@ async function cat(ts: Tensor[]): Promise<Float64Array> {
  * the references run on those rows alone (a row's dq, dw and dqr depend on its own row; K, V and the
  * landmarks sum over the rows) while the GPU runs all T tokens: dK, dV, dlmk and dqr are compared in
  * full (zero where no checked row reaches), dq on the rows. Per gradient: max |got − want| over
- * 1e-4 · max |want| (f32 sums against float64; ≤ 1 passes).
+ * 1e-4 · max |want| (f32 kernels against float64; ≤ 1 passes), 5e-3 · max |want| where the chunk
+ * attention runs on matrix units (f16 operands).
  */
 async function checkTrain(be: WebGpuBackend, io: TrainIo, T: number): Promise<Record<string, number>> {
   const { seg } = io;
@@ -122,7 +138,9 @@ async function checkTrain(be: WebGpuBackend, io: TrainIo, T: number): Promise<Re
   }
   const gotDq = new Float64Array(q.length);
   for (const [j, t] of rows.entries()) gotDq.set(await segRow(be, io.qs.map((p) => p.grad!), seg, t), j * HQ * D);
-  const err = (got: Float64Array, want: Float64Array) => relDiff(got, want) / 1e-4;
+  // f32 kernels: 1e-4; on matrix units (q, dout, K, V and the score gradients rounded to f16): 5e-3
+  const tol = chunkBackwardMmaUnsupported(be.caps, D, S, HQ / HK, K) === null ? 5e-3 : 1e-4;
+  const err = (got: Float64Array, want: Float64Array) => relDiff(got, want) / tol;
   const res = {
     q: err(gotDq, dq),
     qr: err(await cat(io.qrs.map((p) => p.grad!)), dqr),
@@ -155,4 +173,98 @@ export async function trainCase(be: WebGpuBackend, T: number, check: boolean, o:
   console.error(`train ${T}: ${t.medianMs.toFixed(2)} ms forward + backward, check ${err.toFixed(4)} ${JSON.stringify(errs)}`);
   for (const x of [dout, ...ps.map((p) => p.value)]) x.dispose();
   return { tokens: T, segment: seg, timing: t, checkErrorOverTol: err, checkPerGradient: errs };
+}
+
+/**
+ * Where a training step's time goes (`--train-profile`): each piece alone over all segments, GPU
+ * time a step: the forward (retrieval, chunk attention), the chunk attention's backward (whole, its
+ * dq kernel, the selection's inversion) and the retrieval's backward.
+ */
+export async function trainProfile(be: WebGpuBackend, T: number, o: { seg?: number; reps?: number } = {}) {
+  const seg = o.seg ?? Math.min(T, 1 << 15);
+  const io = trainInputs(be, T, seg);
+  const dout = randomTensor(be, [seg, HQ, D], 49);
+  const [K_, V_] = [io.k.value, io.v.value];
+  const rs = io.qrs.map((qr, i) => hsaRetrieval(qr.value, io.lmk.value, { ...RET, posOffset: i * seg }));
+  const dws = rs.map((r) => randomTensor(be, [...r.w.shape], 50));
+  const reps = o.reps ?? 5;
+  const time = async (name: string, step: (i: number) => Tensor[]) => {
+    const t = await timeGpu(be, () => {
+      for (let i = 0; i < rs.length; i++) for (const x of step(i)) x.dispose();
+    }, 1, reps);
+    console.error(`train ${T} profile ${name}: ${t.medianMs.toFixed(2)} ms`);
+    return [name, t] as const;
+  };
+  // the backward's default variant (mma reads f16 memory)
+  const mma = chunkBackwardMmaUnsupported(be.caps, D, S, HQ / HK, K) === null;
+  const [K16, V16] = mma ? [cast(K_, 'f16'), cast(V_, 'f16')] : [K_, V_];
+  const P = (i: number) => ({ t: seg, hq: HQ, hk: HK, d: D, s: S, chunks: T / S, k: rs[i].idx.shape[2], variant: mma ? ('mma' as const) : ('f32' as const) });
+  const entries = [
+    await time('retrieval', (i) => Object.values(hsaRetrieval(io.qrs[i].value, io.lmk.value, { ...RET, posOffset: i * seg }))),
+    await time('chunkAttention', (i) => [hsaChunkAttention(io.qs[i].value, K_, V_, rs[i].idx, rs[i].w, { chunkSize: S })]),
+    await time('chunkBackward', (i) => Object.values(hsaChunkAttentionBackward(io.qs[i].value, K_, V_, rs[i].idx, rs[i].w, dout, { chunkSize: S }))),
+    await time('chunkDq', (i) => {
+      const p = P(i);
+      const outs = [Tensor.empty(be, [seg, HQ, D], 'f32'), Tensor.empty(be, rs[i].w.shape, 'f32'), Tensor.empty(be, [seg, HQ, p.k], 'f32'), Tensor.empty(be, [seg, HQ, p.k], 'f32')];
+      be.run(hsaChunkAttentionDq, p, [io.qs[i].value, K16, V16, rs[i].idx, rs[i].w, dout, ...outs].map((x) => x.arg()));
+      return outs;
+    }),
+    await time('invertSelection', (i) => Object.values(invertSelection(rs[i].idx, rs[i].w, P(i)))),
+    await time('retrievalBackward', (i) => Object.values(hsaRetrievalBackward(io.qrs[i].value, io.lmk.value, rs[i], dws[i], RET))),
+  ];
+  for (const x of new Set([K16, V16, dout, ...dws, ...rs.flatMap((r) => Object.values(r)), ...trainParams(io).map((p) => p.value)])) x.dispose();
+  return { tokens: T, segment: seg, profile: Object.fromEntries(entries) };
+}
+
+/**
+ * The chunk attention's backward on matrix units (v2, `mma`) against v1 (f32) on awkward shapes:
+ * one token, lengths that are no multiple of anything, 1 and 2 KV heads, 16 and 32 query heads a KV
+ * head (one and two row tiles a slot), S 64 and 128, D 64 and 128, k 5 / 7 / 16, invalid slots
+ * (index −1 or past the memory), zero weights, chunks nobody chose, f16 memory given directly. Per
+ * gradient: max |v2 − v1| over 5e-3 · max |v1| (f16 rounding of Q, dout, K, V and the score
+ * gradients; ≤ 1 passes).
+ */
+export async function mmaBackwardCheck(be: WebGpuBackend): Promise<{ cases: number; worst: number }> {
+  const cases = [
+    { t: 1, hq: 16, hk: 1, d: 64, s: 64, chunks: 3, k: 5, kv: 'f32' },
+    { t: 77, hq: 32, hk: 2, d: 128, s: 64, chunks: 9, k: 16, kv: 'f32' },
+    { t: 130, hq: 32, hk: 1, d: 64, s: 128, chunks: 5, k: 16, kv: 'f32' },
+    { t: 45, hq: 32, hk: 2, d: 128, s: 64, chunks: 11, k: 16, kv: 'f16' },
+    { t: 33, hq: 64, hk: 2, d: 128, s: 64, chunks: 40, k: 7, kv: 'f32' },
+  ] as const;
+  let worst = 0;
+  for (const [n, c] of cases.entries()) {
+    const q = randomTensor(be, [c.t, c.hq, c.d], 600 + n, 'f32', 2);
+    const dout = randomTensor(be, [c.t, c.hq, c.d], 650 + n, 'f32', 1);
+    const [mk, mv] = [randomTensor(be, [c.chunks * c.s, c.hk, c.d], 700 + n, c.kv), randomTensor(be, [c.chunks * c.s, c.hk, c.d], 750 + n, c.kv)];
+    const idxH = new Int32Array(c.t * c.hk * c.k);
+    const wH = new Float32Array(c.t * c.hk * c.k);
+    let st = 91 + n;
+    const rnd = () => {
+      st = (Math.imul(st, 1664525) + 1013904223) >>> 0;
+      return st / 2 ** 32;
+    };
+    for (let i = 0; i < idxH.length; i++) {
+      const r = rnd();
+      idxH[i] = r < 0.05 ? -1 : r < 0.1 ? c.chunks + 2 : Math.floor(rnd() * c.chunks);
+      wH[i] = r < 0.1 || r > 0.9 ? 0 : rnd();
+    }
+    const idx = Tensor.from(be, idxH, [c.t, c.hk, c.k], 'i32');
+    const w = Tensor.from(be, wH, [c.t, c.hk, c.k]);
+    const run = (v: 'mma' | 'f32') => hsaChunkAttentionBackward(q, mk, mv, idx, w, dout, { chunkSize: c.s, backwardVariant: v });
+    const [a, b] = [run('mma'), run('f32')];
+    const errs: Record<string, number> = {};
+    for (const key of ['dq', 'dK', 'dV', 'dw'] as const) {
+      const [x, y] = await Promise.all([a[key], b[key]].map(f64));
+      const scale = 5e-3 * y.reduce((m, v) => Math.max(m, Math.abs(v)), 1e-30);
+      let e = 0;
+      for (let i = 0; i < x.length; i++) e = Math.max(e, Number.isFinite(x[i]) ? Math.abs(x[i] - y[i]) / scale : Number.POSITIVE_INFINITY);
+      errs[key] = e;
+      worst = Math.max(worst, e);
+    }
+    console.error(`mma backward check ${JSON.stringify(c)}: ${JSON.stringify(errs)} of tolerance`);
+    for (const t of [q, dout, mk, mv, idx, w, ...Object.values(a), ...Object.values(b)]) t.dispose();
+  }
+  if (!(worst <= 1)) throw new Error(`mma backward check failed (${worst})`);
+  return { cases: cases.length, worst };
 }

@@ -27,7 +27,7 @@ import {
 import { cast, hsaChunkAttention, hsaRetrieval, hsaRetrievalDecode, swaAttention, Tensor, WebGpuBackend } from '@hsa/tensor';
 import { argValue, backendOptions, gitCommit, type Timing, timeGpu, writeJson } from './common.js';
 import { D, DR, f64, HK, HQ, K, RET, S } from './attention-shapes.js';
-import { trainCase } from './attention-train.js';
+import { mmaBackwardCheck, trainCase, trainProfile } from './attention-train.js';
 import { randomTensor } from './fill.js';
 
 /** Chunk c's K or V rows [S, Hk, D] of a part list, read back as float64. */
@@ -435,19 +435,22 @@ async function main() {
   // --decode: the decode steps only (what the HSA decode work needs measured); --prefill: prefill only
   const decodeOnly = process.argv.includes('--decode');
   const prefillOnly = process.argv.includes('--prefill');
+  // --train: the training step only (16K / 64K / 128K, or --train-lengths), each with its profile
+  const trainOnly = process.argv.includes('--train');
   const mmaWhy = chunkMmaUnsupported(be.caps, D, S);
   // --mma-check-head: the same checks with the head variant in mma's place (tries the harness where
   // the device has no subgroup matrices)
   const mmaChecks = mmaWhy === null ? await mmaCheck(be) : process.argv.includes('--mma-check-head') ? await mmaCheck(be, 'head') : { unsupported: mmaWhy };
+  const mmaBackwardChecks = mmaWhy === null && !decodeOnly && !prefillOnly ? await mmaBackwardCheck(be) : { unsupported: mmaWhy ?? 'not run' };
   const decode = [];
   // --lengths 4096,1048576: other decode contexts (multiples of S)
   const lengths = argValue('--lengths')?.split(',').map(Number) ?? (quick ? [1 << 17] : [1 << 17, 1 << 20, 1 << 22, 1 << 24]);
-  for (const L of prefillOnly ? [] : lengths) decode.push(await decodeCase(be, L));
+  for (const L of prefillOnly || trainOnly ? [] : lengths) decode.push(await decodeCase(be, L));
   const prefill = [];
   // --prefill also runs 256K (where the crossover with FlashAttention is expected); --prefill-lengths
   // 131072: other prefill lengths (multiples of S; the float64 check runs up to 32K)
   const prefillLengths = argValue('--prefill-lengths')?.split(',').map(Number);
-  for (const T of quick ? [1 << 10] : decodeOnly ? [] : prefillLengths ?? [1 << 15, 1 << 17, ...(prefillOnly ? [1 << 18] : [])]) {
+  for (const T of decodeOnly || trainOnly ? [] : quick ? [1 << 10] : prefillLengths ?? [1 << 15, 1 << 17, ...(prefillOnly ? [1 << 18] : [])]) {
     // known problem: at 128K a pooled buffer is destroyed while still encoded (backend pool, under investigation)
     try {
       prefill.push(await prefillCase(be, T, T <= 1 << 15));
@@ -456,13 +459,15 @@ async function main() {
       prefill.push({ tokens: T, error: String((e as Error).message).split('\n')[0] });
     }
   }
-  const swa = decodeOnly || prefillOnly ? [] : [await swaCase(be, quick ? 1024 : 1 << 15, quick ? 256 : 4096)];
+  const swa = decodeOnly || prefillOnly || trainOnly ? [] : [await swaCase(be, quick ? 1024 : 1 << 15, quick ? 256 : 4096)];
   const train = [];
   // --quick: 512 tokens in two segments (the segment join is checked too), one timed step (SwiftShader
   // takes minutes a step); 128K runs in four segments of 32K
-  for (const T of quick ? [1 << 9] : decodeOnly || prefillOnly ? [] : [1 << 14, 1 << 16, 1 << 17]) {
+  const trainLengths = argValue('--train-lengths')?.split(',').map(Number) ?? [1 << 14, 1 << 16, 1 << 17];
+  for (const T of quick ? [1 << 9] : decodeOnly || prefillOnly ? [] : trainLengths) {
     try {
-      train.push(await trainCase(be, T, true, quick ? { seg: 256, reps: 1 } : {}));
+      const o = quick ? { seg: 256, reps: 1 } : {};
+      train.push({ ...(await trainCase(be, T, true, o)), ...(trainOnly ? await trainProfile(be, T, o) : {}) });
     } catch (e) {
       console.error(`train ${T} failed: ${(e as Error).message}`);
       train.push({ tokens: T, error: String((e as Error).message).split('\n')[0] });
@@ -476,6 +481,7 @@ async function main() {
     maxStorageBuffersPerStage: be.caps.maxStorageBuffers,
     shapes: { hq: HQ, hk: HK, d: D, dr: DR, s: S, k: K, fusion: 'softmax', decodeKv: 'bf16', prefillKv: mmaWhy === null ? 'f16' : 'f32' },
     mmaChecks,
+    mmaBackwardChecks,
     decode,
     prefill,
     swa,

@@ -85,7 +85,14 @@ export { CHUNK_FIXED_BUFFERS, CHUNK_MAX_D, CHUNK_MAX_S, chunkMmaUnsupported, typ
 export { decodeUnsupported as chunkDecodeUnsupported } from './attention/hsaChunkAttentionDecode.wgsl.js';
 /** HSA chunk attention backward kernels (WGSL + ref): dq, dw and per-slot softmax stats per (token, KV head); dK/dV per (chunk, KV head, key tile) over the inverted selection. */
 export { CHUNK_BACK_MAX_K } from './attention/hsaChunkAttentionBackward.wgsl.js';
-export { chunkDkvTile, chunkDqTile, hsaChunkAttentionDkv, hsaChunkAttentionDq } from './attention/hsaChunkAttentionBackward.js';
+export {
+  chunkBackwardMmaUnsupported,
+  chunkDkvTile,
+  chunkDqTile,
+  type HsaChunkAttentionBackwardParams,
+  hsaChunkAttentionDkv,
+  hsaChunkAttentionDq,
+} from './attention/hsaChunkAttentionBackward.js';
 /** Inverting the HSA selection (slots by chunk and KV head): slot keys, radix digits / composition over the moeDispatch counting sort, bucket starts. */
 export { hsaBucketStarts, hsaRadixCompose, hsaRadixDigits, hsaSlotKeys, type InvertParams, radixPasses } from './attention/hsaSelectionInvert.js';
 /** HSA retrieval kernel (WGSL + ref): landmark scores, top-k without a sort, slot rules, fusion; block scan + merge for decode. */

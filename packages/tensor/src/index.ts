@@ -70,7 +70,13 @@ export { type HsaChunkAttentionOptions, hsaChunkAttention } from './ops/attentio
 /** Attention backward: SWA and chunk-encoder gradients (dq, dk, dv) from the forward's output and log-sum-exp. */
 export { type AttentionGrads, chunkEncoderAttentionBackward, swaAttentionBackward } from './ops/attention/attentionBackward.js';
 /** HSA chunk attention backward: dq, dK, dV, dw; dK/dV deterministic over the inverted selection. */
-export { type HsaChunkAttentionGrads, hsaChunkAttentionBackward } from './ops/attention/hsaChunkAttentionBackward.js';
+export {
+  chunkBackwardVariant,
+  type HsaChunkAttentionBackwardOptions,
+  type HsaChunkAttentionGrads,
+  hsaChunkAttentionBackward,
+  invertSelection,
+} from './ops/attention/hsaChunkAttentionBackward.js';
 /** HSA retrieval backward: dw through the fusion into dqr, dlandmarks (deterministic) and dPosDecay. */
 export { type HsaRetrievalGrads, hsaRetrievalBackward } from './ops/attention/hsaRetrievalBackward.js';
 /** Differentiable ops (ag.matmul, ag.rmsNorm, ag.crossEntropy, ag.checkpoint, ...) recording onto the autograd tape. */

@@ -6,14 +6,17 @@
  *                         (chunk, KV head, key tile) over the slots that selected the chunk, in slot
  *                         order (hsaSelectionInvert.ts): deterministic, no atomics, no lost updates
  * Slots with w = 0 get dw but add nothing to dq, dK, dV; indices outside [0, chunks) are skipped.
- * v1 (hsaChunkAttentionBackward.wgsl.ts). Portable: 256 invocations, ≤ 32 KiB workgroup memory.
+ * v1 (hsaChunkAttentionBackward.wgsl.ts): f32 memory. Portable: 256 invocations, ≤ 32 KiB workgroup memory.
+ * v2 (`variant: 'mma'`, hsaChunkAttentionBackwardMma.wgsl.ts): the same on f16 subgroup matrices
+ * (tensor cores) over f16 memory (and f16 copies of q and dout for dK/dV), where
+ * chunkBackwardMmaUnsupported allows it.
  */
 import type { FloatArray } from '../core/dtype.js';
 import { ArgumentError } from '../core/errors.js';
 import { type BufferBinding, type DeviceCaps, grid, type Kernel, wgslBindings } from '../core/program.js';
 import { defineUniforms } from '../core/uniforms.js';
 import { headRatio } from './common.js';
-import { CHUNK_MAX_D, CHUNK_MAX_S } from './hsaChunkAttention.js';
+import { CHUNK_MAX_D, CHUNK_MAX_S, chunkMmaUnsupported } from './hsaChunkAttention.js';
 import type { HsaChunkAttentionParams } from './hsaChunkAttention.ref.js';
 import { hsaChunkAttentionBackwardRef } from './hsaChunkAttentionBackward.ref.js';
 import {
@@ -26,6 +29,13 @@ import {
   chunkDqWgsl,
   chunkDqWords,
 } from './hsaChunkAttentionBackward.wgsl.js';
+import { chunkDkvMmaWgsl, chunkDqMmaWgsl, DKV_KEYS, DQ_MMA_MAX_K, dkvMmaBytes, dqMmaBytes } from './hsaChunkAttentionBackwardMma.wgsl.js';
+import { MMA_ROWS } from './hsaChunkAttentionMma.wgsl.js';
+
+/** v1 (f32 memory, CUDA-core tiles) or v2 `mma` (f16 memory on subgroup matrices). */
+export interface HsaChunkAttentionBackwardParams extends HsaChunkAttentionParams {
+  variant?: 'f32' | 'mma';
+}
 
 const U = defineUniforms({
   hq: 'u32',
@@ -46,6 +56,32 @@ const u = (name: string): BufferBinding => ({ name, access: 'read', type: 'u32' 
 const DQ_BUFFERS = [f('q'), f('memK'), f('memV'), { name: 'idx', access: 'read', type: 'i32' } as const, f('w'), f('dout')];
 DQ_BUFFERS.push(f('dq', true), f('dw', true), f('slotLse', true), f('slotDw', true));
 const DKV_BUFFERS = [f('q'), f('memK'), f('memV'), f('w'), f('dout'), f('slotLse'), f('slotDw'), u('order'), u('starts'), f('dK', true), f('dV', true)];
+// v2: the matrix loads read f16 storage (memory; for dK/dV also q and dout)
+const h = (b: BufferBinding): BufferBinding => ({ ...b, type: 'f16' });
+const DQ_MMA_BUFFERS = DQ_BUFFERS.map((b) => (b.name === 'memK' || b.name === 'memV' ? h(b) : b));
+const DKV_MMA_BUFFERS = DKV_BUFFERS.map((b) => (['q', 'memK', 'memV', 'dout'].includes(b.name) ? h(b) : b));
+
+/**
+ * Why the backward's `mma` variant cannot run for head size d, chunk size s, head ratio and k on this
+ * device, or null: the forward's mma requirements, 16 query heads a KV head's row tiles (ratio a
+ * multiple of 16), k ≤ DQ_MMA_MAX_K (128) and the workgroup memory of both kernels.
+ */
+export function chunkBackwardMmaUnsupported(caps: DeviceCaps, d: number, s: number, ratio: number, k: number): string | null {
+  const why = chunkMmaUnsupported(caps, d, s);
+  if (why) return why;
+  if (ratio % MMA_ROWS !== 0) return `${ratio} query heads a KV head are not a multiple of ${MMA_ROWS}`;
+  if (k > DQ_MMA_MAX_K) return `k = ${k} is over ${DQ_MMA_MAX_K}`;
+  const bytes = Math.max(dqMmaBytes(d, s), dkvMmaBytes(d));
+  if (bytes > caps.maxWorkgroupStorage) return `needs ${bytes} bytes of workgroup memory, the device has ${caps.maxWorkgroupStorage}`;
+  return null;
+}
+
+function mmaCheck(p: HsaChunkAttentionBackwardParams, caps: DeviceCaps, ratio: number): boolean {
+  if (p.variant !== 'mma') return false;
+  const why = chunkBackwardMmaUnsupported(caps, p.d, p.s, ratio, p.k);
+  if (why) throw new ArgumentError(`hsaChunkAttentionBackward: the mma variant cannot run here (${why})`);
+  return true;
+}
 
 function fits(words: number, caps: DeviceCaps, tile: object): void {
   if (words * 4 > caps.maxWorkgroupStorage || caps.maxInvocations < CHUNK_BACK_WG) {
@@ -90,7 +126,7 @@ function refGrads(q: FloatArray, mk: FloatArray, mv: FloatArray, idx: Int32Array
   return g;
 }
 
-export const hsaChunkAttentionDq: Kernel<HsaChunkAttentionParams> = {
+export const hsaChunkAttentionDq: Kernel<HsaChunkAttentionBackwardParams> = {
   name: 'hsaChunkAttentionDq',
   // CPU: the reference; slotLse / slotDw are the GPU's intermediates (the CPU dK/dV recomputes)
   ref(a, p) {
@@ -103,16 +139,27 @@ export const hsaChunkAttentionDq: Kernel<HsaChunkAttentionParams> = {
   },
   program(p, caps) {
     const ratio = check(p);
+    const nwg = p.t * p.hk;
+    const workgroups: [number, number, number] = nwg === 0 ? [0, 1, 1] : grid(nwg, caps);
+    if (mmaCheck(p, caps, ratio)) {
+      const sg = caps.subgroupMaxSize ?? 32;
+      return {
+        key: `hsaChunkAttentionDq:mma${sg}:d${p.d}:s${p.s}`,
+        code: () => chunkDqMmaWgsl({ D: p.d, S: p.s, SG: sg }, `${U.wgsl('U')}\n${wgslBindings(DQ_MMA_BUFFERS, 'U')}`),
+        buffers: DQ_MMA_BUFFERS,
+        uniforms: uniforms(p, ratio, ratio / MMA_ROWS, 1, nwg),
+        workgroups,
+      };
+    }
     const tile = chunkDqTile(ratio, p.d, p.s);
     fits(chunkDqWords(tile), caps, tile);
     const hblocks = Math.ceil(ratio / tile.HB);
-    const nwg = p.t * p.hk;
     return {
       key: `hsaChunkAttentionDq:${tile.HB}x${tile.KT}:d${p.d}:s${p.s}`,
       code: () => chunkDqWgsl(tile, `${U.wgsl('U')}\n${wgslBindings(DQ_BUFFERS, 'U')}`),
       buffers: DQ_BUFFERS,
       uniforms: uniforms(p, ratio, hblocks, 1, nwg),
-      workgroups: nwg === 0 ? [0, 1, 1] : grid(nwg, caps),
+      workgroups,
     };
   },
 };
@@ -123,7 +170,7 @@ export function chunkDkvTile(d: number, s: number): ChunkDkvTile {
   return { QR, BK: Math.min(BK, s), D: d, S: s };
 }
 
-export const hsaChunkAttentionDkv: Kernel<HsaChunkAttentionParams> = {
+export const hsaChunkAttentionDkv: Kernel<HsaChunkAttentionBackwardParams> = {
   name: 'hsaChunkAttentionDkv',
   // CPU: the chunk of each listed slot is its bucket's; unlisted slots (w = 0, bad index) add nothing
   ref(a, p) {
@@ -142,6 +189,17 @@ export const hsaChunkAttentionDkv: Kernel<HsaChunkAttentionParams> = {
   },
   program(p, caps) {
     const ratio = check(p);
+    if (mmaCheck(p, caps, ratio)) {
+      const sg = caps.subgroupMaxSize ?? 32;
+      const nwg = (p.chunks * p.hk * p.s) / DKV_KEYS;
+      return {
+        key: `hsaChunkAttentionDkv:mma${sg}:d${p.d}:s${p.s}`,
+        code: () => chunkDkvMmaWgsl({ D: p.d, S: p.s, SG: sg }, `${U.wgsl('U')}\n${wgslBindings(DKV_MMA_BUFFERS, 'U')}`),
+        buffers: DKV_MMA_BUFFERS,
+        uniforms: uniforms(p, ratio, 1, p.s / DKV_KEYS, nwg),
+        workgroups: nwg === 0 ? [0, 1, 1] : grid(nwg, caps),
+      };
+    }
     const tile = chunkDkvTile(p.d, p.s);
     fits(chunkDkvWords(tile), caps, tile);
     const ktiles = Math.ceil(p.s / tile.BK);

@@ -3,10 +3,11 @@
  * and log-sum-exp), hsaChunkAttention (gradients for q, the memory K/V and the fusion weights w; idx
  * gets none) and hsaRetrieval (gradients of w for qr and the landmarks; the top-k choice gets none).
  */
-import { ArgumentError } from '@hsa/kernels';
+import { ArgumentError, chunkMmaUnsupported } from '@hsa/kernels';
+import { cast } from '../ops/cast.js';
 import { chunkEncoderAttentionBackward, swaAttentionBackward } from '../ops/attention/attentionBackward.js';
-import { type HsaChunkAttentionOptions, hsaChunkAttention as hsaChunkAttentionOp } from '../ops/attention/hsaChunkAttention.js';
-import { hsaChunkAttentionBackward } from '../ops/attention/hsaChunkAttentionBackward.js';
+import { hsaChunkAttention as hsaChunkAttentionOp } from '../ops/attention/hsaChunkAttention.js';
+import { chunkBackwardVariant, type HsaChunkAttentionBackwardOptions, hsaChunkAttentionBackward } from '../ops/attention/hsaChunkAttentionBackward.js';
 import { type HsaRetrievalOptions, type HsaRetrievalResult, hsaRetrieval as hsaRetrievalOp } from '../ops/attention/hsaRetrieval.js';
 import { hsaRetrievalBackward } from '../ops/attention/hsaRetrievalBackward.js';
 import { type AttentionOptions, chunkEncoderAttentionWithLse, type SwaOptions, swaAttentionWithLse } from '../ops/attention/swaAttention.js';
@@ -48,15 +49,28 @@ export function chunkEncoderAttention(q: Tensor, k: Tensor, v: Tensor, options: 
 
 /**
  * hsaChunkAttention with gradients for q, memK, memV (f32, one part while recording) and w; idx is
- * an index and gets none.
+ * an index and gets none. Where both passes run on matrix units (the forward's `mma` variant and the
+ * backward's, the defaults where the device offers them), f32 memory is rounded to f16 once and the
+ * f16 copies serve both (the matrix loads read them straight from storage).
  */
-export function hsaChunkAttention(q: Tensor, memK: Tensor | Tensor[], memV: Tensor | Tensor[], idx: Tensor, w: Tensor, options: HsaChunkAttentionOptions): Tensor {
-  const out = hsaChunkAttentionOp(q, memK, memV, idx, w, options);
+export function hsaChunkAttention(
+  q: Tensor,
+  memK: Tensor | Tensor[],
+  memV: Tensor | Tensor[],
+  idx: Tensor,
+  w: Tensor,
+  options: HsaChunkAttentionBackwardOptions,
+): Tensor {
   const ks = Array.isArray(memK) ? memK : [memK];
   const vs = Array.isArray(memV) ? memV : [memV];
-  if (!shouldRecord(q, w, ...ks, ...vs)) return out;
+  if (!shouldRecord(q, w, ...ks, ...vs)) return hsaChunkAttentionOp(q, memK, memV, idx, w, options);
   if (ks.length !== 1 || vs.length !== 1) throw new ArgumentError('ag.hsaChunkAttention: a trained memory must be one tensor, not parts');
-  const saved = [q, ks[0], vs[0], idx, w].map(keep);
+  const fwdMma = (options.variant ?? (q.shape[0] > 1 && chunkMmaUnsupported(q.backend.caps, q.shape[2], options.chunkSize) === null ? 'mma' : 'tile')) === 'mma';
+  const half = fwdMma && ks[0].dtype === 'f32' && chunkBackwardVariant(q, ks[0], idx, options) === 'mma';
+  const [mk, mv] = half ? [cast(ks[0], 'f16'), cast(vs[0], 'f16')] : [ks[0], vs[0]];
+  const out = hsaChunkAttentionOp(q, mk, mv, idx, w, options);
+  const saved = [q, mk, mv, idx, w].map(keep);
+  if (half) for (const x of [mk, mv]) x.dispose();
   return record({
     op: 'hsaChunkAttention',
     inputs: [q, ks[0], vs[0], w],

@@ -3,10 +3,13 @@
  * of the memory summed over every (token, head, slot) that selected each chunk, deterministically:
  * the selection is inverted on the GPU (radix passes of the moeDispatch counting sort by chunk and
  * KV head, bucket starts by binary search), then one workgroup per (chunk, KV head, key tile) sums
- * its slots in slot order.
+ * its slots in slot order. Where the device offers f16 subgroup matrices (and the shapes allow:
+ * chunkBackwardMmaUnsupported), both kernels run on them (v2, `mma`) over f16 copies of the memory,
+ * q and dout, as the forward's `mma` variant rounds them; else on f32 (v1).
  */
 import {
   ArgumentError,
+  chunkBackwardMmaUnsupported,
   hsaChunkAttentionDkv,
   hsaChunkAttentionDq,
   type HsaChunkAttentionParams,
@@ -14,6 +17,7 @@ import {
   ShapeError,
 } from '@hsa/kernels';
 import { fmtShape, Tensor } from '../../tensor.js';
+import { cast } from '../cast.js';
 import { fill } from '../fill.js';
 import { expectDtype, sameBackend } from '../guards.js';
 import { sortByKey } from '../sortByKey.js';
@@ -33,7 +37,8 @@ export interface HsaChunkAttentionGrads {
 function params(q: Tensor, memK: Tensor, memV: Tensor, idx: Tensor, w: Tensor, dout: Tensor, o: HsaChunkAttentionOptions): HsaChunkAttentionParams {
   const op = 'hsaChunkAttentionBackward';
   sameBackend(op, q, memK, memV, idx, w, dout);
-  for (const t of [q, memK, memV, w, dout]) expectDtype(op, t, 'f32');
+  for (const t of [q, w, dout]) expectDtype(op, t, 'f32');
+  for (const t of [memK, memV]) expectDtype(op, t, 'f32', 'f16');
   expectDtype(op, idx, 'i32');
   const s = o.chunkSize;
   if (!Number.isInteger(s) || s <= 0) throw new ArgumentError(`${op}: chunkSize must be a positive integer, got ${s}`);
@@ -46,6 +51,7 @@ function params(q: Tensor, memK: Tensor, memV: Tensor, idx: Tensor, w: Tensor, d
     same(q, dout) &&
     memK.rank === 3 &&
     same(memK, memV) &&
+    memK.dtype === memV.dtype &&
     memK.shape[2] === d &&
     rows % s === 0 &&
     idx.rank === 3 &&
@@ -71,9 +77,30 @@ export function invertSelection(idx: Tensor, w: Tensor, p: Pick<HsaChunkAttentio
   return runs;
 }
 
+export interface HsaChunkAttentionBackwardOptions extends HsaChunkAttentionOptions {
+  /**
+   * `mma` (f16 subgroup matrices; Q, dout, K, V and the score gradients rounded to f16, sums in f32)
+   * or `f32`; default `mma` where chunkBackwardMmaUnsupported allows it, else `f32`
+   */
+  backwardVariant?: 'f32' | 'mma';
+}
+
+/**
+ * The backward variant for these inputs (q [T, Hq, D], memK [C·S, Hk, D], idx [T, Hk, k]): the
+ * option's, checked, or the default; a typed error where `mma` is asked for and cannot run.
+ */
+export function chunkBackwardVariant(q: Tensor, memK: Tensor, idx: Tensor, options: HsaChunkAttentionBackwardOptions): 'f32' | 'mma' {
+  const [hq, d, hk, k] = [q.shape[1], q.shape[2], memK.shape[1], idx.shape[2]];
+  const why = chunkBackwardMmaUnsupported(q.backend.caps, d, options.chunkSize, hq / hk, k);
+  const variant = options.backwardVariant ?? (why === null ? 'mma' : 'f32');
+  if (variant !== 'mma' && variant !== 'f32') throw new ArgumentError(`hsaChunkAttentionBackward: backwardVariant must be 'f32' or 'mma', got ${variant}`);
+  if (variant === 'mma' && why !== null) throw new ArgumentError(`hsaChunkAttentionBackward: the mma variant cannot run here (${why})`);
+  return variant;
+}
+
 /**
  * Gradients of hsaChunkAttention(q, memK, memV, idx, w) for the upstream dout [T, Hq, D]: q [T, Hq, D],
- * memK, memV [C·S, Hk, D] (f32, one part), idx (i32), w [T, Hk, k] → dq, dK, dV, dw.
+ * memK, memV [C·S, Hk, D] (f32 or f16, one part), idx (i32), w [T, Hk, k] → dq, dK, dV (f32), dw.
  */
 export function hsaChunkAttentionBackward(
   q: Tensor,
@@ -82,24 +109,30 @@ export function hsaChunkAttentionBackward(
   idx: Tensor,
   w: Tensor,
   dout: Tensor,
-  options: HsaChunkAttentionOptions,
+  options: HsaChunkAttentionBackwardOptions,
 ): HsaChunkAttentionGrads {
   const p = params(q, memK, memV, idx, w, dout, options);
   const be = q.backend;
+  const variant = chunkBackwardVariant(q, memK, idx, options);
   const dq = Tensor.empty(be, q.shape, 'f32');
   const dw = Tensor.empty(be, w.shape, 'f32');
   if (p.t * p.hk * p.k === 0 || p.chunks === 0) {
     for (const x of [dq, dw]) if (x.size > 0) be.write(x.storage, new Float32Array(x.size));
     return { dq, dw, dK: fill(be, memK.shape, 0), dV: fill(be, memK.shape, 0) };
   }
-  const [cq, ck, cv, ci, cw, cd] = [q, memK, memV, idx, w, dout].map((x) => x.contiguous());
+  const mem = variant === 'mma' ? 'f16' : 'f32';
+  const [ck, cv] = [memK, memV].map((x) => cast(x, mem));
+  const [cq, ci, cw, cd] = [q, idx, w, dout].map((x) => x.contiguous());
   const slotLse = Tensor.empty(be, [p.t, p.hq, p.k], 'f32');
   const slotDw = Tensor.empty(be, [p.t, p.hq, p.k], 'f32');
-  be.run(hsaChunkAttentionDq, p, [cq, ck, cv, ci, cw, cd, dq, dw, slotLse, slotDw].map((x) => x.arg()));
+  const pv = { ...p, variant };
+  be.run(hsaChunkAttentionDq, pv, [cq, ck, cv, ci, cw, cd, dq, dw, slotLse, slotDw].map((x) => x.arg()));
   const { order, starts } = invertSelection(ci, cw, p);
   const dK = Tensor.empty(be, memK.shape, 'f32');
   const dV = Tensor.empty(be, memK.shape, 'f32');
-  be.run(hsaChunkAttentionDkv, p, [cq, ck, cv, cw, cd, slotLse, slotDw, order, starts, dK, dV].map((x) => x.arg()));
-  for (const x of [cq, ck, cv, ci, cw, cd, slotLse, slotDw, order, starts]) x.dispose();
+  // v2 reads q and dout as f16 matrices too
+  const [kq, kd] = variant === 'mma' ? [cast(cq, 'f16'), cast(cd, 'f16')] : [cq, cd];
+  be.run(hsaChunkAttentionDkv, pv, [kq, ck, cv, cw, kd, slotLse, slotDw, order, starts, dK, dV].map((x) => x.arg()));
+  for (const x of new Set([cq, ck, cv, ci, cw, cd, kq, kd, slotLse, slotDw, order, starts])) x.dispose();
   return { dq, dK, dV, dw };
 }
