@@ -3,6 +3,7 @@ import { ArgumentError, DTypeError, ShapeError } from '@hsa/kernels';
 import { describe, expect, it } from 'vitest';
 import { CpuBackend } from '../../cpu/cpu-backend.js';
 import { Tensor } from '../../tensor.js';
+import { cast } from '../cast.js';
 import { swaAttentionBackward } from './attentionBackward.js';
 import { hsaChunkAttentionBackward } from './hsaChunkAttentionBackward.js';
 import { hsaRetrievalBackward } from './hsaRetrievalBackward.js';
@@ -25,6 +26,16 @@ describe('attention backward guards', () => {
     expect(() => hsaChunkAttentionBackward(q, mem, mem, w, w, q, { chunkSize: 3 })).toThrow(DTypeError);
     expect(() => hsaChunkAttentionBackward(q, mem, mem, idx, t([3, 1, 3]), q, { chunkSize: 3 })).toThrow(ShapeError);
     expect(() => hsaChunkAttentionBackward(q, mem, mem, idx, w, q, { chunkSize: 0 })).toThrow(ArgumentError);
+  });
+
+  it('hsaChunkAttentionBackward: the mma variant where the device has no subgroup matrices, an unknown variant, mixed memory dtypes', () => {
+    const [q, mem, w] = [t([3, 16, 64]), t([64, 1, 64]), t([3, 1, 2])];
+    const idx = t([3, 1, 2], 'i32');
+    expect(() => hsaChunkAttentionBackward(q, mem, mem, idx, w, q, { chunkSize: 64, backwardVariant: 'mma' })).toThrow(/mma variant cannot run here \(no shader-f16\)/);
+    expect(() => hsaChunkAttentionBackward(q, mem, mem, idx, w, q, { chunkSize: 64, backwardVariant: 'fast' as 'mma' })).toThrow(ArgumentError);
+    const half = cast(Tensor.from(be, new Float32Array(64 * 64), [64, 1, 64]), 'f16');
+    expect(() => hsaChunkAttentionBackward(q, mem, half, idx, w, q, { chunkSize: 64 })).toThrow(ShapeError);
+    expect(() => hsaChunkAttentionBackward(q, mem, mem, idx, w, q, { chunkSize: 64 })).not.toThrow();
   });
 
   it('hsaRetrievalBackward: sel / dw shapes and the fusion mode', () => {

@@ -3,8 +3,9 @@
  * reference is checked by finite differences in attentionGrad.test.ts).
  */
 import { hsaChunkAttentionBackwardRef } from '@hsa/kernels';
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Tensor } from '../../tensor.js';
+import { cast } from '../cast.js';
 import { expectClose, freshSeed, randF32, rng, testBackends, toF64 } from '../../test-utils/index.js';
 import { hsaChunkAttentionBackward } from './hsaChunkAttentionBackward.js';
 
@@ -75,5 +76,31 @@ describe.each(testBackends())('hsaChunkAttentionBackward on %s', (_name, makeBac
     const got = [g.dq, g.dK, g.dV, g.dw];
     const names = ['dq', 'dK', 'dV', 'dw'];
     for (let i = 0; i < 4; i++) expectClose(await got[i].data(), want[i], gradTol(want[i], c), `${names[i]} seed=${seed}`);
+  });
+
+  it('takes f16 memory (the f32 kernels read its values widened; gradients f32)', async () => {
+    const be = await makeBackend();
+    const seed = freshSeed();
+    const c: Case = { t: 7, hq: 4, hk: 2, d: 12, s: 5, chunks: 3, k: 3 };
+    const rows = c.chunks * c.s;
+    const q = randF32(c.t * c.hq * c.d, seed, -2, 2);
+    const dout = randF32(c.t * c.hq * c.d, seed + 3);
+    const { idx, w } = selection(c, seed + 4);
+    const [mk, mv] = [1, 2].map((i) => cast(Tensor.from(be, randF32(rows * c.hk * c.d, seed + i, -2, 2), [rows, c.hk, c.d]), 'f16'));
+    const g = hsaChunkAttentionBackward(
+      Tensor.from(be, q, [c.t, c.hq, c.d]),
+      mk,
+      mv,
+      Tensor.from(be, idx, [c.t, c.hk, c.k], 'i32'),
+      Tensor.from(be, w, [c.t, c.hk, c.k]),
+      Tensor.from(be, dout, [c.t, c.hq, c.d]),
+      { chunkSize: c.s },
+    );
+    expect([g.dK.dtype, g.dV.dtype]).toEqual(['f32', 'f32']);
+    const want = [q.length, mk.size, mv.size, w.length].map((n) => new Float64Array(n));
+    const [hk, hv] = await Promise.all([mk, mv].map(async (x) => toF64(await cast(x, 'f32').data())));
+    hsaChunkAttentionBackwardRef([toF64(q), hk, hv, idx, toF64(w), toF64(dout), ...want] as Parameters<typeof hsaChunkAttentionBackwardRef>[0], c);
+    const got = [g.dq, g.dK, g.dV, g.dw];
+    for (let i = 0; i < 4; i++) expectClose(await got[i].data(), want[i], gradTol(want[i], c), `${['dq', 'dK', 'dV', 'dw'][i]} seed=${seed}`);
   });
 });
