@@ -210,6 +210,7 @@ export async function trainProfile(be: WebGpuBackend, T: number, o: { seg?: numb
       return outs;
     }),
     await time('invertSelection', (i) => Object.values(invertSelection(rs[i].idx, rs[i].w, P(i)))),
+    ...(mma ? [await time('chunkBackwardSumsInWorkgroup', (i) => Object.values(hsaChunkAttentionBackward(io.qs[i].value, K_, V_, rs[i].idx, rs[i].w, dout, { chunkSize: S, mmaAcc: 'workgroup' })))] : []),
     await time('retrievalBackward', (i) => Object.values(hsaRetrievalBackward(io.qrs[i].value, io.lmk.value, rs[i], dws[i], RET))),
   ];
   for (const x of new Set([K16, V16, dout, ...dws, ...rs.flatMap((r) => Object.values(r)), ...trainParams(io).map((p) => p.value)])) x.dispose();
@@ -251,19 +252,22 @@ export async function mmaBackwardCheck(be: WebGpuBackend): Promise<{ cases: numb
     }
     const idx = Tensor.from(be, idxH, [c.t, c.hk, c.k], 'i32');
     const w = Tensor.from(be, wH, [c.t, c.hk, c.k]);
-    const run = (v: 'mma' | 'f32') => hsaChunkAttentionBackward(q, mk, mv, idx, w, dout, { chunkSize: c.s, backwardVariant: v });
-    const [a, b] = [run('mma'), run('f32')];
+    const run = (v: 'mma' | 'f32', mmaAcc?: 'workgroup') => hsaChunkAttentionBackward(q, mk, mv, idx, w, dout, { chunkSize: c.s, backwardVariant: v, mmaAcc });
+    // v2 with its sums in subgroup matrices (the default) and in workgroup memory, against v1
+    const [a, r, b] = [run('mma'), run('mma', 'workgroup'), run('f32')];
     const errs: Record<string, number> = {};
-    for (const key of ['dq', 'dK', 'dV', 'dw'] as const) {
-      const [x, y] = await Promise.all([a[key], b[key]].map(f64));
-      const scale = 5e-3 * y.reduce((m, v) => Math.max(m, Math.abs(v)), 1e-30);
-      let e = 0;
-      for (let i = 0; i < x.length; i++) e = Math.max(e, Number.isFinite(x[i]) ? Math.abs(x[i] - y[i]) / scale : Number.POSITIVE_INFINITY);
-      errs[key] = e;
-      worst = Math.max(worst, e);
+    for (const [name, x0] of [['', a], ['workgroup ', r]] as const) {
+      for (const key of ['dq', 'dK', 'dV', 'dw'] as const) {
+        const [x, y] = await Promise.all([x0[key], b[key]].map(f64));
+        const scale = 5e-3 * y.reduce((m, v) => Math.max(m, Math.abs(v)), 1e-30);
+        let e = 0;
+        for (let i = 0; i < x.length; i++) e = Math.max(e, Number.isFinite(x[i]) ? Math.abs(x[i] - y[i]) / scale : Number.POSITIVE_INFINITY);
+        errs[name + key] = e;
+        worst = Math.max(worst, e);
+      }
     }
     console.error(`mma backward check ${JSON.stringify(c)}: ${JSON.stringify(errs)} of tolerance`);
-    for (const t of [q, dout, mk, mv, idx, w, ...Object.values(a), ...Object.values(b)]) t.dispose();
+    for (const t of [q, dout, mk, mv, idx, w, ...Object.values(a), ...Object.values(r), ...Object.values(b)]) t.dispose();
   }
   if (!(worst <= 1)) throw new Error(`mma backward check failed (${worst})`);
   return { cases: cases.length, worst };

@@ -35,6 +35,8 @@ import { MMA_ROWS } from './hsaChunkAttentionMma.wgsl.js';
 /** v1 (f32 memory, CUDA-core tiles) or v2 `mma` (f16 memory on subgroup matrices). */
 export interface HsaChunkAttentionBackwardParams extends HsaChunkAttentionParams {
   variant?: 'f32' | 'mma';
+  /** mma: the f32 sums in workgroup memory or in each subgroup's matrices (default) */
+  mmaAcc?: 'workgroup' | 'registers';
 }
 
 const U = defineUniforms({
@@ -71,7 +73,7 @@ export function chunkBackwardMmaUnsupported(caps: DeviceCaps, d: number, s: numb
   if (why) return why;
   if (ratio % MMA_ROWS !== 0) return `${ratio} query heads a KV head are not a multiple of ${MMA_ROWS}`;
   if (k > DQ_MMA_MAX_K) return `k = ${k} is over ${DQ_MMA_MAX_K}`;
-  const bytes = Math.max(dqMmaBytes(d, s), dkvMmaBytes(d));
+  const bytes = Math.max(dqMmaBytes(d, s), dkvMmaBytes(d, true));
   if (bytes > caps.maxWorkgroupStorage) return `needs ${bytes} bytes of workgroup memory, the device has ${caps.maxWorkgroupStorage}`;
   return null;
 }
@@ -144,8 +146,8 @@ export const hsaChunkAttentionDq: Kernel<HsaChunkAttentionBackwardParams> = {
     if (mmaCheck(p, caps, ratio)) {
       const sg = caps.subgroupMaxSize ?? 32;
       return {
-        key: `hsaChunkAttentionDq:mma${sg}:d${p.d}:s${p.s}`,
-        code: () => chunkDqMmaWgsl({ D: p.d, S: p.s, SG: sg }, `${U.wgsl('U')}\n${wgslBindings(DQ_MMA_BUFFERS, 'U')}`),
+        key: `hsaChunkAttentionDq:mma${sg}${p.mmaAcc === 'workgroup' ? 'w' : ''}:d${p.d}:s${p.s}`,
+        code: () => chunkDqMmaWgsl({ D: p.d, S: p.s, SG: sg, regAcc: p.mmaAcc !== 'workgroup' }, `${U.wgsl('U')}\n${wgslBindings(DQ_MMA_BUFFERS, 'U')}`),
         buffers: DQ_MMA_BUFFERS,
         uniforms: uniforms(p, ratio, ratio / MMA_ROWS, 1, nwg),
         workgroups,
@@ -192,9 +194,11 @@ export const hsaChunkAttentionDkv: Kernel<HsaChunkAttentionBackwardParams> = {
     if (mmaCheck(p, caps, ratio)) {
       const sg = caps.subgroupMaxSize ?? 32;
       const nwg = (p.chunks * p.hk * p.s) / DKV_KEYS;
+      const bytes = dkvMmaBytes(p.d, p.mmaAcc !== 'workgroup');
+      if (bytes > caps.maxWorkgroupStorage) throw new ArgumentError(`hsaChunkAttentionDkv: its sums in workgroup memory need ${bytes} bytes, the device has ${caps.maxWorkgroupStorage}`);
       return {
-        key: `hsaChunkAttentionDkv:mma${sg}:d${p.d}:s${p.s}`,
-        code: () => chunkDkvMmaWgsl({ D: p.d, S: p.s, SG: sg }, `${U.wgsl('U')}\n${wgslBindings(DKV_MMA_BUFFERS, 'U')}`),
+        key: `hsaChunkAttentionDkv:mma${sg}${p.mmaAcc === 'workgroup' ? 'w' : ''}:d${p.d}:s${p.s}`,
+        code: () => chunkDkvMmaWgsl({ D: p.d, S: p.s, SG: sg, regAcc: p.mmaAcc !== 'workgroup' }, `${U.wgsl('U')}\n${wgslBindings(DKV_MMA_BUFFERS, 'U')}`),
         buffers: DKV_MMA_BUFFERS,
         uniforms: uniforms(p, ratio, 1, p.s / DKV_KEYS, nwg),
         workgroups: nwg === 0 ? [0, 1, 1] : grid(nwg, caps),

@@ -81,11 +81,28 @@ describe('hsaChunkAttention backward, mma variant', () => {
 
   it('declares only workgroup variables whose sizes are multiples of 16 bytes, within its byte count', () => {
     for (const [D, S] of [[128, 64], [64, 64], [64, 128], [128, 128]] as const) {
-      expect(workgroupBytes(chunkDqMmaWgsl({ D, S, SG: 32 }, ''))).toBeLessThanOrEqual(dqMmaBytes(D, S));
-      expect(workgroupBytes(chunkDkvMmaWgsl({ D, S, SG: 32 }, ''))).toBeLessThanOrEqual(dkvMmaBytes(D));
+      for (const regAcc of [false, true]) {
+        expect(workgroupBytes(chunkDqMmaWgsl({ D, S, SG: 32, regAcc }, ''))).toBeLessThanOrEqual(dqMmaBytes(D, S));
+        expect(workgroupBytes(chunkDkvMmaWgsl({ D, S, SG: 32, regAcc }, ''))).toBeLessThanOrEqual(dkvMmaBytes(D, regAcc));
+      }
     }
-    // the layout of the benchmark's shape fits the H200's 48 KiB, not the portable 32 KiB
+    // dK/dV's sums in workgroup memory (the first version) fit the H200's 48 KiB, not the portable
+    // 32 KiB; held in subgroup matrices (the default) they leave a quarter of that
     expect(dkvMmaBytes(128)).toBeLessThanOrEqual(49152);
     expect(dkvMmaBytes(128)).toBeGreaterThan(32768);
+    expect(dkvMmaBytes(128, true)).toBeLessThan(16384);
+  });
+
+  it('keeps its sums in subgroup matrices by default and stores them straight into dq / dK / dV', () => {
+    const dkv = hsaChunkAttentionDkv.program(P, H200).code();
+    expect(dkv).toMatch(/subgroupMatrixStore\(&dK, /);
+    expect(dkv).not.toMatch(/dK\[a\] = F\[/);
+    const dq = hsaChunkAttentionDq.program(P, H200).code();
+    expect(dq).toMatch(/subgroupMatrixStore\(&dq, /);
+    // the first version: sums loaded from and stored to workgroup memory every step
+    const wg = hsaChunkAttentionDkv.program({ ...P, mmaAcc: 'workgroup' }, H200);
+    expect(wg.key).not.toBe(hsaChunkAttentionDkv.program(P, H200).key);
+    expect(wg.code()).toMatch(/dK\[a\] = F\[/);
+    expect(() => hsaChunkAttentionDkv.program({ ...P, mmaAcc: 'workgroup' }, { ...H200, maxWorkgroupStorage: 40960 })).toThrow(/sums in workgroup memory need/);
   });
 });

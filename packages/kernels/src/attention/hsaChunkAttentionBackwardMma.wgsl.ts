@@ -31,6 +31,12 @@ export interface BackMmaTile {
   S: number;
   /** invocations of a subgroup */
   SG: number;
+  /**
+   * each subgroup's f32 sums (dq's column tiles, dK/dV's tiles) held in subgroup matrices across
+   * the slot / row-tile loop and stored to the output at its end, not loaded from and stored to
+   * workgroup memory at every step
+   */
+  regAcc?: boolean;
 }
 
 /** Keys a dK/dV workgroup owns (its f32 sums: 2 · DKV_KEYS · D floats). */
@@ -49,11 +55,13 @@ const dqLayout = (D: number, S: number) => {
   return { H, F };
 };
 
-const dkvLayout = (D: number) => {
+const dkvLayout = (D: number, regAcc = false) => {
   const KB = DKV_KEYS;
   const RW = 2 * MMA_ROWS; // rows of a pair of row tiles
-  // F (f32): dK, dV sums [KB][D], scores and dP transposed [KB][RW]; H (f16): pᵀ, dzᵀ [KB][RW]
-  const F = { dk: 0, dv: KB * D, sc: 2 * KB * D, dp: 2 * KB * D + KB * RW, size: 2 * KB * D + 2 * KB * RW + pad(D) };
+  // F (f32): dK, dV sums [KB][D] (unless held in registers), scores and dP transposed [KB][RW];
+  // H (f16): pᵀ, dzᵀ [KB][RW]
+  const acc = regAcc ? 0 : 2 * KB * D;
+  const F = { dk: 0, dv: KB * D, sc: acc, dp: acc + KB * RW, size: acc + 2 * KB * RW + pad(regAcc ? RW : D) };
   const H = { p: 0, dz: KB * RW, size: 2 * KB * RW + pad(RW) };
   return { F, H, RW };
 };
@@ -65,14 +73,15 @@ export const dqMmaBytes = (D: number, S: number): number => {
 };
 
 /** Workgroup memory of the dK/dV kernel in bytes. */
-export const dkvMmaBytes = (D: number): number => {
-  const { H, F, RW } = dkvLayout(D);
+export const dkvMmaBytes = (D: number, regAcc = false): number => {
+  const { H, F, RW } = dkvLayout(D, regAcc);
   return 2 * H.size + 4 * F.size + 3 * 4 * RW + 16;
 };
 
 /** `header` declares `u` and q, memK, memV (f16), idx, w, dout, dq, dw, slotLse, slotDw. */
 export function chunkDqMmaWgsl(c: BackMmaTile, header: string): string {
   const { D, S, SG } = c;
+  const regAcc = c.regAcc === true;
   const R = MMA_ROWS;
   const WG = MMA_SUBGROUPS * SG;
   const KD = D / 16;
@@ -121,8 +130,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
       let a = (t * u.hq + h0 + min(hl, nh - 1u)) * ${D}u + i % ${D}u;
       H[${H.q}u + i] = f16(select(0.0, q[a], hl < nh));
       H[${H.dout}u + i] = f16(select(0.0, dout[a], hl < nh));
-      F[${F.dq}u + i] = 0.0;
-    }
+${regAcc ? '' : `      F[${F.dq}u + i] = 0.0;
+`}    }
+${regAcc ? range(dqTiles).map((i) => `    var qacc${i} = ${Res}();`).join('\n') : ''}
     for (var j = 0u; j < u.k; j++) {
       // the slot alternates between two entries (the previous uniform load's barrier orders this
       // write after every read of the entry two slots back)
@@ -197,21 +207,29 @@ ${range(perLane)
 ${range(dqTiles)
   .map((i) => {
     const col = `${F.dq}u + (sg * ${dqTiles}u + ${i}u) * 16u`;
+    const o = regAcc ? `qacc${i}` : 'o';
     return `      {
-        var o = subgroupMatrixLoad<${Res}>(&F, ${col}, false, ${D}u);
-${range(KS)
-  .map((kk) => `        o = subgroupMatrixMultiplyAccumulate(subgroupMatrixLoad<${L}>(&H, ${H.dz + kk * 16}u, false, ${S}u), kt${i}_${kk}, o);`)
+${regAcc ? '' : `        var o = subgroupMatrixLoad<${Res}>(&F, ${col}, false, ${D}u);\n`}${range(KS)
+  .map((kk) => `        ${o} = subgroupMatrixMultiplyAccumulate(subgroupMatrixLoad<${L}>(&H, ${H.dz + kk * 16}u, false, ${S}u), kt${i}_${kk}, ${o});`)
   .join('\n')}
-        subgroupMatrixStore(&F, ${col}, o, false, ${D}u);
-      }`;
+${regAcc ? '' : `        subgroupMatrixStore(&F, ${col}, o, false, ${D}u);\n`}      }`;
   })
   .join('\n')}
     }
-    workgroupBarrier();
+${
+  regAcc
+    ? `    // the block's 16 rows of dq straight from the subgroup matrices (the head ratio is a multiple of 16)
+    if (!spare) {
+${range(dqTiles)
+  .map((i) => `      subgroupMatrixStore(&dq, (t * u.hq + h0) * ${D}u + (sg * ${dqTiles}u + ${i}u) * 16u, qacc${i}, false, ${D}u);`)
+  .join('\n')}
+    }`
+    : `    workgroupBarrier();
     for (var i = lid; i < ${R * D}u; i += ${WG}u) {
       let hl = i / ${D}u;
       if (hl < nh && !spare) { dq[(t * u.hq + h0 + hl) * ${D}u + i % ${D}u] = F[${F.dq}u + i]; }
-    }
+    }`
+}
   }
   workgroupBarrier();
   for (var j = lid; j < u.k; j += ${WG}u) {
@@ -226,7 +244,8 @@ export function chunkDkvMmaWgsl(c: BackMmaTile, header: string): string {
   const KB = DKV_KEYS;
   const WG = MMA_SUBGROUPS * SG;
   const KD = D / 16;
-  const { F, H, RW } = dkvLayout(D);
+  const regAcc = c.regAcc === true;
+  const { F, H, RW } = dkvLayout(D, regAcc);
   const colTiles = KD / 2; // dK / dV column tiles a subgroup (of each); subgroup sg: key tile sg & 1
   const per = (KB * RW) / WG;
   return /* wgsl */ `enable f16;
@@ -256,7 +275,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let tl = workgroupUniformLoad(&tiles);
   let e0 = tl.x;
   let ntiles = tl.y;
-  for (var i = lid; i < ${2 * KB * D}u; i += ${WG}u) { F[i] = 0.0; }
+${regAcc ? range(colTiles).map((i) => `  var av${i} = ${Res}();
+  var ak${i} = ${Res}();`).join('\n') : `  for (var i = lid; i < ${2 * KB * D}u; i += ${WG}u) { F[i] = 0.0; }`}
   // this subgroup's products: key tile kt = sg & 1, row tile rt = sg >> 1 of the pair
   let kt = sg & 1u;
   let krow = ((c * ${S}u + j0 + kt * 16u) * u.hk + g) * ${D}u;
@@ -311,29 +331,49 @@ ${range(KD)
 ${range(colTiles)
   .map((i) => {
     const col = `((sg >> 1u) * ${colTiles}u + ${i}u) * 16u`;
+    const mma = (acc: string, left: [string, string], m: 'dout' | 'q') =>
+      [`        ${acc} = subgroupMatrixMultiplyAccumulate(${left[0]}, subgroupMatrixLoad<${Rt}>(&${m}, qa + col, false, ${D}u), ${acc});`,
+       `        ${acc} = subgroupMatrixMultiplyAccumulate(${left[1]}, subgroupMatrixLoad<${Rt}>(&${m}, qb + col, false, ${D}u), ${acc});`].join('\n');
+    if (regAcc) {
+      return `      {
+        let col = ${col};
+${mma(`av${i}`, ['pa', 'pb'], 'dout')}
+${mma(`ak${i}`, ['za', 'zb'], 'q')}
+      }`;
+    }
     return `      {
         let col = ${col};
         let at = kt * ${16 * D}u + col;
         var v = subgroupMatrixLoad<${Res}>(&F, ${F.dv}u + at, false, ${D}u);
-        v = subgroupMatrixMultiplyAccumulate(pa, subgroupMatrixLoad<${Rt}>(&dout, qa + col, false, ${D}u), v);
-        v = subgroupMatrixMultiplyAccumulate(pb, subgroupMatrixLoad<${Rt}>(&dout, qb + col, false, ${D}u), v);
+${mma('v', ['pa', 'pb'], 'dout')}
         subgroupMatrixStore(&F, ${F.dv}u + at, v, false, ${D}u);
         var k = subgroupMatrixLoad<${Res}>(&F, ${F.dk}u + at, false, ${D}u);
-        k = subgroupMatrixMultiplyAccumulate(za, subgroupMatrixLoad<${Rt}>(&q, qa + col, false, ${D}u), k);
-        k = subgroupMatrixMultiplyAccumulate(zb, subgroupMatrixLoad<${Rt}>(&q, qb + col, false, ${D}u), k);
+${mma('k', ['za', 'zb'], 'q')}
         subgroupMatrixStore(&F, ${F.dk}u + at, k, false, ${D}u);
       }`;
   })
   .join('\n')}
     }
   }
-  workgroupBarrier();
+${
+  regAcc
+    ? `  // the sums straight from the subgroup matrices into dK / dV (rows hk·D apart)
+  if (!spare) {
+${range(colTiles)
+  .map((i) => {
+    const at = `((c * ${S}u + j0 + kt * 16u) * u.hk + g) * ${D}u + ((sg >> 1u) * ${colTiles}u + ${i}u) * 16u`;
+    return `    subgroupMatrixStore(&dK, ${at}, ak${i}, false, u.hk * ${D}u);\n    subgroupMatrixStore(&dV, ${at}, av${i}, false, u.hk * ${D}u);`;
+  })
+  .join('\n')}
+  }`
+    : `  workgroupBarrier();
   for (var i = lid; i < ${KB * D}u; i += ${WG}u) {
     if (!spare) {
       let a = ((c * ${S}u + j0 + i / ${D}u) * u.hk + g) * ${D}u + i % ${D}u;
       dK[a] = F[${F.dk}u + i];
       dV[a] = F[${F.dv}u + i];
     }
-  }
+  }`
+}
 }`;
 }

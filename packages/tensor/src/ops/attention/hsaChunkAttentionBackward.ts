@@ -83,6 +83,8 @@ export interface HsaChunkAttentionBackwardOptions extends HsaChunkAttentionOptio
    * or `f32`; default `mma` where chunkBackwardMmaUnsupported allows it, else `f32`
    */
   backwardVariant?: 'f32' | 'mma';
+  /** mma: the f32 sums in each subgroup's matrices (default) or in workgroup memory (the first version) */
+  mmaAcc?: 'workgroup' | 'registers';
 }
 
 /**
@@ -125,7 +127,7 @@ export function hsaChunkAttentionBackward(
   const [cq, ci, cw, cd] = [q, idx, w, dout].map((x) => x.contiguous());
   const slotLse = Tensor.empty(be, [p.t, p.hq, p.k], 'f32');
   const slotDw = Tensor.empty(be, [p.t, p.hq, p.k], 'f32');
-  const pv = { ...p, variant };
+  const pv = { ...p, variant, mmaAcc: options.mmaAcc };
   be.run(hsaChunkAttentionDq, pv, [cq, ck, cv, ci, cw, cd, dq, dw, slotLse, slotDw].map((x) => x.arg()));
   const { order, starts } = invertSelection(ci, cw, p);
   const dK = Tensor.empty(be, memK.shape, 'f32');
