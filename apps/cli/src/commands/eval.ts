@@ -10,6 +10,7 @@
 import { renameSync, writeFileSync } from 'node:fs';
 import { loadModelDir } from '@hsa/model/node';
 import { type BackendName, createBackend } from '@hsa/tensor';
+import { MATRIX_UNITS_FLAG, MATRIX_UNITS_HELP, matrixUnitsOptions } from '../backend-options.js';
 import { formatGridTable, type GridRow, gridToJson, runGrid, TASKS } from '@hsa/tasks';
 import type { Command } from 'commander';
 import { loadCorpus, modelSolver, needleChunks, parseSizes, stepHits, taskSpecs, taskTokenizer } from '../long-context.js';
@@ -17,6 +18,8 @@ import { progressBar } from '../progress.js';
 import { loadTokenizer } from './generate.js';
 
 export interface EvalOptions {
+  /** WebGPU: f16 subgroup matrices for the chunk attention where the adapter offers them (--matrix-units) */
+  matrixUnits?: boolean;
   model: string;
   tasks?: string;
   lengths?: string;
@@ -59,7 +62,7 @@ export interface EvalReport {
 
 export async function runEval(o: EvalOptions): Promise<EvalReport> {
   const tok = (await loadTokenizer({ model: o.model }))!;
-  const backend = await createBackend(o.backend ?? 'auto');
+  const backend = await createBackend(o.backend ?? 'auto', matrixUnitsOptions(o));
   const model = await loadModelDir(backend, o.model);
   const bar = (o.progress ?? process.stderr.isTTY === true) ? progressBar('eval', 'samples') : null;
   const samples: EvalSample[] = [];
@@ -125,6 +128,7 @@ export function registerEval(program: Command): void {
     .option('--seed <n>', 'task seed', int, 1)
     .option('--max-new-tokens <n>', 'answer length at most', int, 24)
     .option('--backend <name>', 'cpu, webgpu or auto', 'auto')
+    .option(MATRIX_UNITS_FLAG, MATRIX_UNITS_HELP)
     .option('--segment <n>', 'prefill segment length', int)
     .option('--corpus <file>', 'haystack text (default: the Tiny Shakespeare shipped with @hsa/tasks; held-out paragraphs)')
     .option('--json <file>', 'also write the rows as JSON')

@@ -10,11 +10,14 @@ import { join } from 'node:path';
 import type { GenerateOptions, GenerationResult, HsaModel, RetrievalStep } from '@hsa/model';
 import { loadModelDir } from '@hsa/model/node';
 import { ArgumentError, type BackendName, createBackend } from '@hsa/tensor';
+import { MATRIX_UNITS_FLAG, MATRIX_UNITS_HELP, matrixUnitsOptions } from '../backend-options.js';
 import { fromTokenizerJson, type Tokenizer } from '@hsa/tokenizer';
 import type { Command } from 'commander';
 import { megabytes, progressBar } from '../progress.js';
 
 export interface GenerateCliOptions {
+  /** WebGPU: f16 subgroup matrices for the chunk attention where the adapter offers them (--matrix-units) */
+  matrixUnits?: boolean;
   model: string;
   prompt?: string;
   promptFile?: string;
@@ -78,7 +81,7 @@ async function promptIds(o: GenerateCliOptions, tok: Tokenizer | null): Promise<
 export async function runGenerate(o: GenerateCliOptions): Promise<GenerateReport> {
   const tok = await loadTokenizer(o);
   const prompt = await promptIds(o, tok);
-  const backend = await createBackend(o.backend ?? 'auto');
+  const backend = await createBackend(o.backend ?? 'auto', matrixUnitsOptions(o));
   let model: HsaModel | null = null;
   const bars = o.progress ?? process.stderr.isTTY === true;
   const bar = bars ? progressBar('prefill', 'tokens') : undefined;
@@ -149,6 +152,7 @@ export function registerGenerate(program: Command): void {
     .option('--seed <n>', 'sampler seed', int)
     .option('--stop <text...>', 'stop sequences')
     .option('--backend <name>', 'cpu, webgpu or auto', 'auto')
+    .option(MATRIX_UNITS_FLAG, MATRIX_UNITS_HELP)
     .option('--segment <n>', 'prefill segment length', int)
     .option('--retrieval', 'print the chunks each token retrieved')
     .option('--host-memory', 'keep chunk K/V in host memory (context bounded by host RAM, not GPU memory)')

@@ -27,7 +27,8 @@ it('writes logits F32 [1, 512, 512] within 1e-4 of the reference (CPU, I64 ids, 
   const input = join(tmp, 'ids.safetensors');
   await writeSafetensorsFile(input, { input_ids: { dtype: 'I64', shape: [1, ids.length], data: BigInt64Array.from(ids, (v) => BigInt(v)) } });
   const output = join(tmp, 'logits.safetensors');
-  await buildProgram().parseAsync(['node', 'hsa', 'logits', '--model', model, '--input', input, '--output', output, '--backend', 'cpu']);
+  // --matrix-units asks WebGPU for subgroup matrices; the CPU backend takes it and computes the same
+  await buildProgram().parseAsync(['node', 'hsa', 'logits', '--model', model, '--input', input, '--output', output, '--backend', 'cpu', '--matrix-units']);
   const out = SafetensorsFile.parse(readFileSync(output));
   expect(out.names).toEqual(['logits']);
   expect(out.entry('logits').dtype).toBe('F32');

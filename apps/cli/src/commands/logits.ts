@@ -6,11 +6,14 @@
  */
 import { loadModelDir } from '@hsa/model/node';
 import { ArgumentError, type BackendName, createBackend, serializeSafetensors } from '@hsa/tensor';
+import { MATRIX_UNITS_FLAG, MATRIX_UNITS_HELP, matrixUnitsOptions } from '../backend-options.js';
 import { readSafetensorsFile, writeFileAtomic } from '@hsa/tensor/node';
 import type { Command } from 'commander';
 import { progressBar } from '../progress.js';
 
 export interface LogitsOptions {
+  /** WebGPU: f16 subgroup matrices for the chunk attention where the adapter offers them (--matrix-units) */
+  matrixUnits?: boolean;
   model: string;
   input: string;
   output: string;
@@ -36,7 +39,7 @@ export async function readInputIds(path: string): Promise<Int32Array> {
 /** Runs the forward and writes the logits; returns their shape. */
 export async function runLogits(o: LogitsOptions): Promise<{ shape: number[]; backend: string; ms: number }> {
   const ids = await readInputIds(o.input);
-  const backend = await createBackend(o.backend ?? 'auto');
+  const backend = await createBackend(o.backend ?? 'auto', matrixUnitsOptions(o));
   const t0 = performance.now();
   const model = await loadModelDir(backend, o.model, { configPath: o.config });
   const bar = (o.progress ?? process.stderr.isTTY === true) ? progressBar('forward', 'layers') : null;
@@ -63,6 +66,7 @@ export function registerLogits(program: Command): void {
     .requiredOption('--input <ids>', 'safetensors file with input_ids, I32 or I64 [1, L]')
     .requiredOption('--output <out>', 'safetensors file to write: logits, F32 [1, L, vocab]')
     .option('--backend <name>', 'cpu, webgpu or auto', 'auto')
+    .option(MATRIX_UNITS_FLAG, MATRIX_UNITS_HELP)
     .option('--config <file>', 'config file (default <dir>/config.json)')
     .action(async (opts: LogitsOptions) => {
       if (!['cpu', 'webgpu', 'auto'].includes(opts.backend ?? 'auto')) throw new ArgumentError(`--backend must be cpu, webgpu or auto, got ${opts.backend}`);

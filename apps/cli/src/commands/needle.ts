@@ -14,7 +14,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { HsaModel } from '@hsa/model';
 import { loadModelDir } from '@hsa/model/node';
-import { ArgumentError, type Backend, createBackend, HsaError } from '@hsa/tensor';
+import { ArgumentError, type Backend, createBackend, type CreateBackendOptions, HsaError } from '@hsa/tensor';
+import { MATRIX_UNITS_FLAG, MATRIX_UNITS_HELP, matrixUnitsOptions } from '../backend-options.js';
 import { aggregate, runGrid } from '@hsa/tasks';
 import type { Command } from 'commander';
 import { loadCorpus, modelSolver, needleChunks, parseSizes, type Solved, taskSpecs, taskTokenizer } from '../long-context.js';
@@ -46,6 +47,8 @@ export interface NeedleOptions {
   model?: string;
   /** cpu, webgpu or auto (default): WebGPU on a hardware adapter, else the CPU */
   backend?: string;
+  /** WebGPU: f16 subgroup matrices for the chunk attention where the adapter offers them (--matrix-units) */
+  matrixUnits?: boolean;
   /** prompt length in tokens ("16k", "1m"); default DEFAULT_LENGTH of the backend */
   length?: string;
   /** needle depths in percent (default "0,25,50,75,100") */
@@ -107,10 +110,10 @@ export class ModelDirError extends HsaError {
 }
 
 /** The backend and its kind; `auto` takes the CPU over a software adapter, which is slower (DEFAULT_LENGTH). */
-export async function chooseBackend(name: string): Promise<{ backend: Backend; kind: BackendKind; note?: string }> {
+export async function chooseBackend(name: string, options: CreateBackendOptions = {}): Promise<{ backend: Backend; kind: BackendKind; note?: string }> {
   if (!['cpu', 'webgpu', 'auto'].includes(name)) throw new ArgumentError(`needle: --backend must be cpu, webgpu or auto, got ${name}`);
   let note: string | undefined;
-  const backend = await createBackend(name as 'cpu' | 'webgpu' | 'auto', { onFallback: (why) => (note = `no WebGPU (${why}): the CPU backend`) });
+  const backend = await createBackend(name as 'cpu' | 'webgpu' | 'auto', { ...options, onFallback: (why) => (note = `no WebGPU (${why}): the CPU backend`) });
   if (backend.name === 'cpu') return { backend, kind: 'cpu', note };
   const info = backend.report();
   if (!info.software) return { backend, kind: 'gpu' };
@@ -150,7 +153,7 @@ export async function runNeedle(o: NeedleOptions = {}): Promise<NeedleReport> {
   const depths = parseSizes(o.depths ?? '0,25,50,75,100', '--depths', 'needle');
   if (depths.some((d) => d > 100)) throw new ArgumentError(`needle: --depths are percentages in 0..100, got ${o.depths}`);
   const tok = (await loadTokenizer({ model: dir }))!;
-  const { backend, kind, note } = await chooseBackend(o.backend ?? 'auto');
+  const { backend, kind, note } = await chooseBackend(o.backend ?? 'auto', matrixUnitsOptions(o));
   const length = promptLength(o, kind);
   const write = o.write ?? ((s: string) => console.log(s));
   const info = backend.report();
@@ -249,6 +252,7 @@ export function registerNeedle(program: Command): void {
     .description('the main job: the built-in model finds a needle at a long context (S-NIAH), with accuracy, tokens/s and the chunks it retrieved')
     .option('--model <dir>', 'model directory (config.json, model.safetensors, tokenizer.json)', BUILTIN_MODEL_DIR)
     .option('--backend <name>', 'cpu, webgpu or auto (WebGPU on a hardware adapter, else the CPU)', 'auto')
+    .option(MATRIX_UNITS_FLAG, MATRIX_UNITS_HELP)
     .option('--length <n>', `prompt length in tokens, 16k = 16384, 1m = 1048576 (default per backend: CPU ${DEFAULT_LENGTH.cpu}, software WebGPU ${DEFAULT_LENGTH.software}, GPU ${DEFAULT_LENGTH.gpu})`)
     .option('--depths <list>', 'needle depths in percent', '0,25,50,75,100')
     .option('--samples <n>', 'samples per depth', int, 1)

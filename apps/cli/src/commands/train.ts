@@ -9,6 +9,7 @@ import type { BackendName } from '@hsa/tensor';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { join } from 'node:path';
+import { MATRIX_UNITS_FLAG, MATRIX_UNITS_HELP } from '../backend-options.js';
 import { type LogLine, readLog, type StepLog } from '../train/log.js';
 import { runTraining, type TrainOptions, type TrainResult } from '../train/runner.js';
 
@@ -83,12 +84,13 @@ export function registerTrain(program: Command): void {
     .requiredOption('--recipe <file>', 'recipe JSON (see recipes/ and docs/training.md)')
     .requiredOption('--out <dir>', 'output directory: checkpoint/, train-log.jsonl, then config.json, model.safetensors, tokenizer.json')
     .option('--backend <name>', 'cpu, webgpu or auto', 'auto')
+    .option(MATRIX_UNITS_FLAG, MATRIX_UNITS_HELP)
     .option('--resume', 'continue from the checkpoint in --out (starts afresh if there is none)')
     .option('--init <dir>', 'start from the weights of a model directory written by hsa train (same model shapes and tokenizer) instead of fresh ones')
     .option('--steps <n>', 'stop with a checkpoint once n steps of the recipe are done', int)
     .option('--max-minutes <m>', 'stop with a checkpoint before a step would end past m minutes', Number.parseFloat)
     .option('--every <n>', 'without a progress bar: print a line every n steps', int, 10)
-    .action(async (opts: { recipe: string; out: string; backend: BackendName; resume?: boolean; init?: string; steps?: number; maxMinutes?: number; every: number }) => {
+    .action(async (opts: { recipe: string; out: string; backend: BackendName; matrixUnits?: boolean; resume?: boolean; init?: string; steps?: number; maxMinutes?: number; every: number }) => {
       const ac = new AbortController();
       const onInt = () => {
         process.stderr.write('\ntrain: stopping after the current step (Ctrl-C again to kill)\n');

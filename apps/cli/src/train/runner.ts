@@ -16,6 +16,7 @@ import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { type TrainForwardOptions, type TrainSequence, TrainableHsaModel } from '@hsa/model';
 import { readModelDir } from '@hsa/model/node';
 import { AdamW, ArgumentError, type Backend, type BackendName, createBackend, HsaError, loadCheckpoint, noGrad, Rng, serializeSafetensors, Trainer, warmupConstant } from '@hsa/tensor';
+import { matrixUnitsOptions } from '../backend-options.js';
 import { nodeCheckpointIO, writeFileAtomic } from '@hsa/tensor/node';
 import { fnv1a } from '@hsa/tasks';
 import { checkStages, heldOutBatch, heldOutRetrievalBatch, makeBatch, prepareData, type TrainData } from './data.js';
@@ -23,6 +24,8 @@ import { appendLog, type EvalLog, type StepLog, truncateLog } from './log.js';
 import { parseRecipe, type Recipe, RecipeError, type Stage, stepsBefore, totalSteps } from './recipe.js';
 
 export interface TrainOptions {
+  /** WebGPU: f16 subgroup matrices for the chunk attention where the adapter offers them (--matrix-units) */
+  matrixUnits?: boolean;
   /** the recipe file */
   recipe: string;
   /** output directory (checkpoint, log, and at the end the model) */
@@ -163,7 +166,7 @@ export async function runTraining(o: TrainOptions): Promise<TrainResult> {
   const hasCkpt = await nodeCheckpointIO.exists(ckpt);
   if (hasCkpt && !o.resume) throw new ArgumentError(`train: ${ckpt} exists; pass --resume to continue that run, or choose another --out`);
   await mkdir(dirname(ckpt), { recursive: true });
-  const backend = await createBackend(o.backend ?? 'auto');
+  const backend = await createBackend(o.backend ?? 'auto', matrixUnitsOptions(o));
   const model = hasCkpt || o.init === undefined ? TrainableHsaModel.init(backend, recipe.model, { seed: recipe.seed }) : await initFrom(o.init, backend, recipe, data);
   try {
     const { beta1, beta2, eps, weightDecay, lr, warmupSteps } = recipe.optimizer;
