@@ -22,7 +22,7 @@ import {
   type WebGpuBackend,
 } from '@hsa/tensor';
 import { D, DR, f64, HK, HQ, K, RET, S } from './attention-shapes.js';
-import { fillRandom, relDiff, timeGpu } from './common.js';
+import { fillRandom, lcg, relDiff, timeGpu } from './common.js';
 import { randomTensor } from './fill.js';
 
 /** A training step's leaves: q, qr per token segment, the landmarks, the chunk memory K and V. */
@@ -240,11 +240,7 @@ export async function mmaBackwardCheck(be: WebGpuBackend): Promise<{ cases: numb
     const [mk, mv] = [randomTensor(be, [c.chunks * c.s, c.hk, c.d], 700 + n, c.kv), randomTensor(be, [c.chunks * c.s, c.hk, c.d], 750 + n, c.kv)];
     const idxH = new Int32Array(c.t * c.hk * c.k);
     const wH = new Float32Array(c.t * c.hk * c.k);
-    let st = 91 + n;
-    const rnd = () => {
-      st = (Math.imul(st, 1664525) + 1013904223) >>> 0;
-      return st / 2 ** 32;
-    };
+    const rnd = lcg(91 + n);
     for (let i = 0; i < idxH.length; i++) {
       const r = rnd();
       idxH[i] = r < 0.05 ? -1 : r < 0.1 ? c.chunks + 2 : Math.floor(rnd() * c.chunks);

@@ -25,7 +25,7 @@ import {
   unpackHalf,
 } from '@hsa/kernels';
 import { cast, hsaChunkAttention, hsaRetrieval, hsaRetrievalDecode, swaAttention, Tensor, WebGpuBackend } from '@hsa/tensor';
-import { argValue, backendOptions, gitCommit, type Timing, timeGpu, writeJson } from './common.js';
+import { argValue, backendOptions, gitCommit, lcg, type Timing, timeGpu, writeJson } from './common.js';
 import { D, DR, f64, HK, HQ, K, RET, S } from './attention-shapes.js';
 import { mmaBackwardCheck, trainCase, trainProfile } from './attention-train.js';
 import { randomTensor } from './fill.js';
@@ -252,11 +252,7 @@ async function mmaCheck(be: WebGpuBackend, variant: 'mma' | 'head' = 'mma'): Pro
     const [ks, vs] = [mk(400 + 10 * n), mk(500 + 10 * n)];
     const idxH = new Int32Array(c.t * c.hk * k);
     const wH = new Float32Array(c.t * c.hk * k);
-    let st = 77 + n;
-    const rnd = () => {
-      st = (Math.imul(st, 1664525) + 1013904223) >>> 0;
-      return st / 2 ** 32;
-    };
+    const rnd = lcg(77 + n);
     for (let i = 0; i < idxH.length; i++) {
       const r = rnd();
       idxH[i] = r < 0.1 ? -1 : Math.floor(rnd() * c.chunks);

@@ -132,13 +132,19 @@ export function writeJson(path: string | undefined, data: unknown): void {
   console.log(text);
 }
 
+/** A deterministic uniform [0, 1) sequence (32-bit LCG) from a seed. */
+export function lcg(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
 /** Deterministic pseudo-random f32 in [-1, 1). */
 export function fillRandom(out: Float32Array, seed: number): Float32Array {
-  let s = seed >>> 0;
-  for (let i = 0; i < out.length; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
+  const rnd = lcg(seed);
+  for (let i = 0; i < out.length; i++) out[i] = 2 * rnd() - 1;
   return out;
 }
 

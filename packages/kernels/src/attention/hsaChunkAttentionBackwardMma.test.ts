@@ -6,22 +6,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ArgumentError } from '../core/errors.js';
-import { type DeviceCaps, PORTABLE_CAPS } from '../core/program.js';
+import { PORTABLE_CAPS } from '../core/program.js';
+import { H200_MMA_CAPS } from '../test-utils/caps.js';
 import { chunkBackwardMmaUnsupported, hsaChunkAttentionDkv, hsaChunkAttentionDq } from './hsaChunkAttentionBackward.js';
 import { chunkDkvMmaWgsl, chunkDqMmaWgsl, DKV_KEYS, dkvMmaBytes, dqMmaBytes } from './hsaChunkAttentionBackwardMma.wgsl.js';
 
-/** The H200's capabilities with f16 subgroup matrices enabled (as hsaChunkAttentionMma.test.ts). */
-const H200: DeviceCaps = {
-  maxInvocations: 1024,
-  maxWorkgroupStorage: 49152,
-  maxWorkgroupsPerDim: 65535,
-  subgroups: true,
-  subgroupMinSize: 32,
-  subgroupMaxSize: 32,
-  maxStorageBuffers: 16,
-  shaderF16: true,
-  subgroupMatrix: [{ componentType: 'f16', resultComponentType: 'f32', M: 16, N: 16, K: 16 }],
-};
+const H200 = H200_MMA_CAPS;
 
 const P = { t: 45, hq: 32, hk: 2, d: 128, s: 64, chunks: 11, k: 16, variant: 'mma' as const };
 

@@ -20,7 +20,7 @@
  * machine by bench/attention (CI's software adapter has no subgroup matrices).
  */
 import { range } from '../core/codegen.js';
-import { MMA_ROWS, MMA_SUBGROUPS } from './hsaChunkAttentionMma.wgsl.js';
+import { MMA_ENABLES, MMA_ROWS, MMA_SUBGROUPS, mmaEntry } from './hsaChunkAttentionMma.wgsl.js';
 
 const L = 'subgroup_matrix_left<f16, 16, 16>';
 const Rt = 'subgroup_matrix_right<f16, 16, 16>';
@@ -99,22 +99,14 @@ export function chunkDqMmaWgsl(c: BackMmaTile, header: string): string {
   const at = (i: number, off: string) => `F[${off}u + row * ${S}u + part + ${i * perRow}u]`;
   // scores: Q·Kᵀ of the unscaled f16 Q (the dK/dV kernel's recomputation rounds Q the same way), scaled in f32
   const score = (i: number) => `${at(i, String(F.sc))} * u.scale`;
-  return /* wgsl */ `enable f16;
-enable subgroups;
-enable chromium_experimental_subgroup_matrix;
+  return /* wgsl */ `${MMA_ENABLES}
 ${header}
 var<workgroup> H: array<f16, ${H.size}>;
 var<workgroup> F: array<f32, ${F.size}>;
 var<workgroup> slot: array<vec4<f32>, 2>;
 var<workgroup> dwRow: array<f32, ${R}>;
 var<workgroup> dwAcc: array<f32, ${DQ_MMA_MAX_K}>;
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32, @builtin(subgroup_id) sg: u32) {
-  // spare workgroups of the grid redo the last one's work and write nothing (uniform control flow)
-  let wg0 = wid.x + wid.y * nwg.x;
-  let spare = wg0 >= u.nwg;
-  let wgi = min(wg0, u.nwg - 1u);
+${mmaEntry(WG)}
   let g = wgi % u.hk;
   let t = wgi / u.hk;
   for (var j = lid; j < u.k; j += ${WG}u) { dwAcc[j] = 0.0; }
@@ -248,9 +240,7 @@ export function chunkDkvMmaWgsl(c: BackMmaTile, header: string): string {
   const { F, H, RW } = dkvLayout(D, regAcc);
   const colTiles = KD / 2; // dK / dV column tiles a subgroup (of each); subgroup sg: key tile sg & 1
   const per = (KB * RW) / WG;
-  return /* wgsl */ `enable f16;
-enable subgroups;
-enable chromium_experimental_subgroup_matrix;
+  return /* wgsl */ `${MMA_ENABLES}
 ${header}
 var<workgroup> F: array<f32, ${F.size}>;
 var<workgroup> H: array<f16, ${H.size}>;
@@ -258,12 +248,7 @@ var<workgroup> rl: array<f32, ${RW}>;
 var<workgroup> rd: array<f32, ${RW}>;
 var<workgroup> rw: array<f32, ${RW}>;
 var<workgroup> tiles: vec4<u32>;
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32, @builtin(subgroup_id) sg: u32) {
-  let wg0 = wid.x + wid.y * nwg.x;
-  let spare = wg0 >= u.nwg;
-  let wgi = min(wg0, u.nwg - 1u);
+${mmaEntry(WG)}
   let half = wgi % ${S / KB}u;
   let bucket = wgi / ${S / KB}u;
   let g = bucket % u.hk;

@@ -34,6 +34,23 @@ export interface MmaTile {
   SG: number;
 }
 
+/** The extensions every kernel on subgroup matrices enables. */
+export const MMA_ENABLES = 'enable f16;\nenable subgroups;\nenable chromium_experimental_subgroup_matrix;';
+
+/**
+ * The entry of a kernel on subgroup matrices, to its workgroup index `wgi` (`var` when the caller
+ * splits it further) and `spare`: the grid's spare workgroups (past u.nwg) redo the last one's work
+ * and write nothing, since an early return would take the matrix operations out of uniform control flow.
+ */
+export const mmaEntry = (WG: number, splitLater = false): string => `@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) lid: u32, @builtin(subgroup_id) sg: u32) {
+  // no early return for the grid's spare workgroups (they redo the last one's work and write
+  // nothing): every subgroup-matrix operation stays in control flow uniform over the dispatch
+  let wg0 = wid.x + wid.y * nwg.x;
+  let spare = wg0 >= u.nwg;
+  ${splitLater ? 'var' : 'let'} wgi = min(wg0, u.nwg - 1u);`;
+
 /** Subgroups a workgroup of the mma variant. */
 export const MMA_SUBGROUPS = 4;
 /** Rows of a workgroup: query heads (the M of the 16×16×16 configuration). */
@@ -167,22 +184,13 @@ export function hsaChunkAttentionMmaWgsl(c: MmaTile, header: string): string {
     range(Math.log2(perRow))
       .map((i) => `    ${x} = ${comb(x, `subgroupShuffleXor(${x}, ${2 ** i}u)`)};`)
       .join('\n');
-  return /* wgsl */ `enable f16;
-enable subgroups;
-enable chromium_experimental_subgroup_matrix;
+  return /* wgsl */ `${MMA_ENABLES}
 ${header}
 var<workgroup> H: array<f16, ${PO + R * S + PAD}>;
 var<workgroup> F: array<f32, ${OO + R * D + PAD}>;
 var<workgroup> slot: array<vec4<f32>, 2>;
 ${direct ? directLoads(D, NP) : wordLoads(c.kv, NP)}
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32, @builtin(subgroup_id) sg: u32) {
-  // no early return for the grid's spare workgroups (they redo the last one's work and write
-  // nothing): every subgroup-matrix operation stays in control flow uniform over the dispatch
-  let wg0 = wid.x + wid.y * nwg.x;
-  let spare = wg0 >= u.nwg;
-  var wgi = min(wg0, u.nwg - 1u);
+${mmaEntry(WG, true)}
   let js = wgi % u.jsplit; wgi /= u.jsplit;
 ${headBlockOf(R)}
   // the block's queries, scaled, as f16 rows (missing heads: zero rows)
