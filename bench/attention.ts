@@ -21,12 +21,13 @@ import {
   hsaSelect,
   hsaChunkAttentionDecodeRef,
   hsaRetrievalDecodeRef,
-  swaAttentionForwardRef,
+  swaMmaUnsupported,
   unpackHalf,
 } from '@hsa/kernels';
-import { cast, hsaChunkAttention, hsaRetrieval, hsaRetrievalDecode, swaAttention, Tensor, WebGpuBackend } from '@hsa/tensor';
+import { cast, hsaChunkAttention, hsaRetrieval, hsaRetrievalDecode, Tensor, WebGpuBackend } from '@hsa/tensor';
 import { argValue, backendOptions, gitCommit, lcg, type Timing, timeGpu, writeJson } from './common.js';
 import { D, DR, f64, HK, HQ, K, RET, S } from './attention-shapes.js';
+import { swaCase, swaMmaCheck } from './attention-swa.js';
 import { mmaBackwardCheck, trainCase, trainProfile } from './attention-train.js';
 import { randomTensor } from './fill.js';
 
@@ -401,29 +402,6 @@ async function prefillCase(be: WebGpuBackend, T: number, check: boolean) {
   return { tokens: T, hsa: first.timing, default: configs[0].name, variants: results, retrieval: ret, retrievalV2, retrievalV1, retrievalV3VsV2, retrievalV2VsV1, checkErrorOverTol: err };
 }
 
-async function swaCase(be: WebGpuBackend, T: number, window: number) {
-  const q = randomTensor(be, [T, HQ, D], 31);
-  const k = randomTensor(be, [T, HK, D], 32);
-  const v = randomTensor(be, [T, HK, D], 33);
-  const out = swaAttention(q, k, v, { window });
-  const [qh, kh, vh, oh] = await Promise.all([q, k, v, out].map(f64));
-  let worst = 0;
-  for (const t of [0, 1000, T - 1]) {
-    const lo = Math.max(0, t - window);
-    const n = t - lo + 1;
-    const want = new Float64Array(n * HQ * D);
-    swaAttentionForwardRef([qh.subarray(lo * HQ * D, (t + 1) * HQ * D), kh.subarray(lo * HK * D, (t + 1) * HK * D), vh.subarray(lo * HK * D, (t + 1) * HK * D), want], { t: n, hq: HQ, hk: HK, d: D, window });
-    for (let i = 0; i < HQ * D; i++) worst = Math.max(worst, Math.abs(want[(n - 1) * HQ * D + i] - oh[t * HQ * D + i]) / 1e-4);
-  }
-  if (!(worst <= 1)) throw new Error(`swa ${T}: check failed (${worst})`);
-  out.dispose();
-  const t = await timeGpu(be, () => swaAttention(q, k, v, { window }).dispose(), 1, 5);
-  const tflops = (4 * T * HQ * D * Math.min(window + 1, T)) / (t.medianMs * 1e-3) / 1e12;
-  console.error(`swa ${T} W=${window}: ${t.medianMs.toFixed(2)} ms (${tflops.toFixed(1)} TFLOP/s), check ${worst.toFixed(3)}`);
-  for (const x of [q, k, v]) x.dispose();
-  return { tokens: T, window, timing: t, tflops, checkErrorOverTol: worst };
-}
-
 async function main() {
   // f16 subgroup matrices (tensor cores) where the adapter has them, unless --no-subgroup-matrix
   const be = await WebGpuBackend.create({ ...backendOptions(), subgroupMatrix: !process.argv.includes('--no-subgroup-matrix') });
@@ -433,20 +411,22 @@ async function main() {
   const prefillOnly = process.argv.includes('--prefill');
   // --train: the training step only (16K / 64K / 128K, or --train-lengths), each with its profile
   const trainOnly = process.argv.includes('--train');
+  // --swa: the SWA forward only (the default, and the f32 tiles beside it), after its mma check
+  const swaOnly = process.argv.includes('--swa');
   const mmaWhy = chunkMmaUnsupported(be.caps, D, S);
   // --mma-check-head: the same checks with the head variant in mma's place (tries the harness where
   // the device has no subgroup matrices)
   const mmaChecks = mmaWhy === null ? await mmaCheck(be) : process.argv.includes('--mma-check-head') ? await mmaCheck(be, 'head') : { unsupported: mmaWhy };
-  const mmaBackwardChecks = mmaWhy === null && !decodeOnly && !prefillOnly ? await mmaBackwardCheck(be) : { unsupported: mmaWhy ?? 'not run' };
+  const mmaBackwardChecks = mmaWhy === null && !decodeOnly && !prefillOnly && !swaOnly ? await mmaBackwardCheck(be) : { unsupported: mmaWhy ?? 'not run' };
   const decode = [];
   // --lengths 4096,1048576: other decode contexts (multiples of S)
   const lengths = argValue('--lengths')?.split(',').map(Number) ?? (quick ? [1 << 17] : [1 << 17, 1 << 20, 1 << 22, 1 << 24]);
-  for (const L of prefillOnly || trainOnly ? [] : lengths) decode.push(await decodeCase(be, L));
+  for (const L of prefillOnly || trainOnly || swaOnly ? [] : lengths) decode.push(await decodeCase(be, L));
   const prefill = [];
   // --prefill also runs 256K (where the crossover with FlashAttention is expected); --prefill-lengths
   // 131072: other prefill lengths (multiples of S; the float64 check runs up to 32K)
   const prefillLengths = argValue('--prefill-lengths')?.split(',').map(Number);
-  for (const T of decodeOnly || trainOnly ? [] : quick ? [1 << 10] : prefillLengths ?? [1 << 15, 1 << 17, ...(prefillOnly ? [1 << 18] : [])]) {
+  for (const T of decodeOnly || trainOnly || swaOnly ? [] : quick ? [1 << 10] : prefillLengths ?? [1 << 15, 1 << 17, ...(prefillOnly ? [1 << 18] : [])]) {
     // known problem: at 128K a pooled buffer is destroyed while still encoded (backend pool, under investigation)
     try {
       prefill.push(await prefillCase(be, T, T <= 1 << 15));
@@ -455,12 +435,15 @@ async function main() {
       prefill.push({ tokens: T, error: String((e as Error).message).split('\n')[0] });
     }
   }
-  const swa = decodeOnly || prefillOnly || trainOnly ? [] : [await swaCase(be, quick ? 1024 : 1 << 15, quick ? 256 : 4096)];
+  const swaMma = swaMmaUnsupported(be.caps, D, HQ / HK) === null;
+  const swaMmaChecks = swaMma && !decodeOnly && !prefillOnly && !trainOnly ? await swaMmaCheck(be) : { unsupported: 'not run' };
+  const [swaT, swaW] = [quick ? 1024 : 1 << 15, quick ? 256 : 4096];
+  const swa = decodeOnly || prefillOnly || trainOnly ? [] : [await swaCase(be, swaT, swaW), ...(swaMma ? [await swaCase(be, swaT, swaW, 'tiles')] : [])];
   const train = [];
   // --quick: 512 tokens in two segments (the segment join is checked too), one timed step (SwiftShader
   // takes minutes a step); 128K runs in four segments of 32K
   const trainLengths = argValue('--train-lengths')?.split(',').map(Number) ?? [1 << 14, 1 << 16, 1 << 17];
-  for (const T of quick ? [1 << 9] : decodeOnly || prefillOnly ? [] : trainLengths) {
+  for (const T of quick ? [1 << 9] : decodeOnly || prefillOnly || swaOnly ? [] : trainLengths) {
     try {
       const o = quick ? { seg: 256, reps: 1 } : {};
       train.push({ ...(await trainCase(be, T, true, o)), ...(trainOnly ? await trainProfile(be, T, o) : {}) });
@@ -478,6 +461,7 @@ async function main() {
     shapes: { hq: HQ, hk: HK, d: D, dr: DR, s: S, k: K, fusion: 'softmax', decodeKv: 'bf16', prefillKv: mmaWhy === null ? 'f16' : 'f32' },
     mmaChecks,
     mmaBackwardChecks,
+    swaMmaChecks,
     decode,
     prefill,
     swa,

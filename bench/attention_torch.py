@@ -33,7 +33,7 @@ def check(q, k, v, causal):
 res = {"torch": torch.__version__, "device": torch.cuda.get_device_name(), "call": "F.scaled_dot_product_attention(q, k, v, is_causal=..., enable_gqa=True), bf16"}
 mode = sys.argv[2] if len(sys.argv) > 2 else "all"
 res["decode"] = []
-for L in [] if mode in ("prefill", "train") else [1 << 17, 1 << 20, 1 << 22, 1 << 24]:
+for L in [] if mode in ("prefill", "train", "swa") else [1 << 17, 1 << 20, 1 << 22, 1 << 24]:
     q = torch.randn(1, HQ, 1, D, device=dev, dtype=bf)
     k = torch.randn(1, HK, L, D, device=dev, dtype=bf)
     v = torch.randn(1, HK, L, D, device=dev, dtype=bf)
@@ -44,7 +44,7 @@ for L in [] if mode in ("prefill", "train") else [1 << 17, 1 << 20, 1 << 22, 1 <
     del k, v
 decode_only = mode == "decode"
 res["prefill"] = []
-prefill_lengths = [int(x) for x in os.environ["PREFILL_LENGTHS"].split(",")] if os.environ.get("PREFILL_LENGTHS") else [1 << 15, 1 << 17] + ([1 << 18] if mode == "prefill" else [])
+prefill_lengths = [int(x) for x in os.environ["PREFILL_LENGTHS"].split(",")] if os.environ.get("PREFILL_LENGTHS") else [1 << 15] if mode == "swa" else [1 << 15, 1 << 17] + ([1 << 18] if mode == "prefill" else [])
 for T in [] if decode_only or mode == "train" else prefill_lengths:
     q = torch.randn(1, HQ, T, D, device=dev, dtype=bf)
     k = torch.randn(1, HK, T, D, device=dev, dtype=bf)
@@ -58,7 +58,7 @@ for T in [] if decode_only or mode == "train" else prefill_lengths:
     del qh, kh, vh
     res["prefill"].append({"tokens": T, "medianMs": ms, "medianMsF16": ms16, "tflops": 2 * 2 * HQ * D * T * T / 2 / (ms * 1e-3) / 1e12})
 res["train"] = []
-for T in [] if decode_only or mode == "prefill" else [int(x) for x in os.environ.get("TRAIN_LENGTHS", "16384,65536,131072").split(",")]:
+for T in [] if decode_only or mode in ("prefill", "swa") else [int(x) for x in os.environ.get("TRAIN_LENGTHS", "16384,65536,131072").split(",")]:
     q = torch.randn(1, HQ, T, D, device=dev, dtype=bf, requires_grad=True)
     k = torch.randn(1, HK, T, D, device=dev, dtype=bf, requires_grad=True)
     v = torch.randn(1, HK, T, D, device=dev, dtype=bf, requires_grad=True)

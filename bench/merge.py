@@ -69,7 +69,7 @@ if name == "attention":
     if ours.get("train"):
         rec["ratios"]["train_crossover_tokens"] = min(faster) if faster else None
     for o in ours["swa"]:
-        rec["ratios"][f"swa_{o['tokens']}_W{o['window']}"] = {"ours_ms": o["timing"]["medianMs"], "torch_causal_ms": torch["swa"]["medianMs"], "speedup": torch["swa"]["medianMs"] / o["timing"]["medianMs"]}
+        rec["ratios"][f"swa_{o['tokens']}_W{o['window']}_{o.get('variant', 'default')}"] = {"ours_ms": o["timing"]["medianMs"], "torch_causal_ms": torch["swa"]["medianMs"], "speedup": torch["swa"]["medianMs"] / o["timing"]["medianMs"]}
 if name == "train-step":
     cublas = torch["cublasF32"]["tflops"]
     loss_rel = abs(ours["loss0"] - torch["loss0"]) / abs(torch["loss0"])

@@ -74,7 +74,15 @@ export {
   hsaChunkAttentionBackwardRef,
 } from './attention/hsaChunkAttentionBackward.ref.js';
 /** Dense attention kernels (WGSL + ref): SWA forward, chunk-encoder forward, SWA decode against a ring buffer. */
-export { chunkEncoderAttentionForward, DENSE_MAX_D, type DenseVersion, swaAttentionDecodeForward, swaAttentionForward } from './attention/swaAttention.js';
+export {
+  chunkEncoderAttentionForward,
+  DENSE_MAX_D,
+  type DenseVersion,
+  swaAttentionDecodeForward,
+  swaAttentionForward,
+  swaMmaUnsupported,
+} from './attention/swaAttention.js';
+export { SWA_MMA_KT } from './attention/swaAttentionMma.wgsl.js';
 /** One token's SWA attention in splits of keys (flash-decoding): partial (m, l, o) per split, then a merge per head. */
 export { SWA_SPLIT_BLOCK, SWA_SPLIT_MAX_D, swaDecodeSplitMerge, swaDecodeSplitPartial } from './attention/swaDecodeSplit.js';
 export { decodeKeys, type SwaDecodeSplitParams, swaDecodeSplitMergeRef, swaDecodeSplitPartialRef } from './attention/swaDecodeSplit.ref.js';

@@ -44,7 +44,8 @@ export const MMA_ENABLES = 'enable f16;\nenable subgroups;\nenable chromium_expe
  */
 export const mmaEntry = (WG: number, splitLater = false): string => `@compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32, @builtin(subgroup_id) sg: u32) {
+        @builtin(local_invocation_index) lid: u32, @builtin(subgroup_id) sg: u32,
+        @builtin(subgroup_invocation_id) sgl: u32) {
   // no early return for the grid's spare workgroups (they redo the last one's work and write
   // nothing): every subgroup-matrix operation stays in control flow uniform over the dispatch
   let wg0 = wid.x + wid.y * nwg.x;

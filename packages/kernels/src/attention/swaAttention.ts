@@ -26,6 +26,9 @@ import { DENSE_WG, type DenseTile, denseAttentionWgsl, denseWords } from './dens
 import { DENSE_V2_WG, type DenseTileV2, denseAttentionV2Wgsl, denseV2Words, paddedD } from './denseAttentionV2.wgsl.js';
 import { denseAttentionV3Wgsl, denseV3Words, paddedDV3 } from './denseAttentionV3.wgsl.js';
 import { type SwaDecodeParams, type SwaParams, swaAttentionDecodeRef, swaAttentionForwardRef } from './swaAttention.ref.js';
+import { chunkMmaUnsupported } from './hsaChunkAttention.js';
+import { MMA_ROWS } from './hsaChunkAttentionMma.wgsl.js';
+import { SWA_MMA_KT, SWA_MMA_TOKENS, swaAttentionMmaWgsl, swaMmaBytes } from './swaAttentionMma.wgsl.js';
 
 /** Largest head size the dense kernels compile. */
 export const DENSE_MAX_D = 256;
@@ -80,8 +83,45 @@ export function denseTileV2(ratio: number, d: number, mode: DenseTile['mode'], c
   return words * 4 <= caps.maxWorkgroupStorage && caps.maxInvocations >= DENSE_V2_WG ? tile : null;
 }
 
-/** Forward kernel version: 'auto' picks v3 where it applies and a (segment, KV head) has ≥ BR/2 rows. */
-export type DenseVersion = 'auto' | 'v1' | 'v2' | 'v3';
+/**
+ * Forward kernel version: 'auto' picks v3 where it applies and a (segment, KV head) has ≥ BR/2 rows;
+ * 'mma' (swaAttentionForward only: f16 subgroup matrices, see swaMmaUnsupported) reads f16 q, k, v
+ * with SWA_MMA_KT zero rows past the last token of k and v (the op makes those copies).
+ */
+export type DenseVersion = 'auto' | 'v1' | 'v2' | 'v3' | 'mma';
+
+/**
+ * Why sliding-window attention cannot run on matrix units here (head size d, ratio query heads a KV
+ * head), or null: f16 subgroup matrices as chunkMmaUnsupported requires them, 16·n query heads a KV
+ * head (a subgroup's 16 rows), D a multiple of 16 up to 128 (the output matrices a subgroup holds).
+ */
+export function swaMmaUnsupported(caps: DeviceCaps, d: number, ratio: number): string | null {
+  const why = chunkMmaUnsupported(caps, 64, 64);
+  if (why) return why;
+  if (ratio % MMA_ROWS !== 0) return `${ratio} query heads a KV head are not a multiple of ${MMA_ROWS}`;
+  if (d % 16 !== 0 || d > 128) return `head size ${d} is not a multiple of 16 up to 128`;
+  if (swaMmaBytes() > caps.maxWorkgroupStorage) return `needs ${swaMmaBytes()} bytes of workgroup memory`;
+  return null;
+}
+
+const MMA_BUFFERS: BufferBinding[] = BUFFERS.map((b) => (b.name === 'out' || b.name === 'lse' ? b : { ...b, type: 'f16' }));
+
+function swaMmaProgram(c: DenseCall, caps: DeviceCaps): Program {
+  const ratio = c.hq / c.hk;
+  const why = swaMmaUnsupported(caps, c.d, ratio);
+  if (why) throw new ArgumentError(`swaAttentionForward: the mma version cannot run here (${why})`);
+  const hblocks = ratio / MMA_ROWS;
+  const qtiles = Math.ceil(c.segLen / SWA_MMA_TOKENS);
+  const nwg = Math.ceil(c.tq / c.segLen) * qtiles * c.hk * hblocks;
+  const sg = caps.subgroupMaxSize ?? 32;
+  return {
+    key: `swaAttentionMma${sg}:kt${SWA_MMA_KT}:d${c.d}`,
+    code: () => swaAttentionMmaWgsl(c.d, sg, `${U.wgsl('U')}\n${wgslBindings(MMA_BUFFERS, 'U')}`),
+    buffers: MMA_BUFFERS,
+    uniforms: U.pack({ ...c, ratio, hblocks, qtiles, nwg }),
+    workgroups: c.tq === 0 ? [0, 1, 1] : grid(nwg, caps),
+  };
+}
 
 interface DenseCall {
   mode: DenseTile['mode'];
@@ -98,6 +138,7 @@ interface DenseCall {
 }
 
 function denseProgram(c: DenseCall, caps: DeviceCaps): Program {
+  if (c.version === 'mma') throw new ArgumentError(`attention: the mma version is swaAttentionForward's only, not mode ${c.mode}`);
   const ratio = c.hq / c.hk;
   const v3 = c.version !== 'v2';
   const v2 = c.version === 'v1' ? null : denseTileV2(ratio, c.d, c.mode, caps, v3);
@@ -141,7 +182,8 @@ export const swaAttentionForward: Kernel<SwaParams & { version?: DenseVersion }>
   program(p, caps) {
     // the WGSL kernels compute every row: an op that wants rows from qStart pads q and slices
     if (p.qStart) throw new ArgumentError('swaAttentionForward: qStart is a CPU-reference option; the GPU kernels compute all T rows');
-    return denseProgram({ mode: 'window', tq: p.t, hq: p.hq, hk: p.hk, d: p.d, segLen: p.segLen ?? p.t, window: p.window, first: 0, nkeys: 0, scale: scaleOf(p), version: p.version }, caps);
+    const c: DenseCall = { mode: 'window', tq: p.t, hq: p.hq, hk: p.hk, d: p.d, segLen: p.segLen ?? p.t, window: p.window, first: 0, nkeys: 0, scale: scaleOf(p), version: p.version };
+    return p.version === 'mma' ? swaMmaProgram(c, caps) : denseProgram(c, caps);
   },
 };
 

@@ -38,7 +38,9 @@ function recordDense(op: string, [q, k, v]: Tensor[], { out, lse }: Dense, back:
 
 /** swaAttention (q [T, Hq, D], k, v [T, Hk, D]) with gradients for q, k, v. */
 export function swaAttention(q: Tensor, k: Tensor, v: Tensor, options: SwaOptions): Tensor {
-  return recordDense('swaAttention', [q, k, v], swaAttentionWithLse(q, k, v, options), (...a) => swaAttentionBackward(...a, options));
+  // the f32 tiles forward by default: its out and lse are what the f32 backward expects
+  const o = { variant: 'tiles' as const, ...options };
+  return recordDense('swaAttention', [q, k, v], swaAttentionWithLse(q, k, v, o), (...a) => swaAttentionBackward(...a, options));
 }
 
 /** chunkEncoderAttention (q [N, T, Hq, D], k, v [N, T, Hk, D]) with gradients for q, k, v. */

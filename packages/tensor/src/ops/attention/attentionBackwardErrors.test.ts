@@ -1,4 +1,4 @@
-/** Bad arguments to the attention backward ops throw typed errors that name the op and the shapes. */
+/** Bad arguments to the attention backward ops (and the SWA forward's variant) throw typed errors that name the op and the shapes. */
 import { ArgumentError, DTypeError, ShapeError } from '@hsa/kernels';
 import { describe, expect, it } from 'vitest';
 import { CpuBackend } from '../../cpu/cpu-backend.js';
@@ -7,6 +7,7 @@ import { cast } from '../cast.js';
 import { swaAttentionBackward } from './attentionBackward.js';
 import { hsaChunkAttentionBackward } from './hsaChunkAttentionBackward.js';
 import { hsaRetrievalBackward } from './hsaRetrievalBackward.js';
+import { swaAttention } from './swaAttention.js';
 
 const be = new CpuBackend();
 const t = (shape: number[], dtype: 'f32' | 'i32' = 'f32') => Tensor.from(be, new Array(shape.reduce((a, b) => a * b, 1)).fill(0), shape, dtype);
@@ -36,6 +37,13 @@ describe('attention backward guards', () => {
     const half = cast(Tensor.from(be, new Float32Array(64 * 64), [64, 1, 64]), 'f16');
     expect(() => hsaChunkAttentionBackward(q, mem, half, idx, w, q, { chunkSize: 64 })).toThrow(ShapeError);
     expect(() => hsaChunkAttentionBackward(q, mem, mem, idx, w, q, { chunkSize: 64 })).not.toThrow();
+  });
+
+  it('swaAttention: the mma variant where the device has no subgroup matrices, an unknown variant; tiles by default here', () => {
+    const [q, k] = [t([5, 16, 16]), t([5, 1, 16])];
+    expect(() => swaAttention(q, k, k, { window: 2, variant: 'mma' })).toThrow(/mma variant cannot run here \(no shader-f16\)/);
+    expect(() => swaAttention(q, k, k, { window: 2, variant: 'fast' as 'mma' })).toThrow(ArgumentError);
+    expect(swaAttention(q, k, k, { window: 2 }).shape).toEqual([5, 16, 16]);
   });
 
   it('hsaRetrievalBackward: sel / dw shapes and the fusion mode', () => {

@@ -5,6 +5,7 @@
  */
 import {
   ArgumentError,
+  cast as castKernel,
   chunkEncoderAttentionForward,
   type Kernel,
   ShapeError,
@@ -15,7 +16,10 @@ import {
   swaAttentionForward,
   swaDecodeSplitMerge,
   swaDecodeSplitPartial,
+  SWA_MMA_KT,
+  swaMmaUnsupported,
 } from '@hsa/kernels';
+import { cast } from '../cast.js';
 import { fmtShape, Tensor } from '../../tensor.js';
 import { concat, sliceCopy } from '../copy.js';
 import { expectDtype, sameBackend } from '../guards.js';
@@ -78,6 +82,13 @@ export function swaAttention(q: Tensor, k: Tensor, v: Tensor, options: SwaOption
 export interface SwaOptions extends AttentionOptions {
   window: number;
   /**
+   * WebGPU kernel: `mma` (f16 subgroup matrices: a device created with `subgroupMatrix: true` that
+   * offers them, 16·n query heads a KV head, D a multiple of 16 up to 128; q, k, v rounded to f16,
+   * sums in f32) or `tiles` (f32); default `mma` where it can run (forward only: ag.swaAttention
+   * keeps `tiles`, whose backward matches it), else `tiles`
+   */
+  variant?: 'mma' | 'tiles';
+  /**
    * Tokens per sequence when T = n·segment tokens are n sequences packed one after another: a token
    * sees only keys of its own sequence (default: one sequence of T).
    */
@@ -103,7 +114,29 @@ export function swaAttentionWithLse(q: Tensor, k: Tensor, v: Tensor, options: Sw
   if (k.shape[0] !== q.shape[0]) throw new ShapeError(`${op}: q has ${q.shape[0]} tokens, k ${k.shape[0]}`);
   const t = q.shape[0];
   const { window, segLen } = swaWindow(op, t, options);
-  return runDense(swaAttentionForward, { t, hq, hk, d, window, scale: options.scale, segLen: segLen || undefined }, q, [k, v], [t, hq], withLse);
+  const p = { t, hq, hk, d, window, scale: options.scale, segLen: segLen || undefined };
+  const why = swaMmaUnsupported(q.backend.caps, d, hq / hk);
+  const variant = options.variant ?? (why === null ? 'mma' : 'tiles');
+  if (variant !== 'mma' && variant !== 'tiles') throw new ArgumentError(`${op}: variant must be 'mma' or 'tiles', got ${variant}`);
+  if (variant === 'tiles' || t === 0) return runDense(swaAttentionForward, p, q, [k, v], [t, hq], withLse);
+  if (why) throw new ArgumentError(`${op}: the mma variant cannot run here (${why})`);
+  // f16 copies: q, and k, v with SWA_MMA_KT zero rows past the last token (a key tile never reads past them)
+  const q16 = cast(q, 'f16');
+  const [k16, v16] = [k, v].map((x) => padHalf(x, SWA_MMA_KT));
+  const res = runDense(swaAttentionForward, { ...p, version: 'mma' as const }, q16, [k16, v16], [t, hq], withLse);
+  for (const x of [q16, k16, v16]) x.dispose();
+  return res;
+}
+
+/** x [T, ...] (f32) as f16 [T + rows, ...], the extra rows zero (rows · the rest an even count). */
+function padHalf(x: Tensor, rows: number): Tensor {
+  const [t, ...rest] = x.shape;
+  const out = Tensor.empty(x.backend, [t + rows, ...rest], 'f16');
+  const xc = x.contiguous();
+  x.backend.run(castKernel, { n: x.size, from: 'f32', to: 'f16' }, [xc.arg(), out.arg()]);
+  x.backend.write(out.storage, new Uint16Array(out.size - x.size), x.size * 2);
+  xc.dispose();
+  return out;
 }
 
 /**
