@@ -63,10 +63,11 @@ export async function swaCase(be: WebGpuBackend, T: number, window: number, vari
   for (const t of [0, 1000, T - 1]) {
     const lo = Math.max(0, t - window);
     const n = t - lo + 1;
-    const want = new Float64Array(n * HQ * D);
-    const [qh, kh, vh, oh] = await Promise.all([rows(q, lo, t + 1), rows(k, lo, t + 1), rows(v, lo, t + 1), rows(out, t, t + 1)]);
-    swaAttentionForwardRef([qh, kh, vh, want], { t: n, hq: HQ, hk: HK, d: D, window });
-    for (let i = 0; i < HQ * D; i++) worst = Math.max(worst, Math.abs(want[(n - 1) * HQ * D + i] - oh[i]) / tol);
+    // the reference computes the last row only (qStart), against its n keys
+    const want = new Float64Array(HQ * D);
+    const [qh, kh, vh, oh] = await Promise.all([rows(q, t, t + 1), rows(k, lo, t + 1), rows(v, lo, t + 1), rows(out, t, t + 1)]);
+    swaAttentionForwardRef([qh, kh, vh, want], { t: n, hq: HQ, hk: HK, d: D, window, qStart: n - 1 });
+    for (let i = 0; i < HQ * D; i++) worst = Math.max(worst, Math.abs(want[i] - oh[i]) / tol);
   }
   if (!(worst <= 1)) throw new Error(`swa ${T}: check failed (${worst})`);
   out.dispose();
