@@ -8,13 +8,13 @@
  * head, D 48, 64, 128. Per case: max |mma − tiles| of the outputs over 5e-3 (values are averages of
  * values in [-1, 1]) and of the log-sum-exps over 5e-3 · max |lse| (≤ 1 passes).
  */
-import { swaAttentionForwardRef, swaMmaUnsupported } from '@hsa/kernels';
+import { type SwaMmaTile, swaAttentionForwardRef, swaMmaUnsupported } from '@hsa/kernels';
 import { swaAttention, swaAttentionWithLse, type Tensor, type WebGpuBackend } from '@hsa/tensor';
 import { D, f64, HK, HQ } from './attention-shapes.js';
 import { timeGpu } from './common.js';
 import { randomTensor } from './fill.js';
 
-export async function swaMmaCheck(be: WebGpuBackend): Promise<{ cases: number; worst: number }> {
+export async function swaMmaCheck(be: WebGpuBackend, mmaTile?: SwaMmaTile): Promise<{ cases: number; worst: number }> {
   const cases = [
     { t: 1, hq: 16, hk: 1, d: 64, window: 4 },
     { t: 5, hq: 16, hk: 1, d: 48, window: 0 },
@@ -30,7 +30,7 @@ export async function swaMmaCheck(be: WebGpuBackend): Promise<{ cases: number; w
     const k = randomTensor(be, [c.t, c.hk, c.d], 950 + n, 'f32', 2);
     const v = randomTensor(be, [c.t, c.hk, c.d], 990 + n);
     const o = { window: c.window, segment: c.segment };
-    const a = swaAttentionWithLse(q, k, v, { ...o, variant: 'mma' });
+    const a = swaAttentionWithLse(q, k, v, { ...o, variant: 'mma', mmaTile });
     const b = swaAttentionWithLse(q, k, v, { ...o, variant: 'tiles' });
     const [ao, bo, al, bl] = await Promise.all([a.out, b.out, a.lse!, b.lse!].map(f64));
     let eo = 0;
@@ -38,7 +38,7 @@ export async function swaMmaCheck(be: WebGpuBackend): Promise<{ cases: number; w
     const lmax = bl.reduce((m, x) => Math.max(m, Math.abs(x)), 1e-30);
     let el = 0;
     for (let i = 0; i < al.length; i++) el = Math.max(el, Number.isFinite(al[i]) ? Math.abs(al[i] - bl[i]) / (5e-3 * lmax) : Number.POSITIVE_INFINITY);
-    console.error(`swa mma check ${JSON.stringify(c)}: out ${eo.toFixed(3)}, lse ${el.toFixed(3)} of tolerance`);
+    console.error(`swa mma check ${JSON.stringify({ ...c, ...mmaTile })}: out ${eo.toFixed(3)}, lse ${el.toFixed(3)} of tolerance`);
     worst = Math.max(worst, eo, el);
     for (const x of [q, k, v, a.out, a.lse!, b.out, b.lse!]) x.dispose();
   }
@@ -47,11 +47,11 @@ export async function swaMmaCheck(be: WebGpuBackend): Promise<{ cases: number; w
 }
 
 /** The SWA forward of T tokens with window W (`variant`, or the op's default), checked on rows 0, 1000, T − 1, then timed. */
-export async function swaCase(be: WebGpuBackend, T: number, window: number, variant?: 'mma' | 'tiles') {
+export async function swaCase(be: WebGpuBackend, T: number, window: number, variant?: 'mma' | 'tiles', mmaTile?: SwaMmaTile) {
   const q = randomTensor(be, [T, HQ, D], 31);
   const k = randomTensor(be, [T, HK, D], 32);
   const v = randomTensor(be, [T, HK, D], 33);
-  const out = swaAttention(q, k, v, { window, variant });
+  const out = swaAttention(q, k, v, { window, variant, mmaTile });
   // rows lo … hi − 1 of a [T, H, D] tensor as float64 (reading back only what a checked row needs)
   const rows = async (x: Tensor, lo: number, hi: number) => {
     const per = x.size / T;
@@ -71,9 +71,10 @@ export async function swaCase(be: WebGpuBackend, T: number, window: number, vari
   }
   if (!(worst <= 1)) throw new Error(`swa ${T}: check failed (${worst})`);
   out.dispose();
-  const t = await timeGpu(be, () => swaAttention(q, k, v, { window, variant }).dispose(), 1, 5);
+  const t = await timeGpu(be, () => swaAttention(q, k, v, { window, variant, mmaTile }).dispose(), 1, 5);
   const tflops = (4 * T * HQ * D * Math.min(window + 1, T)) / (t.medianMs * 1e-3) / 1e12;
-  console.error(`swa ${T} W=${window} ${variant ?? 'default'}: ${t.medianMs.toFixed(2)} ms (${tflops.toFixed(1)} TFLOP/s), check ${worst.toFixed(3)}`);
+  console.error(`swa ${T} W=${window} ${variant ?? 'default'} ${mmaTile ? JSON.stringify(mmaTile) : ''}: ${t.medianMs.toFixed(2)} ms (${tflops.toFixed(1)} TFLOP/s), check ${worst.toFixed(3)}`);
   for (const x of [q, k, v]) x.dispose();
-  return { tokens: T, window, variant: variant ?? 'default', timing: t, tflops, checkErrorOverTol: worst };
+  const name = (variant ?? 'default') + (mmaTile ? `-${mmaTile.tokens}x${mmaTile.kt}${mmaTile.qRegs ? 'q' : ''}` : '');
+  return { tokens: T, window, variant: name, timing: t, tflops, checkErrorOverTol: worst };
 }

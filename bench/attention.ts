@@ -439,6 +439,12 @@ async function main() {
   const swaMmaChecks = swaMma && !decodeOnly && !prefillOnly && !trainOnly ? await swaMmaCheck(be) : { unsupported: 'not run' };
   const [swaT, swaW] = [quick ? 1024 : 1 << 15, quick ? 256 : 4096];
   const swa = decodeOnly || prefillOnly || trainOnly ? [] : [await swaCase(be, swaT, swaW), ...(swaMma ? [await swaCase(be, swaT, swaW, 'tiles')] : [])];
+  // --swa: the mma variant's other layouts, each checked first (the first version: 4 tokens of 64-key
+  // tiles, Q loaded every tile; smaller tiles for more tokens)
+  for (const tile of swaMma && swaOnly ? [{ tokens: 4, kt: 64 }, { tokens: 8, kt: 16, qRegs: true }, { tokens: 16, kt: 16, qRegs: true }] : []) {
+    await swaMmaCheck(be, tile);
+    swa.push(await swaCase(be, swaT, swaW, 'mma', tile));
+  }
   const train = [];
   // --quick: 512 tokens in two segments (the segment join is checked too), one timed step (SwiftShader
   // takes minutes a step); 128K runs in four segments of 32K

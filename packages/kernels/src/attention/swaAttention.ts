@@ -28,7 +28,7 @@ import { denseAttentionV3Wgsl, denseV3Words, paddedDV3 } from './denseAttentionV
 import { type SwaDecodeParams, type SwaParams, swaAttentionDecodeRef, swaAttentionForwardRef } from './swaAttention.ref.js';
 import { chunkMmaUnsupported } from './hsaChunkAttention.js';
 import { MMA_ROWS } from './hsaChunkAttentionMma.wgsl.js';
-import { SWA_MMA_KT, SWA_MMA_TOKENS, swaAttentionMmaWgsl, swaMmaBytes } from './swaAttentionMma.wgsl.js';
+import { SWA_MMA_KT, SWA_MMA_TILE, type SwaMmaTile, swaAttentionMmaWgsl, swaMmaBytes } from './swaAttentionMma.wgsl.js';
 
 /** Largest head size the dense kernels compile. */
 export const DENSE_MAX_D = 256;
@@ -106,17 +106,19 @@ export function swaMmaUnsupported(caps: DeviceCaps, d: number, ratio: number): s
 
 const MMA_BUFFERS: BufferBinding[] = BUFFERS.map((b) => (b.name === 'out' || b.name === 'lse' ? b : { ...b, type: 'f16' }));
 
-function swaMmaProgram(c: DenseCall, caps: DeviceCaps): Program {
+function swaMmaProgram(c: DenseCall, caps: DeviceCaps, tile: SwaMmaTile = SWA_MMA_TILE): Program {
   const ratio = c.hq / c.hk;
   const why = swaMmaUnsupported(caps, c.d, ratio);
   if (why) throw new ArgumentError(`swaAttentionForward: the mma version cannot run here (${why})`);
-  const hblocks = ratio / MMA_ROWS;
-  const qtiles = Math.ceil(c.segLen / SWA_MMA_TOKENS);
-  const nwg = Math.ceil(c.tq / c.segLen) * qtiles * c.hk * hblocks;
   const sg = caps.subgroupMaxSize ?? 32;
+  const ok = [16, 32, 64].includes(tile.kt) && tile.kt <= SWA_MMA_KT && Number.isInteger(tile.tokens) && tile.tokens >= 1 && tile.tokens * sg <= caps.maxInvocations;
+  if (!ok || swaMmaBytes(tile) > caps.maxWorkgroupStorage) throw new ArgumentError(`swaAttentionForward: mma tile ${JSON.stringify(tile)} does not fit this device`);
+  const hblocks = ratio / MMA_ROWS;
+  const qtiles = Math.ceil(c.segLen / tile.tokens);
+  const nwg = Math.ceil(c.tq / c.segLen) * qtiles * c.hk * hblocks;
   return {
-    key: `swaAttentionMma${sg}:kt${SWA_MMA_KT}:d${c.d}`,
-    code: () => swaAttentionMmaWgsl(c.d, sg, `${U.wgsl('U')}\n${wgslBindings(MMA_BUFFERS, 'U')}`),
+    key: `swaAttentionMma${sg}:${tile.tokens}x${tile.kt}${tile.qRegs ? 'q' : ''}:d${c.d}`,
+    code: () => swaAttentionMmaWgsl(c.d, sg, `${U.wgsl('U')}\n${wgslBindings(MMA_BUFFERS, 'U')}`, tile),
     buffers: MMA_BUFFERS,
     uniforms: U.pack({ ...c, ratio, hblocks, qtiles, nwg }),
     workgroups: c.tq === 0 ? [0, 1, 1] : grid(nwg, caps),
@@ -176,14 +178,14 @@ function denseProgramV2(c: DenseCall, tile: DenseTileV2, v3: boolean, caps: Devi
 const scaleOf = (p: { d: number; scale?: number }) => p.scale ?? 1 / Math.sqrt(p.d);
 
 /** swaAttentionForward: [q [T,Hq,D], k, v [T,Hk,D], out [T,Hq,D], lse [T,Hq]]. */
-export const swaAttentionForward: Kernel<SwaParams & { version?: DenseVersion }> = {
+export const swaAttentionForward: Kernel<SwaParams & { version?: DenseVersion; mmaTile?: SwaMmaTile }> = {
   name: 'swaAttentionForward',
   ref: (a, p) => swaAttentionForwardRef(a as FloatArray[], p),
   program(p, caps) {
     // the WGSL kernels compute every row: an op that wants rows from qStart pads q and slices
     if (p.qStart) throw new ArgumentError('swaAttentionForward: qStart is a CPU-reference option; the GPU kernels compute all T rows');
     const c: DenseCall = { mode: 'window', tq: p.t, hq: p.hq, hk: p.hk, d: p.d, segLen: p.segLen ?? p.t, window: p.window, first: 0, nkeys: 0, scale: scaleOf(p), version: p.version };
-    return p.version === 'mma' ? swaMmaProgram(c, caps) : denseProgram(c, caps);
+    return p.version === 'mma' ? swaMmaProgram(c, caps, p.mmaTile) : denseProgram(c, caps);
   },
 };
 

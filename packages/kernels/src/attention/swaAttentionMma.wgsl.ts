@@ -3,7 +3,7 @@
  * subgroup-matrix products with f32 sums over f16 copies of q, k, v read straight from storage
  * (chosen only where the device offers them: chunkMmaUnsupported, and 16·n query heads a KV head).
  *
- * A workgroup of 4 subgroups owns 4 consecutive tokens of one segment and a block of 16 query heads
+ * A workgroup of `tokens` subgroups (default 8) owns as many consecutive tokens of one segment and a block of 16 query heads
  * of KV head g: subgroup s the 16 rows (heads) of token t0 + s. It walks the union of the 4 tokens'
  * windows in KT-key tiles: per tile each subgroup computes its scores Q·Kᵀ (16 × KT) into its own
  * region of workgroup memory, its 32 lanes (2 a row) mask them (keys of the segment in t − W … t),
@@ -16,12 +16,24 @@
  * k and v carry KT zero rows past the last token, so a tile never reads past them.
  */
 import { range } from '../core/codegen.js';
-import { MMA_ENABLES, MMA_ROWS, MMA_SUBGROUPS, mmaEntry } from './hsaChunkAttentionMma.wgsl.js';
+import { MMA_ENABLES, MMA_ROWS, mmaEntry } from './hsaChunkAttentionMma.wgsl.js';
 
-/** Keys a tile. */
+/** Keys a tile (the largest the variants use: k and v carry this many zero rows past the last token). */
 export const SWA_MMA_KT = 64;
-/** Tokens a workgroup (a subgroup each). */
-export const SWA_MMA_TOKENS = MMA_SUBGROUPS;
+
+/** A layout of the kernel: tokens a workgroup (a subgroup each), keys a tile, Q held in registers across the tiles. */
+export interface SwaMmaTile {
+  tokens: number;
+  kt: number;
+  qRegs?: boolean;
+}
+
+/**
+ * The default layout: 8 tokens, 32-key tiles, Q in registers (H200, 32K tokens, W 4K: 90.4 ms against
+ * 112.0 for 8 × 32 with Q loaded every tile, 112.1 for 4 × 64 with Q in registers and 120.5 for 4 × 64;
+ * bench/attention --swa).
+ */
+export const SWA_MMA_TILE: SwaMmaTile = { tokens: 8, kt: 32, qRegs: true };
 /** The lazy rescale's threshold (natural log): P ≤ e^8 ≈ 2981 in f16. */
 const RESCALE_AT = 8;
 
@@ -30,17 +42,17 @@ const Rt = 'subgroup_matrix_right<f16, 16, 16>';
 const Res = 'subgroup_matrix_result<f32, 16, 16>';
 
 /** Workgroup memory in bytes: each subgroup's scores (f32) and probabilities (f16), 16 × KT each. */
-export const swaMmaBytes = (): number => {
-  const KT = SWA_MMA_KT;
-  const pad = KT + 64;
-  return 4 * (MMA_SUBGROUPS * MMA_ROWS * KT + pad) + 2 * (MMA_SUBGROUPS * MMA_ROWS * KT + pad) + 16;
+export const swaMmaBytes = (c: SwaMmaTile = SWA_MMA_TILE): number => {
+  const pad = c.kt + 64;
+  return 6 * (c.tokens * MMA_ROWS * c.kt + pad) + 16;
 };
 
 /** `header` declares `u` (the dense kernels' uniforms) and q, k, v (f16), out, lse (f32). */
-export function swaAttentionMmaWgsl(D: number, SG: number, header: string): string {
-  const KT = SWA_MMA_KT;
+export function swaAttentionMmaWgsl(D: number, SG: number, header: string, c: SwaMmaTile = SWA_MMA_TILE): string {
+  const KT = c.kt;
+  const TOK = c.tokens;
   const R = MMA_ROWS;
-  const WG = MMA_SUBGROUPS * SG;
+  const WG = TOK * SG;
   const KD = D / 16;
   const KS = KT / 16;
   const lanesRow = SG / R; // lanes a row (2 with 32-wide subgroups)
@@ -48,6 +60,7 @@ export function swaAttentionMmaWgsl(D: number, SG: number, header: string): stri
   const pad = KT + 64;
   const halves = Math.ceil(D / KT); // output passes through an S region (KT columns at a time)
   const colTilesPerPass = Math.min(KD, KS);
+  const qLoads = (ind: string) => range(KD).map((d) => `${ind}let qa${d} = subgroupMatrixLoad<${L}>(&q, qrow + ${d * 16}u, false, ${D}u);`).join('\n');
   const shuffle = (x: string, comb: (a: string, b: string) => string) =>
     range(Math.log2(lanesRow))
       .map((i) => `    ${x} = ${comb(x, `subgroupShuffleXor(${x}, ${2 ** i}u)`)};`)
@@ -72,8 +85,8 @@ ${tiles.map((i, c) => `      o${i} = subgroupMatrixLoad<${Res}>(&S, sb + ${c * 1
       .join('\n');
   return /* wgsl */ `${MMA_ENABLES}
 ${header}
-var<workgroup> S: array<f32, ${MMA_SUBGROUPS * region + pad}>;
-var<workgroup> P: array<f16, ${MMA_SUBGROUPS * region + pad}>;
+var<workgroup> S: array<f32, ${TOK * region + pad}>;
+var<workgroup> P: array<f16, ${TOK * region + pad}>;
 var<workgroup> rflag: vec4<u32>;
 ${mmaEntry(WG, true)}
   let hb = wgi % u.hblocks; wgi /= u.hblocks;
@@ -81,7 +94,7 @@ ${mmaEntry(WG, true)}
   let qt = wgi % u.qtiles;
   let s0 = (wgi / u.qtiles) * u.segLen;
   let s1 = min(s0 + u.segLen, u.tq);
-  let t0 = s0 + qt * ${SWA_MMA_TOKENS}u;
+  let t0 = s0 + qt * ${TOK}u;
   let h0 = g * u.ratio + hb * ${R}u;
   // this subgroup's token (rows past the segment compute a copy of its last token, not written)
   let tme = t0 + sg;
@@ -90,7 +103,7 @@ ${mmaEntry(WG, true)}
   let qrow = (tc * u.hq + h0) * ${D}u;
   // the keys of the 4 tokens' windows, and this token's
   let kLo = select(s0, t0 - u.window, t0 >= s0 + u.window);
-  let kHi = min(t0 + ${SWA_MMA_TOKENS}u, s1);
+  let kHi = min(t0 + ${TOK}u, s1);
   let myLo = select(s0, tc - u.window, tc >= s0 + u.window);
   let row = sgl / ${lanesRow}u;
   let part = sgl % ${lanesRow}u;
@@ -101,12 +114,11 @@ ${range(KD)
   .join('\n')}
   var mref = -3.0e38;
   var l = 0.0;
+${c.qRegs ? qLoads('  ') : ''}
   for (var j0 = kLo; j0 < kHi; j0 += ${KT}u) {
     // scores of this subgroup's 16 rows against keys j0 … j0 + ${KT - 1}
     {
-${range(KD)
-  .map((d) => `      let qa${d} = subgroupMatrixLoad<${L}>(&q, qrow + ${d * 16}u, false, ${D}u);`)
-  .join('\n')}
+${c.qRegs ? '' : qLoads('      ')}
 ${range(KS)
   .map(
     (n) => `      {

@@ -17,6 +17,7 @@ import {
   swaDecodeSplitMerge,
   swaDecodeSplitPartial,
   SWA_MMA_KT,
+  type SwaMmaTile,
   swaMmaUnsupported,
 } from '@hsa/kernels';
 import { cast } from '../cast.js';
@@ -88,6 +89,8 @@ export interface SwaOptions extends AttentionOptions {
    * keeps `tiles`, whose backward matches it), else `tiles`
    */
   variant?: 'mma' | 'tiles';
+  /** the mma variant's layout (tokens a workgroup, keys a tile; default 4 × 64): bench/attention compares them */
+  mmaTile?: SwaMmaTile;
   /**
    * Tokens per sequence when T = n·segment tokens are n sequences packed one after another: a token
    * sees only keys of its own sequence (default: one sequence of T).
@@ -123,7 +126,7 @@ export function swaAttentionWithLse(q: Tensor, k: Tensor, v: Tensor, options: Sw
   // f16 copies: q, and k, v with SWA_MMA_KT zero rows past the last token (a key tile never reads past them)
   const q16 = cast(q, 'f16');
   const [k16, v16] = [k, v].map((x) => padHalf(x, SWA_MMA_KT));
-  const res = runDense(swaAttentionForward, { ...p, version: 'mma' as const }, q16, [k16, v16], [t, hq], withLse);
+  const res = runDense(swaAttentionForward, { ...p, version: 'mma' as const, mmaTile: options.mmaTile }, q16, [k16, v16], [t, hq], withLse);
   for (const x of [q16, k16, v16]) x.dispose();
   return res;
 }
