@@ -441,7 +441,7 @@ async function main() {
   const swa = decodeOnly || prefillOnly || trainOnly ? [] : [await swaCase(be, swaT, swaW), ...(swaMma ? [await swaCase(be, swaT, swaW, 'tiles')] : [])];
   // --swa: the mma variant's other layouts, each checked first (the first version: 4 tokens of 64-key
   // tiles, Q loaded every tile; smaller tiles for more tokens)
-  for (const tile of swaMma && swaOnly ? [{ tokens: 4, kt: 64 }, { tokens: 8, kt: 16, qRegs: true }, { tokens: 16, kt: 16, qRegs: true }] : []) {
+  for (const tile of swaMma && swaOnly ? [{ tokens: 4, kt: 64 }, { tokens: 8, kt: 32, qRegs: true }, { tokens: 24, kt: 16, qRegs: true }] : []) {
     await swaMmaCheck(be, tile);
     swa.push(await swaCase(be, swaT, swaW, 'mma', tile));
   }

@@ -29,18 +29,18 @@ describe('swaAttentionForward, mma version', () => {
     expect(() => chunkEncoderAttentionForward.program({ n: 2, t: 64, hq: 16, hk: 1, d: 64, version: 'mma' }, H200)).toThrow(/swaAttentionForward's only/);
   });
 
-  it('compiles one program per head size; a workgroup per 8 tokens of a segment, KV head and 16 heads; f16 inputs', () => {
+  it('compiles one program per head size; a workgroup per 16 tokens of a segment, KV head and 16 heads; f16 inputs', () => {
     const a = swaAttentionForward.program(P, H200);
     expect(swaAttentionForward.program({ ...P, t: 5000, window: 4096 }, H200).key).toBe(a.key);
     expect(swaAttentionForward.program({ ...P, d: 64 }, H200).key).not.toBe(a.key);
     expect(a.buffers.map((b) => `${b.name}:${b.type}`)).toEqual(['q:f16', 'k:f16', 'v:f16', 'out:f32', 'lse:f32']);
     const [x, y, z] = a.workgroups;
     expect(x * y * z).toBe(Math.ceil(P.t / SWA_MMA_TILE.tokens) * P.hk);
-    // two segments of 35: 5 blocks of 8 tokens each
+    // two segments of 35: 3 blocks of 16 tokens each
     const seg = swaAttentionForward.program({ ...P, segLen: 35 }, H200);
-    expect(seg.workgroups[0]).toBe(2 * 5 * P.hk);
+    expect(seg.workgroups[0]).toBe(2 * 3 * P.hk);
     const code = a.code();
-    expect(code).toContain('@workgroup_size(256)');
+    expect(code).toContain('@workgroup_size(512)');
     expect(code).not.toMatch(/return;/);
   });
 

@@ -3,7 +3,7 @@
  * subgroup-matrix products with f32 sums over f16 copies of q, k, v read straight from storage
  * (chosen only where the device offers them: chunkMmaUnsupported, and 16·n query heads a KV head).
  *
- * A workgroup of `tokens` subgroups (default 8) owns as many consecutive tokens of one segment and a block of 16 query heads
+ * A workgroup of `tokens` subgroups (default 16) owns as many consecutive tokens of one segment and a block of 16 query heads
  * of KV head g: subgroup s the 16 rows (heads) of token t0 + s. It walks the union of the 4 tokens'
  * windows in KT-key tiles: per tile each subgroup computes its scores Q·Kᵀ (16 × KT) into its own
  * region of workgroup memory, its 32 lanes (2 a row) mask them (keys of the segment in t − W … t),
@@ -29,11 +29,12 @@ export interface SwaMmaTile {
 }
 
 /**
- * The default layout: 8 tokens, 32-key tiles, Q in registers (H200, 32K tokens, W 4K: 90.4 ms against
- * 112.0 for 8 × 32 with Q loaded every tile, 112.1 for 4 × 64 with Q in registers and 120.5 for 4 × 64;
- * bench/attention --swa).
+ * The default layout: 16 tokens (512 invocations), 16-key tiles, Q in registers (H200, 32K tokens,
+ * W 4K, in one run: 72.6 ms; 8 × 16 with Q in registers 85.9, 8 × 32 with Q in registers 90.4, the
+ * first layout 4 × 64 with Q loaded every tile 119.5; bench/attention --swa). More tokens share each
+ * K and V tile through the caches.
  */
-export const SWA_MMA_TILE: SwaMmaTile = { tokens: 8, kt: 32, qRegs: true };
+export const SWA_MMA_TILE: SwaMmaTile = { tokens: 16, kt: 16, qRegs: true };
 /** The lazy rescale's threshold (natural log): P ≤ e^8 ≈ 2981 in f16. */
 const RESCALE_AT = 8;
 
