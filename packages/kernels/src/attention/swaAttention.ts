@@ -101,12 +101,16 @@ export function swaMmaUnsupported(caps: DeviceCaps, d: number, ratio: number): s
   if (ratio % MMA_ROWS !== 0) return `${ratio} query heads a KV head are not a multiple of ${MMA_ROWS}`;
   if (d % 16 !== 0 || d > 128) return `head size ${d} is not a multiple of 16 up to 128`;
   if (swaMmaBytes() > caps.maxWorkgroupStorage) return `needs ${swaMmaBytes()} bytes of workgroup memory`;
+  if (4 * (caps.subgroupMaxSize ?? 32) > caps.maxInvocations) return `needs 4 subgroups a workgroup, over ${caps.maxInvocations} invocations`;
   return null;
 }
 
+/** The default layout (SWA_MMA_TILE) with as many of its tokens as the device's workgroup size allows. */
+const swaMmaTileFor = (caps: DeviceCaps): SwaMmaTile => ({ ...SWA_MMA_TILE, tokens: Math.min(SWA_MMA_TILE.tokens, Math.floor(caps.maxInvocations / (caps.subgroupMaxSize ?? 32))) });
+
 const MMA_BUFFERS: BufferBinding[] = BUFFERS.map((b) => (b.name === 'out' || b.name === 'lse' ? b : { ...b, type: 'f16' }));
 
-function swaMmaProgram(c: DenseCall, caps: DeviceCaps, tile: SwaMmaTile = SWA_MMA_TILE): Program {
+function swaMmaProgram(c: DenseCall, caps: DeviceCaps, tile: SwaMmaTile = swaMmaTileFor(caps)): Program {
   const ratio = c.hq / c.hk;
   const why = swaMmaUnsupported(caps, c.d, ratio);
   if (why) throw new ArgumentError(`swaAttentionForward: the mma version cannot run here (${why})`);

@@ -21,6 +21,9 @@ describe('swaAttentionForward, mma version', () => {
     expect(swaMmaUnsupported(H200, 128, 8)).toMatch(/multiple of 16/);
     expect(swaMmaUnsupported(H200, 40, 16)).toMatch(/head size 40/);
     expect(swaMmaUnsupported(H200, 256, 16)).toMatch(/head size 256/);
+    expect(swaMmaUnsupported({ ...H200, maxInvocations: 64 }, 128, 16)).toMatch(/4 subgroups/);
+    // a device of 256 invocations a workgroup gets the default layout with 8 tokens, not 16
+    expect(swaAttentionForward.program(P, { ...H200, maxInvocations: 256 }).code()).toContain('@workgroup_size(256)');
   });
 
   it('asking for it where it cannot run is a typed error; the chunk encoder has no mma version', () => {
