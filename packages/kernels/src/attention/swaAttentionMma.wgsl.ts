@@ -3,9 +3,9 @@
  * subgroup-matrix products with f32 sums over f16 copies of q, k, v read straight from storage
  * (chosen only where the device offers them: chunkMmaUnsupported, and 16·n query heads a KV head).
  *
- * A workgroup of `tokens` subgroups (default 16) owns as many consecutive tokens of one segment and a block of 16 query heads
- * of KV head g: subgroup s the 16 rows (heads) of token t0 + s. It walks the union of the 4 tokens'
- * windows in KT-key tiles: per tile each subgroup computes its scores Q·Kᵀ (16 × KT) into its own
+ * A workgroup of `tokens` subgroups (default 16) owns as many consecutive tokens of one segment and
+ * a block of 16 query heads of KV head g: subgroup s the 16 rows (heads) of token t0 + s. It walks
+ * the union of their windows in KT-key tiles: per tile each subgroup computes its scores Q·Kᵀ (16 × KT) into its own
  * region of workgroup memory, its 32 lanes (2 a row) mask them (keys of the segment in t − W … t),
  * update the row max and sum and write P = exp(s − m_ref) as f16, and add P·V into its output
  * matrices, held in registers across the tiles. The output is rescaled lazily: only when a row's
@@ -30,9 +30,9 @@ export interface SwaMmaTile {
 
 /**
  * The default layout: 16 tokens (512 invocations), 16-key tiles, Q in registers (H200, 32K tokens,
- * W 4K, in one run: 72.6 ms; 8 × 16 with Q in registers 85.9, 8 × 32 with Q in registers 90.4, the
- * first layout 4 × 64 with Q loaded every tile 119.5; bench/attention --swa). More tokens share each
- * K and V tile through the caches.
+ * W 4K, one run: 72.6 ms; 24 tokens of 16 keys 87.2, 8 of 32 keys 90.3, the first layout of 4 tokens
+ * of 64 keys with Q loaded every tile 120.5; bench/attention --swa). More tokens share each K and V
+ * tile through the caches.
  */
 export const SWA_MMA_TILE: SwaMmaTile = { tokens: 16, kt: 16, qRegs: true };
 /** The lazy rescale's threshold (natural log): P ≤ e^8 ≈ 2981 in f16. */
