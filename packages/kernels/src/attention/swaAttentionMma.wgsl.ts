@@ -66,22 +66,26 @@ export function swaAttentionMmaWgsl(D: number, SG: number, header: string, c: Sw
     range(Math.log2(lanesRow))
       .map((i) => `    ${x} = ${comb(x, `subgroupShuffleXor(${x}, ${2 ** i}u)`)};`)
       .join('\n');
-  // the output tiles i of pass hp through this subgroup's S region (16 × KT, stride KT)
-  const throughS = (body: string) =>
-    range(halves)
-      .map((hp) => {
-        const tiles = range(colTilesPerPass)
-          .map((c) => hp * colTilesPerPass + c)
-          .filter((i) => i < KD);
-        return `    {
-${tiles.map((i, c) => `      subgroupMatrixStore(&S, sb + ${c * 16}u, o${i}, false, ${KT}u);`).join('\n')}
-      workgroupBarrier();
-      for (var c = part; c < ${tiles.length * 16}u; c += ${lanesRow}u) {
-${body}
-      }
-      workgroupBarrier();
-${tiles.map((i, c) => `      o${i} = subgroupMatrixLoad<${Res}>(&S, sb + ${c * 16}u, false, ${KT}u);`).join('\n')}
-    }`;
+  // the output matrices o_i through this subgroup's S region (16 × KT, stride KT), KT columns a pass:
+  // stored, \`body\` on each lane's columns c of its row (the pass's first column: base), reloaded if asked
+  const passTiles = range(halves).map((hp) =>
+    range(colTilesPerPass)
+      .map((c) => hp * colTilesPerPass + c)
+      .filter((i) => i < KD),
+  );
+  const viaS = (ind: string, body: (base: number) => string, reload: boolean) =>
+    passTiles
+      .map((tiles) => {
+        const lines = [
+          '{',
+          ...tiles.map((i, c) => `  subgroupMatrixStore(&S, sb + ${c * 16}u, o${i}, false, ${KT}u);`),
+          '  workgroupBarrier();',
+          `  for (var c = part; c < ${tiles.length * 16}u; c += ${lanesRow}u) { ${body(tiles[0] * 16)} }`,
+          '  workgroupBarrier();',
+          ...(reload ? tiles.map((i, c) => `  o${i} = subgroupMatrixLoad<${Res}>(&S, sb + ${c * 16}u, false, ${KT}u);`) : []),
+          '}',
+        ];
+        return lines.map((l) => ind + l).join('\n');
       })
       .join('\n');
   return /* wgsl */ `${MMA_ENABLES}
@@ -158,7 +162,7 @@ ${shuffle('rs', (a, b) => `${a} + ${b}`)}
     l = l * f + rs;
     let rescale = workgroupUniformLoad(&rflag).x;
     if (rescale != 0u) {
-${throughS(`        S[sb + row * ${KT}u + c] *= f;`)}
+${viaS('      ', () => `S[sb + row * ${KT}u + c] *= f;`, true)}
     }
     // O += P·V
 ${range(KD)
@@ -177,21 +181,7 @@ ${range(KS)
   // out = O / l, lse = m_ref + log(l), through this subgroup's S region
   let inv = 1.0 / l;
   let orow = (tc * u.hq + h0 + row) * ${D}u;
-${range(halves)
-  .map((hp) => {
-    const tiles = range(colTilesPerPass)
-      .map((c) => hp * colTilesPerPass + c)
-      .filter((i) => i < KD);
-    return `  {
-${tiles.map((i, c) => `    subgroupMatrixStore(&S, sb + ${c * 16}u, o${i}, false, ${KT}u);`).join('\n')}
-    workgroupBarrier();
-    for (var c = part; c < ${tiles.length * 16}u; c += ${lanesRow}u) {
-      if (live && !spare) { out[orow + ${hp * colTilesPerPass * 16}u + c] = S[sb + row * ${KT}u + c] * inv; }
-    }
-    workgroupBarrier();
-  }`;
-  })
-  .join('\n')}
+${viaS('  ', (base) => `if (live && !spare) { out[orow + ${base}u + c] = S[sb + row * ${KT}u + c] * inv; }`, false)}
   if (live && !spare && part == 0u) { lse[tc * u.hq + h0 + row] = mref + log(l); }
 }`;
 }
