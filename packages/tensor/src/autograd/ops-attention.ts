@@ -3,10 +3,10 @@
  * and log-sum-exp), hsaChunkAttention (gradients for q, the memory K/V and the fusion weights w; idx
  * gets none) and hsaRetrieval (gradients of w for qr and the landmarks; the top-k choice gets none).
  */
-import { ArgumentError, chunkMmaUnsupported } from '@hsa/kernels';
+import { ArgumentError } from '@hsa/kernels';
 import { cast } from '../ops/cast.js';
 import { chunkEncoderAttentionBackward, swaAttentionBackward } from '../ops/attention/attentionBackward.js';
-import { hsaChunkAttention as hsaChunkAttentionOp } from '../ops/attention/hsaChunkAttention.js';
+import { chunkAttentionVariant, hsaChunkAttention as hsaChunkAttentionOp } from '../ops/attention/hsaChunkAttention.js';
 import { chunkBackwardVariant, type HsaChunkAttentionBackwardOptions, hsaChunkAttentionBackward } from '../ops/attention/hsaChunkAttentionBackward.js';
 import { type HsaRetrievalOptions, type HsaRetrievalResult, hsaRetrieval as hsaRetrievalOp } from '../ops/attention/hsaRetrieval.js';
 import { hsaRetrievalBackward } from '../ops/attention/hsaRetrievalBackward.js';
@@ -67,7 +67,7 @@ export function hsaChunkAttention(
   const vs = Array.isArray(memV) ? memV : [memV];
   if (!shouldRecord(q, w, ...ks, ...vs)) return hsaChunkAttentionOp(q, memK, memV, idx, w, options);
   if (ks.length !== 1 || vs.length !== 1) throw new ArgumentError('ag.hsaChunkAttention: a trained memory must be one tensor, not parts');
-  const fwdMma = (options.variant ?? (q.shape[0] > 1 && chunkMmaUnsupported(q.backend.caps, q.shape[2], options.chunkSize) === null ? 'mma' : 'tile')) === 'mma';
+  const fwdMma = chunkAttentionVariant(q, ks[0].dtype as 'f32' | 'bf16' | 'f16', options) === 'mma';
   const half = fwdMma && ks[0].dtype === 'f32' && chunkBackwardVariant(q, ks[0], idx, options) === 'mma';
   const [mk, mv] = half ? [cast(ks[0], 'f16'), cast(vs[0], 'f16')] : [ks[0], vs[0]];
   const out = hsaChunkAttentionOp(q, mk, mv, idx, w, options);

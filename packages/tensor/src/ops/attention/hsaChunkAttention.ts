@@ -53,6 +53,18 @@ function partChunks(op: string, ks: Tensor[], vs: Tensor[], s: number, hk: numbe
 }
 
 /**
+ * The kernel variant hsaChunkAttention runs for q [T, Hq, D] over memory of this dtype: the option's,
+ * or the default: for one token `decode` (`head` where D does not allow it); for many, the matrix
+ * units where the device offers them (f16 products, f32 sums), else the tile variant.
+ */
+export function chunkAttentionVariant(q: Tensor, kv: 'f32' | 'bf16' | 'f16', options: HsaChunkAttentionOptions): NonNullable<HsaChunkAttentionOptions['variant']> {
+  if (options.variant) return options.variant;
+  const [t, , d] = q.shape;
+  if (t === 1) return chunkDecodeUnsupported(d, kv) === null ? 'decode' : 'head';
+  return chunkMmaUnsupported(q.backend.caps, d, options.chunkSize) === null ? 'mma' : 'tile';
+}
+
+/**
  * q [T, Hq, D]; memK, memV [C·S, Hk, D] (f32, bf16 or f16; or lists of such parts, chunk-contiguous);
  * idx (i32) and w [T, Hk, k] → out [T, Hq, D]. Slots with w = 0 are not read.
  */
@@ -86,10 +98,8 @@ export function hsaChunkAttention(
   const out = Tensor.empty(q.backend, [t, hq, d], 'f32');
   if (out.size === 0) return out;
   const ins = [q, idx, w].map((x) => x.contiguous());
-  // prefill: the matrix units where the device offers them (f16 products, f32 sums), else the tile variant
   const kv = ks[0].dtype as 'f32' | 'bf16' | 'f16';
-  const single = chunkDecodeUnsupported(d, kv) === null ? 'decode' : 'head';
-  const variant = options.variant ?? (t === 1 ? single : chunkMmaUnsupported(q.backend.caps, d, s) === null ? 'mma' : 'tile');
+  const variant = chunkAttentionVariant(q, kv, options);
   const base = { t, hq, hk, d, s, chunks: total, k, smN: options.smN, scale: options.scale, kv, variant };
   // the parts in groups of np, one dispatch a group (its parts bound together: every part but the
   // last of equal size)
