@@ -99,8 +99,8 @@ async function decodeCase(be: WebGpuBackend, L: number) {
   const qr = randomTensor(be, [1, HK, DR], 12, 'f32', 4);
   const q = randomTensor(be, [1, HQ, D], 13, 'f32', 2);
   // one decode step; `o`: chunk-attention options of a baseline
-  const step = (o: object = {}) => {
-    const r = hsaRetrievalDecode(qr.reshape([HK, DR]), lmk, { ...RET, pos });
+  const step = (o: object = {}, ro: object = {}) => {
+    const r = hsaRetrievalDecode(qr.reshape([HK, DR]), lmk, { ...RET, pos, ...ro });
     const out = hsaChunkAttention(q, mem.ks, mem.vs, r.idx, r.w, { chunkSize: S, ...o });
     return { ...r, out };
   };
@@ -121,7 +121,7 @@ async function decodeCase(be: WebGpuBackend, L: number) {
   // the retrieval's previous versions (v2: rank counting; v3: each offer bounded) and with half
   // and 2 or 4 times the scan's block length: the same chunks and weights as the default
   const blockLen = decodeBlockLen(C);
-  const others = { rank: { topkMode: 'rank' }, threshold: { topkMode: 'threshold' }, halfBlocks: { blockLen: blockLen / 2 }, doubleBlocks: { blockLen: blockLen * 2 }, quadBlocks: { blockLen: blockLen * 4 } } as const;
+  const others = { rank: { topkMode: 'rank' }, threshold: { topkMode: 'threshold' }, bound: { topkMode: 'bound' }, halfBlocks: { blockLen: blockLen / 2 }, doubleBlocks: { blockLen: blockLen * 2 }, quadBlocks: { blockLen: blockLen * 4 } } as const;
   for (const [name, o] of [...Object.entries(others), ['f32Landmarks', {}] as const]) {
     const thr = hsaRetrievalDecode(qr.reshape([HK, DR]), name === 'f32Landmarks' ? lmk32 : lmk, { ...RET, pos, ...o });
     const [i0, i1, w0, w1] = await Promise.all([r0.idx, thr.idx, r0.w, thr.w].map(f64));
@@ -144,6 +144,8 @@ async function decodeCase(be: WebGpuBackend, L: number) {
   const stepPartPerDispatch = await timeGpu(be, () => dispose(step(baselines.partPerDispatch)), DECODE_ITERS);
   // the whole step with the previous default chunk attention (head variant: a workgroup a slot, planes summed)
   const stepHead = await timeGpu(be, () => dispose(step(baselines.head)), DECODE_ITERS);
+  // the whole step with the previous default retrieval (v4, topkMode 'bound': rank counting in workgroup memory)
+  const stepBound = await timeGpu(be, () => dispose(step({}, others.bound)), DECODE_ITERS);
   const scan = await timeGpu(be, () => {
     const r = hsaRetrievalDecode(qr.reshape([HK, DR]), lmk, { ...RET, pos });
     for (const t of [r.idx, r.w, r.sel]) t.dispose();
@@ -152,15 +154,15 @@ async function decodeCase(be: WebGpuBackend, L: number) {
     const r = hsaRetrievalDecode(qr.reshape([HK, DR]), lmk32, { ...RET, pos });
     for (const t of [r.idx, r.w, r.sel]) t.dispose();
   }, DECODE_ITERS);
-  const scanRank = await timeGpu(be, () => {
-    const r = hsaRetrievalDecode(qr.reshape([HK, DR]), lmk, { ...RET, pos, topkMode: 'rank' });
+  const scanBound = await timeGpu(be, () => {
+    const r = hsaRetrievalDecode(qr.reshape([HK, DR]), lmk, { ...RET, pos, topkMode: 'bound' });
     for (const t of [r.idx, r.w, r.sel]) t.dispose();
   }, DECODE_ITERS);
   const attn = await timeGpu(be, () => hsaChunkAttention(q, mem.ks, mem.vs, r0.idx, r0.w, { chunkSize: S }).dispose(), DECODE_ITERS);
   const attnBase: Record<string, Awaited<ReturnType<typeof timeGpu>>> = {};
   for (const [name, o] of Object.entries(baselines)) attnBase[name] = await timeGpu(be, () => attnOf(o)().dispose(), DECODE_ITERS);
   const lmkTBps = (C * HK * DR * 2) / (scan.medianMs * 1e-3) / 1e12;
-  console.error(`decode ${L}: step ${total.medianMs.toFixed(4)} ms (head variant ${stepHead.medianMs.toFixed(4)} ms; a part a dispatch ${stepPartPerDispatch.medianMs.toFixed(4)} ms; retrieval ${scan.medianMs.toFixed(4)} ms, with f32 landmarks ${scanF32.medianMs.toFixed(4)} ms, rank top-k (v2) ${scanRank.medianMs.toFixed(4)} ms, ${lmkTBps.toFixed(2)} TB/s of landmarks; chunk attention ${attn.medianMs.toFixed(4)} ms, head ${attnBase.head.medianMs.toFixed(4)} ms, decode a slot a workgroup ${attnBase.decode16.medianMs.toFixed(4)} ms, over all slots ${attnBase.decodeAll.medianMs.toFixed(4)} ms, tile ${attnBase.tile.medianMs.toFixed(4)} ms, a part a dispatch ${attnBase.partPerDispatch.medianMs.toFixed(4)} ms), check ${err.toFixed(3)}`);
+  console.error(`decode ${L}: step ${total.medianMs.toFixed(4)} ms (head variant ${stepHead.medianMs.toFixed(4)} ms; a part a dispatch ${stepPartPerDispatch.medianMs.toFixed(4)} ms; retrieval ${scan.medianMs.toFixed(4)} ms, with f32 landmarks ${scanF32.medianMs.toFixed(4)} ms, v4 top-k ${scanBound.medianMs.toFixed(4)} ms; step with it ${stepBound.medianMs.toFixed(4)} ms, ${lmkTBps.toFixed(2)} TB/s of landmarks; chunk attention ${attn.medianMs.toFixed(4)} ms, head ${attnBase.head.medianMs.toFixed(4)} ms, decode a slot a workgroup ${attnBase.decode16.medianMs.toFixed(4)} ms, over all slots ${attnBase.decodeAll.medianMs.toFixed(4)} ms, tile ${attnBase.tile.medianMs.toFixed(4)} ms, a part a dispatch ${attnBase.partPerDispatch.medianMs.toFixed(4)} ms), check ${err.toFixed(3)}`);
   const profile = await decodeProfile(be, { qr, lmk, lmk32, q, ...mem }, pos);
   // the whole step once more, last: it measured ±20% apart between runs where its parts did not
   const created1 = be.pool.created;
@@ -168,7 +170,7 @@ async function decodeCase(be: WebGpuBackend, L: number) {
   console.error(`decode ${L}: buffers created while timing the step first ${createdFirst}, last ${be.pool.created - created1}`);
   for (const t of [lmk, lmk32, qr, q, ...mem.ks, ...mem.vs]) t.dispose();
   dispose(r0);
-  return { context: L, chunks: C, parts: mem.ks.length, step: total, stepLast, stepHead, stepPartPerDispatch, retrieval: scan, retrievalF32Landmarks: scanF32, retrievalRank: scanRank, chunkAttention: attn, chunkAttentionHead: attnBase.head, chunkAttentionDecode16: attnBase.decode16, chunkAttentionDecodeAll: attnBase.decodeAll, chunkAttentionTile: attnBase.tile, chunkAttentionPartPerDispatch: attnBase.partPerDispatch, profile, landmarkTBps: lmkTBps, checkErrorOverTol: err };
+  return { context: L, chunks: C, parts: mem.ks.length, step: total, stepLast, stepHead, stepPartPerDispatch, stepBound, retrieval: scan, retrievalF32Landmarks: scanF32, retrievalBound: scanBound, chunkAttention: attn, chunkAttentionHead: attnBase.head, chunkAttentionDecode16: attnBase.decode16, chunkAttentionDecodeAll: attnBase.decodeAll, chunkAttentionTile: attnBase.tile, chunkAttentionPartPerDispatch: attnBase.partPerDispatch, profile, landmarkTBps: lmkTBps, checkErrorOverTol: err };
 }
 
 /** Each dispatch of a decode step alone, into preallocated buffers (where the step's time goes). */
@@ -192,9 +194,9 @@ async function decodeProfile(be: WebGpuBackend, io: { qr: Tensor; lmk: Tensor; l
   const rk = { ...sp, topkMode: 'rank' as const };
   const scanR = () => be.run(hsaSelect, rk, [qr.arg(), io.lmk.arg(), cs.arg(), ci.arg()]);
   const mergeR = () => be.run(hsaSelect, { ...rk, pass: 'merge' }, [cs.arg(), ci.arg(), idx.arg(), w.arg(), sel.arg()]);
-  const scanT = () => be.run(hsaSelect, { ...sp, topkMode: 'threshold' }, [qr.arg(), io.lmk.arg(), cs.arg(), ci.arg()]);
+  const scanT = () => be.run(hsaSelect, { ...sp, topkMode: 'bound' }, [qr.arg(), io.lmk.arg(), cs.arg(), ci.arg()]);
   const scanF32 = () => be.run(hsaSelect, { ...sp, lmkDtype: 'f32' }, [qr.arg(), io.lmk32.arg(), cs.arg(), ci.arg()]);
-  const mergeT = () => be.run(hsaSelect, { ...sp, topkMode: 'threshold', pass: 'merge' }, [cs.arg(), ci.arg(), idx.arg(), w.arg(), sel.arg()]);
+  const mergeT = () => be.run(hsaSelect, { ...sp, topkMode: 'bound', pass: 'merge' }, [cs.arg(), ci.arg(), idx.arg(), w.arg(), sel.arg()]);
   const blocks = (f: number) => {
     const bp = { ...sp, blockLen: blockLen * f };
     return [() => be.run(hsaSelect, bp, [qr.arg(), io.lmk.arg(), cs.arg(), ci.arg()]), () => be.run(hsaSelect, { ...bp, pass: 'merge' }, [cs.arg(), ci.arg(), idx.arg(), w.arg(), sel.arg()])];
@@ -214,7 +216,7 @@ async function decodeProfile(be: WebGpuBackend, io: { qr: Tensor; lmk: Tensor; l
   // the fixed cost of a dependent dispatch: one workgroup adding one number
   const tiny = () => be.run(hsaPlaneSum, { n: 1, planes: 1 }, [planes.arg(), out.arg()]);
   const res: Record<string, number> = {};
-  for (const [name, f] of [['scan', scan], ['merge', merge], ['scanThreshold', scanT], ['scanF32Landmarks', scanF32], ['mergeThreshold', mergeT], ['scanRank', scanR], ['mergeRank', mergeR], ['scanHalfBlocks', scanHalf], ['mergeHalfBlocks', mergeHalf], ['scanDoubleBlocks', scanDouble], ['mergeDoubleBlocks', mergeDouble], ['scanQuadBlocks', scanQuad], ['mergeQuadBlocks', mergeQuad], ['chunkAttentionPartDecode', attnDecode(4)], ['planeSum4', sum4], ['chunkAttentionPartDecode16', attnDecode(K)], ['chunkAttentionPartDecodeAll', attnDecode(1)], ['chunkAttentionPart', attnOf({ variant: 'head' })], ['chunkAttentionPartTile', attnOf({ variant: 'tile' })], ['planeSum', sum], ['tinyDispatch', tiny], ['none', () => {}]] as const) {
+  for (const [name, f] of [['scan', scan], ['merge', merge], ['scanBound', scanT], ['scanF32Landmarks', scanF32], ['mergeBound', mergeT], ['scanRank', scanR], ['mergeRank', mergeR], ['scanHalfBlocks', scanHalf], ['mergeHalfBlocks', mergeHalf], ['scanDoubleBlocks', scanDouble], ['mergeDoubleBlocks', mergeDouble], ['scanQuadBlocks', scanQuad], ['mergeQuadBlocks', mergeQuad], ['chunkAttentionPartDecode', attnDecode(4)], ['planeSum4', sum4], ['chunkAttentionPartDecode16', attnDecode(K)], ['chunkAttentionPartDecodeAll', attnDecode(1)], ['chunkAttentionPart', attnOf({ variant: 'head' })], ['chunkAttentionPartTile', attnOf({ variant: 'tile' })], ['planeSum', sum], ['tinyDispatch', tiny], ['none', () => {}]] as const) {
     res[name] = (await timeGpu(be, f, DECODE_ITERS)).medianMs;
   }
   for (const t of [cs, ci, idx, w, sel, planes, out, qr]) t.dispose();

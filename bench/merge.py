@@ -28,6 +28,10 @@ if name == "attention":
             rec["ratios"][f"decode_{o['context']}"]["chunk_attention_head_vs_tile"] = o["chunkAttentionTile"]["medianMs"] / o["chunkAttention"]["medianMs"]
         if "retrievalRank" in o:
             rec["ratios"][f"decode_{o['context']}"]["retrieval_threshold_vs_rank"] = o["retrievalRank"]["medianMs"] / o["retrieval"]["medianMs"]
+        # the subgroup top-k (v5) against the previous default (v4, bound), retrieval alone and the whole step
+        if "retrievalBound" in o:
+            rec["ratios"][f"decode_{o['context']}"]["retrieval_v4_over_v5"] = o["retrievalBound"]["medianMs"] / o["retrieval"]["medianMs"]
+            rec["ratios"][f"decode_{o['context']}"]["step_v4_over_v5"] = o["stepBound"]["medianMs"] / o["step"]["medianMs"]
         if "chunkAttentionPartPerDispatch" in o:
             rec["ratios"][f"decode_{o['context']}"]["chunk_attention_parts_bound_vs_one_a_dispatch"] = o["chunkAttentionPartPerDispatch"]["medianMs"] / o["chunkAttention"]["medianMs"]
         rec["ratios"][f"decode_{o['context']}"]["step_min_ms"] = o["step"]["minMs"]

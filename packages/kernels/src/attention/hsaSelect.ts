@@ -35,7 +35,9 @@ import { defineUniforms } from '../core/uniforms.js';
 import { hsaFusionWeightsRef } from './hsaFusion.ref.js';
 import { type HsaRetrievalParams, hsaLandmarkScoresRef, hsaSlots, retrievalForward, topkRow, validSlots } from './hsaRetrieval.ref.js';
 import { hsaSelectBoundWgsl, hsaSelectWgsl, type SelectBoundShape, type SelectMode, selectBoundBytes } from './hsaSelect.wgsl.js';
-import { hsaMergeWgsl, hsaScan4Wgsl, SCAN_WG, scanTileRows } from './hsaSelectScan.wgsl.js';
+import { hsaMergeWgsl, hsaScan4Wgsl, SCAN_WG, scanEntry, scanTileRows } from './hsaSelectScan.wgsl.js';
+import { hsaMergeSgWgsl, SG_MERGE_MAX, sgTopkUnsupported } from './hsaSelectSubgroup.wgsl.js';
+import { finalizeParWgsl } from './hsaSelectTopk.wgsl.js';
 
 /** Largest k_eff and retrieval head size the selection kernels compile. */
 export const SELECT_MAX_K = 128;
@@ -47,10 +49,12 @@ export interface HsaSelectParams extends HsaRetrievalParams {
   /** chunks per scan block (scan and merge) */
   blockLen: number;
   /**
-   * the decode passes' workgroup top-k: `bound` (default, v4: the merge bounded by the block heads),
-   * `threshold` (v3: each offer bounds its k-th first) or `rank` (v2)
+   * the decode passes' workgroup top-k: `subgroup` (v5, the default where sgTopkUnsupported allows:
+   * subgroup sorts and binary searches, hsaSelectSubgroup.wgsl.ts), `bound` (v4, the default
+   * elsewhere: the merge bounded by the block heads), `threshold` (v3: each offer bounds its k-th
+   * first) or `rank` (v2)
    */
-  topkMode?: 'rank' | 'threshold' | 'bound';
+  topkMode?: 'rank' | 'threshold' | 'bound' | 'subgroup';
   /**
    * landmark storage (scan pass): f32 (default) or packed bf16 (half the bytes the decode scan reads;
    * needs dr a multiple of 8 and the vec4 scan: the adapter's 256 invocations)
@@ -148,6 +152,11 @@ export const hsaSelect: Kernel<HsaSelectParams> = {
     if (bf16 && !(p.pass === 'scan' && wide && p.dr % 8 === 0)) {
       throw new ArgumentError(`hsaRetrieval: bf16 landmarks need the decode block scan with dr a multiple of 8 (pass ${p.pass}, dr ${p.dr})`);
     }
+    const sgWhy = sgTopkUnsupported(caps);
+    if (p.topkMode === 'subgroup' && sgWhy !== null) throw new ArgumentError(`hsaRetrieval: the subgroup top-k cannot run here: ${sgWhy}`);
+    // v5 where it can run (the merge: ≤ 256 lists a row and their k best within its segments)
+    const sgMode = wide && (p.topkMode ?? (sgWhy === null ? 'subgroup' : 'bound')) === 'subgroup';
+    const sg = sgMode && (p.pass === 'scan' || (nblocks <= SCAN_WG && k * Math.min(k, nblocks) <= SG_MERGE_MAX));
     const threshold = wide && p.topkMode !== 'rank';
     const bound = threshold && p.topkMode !== 'threshold';
     const vec4 = fv >= 2;
@@ -157,10 +166,16 @@ export const hsaSelect: Kernel<HsaSelectParams> = {
         ? () => hsaSelectBoundWgsl(bounded, lmkHeader)
         : () => hsaSelectWgsl({ mode: p.pass, WG, KMAX, DR: p.dr, vec4 }, lmkHeader)
       : p.pass === 'merge'
-        ? () => hsaMergeWgsl(KMAX, header, threshold, bound)
-        : () => hsaScan4Wgsl({ KMAX, DR: p.dr, RT, threshold, pipelined: bound, bf16 }, header.replace(/lmk: array<(f32|u32)>/, bf16 ? 'lmk: array<vec4<u32>>' : 'lmk: array<vec4<f32>>'));
+        ? sg
+          ? () => hsaMergeSgWgsl(KMAX, header, finalizeParWgsl(KMAX), scanEntry(true))
+          : () => hsaMergeWgsl(KMAX, header, threshold, bound)
+        : () =>
+            hsaScan4Wgsl(
+              { KMAX, DR: p.dr, RT, threshold, pipelined: bound, bf16, subgroup: sg },
+              header.replace(/lmk: array<(f32|u32)>/, bf16 ? 'lmk: array<vec4<u32>>' : 'lmk: array<vec4<f32>>'),
+            );
     return {
-      key: `hsaSelect:${p.pass}:${WG}:${KMAX}:${p.dr}:${wide}:${RT}:${bound ? 'bound' : threshold ? 'thr' : 'rank'}:${bf16 ? 'bf16' : 'f32'}:v${fv}${bounded ? `:${bounded.CB}` : ''}`,
+      key: `hsaSelect:${p.pass}:${WG}:${KMAX}:${p.dr}:${wide}:${RT}:${sg ? 'sg' : bound ? 'bound' : threshold ? 'thr' : 'rank'}:${bf16 ? 'bf16' : 'f32'}:v${fv}${bounded ? `:${bounded.CB}` : ''}`,
       code,
       buffers: bufs,
       uniforms: U.pack({

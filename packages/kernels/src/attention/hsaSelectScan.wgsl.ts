@@ -10,6 +10,7 @@
  *     slots.
  */
 import { WGSL_LINEAR_WORKGROUP } from '../core/program.js';
+import { SG_ENABLE, sgTopkOfferWgsl } from './hsaSelectSubgroup.wgsl.js';
 import { finalizeParWgsl, groupBound, TOPK_WG, topkWgsl } from './hsaSelectTopk.wgsl.js';
 
 export const SCAN_WG = TOPK_WG;
@@ -25,6 +26,8 @@ export interface Scan4Shape {
   pipelined?: boolean;
   /** landmarks packed bf16 (lmk: array<vec4<u32>>, 8 values a load); else f32 (vec4<f32>, 4 a load) */
   bf16?: boolean;
+  /** v5: the top-k on subgroups (hsaSelectSubgroup.wgsl.ts) instead of rank counting */
+  subgroup?: boolean;
 }
 
 /** Chunks per tile that fit the workgroup memory left by the top-k lists and the query. */
@@ -62,11 +65,13 @@ function tileCode(DV: number, TV: number, bf16: boolean) {
   };
 }
 
-const ENTRY = `@compute @workgroup_size(${SCAN_WG})
+/** The decode passes' entry; with `sg`, the subgroup builtins too (sl, sgs). */
+export const scanEntry = (sg = false) => `@compute @workgroup_size(${SCAN_WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
+        @builtin(local_invocation_index) lid: u32${sg ? ',\n        @builtin(subgroup_invocation_id) sl: u32, @builtin(subgroup_size) sgs: u32' : ''}) {
   let wgi = ${WGSL_LINEAR_WORKGROUP};
   if (wgi >= u.nwg) { return; }`;
+const ENTRY = scanEntry();
 
 /** v4's tile loop: the next tile's loads are issued before this tile's sums and offer. */
 function pipelinedLoop(t: ReturnType<typeof tileCode>, RT: number): string {
@@ -90,13 +95,13 @@ export function hsaScan4Wgsl(c: Scan4Shape, header: string): string {
   // words a chunk row: DR/4 vec4<f32> or DR/8 vec4<u32> of packed bf16
   const DV = DR / (c.bf16 ? 8 : 4);
   const tile = tileCode(DV, RT * DV, c.bf16 === true);
-  return /* wgsl */ `
+  return /* wgsl */ `${c.subgroup ? SG_ENABLE : ''}
 ${header}
-${topkWgsl(KMAX, c.threshold)}
+${c.subgroup ? sgTopkOfferWgsl(KMAX) : topkWgsl(KMAX, c.threshold)}
 var<workgroup> qv: array<vec4<f32>, ${DR / 4}>;
 var<workgroup> part: array<f32, ${RT * (DV + 1)}>;
-${ENTRY}
-  let blk = wgi % u.nblocks;
+${scanEntry(c.subgroup)}
+${c.subgroup ? '  SL = sl; SGS = sgs;\n' : ''}  let blk = wgi % u.nblocks;
   let row = wgi / u.nblocks;
   let t = row / u.hr;
   let h = row % u.hr;

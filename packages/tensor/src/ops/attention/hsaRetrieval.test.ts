@@ -6,7 +6,7 @@ import { expectClose, freshSeed, randF32, testBackends, toF64 } from '../../test
 import { cast } from '../cast.js';
 import { hsaRetrieval } from './hsaRetrieval.js';
 
-type Case = Omit<HsaRetrievalParams, 'scale'> & { blockLen?: number; topkMode?: 'rank' | 'threshold'; ties?: boolean; flat?: boolean; bf16?: boolean; fusedVersion?: 1 | 2 | 3 };
+type Case = Omit<HsaRetrievalParams, 'scale'> & { blockLen?: number; topkMode?: 'rank' | 'threshold' | 'bound' | 'subgroup'; ties?: boolean; flat?: boolean; bf16?: boolean; fusedVersion?: 1 | 2 | 3 };
 
 const base = { s: 16, hr: 2, hk: 2, dr: 8, topk: 3, mode: 'softmax' as const };
 const CASES: Case[] = [
@@ -47,9 +47,16 @@ const CASES: Case[] = [
   // every score equal (a zero query): the chunk order decides, and the k − 1 best blocks' whole lists
   // (19 · 20 + 1 candidates) overflow the one compaction: offered 256 at a time
   { ...base, t: 1, chunks: 3000, s: 4, topk: 20, posOffset: 12000, dr: 8, blockLen: 32, flat: true },
+  // the subgroup merge (v5) over fewer lists than k (24 lists of 40: several entries an invocation),
+  // and where k's lists overflow its segments (47 lists of 40: the v4 merge after the v5 scan); only
+  // 7 chunks visible of 2000 (live NEG entries of invisible chunks fill the lists)
+  { ...base, t: 1, chunks: 3000, s: 4, topk: 40, posOffset: 12000, dr: 8, blockLen: 128 },
+  { ...base, t: 2, chunks: 3000, s: 4, topk: 40, posOffset: 12000, dr: 8, blockLen: 64, ties: true },
+  { ...base, t: 1, chunks: 2000, s: 4, topk: 16, posOffset: 30, dr: 8, blockLen: 100 },
 ];
-// the previous top-ks (v2: rank counting of every candidate; v3: each offer bounded first) on every
-// case with a block scan
+// the previous top-ks (v2: rank counting of every candidate; v3: each offer bounded first; v4: the
+// merge bounded by the block heads, the default without subgroups) on every case with a block scan
+// (the default where the adapter has subgroups, SwiftShader's included: v5 on subgroups)
 // bf16 landmarks: read packed by the decode scan (dr 64, with several tiles a block), else as an f32 copy
 // (the fused pass; dr 12)
 const BF16: Case[] = [
@@ -60,7 +67,7 @@ const BF16: Case[] = [
 ];
 // (the block scan: blockLen, or few rows over many chunks; the fused cases over 2000 chunks are not)
 const SCANNED = CASES.filter((c) => c.blockLen !== undefined || (c.chunks > 1024 && c.t * c.hr < 256));
-const RANK: Case[] = [...SCANNED.map((c) => ({ ...c, topkMode: 'rank' as const })), ...SCANNED.map((c) => ({ ...c, topkMode: 'threshold' as const }))];
+const RANK: Case[] = (['rank', 'threshold', 'bound'] as const).flatMap((topkMode) => SCANNED.map((c) => ({ ...c, topkMode })));
 
 describe.each(testBackends())('hsaRetrieval on %s', (_name, makeBackend) => {
   it.each([...CASES, ...RANK, ...BF16])('%j', async (c) => {
@@ -156,5 +163,24 @@ describe('hsaSelect fused versions', () => {
     expect(hsaSelect.program(p, PORTABLE_CAPS).key).toMatch(/:v1$/);
     expect(hsaSelect.program({ ...p, dr: 8 }, PORTABLE_CAPS).key).toMatch(/:v3:1024$/);
     expect(hsaSelect.program({ ...p, dr: 8, fusedVersion: 2 }, PORTABLE_CAPS).key).toMatch(/:v2$/);
+  });
+});
+
+describe('hsaSelect decode top-k', () => {
+  const p = { t: 1, chunks: 3000, s: 4, hr: 2, hk: 2, dr: 8, topk: 16, mode: 'softmax' as const, posOffset: 12000, pass: 'scan' as const, blockLen: 100 };
+  const sg = (size: number) => ({ ...PORTABLE_CAPS, subgroups: true, subgroupMinSize: size, subgroupMaxSize: size });
+  it('v5 (subgroups) is the default where they are, v4 elsewhere; asking for v5 without them is a typed error', () => {
+    expect(hsaSelect.program(p, sg(32)).key).toContain(':sg:');
+    expect(hsaSelect.program({ ...p, pass: 'merge' }, sg(4)).key).toContain(':sg:');
+    expect(hsaSelect.program(p, PORTABLE_CAPS).key).toContain(':bound:');
+    expect(hsaSelect.program({ ...p, topkMode: 'bound' }, sg(32)).key).toContain(':bound:');
+    expect(() => hsaSelect.program({ ...p, topkMode: 'subgroup' }, PORTABLE_CAPS)).toThrow(ArgumentError);
+    // subgroup sizes that vary, or are not powers of two, are not taken
+    expect(() => hsaSelect.program({ ...p, topkMode: 'subgroup' }, { ...sg(8), subgroupMaxSize: 12 })).toThrow(/powers of two/);
+  });
+  it('the merge keeps v4 where the k best lists overflow its segments or a row has over 256 lists', () => {
+    expect(hsaSelect.program({ ...p, pass: 'merge', topk: 40, blockLen: 64 }, sg(32)).key).toContain(':bound:');
+    expect(hsaSelect.program({ ...p, pass: 'merge', blockLen: 8 }, sg(32)).key).toContain(':bound:');
+    expect(hsaSelect.program({ ...p, pass: 'merge', topk: 40, blockLen: 128 }, sg(32)).key).toContain(':sg:');
   });
 });
