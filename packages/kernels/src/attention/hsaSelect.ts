@@ -37,7 +37,6 @@ import { type HsaRetrievalParams, hsaLandmarkScoresRef, hsaSlots, retrievalForwa
 import { hsaSelectBoundWgsl, hsaSelectWgsl, type SelectBoundShape, type SelectMode, selectBoundBytes } from './hsaSelect.wgsl.js';
 import { hsaMergeWgsl, hsaScan4Wgsl, SCAN_WG, scanEntry, scanTileRows } from './hsaSelectScan.wgsl.js';
 import { hsaMergeSgWgsl, SG_MERGE_MAX, sgTopkUnsupported } from './hsaSelectSubgroup.wgsl.js';
-import { finalizeParWgsl } from './hsaSelectTopk.wgsl.js';
 
 /** Largest k_eff and retrieval head size the selection kernels compile. */
 export const SELECT_MAX_K = 128;
@@ -152,11 +151,15 @@ export const hsaSelect: Kernel<HsaSelectParams> = {
     if (bf16 && !(p.pass === 'scan' && wide && p.dr % 8 === 0)) {
       throw new ArgumentError(`hsaRetrieval: bf16 landmarks need the decode block scan with dr a multiple of 8 (pass ${p.pass}, dr ${p.dr})`);
     }
-    const sgWhy = sgTopkUnsupported(caps);
+    // the subgroup top-k's lists: k rounded up to a power of two (≥ 2)
+    const KS = Math.max(2, 2 ** Math.ceil(Math.log2(Math.max(k, 1))));
+    const sgWhy = sgTopkUnsupported(caps, KS);
     if (p.topkMode === 'subgroup' && sgWhy !== null) throw new ArgumentError(`hsaRetrieval: the subgroup top-k cannot run here: ${sgWhy}`);
-    // v5 where it can run (the merge: ≤ 256 lists a row and their k best within its segments)
+    // v5 where it can run (lists of KMAX ≤ the subgroup size): the scan over blocks of one tile (over
+    // more, v4's bounded offers after the first took less time on the H200: 36 against 48 µs at 16M
+    // tokens), the merge where it stages the row's lists (≤ SG_MERGE_MAX entries)
     const sgMode = wide && (p.topkMode ?? (sgWhy === null ? 'subgroup' : 'bound')) === 'subgroup';
-    const sg = sgMode && (p.pass === 'scan' || (nblocks <= SCAN_WG && k * Math.min(k, nblocks) <= SG_MERGE_MAX));
+    const sg = sgMode && (p.pass === 'scan' ? p.blockLen <= RT : nblocks * KS <= SG_MERGE_MAX) ? caps.subgroupMinSize : 0;
     const threshold = wide && p.topkMode !== 'rank';
     const bound = threshold && p.topkMode !== 'threshold';
     const vec4 = fv >= 2;
@@ -167,15 +170,15 @@ export const hsaSelect: Kernel<HsaSelectParams> = {
         : () => hsaSelectWgsl({ mode: p.pass, WG, KMAX, DR: p.dr, vec4 }, lmkHeader)
       : p.pass === 'merge'
         ? sg
-          ? () => hsaMergeSgWgsl(KMAX, header, finalizeParWgsl(KMAX), scanEntry(true))
+          ? () => hsaMergeSgWgsl(sg, KS, header, scanEntry(true))
           : () => hsaMergeWgsl(KMAX, header, threshold, bound)
         : () =>
             hsaScan4Wgsl(
-              { KMAX, DR: p.dr, RT, threshold, pipelined: bound, bf16, subgroup: sg },
+              { KMAX, DR: p.dr, RT, threshold, pipelined: bound, bf16, subgroup: sg ? { size: sg, list: KS } : undefined },
               header.replace(/lmk: array<(f32|u32)>/, bf16 ? 'lmk: array<vec4<u32>>' : 'lmk: array<vec4<f32>>'),
             );
     return {
-      key: `hsaSelect:${p.pass}:${WG}:${KMAX}:${p.dr}:${wide}:${RT}:${sg ? 'sg' : bound ? 'bound' : threshold ? 'thr' : 'rank'}:${bf16 ? 'bf16' : 'f32'}:v${fv}${bounded ? `:${bounded.CB}` : ''}`,
+      key: `hsaSelect:${p.pass}:${WG}:${KMAX}:${p.dr}:${wide}:${RT}:${sg ? `sg${sg}` : bound ? 'bound' : threshold ? 'thr' : 'rank'}:${bf16 ? 'bf16' : 'f32'}:v${fv}${bounded ? `:${bounded.CB}` : ''}`,
       code,
       buffers: bufs,
       uniforms: U.pack({

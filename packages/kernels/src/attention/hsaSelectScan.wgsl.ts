@@ -26,8 +26,8 @@ export interface Scan4Shape {
   pipelined?: boolean;
   /** landmarks packed bf16 (lmk: array<vec4<u32>>, 8 values a load); else f32 (vec4<f32>, 4 a load) */
   bf16?: boolean;
-  /** v5: the top-k on subgroups (hsaSelectSubgroup.wgsl.ts) instead of rank counting */
-  subgroup?: boolean;
+  /** v5 (blocks of one tile): the top-k on subgroups of `size`, lists of `list` (hsaSelectSubgroup.wgsl.ts) */
+  subgroup?: { size: number; list: number };
 }
 
 /** Chunks per tile that fit the workgroup memory left by the top-k lists and the query. */
@@ -95,13 +95,15 @@ export function hsaScan4Wgsl(c: Scan4Shape, header: string): string {
   // words a chunk row: DR/4 vec4<f32> or DR/8 vec4<u32> of packed bf16
   const DV = DR / (c.bf16 ? 8 : 4);
   const tile = tileCode(DV, RT * DV, c.bf16 === true);
+  // the best list: the subgroup top-k's list 0, else bS / bI
+  const [BS, BI] = c.subgroup ? ['lS', 'lI'] : ['bS', 'bI'];
   return /* wgsl */ `${c.subgroup ? SG_ENABLE : ''}
 ${header}
-${c.subgroup ? sgTopkOfferWgsl(KMAX) : topkWgsl(KMAX, c.threshold)}
+${c.subgroup ? sgTopkOfferWgsl(c.subgroup.size, c.subgroup.list) : topkWgsl(KMAX, c.threshold)}
 var<workgroup> qv: array<vec4<f32>, ${DR / 4}>;
 var<workgroup> part: array<f32, ${RT * (DV + 1)}>;
-${scanEntry(c.subgroup)}
-${c.subgroup ? '  SL = sl; SGS = sgs;\n' : ''}  let blk = wgi % u.nblocks;
+${scanEntry(!!c.subgroup)}
+${c.subgroup ? '  sgInit(sl);\n' : ''}  let blk = wgi % u.nblocks;
   let row = wgi / u.nblocks;
   let t = row / u.hr;
   let h = row % u.hr;
@@ -130,8 +132,8 @@ ${c.pipelined ? '    tc = tn;\n    n = nn;' : ''}
   }
   if (lid < u.k) {
     let o = (row * u.nblocks + blk) * u.k + lid;
-    candS[o] = bS[lid];
-    candI[o] = select(bI[lid], 0xffffffffu, bI[lid] >= u.chunks);
+    candS[o] = ${BS}[lid];
+    candI[o] = select(${BI}[lid], 0xffffffffu, ${BI}[lid] >= u.chunks);
   }
 }`;
 }

@@ -1,33 +1,33 @@
 /**
- * WGSL top-k of the decode retrieval on subgroups (hsaSelect's `topkMode: 'subgroup'`, v5): no
- * workgroup atomics per candidate, no serial counts over all candidates.
- *   offer (scan, a tile of ≤ 256 chunks): candidates no better than the list's k-th drop out; each
- *     subgroup with a live one sorts its lanes' candidates (bitonic, subgroupShuffleXor) and writes
- *     them as a sorted segment; every live candidate and list entry then counts the entries better
- *     than it in each other sorted run by binary search (log2 steps a run) and moves to that rank.
- *   merge: the top k of nb sorted lists lie in the k lists with the best heads (a list whose head is
- *     beaten by k other heads has nothing in the top k), so the heads are ranked as above, the k best
- *     lists loaded as sorted segments and their entries ranked by binary search: three barriers and
- *     two rounds of loads, whatever nb.
+ * WGSL top-k of the decode retrieval on subgroups (hsaSelect's `topkMode: 'subgroup'`, v5): sorted
+ * lists of KM entries (k rounded up to a power of two ≥ 2, ≤ the subgroup size SG) merged pairwise by bitonic
+ * steps between lanes (subgroupShuffleXor), no per-candidate atomics and no serial counts.
+ *   offer (scan, a tile of 256 chunks): candidates no better than the list's k-th drop out; each
+ *     subgroup sorts its SG candidates (bitonic) and keeps its best KM as a list; the running list and
+ *     the 256/SG subgroup lists are merged as a tree (a level a barrier; a merge of two lists: lane i
+ *     takes the better of A[i] and B[KM−1−i], a bitonic sequence holding the best KM, and sorts it in
+ *     log2 KM steps).
+ *   merge: the nb lists of a row staged in workgroup memory and merged as the same tree; the slot rules
+ *     (valid slots most recent first: a bitonic sort by chunk index) and the fusion weights
+ *     (subgroupMax / subgroupAdd / subgroupInclusiveAdd) in one subgroup.
  * Order: score descending, ties by lower chunk index (topkWgsl's `better`); the empty list holds
- * (NEG, 2³²−k … 2³²−1); a dropped or empty candidate is (NEG, 2³²−1) and never written. The result
- * is the rank top-k's (a strict total order decides every place).
- * Needs the `subgroups` feature, full subgroups of a power-of-two size ≥ 4 dividing 256
- * (sgTopkUnsupported).
+ * (NEG, 2³²−k … 2³²−1), dropped or empty entries are (NEG, 2³²−1). The top k is the rank top-k's.
+ * Needs the `subgroups` feature with one subgroup size SG, a power of two from 4 to 256, and KM ≤ SG
+ * (sgTopkUnsupported); the merge stages nb·KM ≤ SG_MERGE_MAX entries.
  */
 import type { DeviceCaps } from '../core/program.js';
 
 export const SG_WG = 256;
-/** Largest k·min(k, nb) of the merge's segments (workgroup memory: 8 bytes an entry). */
-export const SG_MERGE_MAX = 1024;
+/** Most entries (lists × KM) the merge stages in workgroup memory (8 bytes each). */
+export const SG_MERGE_MAX = 2048;
 
-/** Why the subgroup top-k cannot run on a device (null when it can). */
-export function sgTopkUnsupported(caps: DeviceCaps): string | null {
+/** Why the subgroup top-k cannot run on a device for lists of KM (null when it can). */
+export function sgTopkUnsupported(caps: DeviceCaps, KM: number): string | null {
   if (!caps.subgroups) return 'no subgroups';
-  const lo = caps.subgroupMinSize;
-  const hi = caps.subgroupMaxSize ?? lo;
-  const ok = (n: number) => n >= 4 && Number.isInteger(Math.log2(n)) && SG_WG % n === 0;
-  if (!ok(lo) || !ok(hi)) return `subgroup sizes ${lo}–${hi} are not powers of two from 4 to ${SG_WG}`;
+  const sg = caps.subgroupMinSize;
+  if ((caps.subgroupMaxSize ?? sg) !== sg) return `subgroup size not fixed (${sg}–${caps.subgroupMaxSize})`;
+  if (!(sg >= 4 && sg <= SG_WG && Number.isInteger(Math.log2(sg)))) return `subgroup size ${sg} is not a power of two from 4 to ${SG_WG}`;
+  if (KM > sg) return `lists of ${KM} do not fit subgroups of ${sg}`;
   if (caps.maxInvocations < SG_WG) return `needs ${SG_WG} invocations a workgroup`;
   return null;
 }
@@ -35,154 +35,156 @@ export function sgTopkUnsupported(caps: DeviceCaps): string | null {
 export const SG_ENABLE = 'enable subgroups;\ndiagnostic(off, subgroup_uniformity);';
 
 /**
- * Module pieces: `better`, the list bS/bI, the segments segS/segI (256 entries), sgSort (bitonic,
- * best first, within the subgroup), cntBetter (entries of a sorted run better than (s, i)) and the
- * entry's private SL (lane) / SGS (subgroup size).
+ * Module pieces for subgroups of SG lanes and lists of KM: `better`, the lists lS/lI (NL lists),
+ * the lane SL and subgroup index G (private, set by sgInit), sgSort (the subgroup's SG entries, best
+ * first in lane order), sgClean (sorts each KM-lane group holding a bitonic sequence) and sgTree (merges
+ * lists 0 … n−1 into list 0, a barrier a level).
  */
-export const sgTopkCommon = (KMAX: number, segLen: number): string => /* wgsl */ `
+export function sgTopkCommon(SG: number, KM: number, NL: number): string {
+  const pairs = SG / KM;
+  return /* wgsl */ `
 const NEG = -3.0e38;
 const DEAD = 0xffffffffu;
+const SG = ${SG}u;
+const KM = ${KM}u;
+const FAN = ${2 * pairs}u;
 fn better(s: f32, i: u32, t: f32, j: u32) -> bool { return s > t || (s == t && i < j); }
-var<workgroup> bS: array<f32, ${KMAX}>;
-var<workgroup> bI: array<u32, ${KMAX}>;
-var<workgroup> segS: array<f32, ${segLen}>;
-var<workgroup> segI: array<u32, ${segLen}>;
+var<workgroup> lS: array<f32, ${NL * KM}>;
+var<workgroup> lI: array<u32, ${NL * KM}>;
+var<workgroup> nSg: atomic<u32>;
 var<private> SL: u32;
-var<private> SGS: u32;
-// bitonic sort of the subgroup's (s, i), best first in lane order
-fn sgSort(s0: f32, i0: u32) -> vec2<u32> {
-  var s = s0; var i = i0;
-  for (var size = 2u; size <= SGS; size <<= 1u) {
-    let desc = (SL & size) == 0u;
-    for (var st = size >> 1u; st > 0u; st >>= 1u) {
-      let os = subgroupShuffleXor(s, st);
-      let oi = subgroupShuffleXor(i, st);
-      let ob = better(os, oi, s, i);
-      if (select(!ob, ob, ((SL & st) == 0u) == desc)) { s = os; i = oi; }
+var<private> G: u32;
+struct Ent { s: f32, i: u32 }
+// the subgroup index G (0 … 256/SG − 1, in arrival order); call once, uniformly, before any barrier's use of G
+fn sgInit(sl: u32) {
+  SL = sl;
+  var a = 0u;
+  if (SL == 0u) { a = atomicAdd(&nSg, 1u); }
+  G = subgroupBroadcast(a, 0u);
+}
+fn xchg(e: Ent, st: u32, desc: bool) -> Ent {
+  let o = Ent(subgroupShuffleXor(e.s, st), subgroupShuffleXor(e.i, st));
+  let ob = better(o.s, o.i, e.s, e.i);
+  if (select(!ob, ob, ((SL & st) == 0u) == desc)) { return o; }
+  return e;
+}
+fn sgSort(e0: Ent) -> Ent {
+  var e = e0;
+  for (var size = 2u; size <= SG; size <<= 1u) {
+    for (var st = size >> 1u; st > 0u; st >>= 1u) { e = xchg(e, st, (SL & size) == 0u); }
+  }
+  return e;
+}
+fn sgClean(e0: Ent) -> Ent {
+  var e = e0;
+  for (var st = KM >> 1u; st > 0u; st >>= 1u) { e = xchg(e, st, true); }
+  return e;
+}
+fn ent(o: u32, ok: bool) -> Ent { if (ok) { return Ent(lS[o], lI[o]); } return Ent(NEG, DEAD); }
+fn best(x: Ent, y: Ent) -> Ent { if (better(x.s, x.i, y.s, y.i)) { return x; } return y; }
+// lists 0 … n − 1 (sorted, KM entries each) merged into list 0, FAN lists a level (a subgroup a group:
+// each KM-lane group merges a pair, then the groups' lists are merged by halving within the subgroup)
+fn sgTree(n: u32) {
+  let q = SL / KM;
+  let i = SL % KM;
+  for (var st = 1u; st < n; st *= FAN) {
+    let ng = (n + FAN * st - 1u) / (FAN * st);
+    for (var g0 = 0u; g0 < ng; g0 += ${SG_WG / SG}u) {
+      let a = (g0 + G) * FAN * st;
+      let l0 = a + 2u * q * st;
+      let l1 = l0 + st;
+      var e = sgClean(best(ent(min(l0, n - 1u) * KM + i, l0 < n), ent(min(l1, n - 1u) * KM + KM - 1u - i, l1 < n)));
+      for (var hq = ${Math.floor(pairs / 2)}u; hq > 0u; hq >>= 1u) {
+        let o = Ent(subgroupShuffle(e.s, (q + hq) * KM + KM - 1u - i), subgroupShuffle(e.i, (q + hq) * KM + KM - 1u - i));
+        e = sgClean(best(e, o));
+      }
+      if (q == 0u && g0 + G < ng) { lS[a * KM + i] = e.s; lI[a * KM + i] = e.i; }
     }
+    workgroupBarrier();
   }
-  return vec2<u32>(bitcast<u32>(s), i);
-}
-// entries of segS/segI[b, b + n) (sorted best first) better than (s, i)
-fn segBetter(b: u32, n: u32, s: f32, i: u32) -> u32 {
-  var lo = 0u; var hi = n;
-  while (lo < hi) { let m = (lo + hi) >> 1u; if (better(segS[b + m], segI[b + m], s, i)) { lo = m + 1u; } else { hi = m; } }
-  return lo;
-}
-// entries of the list bS/bI better than (s, i)
-fn listBetter(s: f32, i: u32) -> u32 {
-  var lo = 0u; var hi = u.k;
-  while (lo < hi) { let m = (lo + hi) >> 1u; if (better(bS[m], bI[m], s, i)) { lo = m + 1u; } else { hi = m; } }
-  return lo;
-}
-fn topkInit(lid: u32) {
-  if (lid < u.k) { bS[lid] = NEG; bI[lid] = 0xffffffffu - (u.k - 1u - lid); }
-  workgroupBarrier();
 }`;
-
-/** The scan's offer (topkOffer's signature): one tile's candidates into the list. */
-export const sgTopkOfferWgsl = (KMAX: number): string => /* wgsl */ `
-${sgTopkCommon(KMAX, SG_WG)}
-var<workgroup> nSeg: atomic<u32>;
-fn topkOffer(lid: u32, has: bool, s0: f32, i0: u32) {
-  let live0 = has && better(s0, i0, bS[u.k - 1u], bI[u.k - 1u]);
-  var s = NEG; var i = DEAD; var g = 0u;
-  let any = subgroupAny(live0);
-  if (any) {
-    let r = sgSort(select(NEG, s0, live0), select(DEAD, i0, live0));
-    s = bitcast<f32>(r.x); i = r.y;
-    var a = 0u;
-    if (SL == 0u) { a = atomicAdd(&nSeg, 1u); }
-    g = subgroupBroadcast(a, 0u);
-    segS[g * SGS + SL] = s; segI[g * SGS + SL] = i;
-  }
-  workgroupBarrier();
-  let ns = atomicLoad(&nSeg);
-  let live = any && i != DEAD;
-  var rank = SL;
-  if (live) {
-    for (var h = 0u; h < ns; h++) { if (h != g) { rank += segBetter(h * SGS, SGS, s, i); } }
-    rank += listBetter(s, i);
-  }
-  let mine = lid < u.k;
-  let ls = bS[min(lid, u.k - 1u)]; let li = bI[min(lid, u.k - 1u)];
-  var lr = lid;
-  if (mine && ns > 0u) {
-    for (var h = 0u; h < ns; h++) { lr += segBetter(h * SGS, SGS, ls, li); }
-  }
-  workgroupBarrier();
-  if (live && rank < u.k) { bS[rank] = s; bI[rank] = i; }
-  if (mine && lr < u.k && lr != lid) { bS[lr] = ls; bI[lr] = li; }
-  if (lid == 0u) { atomicStore(&nSeg, 0u); }
-  workgroupBarrier();
-}`;
+}
 
 /**
- * The merge (hsaMergeWgsl's place): `header` declares u, candS, candI, idx, w, sel; `finalize` is
- * finalizeParWgsl's text (reads bS/bI). Rows with more than 256 lists or k·min(k, nb) over
- * SG_MERGE_MAX use the other merge (hsaSelect.ts decides).
+ * The scan's top-k for hsaScan4Wgsl over blocks of one tile (topkInit / topkOffer; the block's best
+ * list is list 0 after the offer): each subgroup's sorted best KM, merged as the tree.
  */
-export function hsaMergeSgWgsl(KMAX: number, header: string, finalize: string, entry: string): string {
+export function sgTopkOfferWgsl(SG: number, KM: number): string {
+  return /* wgsl */ `
+${sgTopkCommon(SG, KM, SG_WG / SG)}
+fn topkInit(lid: u32) {}
+fn topkOffer(lid: u32, has: bool, s0: f32, i0: u32) {
+  let e = sgSort(Ent(select(NEG, s0, has), select(DEAD, i0, has)));
+  if (SL < KM) { lS[G * KM + SL] = e.s; lI[G * KM + SL] = e.i; }
+  workgroupBarrier();
+  sgTree(${SG_WG / SG}u);
+}`;
+}
+
+/**
+ * The merge (hsaMergeWgsl's place): `header` declares u, candS, candI, idx, w, sel; `entry` opens main
+ * with lid, wgi, sl. Used where a row's nb lists of KM fit SG_MERGE_MAX (hsaSelect.ts decides).
+ */
+export function hsaMergeSgWgsl(SG: number, KM: number, header: string, entry: string): string {
   return /* wgsl */ `${SG_ENABLE}
 ${header}
-${sgTopkCommon(KMAX, SG_MERGE_MAX)}
-${finalize}
-var<workgroup> chosen: array<u32, ${KMAX}>;
-var<workgroup> nSeg: atomic<u32>;
-${entry}
-  let row = wgi;
-  SL = sl; SGS = sgs;
-  topkInit(lid);
-  let nb = u.ncand / u.k;
-  let L = min(u.k, nb);
-  // 1. the heads: the L best lists (dead heads, empty blocks', choose nothing)
-  let hb = lid < nb;
-  let ho = row * u.ncand + min(lid, nb - 1u) * u.k;
-  var hs = select(NEG, candS[ho], hb); var hi = select(DEAD, candI[ho], hb);
-  if (hi == DEAD) { hs = NEG; }
-  let r = sgSort(hs, hi);
-  hs = bitcast<f32>(r.x); hi = r.y;
-  var a = 0u;
-  if (SL == 0u) { a = atomicAdd(&nSeg, 1u); }
-  let g = subgroupBroadcast(a, 0u);
-  segS[g * SGS + SL] = hs; segI[g * SGS + SL] = hi;
-  if (lid < u.k) { chosen[lid] = DEAD; }
-  workgroupBarrier();
-  let ns = ${SG_WG}u / SGS;
-  if (hi != DEAD) {
-    var rank = SL;
-    for (var h = 0u; h < ns; h++) { if (h != g) { rank += segBetter(h * SGS, SGS, hs, hi); } }
-    if (rank < L) { chosen[rank] = hi / u.blockLen; }
-  }
-  workgroupBarrier();
-  // 2. the chosen lists' entries as L sorted segments of k
-  let ne = L * u.k;
-  for (var e = lid; e < ne; e += ${SG_WG}u) {
-    let b = chosen[e / u.k];
-    var s = NEG; var c = DEAD;
-    if (b != DEAD) { let o = row * u.ncand + b * u.k + e % u.k; s = candS[o]; c = candI[o]; }
-    segS[e] = select(s, NEG, c == DEAD); segI[e] = c;
-  }
-  workgroupBarrier();
-  // 3. each live entry's rank among them (binary search in the other L − 1 segments)
-  var rs: array<f32, ${SG_MERGE_MAX / SG_WG}>;
-  var ri: array<u32, ${SG_MERGE_MAX / SG_WG}>;
-  var rr: array<u32, ${SG_MERGE_MAX / SG_WG}>;
-  for (var q = 0u; q < ${SG_MERGE_MAX / SG_WG}u; q++) {
-    let e = lid + q * ${SG_WG}u;
-    rr[q] = DEAD;
-    if (e < ne && segI[e] != DEAD) {
-      let s = segS[e]; let c = segI[e];
-      let own = e / u.k;
-      var rank = e % u.k;
-      for (var h = 0u; h < L; h++) { if (h != own) { rank += segBetter(h * u.k, u.k, s, c); } }
-      rs[q] = s; ri[q] = c; rr[q] = rank;
+${sgTopkCommon(SG, KM, SG_MERGE_MAX / KM)}
+// −∞ (a private variable: a constant's bitcast would be folded and refused)
+var<private> NINF_BITS: u32 = 0xff800000u;
+// bitonic sort of each KM-lane group by key, descending (keys of valid slots distinct)
+fn keySort(k0: u32, s0: f32) -> vec2<u32> {
+  var k = k0; var s = s0;
+  for (var size = 2u; size <= KM; size <<= 1u) {
+    for (var st = size >> 1u; st > 0u; st >>= 1u) {
+      let ok = subgroupShuffleXor(k, st); let os = subgroupShuffleXor(s, st);
+      let desc = (SL & size) == 0u || size == KM;
+      if (select((ok < k), (ok > k), ((SL & st) == 0u) == desc)) { k = ok; s = os; }
     }
   }
-  for (var q = 0u; q < ${SG_MERGE_MAX / SG_WG}u; q++) {
-    if (rr[q] < u.k) { bS[rr[q]] = rs[q]; bI[rr[q]] = ri[q]; }
+  return vec2<u32>(k, bitcast<u32>(s));
+}
+${entry}
+  let row = wgi;
+  sgInit(sl);
+  let nb = u.ncand / u.k;
+  for (var e = lid; e < nb * KM; e += ${SG_WG}u) {
+    let j = e % KM;
+    var s = NEG; var c = DEAD;
+    if (j < u.k) { let o = row * u.ncand + (e / KM) * u.k + j; s = candS[o]; c = candI[o]; }
+    lS[e] = select(s, NEG, c == DEAD); lI[e] = c;
   }
   workgroupBarrier();
-  finalizePar(lid, row / u.hr, row % u.hr);
+  sgTree(nb);
+  // slot rules and fusion weights: lane j of each subgroup's first KM lanes (the same in every subgroup, G 0 writes)
+  let j = SL % KM;
+  let t = row / u.hr;
+  let h = row % u.hr;
+  let valid = validSlots(u.posOffset + t);
+  let r = keySort(select(0u, lI[j] + 1u, j < valid), lS[j]);
+  let sj = select(0.0, bitcast<f32>(r.y), j < valid);
+  let inK = j < u.k && SL < KM;
+  let live = inK && j < valid && sj > NEG;
+  let x = select(-1.0e7, sj + f32(j) * u.posDecay, live);
+  let any = subgroupAny(live);
+  var wj = 0.0;
+  if (u.stick != 0u) {
+    let cum = subgroupInclusiveAdd(select(0.0, select(log(1.0 + exp(sj)), sj, sj > 15.0), live));
+    wj = select(0.0, exp(sj - cum), live);
+  } else {
+    let m = subgroupMax(select(-1.0e7, x, inK));
+    let e = exp(x - m);
+    let z = subgroupAdd(select(0.0, e, inK));
+    wj = select(e / z, 0.0, !any);
+  }
+  if (G == 0u && inK) {
+    sel[row * u.k + j] = select(bitcast<f32>(NINF_BITS), sj, live);
+    let c = select(0, i32(r.x) - 1, j < valid);
+    for (var g = 0u; g < u.hk; g++) {
+      if (u.hr == 1u || g == h) {
+        idx[(t * u.hk + g) * u.k + j] = c;
+        w[(t * u.hk + g) * u.k + j] = wj;
+      }
+    }
+  }
 }`;
 }
