@@ -33,11 +33,12 @@ export interface HsaRetrievalOptions {
   /** force the block scan (chunks per block); default: blocks only for few rows over many chunks */
   blockLen?: number;
   /**
-   * the block scan's and merge's workgroup top-k (WebGPU): `bound` (default: the merge offers only
-   * candidates as good as a bound from the blocks' heads, v4), `threshold` (each offer bounds its k-th
-   * first, v3) or `rank` (v2); the same result
+   * the block scan's and merge's workgroup top-k (WebGPU): `subgroup` (v5, the default where the
+   * adapter's subgroups hold a list of k: bitonic sorts and merges between lanes), `bound` (the
+   * default elsewhere: the merge offers only candidates as good as a bound from the blocks' heads,
+   * v4), `threshold` (each offer bounds its k-th first, v3) or `rank` (v2); the same result
    */
-  topkMode?: 'rank' | 'threshold' | 'bound';
+  topkMode?: 'rank' | 'threshold' | 'bound' | 'subgroup';
   /**
    * WebGPU, prefill (fused pass): the selection's version, 3 (default where dr is a multiple of 4:
    * a bounded rank selection), 2 (per-invocation lists over vec4 landmark loads) or 1 (scalar loads,
