@@ -110,7 +110,7 @@ async function decodeCase(be: WebGpuBackend, L: number) {
   // beside the default (decode variant v5, 4 slots a workgroup, memory parts bound together): the
   // head variant (the previous default), v5 over one slot and over all slots a workgroup, the tile
   // variant (16 heads a workgroup, v2) and one dispatch a memory part (4M and 16M: several parts)
-  const baselines = { narrow: { decodeWorkgroup: 'narrow' }, head: { variant: 'head' }, decode16: { slotSplit: 16 }, decodeAll: { slotSplit: 1 }, tile: { variant: 'tile' }, partPerDispatch: { partsPerDispatch: 1 } } as const;
+  const baselines = { head: { variant: 'head' }, decode16: { slotSplit: 16 }, decodeAll: { slotSplit: 1 }, tile: { variant: 'tile' }, partPerDispatch: { partsPerDispatch: 1 } } as const;
   const attnOf = (o: object) => () => hsaChunkAttention(q, mem.ks, mem.vs, r0.idx, r0.w, { chunkSize: S, ...o });
   for (const [name, o] of Object.entries(baselines)) {
     const out = attnOf(o)();
@@ -144,8 +144,6 @@ async function decodeCase(be: WebGpuBackend, L: number) {
   const stepPartPerDispatch = await timeGpu(be, () => dispose(step(baselines.partPerDispatch)), DECODE_ITERS);
   // the whole step with the previous default chunk attention (head variant: a workgroup a slot, planes summed)
   const stepHead = await timeGpu(be, () => dispose(step(baselines.head)), DECODE_ITERS);
-  // the whole step with the 256-invocation decode variant (v5: 4 planes and their sum; the default before v6)
-  const stepNarrow = await timeGpu(be, () => dispose(step(baselines.narrow)), DECODE_ITERS);
   // the whole step with the previous default retrieval (v4, topkMode 'bound': rank counting in workgroup memory)
   const stepBound = await timeGpu(be, () => dispose(step({}, others.bound)), DECODE_ITERS);
   const scan = await timeGpu(be, () => {
@@ -164,7 +162,7 @@ async function decodeCase(be: WebGpuBackend, L: number) {
   const attnBase: Record<string, Awaited<ReturnType<typeof timeGpu>>> = {};
   for (const [name, o] of Object.entries(baselines)) attnBase[name] = await timeGpu(be, () => attnOf(o)().dispose(), DECODE_ITERS);
   const lmkTBps = (C * HK * DR * 2) / (scan.medianMs * 1e-3) / 1e12;
-  console.error(`decode ${L}: step ${total.medianMs.toFixed(4)} ms (head variant ${stepHead.medianMs.toFixed(4)} ms; a part a dispatch ${stepPartPerDispatch.medianMs.toFixed(4)} ms; retrieval ${scan.medianMs.toFixed(4)} ms, with f32 landmarks ${scanF32.medianMs.toFixed(4)} ms, v4 top-k ${scanBound.medianMs.toFixed(4)} ms; step with it ${stepBound.medianMs.toFixed(4)} ms, with the narrow chunk attention ${stepNarrow.medianMs.toFixed(4)} ms, ${lmkTBps.toFixed(2)} TB/s of landmarks; chunk attention ${attn.medianMs.toFixed(4)} ms, head ${attnBase.head.medianMs.toFixed(4)} ms, decode a slot a workgroup ${attnBase.decode16.medianMs.toFixed(4)} ms, over all slots ${attnBase.decodeAll.medianMs.toFixed(4)} ms, tile ${attnBase.tile.medianMs.toFixed(4)} ms, a part a dispatch ${attnBase.partPerDispatch.medianMs.toFixed(4)} ms), check ${err.toFixed(3)}`);
+  console.error(`decode ${L}: step ${total.medianMs.toFixed(4)} ms (head variant ${stepHead.medianMs.toFixed(4)} ms; a part a dispatch ${stepPartPerDispatch.medianMs.toFixed(4)} ms; retrieval ${scan.medianMs.toFixed(4)} ms, with f32 landmarks ${scanF32.medianMs.toFixed(4)} ms, v4 top-k ${scanBound.medianMs.toFixed(4)} ms; step with it ${stepBound.medianMs.toFixed(4)} ms, ${lmkTBps.toFixed(2)} TB/s of landmarks; chunk attention ${attn.medianMs.toFixed(4)} ms, head ${attnBase.head.medianMs.toFixed(4)} ms, decode a slot a workgroup ${attnBase.decode16.medianMs.toFixed(4)} ms, over all slots ${attnBase.decodeAll.medianMs.toFixed(4)} ms, tile ${attnBase.tile.medianMs.toFixed(4)} ms, a part a dispatch ${attnBase.partPerDispatch.medianMs.toFixed(4)} ms), check ${err.toFixed(3)}`);
   const profile = await decodeProfile(be, { qr, lmk, lmk32, q, ...mem }, pos);
   // the whole step once more, last: it measured ±20% apart between runs where its parts did not
   const created1 = be.pool.created;
@@ -172,7 +170,7 @@ async function decodeCase(be: WebGpuBackend, L: number) {
   console.error(`decode ${L}: buffers created while timing the step first ${createdFirst}, last ${be.pool.created - created1}`);
   for (const t of [lmk, lmk32, qr, q, ...mem.ks, ...mem.vs]) t.dispose();
   dispose(r0);
-  return { context: L, chunks: C, parts: mem.ks.length, step: total, stepLast, stepHead, stepPartPerDispatch, stepBound, stepNarrow, chunkAttentionNarrow: attnBase.narrow, retrieval: scan, retrievalF32Landmarks: scanF32, retrievalBound: scanBound, chunkAttention: attn, chunkAttentionHead: attnBase.head, chunkAttentionDecode16: attnBase.decode16, chunkAttentionDecodeAll: attnBase.decodeAll, chunkAttentionTile: attnBase.tile, chunkAttentionPartPerDispatch: attnBase.partPerDispatch, profile, landmarkTBps: lmkTBps, checkErrorOverTol: err };
+  return { context: L, chunks: C, parts: mem.ks.length, step: total, stepLast, stepHead, stepPartPerDispatch, stepBound, retrieval: scan, retrievalF32Landmarks: scanF32, retrievalBound: scanBound, chunkAttention: attn, chunkAttentionHead: attnBase.head, chunkAttentionDecode16: attnBase.decode16, chunkAttentionDecodeAll: attnBase.decodeAll, chunkAttentionTile: attnBase.tile, chunkAttentionPartPerDispatch: attnBase.partPerDispatch, profile, landmarkTBps: lmkTBps, checkErrorOverTol: err };
 }
 
 /** Each dispatch of a decode step alone, into preallocated buffers (where the step's time goes). */
@@ -214,12 +212,11 @@ async function decodeProfile(be: WebGpuBackend, io: { qr: Tensor; lmk: Tensor; l
   // the decode variant (v5): 4 slots a workgroup (the default; 4 planes), one (16 planes), all (straight into out, no sum)
   const attnDecode = (jsplit: number) => () => be.run(hsaChunkAttentionForward, { ...ap, jsplit, variant: 'decode' }, [io.q.arg(), io.ks[0].arg(), io.vs[0].arg(), idx.arg(), w.arg(), jsplit === 1 ? out.arg() : planes.arg()]);
   const sum = () => be.run(hsaPlaneSum, { n: HQ * D, planes: K }, [planes.arg(), out.arg()]);
-  const attnWide = () => be.run(hsaChunkAttentionForward, { ...ap, jsplit: 1, variant: 'decode', decodeWg: 1024 }, [io.q.arg(), io.ks[0].arg(), io.vs[0].arg(), idx.arg(), w.arg(), out.arg()]);
   const sum4 = () => be.run(hsaPlaneSum, { n: HQ * D, planes: 4 }, [planes.arg(), out.arg()]);
   // the fixed cost of a dependent dispatch: one workgroup adding one number
   const tiny = () => be.run(hsaPlaneSum, { n: 1, planes: 1 }, [planes.arg(), out.arg()]);
   const res: Record<string, number> = {};
-  for (const [name, f] of [['scan', scan], ['merge', merge], ['scanBound', scanT], ['scanF32Landmarks', scanF32], ['mergeBound', mergeT], ['scanRank', scanR], ['mergeRank', mergeR], ['scanHalfBlocks', scanHalf], ['mergeHalfBlocks', mergeHalf], ['scanDoubleBlocks', scanDouble], ['mergeDoubleBlocks', mergeDouble], ['scanQuadBlocks', scanQuad], ['mergeQuadBlocks', mergeQuad], ['chunkAttentionPartDecodeWide', attnWide], ['chunkAttentionPartDecode', attnDecode(4)], ['planeSum4', sum4], ['chunkAttentionPartDecode16', attnDecode(K)], ['chunkAttentionPartDecodeAll', attnDecode(1)], ['chunkAttentionPart', attnOf({ variant: 'head' })], ['chunkAttentionPartTile', attnOf({ variant: 'tile' })], ['planeSum', sum], ['tinyDispatch', tiny], ['none', () => {}]] as const) {
+  for (const [name, f] of [['scan', scan], ['merge', merge], ['scanBound', scanT], ['scanF32Landmarks', scanF32], ['mergeBound', mergeT], ['scanRank', scanR], ['mergeRank', mergeR], ['scanHalfBlocks', scanHalf], ['mergeHalfBlocks', mergeHalf], ['scanDoubleBlocks', scanDouble], ['mergeDoubleBlocks', mergeDouble], ['scanQuadBlocks', scanQuad], ['mergeQuadBlocks', mergeQuad], ['chunkAttentionPartDecode', attnDecode(4)], ['planeSum4', sum4], ['chunkAttentionPartDecode16', attnDecode(K)], ['chunkAttentionPartDecodeAll', attnDecode(1)], ['chunkAttentionPart', attnOf({ variant: 'head' })], ['chunkAttentionPartTile', attnOf({ variant: 'tile' })], ['planeSum', sum], ['tinyDispatch', tiny], ['none', () => {}]] as const) {
     res[name] = (await timeGpu(be, f, DECODE_ITERS)).medianMs;
   }
   for (const t of [cs, ci, idx, w, sel, planes, out, qr]) t.dispose();

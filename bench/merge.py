@@ -32,10 +32,6 @@ if name == "attention":
         if "retrievalBound" in o:
             rec["ratios"][f"decode_{o['context']}"]["retrieval_v4_over_v5"] = o["retrievalBound"]["medianMs"] / o["retrieval"]["medianMs"]
             rec["ratios"][f"decode_{o['context']}"]["step_v4_over_v5"] = o["stepBound"]["medianMs"] / o["step"]["medianMs"]
-        # the 256-invocation chunk attention (v5, 4 planes and their sum) against the wide default (v6)
-        if "stepNarrow" in o:
-            rec["ratios"][f"decode_{o['context']}"]["step_narrow_over_wide"] = o["stepNarrow"]["medianMs"] / o["step"]["medianMs"]
-            rec["ratios"][f"decode_{o['context']}"]["chunk_attention_narrow_over_wide"] = o["chunkAttentionNarrow"]["medianMs"] / o["chunkAttention"]["medianMs"]
         if "chunkAttentionPartPerDispatch" in o:
             rec["ratios"][f"decode_{o['context']}"]["chunk_attention_parts_bound_vs_one_a_dispatch"] = o["chunkAttentionPartPerDispatch"]["medianMs"] / o["chunkAttention"]["medianMs"]
         rec["ratios"][f"decode_{o['context']}"]["step_min_ms"] = o["step"]["minMs"]

@@ -31,7 +31,7 @@ import { defineUniforms } from '../core/uniforms.js';
 import { headRatio, weightedSum } from './common.js';
 import { CHUNK_WG, type ChunkTile, chunkWords, hsaChunkAttentionHeadWgsl, hsaChunkAttentionWgsl } from './hsaChunkAttention.wgsl.js';
 import { checkChunkAttention, chunkProbs, type HsaChunkAttentionParams } from './hsaChunkAttention.ref.js';
-import { DECODE_WG, DECODE_WG_WIDE, type DecodeTile, decodeBytes, decodeUnsupported, hsaChunkAttentionDecodeWgsl } from './hsaChunkAttentionDecode.wgsl.js';
+import { DECODE_WG, decodeBytes, decodeUnsupported, hsaChunkAttentionDecodeWgsl } from './hsaChunkAttentionDecode.wgsl.js';
 import { hsaChunkAttentionMmaWgsl, MMA_ROWS, MMA_SUBGROUPS, mmaBytes, mmaDirect } from './hsaChunkAttentionMma.wgsl.js';
 
 export interface HsaChunkAttentionGpuParams extends HsaChunkAttentionParams {
@@ -52,11 +52,6 @@ export interface HsaChunkAttentionGpuParams extends HsaChunkAttentionParams {
    * the head variant over 16-byte words; see decodeUnsupported)
    */
   variant?: 'tile' | 'head' | 'mma' | 'decode';
-  /**
-   * the decode variant's invocations a workgroup: DECODE_WG (256, default) or DECODE_WG_WIDE (1024,
-   * v6: where decodeWide allows; its key rows a pass halved until the workgroup memory fits)
-   */
-  decodeWg?: number;
   /**
    * memory parts bound at once (default 1): arguments [q, memK0 … memK{np−1}, memV0 … memV{np−1}, idx,
    * w, out]; every part but the last holds `perPart` chunks, chunks c0 … c0+cn−1 in all
@@ -125,26 +120,6 @@ export function chunkMmaUnsupported(caps: DeviceCaps, d: number, s: number): str
   if (d % 64 !== 0 || s % 64 !== 0) return `head size ${d} and chunk size ${s} must be multiples of 64`;
   if (mmaBytes(d, s) > caps.maxWorkgroupStorage) return `needs ${mmaBytes(d, s)} bytes of workgroup memory, the device has ${caps.maxWorkgroupStorage}`;
   return null;
-}
-
-/**
- * The decode variant's layout for WG invocations: the most key rows a lane a pass (16, 8, … 1) whose
- * workgroup memory fits maxBytes, or null where none does.
- */
-export function decodeTileFor(c: DecodeTile, WG: number, maxBytes: number): DecodeTile | null {
-  for (const NR of [16, 8, 4, 2, 1]) {
-    const t = { ...c, WG, NR };
-    if (decodeBytes(t) <= maxBytes) return t;
-  }
-  return null;
-}
-
-/**
- * Whether the wide decode layout (v6, DECODE_WG_WIDE invocations: a (token, head)'s 16 slots of 64
- * keys in one workgroup, no plane sum) runs on this device for head size d and chunk size s.
- */
-export function decodeWide(caps: DeviceCaps, d: number, s: number, kv: ChunkTile['kv']): boolean {
-  return caps.maxInvocations >= DECODE_WG_WIDE && decodeUnsupported(d, kv) === null && decodeTileFor({ D: d, S: s, kv }, DECODE_WG_WIDE, caps.maxWorkgroupStorage) !== null;
 }
 
 /** Heads per workgroup and key tile for a head size and chunk size. */
@@ -226,15 +201,12 @@ export const hsaChunkAttentionForward: Kernel<HsaChunkAttentionGpuParams> = {
     const head = p.variant === 'head';
     const mma = p.variant === 'mma';
     const dec = p.variant === 'decode';
-    const decTile = dec ? decodeTileFor({ D: p.d, S: p.s, kv, NP: np }, p.decodeWg ?? DECODE_WG, caps.maxWorkgroupStorage) : null;
     if (dec) {
       const why = decodeUnsupported(p.d, kv);
       if (why) throw new ArgumentError(`hsaChunkAttention: the decode variant cannot run here (${why})`);
-      const wg = p.decodeWg ?? DECODE_WG;
-      if (wg !== DECODE_WG && wg !== DECODE_WG_WIDE) throw new ArgumentError(`hsaChunkAttention: decodeWg must be ${DECODE_WG} or ${DECODE_WG_WIDE}, got ${wg}`);
-      const bytes = decodeBytes(decTile ?? { D: p.d, S: p.s, kv, NP: np, WG: wg, NR: 1 });
-      if (!decTile || caps.maxInvocations < wg) {
-        throw new ArgumentError(`hsaChunkAttention: the decode variant needs ${bytes} bytes of workgroup memory and ${wg} invocations`);
+      const bytes = decodeBytes({ D: p.d, S: p.s, kv, NP: np });
+      if (bytes > caps.maxWorkgroupStorage || caps.maxInvocations < DECODE_WG) {
+        throw new ArgumentError(`hsaChunkAttention: the decode variant needs ${bytes} bytes of workgroup memory and ${DECODE_WG} invocations`);
       }
     }
     if (mma) {
@@ -250,10 +222,10 @@ export const hsaChunkAttentionForward: Kernel<HsaChunkAttentionGpuParams> = {
     const wordHeader = () => header.replace(/(mem[KV]\d*): array<(f32|u32)>/g, (_, n: string, ty: string) => `${n}: array<vec4<${ty}>>`);
     const sg = caps.subgroupMaxSize ?? 32;
     return {
-      key: `${head ? 'hsaChunkAttention:head' : dec ? `hsaChunkAttention:decode${decTile?.WG}x${decTile?.NR}` : mma ? `hsaChunkAttention:mma${sg}` : `hsaChunkAttention:${tile.HB}x${tile.KT}`}:d${p.d}:s${p.s}:${kv}:np${np}`,
+      key: `${head ? 'hsaChunkAttention:head' : dec ? 'hsaChunkAttention:decode' : mma ? `hsaChunkAttention:mma${sg}` : `hsaChunkAttention:${tile.HB}x${tile.KT}`}:d${p.d}:s${p.s}:${kv}:np${np}`,
       code: () =>
         dec
-          ? hsaChunkAttentionDecodeWgsl(decTile as DecodeTile, wordHeader())
+          ? hsaChunkAttentionDecodeWgsl({ D: p.d, S: p.s, kv, NP: np }, wordHeader())
           : head
           ? hsaChunkAttentionHeadWgsl({ D: p.d, S: p.s, kv, NP: np }, header)
           : mma

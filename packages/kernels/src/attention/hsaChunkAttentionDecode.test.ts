@@ -6,9 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { ArgumentError } from '../core/errors.js';
 import { PORTABLE_CAPS } from '../core/program.js';
-import { H200_MMA_CAPS } from '../test-utils/caps.js';
-import { decodeTileFor, decodeWide, hsaChunkAttentionForward } from './hsaChunkAttention.js';
-import { DECODE_WG, DECODE_WG_WIDE, decodeBytes, decodeLayout, decodeUnsupported } from './hsaChunkAttentionDecode.wgsl.js';
+import { hsaChunkAttentionForward } from './hsaChunkAttention.js';
+import { DECODE_WG, decodeBytes, decodeLayout, decodeUnsupported } from './hsaChunkAttentionDecode.wgsl.js';
 
 const P = { t: 1, hq: 32, hk: 2, d: 128, s: 64, chunks: 9, k: 16, jsplit: 4, variant: 'decode' as const };
 
@@ -46,22 +45,5 @@ describe('hsaChunkAttention decode variant', () => {
     expect(hsaChunkAttentionForward.program({ ...P, k: 5, chunks: 1000, jsplit: 1 }, PORTABLE_CAPS).key).toBe(a.key);
     expect(a.code()).toContain('array<vec4<f32>>');
     expect(hsaChunkAttentionForward.program({ ...P, kv: 'bf16' }, PORTABLE_CAPS).code()).toContain('memK: array<vec4<u32>>');
-  });
-
-  it('the wide layout (1024 invocations) where the device allows it: a (token, head)\'s 16 slots of 64 keys in one workgroup', () => {
-    expect(decodeWide(PORTABLE_CAPS, 128, 64, 'bf16')).toBe(false);
-    expect(decodeWide(H200_MMA_CAPS, 128, 64, 'bf16')).toBe(true);
-    const t = decodeTileFor({ D: 128, S: 64, kv: 'bf16' }, DECODE_WG_WIDE, H200_MMA_CAPS.maxWorkgroupStorage);
-    expect(t?.NR).toBe(8);
-    const L = decodeLayout(t ?? { D: 128, S: 64, kv: 'bf16' });
-    expect(L.ROWS).toBe(16 * 64);
-    expect(L.RP).toBeLessThanOrEqual(DECODE_WG_WIDE);
-    expect(L.LANES * L.DW).toBeLessThanOrEqual(DECODE_WG_WIDE);
-    const wide = hsaChunkAttentionForward.program({ ...P, kv: 'bf16', jsplit: 1, decodeWg: DECODE_WG_WIDE }, H200_MMA_CAPS);
-    expect(wide.key).toContain('decode1024x8');
-    expect(wide.code()).toContain('@workgroup_size(1024)');
-    // not on the portable limits, and only the two sizes
-    expect(() => hsaChunkAttentionForward.program({ ...P, kv: 'bf16', decodeWg: DECODE_WG_WIDE }, PORTABLE_CAPS)).toThrow(/1024 invocations/);
-    expect(() => hsaChunkAttentionForward.program({ ...P, kv: 'bf16', decodeWg: 512 }, H200_MMA_CAPS)).toThrow(/decodeWg must be/);
   });
 });

@@ -26,30 +26,22 @@ export interface DecodeTile {
   kv: ChunkTile['kv'];
   /** K and V memory parts bound (default 1) */
   NP?: number;
-  /** invocations a workgroup (default DECODE_WG; DECODE_WG_WIDE where the device allows) */
-  WG?: number;
-  /** key rows a lane loads in one pass (default up to 16) */
-  NR?: number;
 }
-
-/** The wide layout (v6): 1024 invocations, all 16 slots of a (token, head) in one workgroup, no plane sum. */
-export const DECODE_WG_WIDE = 1024;
 
 const pow2Floor = (n: number): number => 2 ** Math.floor(Math.log2(Math.max(1, n)));
 
 /** The variant's layout for a head size and chunk size. */
 export function decodeLayout(c: DecodeTile) {
   const { D, S } = c;
-  const WG = c.WG ?? DECODE_WG;
   const VPW = c.kv === 'f32' ? 4 : 8;
   const DW = D / VPW;
-  const LANES = Math.floor(WG / DW);
-  const NR = Math.min(DW, c.NR ?? 16);
+  const LANES = Math.floor(DECODE_WG / DW);
+  const NR = Math.min(DW, 16);
   const RP = LANES * NR;
-  const GS = Math.max(1, Math.min(WG, Math.floor(GROUP_ROWS / S)));
-  const TS = pow2Floor(Math.floor(WG / GS));
+  const GS = Math.max(1, Math.min(DECODE_WG, Math.floor(GROUP_ROWS / S)));
+  const TS = pow2Floor(Math.floor(DECODE_WG / GS));
   const PZ = Math.max(RP * (DW + 1), LANES * D);
-  return { WG, VPW, DW, LANES, NR, RP, GS, ROWS: GS * S, TS, PZ };
+  return { VPW, DW, LANES, NR, RP, GS, ROWS: GS * S, TS, PZ };
 }
 
 /** Why the decode variant cannot run for head size d (null when it can): whole 16-byte words a row. */
@@ -61,7 +53,7 @@ export function decodeUnsupported(d: number, kv: ChunkTile['kv']): string | null
 /** Workgroup memory of the decode variant in bytes. */
 export function decodeBytes(c: DecodeTile): number {
   const L = decodeLayout(c);
-  return 4 * (c.D + L.ROWS + L.PZ + L.WG + 3 * L.GS);
+  return 4 * (c.D + L.ROWS + L.PZ + DECODE_WG + 3 * L.GS);
 }
 
 /** Word → floats: lo4 / hi4 of a packed word (f16 / bf16), or the f32 word itself. */
@@ -80,7 +72,7 @@ export function hsaChunkAttentionDecodeWgsl(c: DecodeTile, header: string): stri
   const { D, S } = c;
   const NP = c.NP ?? 1;
   const L = decodeLayout(c);
-  const { WG, DW, LANES, NR, RP, GS, ROWS, TS } = L;
+  const { DW, LANES, NR, RP, GS, ROWS, TS } = L;
   const f32 = c.kv === 'f32';
   const W = f32 ? 'vec4<f32>' : 'vec4<u32>';
   const zero = `${W}()`;
@@ -105,11 +97,11 @@ ${loads}
 var<workgroup> qs: array<vec4<f32>, ${D / 4}>;
 var<workgroup> ps: array<f32, ${ROWS}>;
 var<workgroup> pz: array<f32, ${L.PZ}>;
-var<workgroup> red: array<f32, ${WG}>;
+var<workgroup> red: array<f32, ${DECODE_WG}>;
 var<workgroup> slotB: array<u32, ${GS}>;
 var<workgroup> slotP: array<u32, ${GS}>;
 var<workgroup> slotF: array<f32, ${GS}>;
-@compute @workgroup_size(${WG})
+@compute @workgroup_size(${DECODE_WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
   var wgi = ${WGSL_LINEAR_WORKGROUP};
@@ -120,7 +112,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let t = wgi / u.hq;
   let nj = (u.k - min(js, u.k) + u.jsplit - 1u) / u.jsplit;
   let g = h / u.ratio;
-  for (var i = lid; i < ${D / 4}u; i += ${WG}u) {
+  for (var i = lid; i < ${D / 4}u; i += ${DECODE_WG}u) {
     let o = (t * u.hq + h) * ${D}u + 4u * i;
     qs[i] = vec4<f32>(q[o], q[o + 1u], q[o + 2u], q[o + 3u]) * u.scale;
   }
@@ -180,7 +172,7 @@ ${vs.map((i) => `      if (r + ${i * LANES}u < rows) {\n  ${accumulate(`y${i}`, 
 ${(f32 ? [0, 1, 2, 3].map((i) => `    pz[ln * ${D}u + 4u * wd + ${i}u] = acc0[${i}];`) : [0, 1, 2, 3, 4, 5, 6, 7].map((i) => `    pz[ln * ${D}u + 8u * wd + ${i}u] = ${i < 4 ? `acc0[${i}]` : `acc1[${i - 4}]`};`)).join('\n')}
   }
   workgroupBarrier();
-  for (var d = lid; d < ${D}u; d += ${WG}u) {
+  for (var d = lid; d < ${D}u; d += ${DECODE_WG}u) {
     var s = 0.0;
     for (var r = 0u; r < ${LANES}u; r++) { s += pz[r * ${D}u + d]; }
     let a = (u.plane0 + js) * u.planeSize + (t * u.hq + h) * ${D}u + d;

@@ -4,18 +4,7 @@
  * prefill ([T, ...]) and decode (T = 1) against a memory of any length: the memory may be a list of
  * parts (each within one binding), processed in order into the same output.
  */
-import {
-  ArgumentError,
-  CHUNK_FIXED_BUFFERS,
-  chunkDecodeUnsupported,
-  chunkMmaUnsupported,
-  DECODE_WG,
-  DECODE_WG_WIDE,
-  decodeWide,
-  hsaChunkAttentionForward,
-  hsaPlaneSum,
-  ShapeError,
-} from '@hsa/kernels';
+import { ArgumentError, CHUNK_FIXED_BUFFERS, chunkDecodeUnsupported, chunkMmaUnsupported, hsaChunkAttentionForward, hsaPlaneSum, ShapeError } from '@hsa/kernels';
 import { fmtShape, Tensor } from '../../tensor.js';
 import { expectDtype, sameBackend } from '../guards.js';
 
@@ -48,12 +37,6 @@ export interface HsaChunkAttentionOptions {
    * 1: no planes, no second dispatch)
    */
   slotSplit?: number;
-  /**
-   * the decode variant's workgroup: `wide` (v6, 1024 invocations: ⌊1024 / S⌋ slots a workgroup, so
-   * k ≤ 16 slots of S = 64 need no planes and no second dispatch; where decodeWide allows, the
-   * default there) or `narrow` (256 invocations, the portable one)
-   */
-  decodeWorkgroup?: 'wide' | 'narrow';
 }
 
 /** Chunk count of each memory part [Ci·S, Hk, D], after checking shapes and dtypes. */
@@ -134,9 +117,7 @@ export function hsaChunkAttention(
   // the decode variant: about 256 rows (slot × key) a workgroup, all of its key loads in one pass
   // (H200, 1M-16M tokens, k 16, S 64: 4 slots a workgroup took 0.55-0.65x the time of one slot a
   // workgroup, and of the head variant; bench/attention)
-  const wide = variant === 'decode' && (options.decodeWorkgroup ?? (decodeWide(q.backend.caps, d, s, kv) ? 'wide' : 'narrow')) === 'wide';
-  const decodeWg = wide ? DECODE_WG_WIDE : DECODE_WG;
-  const perWg = variant === 'decode' ? Math.max(1, Math.floor(decodeWg / s)) : 1;
+  const perWg = variant === 'decode' ? Math.max(1, Math.floor(256 / s)) : 1;
   const jsplit = t * hk < 256 && k > 1 ? Math.max(1, Math.min(k, options.slotSplit ?? Math.ceil(k / perWg))) : 1;
   const split = jsplit > 1;
   // allocated before the first dispatch (a buffer freed in between could be reused)
@@ -147,7 +128,7 @@ export function hsaChunkAttention(
     const mv = group.map((j) => vs[j].contiguous());
     const cn = group.reduce((n, j) => n + chunks[j], 0);
     const target = planes ?? out;
-    const p = { ...base, c0, cn, accumulate: !split && i > 0, jsplit, plane0: split ? i * jsplit : 0, np: group.length, perPart: per, decodeWg };
+    const p = { ...base, c0, cn, accumulate: !split && i > 0, jsplit, plane0: split ? i * jsplit : 0, np: group.length, perPart: per };
     q.backend.run(hsaChunkAttentionForward, p, [ins[0].arg(), ...mk.map((x) => x.arg()), ...mv.map((x) => x.arg()), ins[1].arg(), ins[2].arg(), target.arg()]);
     for (const x of [...mk, ...mv]) x.dispose();
     c0 += cn;
