@@ -27,6 +27,7 @@ import {
 import { cast, hsaChunkAttention, hsaRetrieval, hsaRetrievalDecode, Tensor, WebGpuBackend } from '@hsa/tensor';
 import { argValue, backendOptions, gitCommit, lcg, type Timing, timeGpu, writeJson } from './common.js';
 import { D, DR, f64, HK, HQ, K, RET, S } from './attention-shapes.js';
+import { retrievalCheck } from './attention-retrieval.js';
 import { swaCase, swaMmaCheck } from './attention-swa.js';
 import { mmaBackwardCheck, trainCase, trainProfile } from './attention-train.js';
 import { randomTensor } from './fill.js';
@@ -421,6 +422,8 @@ async function main() {
   const mmaChecks = mmaWhy === null ? await mmaCheck(be) : process.argv.includes('--mma-check-head') ? await mmaCheck(be, 'head') : { unsupported: mmaWhy };
   const mmaBackwardChecks = mmaWhy === null && !decodeOnly && !prefillOnly && !swaOnly ? await mmaBackwardCheck(be) : { unsupported: mmaWhy ?? 'not run' };
   const decode = [];
+  // the subgroup top-k against v4 on awkward shapes, before the decode steps are timed
+  const retrievalChecks = prefillOnly || trainOnly || swaOnly || !be.caps.subgroups ? { unsupported: 'not run' } : await retrievalCheck(be);
   // --lengths 4096,1048576: other decode contexts (multiples of S)
   const lengths = argValue('--lengths')?.split(',').map(Number) ?? (quick ? [1 << 17] : [1 << 17, 1 << 20, 1 << 22, 1 << 24]);
   for (const L of prefillOnly || trainOnly || swaOnly ? [] : lengths) decode.push(await decodeCase(be, L));
@@ -468,6 +471,7 @@ async function main() {
     maxStorageBuffersPerStage: be.caps.maxStorageBuffers,
     shapes: { hq: HQ, hk: HK, d: D, dr: DR, s: S, k: K, fusion: 'softmax', decodeKv: 'bf16', prefillKv: mmaWhy === null ? 'f16' : 'f32' },
     mmaChecks,
+    retrievalChecks,
     mmaBackwardChecks,
     swaMmaChecks,
     decode,

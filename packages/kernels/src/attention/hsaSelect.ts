@@ -183,7 +183,7 @@ export const hsaSelect: Kernel<HsaSelectParams> = {
               header.replace(/lmk: array<(f32|u32)>/, bf16 ? 'lmk: array<vec4<u32>>' : 'lmk: array<vec4<f32>>'),
             );
     return {
-      key: `hsaSelect:${p.pass}:${WG}:${KMAX}:${p.dr}:${wide}:${RT}:${sg ? `sg${sg}` : bound ? 'bound' : threshold ? 'thr' : 'rank'}:${bf16 ? 'bf16' : 'f32'}:v${fv}${bounded ? `:${bounded.CB}` : ''}`,
+      key: `hsaSelect:${p.pass}:${WG}:${KMAX}:${p.dr}:${wide}:${RT}:${sg ? `sg${sg}x${KS}` : bound ? 'bound' : threshold ? 'thr' : 'rank'}:${bf16 ? 'bf16' : 'f32'}:v${fv}${bounded ? `:${bounded.CB}` : ''}`,
       code,
       buffers: bufs,
       uniforms: U.pack({

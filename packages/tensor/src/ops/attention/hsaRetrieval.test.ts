@@ -124,6 +124,22 @@ const PACKED = [
   { n: 4, L: 16, s: 16, hr: 2, hk: 2, dr: 4, topk: 2, mode: 'softmax' as const },
 ];
 
+describe.each(testBackends())('hsaRetrieval on %s, one backend for several k', (_name, makeBackend) => {
+  // the programs of one backend's cache: each k its own lists (k 1, 3, 2, 4 share KMAX 4)
+  it('k = 1, 3, 2, 4 in turn over blocks of one tile', async () => {
+    const be = await makeBackend();
+    const seed = freshSeed();
+    const c = { ...base, t: 1, chunks: 1500, s: 4, posOffset: 6000, dr: 8, blockLen: 256 };
+    const qr = randF32(c.t * c.hr * c.dr, seed);
+    const lmk = randF32(c.chunks * c.hr * c.dr, seed + 1);
+    for (const topk of [1, 3, 2, 4]) {
+      const r = hsaRetrieval(Tensor.from(be, qr, [c.t, c.hr, c.dr]), Tensor.from(be, lmk, [c.chunks, c.hr, c.dr]), { chunkSize: c.s, topk, mode: c.mode, hk: c.hk, posOffset: c.posOffset, blockLen: c.blockLen });
+      const f = retrievalForwardRef(toF64(qr), toF64(lmk), { ...c, topk });
+      expect(Array.from(await r.idx.data()), `k=${topk} seed=${seed}`).toEqual(Array.from(f.idx));
+    }
+  });
+});
+
 describe.each(testBackends())('hsaRetrieval of packed sequences on %s', (_name, makeBackend) => {
   it.each(PACKED)('%j = each sequence alone', async (c) => {
     const be = await makeBackend();
@@ -178,9 +194,9 @@ describe('hsaSelect decode top-k', () => {
   const p = { t: 1, chunks: 3000, s: 4, hr: 2, hk: 2, dr: 8, topk: 16, mode: 'softmax' as const, posOffset: 12000, pass: 'scan' as const, blockLen: 100 };
   const sg = (size: number, max = size) => ({ ...PORTABLE_CAPS, subgroups: true, subgroupMinSize: size, subgroupMaxSize: max });
   it('v5 (subgroups) is the default where its lists fit the subgroups, v4 elsewhere; asking for v5 where it cannot run is a typed error', () => {
-    expect(hsaSelect.program(p, sg(32)).key).toContain(':sg32:');
-    expect(hsaSelect.program({ ...p, pass: 'merge' }, sg(16)).key).toContain(':sg16:');
-    expect(hsaSelect.program({ ...p, topk: 4 }, sg(4)).key).toContain(':sg4:');
+    expect(hsaSelect.program(p, sg(32)).key).toContain(':sg32x16:');
+    expect(hsaSelect.program({ ...p, pass: 'merge' }, sg(16)).key).toContain(':sg16x16:');
+    expect(hsaSelect.program({ ...p, topk: 4 }, sg(4)).key).toContain(':sg4x4:');
     // the scan over blocks of more than one tile stays v4
     expect(hsaSelect.program({ ...p, blockLen: 700 }, sg(32)).key).toContain(':bound:');
     expect(hsaSelect.program(p, sg(4)).key).toContain(':bound:');
@@ -190,8 +206,12 @@ describe('hsaSelect decode top-k', () => {
     expect(() => hsaSelect.program({ ...p, topkMode: 'subgroup' }, sg(4))).toThrow(/lists of 16 do not fit subgroups of 4/);
     expect(() => hsaSelect.program({ ...p, topkMode: 'subgroup' }, sg(8, 32))).toThrow(/not fixed/);
   });
+  it('a program for each list length (k 1 and 3 share KMAX 4, not the subgroup lists of 2 and 4)', () => {
+    expect(hsaSelect.program({ ...p, topk: 1 }, sg(4)).key).not.toBe(hsaSelect.program({ ...p, topk: 3 }, sg(4)).key);
+    expect(hsaSelect.program({ ...p, topk: 1, pass: 'merge' }, sg(4)).key).not.toBe(hsaSelect.program({ ...p, topk: 3, pass: 'merge' }, sg(4)).key);
+  });
   it('the merge keeps v4 where a row has more lists than it stages', () => {
     expect(hsaSelect.program({ ...p, pass: 'merge', blockLen: 8 }, sg(32)).key).toContain(':bound:');
-    expect(hsaSelect.program({ ...p, pass: 'merge', blockLen: 24 }, sg(32)).key).toContain(':sg32:');
+    expect(hsaSelect.program({ ...p, pass: 'merge', blockLen: 24 }, sg(32)).key).toContain(':sg32x16:');
   });
 });
