@@ -21,7 +21,7 @@
  * v5 (`topkMode: 'subgroup'`, the default where sgTopkUnsupported allows): the decode passes' top-k on
  * subgroups (bitonic sorts and merges between lanes, hsaSelectSubgroup.wgsl.ts); the scan for blocks
  * of one tile, the merge where it stages a row's lists. On the H200 at 1M tokens: scan 7.2 µs against
- * v4's 11.8, merge 7.2 against 10.5 (bench/probe-topk); the decode step 28.8 µs against 36.0.
+ * v4's 11.8, merge 7.2 against 10.5 (bench/probe-topk); the decode step 27.5 µs against 36.0.
  * fused v2 (prefill; `fusedVersion` 2): the row's query in registers and the landmarks read as
  * vec4 (dr = 4m), the list's k-th entry in registers (a rejected candidate reads no list), and the
  * chunks past the last visible one not visited.
