@@ -55,8 +55,7 @@ export interface HsaSelectParams extends HsaRetrievalParams {
    * the decode passes' workgroup top-k: `subgroup` (v5, the default where sgTopkUnsupported allows:
    * bitonic sorts and merges in subgroups, hsaSelectSubgroup.wgsl.ts; the scan takes it over blocks of
    * one tile and keeps v4 over longer ones), `bound` (v4, the default elsewhere: the merge bounded by
-   * the block heads), `threshold` (v3: each offer bounds its k-th
-   * first) or `rank` (v2)
+   * the block heads), `threshold` (v3: each offer bounds its k-th first) or `rank` (v2)
    */
   topkMode?: 'rank' | 'threshold' | 'bound' | 'subgroup';
   /**
@@ -160,7 +159,7 @@ export const hsaSelect: Kernel<HsaSelectParams> = {
     const KS = Math.max(2, 2 ** Math.ceil(Math.log2(Math.max(k, 1))));
     const sgWhy = sgTopkUnsupported(caps, KS);
     if (p.topkMode === 'subgroup' && sgWhy !== null) throw new ArgumentError(`hsaRetrieval: the subgroup top-k cannot run here: ${sgWhy}`);
-    // v5 where it can run (lists of KMAX ≤ the subgroup size): the scan over blocks of one tile (over
+    // v5 where it can run (lists of KS ≤ the subgroup size): the scan over blocks of one tile (over
     // more, v4's bounded offers after the first took less time on the H200: 36 against 48 µs at 16M
     // tokens), the merge where it stages the row's lists (≤ SG_MERGE_MAX entries)
     const sgMode = wide && (p.topkMode ?? (sgWhy === null ? 'subgroup' : 'bound')) === 'subgroup';

@@ -65,10 +65,10 @@ function tileCode(DV: number, TV: number, bf16: boolean) {
   };
 }
 
-/** The decode passes' entry; with `sg`, the subgroup builtins too (sl, sgs). */
+/** The decode passes' entry; with `sg`, the lane index too (sl). */
 export const scanEntry = (sg = false) => `@compute @workgroup_size(${SCAN_WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32${sg ? ',\n        @builtin(subgroup_invocation_id) sl: u32, @builtin(subgroup_size) sgs: u32' : ''}) {
+        @builtin(local_invocation_index) lid: u32${sg ? ',\n        @builtin(subgroup_invocation_id) sl: u32' : ''}) {
   let wgi = ${WGSL_LINEAR_WORKGROUP};
   if (wgi >= u.nwg) { return; }`;
 const ENTRY = scanEntry();

@@ -1,17 +1,18 @@
 /**
  * WGSL top-k of the decode retrieval on subgroups (hsaSelect's `topkMode: 'subgroup'`, v5): sorted
- * lists of KM entries (k rounded up to a power of two ≥ 2, ≤ the subgroup size SG) merged pairwise by bitonic
- * steps between lanes (subgroupShuffleXor), no per-candidate atomics and no serial counts.
- *   offer (scan, a tile of 256 chunks): candidates no better than the list's k-th drop out; each
- *     subgroup sorts its SG candidates (bitonic) and keeps its best KM as a list; the running list and
- *     the 256/SG subgroup lists are merged as a tree (a level a barrier; a merge of two lists: lane i
- *     takes the better of A[i] and B[KM−1−i], a bitonic sequence holding the best KM, and sorts it in
- *     log2 KM steps).
+ * lists of KM entries (k rounded up to a power of two ≥ 2, at most the subgroup size SG) merged by
+ * bitonic steps between lanes (subgroupShuffle / subgroupShuffleXor): no per-candidate atomics and no
+ * serial counts in workgroup memory (whose dependent steps cost ~0.12 µs each on the H200).
+ *   scan (blocks of one tile, ≤ 256 chunks): each subgroup sorts its SG candidates (bitonic) and keeps
+ *     its best KM as a list; the 256/SG lists are merged as a tree (sgTree: FAN = 2·SG/KM lists a
+ *     level, a barrier a level; two lists merge as lane i taking the better of A[i] and B[KM−1−i], a
+ *     bitonic sequence holding the best KM, sorted in log2 KM steps; the KM-lane groups of a
+ *     subgroup then merge the same way by halving).
  *   merge: the nb lists of a row staged in workgroup memory and merged as the same tree; the slot rules
  *     (valid slots most recent first: a bitonic sort by chunk index) and the fusion weights
  *     (subgroupMax / subgroupAdd / subgroupInclusiveAdd) in one subgroup.
- * Order: score descending, ties by lower chunk index (topkWgsl's `better`); the empty list holds
- * (NEG, 2³²−k … 2³²−1), dropped or empty entries are (NEG, 2³²−1). The top k is the rank top-k's.
+ * Order: score descending, ties by lower chunk index (topkWgsl's `better`); missing entries are
+ * (NEG, 2³²−1) and come last. The top k is the rank top-k's.
  * Needs the `subgroups` feature with one subgroup size SG, a power of two from 4 to 256, and KM ≤ SG
  * (sgTopkUnsupported); the merge stages nb·KM ≤ SG_MERGE_MAX entries.
  */
