@@ -99,8 +99,10 @@ async function gatherKernels(layer: MoeLayer, x: Tensor, logits: Tensor, iters: 
     be.run(moeGatherMatvec, { ...base, mode: 'gateUp', N: F, K: d, route: { ...p, E } }, [x.arg(), idx.arg(), layer.experts.gate.arg(), layer.experts.up.arg(), ...(sh ? [sh.gate.arg(), sh.up.arg()] : []), act.arg(), ...(sh ? [actS.arg()] : []), logits.arg(), layer.biasDevice.arg(), cw.arg()]);
   const down = () =>
     be.run(moeGatherMatvec, { ...base, mode: 'downCombine', N: d, K: F }, [act.arg(), idx.arg(), layer.experts.down.arg(), cw.arg(), ...(sh ? [actS.arg(), sh.down.arg()] : []), out.arg()]);
+  const gateUpTree = () =>
+    be.run(moeGatherMatvec, { ...base, mode: 'gateUp', N: F, K: d, route: { ...p, E, selectOnSubgroups: false } }, [x.arg(), idx.arg(), layer.experts.gate.arg(), layer.experts.up.arg(), ...(sh ? [sh.gate.arg(), sh.up.arg()] : []), act.arg(), ...(sh ? [actS.arg()] : []), logits.arg(), layer.biasDevice.arg(), cw.arg()]);
   gateUp();
-  const res = { gateUpRouted: await timeGpu(be, gateUp, iters, reps), downCombine: await timeGpu(be, down, iters, reps) };
+  const res = { gateUpRouted: await timeGpu(be, gateUp, iters, reps), gateUpRoutedTree: await timeGpu(be, gateUpTree, iters, reps), downCombine: await timeGpu(be, down, iters, reps) };
   for (const t of [idx, cw, act, actS, out]) t.dispose();
   return res;
 }
@@ -149,13 +151,28 @@ async function decode(be: WebGpuBackend, layer: MoeLayer, s: Size, label: string
   const routeThread = await timeGpu(be, () => decodeSeparate(layer, x1, 'thread').dispose(), iters, reps);
   const routeWorkgroup = await timeGpu(be, () => decodeSeparate(layer, x1, 'workgroup').dispose(), iters, reps);
   const t = await timeGpu(be, () => layer.decode(x1).dispose(), iters, reps);
+  // the same step with the in-kernel selection's picks by the workgroup tree (v2; subgroups: v3, the default)
+  const tree = () => {
+    const logits = matmul(x1, layer.gate, { transB: true });
+    const r = expertsDecodeRouted(x1, logits, layer.biasDevice, { ...layer.routerParams(), selectOnSubgroups: false }, layer.experts, layer.shared);
+    for (const u of [logits, r.idx, r.weights, r.out]) u.dispose();
+  };
+  {
+    const logits = matmul(x1, layer.gate, { transB: true });
+    const r = expertsDecodeRouted(x1, logits, layer.biasDevice, { ...layer.routerParams(), selectOnSubgroups: false }, layer.experts, layer.shared);
+    const d0 = layer.decode(x1);
+    const e = relDiff(await r.out.data(), await d0.data());
+    for (const u of [logits, r.idx, r.weights, r.out, d0]) u.dispose();
+    if (!(e <= 1e-5)) throw new Error(`decode ${label}: the tree picks' output differs by ${e}`);
+  }
+  const tTree = await timeGpu(be, tree, iters, reps);
   const parts = await decodeParts(layer, x1, iters, reps);
   const profile = await profileRun(be, async () => layer.decode(x1).dispose());
   const bytes = (s.k + s.shared) * 3 * s.F * s.d * bytesPerWeight;
   x1.dispose();
   const us = (m: number) => (m * 1e3).toFixed(1);
-  console.error(`decode ${label}: ${us(t.medianMs)} µs (selection dispatch by one thread: ${us(routeThread.medianMs)} µs, by a workgroup: ${us(routeWorkgroup.medianMs)} µs), ${(bytes / (t.medianMs * 1e-3) / 1e12).toFixed(2)} TB/s of expert weights`);
-  return { weights: label, timing: t, routeThread, routeWorkgroup, parts, routingsMaxDiff: rel, expertBytes: bytes, weightTBps: bytes / (t.medianMs * 1e-3) / 1e12, profile };
+  console.error(`decode ${label}: ${us(t.medianMs)} µs (picks by the workgroup tree: ${us(tTree.medianMs)} µs; selection dispatch by one thread: ${us(routeThread.medianMs)} µs, by a workgroup: ${us(routeWorkgroup.medianMs)} µs), ${(bytes / (t.medianMs * 1e-3) / 1e12).toFixed(2)} TB/s of expert weights`);
+  return { weights: label, timing: t, timingTreePicks: tTree, routeThread, routeWorkgroup, parts, routingsMaxDiff: rel, expertBytes: bytes, weightTBps: bytes / (t.medianMs * 1e-3) / 1e12, profile };
 }
 
 /** The 128-row tile's earlier versions timed beside its default (v5: BK 4, warp layout): v4 / v3 (BK 8, rows), BK 4 by rows. */

@@ -70,7 +70,9 @@ const CASES: Case[] = [
 ];
 
 describe.each(testBackends())('moe route on %s', (_name, make) => {
-  const variants = CASES.flatMap((c) => (['thread', 'workgroup'] as const).map((variant) => ({ ...c, variant })));
+  // the workgroup selection's picks on subgroups (the default where the adapter has them, SwiftShader's
+  // included) and by the workgroup tree
+  const variants = CASES.flatMap((c) => [{ ...c, variant: 'thread' as const }, { ...c, variant: 'workgroup' as const }, { ...c, variant: 'workgroup' as const, selectOnSubgroups: false }]);
   it.each(variants)('matches the float64 oracle, ties to the lower index: %o', async (c) => {
     const b = await make();
     const seed = freshSeed();
@@ -81,7 +83,9 @@ describe.each(testBackends())('moe route on %s', (_name, make) => {
     const out = route(Tensor.from(b, logits, [c.T, c.E]), Tensor.from(b, bias, [c.E]), c);
     const p = await out.scores.data();
     const p64 = scoresOf(logits, c);
-    expectClose(p, p64, (i) => 1e-6 * Math.abs(p64[i]) + 1e-9, `scores seed=${seed}`);
+    // softmax: the f32 sum of E exponentials has a relative error up to ~E·2⁻²⁴ (1.2e-6 seen at E = 256)
+    const rel = Math.max(1e-6, c.scoreFn === 'softmax' ? (c.E + 4) * 2 ** -24 : 0);
+    expectClose(p, p64, (i) => rel * Math.abs(p64[i]) + 1e-9, `scores seed=${seed}`);
     const want = oracle(p, bias, c);
     expect(Array.from(await out.idx.data()), `idx seed=${seed}`).toEqual(want.idx);
     expectClose(await out.weights.data(), want.w, (i) => 1e-5 * Math.abs(want.w[i]), `weights seed=${seed}`);

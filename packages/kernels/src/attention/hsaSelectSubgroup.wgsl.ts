@@ -16,7 +16,7 @@
  * Needs the `subgroups` feature with one subgroup size SG, a power of two from 4 to 256, and KM ≤ SG
  * (sgTopkUnsupported); the merge stages nb·KM ≤ SG_MERGE_MAX entries.
  */
-import type { DeviceCaps } from '../core/program.js';
+import { type DeviceCaps, WGSL_SUBGROUPS } from '../core/program.js';
 
 export const SG_WG = 256;
 /** Most entries (lists × KM) the merge stages in workgroup memory (8 bytes each). */
@@ -33,7 +33,7 @@ export function sgTopkUnsupported(caps: DeviceCaps, KM: number): string | null {
   return null;
 }
 
-export const SG_ENABLE = 'enable subgroups;\ndiagnostic(off, subgroup_uniformity);';
+export const SG_ENABLE = WGSL_SUBGROUPS;
 
 /**
  * Module pieces for subgroups of SG lanes and lists of KM: `better`, the lists lS/lI (NL lists),

@@ -111,4 +111,11 @@ export function grid(count: number, caps: DeviceCaps): [number, number, number] 
 /** WGSL expression: the linear workgroup index of a {@link grid} dispatch (needs `wid` and `nwg`). */
 export const WGSL_LINEAR_WORKGROUP = '(wid.x + wid.y * nwg.x)';
 
+/**
+ * The directives of a module using subgroup builtins (the `subgroups` feature): subgroup operations in
+ * control flow that is uniform within each subgroup but not provably across the workgroup are allowed
+ * (the kernels keep them subgroup-uniform).
+ */
+export const WGSL_SUBGROUPS = 'enable subgroups;\ndiagnostic(off, subgroup_uniformity);';
+
 export const ceilDiv = (a: number, b: number): number => Math.floor((a + b - 1) / b);

@@ -9,17 +9,18 @@
  * before), so one token's step is closer to the time of reading its 4 + 1 experts.
  * v3 (`route`, gateUp only): the experts are picked in the kernel from the router's logits (the
  * workgroup selection of moeRouter v2, each workgroup up to its own assignment's pick), so a layer's
- * decode is router matvec, gateUp, downCombine: 3 dependent dispatches.
+ * decode is router matvec, gateUp, downCombine: 3 dependent dispatches. Its picks run on subgroups
+ * where the device has them (moeRouter v3, `route.selectOnSubgroups`).
  * The 16-byte path reads x as vec4. Measured on the H200 and dropped: issuing 4 weight loads a
  * thread before their multiply-adds (as the matmul's matrix-vector kernel does), 0.92× this loop;
  * downCombine reading the k experts' rows in one loop (k compiled in), the same time as one after
  * the other (7.9 µs f32, 8.5 bf16).
  */
 import { wgslHalfLoad } from '../core/dtype.js';
-import type { BufferBinding, Kernel, WgslScalar } from '../core/program.js';
+import { type BufferBinding, type Kernel, WGSL_SUBGROUPS, type WgslScalar } from '../core/program.js';
 import { defineUniforms } from '../core/uniforms.js';
 import { type MoeGatherMatvecParams, moeGatherMatvecRef } from './moeGatherMatvec.ref.js';
-import { wgslRouteSelect } from './moeRouter.js';
+import { ROUTE_LANES, routeOnSubgroups, wgslRouteSelect } from './moeRouter.js';
 
 const ROWS = 4;
 const T = 64;
@@ -174,7 +175,7 @@ ${tree(false)}
   if (t == 0u && n < u.N) { out[tok * u.N + n] = part[lid]; }`;
 }
 
-function gatherWgsl(p: MoeGatherMatvecParams): string {
+function gatherWgsl(p: MoeGatherMatvecParams, sg: boolean): string {
   const P = isVec(p) ? per(p) : 1;
   const sh = sharedOf(p) > 0;
   // the scalar path reads each weight through its own function; the 16-byte path takes loaded words,
@@ -185,8 +186,8 @@ function gatherWgsl(p: MoeGatherMatvecParams): string {
       : [['w0', 'x'], ...(p.mode === 'downCombine' && sh ? [['s0', 'xs']] : [])];
   const dots = isVec(p) ? [...new Set(weights.map(([, xb]) => xb))].map((xb) => dotvFn(p, xb)) : weights.map(([w, xb]) => dotFn(p, w, xb));
   const r = routeOf(p);
-  const route = r ? `fn logit(o: u32, e: u32) -> f32 { return logits[o + e]; }\n${wgslRouteSelect(r.scoreFn, 256)}` : '';
-  return /* wgsl */ `
+  const route = r ? `fn logit(o: u32, e: u32) -> f32 { return logits[o + e]; }\n${wgslRouteSelect(r.scoreFn, 256, sg)}` : '';
+  return /* wgsl */ `${sg ? WGSL_SUBGROUPS : ''}
 ${(r ? UR : U).wgsl('U')}
 @group(0) @binding(0) var<uniform> u: U;
 ${bindings(p)}
@@ -195,8 +196,8 @@ ${route}
 var<workgroup> part: array<f32, ${256 * (p.mode === 'gateUp' ? 2 : 1)}>;
 
 @compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let n = wid.x * ${ROWS}u + lid / ${T}u;
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32${sg ? ROUTE_LANES.params : ''}) {
+${sg ? ROUTE_LANES.init : ''}  let n = wid.x * ${ROWS}u + lid / ${T}u;
   let t = lid % ${T}u;
 ${body(p, P)}
 }`;
@@ -215,9 +216,10 @@ export const moeGatherMatvec: Kernel<MoeGatherMatvecParams> = {
       throw new RangeError(`moeGatherMatvec: ${cols}×${rows} workgroups exceed ${caps.maxWorkgroupsPerDim} per dimension`);
     }
     const r = routeOf(p);
+    const sg = !!r && routeOnSubgroups(r, caps);
     return {
-      key: `moeGatherMatvec:${p.mode}:${p.wDtype}:${isVec(p) ? 'v' : 's'}:${ns > 0}${r ? `:route:${r.scoreFn}:${r.norm ? 'n' : 'r'}` : ''}`,
-      code: () => gatherWgsl(p),
+      key: `moeGatherMatvec:${p.mode}:${p.wDtype}:${isVec(p) ? 'v' : 's'}:${ns > 0}${r ? `:route:${r.scoreFn}:${r.norm ? 'n' : 'r'}${sg ? ':sg' : ''}` : ''}`,
+      code: () => gatherWgsl(p, sg),
       buffers: buffers(p),
       uniforms: r
         ? UR.pack({ k: p.k, N: p.N, K: p.K, A: p.A, Ns: ns, E: r.E, nGroup: r.nGroup, topkGroup: r.topkGroup, scale: r.scale })

@@ -29,6 +29,11 @@ export interface MoeRouterParams {
   scale: number;
   /** GPU kernel: one thread a token (v1), one workgroup a token (v2), or by token count (default) */
   variant?: 'thread' | 'workgroup' | 'auto';
+  /**
+   * the workgroup selection's picks (v2 and moeGatherMatvec's in-kernel routing) by a subgroup
+   * butterfly instead of a workgroup tree (v3; default where the device has subgroups)
+   */
+  selectOnSubgroups?: boolean;
 }
 
 /** Largest E the router kernel handles (one thread per token keeps a group mask of E bits). */

@@ -9,13 +9,17 @@
  * and a tree reduction in the same order (the group mask, rare, by one thread from workgroup memory).
  * v1 is one serial thread per token reading its scores back from global memory: latency-bound for one
  * token, where v2's passes are a few barriers each (H200, one token of E 64, k 4: 7.2 µs against 28.2).
+ * v3 (`selectOnSubgroups`, the default where the device has subgroups): v2 with each pick's best found
+ * by a butterfly of subgroupShuffleXor over the subgroup's strided local bests (every subgroup
+ * reaches the same pick; no barrier a step), not a tree through workgroup memory.
  * The selection is also WGSL for other kernels (wgslRouteSelect: moeGatherMatvec's decode gate/up).
  * Tried for decode and dropped: the router's logits x·W_gᵀ in the selection's workgroup (one dispatch
  * instead of the matvec and this): one workgroup reading the 512 KB of W_g took 34.1 µs, against 3.3
  * for the matvec; the picks by rank counting (each expert counts the eligible ones ahead of it, one
  * barrier): 9.2 µs against the passes' 7.2.
  */
-import { type BufferBinding, ceilDiv, grid, type Kernel, WGSL_LINEAR_WORKGROUP, wgslBindings } from '../core/program.js';
+import { ArgumentError } from '../core/errors.js';
+import { type BufferBinding, ceilDiv, type DeviceCaps, grid, type Kernel, WGSL_LINEAR_WORKGROUP, WGSL_SUBGROUPS, wgslBindings } from '../core/program.js';
 import { defineUniforms } from '../core/uniforms.js';
 import { MOE_MAX_EXPERTS, type MoeRouterParams, moeRouterRef } from './moeRouter.ref.js';
 
@@ -145,7 +149,7 @@ ${reduce('rv[lid] += rv[lid + s];')}
  *   strided local best and a tree in the order of moeSelect; returns Σ sc[pick] (in thread 0).
  * Call it from uniform control flow (it has barriers). Needs uniforms E, nGroup, topkGroup and `bias`.
  */
-export function wgslRouteSelect(scoreFn: MoeRouterParams['scoreFn'], wg: number): string {
+export function wgslRouteSelect(scoreFn: MoeRouterParams['scoreFn'], wg: number, sg = false): string {
   return /* wgsl */ `
 var<workgroup> mask: array<u32, 8>;
 var<workgroup> sc: array<f32, ${MOE_MAX_EXPERTS}>;
@@ -153,6 +157,7 @@ var<workgroup> ky: array<f32, ${MOE_MAX_EXPERTS}>;
 var<workgroup> pick: array<i32, ${MOE_MAX_EXPERTS}>;
 var<workgroup> rv: array<f32, ${wg}>;
 var<workgroup> ri: array<i32, ${wg}>;
+${sg ? '// the lane and subgroup size (set by the entry: routeLanes)\nvar<private> RSL: u32;\nvar<private> RSG: u32;' : ''}
 
 fn key(o: u32, e: u32) -> f32 { return ky[e]; }
 ${GROUPS}
@@ -171,7 +176,27 @@ ${scoresWg(scoreFn, wg)}
     if (lid == 0u) { allowGroups(o); }
     workgroupBarrier();
   }
-  var pv = 3.4e38; var pi = -1;
+${sg ? `  var pv = 3.4e38; var pi = -1;
+  var sum = 0.0;
+  for (var j = 0u; j < passes; j++) {
+    var bv = 0.0; var bi = -1;
+    for (var e = RSL; e < u.E; e += RSG) {
+      let v = ky[e];
+      let ei = i32(e);
+      if (!allowed(e) || !(v < pv || (v == pv && ei > pi))) { continue; }
+      if (bi < 0 || v > bv) { bv = v; bi = ei; }
+    }
+    // every lane ends with the subgroup's best (the same total order as the tree)
+    for (var st = RSG >> 1u; st > 0u; st >>= 1u) {
+      let ov = subgroupShuffleXor(bv, st); let oi = subgroupShuffleXor(bi, st);
+      if (oi >= 0 && (bi < 0 || ov > bv || (ov == bv && oi < bi))) { bv = ov; bi = oi; }
+    }
+    pv = bv; pi = bi;
+    if (lid == 0u) { pick[j] = pi; }
+    sum += sc[u32(pi)];
+  }
+  workgroupBarrier();
+` : `  var pv = 3.4e38; var pi = -1;
   var sum = 0.0;
   for (var j = 0u; j < passes; j++) {
     var bv = 0.0; var bi = -1;
@@ -198,21 +223,31 @@ ${scoresWg(scoreFn, wg)}
     }
     workgroupBarrier();
   }
-  return sum;
+`}  return sum;
 }`;
 }
 
+/** The entry's subgroup builtins and the selection's lane registers (with wgslRouteSelect's `sg`). */
+export const ROUTE_LANES = { params: ', @builtin(subgroup_invocation_id) rsl: u32, @builtin(subgroup_size) rsg: u32', init: '  RSL = rsl; RSG = rsg;\n' };
+
+/** Whether the selection runs its picks on subgroups (v3): asked, else where the device has them. */
+export function routeOnSubgroups(p: Pick<MoeRouterParams, 'selectOnSubgroups'>, caps: DeviceCaps): boolean {
+  const sg = p.selectOnSubgroups ?? caps.subgroups;
+  if (sg && !caps.subgroups) throw new ArgumentError('moeRouter: the selection on subgroups needs the subgroups feature');
+  return sg;
+}
+
 /** One workgroup a token: wgslRouteSelect's k picks, then the weights (thread 0) and the scores. */
-const routerWgslWorkgroup = (p: MoeRouterParams) => /* wgsl */ `
+const routerWgslWorkgroup = (p: MoeRouterParams, sg: boolean) => /* wgsl */ `${sg ? WGSL_SUBGROUPS : ''}
 ${U.wgsl('U')}
 ${wgslBindings(BUFFERS, 'U')}
 fn logit(o: u32, e: u32) -> f32 { return logits[o + e]; }
-${wgslRouteSelect(p.scoreFn, WG)}
+${wgslRouteSelect(p.scoreFn, WG, sg)}
 
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
-  let t = ${WGSL_LINEAR_WORKGROUP};
+        @builtin(local_invocation_index) lid: u32${sg ? ROUTE_LANES.params : ''}) {
+${sg ? ROUTE_LANES.init : ''}  let t = ${WGSL_LINEAR_WORKGROUP};
   if (t >= u.T) { return; }
   let o = t * u.E;
   let sum = routeToken(o, lid, u.k);
@@ -237,9 +272,10 @@ export const moeRouter: Kernel<MoeRouterParams> = {
   ref: moeRouterRef,
   program: (p, caps) => {
     const wg = moeRouterVariant(p) === 'workgroup';
+    const sg = wg && routeOnSubgroups(p, caps);
     return {
-      key: `moeRouter:${wg ? 'wg' : 'thread'}:${p.scoreFn}:${p.norm ? 'n' : 'r'}`,
-      code: () => (wg ? routerWgslWorkgroup(p) : routerWgsl(p)),
+      key: `moeRouter:${wg ? (sg ? 'wgsg' : 'wg') : 'thread'}:${p.scoreFn}:${p.norm ? 'n' : 'r'}`,
+      code: () => (wg ? routerWgslWorkgroup(p, sg) : routerWgsl(p)),
       buffers: BUFFERS,
       uniforms: U.pack({ T: p.T, E: p.E, k: p.k, nGroup: p.nGroup, topkGroup: p.topkGroup, scale: p.scale }),
       workgroups: p.T === 0 ? [0, 1, 1] : grid(wg ? p.T : ceilDiv(p.T, WG), caps),
