@@ -119,7 +119,7 @@ async function decodeCase(be: WebGpuBackend, L: number) {
     out.dispose();
     if (!(e <= 1)) throw new Error(`decode ${L}: ${name} check failed (${e})`);
   }
-  // the retrieval's previous versions (v2: rank counting; v3: each offer bounded) and with half
+  // the retrieval's previous versions (v2: rank counting; v3: each offer bounded; v4: the merge bounded) and with half
   // and 2 or 4 times the scan's block length: the same chunks and weights as the default
   const blockLen = decodeBlockLen(C);
   const others = { rank: { topkMode: 'rank' }, threshold: { topkMode: 'threshold' }, bound: { topkMode: 'bound' }, halfBlocks: { blockLen: blockLen / 2 }, doubleBlocks: { blockLen: blockLen * 2 }, quadBlocks: { blockLen: blockLen * 4 } } as const;
@@ -195,9 +195,9 @@ async function decodeProfile(be: WebGpuBackend, io: { qr: Tensor; lmk: Tensor; l
   const rk = { ...sp, topkMode: 'rank' as const };
   const scanR = () => be.run(hsaSelect, rk, [qr.arg(), io.lmk.arg(), cs.arg(), ci.arg()]);
   const mergeR = () => be.run(hsaSelect, { ...rk, pass: 'merge' }, [cs.arg(), ci.arg(), idx.arg(), w.arg(), sel.arg()]);
-  const scanT = () => be.run(hsaSelect, { ...sp, topkMode: 'bound' }, [qr.arg(), io.lmk.arg(), cs.arg(), ci.arg()]);
+  const scanB = () => be.run(hsaSelect, { ...sp, topkMode: 'bound' }, [qr.arg(), io.lmk.arg(), cs.arg(), ci.arg()]);
   const scanF32 = () => be.run(hsaSelect, { ...sp, lmkDtype: 'f32' }, [qr.arg(), io.lmk32.arg(), cs.arg(), ci.arg()]);
-  const mergeT = () => be.run(hsaSelect, { ...sp, topkMode: 'bound', pass: 'merge' }, [cs.arg(), ci.arg(), idx.arg(), w.arg(), sel.arg()]);
+  const mergeB = () => be.run(hsaSelect, { ...sp, topkMode: 'bound', pass: 'merge' }, [cs.arg(), ci.arg(), idx.arg(), w.arg(), sel.arg()]);
   const blocks = (f: number) => {
     const bp = { ...sp, blockLen: blockLen * f };
     return [() => be.run(hsaSelect, bp, [qr.arg(), io.lmk.arg(), cs.arg(), ci.arg()]), () => be.run(hsaSelect, { ...bp, pass: 'merge' }, [cs.arg(), ci.arg(), idx.arg(), w.arg(), sel.arg()])];
@@ -217,7 +217,7 @@ async function decodeProfile(be: WebGpuBackend, io: { qr: Tensor; lmk: Tensor; l
   // the fixed cost of a dependent dispatch: one workgroup adding one number
   const tiny = () => be.run(hsaPlaneSum, { n: 1, planes: 1 }, [planes.arg(), out.arg()]);
   const res: Record<string, number> = {};
-  for (const [name, f] of [['scan', scan], ['merge', merge], ['scanBound', scanT], ['scanF32Landmarks', scanF32], ['mergeBound', mergeT], ['scanRank', scanR], ['mergeRank', mergeR], ['scanHalfBlocks', scanHalf], ['mergeHalfBlocks', mergeHalf], ['scanDoubleBlocks', scanDouble], ['mergeDoubleBlocks', mergeDouble], ['scanQuadBlocks', scanQuad], ['mergeQuadBlocks', mergeQuad], ['chunkAttentionPartDecode', attnDecode(4)], ['planeSum4', sum4], ['chunkAttentionPartDecode16', attnDecode(K)], ['chunkAttentionPartDecodeAll', attnDecode(1)], ['chunkAttentionPart', attnOf({ variant: 'head' })], ['chunkAttentionPartTile', attnOf({ variant: 'tile' })], ['planeSum', sum], ['tinyDispatch', tiny], ['none', () => {}]] as const) {
+  for (const [name, f] of [['scan', scan], ['merge', merge], ['scanBound', scanB], ['scanF32Landmarks', scanF32], ['mergeBound', mergeB], ['scanRank', scanR], ['mergeRank', mergeR], ['scanHalfBlocks', scanHalf], ['mergeHalfBlocks', mergeHalf], ['scanDoubleBlocks', scanDouble], ['mergeDoubleBlocks', mergeDouble], ['scanQuadBlocks', scanQuad], ['mergeQuadBlocks', mergeQuad], ['chunkAttentionPartDecode', attnDecode(4)], ['planeSum4', sum4], ['chunkAttentionPartDecode16', attnDecode(K)], ['chunkAttentionPartDecodeAll', attnDecode(1)], ['chunkAttentionPart', attnOf({ variant: 'head' })], ['chunkAttentionPartTile', attnOf({ variant: 'tile' })], ['planeSum', sum], ['tinyDispatch', tiny], ['none', () => {}]] as const) {
     res[name] = (await timeGpu(be, f, DECODE_ITERS)).medianMs;
   }
   for (const t of [cs, ci, idx, w, sel, planes, out, qr]) t.dispose();
