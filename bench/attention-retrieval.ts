@@ -6,7 +6,7 @@
  * a position decay, two tokens and one retrieval head. Both read the same scores, so the chunks must
  * be equal and the weights equal to f32 rounding. Throws on a mismatch.
  */
-import { sgTopkUnsupported } from '@hsa/kernels';
+import { sgListLength, sgTopkUnsupported } from '@hsa/kernels';
 import { cast, hsaRetrieval, Tensor, type WebGpuBackend } from '@hsa/tensor';
 import { f64 } from './attention-shapes.js';
 import { randomTensor } from './fill.js';
@@ -40,8 +40,8 @@ const SHAPES: Shape[] = [
 
 export async function retrievalCheck(be: WebGpuBackend): Promise<{ cases: number; worstWeightDiff: number }> {
   let worst = 0;
-  // the shapes whose lists (k rounded up to a power of two) fit this device's subgroups
-  const shapes = SHAPES.filter((c) => sgTopkUnsupported(be.caps, Math.max(2, 2 ** Math.ceil(Math.log2(c.k)))) === null);
+  // the shapes whose lists fit this device's subgroups
+  const shapes = SHAPES.filter((c) => sgTopkUnsupported(be.caps, sgListLength(c.k)) === null);
   for (const [n, c] of shapes.entries()) {
     const qr = randomTensor(be, [c.t, c.hr, c.dr], 100 + n, 'f32', 4);
     const l32 = randomTensor(be, [c.chunks, c.hr, c.dr], 200 + n);

@@ -105,7 +105,7 @@ export {
 export { hsaBucketStarts, hsaRadixCompose, hsaRadixDigits, hsaSlotKeys, type InvertParams, radixPasses } from './attention/hsaSelectionInvert.js';
 /** HSA retrieval kernel (WGSL + ref): landmark scores, top-k without a sort, slot rules, fusion; block scan + merge for decode. */
 export { type HsaSelectParams, hsaSelect, SELECT_MAX_DR, SELECT_MAX_K, selectBlocks } from './attention/hsaSelect.js';
-export { sgTopkUnsupported } from './attention/hsaSelectSubgroup.wgsl.js';
+export { sgListLength, sgTopkUnsupported } from './attention/hsaSelectSubgroup.wgsl.js';
 /** HSA retrieval backward kernels (WGSL + ref): fusion backward and dqr per row; dlandmarks per (chunk, head) over the inverted selection. */
 export { type HsaRetrievalBackwardParams, hsaRetrievalDlmk, hsaRetrievalDq } from './attention/hsaRetrievalBackward.js';
 /** Categorical sampling from sorted top-k candidates (temperature, top-p, one uniform per row). */

@@ -40,7 +40,7 @@ import { hsaFusionWeightsRef } from './hsaFusion.ref.js';
 import { type HsaRetrievalParams, hsaLandmarkScoresRef, hsaSlots, retrievalForward, topkRow, validSlots } from './hsaRetrieval.ref.js';
 import { hsaSelectBoundWgsl, hsaSelectWgsl, type SelectBoundShape, type SelectMode, selectBoundBytes } from './hsaSelect.wgsl.js';
 import { hsaMergeWgsl, hsaScan4Wgsl, SCAN_WG, scanEntry, scanTileRows } from './hsaSelectScan.wgsl.js';
-import { hsaMergeSgWgsl, SG_MERGE_MAX, sgTopkUnsupported } from './hsaSelectSubgroup.wgsl.js';
+import { hsaMergeSgWgsl, SG_MERGE_MAX, sgListLength, sgTopkUnsupported } from './hsaSelectSubgroup.wgsl.js';
 
 /** Largest k_eff and retrieval head size the selection kernels compile. */
 export const SELECT_MAX_K = 128;
@@ -155,8 +155,7 @@ export const hsaSelect: Kernel<HsaSelectParams> = {
     if (bf16 && !(p.pass === 'scan' && wide && p.dr % 8 === 0)) {
       throw new ArgumentError(`hsaRetrieval: bf16 landmarks need the decode block scan with dr a multiple of 8 (pass ${p.pass}, dr ${p.dr})`);
     }
-    // the subgroup top-k's lists: k rounded up to a power of two (≥ 2)
-    const KS = Math.max(2, 2 ** Math.ceil(Math.log2(Math.max(k, 1))));
+    const KS = sgListLength(k);
     const sgWhy = sgTopkUnsupported(caps, KS);
     if (p.topkMode === 'subgroup' && sgWhy !== null) throw new ArgumentError(`hsaRetrieval: the subgroup top-k cannot run here: ${sgWhy}`);
     // v5 where it can run (lists of KS ≤ the subgroup size): the scan over blocks of one tile (over

@@ -9,8 +9,8 @@
  *     as a bound from the block heads), then the slot rules and the fusion weights in parallel over the k
  *     slots.
  */
-import { WGSL_LINEAR_WORKGROUP } from '../core/program.js';
-import { SG_ENABLE, sgTopkOfferWgsl } from './hsaSelectSubgroup.wgsl.js';
+import { WGSL_LINEAR_WORKGROUP, WGSL_SUBGROUPS } from '../core/program.js';
+import { sgTopkOfferWgsl } from './hsaSelectSubgroup.wgsl.js';
 import { finalizeParWgsl, groupBound, TOPK_WG, topkWgsl } from './hsaSelectTopk.wgsl.js';
 
 export const SCAN_WG = TOPK_WG;
@@ -97,7 +97,7 @@ export function hsaScan4Wgsl(c: Scan4Shape, header: string): string {
   const tile = tileCode(DV, RT * DV, c.bf16 === true);
   // the best list: the subgroup top-k's list 0, else bS / bI
   const [BS, BI] = c.subgroup ? ['lS', 'lI'] : ['bS', 'bI'];
-  return /* wgsl */ `${c.subgroup ? SG_ENABLE : ''}
+  return /* wgsl */ `${c.subgroup ? WGSL_SUBGROUPS : ''}
 ${header}
 ${c.subgroup ? sgTopkOfferWgsl(c.subgroup.size, c.subgroup.list) : topkWgsl(KMAX, c.threshold)}
 var<workgroup> qv: array<vec4<f32>, ${DR / 4}>;

@@ -17,6 +17,7 @@
  * (sgTopkUnsupported); the merge stages nb·KM ≤ SG_MERGE_MAX entries.
  */
 import { type DeviceCaps, WGSL_SUBGROUPS } from '../core/program.js';
+import { TOPK_ORDER } from './hsaSelectTopk.wgsl.js';
 
 export const SG_WG = 256;
 /** Most entries (lists × KM) the merge stages in workgroup memory (8 bytes each). */
@@ -33,7 +34,8 @@ export function sgTopkUnsupported(caps: DeviceCaps, KM: number): string | null {
   return null;
 }
 
-export const SG_ENABLE = WGSL_SUBGROUPS;
+/** The lists' length for k candidates: k rounded up to a power of two, at least 2. */
+export const sgListLength = (k: number): number => Math.max(2, 2 ** Math.ceil(Math.log2(Math.max(k, 1))));
 
 /**
  * Module pieces for subgroups of SG lanes and lists of KM: `better`, the lists lS/lI (NL lists),
@@ -44,12 +46,11 @@ export const SG_ENABLE = WGSL_SUBGROUPS;
 export function sgTopkCommon(SG: number, KM: number, NL: number): string {
   const pairs = SG / KM;
   return /* wgsl */ `
-const NEG = -3.0e38;
+${TOPK_ORDER}
 const DEAD = 0xffffffffu;
 const SG = ${SG}u;
 const KM = ${KM}u;
 const FAN = ${2 * pairs}u;
-fn better(s: f32, i: u32, t: f32, j: u32) -> bool { return s > t || (s == t && i < j); }
 var<workgroup> lS: array<f32, ${NL * KM}>;
 var<workgroup> lI: array<u32, ${NL * KM}>;
 var<workgroup> nSg: atomic<u32>;
@@ -127,7 +128,7 @@ fn topkOffer(lid: u32, has: bool, s0: f32, i0: u32) {
  * with lid, wgi, sl. Used where a row's nb lists of KM fit SG_MERGE_MAX (hsaSelect.ts decides).
  */
 export function hsaMergeSgWgsl(SG: number, KM: number, header: string, entry: string): string {
-  return /* wgsl */ `${SG_ENABLE}
+  return /* wgsl */ `${WGSL_SUBGROUPS}
 ${header}
 ${sgTopkCommon(SG, KM, SG_MERGE_MAX / KM)}
 // −∞ (a private variable: a constant's bitcast would be folded and refused)

@@ -19,9 +19,12 @@ export const TOPK_WG = 256;
  */
 export const PREFILTER_MIN = 4;
 
+/** The candidates' order of every decode top-k (score descending, ties by lower chunk index) and the empty score. */
+export const TOPK_ORDER = /* wgsl */ `const NEG = -3.0e38;
+fn better(s: f32, i: u32, t: f32, j: u32) -> bool { return s > t || (s == t && i < j); }`;
+
 export const topkWgsl = (KMAX: number, threshold = false): string => /* wgsl */ `
-const NEG = -3.0e38;
-fn better(s: f32, i: u32, t: f32, j: u32) -> bool { return s > t || (s == t && i < j); }
+${TOPK_ORDER}
 var<workgroup> bS: array<f32, ${KMAX}>;
 var<workgroup> bI: array<u32, ${KMAX}>;
 var<workgroup> cS: array<f32, ${TOPK_WG}>;
