@@ -146,9 +146,22 @@ ${reduce('rv[lid] += rv[lid + s];')}
  * arrays sc (scores), ky (keys), pick (the chosen experts) and
  *   fn routeToken(o, lid, passes) -> f32: scores of the logits row at o (`logit(o, e)`, defined by the
  *   caller) and keys, the group mask (one thread), then `passes` picks into pick[0 … passes): each a
- *   strided local best and a tree in the order of moeSelect; returns Σ sc[pick] (in thread 0).
+ *   strided local best and a tree in the order of moeSelect (with `sg`, v3: a subgroup butterfly, the
+ *   entry setting RSL / RSG through ROUTE_LANES); returns Σ sc[pick] (in thread 0).
  * Call it from uniform control flow (it has barriers). Needs uniforms E, nGroup, topkGroup and `bias`.
  */
+/**
+ * WGSL: (bv, bi) ← the best key of experts start, start + stride, … that are allowed and follow the
+ * previous pick (pv, pi) in the order (larger key, then lower index); bi = −1 when none.
+ */
+const localBest = (start: string, stride: string) => `    var bv = 0.0; var bi = -1;
+    for (var e = ${start}; e < u.E; e += ${stride}) {
+      let v = ky[e];
+      let ei = i32(e);
+      if (!allowed(e) || !(v < pv || (v == pv && ei > pi))) { continue; }
+      if (bi < 0 || v > bv) { bv = v; bi = ei; }
+    }`;
+
 export function wgslRouteSelect(scoreFn: MoeRouterParams['scoreFn'], wg: number, sg = false): string {
   return /* wgsl */ `
 var<workgroup> mask: array<u32, 8>;
@@ -157,7 +170,7 @@ var<workgroup> ky: array<f32, ${MOE_MAX_EXPERTS}>;
 var<workgroup> pick: array<i32, ${MOE_MAX_EXPERTS}>;
 var<workgroup> rv: array<f32, ${wg}>;
 var<workgroup> ri: array<i32, ${wg}>;
-${sg ? '// the lane and subgroup size (set by the entry: routeLanes)\nvar<private> RSL: u32;\nvar<private> RSG: u32;' : ''}
+${sg ? '// the lane and subgroup size (set by the entry: ROUTE_LANES)\nvar<private> RSL: u32;\nvar<private> RSG: u32;' : ''}
 
 fn key(o: u32, e: u32) -> f32 { return ky[e]; }
 ${GROUPS}
@@ -179,13 +192,7 @@ ${scoresWg(scoreFn, wg)}
 ${sg ? `  var pv = 3.4e38; var pi = -1;
   var sum = 0.0;
   for (var j = 0u; j < passes; j++) {
-    var bv = 0.0; var bi = -1;
-    for (var e = RSL; e < u.E; e += RSG) {
-      let v = ky[e];
-      let ei = i32(e);
-      if (!allowed(e) || !(v < pv || (v == pv && ei > pi))) { continue; }
-      if (bi < 0 || v > bv) { bv = v; bi = ei; }
-    }
+${localBest('RSL', 'RSG')}
     // every lane ends with the subgroup's best (the same total order as the tree)
     for (var st = RSG >> 1u; st > 0u; st >>= 1u) {
       let ov = subgroupShuffleXor(bv, st); let oi = subgroupShuffleXor(bi, st);
@@ -199,13 +206,7 @@ ${sg ? `  var pv = 3.4e38; var pi = -1;
 ` : `  var pv = 3.4e38; var pi = -1;
   var sum = 0.0;
   for (var j = 0u; j < passes; j++) {
-    var bv = 0.0; var bi = -1;
-    for (var e = lid; e < u.E; e += ${wg}u) {
-      let v = ky[e];
-      let ei = i32(e);
-      if (!allowed(e) || !(v < pv || (v == pv && ei > pi))) { continue; }
-      if (bi < 0 || v > bv) { bv = v; bi = ei; }
-    }
+${localBest('lid', `${wg}u`)}
     rv[lid] = bv; ri[lid] = bi;
     workgroupBarrier();
     for (var s = ${wg / 2}u; s > 0u; s >>= 1u) {
