@@ -95,12 +95,12 @@ async function gatherKernels(layer: MoeLayer, x: Tensor, logits: Tensor, iters: 
   const act = Tensor.empty(be, [p.k, F]);
   const actS = Tensor.empty(be, [1, Math.max(Fs, 1)]);
   const out = Tensor.empty(be, [1, d]);
-  const gateUp = () =>
-    be.run(moeGatherMatvec, { ...base, mode: 'gateUp', N: F, K: d, route: { ...p, E } }, [x.arg(), idx.arg(), layer.experts.gate.arg(), layer.experts.up.arg(), ...(sh ? [sh.gate.arg(), sh.up.arg()] : []), act.arg(), ...(sh ? [actS.arg()] : []), logits.arg(), layer.biasDevice.arg(), cw.arg()]);
+  // gate/up choosing the experts; with `tree`, its picks by the workgroup tree (v2) instead of subgroups
+  const gateUpWith = (tree: boolean) => () =>
+    be.run(moeGatherMatvec, { ...base, mode: 'gateUp', N: F, K: d, route: { ...p, E, ...(tree ? { selectOnSubgroups: false } : {}) } }, [x.arg(), idx.arg(), layer.experts.gate.arg(), layer.experts.up.arg(), ...(sh ? [sh.gate.arg(), sh.up.arg()] : []), act.arg(), ...(sh ? [actS.arg()] : []), logits.arg(), layer.biasDevice.arg(), cw.arg()]);
+  const [gateUp, gateUpTree] = [gateUpWith(false), gateUpWith(true)];
   const down = () =>
     be.run(moeGatherMatvec, { ...base, mode: 'downCombine', N: d, K: F }, [act.arg(), idx.arg(), layer.experts.down.arg(), cw.arg(), ...(sh ? [actS.arg(), sh.down.arg()] : []), out.arg()]);
-  const gateUpTree = () =>
-    be.run(moeGatherMatvec, { ...base, mode: 'gateUp', N: F, K: d, route: { ...p, E, selectOnSubgroups: false } }, [x.arg(), idx.arg(), layer.experts.gate.arg(), layer.experts.up.arg(), ...(sh ? [sh.gate.arg(), sh.up.arg()] : []), act.arg(), ...(sh ? [actS.arg()] : []), logits.arg(), layer.biasDevice.arg(), cw.arg()]);
   gateUp();
   const res = { gateUpRouted: await timeGpu(be, gateUp, iters, reps), gateUpRoutedTree: await timeGpu(be, gateUpTree, iters, reps), downCombine: await timeGpu(be, down, iters, reps) };
   for (const t of [idx, cw, act, actS, out]) t.dispose();
@@ -152,20 +152,20 @@ async function decode(be: WebGpuBackend, layer: MoeLayer, s: Size, label: string
   const routeWorkgroup = await timeGpu(be, () => decodeSeparate(layer, x1, 'workgroup').dispose(), iters, reps);
   const t = await timeGpu(be, () => layer.decode(x1).dispose(), iters, reps);
   // the same step with the in-kernel selection's picks by the workgroup tree (v2; subgroups: v3, the default)
-  const tree = () => {
+  const treeStep = () => {
     const logits = matmul(x1, layer.gate, { transB: true });
     const r = expertsDecodeRouted(x1, logits, layer.biasDevice, { ...layer.routerParams(), selectOnSubgroups: false }, layer.experts, layer.shared);
-    for (const u of [logits, r.idx, r.weights, r.out]) u.dispose();
+    for (const u of [logits, r.idx, r.weights]) u.dispose();
+    return r.out;
   };
   {
-    const logits = matmul(x1, layer.gate, { transB: true });
-    const r = expertsDecodeRouted(x1, logits, layer.biasDevice, { ...layer.routerParams(), selectOnSubgroups: false }, layer.experts, layer.shared);
-    const d0 = layer.decode(x1);
-    const e = relDiff(await r.out.data(), await d0.data());
-    for (const u of [logits, r.idx, r.weights, r.out, d0]) u.dispose();
+    const [a, b] = [treeStep(), layer.decode(x1)];
+    const e = relDiff(await a.data(), await b.data());
+    a.dispose();
+    b.dispose();
     if (!(e <= 1e-5)) throw new Error(`decode ${label}: the tree picks' output differs by ${e}`);
   }
-  const tTree = await timeGpu(be, tree, iters, reps);
+  const tTree = await timeGpu(be, () => treeStep().dispose(), iters, reps);
   const parts = await decodeParts(layer, x1, iters, reps);
   const profile = await profileRun(be, async () => layer.decode(x1).dispose());
   const bytes = (s.k + s.shared) * 3 * s.F * s.d * bytesPerWeight;
