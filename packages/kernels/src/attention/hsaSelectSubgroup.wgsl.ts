@@ -114,7 +114,8 @@ fn sgTree(n: u32) {
 export function sgTopkOfferWgsl(SG: number, KM: number): string {
   return /* wgsl */ `
 ${sgTopkCommon(SG, KM, SG_WG / SG)}
-fn topkInit(lid: u32) {}
+// the barrier orders the scan's staged query (qv) before the first tile's dots read it, as v4's topkInit does
+fn topkInit(lid: u32) { workgroupBarrier(); }
 fn topkOffer(lid: u32, has: bool, s0: f32, i0: u32) {
   let e = sgSort(Ent(select(NEG, s0, has), select(DEAD, i0, has)));
   if (SL < KM) { lS[G * KM + SL] = e.s; lI[G * KM + SL] = e.i; }

@@ -72,6 +72,10 @@ const BF16: Case[] = [
   { ...base, t: 1, chunks: 3000, s: 4, topk: 16, posOffset: 12000, dr: 16, blockLen: 700, bf16: true },
   { ...base, t: 2, chunks: 1000, s: 8, topk: 7, posOffset: 6000, maskWindow: 300, dr: 12, blockLen: 700, bf16: true },
   { ...base, t: 33, chunks: 6, maskWindow: 40, posOffset: 20, mode: 'stickBreaking', bf16: true },
+  // k ≤ 4: the subgroup top-k (v5) on SwiftShader, whose subgroups of 4 run apart: each invocation's
+  // packed dot reads query words other subgroups stage (a missing barrier there was caught here)
+  { ...base, t: 1, chunks: 40, s: 64, topk: 4, posOffset: 40 * 64 + 10, dr: 64, blockLen: 7, bf16: true },
+  { ...base, t: 2, chunks: 300, s: 8, topk: 3, posOffset: 2500, dr: 32, blockLen: 100, bf16: true },
 ];
 // (the block scan: blockLen, or few rows over many chunks; the fused cases over 2000 chunks are not)
 const SCANNED = CASES.filter((c) => c.blockLen !== undefined || (c.chunks > 1024 && c.t * c.hr < 256));
