@@ -26,13 +26,15 @@
 import { type FloatArray, unpackHalf } from '../core/dtype.js';
 import { ArgumentError } from '../core/errors.js';
 import { type BufferBinding, type DeviceCaps, grid, type Kernel, type WgslScalar } from '../core/program.js';
-import { wgslBindings } from '../core/program.js';
+import { WGSL_SUBGROUPS, wgslBindings } from '../core/program.js';
 import { defineUniforms } from '../core/uniforms.js';
 import { headRatio, weightedSum } from './common.js';
 import { CHUNK_WG, type ChunkTile, chunkWords, hsaChunkAttentionHeadWgsl, hsaChunkAttentionWgsl } from './hsaChunkAttention.wgsl.js';
 import { checkChunkAttention, chunkProbs, type HsaChunkAttentionParams } from './hsaChunkAttention.ref.js';
 import { DECODE_WG, decodeBytes, decodeUnsupported, hsaChunkAttentionDecodeWgsl } from './hsaChunkAttentionDecode.wgsl.js';
 import { hsaChunkAttentionMmaWgsl, MMA_ROWS, MMA_SUBGROUPS, mmaBytes, mmaDirect } from './hsaChunkAttentionMma.wgsl.js';
+import { SLOT_RULES } from './hsaSelect.js';
+import { SG_MERGE_MAX, sgMergeFns, sgTopkUnsupported } from './hsaSelectSubgroup.wgsl.js';
 
 export interface HsaChunkAttentionGpuParams extends HsaChunkAttentionParams {
   /** storage type of memK/memV (default f32) */
@@ -53,6 +55,11 @@ export interface HsaChunkAttentionGpuParams extends HsaChunkAttentionParams {
    */
   variant?: 'tile' | 'head' | 'mma' | 'decode';
   /**
+   * decode variant only (v6): the retrieval's merge in the kernel, from the scan's candidate lists;
+   * arguments [q, memK…, memV…, candS, candI, idx, w, sel, out] (idx, w, sel written, see writeSel)
+   */
+  merge?: ChunkMergeParams;
+  /**
    * memory parts bound at once (default 1): arguments [q, memK0 … memK{np−1}, memV0 … memV{np−1}, idx,
    * w, out]; every part but the last holds `perPart` chunks, chunks c0 … c0+cn−1 in all
    */
@@ -62,11 +69,31 @@ export interface HsaChunkAttentionGpuParams extends HsaChunkAttentionParams {
 
 /** Storage buffers one dispatch binds besides the memory parts (q, idx, w, out). */
 export const CHUNK_FIXED_BUFFERS = 4;
+/** Buffers besides the memory parts of the decode variant with the merge in it (q, candS, candI, idx, w, sel, out). */
+export const CHUNK_FIXED_BUFFERS_MERGE = 7;
+
+/**
+ * The retrieval merge run inside the decode variant (v6, `merge`): hsaSelect's merge-pass fields for
+ * the candidate lists [T·Hr, nb, k] (candS / candI) of the scan, v5's subgroup size and list length.
+ */
+export interface ChunkMergeParams {
+  ncand: number;
+  hr: number;
+  posOffset: number;
+  segLen: number;
+  maskWindow?: number;
+  stick: boolean;
+  posDecay: number;
+  /** this dispatch writes idx, w [T, Hk, k] and sel [T, Hr, k] (the first of a step's dispatches) */
+  writeSel: boolean;
+  SG: number;
+  KM: number;
+}
 
 export const CHUNK_MAX_D = 256;
 export const CHUNK_MAX_S = 512;
 
-const U = defineUniforms({
+const U_SPEC = {
   hq: 'u32',
   hk: 'u32',
   ratio: 'u32',
@@ -82,7 +109,38 @@ const U = defineUniforms({
   perPart: 'u32',
   smN: 'f32',
   scale: 'f32',
+} as const;
+const U = defineUniforms(U_SPEC);
+/** The decode variant with the merge in it: U's fields and the merge's (hsaSelect's names). */
+const UM = defineUniforms({
+  ...U_SPEC,
+  ncand: 'u32',
+  hr: 'u32',
+  posOffset: 'u32',
+  s: 'u32',
+  segLen: 'u32',
+  maskOn: 'u32',
+  maskWindow: 'u32',
+  stick: 'u32',
+  posDecay: 'f32',
+  writeSel: 'u32',
 });
+
+/** The decode variant with the merge in it: q, the memory parts, the scan's candidates, the retrieval's outputs, out. */
+function mergeBuffers(kv: ChunkTile['kv'], np: number): BufferBinding[] {
+  const [q, ...rest] = buffers(kv, np);
+  const mem = rest.slice(0, 2 * np);
+  return [
+    q,
+    ...mem,
+    { name: 'candS', access: 'read', type: 'f32' },
+    { name: 'candI', access: 'read', type: 'u32' },
+    { name: 'idx', access: 'read_write', type: 'i32' },
+    { name: 'w', access: 'read_write', type: 'f32' },
+    { name: 'sel', access: 'read_write', type: 'f32' },
+    { name: 'out', access: 'read_write', type: 'f32' },
+  ];
+}
 
 /** direct: the mma variant's matrix loads read f16 memory as array<f16> (mmaDirect). */
 function buffers(kv: ChunkTile['kv'], np: number, direct = false): BufferBinding[] {
@@ -216,39 +274,66 @@ export const hsaChunkAttentionForward: Kernel<HsaChunkAttentionGpuParams> = {
     const hblocks = Math.ceil(ratio / (mma ? MMA_ROWS : tile.HB));
     const jsplit = p.jsplit ?? 1;
     const nwg = p.t * (head || dec ? p.hq : p.hk * hblocks) * jsplit;
-    const bufs = buffers(kv, np, mma && mmaDirect(kv));
-    const header = `${U.wgsl('U')}\n${wgslBindings(bufs, 'U')}`;
+    const mg = dec ? p.merge : undefined;
+    if (p.merge && !mg) throw new ArgumentError('hsaChunkAttention: the merge runs in the decode variant only');
+    if (mg) {
+      const why = sgTopkUnsupported(caps, mg.KM);
+      const bytes = decodeBytes({ D: p.d, S: p.s, kv, NP: np }) + 8 * (SG_MERGE_MAX + mg.KM) + 16;
+      if (why || mg.SG !== caps.subgroupMinSize || bytes > caps.maxWorkgroupStorage || (mg.ncand / p.k) * mg.KM > SG_MERGE_MAX) {
+        throw new ArgumentError(`hsaChunkAttention: the merge cannot run in the decode variant here (${why ?? `subgroups of ${mg.SG}, ${bytes} bytes of workgroup memory, ${mg.ncand / p.k} lists`})`);
+      }
+    }
+    const bufs = mg ? mergeBuffers(kv, np) : buffers(kv, np, mma && mmaDirect(kv));
+    const header = mg
+      ? `${WGSL_SUBGROUPS}\n${UM.wgsl('U')}\n${wgslBindings(bufs, 'U')}\n${SLOT_RULES}\n${sgMergeFns(mg.SG, mg.KM)}`
+      : `${U.wgsl('U')}\n${wgslBindings(bufs, 'U')}`;
     // the decode variant reads 16-byte words: vec4<f32>, or vec4<u32> of 8 packed halves
     const wordHeader = () => header.replace(/(mem[KV]\d*): array<(f32|u32)>/g, (_, n: string, ty: string) => `${n}: array<vec4<${ty}>>`);
     const sg = caps.subgroupMaxSize ?? 32;
+    const vals = {
+    hq: p.hq,
+    hk: p.hk,
+    ratio,
+    hblocks,
+    k: p.k,
+    c0: p.c0 ?? 0,
+    cn: p.cn ?? p.chunks,
+    accumulate: p.accumulate ? 1 : 0,
+    nwg,
+    jsplit,
+    plane0: p.plane0 ?? 0,
+    planeSize: p.t * p.hq * p.d,
+    perPart: p.perPart ?? 0,
+    smN: p.smN ?? 0,
+    scale: p.scale ?? 1 / Math.sqrt(p.d),
+      
+    };
     return {
-      key: `${head ? 'hsaChunkAttention:head' : dec ? 'hsaChunkAttention:decode' : mma ? `hsaChunkAttention:mma${sg}` : `hsaChunkAttention:${tile.HB}x${tile.KT}`}:d${p.d}:s${p.s}:${kv}:np${np}`,
+      key: `${head ? 'hsaChunkAttention:head' : dec ? `hsaChunkAttention:decode${mg ? `:merge${mg.SG}x${mg.KM}` : ''}` : mma ? `hsaChunkAttention:mma${sg}` : `hsaChunkAttention:${tile.HB}x${tile.KT}`}:d${p.d}:s${p.s}:${kv}:np${np}`,
       code: () =>
         dec
-          ? hsaChunkAttentionDecodeWgsl({ D: p.d, S: p.s, kv, NP: np }, wordHeader())
+          ? hsaChunkAttentionDecodeWgsl({ D: p.d, S: p.s, kv, NP: np, merge: !!mg }, wordHeader())
           : head
           ? hsaChunkAttentionHeadWgsl({ D: p.d, S: p.s, kv, NP: np }, header)
           : mma
             ? hsaChunkAttentionMmaWgsl({ D: p.d, S: p.s, kv, NP: np, SG: sg }, header)
             : hsaChunkAttentionWgsl({ ...tile, NP: np }, header),
       buffers: bufs,
-      uniforms: U.pack({
-        hq: p.hq,
-        hk: p.hk,
-        ratio,
-        hblocks,
-        k: p.k,
-        c0: p.c0 ?? 0,
-        cn: p.cn ?? p.chunks,
-        accumulate: p.accumulate ? 1 : 0,
-        nwg,
-        jsplit,
-        plane0: p.plane0 ?? 0,
-        planeSize: p.t * p.hq * p.d,
-        perPart: p.perPart ?? 0,
-        smN: p.smN ?? 0,
-        scale: p.scale ?? 1 / Math.sqrt(p.d),
-      }),
+      uniforms: mg
+        ? UM.pack({
+            ...vals,
+            ncand: mg.ncand,
+            hr: mg.hr,
+            posOffset: mg.posOffset,
+            s: p.s,
+            segLen: mg.segLen,
+            maskOn: mg.maskWindow === undefined ? 0 : 1,
+            maskWindow: mg.maskWindow ?? 0,
+            stick: mg.stick ? 1 : 0,
+            posDecay: mg.posDecay,
+            writeSel: mg.writeSel ? 1 : 0,
+          })
+        : U.pack(vals),
       workgroups: nwg === 0 ? [0, 1, 1] : grid(nwg, caps),
     };
   },

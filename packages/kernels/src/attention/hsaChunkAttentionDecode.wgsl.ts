@@ -26,6 +26,12 @@ export interface DecodeTile {
   kv: ChunkTile['kv'];
   /** K and V memory parts bound (default 1) */
   NP?: number;
+  /**
+   * the retrieval's merge in the kernel (v6): `header` then also declares candS, candI, idx, w, sel,
+   * the merge's uniforms, validSlots and sgMergeFns' pieces; each workgroup merges its row's candidate
+   * lists first and reads its slots' chunks and weights from mI / mW (no merge dispatch before it)
+   */
+  merge?: boolean;
 }
 
 const pow2Floor = (n: number): number => 2 ** Math.floor(Math.log2(Math.max(1, n)));
@@ -103,7 +109,7 @@ var<workgroup> slotP: array<u32, ${GS}>;
 var<workgroup> slotF: array<f32, ${GS}>;
 @compute @workgroup_size(${DECODE_WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
+        @builtin(local_invocation_index) lid: u32${c.merge ? ', @builtin(subgroup_invocation_id) sl: u32' : ''}) {
   var wgi = ${WGSL_LINEAR_WORKGROUP};
   if (wgi >= u.nwg) { return; }
   // slots js, js + jsplit, … of (t, h), into output plane plane0 + js
@@ -112,7 +118,14 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let t = wgi / u.hq;
   let nj = (u.k - min(js, u.k) + u.jsplit - 1u) / u.jsplit;
   let g = h / u.ratio;
-  for (var i = lid; i < ${D / 4}u; i += ${DECODE_WG}u) {
+${
+  c.merge
+    ? `  // the row's merge (its outputs written once: by the first head of the row's heads, slot group 0)
+  sgInit(sl);
+  sgMergeRow(t * u.hr + select(g, 0u, u.hr == 1u), lid, u.writeSel != 0u && js == 0u && select(h % u.ratio == 0u, h == 0u, u.hr == 1u));
+`
+    : ''
+}  for (var i = lid; i < ${D / 4}u; i += ${DECODE_WG}u) {
     let o = (t * u.hq + h) * ${D}u + 4u * i;
     qs[i] = vec4<f32>(q[o], q[o + 1u], q[o + 2u], q[o + 3u]) * u.scale;
   }
@@ -125,9 +138,15 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     let gs = min(${GS}u, nj - j0);
     let rows = gs * ${S}u;
     if (lid < gs) {
-      let slot = (t * u.hk + g) * u.k + js + (j0 + lid) * u.jsplit;
+${
+  c.merge
+    ? `      let jj = js + (j0 + lid) * u.jsplit;
+      let wj = mW[jj];
+      let cj = mI[jj] - i32(u.c0);`
+    : `      let slot = (t * u.hk + g) * u.k + js + (j0 + lid) * u.jsplit;
       let wj = w[slot];
-      let cj = idx[slot] - i32(u.c0);
+      let cj = idx[slot] - i32(u.c0);`
+}
       // w = 0 (invalid or masked slot) contributes nothing; a chunk outside this memory is not read
       let live = wj != 0.0 && cj >= 0 && cj < i32(u.cn);
       let cc = u32(max(cj, 0));

@@ -105,7 +105,7 @@ const SCAN_BF16: BufferBinding[] = [LMK[0], { name: 'lmk', access: 'read', type:
  * segment, packed sequences; 0 when segLen = 0), visible (is chunk c visible at position pos) and
  * validSlots (slots that hold a chunk at pos: min(k, completed chunks of its segment)).
  */
-const SLOT_RULES = /* wgsl */ `
+export const SLOT_RULES = /* wgsl */ `
 fn segStart(pos: u32) -> u32 { if (u.segLen == 0u) { return 0u; } return pos - pos % u.segLen; }
 fn visible(c: u32, pos: u32) -> bool {
   return select((c + 1u) * u.s <= pos, c * u.s + u.maskWindow <= pos, u.maskOn != 0u) && c * u.s >= segStart(pos);

@@ -125,15 +125,20 @@ fn topkOffer(lid: u32, has: bool, s0: f32, i0: u32) {
 }
 
 /**
- * The merge (hsaMergeWgsl's place): `header` declares u, candS, candI, idx, w, sel; `entry` opens main
- * with lid, wgi, sl. Used where a row's nb lists of KM fit SG_MERGE_MAX (hsaSelect.ts decides).
+ * The merge of one retrieval row as a WGSL function (after sgTopkCommon's pieces): `sgMergeRow(row,
+ * lid, out)` stages the row's nb lists of candS/candI, merges them (sgTree), then in one subgroup
+ * orders the valid slots most recent first and computes the fusion weights: slot j's chunk and weight
+ * land in mI[j] / mW[j] (workgroup memory, after the closing barrier), and with `out` in idx, w, sel.
+ * Needs u (ncand, k, hr, hk, posOffset, stick, posDecay and validSlots' fields), candS, candI, idx,
+ * w, sel; called uniformly by all SG_WG invocations.
  */
-export function hsaMergeSgWgsl(SG: number, KM: number, header: string, entry: string): string {
-  return /* wgsl */ `${WGSL_SUBGROUPS}
-${header}
+export function sgMergeFns(SG: number, KM: number): string {
+  return /* wgsl */ `
 ${sgTopkCommon(SG, KM, SG_MERGE_MAX / KM)}
 // −∞ (a private variable: a constant's bitcast would be folded and refused)
 var<private> NINF_BITS: u32 = 0xff800000u;
+var<workgroup> mW: array<f32, ${KM}>;
+var<workgroup> mI: array<i32, ${KM}>;
 // bitonic sort of each KM-lane group by key, descending (keys of valid slots distinct)
 fn keySort(k0: u32, s0: f32) -> vec2<u32> {
   var k = k0; var s = s0;
@@ -146,9 +151,7 @@ fn keySort(k0: u32, s0: f32) -> vec2<u32> {
   }
   return vec2<u32>(k, bitcast<u32>(s));
 }
-${entry}
-  let row = wgi;
-  sgInit(sl);
+fn sgMergeRow(row: u32, lid: u32, out: bool) {
   let nb = u.ncand / u.k;
   for (var e = lid; e < nb * KM; e += ${SG_WG}u) {
     let j = e % KM;
@@ -179,15 +182,33 @@ ${entry}
     let z = subgroupAdd(select(0.0, e, inK));
     wj = select(e / z, 0.0, !any);
   }
+  let c = select(0, i32(r.x) - 1, j < valid);
   if (G == 0u && inK) {
-    sel[row * u.k + j] = select(bitcast<f32>(NINF_BITS), sj, live);
-    let c = select(0, i32(r.x) - 1, j < valid);
-    for (var g = 0u; g < u.hk; g++) {
-      if (u.hr == 1u || g == h) {
-        idx[(t * u.hk + g) * u.k + j] = c;
-        w[(t * u.hk + g) * u.k + j] = wj;
+    mW[j] = wj; mI[j] = c;
+    if (out) {
+      sel[row * u.k + j] = select(bitcast<f32>(NINF_BITS), sj, live);
+      for (var g = 0u; g < u.hk; g++) {
+        if (u.hr == 1u || g == h) {
+          idx[(t * u.hk + g) * u.k + j] = c;
+          w[(t * u.hk + g) * u.k + j] = wj;
+        }
       }
     }
   }
+  workgroupBarrier();
+}`;
+}
+
+/**
+ * The merge (hsaMergeWgsl's place): `header` declares u, candS, candI, idx, w, sel; `entry` opens main
+ * with lid, wgi, sl. Used where a row's nb lists of KM fit SG_MERGE_MAX (hsaSelect.ts decides).
+ */
+export function hsaMergeSgWgsl(SG: number, KM: number, header: string, entry: string): string {
+  return /* wgsl */ `${WGSL_SUBGROUPS}
+${header}
+${sgMergeFns(SG, KM)}
+${entry}
+  sgInit(sl);
+  sgMergeRow(wgi, lid, true);
 }`;
 }
