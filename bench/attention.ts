@@ -24,13 +24,13 @@ import {
   swaMmaUnsupported,
   unpackHalf,
 } from '@hsa/kernels';
-import { cast, hsaChunkAttention, hsaRetrieval, hsaRetrievalDecode, Tensor, WebGpuBackend } from '@hsa/tensor';
+import { cast, hsaChunkAttention, hsaDecodeStep, hsaRetrieval, hsaRetrievalDecode, Tensor, WebGpuBackend } from '@hsa/tensor';
 import { argValue, backendOptions, gitCommit, lcg, type Timing, timeGpu, writeJson } from './common.js';
 import { D, DR, f64, HK, HQ, K, RET, S } from './attention-shapes.js';
 import { retrievalCheck } from './attention-retrieval.js';
 import { swaCase, swaMmaCheck } from './attention-swa.js';
 import { mmaBackwardCheck, trainCase, trainProfile } from './attention-train.js';
-import { randomTensor } from './fill.js';
+import { heat, randomTensor } from './fill.js';
 
 /** Chunk c's K or V rows [S, Hk, D] of a part list, read back as float64. */
 async function chunkRows(be: WebGpuBackend, parts: Tensor[], perPart: number, c: number): Promise<Float64Array> {
@@ -90,6 +90,12 @@ const DECODE_ITERS = 100;
 /** Warm-up of each decode case, thrown away (HSA_WARM_MS overrides). */
 const WARM_MS = Number(process.env.HSA_WARM_MS ?? 1000);
 
+/** timeGpu after 150 ms of heavy work (heat): decode timings taken at an idling clock measured up to 3× long. */
+async function timeHot(be: WebGpuBackend, f: () => void, iters: number, reps?: number): Promise<Timing> {
+  await heat(be, 150);
+  return timeGpu(be, f, iters, reps);
+}
+
 async function decodeCase(be: WebGpuBackend, L: number) {
   const C = L / S;
   const pos = L;
@@ -99,15 +105,14 @@ async function decodeCase(be: WebGpuBackend, L: number) {
   const mem = memoryParts(be, C, 'bf16', 100);
   const qr = randomTensor(be, [1, HK, DR], 12, 'f32', 4);
   const q = randomTensor(be, [1, HQ, D], 13, 'f32', 2);
-  // one decode step; `o`: chunk-attention options of a baseline
-  const step = (o: object = {}, ro: object = {}) => {
-    const r = hsaRetrievalDecode(qr.reshape([HK, DR]), lmk, { ...RET, pos, ...ro });
-    const out = hsaChunkAttention(q, mem.ks, mem.vs, r.idx, r.w, { chunkSize: S, ...o });
-    return { ...r, out };
-  };
+  // one decode step (hsaDecodeStep: the merge inside the chunk attention, v6); `o`: options of a baseline
+  const step = (o: object = {}, ro: object = {}) => hsaDecodeStep(q, qr, lmk, mem.ks, mem.vs, { ...RET, pos, ...o, ...ro });
   const r0 = step();
   const err = await checkHsa(be, { qr, lmk, q, ...mem }, r0, [{ t: 0, pos }]);
-  if (!(err <= 1)) throw new Error(`decode ${L}: check failed (${err})`);
+  // the step before v6 (hsaRetrieval's merge dispatch, then hsaChunkAttention) checked the same way
+  const apart = { fuseMerge: false };
+  const errApart = await checkHsa(be, { qr, lmk, q, ...mem }, step(apart), [{ t: 0, pos }]);
+  if (!(err <= 1 && errApart <= 1)) throw new Error(`decode ${L}: check failed (${err}, ${errApart})`);
   // beside the default (decode variant v5, 4 slots a workgroup, memory parts bound together): the
   // head variant (the previous default), v5 over one slot and over all slots a workgroup, the tile
   // variant (16 heads a workgroup, v2) and one dispatch a memory part (4M and 16M: several parts)
@@ -137,41 +142,43 @@ async function decodeCase(be: WebGpuBackend, L: number) {
   // three runs with either order; the chunk attention alone was faster bound in all of them
   // (GPU clocks after the long fill are a suspect: the thrown-away steps run for at least a second)
   const t0 = performance.now();
-  while (performance.now() - t0 < WARM_MS) await timeGpu(be, () => dispose(step()), DECODE_ITERS, 3);
+  while (performance.now() - t0 < WARM_MS) await timeHot(be, () => dispose(step()), DECODE_ITERS, 3);
   const created0 = be.pool.created;
-  const total = await timeGpu(be, () => dispose(step()), DECODE_ITERS);
+  const total = await timeHot(be, () => dispose(step()), DECODE_ITERS);
   const createdFirst = be.pool.created - created0;
+  const stepApart = await timeHot(be, () => dispose(step(apart)), DECODE_ITERS);
   // the whole step with one chunk-attention dispatch a memory part (fb012e8's way)
-  const stepPartPerDispatch = await timeGpu(be, () => dispose(step(baselines.partPerDispatch)), DECODE_ITERS);
+  const stepPartPerDispatch = await timeHot(be, () => dispose(step(baselines.partPerDispatch)), DECODE_ITERS);
   // the whole step with the previous default chunk attention (head variant: a workgroup a slot, planes summed)
-  const stepHead = await timeGpu(be, () => dispose(step(baselines.head)), DECODE_ITERS);
+  const stepHead = await timeHot(be, () => dispose(step(baselines.head)), DECODE_ITERS);
   // the whole step with the previous default retrieval (v4, topkMode 'bound': rank counting in workgroup memory)
-  const stepBound = await timeGpu(be, () => dispose(step({}, others.bound)), DECODE_ITERS);
-  const scan = await timeGpu(be, () => {
+  const stepBound = await timeHot(be, () => dispose(step({}, others.bound)), DECODE_ITERS);
+  const stepApartLast = await timeHot(be, () => dispose(step(apart)), DECODE_ITERS);
+  const scan = await timeHot(be, () => {
     const r = hsaRetrievalDecode(qr.reshape([HK, DR]), lmk, { ...RET, pos });
     for (const t of [r.idx, r.w, r.sel]) t.dispose();
   }, DECODE_ITERS);
-  const scanF32 = await timeGpu(be, () => {
+  const scanF32 = await timeHot(be, () => {
     const r = hsaRetrievalDecode(qr.reshape([HK, DR]), lmk32, { ...RET, pos });
     for (const t of [r.idx, r.w, r.sel]) t.dispose();
   }, DECODE_ITERS);
-  const scanBound = await timeGpu(be, () => {
+  const scanBound = await timeHot(be, () => {
     const r = hsaRetrievalDecode(qr.reshape([HK, DR]), lmk, { ...RET, pos, topkMode: 'bound' });
     for (const t of [r.idx, r.w, r.sel]) t.dispose();
   }, DECODE_ITERS);
-  const attn = await timeGpu(be, () => hsaChunkAttention(q, mem.ks, mem.vs, r0.idx, r0.w, { chunkSize: S }).dispose(), DECODE_ITERS);
+  const attn = await timeHot(be, () => hsaChunkAttention(q, mem.ks, mem.vs, r0.idx, r0.w, { chunkSize: S }).dispose(), DECODE_ITERS);
   const attnBase: Record<string, Awaited<ReturnType<typeof timeGpu>>> = {};
-  for (const [name, o] of Object.entries(baselines)) attnBase[name] = await timeGpu(be, () => attnOf(o)().dispose(), DECODE_ITERS);
+  for (const [name, o] of Object.entries(baselines)) attnBase[name] = await timeHot(be, () => attnOf(o)().dispose(), DECODE_ITERS);
   const lmkTBps = (C * HK * DR * 2) / (scan.medianMs * 1e-3) / 1e12;
-  console.error(`decode ${L}: step ${total.medianMs.toFixed(4)} ms (head variant ${stepHead.medianMs.toFixed(4)} ms; a part a dispatch ${stepPartPerDispatch.medianMs.toFixed(4)} ms; retrieval ${scan.medianMs.toFixed(4)} ms, with f32 landmarks ${scanF32.medianMs.toFixed(4)} ms, v4 top-k ${scanBound.medianMs.toFixed(4)} ms; step with it ${stepBound.medianMs.toFixed(4)} ms, ${lmkTBps.toFixed(2)} TB/s of landmarks; chunk attention ${attn.medianMs.toFixed(4)} ms, head ${attnBase.head.medianMs.toFixed(4)} ms, decode a slot a workgroup ${attnBase.decode16.medianMs.toFixed(4)} ms, over all slots ${attnBase.decodeAll.medianMs.toFixed(4)} ms, tile ${attnBase.tile.medianMs.toFixed(4)} ms, a part a dispatch ${attnBase.partPerDispatch.medianMs.toFixed(4)} ms), check ${err.toFixed(3)}`);
+  console.error(`decode ${L}: step ${total.medianMs.toFixed(4)} ms (merge apart ${stepApart.medianMs.toFixed(4)} / ${stepApartLast.medianMs.toFixed(4)} ms; head variant ${stepHead.medianMs.toFixed(4)} ms; a part a dispatch ${stepPartPerDispatch.medianMs.toFixed(4)} ms; retrieval ${scan.medianMs.toFixed(4)} ms, with f32 landmarks ${scanF32.medianMs.toFixed(4)} ms, v4 top-k ${scanBound.medianMs.toFixed(4)} ms; step with it ${stepBound.medianMs.toFixed(4)} ms, ${lmkTBps.toFixed(2)} TB/s of landmarks; chunk attention ${attn.medianMs.toFixed(4)} ms, head ${attnBase.head.medianMs.toFixed(4)} ms, decode a slot a workgroup ${attnBase.decode16.medianMs.toFixed(4)} ms, over all slots ${attnBase.decodeAll.medianMs.toFixed(4)} ms, tile ${attnBase.tile.medianMs.toFixed(4)} ms, a part a dispatch ${attnBase.partPerDispatch.medianMs.toFixed(4)} ms), check ${err.toFixed(3)}`);
   const profile = await decodeProfile(be, { qr, lmk, lmk32, q, ...mem }, pos);
   // the whole step once more, last: it measured ±20% apart between runs where its parts did not
   const created1 = be.pool.created;
-  const stepLast = await timeGpu(be, () => dispose(step()), DECODE_ITERS);
+  const stepLast = await timeHot(be, () => dispose(step()), DECODE_ITERS);
   console.error(`decode ${L}: buffers created while timing the step first ${createdFirst}, last ${be.pool.created - created1}`);
   for (const t of [lmk, lmk32, qr, q, ...mem.ks, ...mem.vs]) t.dispose();
   dispose(r0);
-  return { context: L, chunks: C, parts: mem.ks.length, step: total, stepLast, stepHead, stepPartPerDispatch, stepBound, retrieval: scan, retrievalF32Landmarks: scanF32, retrievalBound: scanBound, chunkAttention: attn, chunkAttentionHead: attnBase.head, chunkAttentionDecode16: attnBase.decode16, chunkAttentionDecodeAll: attnBase.decodeAll, chunkAttentionTile: attnBase.tile, chunkAttentionPartPerDispatch: attnBase.partPerDispatch, profile, landmarkTBps: lmkTBps, checkErrorOverTol: err };
+  return { context: L, chunks: C, parts: mem.ks.length, step: total, stepLast, stepApart, stepApartLast, stepHead, stepPartPerDispatch, stepBound, retrieval: scan, retrievalF32Landmarks: scanF32, retrievalBound: scanBound, chunkAttention: attn, chunkAttentionHead: attnBase.head, chunkAttentionDecode16: attnBase.decode16, chunkAttentionDecodeAll: attnBase.decodeAll, chunkAttentionTile: attnBase.tile, chunkAttentionPartPerDispatch: attnBase.partPerDispatch, profile, landmarkTBps: lmkTBps, checkErrorOverTol: err };
 }
 
 /** Each dispatch of a decode step alone, into preallocated buffers (where the step's time goes). */
@@ -212,13 +219,16 @@ async function decodeProfile(be: WebGpuBackend, io: { qr: Tensor; lmk: Tensor; l
   const attnOf = (o: { variant: 'tile' | 'head' }) => () => be.run(hsaChunkAttentionForward, { ...ap, ...o }, [io.q.arg(), io.ks[0].arg(), io.vs[0].arg(), idx.arg(), w.arg(), planes.arg()]);
   // the decode variant (v5): 4 slots a workgroup (the default; 4 planes), one (16 planes), all (straight into out, no sum)
   const attnDecode = (jsplit: number) => () => be.run(hsaChunkAttentionForward, { ...ap, jsplit, variant: 'decode' }, [io.q.arg(), io.ks[0].arg(), io.vs[0].arg(), idx.arg(), w.arg(), jsplit === 1 ? out.arg() : planes.arg()]);
+  // v6: the merge inside the decode variant (4 slots a workgroup), from the scan's lists
+  const mg = { blockLen, hr: HK, posOffset: pos, mode: 'softmax' as const, writeSel: true };
+  const attnMerge = () => be.run(hsaChunkAttentionForward, { ...ap, jsplit: 4, variant: 'decode', merge: mg }, [io.q.arg(), io.ks[0].arg(), io.vs[0].arg(), cs.arg(), ci.arg(), idx.arg(), w.arg(), sel.arg(), planes.arg()]);
   const sum = () => be.run(hsaPlaneSum, { n: HQ * D, planes: K }, [planes.arg(), out.arg()]);
   const sum4 = () => be.run(hsaPlaneSum, { n: HQ * D, planes: 4 }, [planes.arg(), out.arg()]);
   // the fixed cost of a dependent dispatch: one workgroup adding one number
   const tiny = () => be.run(hsaPlaneSum, { n: 1, planes: 1 }, [planes.arg(), out.arg()]);
   const res: Record<string, number> = {};
-  for (const [name, f] of [['scan', scan], ['merge', merge], ['scanBound', scanB], ['scanF32Landmarks', scanF32], ['mergeBound', mergeB], ['scanRank', scanR], ['mergeRank', mergeR], ['scanHalfBlocks', scanHalf], ['mergeHalfBlocks', mergeHalf], ['scanDoubleBlocks', scanDouble], ['mergeDoubleBlocks', mergeDouble], ['scanQuadBlocks', scanQuad], ['mergeQuadBlocks', mergeQuad], ['chunkAttentionPartDecode', attnDecode(4)], ['planeSum4', sum4], ['chunkAttentionPartDecode16', attnDecode(K)], ['chunkAttentionPartDecodeAll', attnDecode(1)], ['chunkAttentionPart', attnOf({ variant: 'head' })], ['chunkAttentionPartTile', attnOf({ variant: 'tile' })], ['planeSum', sum], ['tinyDispatch', tiny], ['none', () => {}]] as const) {
-    res[name] = (await timeGpu(be, f, DECODE_ITERS)).medianMs;
+  for (const [name, f] of [['scan', scan], ['merge', merge], ['scanBound', scanB], ['scanF32Landmarks', scanF32], ['mergeBound', mergeB], ['scanRank', scanR], ['mergeRank', mergeR], ['scanHalfBlocks', scanHalf], ['mergeHalfBlocks', mergeHalf], ['scanDoubleBlocks', scanDouble], ['mergeDoubleBlocks', mergeDouble], ['scanQuadBlocks', scanQuad], ['mergeQuadBlocks', mergeQuad], ['chunkAttentionPartDecode', attnDecode(4)], ['chunkAttentionPartDecodeMerge', attnMerge], ['planeSum4', sum4], ['chunkAttentionPartDecode16', attnDecode(K)], ['chunkAttentionPartDecodeAll', attnDecode(1)], ['chunkAttentionPart', attnOf({ variant: 'head' })], ['chunkAttentionPartTile', attnOf({ variant: 'tile' })], ['planeSum', sum], ['tinyDispatch', tiny], ['none', () => {}]] as const) {
+    res[name] = (await timeHot(be, f, DECODE_ITERS)).medianMs;
   }
   for (const t of [cs, ci, idx, w, sel, planes, out, qr]) t.dispose();
   console.error(`decode ${pos} profile (ms): ${JSON.stringify(res)}`);

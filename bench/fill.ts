@@ -54,3 +54,19 @@ export function randomTensor(be: WebGpuBackend, shape: number[], seed: number, d
   be.run(hashFill, { words, seed, bf16: dtype === 'bf16', scale }, [{ storage: t.storage, dtype: 'u32' }]);
   return t;
 }
+
+/**
+ * Keeps the GPU busy for `ms` milliseconds (hash fills of a 256 MiB scratch, 50 a submission): the
+ * H200 idled at 345 MHz before a run, and decode steps timed after short fills measured up to 3× their
+ * later times while steps timed after the 16M fill did not (bench/attention warms its decode cases so).
+ */
+export async function heat(be: WebGpuBackend, ms: number): Promise<void> {
+  const words = 1 << 26;
+  const t = Tensor.empty(be, [words], 'f32');
+  const t0 = performance.now();
+  for (let seed = 0; performance.now() - t0 < ms; ) {
+    for (let i = 0; i < 50; i++) be.run(hashFill, { words, seed: seed++, bf16: false, scale: 1 }, [{ storage: t.storage, dtype: 'u32' }]);
+    await be.sync();
+  }
+  t.dispose();
+}

@@ -89,7 +89,7 @@ export { decodeKeys, type SwaDecodeSplitParams, swaDecodeSplitMergeRef, swaDecod
 /** Dense attention backward kernels (WGSL + ref): delta = dout·out, dq per query tile, dk/dv per key tile from the saved log-sum-exp (SWA window, chunk-encoder block). */
 export { DENSE_BACK_MAX_D, type DenseBackwardParams, denseAttentionDelta, denseAttentionDkv, denseAttentionDq } from './attention/swaAttentionBackward.js';
 /** HSA chunk attention kernel (WGSL + ref): prefill and decode, any head ratio, f32/bf16 memory in parts. */
-export { CHUNK_FIXED_BUFFERS, CHUNK_MAX_D, CHUNK_MAX_S, chunkMmaUnsupported, type HsaChunkAttentionGpuParams, hsaChunkAttentionForward, hsaPlaneSum } from './attention/hsaChunkAttention.js';
+export { CHUNK_FIXED_BUFFERS, CHUNK_FIXED_BUFFERS_MERGE, CHUNK_MAX_D, CHUNK_MAX_S, type ChunkMergeParams, chunkMergeUnsupported, chunkMmaUnsupported, type HsaChunkAttentionGpuParams, hsaChunkAttentionForward, hsaPlaneSum } from './attention/hsaChunkAttention.js';
 export { decodeUnsupported as chunkDecodeUnsupported } from './attention/hsaChunkAttentionDecode.wgsl.js';
 /** HSA chunk attention backward kernels (WGSL + ref): dq, dw and per-slot softmax stats per (token, KV head); dK/dV per (chunk, KV head, key tile) over the inverted selection. */
 export { CHUNK_BACK_MAX_K } from './attention/hsaChunkAttentionBackward.wgsl.js';

@@ -25,16 +25,16 @@
  */
 import { type FloatArray, unpackHalf } from '../core/dtype.js';
 import { ArgumentError } from '../core/errors.js';
-import { type BufferBinding, type DeviceCaps, grid, type Kernel, type WgslScalar } from '../core/program.js';
-import { WGSL_SUBGROUPS, wgslBindings } from '../core/program.js';
+import { type BufferBinding, type DeviceCaps, grid, type Kernel, WGSL_SUBGROUPS, type WgslScalar, wgslBindings } from '../core/program.js';
 import { defineUniforms } from '../core/uniforms.js';
 import { headRatio, weightedSum } from './common.js';
+import type { FusionMode } from './hsaFusion.ref.js';
 import { CHUNK_WG, type ChunkTile, chunkWords, hsaChunkAttentionHeadWgsl, hsaChunkAttentionWgsl } from './hsaChunkAttention.wgsl.js';
 import { checkChunkAttention, chunkProbs, type HsaChunkAttentionParams } from './hsaChunkAttention.ref.js';
 import { DECODE_WG, decodeBytes, decodeUnsupported, hsaChunkAttentionDecodeWgsl } from './hsaChunkAttentionDecode.wgsl.js';
 import { hsaChunkAttentionMmaWgsl, MMA_ROWS, MMA_SUBGROUPS, mmaBytes, mmaDirect } from './hsaChunkAttentionMma.wgsl.js';
-import { SLOT_RULES } from './hsaSelect.js';
-import { SG_MERGE_MAX, sgMergeFns, sgTopkUnsupported } from './hsaSelectSubgroup.wgsl.js';
+import { hsaSelect, SLOT_RULES } from './hsaSelect.js';
+import { SG_MERGE_MAX, sgListLength, sgMergeFns, sgTopkUnsupported } from './hsaSelectSubgroup.wgsl.js';
 
 export interface HsaChunkAttentionGpuParams extends HsaChunkAttentionParams {
   /** storage type of memK/memV (default f32) */
@@ -73,21 +73,23 @@ export const CHUNK_FIXED_BUFFERS = 4;
 export const CHUNK_FIXED_BUFFERS_MERGE = 7;
 
 /**
- * The retrieval merge run inside the decode variant (v6, `merge`): hsaSelect's merge-pass fields for
- * the candidate lists [T·Hr, nb, k] (candS / candI) of the scan, v5's subgroup size and list length.
+ * The retrieval's merge run inside the decode variant (v6, `merge`): hsaSelect's merge-pass fields for
+ * the scan's candidate lists candS / candI [T·Hr, nb, k] (k: the attention's slots, k_eff). Subgroup
+ * top-k (v5) only: the device needs one subgroup size holding a list of sgListLength(k).
  */
 export interface ChunkMergeParams {
-  ncand: number;
+  /** the scan's chunks a block: ceil(chunks / blockLen) candidate lists a row */
+  blockLen: number;
+  /** retrieval heads: 1 or hk */
   hr: number;
   posOffset: number;
-  segLen: number;
+  /** tokens a packed sequence (0: one sequence) */
+  segLen?: number;
   maskWindow?: number;
-  stick: boolean;
-  posDecay: number;
+  mode: FusionMode;
+  posDecay?: number;
   /** this dispatch writes idx, w [T, Hk, k] and sel [T, Hr, k] (the first of a step's dispatches) */
   writeSel: boolean;
-  SG: number;
-  KM: number;
 }
 
 export const CHUNK_MAX_D = 256;
@@ -205,6 +207,23 @@ function joinParts(a: unknown[], np: number): unknown[] {
   return [a[0], join(a.slice(1, 1 + np)), join(a.slice(1 + np, 1 + 2 * np)), ...a.slice(1 + 2 * np)];
 }
 
+/**
+ * Reference of the decode variant with the merge (v6): [q, memK…, memV…, candS, candI, idx, w, sel,
+ * out]: hsaSelect's merge pass over the candidate lists, then the part's attention with its choice.
+ */
+function mergePartRef(a: unknown[], p: HsaChunkAttentionGpuParams, mg: ChunkMergeParams): void {
+  const np = p.np ?? 1;
+  const [candS, candI, idx, w, sel, out] = a.slice(1 + 2 * np) as FloatArray[];
+  const hr = mg.hr;
+  const chosen = [new Int32Array(idx.length), new Float32Array(w.length), new Float32Array(sel.length)];
+  const sp = { t: p.t, chunks: p.chunks, s: p.s, hr, hk: p.hk, dr: 1, topk: p.k, mode: mg.mode, posDecay: mg.posDecay, posOffset: mg.posOffset, maskWindow: mg.maskWindow, segLen: mg.segLen, pass: 'merge' as const, blockLen: mg.blockLen };
+  hsaSelect.ref?.([candS, candI, ...chosen] as never, sp);
+  if (mg.writeSel) {
+    for (const [i, x] of [idx, w, sel].entries()) x.set(chosen[i]);
+  }
+  partRef([...a.slice(0, 1 + 2 * np), chosen[0], chosen[1], out], p);
+}
+
 /** Reference for one part: [q, memK, memV, idx, w, out], memory rows of chunks c0 … c0+cn−1 only. */
 function partRef(a: unknown[], p: HsaChunkAttentionGpuParams): void {
   const [q, mk, mv, idx, w, out] = joinParts(a, p.np ?? 1) as [FloatArray, FloatArray, FloatArray, Int32Array, FloatArray, FloatArray];
@@ -241,9 +260,25 @@ function partRef(a: unknown[], p: HsaChunkAttentionGpuParams): void {
   }
 }
 
+/**
+ * Why the decode variant cannot run the retrieval's merge (v6) on a device (null when it can): the
+ * subgroup top-k's needs (sgTopkUnsupported for lists of sgListLength(k)), nb lists of it staged
+ * (≤ SG_MERGE_MAX entries) and the workgroup memory of both.
+ */
+export function chunkMergeUnsupported(caps: DeviceCaps, c: { d: number; s: number; k: number; kv: ChunkTile['kv']; np: number; nb: number }): string | null {
+  const KM = sgListLength(c.k);
+  const why = sgTopkUnsupported(caps, KM) ?? decodeUnsupported(c.d, c.kv);
+  if (why) return why;
+  const NL = Math.max(DECODE_WG / caps.subgroupMinSize, 2 ** Math.ceil(Math.log2(Math.max(c.nb, 1))));
+  if (NL * KM > SG_MERGE_MAX) return `${c.nb} candidate lists of ${KM} are over ${SG_MERGE_MAX} entries`;
+  const bytes = decodeBytes({ D: c.d, S: c.s, kv: c.kv, NP: c.np }) + 8 * (NL + 1) * KM + 16;
+  if (bytes > caps.maxWorkgroupStorage) return `${bytes} bytes of workgroup memory, over ${caps.maxWorkgroupStorage}`;
+  return null;
+}
+
 export const hsaChunkAttentionForward: Kernel<HsaChunkAttentionGpuParams> = {
   name: 'hsaChunkAttentionForward',
-  ref: (a, p) => partRef(a, p),
+  ref: (a, p) => (p.merge ? mergePartRef(a, p, p.merge) : partRef(a, p)),
   program(p, caps) {
     const ratio = headRatio('hsaChunkAttention', p.hq, p.hk);
     const kv = p.kv ?? 'f32';
@@ -252,8 +287,9 @@ export const hsaChunkAttentionForward: Kernel<HsaChunkAttentionGpuParams> = {
       throw new ArgumentError(`hsaChunkAttention: tile ${JSON.stringify(tile)} does not fit this device's workgroup limits`);
     }
     const np = p.np ?? 1;
-    if (!Number.isInteger(np) || np < 1 || 2 * np + CHUNK_FIXED_BUFFERS > (caps.maxStorageBuffers ?? 8)) {
-      throw new ArgumentError(`hsaChunkAttention: ${np} memory parts need ${2 * np + CHUNK_FIXED_BUFFERS} storage buffers, over this device's ${caps.maxStorageBuffers ?? 8}`);
+    const fixed = p.merge ? CHUNK_FIXED_BUFFERS_MERGE : CHUNK_FIXED_BUFFERS;
+    if (!Number.isInteger(np) || np < 1 || 2 * np + fixed > (caps.maxStorageBuffers ?? 8)) {
+      throw new ArgumentError(`hsaChunkAttention: ${np} memory parts need ${2 * np + fixed} storage buffers, over this device's ${caps.maxStorageBuffers ?? 8}`);
     }
     if (np > 1 && !(Number.isInteger(p.perPart) && (p.perPart ?? 0) > 0)) throw new ArgumentError('hsaChunkAttention: np > 1 needs perPart, a positive integer');
     const head = p.variant === 'head';
@@ -274,42 +310,43 @@ export const hsaChunkAttentionForward: Kernel<HsaChunkAttentionGpuParams> = {
     const hblocks = Math.ceil(ratio / (mma ? MMA_ROWS : tile.HB));
     const jsplit = p.jsplit ?? 1;
     const nwg = p.t * (head || dec ? p.hq : p.hk * hblocks) * jsplit;
-    const mg = dec ? p.merge : undefined;
-    if (p.merge && !mg) throw new ArgumentError('hsaChunkAttention: the merge runs in the decode variant only');
+    const mg = p.merge;
+    if (mg && !dec) throw new ArgumentError('hsaChunkAttention: the merge runs in the decode variant only');
+    const KM = sgListLength(p.k);
+    const nb = mg ? Math.ceil(p.chunks / mg.blockLen) : 0;
+    // the merge's lists staged in workgroup memory: nb rounded up to a power of two (≥ the tree's first level)
+    const NL = mg ? Math.max(DECODE_WG / (caps.subgroupMinSize || 1), 2 ** Math.ceil(Math.log2(Math.max(nb, 1)))) : 0;
     if (mg) {
-      const why = sgTopkUnsupported(caps, mg.KM);
-      const bytes = decodeBytes({ D: p.d, S: p.s, kv, NP: np }) + 8 * (SG_MERGE_MAX + mg.KM) + 16;
-      if (why || mg.SG !== caps.subgroupMinSize || bytes > caps.maxWorkgroupStorage || (mg.ncand / p.k) * mg.KM > SG_MERGE_MAX) {
-        throw new ArgumentError(`hsaChunkAttention: the merge cannot run in the decode variant here (${why ?? `subgroups of ${mg.SG}, ${bytes} bytes of workgroup memory, ${mg.ncand / p.k} lists`})`);
-      }
+      const why = chunkMergeUnsupported(caps, { d: p.d, s: p.s, k: p.k, kv, np, nb });
+      if (why) throw new ArgumentError(`hsaChunkAttention: the merge cannot run in the decode variant here (${why})`);
+      if (!(mg.hr === 1 || mg.hr === p.hk)) throw new ArgumentError(`hsaChunkAttention: ${mg.hr} retrieval heads must be 1 or ${p.hk}`);
     }
     const bufs = mg ? mergeBuffers(kv, np) : buffers(kv, np, mma && mmaDirect(kv));
     const header = mg
-      ? `${WGSL_SUBGROUPS}\n${UM.wgsl('U')}\n${wgslBindings(bufs, 'U')}\n${SLOT_RULES}\n${sgMergeFns(mg.SG, mg.KM)}`
+      ? `${WGSL_SUBGROUPS}\n${UM.wgsl('U')}\n${wgslBindings(bufs, 'U')}\n${SLOT_RULES}\n${sgMergeFns(caps.subgroupMinSize, KM, NL)}`
       : `${U.wgsl('U')}\n${wgslBindings(bufs, 'U')}`;
     // the decode variant reads 16-byte words: vec4<f32>, or vec4<u32> of 8 packed halves
     const wordHeader = () => header.replace(/(mem[KV]\d*): array<(f32|u32)>/g, (_, n: string, ty: string) => `${n}: array<vec4<${ty}>>`);
     const sg = caps.subgroupMaxSize ?? 32;
     const vals = {
-    hq: p.hq,
-    hk: p.hk,
-    ratio,
-    hblocks,
-    k: p.k,
-    c0: p.c0 ?? 0,
-    cn: p.cn ?? p.chunks,
-    accumulate: p.accumulate ? 1 : 0,
-    nwg,
-    jsplit,
-    plane0: p.plane0 ?? 0,
-    planeSize: p.t * p.hq * p.d,
-    perPart: p.perPart ?? 0,
-    smN: p.smN ?? 0,
-    scale: p.scale ?? 1 / Math.sqrt(p.d),
-      
+      hq: p.hq,
+      hk: p.hk,
+      ratio,
+      hblocks,
+      k: p.k,
+      c0: p.c0 ?? 0,
+      cn: p.cn ?? p.chunks,
+      accumulate: p.accumulate ? 1 : 0,
+      nwg,
+      jsplit,
+      plane0: p.plane0 ?? 0,
+      planeSize: p.t * p.hq * p.d,
+      perPart: p.perPart ?? 0,
+      smN: p.smN ?? 0,
+      scale: p.scale ?? 1 / Math.sqrt(p.d),
     };
     return {
-      key: `${head ? 'hsaChunkAttention:head' : dec ? `hsaChunkAttention:decode${mg ? `:merge${mg.SG}x${mg.KM}` : ''}` : mma ? `hsaChunkAttention:mma${sg}` : `hsaChunkAttention:${tile.HB}x${tile.KT}`}:d${p.d}:s${p.s}:${kv}:np${np}`,
+      key: `${head ? 'hsaChunkAttention:head' : dec ? `hsaChunkAttention:decode${mg ? `:merge${caps.subgroupMinSize}x${KM}x${NL}` : ''}` : mma ? `hsaChunkAttention:mma${sg}` : `hsaChunkAttention:${tile.HB}x${tile.KT}`}:d${p.d}:s${p.s}:${kv}:np${np}`,
       code: () =>
         dec
           ? hsaChunkAttentionDecodeWgsl({ D: p.d, S: p.s, kv, NP: np, merge: !!mg }, wordHeader())
@@ -322,15 +359,15 @@ export const hsaChunkAttentionForward: Kernel<HsaChunkAttentionGpuParams> = {
       uniforms: mg
         ? UM.pack({
             ...vals,
-            ncand: mg.ncand,
+            ncand: nb * p.k,
             hr: mg.hr,
             posOffset: mg.posOffset,
             s: p.s,
-            segLen: mg.segLen,
+            segLen: mg.segLen ?? 0,
             maskOn: mg.maskWindow === undefined ? 0 : 1,
             maskWindow: mg.maskWindow ?? 0,
-            stick: mg.stick ? 1 : 0,
-            posDecay: mg.posDecay,
+            stick: mg.mode === 'stickBreaking' ? 1 : 0,
+            posDecay: mg.posDecay ?? 0,
             writeSel: mg.writeSel ? 1 : 0,
           })
         : U.pack(vals),

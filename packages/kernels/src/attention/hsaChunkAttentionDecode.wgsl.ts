@@ -118,6 +118,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let t = wgi / u.hq;
   let nj = (u.k - min(js, u.k) + u.jsplit - 1u) / u.jsplit;
   let g = h / u.ratio;
+  for (var i = lid; i < ${D / 4}u; i += ${DECODE_WG}u) {
+    let o = (t * u.hq + h) * ${D}u + 4u * i;
+    qs[i] = vec4<f32>(q[o], q[o + 1u], q[o + 2u], q[o + 3u]) * u.scale;
+  }
 ${
   c.merge
     ? `  // the row's merge (its outputs written once: by the first head of the row's heads, slot group 0)
@@ -125,11 +129,7 @@ ${
   sgMergeRow(t * u.hr + select(g, 0u, u.hr == 1u), lid, u.writeSel != 0u && js == 0u && select(h % u.ratio == 0u, h == 0u, u.hr == 1u));
 `
     : ''
-}  for (var i = lid; i < ${D / 4}u; i += ${DECODE_WG}u) {
-    let o = (t * u.hq + h) * ${D}u + 4u * i;
-    qs[i] = vec4<f32>(q[o], q[o + 1u], q[o + 2u], q[o + 3u]) * u.scale;
-  }
-  let wd = lid % ${DW}u;
+}  let wd = lid % ${DW}u;
   let ln = lid / ${DW}u;
   let act = ln < ${LANES}u;
   var acc0 = vec4<f32>();

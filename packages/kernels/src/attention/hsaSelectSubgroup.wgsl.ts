@@ -84,8 +84,20 @@ fn sgClean(e0: Ent) -> Ent {
 }
 fn ent(o: u32, ok: bool) -> Ent { if (ok) { return Ent(lS[o], lI[o]); } return Ent(NEG, DEAD); }
 fn best(x: Ent, y: Ent) -> Ent { if (better(x.s, x.i, y.s, y.i)) { return x; } return y; }
-// lists 0 … n − 1 (sorted, KM entries each) merged into list 0, FAN lists a level (a subgroup a group:
-// each KM-lane group merges a pair, then the groups' lists are merged by halving within the subgroup)
+// a subgroup's FAN lists merged into one (its first KM lanes): lane (q, i) holds entry i of list 2q in
+// a and entry KM − 1 − i of list 2q + 1 in b; each KM-lane group merges its pair, then the groups'
+// lists are merged by halving within the subgroup
+fn sgGroup(a: Ent, b: Ent) -> Ent {
+  let q = SL / KM;
+  let i = SL % KM;
+  var e = sgClean(best(a, b));
+  for (var hq = ${Math.floor(pairs / 2)}u; hq > 0u; hq >>= 1u) {
+    let o = Ent(subgroupShuffle(e.s, (q + hq) * KM + KM - 1u - i), subgroupShuffle(e.i, (q + hq) * KM + KM - 1u - i));
+    e = sgClean(best(e, o));
+  }
+  return e;
+}
+// lists 0 … n − 1 (sorted, KM entries each) merged into list 0, FAN lists a level (sgGroup), a barrier a level
 fn sgTree(n: u32) {
   let q = SL / KM;
   let i = SL % KM;
@@ -95,11 +107,7 @@ fn sgTree(n: u32) {
       let a = (g0 + G) * FAN * st;
       let l0 = a + 2u * q * st;
       let l1 = l0 + st;
-      var e = sgClean(best(ent(min(l0, n - 1u) * KM + i, l0 < n), ent(min(l1, n - 1u) * KM + KM - 1u - i, l1 < n)));
-      for (var hq = ${Math.floor(pairs / 2)}u; hq > 0u; hq >>= 1u) {
-        let o = Ent(subgroupShuffle(e.s, (q + hq) * KM + KM - 1u - i), subgroupShuffle(e.i, (q + hq) * KM + KM - 1u - i));
-        e = sgClean(best(e, o));
-      }
+      let e = sgGroup(ent(min(l0, n - 1u) * KM + i, l0 < n), ent(min(l1, n - 1u) * KM + KM - 1u - i, l1 < n));
       if (q == 0u && g0 + G < ng) { lS[a * KM + i] = e.s; lI[a * KM + i] = e.i; }
     }
     workgroupBarrier();
@@ -130,11 +138,11 @@ fn topkOffer(lid: u32, has: bool, s0: f32, i0: u32) {
  * orders the valid slots most recent first and computes the fusion weights: slot j's chunk and weight
  * land in mI[j] / mW[j] (workgroup memory, after the closing barrier), and with `out` in idx, w, sel.
  * Needs u (ncand, k, hr, hk, posOffset, stick, posDecay and validSlots' fields), candS, candI, idx,
- * w, sel; called uniformly by all SG_WG invocations.
+ * w, sel; called uniformly by all SG_WG invocations. NL: lists staged (≥ nb).
  */
-export function sgMergeFns(SG: number, KM: number): string {
+export function sgMergeFns(SG: number, KM: number, NL = SG_MERGE_MAX / KM): string {
   return /* wgsl */ `
-${sgTopkCommon(SG, KM, SG_MERGE_MAX / KM)}
+${sgTopkCommon(SG, KM, NL)}
 // −∞ (a private variable: a constant's bitcast would be folded and refused)
 var<private> NINF_BITS: u32 = 0xff800000u;
 var<workgroup> mW: array<f32, ${KM}>;
@@ -151,16 +159,25 @@ fn keySort(k0: u32, s0: f32) -> vec2<u32> {
   }
   return vec2<u32>(k, bitcast<u32>(s));
 }
+// entry j of the row's candidate list l (missing past nb lists or k entries)
+fn cand(row: u32, l: u32, j: u32, nb: u32) -> Ent {
+  if (l >= nb || j >= u.k) { return Ent(NEG, DEAD); }
+  let o = row * u.ncand + l * u.k + j;
+  let c = candI[o];
+  return Ent(select(candS[o], NEG, c == DEAD), c);
+}
 fn sgMergeRow(row: u32, lid: u32, out: bool) {
   let nb = u.ncand / u.k;
-  for (var e = lid; e < nb * KM; e += ${SG_WG}u) {
-    let j = e % KM;
-    var s = NEG; var c = DEAD;
-    if (j < u.k) { let o = row * u.ncand + (e / KM) * u.k + j; s = candS[o]; c = candI[o]; }
-    lS[e] = select(s, NEG, c == DEAD); lI[e] = c;
+  // the tree's first level straight from the candidate lists (no staging), its ng lists into lS / lI
+  let ng = (nb + FAN - 1u) / FAN;
+  for (var g0 = 0u; g0 < ng; g0 += ${SG_WG / SG}u) {
+    let l0 = (g0 + G) * FAN + 2u * (SL / KM);
+    let i = SL % KM;
+    let e = sgGroup(cand(row, l0, i, nb), cand(row, l0 + 1u, KM - 1u - i, nb));
+    if (SL < KM && g0 + G < ng) { lS[(g0 + G) * KM + i] = e.s; lI[(g0 + G) * KM + i] = e.i; }
   }
   workgroupBarrier();
-  sgTree(nb);
+  sgTree(ng);
   // slot rules and fusion weights: lane j of each subgroup's first KM lanes (the same in every subgroup, G 0 writes)
   let j = SL % KM;
   let t = row / u.hr;

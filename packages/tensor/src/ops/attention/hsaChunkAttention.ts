@@ -4,7 +4,7 @@
  * prefill ([T, ...]) and decode (T = 1) against a memory of any length: the memory may be a list of
  * parts (each within one binding), processed in order into the same output.
  */
-import { ArgumentError, CHUNK_FIXED_BUFFERS, chunkDecodeUnsupported, chunkMmaUnsupported, hsaChunkAttentionForward, hsaPlaneSum, ShapeError } from '@hsa/kernels';
+import { ArgumentError, CHUNK_FIXED_BUFFERS, CHUNK_FIXED_BUFFERS_MERGE, type ChunkMergeParams, chunkDecodeUnsupported, chunkMmaUnsupported, hsaChunkAttentionForward, hsaPlaneSum, ShapeError } from '@hsa/kernels';
 import { fmtShape, Tensor } from '../../tensor.js';
 import { expectDtype, sameBackend } from '../guards.js';
 
@@ -76,6 +76,30 @@ export function hsaChunkAttention(
   w: Tensor,
   options: HsaChunkAttentionOptions,
 ): Tensor {
+  return chunkAttention(q, memK, memV, idx, w, options);
+}
+
+/**
+ * The retrieval's merge run by the decode variant's dispatches (hsaDecodeStep): the scan's candidate
+ * lists candS / candI [T·Hr, nb, k]; idx, w and sel are written by the first dispatch.
+ */
+export interface ChunkMerge {
+  candS: Tensor;
+  candI: Tensor;
+  sel: Tensor;
+  params: Omit<ChunkMergeParams, 'writeSel'>;
+}
+
+/** hsaChunkAttention, with `merge` the decode variant choosing its chunks itself (idx, w, sel its outputs). */
+export function chunkAttention(
+  q: Tensor,
+  memK: Tensor | Tensor[],
+  memV: Tensor | Tensor[],
+  idx: Tensor,
+  w: Tensor,
+  options: HsaChunkAttentionOptions,
+  merge?: ChunkMerge,
+): Tensor {
   const op = 'hsaChunkAttention';
   const ks = Array.isArray(memK) ? memK : [memK];
   const vs = Array.isArray(memV) ? memV : [memV];
@@ -100,12 +124,14 @@ export function hsaChunkAttention(
   const ins = [q, idx, w].map((x) => x.contiguous());
   const kv = ks[0].dtype as 'f32' | 'bf16' | 'f16';
   const variant = chunkAttentionVariant(q, kv, options);
+  if (merge && variant !== 'decode') throw new ArgumentError(`${op}: the retrieval's merge runs in the decode variant only, not ${variant}`);
   const base = { t, hq, hk, d, s, chunks: total, k, smN: options.smN, scale: options.scale, kv, variant };
   // the parts in groups of np, one dispatch a group (its parts bound together: every part but the
   // last of equal size)
   const per = chunks[0];
   const even = chunks.every((c, i) => c === per || (i === chunks.length - 1 && c < per));
-  const maxNp = Math.max(1, Math.floor(((q.backend.caps.maxStorageBuffers ?? 8) - CHUNK_FIXED_BUFFERS) / 2));
+  const fixed = merge ? CHUNK_FIXED_BUFFERS_MERGE : CHUNK_FIXED_BUFFERS;
+  const maxNp = Math.max(1, Math.floor(((q.backend.caps.maxStorageBuffers ?? 8) - fixed) / 2));
   const np = even ? Math.max(1, Math.min(options.partsPerDispatch ?? maxNp, maxNp, chunks.length)) : 1;
   const groups: number[][] = [];
   for (let i = 0; i < chunks.length; i += np) groups.push(chunks.slice(i, i + np).map((_, j) => i + j));
@@ -129,7 +155,13 @@ export function hsaChunkAttention(
     const cn = group.reduce((n, j) => n + chunks[j], 0);
     const target = planes ?? out;
     const p = { ...base, c0, cn, accumulate: !split && i > 0, jsplit, plane0: split ? i * jsplit : 0, np: group.length, perPart: per };
-    q.backend.run(hsaChunkAttentionForward, p, [ins[0].arg(), ...mk.map((x) => x.arg()), ...mv.map((x) => x.arg()), ins[1].arg(), ins[2].arg(), target.arg()]);
+    const mem = [...mk.map((x) => x.arg()), ...mv.map((x) => x.arg())];
+    if (merge) {
+      const mp = { ...p, merge: { ...merge.params, writeSel: i === 0 } };
+      q.backend.run(hsaChunkAttentionForward, mp, [ins[0].arg(), ...mem, merge.candS.arg(), merge.candI.arg(), idx.arg(), w.arg(), merge.sel.arg(), target.arg()]);
+    } else {
+      q.backend.run(hsaChunkAttentionForward, p, [ins[0].arg(), ...mem, ins[1].arg(), ins[2].arg(), target.arg()]);
+    }
     for (const x of [...mk, ...mv]) x.dispose();
     c0 += cn;
   });

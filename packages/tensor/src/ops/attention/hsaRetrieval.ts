@@ -56,7 +56,8 @@ export interface HsaRetrievalResult {
   sel: Tensor;
 }
 
-function params(op: string, qr: Tensor, lmk: Tensor, o: HsaRetrievalOptions): HsaSelectParams {
+/** hsaSelect's parameters for qr and landmarks (checked: typed errors). */
+export function retrievalParams(op: string, qr: Tensor, lmk: Tensor, o: HsaRetrievalOptions): HsaSelectParams {
   sameBackend(op, qr, lmk);
   expectDtype(op, qr, 'f32');
   expectDtype(op, lmk, 'f32', 'bf16');
@@ -106,9 +107,19 @@ function params(op: string, qr: Tensor, lmk: Tensor, o: HsaRetrievalOptions): Hs
   };
 }
 
+/** The block scan's candidate lists candS / candI [T·Hr, nb, k_eff] of qr and landmarks l (contiguous, of p.lmkDtype). */
+export function scanCandidates(p: HsaSelectParams, q: Tensor, l: Tensor): { candS: Tensor; candI: Tensor } {
+  const be = q.backend;
+  const shape = [p.t * p.hr, Math.ceil(p.chunks / p.blockLen), hsaSlots(p)];
+  const candS = Tensor.empty(be, shape, 'f32');
+  const candI = Tensor.empty(be, shape, 'u32');
+  be.run(hsaSelect, p, [q.arg(), l.arg(), candS.arg(), candI.arg()]);
+  return { candS, candI };
+}
+
 /** qr [T, Hr, dr], landmarks [C, Hr, dr] → idx, w [T, Hk, k_eff] and sel [T, Hr, k_eff]. */
 export function hsaRetrieval(qr: Tensor, lmk: Tensor, options: HsaRetrievalOptions): HsaRetrievalResult {
-  const p = params('hsaRetrieval', qr, lmk, options);
+  const p = retrievalParams('hsaRetrieval', qr, lmk, options);
   const be = qr.backend;
   const k = hsaSlots(p);
   const idx = Tensor.empty(be, [p.t, p.hk, k], 'i32');
@@ -119,10 +130,7 @@ export function hsaRetrieval(qr: Tensor, lmk: Tensor, options: HsaRetrievalOptio
   if (p.pass === 'fused') {
     be.run(hsaSelect, p, [q.arg(), l.arg(), idx.arg(), w.arg(), sel.arg()]);
   } else {
-    const nb = Math.ceil(p.chunks / p.blockLen);
-    const candS = Tensor.empty(be, [p.t * p.hr, nb, k], 'f32');
-    const candI = Tensor.empty(be, [p.t * p.hr, nb, k], 'u32');
-    be.run(hsaSelect, p, [q.arg(), l.arg(), candS.arg(), candI.arg()]);
+    const { candS, candI } = scanCandidates(p, q, l);
     be.run(hsaSelect, { ...p, pass: 'merge' }, [candS.arg(), candI.arg(), idx.arg(), w.arg(), sel.arg()]);
     candS.dispose();
     candI.dispose();
