@@ -349,7 +349,7 @@ export const hsaChunkAttentionForward: Kernel<HsaChunkAttentionGpuParams> = {
       key: `${head ? 'hsaChunkAttention:head' : dec ? `hsaChunkAttention:decode${mg ? `:merge${caps.subgroupMinSize}x${KM}x${NL}` : ''}` : mma ? `hsaChunkAttention:mma${sg}` : `hsaChunkAttention:${tile.HB}x${tile.KT}`}:d${p.d}:s${p.s}:${kv}:np${np}`,
       code: () =>
         dec
-          ? hsaChunkAttentionDecodeWgsl({ D: p.d, S: p.s, kv, NP: np, merge: !!mg }, wordHeader())
+          ? hsaChunkAttentionDecodeWgsl({ D: p.d, S: p.s, kv, NP: np, merge: mg ? caps.subgroupMinSize : undefined }, wordHeader())
           : head
           ? hsaChunkAttentionHeadWgsl({ D: p.d, S: p.s, kv, NP: np }, header)
           : mma

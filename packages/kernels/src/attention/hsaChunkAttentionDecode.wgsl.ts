@@ -29,9 +29,11 @@ export interface DecodeTile {
   /**
    * the retrieval's merge in the kernel (v6): `header` then also declares candS, candI, idx, w, sel,
    * the merge's uniforms, validSlots and sgMergeFns' pieces; each workgroup merges its row's candidate
-   * lists first and reads its slots' chunks and weights from mI / mW (no merge dispatch before it)
+   * lists first and reads its slots' chunks and weights from mI / mW (no merge dispatch before it);
+   * the value is the subgroup size, and where it holds a slot's softmax lanes (TS) the softmax
+   * reduces by subgroup shuffles instead of trees through workgroup memory (no barrier a level)
    */
-  merge?: boolean;
+  merge?: number;
 }
 
 const pow2Floor = (n: number): number => 2 ** Math.floor(Math.log2(Math.max(1, n)));
@@ -73,12 +75,35 @@ function unpackFns(kv: ChunkTile['kv']): string {
 fn hi4(x: vec4<u32>) -> vec4<f32> { return ${h('z', 'w')}; }`;
 }
 
+/**
+ * rowExpSum's work for row rh of ps with a slot's TS lanes in one subgroup (lanes SL of subgroup G,
+ * sgInit's): max and sum by shuffles between the TS lanes, no barrier.
+ */
+function subgroupExpSum(S: number, TS: number, GS: number): string {
+  const steps = (v: string, op: (a: string, b: string) => string) =>
+    Array.from({ length: Math.log2(TS) }, (_, i) => `    ${v} = ${op(v, `subgroupShuffleXor(${v}, ${TS >> (i + 1)}u)`)};`).join('\n');
+  return `    // each slot's own softmax over TS lanes of one subgroup (G, SL: sgInit's)
+    let rr = G * (SG / ${TS}u) + SL / ${TS}u;
+    let rh = min(rr, ${GS - 1}u);
+    let part = SL % ${TS}u;
+    let row = rh * ${S}u;
+    let live = rr < gs && slotF[rh] != 0.0;
+    var m = -3.0e38;
+    if (live) { for (var s = part; s < ${S}u; s += ${TS}u) { m = max(m, ps[row + s]); } }
+${steps('m', (a, b) => `max(${a}, ${b})`)}
+    var l = 0.0;
+    if (live) { for (var s = part; s < ${S}u; s += ${TS}u) { let e = exp(ps[row + s] - m); ps[row + s] = e; l += e; } }
+${steps('l', (a, b) => `${a} + ${b}`)}`;
+}
+
 /** `header` declares `u` and q, memK…, memV… (as arrays of 16-byte words), idx (i32), w, out. */
 export function hsaChunkAttentionDecodeWgsl(c: DecodeTile, header: string): string {
   const { D, S } = c;
   const NP = c.NP ?? 1;
   const L = decodeLayout(c);
   const { DW, LANES, NR, RP, GS, ROWS, TS } = L;
+  // with the merge (subgroups of SG ≥ TS, sgInit's G and SL): a slot's TS lanes in one subgroup, reduced by shuffles
+  const sgSoftmax = c.merge !== undefined && c.merge >= TS;
   const f32 = c.kv === 'f32';
   const W = f32 ? 'vec4<f32>' : 'vec4<u32>';
   const zero = `${W}()`;
@@ -169,12 +194,12 @@ ${ks.map((i) => `        pz[(ln + ${i * LANES}u) * ${DW + 1}u + wd] = ${dotw(`x$
       }
       workgroupBarrier();
     }
-    // each slot's own softmax over TS invocations (rowExpSum over row rh of ps)
+${sgSoftmax ? subgroupExpSum(S, TS, GS) : `    // each slot's own softmax over TS invocations (rowExpSum over row rh of ps)
     let rh = min(lid / ${TS}u, ${GS - 1}u);
     let part = lid % ${TS}u;
     let row = rh * ${S}u;
     let live = lid / ${TS}u < gs && slotF[rh] != 0.0;
-${rowExpSum(S, TS)}
+${rowExpSum(S, TS)}`}
     let f = slotF[rh] / (u.smN * exp(-m) + l);
     if (live) { for (var s = part; s < ${S}u; s += ${TS}u) { ps[row + s] *= f; } }
     workgroupBarrier();
