@@ -10,6 +10,8 @@
  *   values: invocation (word e, lane l) accumulates p·V over the rows l, l + LANES, … (UV loads in
  *     flight), the lanes summed in order at the end.
  * Slots of weight 0 and chunks outside the bound memory are not read.
+ * With `merge` (v6) each workgroup first merges its retrieval row's candidate lists (sgMergeRow) and
+ * takes its slots' chunks and weights from that; the softmax then reduces by subgroup shuffles.
  */
 import { WGSL_LINEAR_WORKGROUP } from '../core/program.js';
 import { type ChunkTile, partSwitch, rowExpSum } from './hsaChunkAttention.wgsl.js';

@@ -36,7 +36,7 @@ import { type FloatArray, unpackHalf } from '../core/dtype.js';
 import { ArgumentError } from '../core/errors.js';
 import { type BufferBinding, grid, type Kernel, wgslBindings } from '../core/program.js';
 import { defineUniforms } from '../core/uniforms.js';
-import { hsaFusionWeightsRef } from './hsaFusion.ref.js';
+import { type FusionMode, hsaFusionWeightsRef } from './hsaFusion.ref.js';
 import { type HsaRetrievalParams, hsaLandmarkScoresRef, hsaSlots, retrievalForward, topkRow, validSlots } from './hsaRetrieval.ref.js';
 import { hsaSelectBoundWgsl, hsaSelectWgsl, type SelectBoundShape, type SelectMode, selectBoundBytes } from './hsaSelect.wgsl.js';
 import { hsaMergeWgsl, hsaScan4Wgsl, SCAN_WG, scanEntry, scanTileRows } from './hsaSelectScan.wgsl.js';
@@ -111,6 +111,18 @@ fn visible(c: u32, pos: u32) -> bool {
   return select((c + 1u) * u.s <= pos, c * u.s + u.maskWindow <= pos, u.maskOn != 0u) && c * u.s >= segStart(pos);
 }
 fn validSlots(pos: u32) -> u32 { return min(u.k, (pos - segStart(pos)) / u.s); }`;
+
+/** The uniforms SLOT_RULES and the fusion weights read (hsaSelect's and the v6 chunk attention's). */
+export function slotRuleUniforms(p: { posOffset?: number; maskWindow?: number; segLen?: number; mode: FusionMode; posDecay?: number }) {
+  return {
+    posOffset: p.posOffset ?? 0,
+    maskOn: p.maskWindow === undefined ? 0 : 1,
+    maskWindow: p.maskWindow ?? 0,
+    segLen: p.segLen ?? 0,
+    stick: p.mode === 'stickBreaking' ? 1 : 0,
+    posDecay: p.posDecay ?? 0,
+  };
+}
 
 /** Fused v3: invocations a workgroup (hsaSelectBoundWgsl). */
 const FUSED_BOUND_WG = 128;
@@ -190,16 +202,11 @@ export const hsaSelect: Kernel<HsaSelectParams> = {
         chunks: p.chunks,
         k,
         s: p.s,
-        posOffset: p.posOffset ?? 0,
-        maskOn: p.maskWindow === undefined ? 0 : 1,
-        maskWindow: p.maskWindow ?? 0,
-        segLen: p.segLen ?? 0,
+        ...slotRuleUniforms(p),
         blockLen: p.pass === 'fused' ? Math.max(p.chunks, 1) : p.blockLen,
         nblocks: p.pass === 'merge' ? 1 : nblocks,
         ncand: nblocks * k,
         nwg,
-        stick: p.mode === 'stickBreaking' ? 1 : 0,
-        posDecay: p.posDecay ?? 0,
         scale: p.scale ?? 1 / Math.sqrt(p.dr),
       }),
       workgroups: nwg === 0 || k === 0 ? [0, 1, 1] : grid(nwg, caps),

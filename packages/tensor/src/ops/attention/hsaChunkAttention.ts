@@ -68,16 +68,11 @@ export function chunkAttentionVariant(q: Tensor, kv: 'f32' | 'bf16' | 'f16', opt
  * q [T, Hq, D]; memK, memV [C·S, Hk, D] (f32, bf16 or f16; or lists of such parts, chunk-contiguous);
  * idx (i32) and w [T, Hk, k] → out [T, Hq, D]. Slots with w = 0 are not read.
  */
-export function hsaChunkAttention(
-  q: Tensor,
-  memK: Tensor | Tensor[],
-  memV: Tensor | Tensor[],
-  idx: Tensor,
-  w: Tensor,
-  options: HsaChunkAttentionOptions,
-): Tensor {
-  return chunkAttention(q, memK, memV, idx, w, options);
+export function hsaChunkAttention(...args: ChunkAttentionArgs): Tensor {
+  return chunkAttention(...args);
 }
+
+type ChunkAttentionArgs = [q: Tensor, memK: Tensor | Tensor[], memV: Tensor | Tensor[], idx: Tensor, w: Tensor, options: HsaChunkAttentionOptions];
 
 /**
  * The retrieval's merge run by the decode variant's dispatches (hsaDecodeStep): the scan's candidate
@@ -91,15 +86,7 @@ export interface ChunkMerge {
 }
 
 /** hsaChunkAttention, with `merge` the decode variant choosing its chunks itself (idx, w, sel its outputs). */
-export function chunkAttention(
-  q: Tensor,
-  memK: Tensor | Tensor[],
-  memV: Tensor | Tensor[],
-  idx: Tensor,
-  w: Tensor,
-  options: HsaChunkAttentionOptions,
-  merge?: ChunkMerge,
-): Tensor {
+export function chunkAttention(...[q, memK, memV, idx, w, options, merge]: [...ChunkAttentionArgs, merge?: ChunkMerge]): Tensor {
   const op = 'hsaChunkAttention';
   const ks = Array.isArray(memK) ? memK : [memK];
   const vs = Array.isArray(memV) ? memV : [memV];
