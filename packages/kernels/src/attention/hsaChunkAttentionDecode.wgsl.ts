@@ -78,6 +78,23 @@ fn hi4(x: vec4<u32>) -> vec4<f32> { return ${h('z', 'w')}; }`;
 }
 
 /**
+ * Sums the DW partial dots pd0 … pd{DW−1} (rows 0 … DW − 1 of the lane's group) over the DW lanes
+ * wd of a row group: log2 DW halving steps, each lane keeping half of its rows and adding its
+ * partner's half (subgroupShuffleXor); lane wd ends with row wd's sum in pd0.
+ */
+function transposeSum(DW: number): string {
+  const out: string[] = [];
+  let n = DW;
+  for (let st = DW >> 1; st >= 1; st >>= 1) {
+    const h = n / 2;
+    out.push(`      let hi${st} = (wd & ${st}u) != 0u;`);
+    for (let j = 0; j < h; j++) out.push(`      pd${j} = select(pd${j}, pd${j + h}, hi${st}) + subgroupShuffleXor(select(pd${j + h}, pd${j}, hi${st}), ${st}u);`);
+    n = h;
+  }
+  return out.join('\n');
+}
+
+/**
  * rowExpSum's work for row rh of ps with a slot's TS lanes in one subgroup (lanes SL of subgroup G,
  * sgInit's): max and sum by shuffles between the TS lanes, no barrier.
  */
@@ -106,6 +123,9 @@ export function hsaChunkAttentionDecodeWgsl(c: DecodeTile, header: string): stri
   const { DW, LANES, NR, RP, GS, ROWS, TS } = L;
   // with the merge (subgroups of SG ≥ TS, sgInit's G and SL): a slot's TS lanes in one subgroup, reduced by shuffles
   const sgSoftmax = c.merge !== undefined && c.merge >= TS;
+  // with the merge: a row's NR = DW partial dots summed by a transpose reduction in its DW lanes
+  const SGN = c.merge ?? 0;
+  const tr = c.merge !== undefined && NR === DW && DW <= c.merge;
   const f32 = c.kv === 'f32';
   const W = f32 ? 'vec4<f32>' : 'vec4<u32>';
   const zero = `${W}()`;
@@ -156,8 +176,14 @@ ${
   sgMergeRow(t * u.hr + select(g, 0u, u.hr == 1u), lid, u.writeSel != 0u && js == 0u && select(h % u.ratio == 0u, h == 0u, u.hr == 1u));
 `
     : ''
-}  let wd = lid % ${DW}u;
-  let ln = lid / ${DW}u;
+}${
+  tr
+    ? `  // a row's DW words on DW lanes of one subgroup (sgInit's G and SL): its dot summed by shuffles
+  let wd = SL % ${DW}u;
+  let ln = G * ${SGN / DW}u + SL / ${DW}u;`
+    : `  let wd = lid % ${DW}u;
+  let ln = lid / ${DW}u;`
+}
   let act = ln < ${LANES}u;
   var acc0 = vec4<f32>();
   var acc1 = vec4<f32>();
@@ -184,7 +210,15 @@ ${
     }
     workgroupBarrier();
     for (var r0 = 0u; r0 < rows; r0 += ${RP}u) {
-      if (act) {
+${
+  tr
+    ? `${ks.map((i) => rowLoad('ldK', `x${i}`, `r0 + ln + ${i * LANES}u`)).join('\n')}
+${ks.map((i) => `      var pd${i} = ${dotw(`x${i}`)};`).join('\n')}
+${transposeSum(DW)}
+      if (r0 + ln + wd * ${LANES}u < rows) { ps[r0 + ln + wd * ${LANES}u] = pd0; }
+      workgroupBarrier();
+    }`
+    : `      if (act) {
 ${ks.map((i) => rowLoad('ldK', `x${i}`, `r0 + ln + ${i * LANES}u`).replace(/^/gm, '    ')).join('\n')}
 ${ks.map((i) => `        pz[(ln + ${i * LANES}u) * ${DW + 1}u + wd] = ${dotw(`x${i}`)};`).join('\n')}
       }
@@ -195,7 +229,8 @@ ${ks.map((i) => `        pz[(ln + ${i * LANES}u) * ${DW + 1}u + wd] = ${dotw(`x$
         ps[r0 + lid] = z;
       }
       workgroupBarrier();
-    }
+    }`
+}
 ${sgSoftmax ? subgroupExpSum(S, TS, GS) : `    // each slot's own softmax over TS invocations (rowExpSum over row rh of ps)
     let rh = min(lid / ${TS}u, ${GS - 1}u);
     let part = lid % ${TS}u;
