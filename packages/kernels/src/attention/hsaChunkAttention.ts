@@ -25,7 +25,7 @@
  * v6 (`merge`, the decode variant with subgroups): each workgroup first runs the retrieval's merge
  * over the scan's candidate lists (sgMergeRow, hsaSelectSubgroup.wgsl.ts) and reads its slots from
  * workgroup memory, so a decode step has no merge dispatch (hsaDecodeStep); a slot's softmax reduces
- * by subgroup shuffles. H200, 1M tokens: 13.8 µs against 9.8 µs + a 6.6 µs merge dispatch.
+ * and a row's dot by subgroup shuffles. H200, 1M tokens: 13.1 µs against 9.8 µs + a 6.6 µs merge dispatch.
  */
 import { type FloatArray, unpackHalf } from '../core/dtype.js';
 import { ArgumentError } from '../core/errors.js';

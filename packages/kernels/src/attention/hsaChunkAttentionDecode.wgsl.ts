@@ -11,7 +11,8 @@
  *     flight), the lanes summed in order at the end.
  * Slots of weight 0 and chunks outside the bound memory are not read.
  * With `merge` (v6) each workgroup first merges its retrieval row's candidate lists (sgMergeRow) and
- * takes its slots' chunks and weights from that; the softmax then reduces by subgroup shuffles.
+ * takes its slots' chunks and weights from that; a row's dot (transposeSum) and a slot's softmax
+ * (subgroupExpSum) then reduce by subgroup shuffles, where the subgroups hold their lanes.
  */
 import { WGSL_LINEAR_WORKGROUP } from '../core/program.js';
 import { type ChunkTile, partSwitch, rowExpSum } from './hsaChunkAttention.wgsl.js';
