@@ -33,8 +33,9 @@ export interface DecodeTile {
    * the retrieval's merge in the kernel (v6): `header` then also declares candS, candI, idx, w, sel,
    * the merge's uniforms, validSlots and sgMergeFns' pieces; each workgroup merges its row's candidate
    * lists first and reads its slots' chunks and weights from mI / mW (no merge dispatch before it);
-   * the value is the subgroup size, and where it holds a slot's softmax lanes (TS) the softmax
-   * reduces by subgroup shuffles instead of trees through workgroup memory (no barrier a level)
+   * the value is the subgroup size; where it holds a slot's softmax lanes (TS) the softmax, and where
+   * it holds a row's DW words (a power of two, NR = DW) the row's dot, reduce by subgroup shuffles
+   * instead of through workgroup memory
    */
   merge?: number;
 }
@@ -124,9 +125,9 @@ export function hsaChunkAttentionDecodeWgsl(c: DecodeTile, header: string): stri
   const { DW, LANES, NR, RP, GS, ROWS, TS } = L;
   // with the merge (subgroups of SG ≥ TS, sgInit's G and SL): a slot's TS lanes in one subgroup, reduced by shuffles
   const sgSoftmax = c.merge !== undefined && c.merge >= TS;
-  // with the merge: a row's NR = DW partial dots summed by a transpose reduction in its DW lanes
+  // with the merge: a row's NR = DW partial dots (DW a power of two) summed by a transpose reduction in its DW lanes
   const SGN = c.merge ?? 0;
-  const tr = c.merge !== undefined && NR === DW && DW <= c.merge;
+  const tr = c.merge !== undefined && NR === DW && DW <= c.merge && Number.isInteger(Math.log2(DW));
   const f32 = c.kv === 'f32';
   const W = f32 ? 'vec4<f32>' : 'vec4<u32>';
   const zero = `${W}()`;

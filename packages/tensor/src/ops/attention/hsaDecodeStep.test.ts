@@ -36,7 +36,8 @@ const base = { t: 1, hq: 8, hk: 2, hr: 2, d: 16, dr: 8, s: 8 };
 // awkward shapes: lists not filling the staged tree (nb 8, 3, 37, 1), k 1 … 4 (lists of 2 and 4),
 // fewer visible chunks than k, one retrieval head for two KV heads, two tokens (two rows a head),
 // stick-breaking with a position decay, a mask window, packed sequences, off-by-one softmax, bf16
-// landmarks and memory, memory parts, slot groups over 1 / 3 / 4 workgroups, the benchmark's D 128 and S 64
+// landmarks and memory, memory parts, slot groups over 1 / 3 / 4 workgroups, the benchmark's D 128 and
+// S 64; rows of 1, 2 and 4 words summed by shuffles (SwiftShader's subgroups of 4), of 3 and 16 not
 const CASES: Case[] = [
   { ...base, chunks: 37, k: 3, pos: 37 * 8 + 3, blockLen: 5 },
   { ...base, chunks: 37, k: 4, pos: 37 * 8, blockLen: 13, hr: 1, mode: 'stickBreaking', posDecay: 0.2 },
@@ -48,6 +49,9 @@ const CASES: Case[] = [
   { ...base, hq: 32, d: 128, s: 64, dr: 64, chunks: 40, k: 4, pos: 40 * 64 + 10, blockLen: 7, bf16: true },
   { ...base, hq: 32, d: 128, s: 64, dr: 64, chunks: 40, k: 4, pos: 40 * 64 + 10, blockLen: 7, slotSplit: 4 },
   { ...base, hq: 2, hk: 1, hr: 1, d: 4, dr: 4, s: 3, chunks: 9, k: 2, pos: 9 * 3, blockLen: 2 },
+  // rows of 3 words (D 12 f32, D 24 bf16): not a power of two, so the row sums stay in workgroup memory
+  { ...base, hq: 4, d: 12, chunks: 11, k: 3, pos: 11 * 8, blockLen: 4 },
+  { ...base, hq: 4, d: 24, chunks: 11, k: 4, pos: 11 * 8, blockLen: 3, bf16: true, dr: 16 },
 ];
 
 /** The float64 step: the retrieval reference, then the chunk attention reference with its choice. */
