@@ -65,6 +65,21 @@ export function chunkAttentionVariant(q: Tensor, kv: 'f32' | 'bf16' | 'f16', opt
 }
 
 /**
+ * The memory parts (chunk counts) in groups of np, one dispatch a group: its parts bound together
+ * (every part but the last of equal size), as many as the storage buffers allow beside the fixed
+ * ones (those of the merging decode variant with `merge`), at most `perDispatch`.
+ */
+export function partGroups(chunks: number[], maxBuffers: number, merge: boolean, perDispatch?: number): number[][] {
+  const per = chunks[0];
+  const even = chunks.every((c, i) => c === per || (i === chunks.length - 1 && c < per));
+  const maxNp = Math.max(1, Math.floor((maxBuffers - (merge ? CHUNK_FIXED_BUFFERS_MERGE : CHUNK_FIXED_BUFFERS)) / 2));
+  const np = even ? Math.max(1, Math.min(perDispatch ?? maxNp, maxNp, chunks.length)) : 1;
+  const groups: number[][] = [];
+  for (let i = 0; i < chunks.length; i += np) groups.push(chunks.slice(i, i + np).map((_, j) => i + j));
+  return groups;
+}
+
+/**
  * q [T, Hq, D]; memK, memV [C·S, Hk, D] (f32, bf16 or f16; or lists of such parts, chunk-contiguous);
  * idx (i32) and w [T, Hk, k] → out [T, Hq, D]. Slots with w = 0 are not read.
  */
@@ -113,15 +128,8 @@ export function chunkAttention(...[q, memK, memV, idx, w, options, merge]: [...C
   const variant = chunkAttentionVariant(q, kv, options);
   if (merge && variant !== 'decode') throw new ArgumentError(`${op}: the retrieval's merge runs in the decode variant only, not ${variant}`);
   const base = { t, hq, hk, d, s, chunks: total, k, smN: options.smN, scale: options.scale, kv, variant };
-  // the parts in groups of np, one dispatch a group (its parts bound together: every part but the
-  // last of equal size)
   const per = chunks[0];
-  const even = chunks.every((c, i) => c === per || (i === chunks.length - 1 && c < per));
-  const fixed = merge ? CHUNK_FIXED_BUFFERS_MERGE : CHUNK_FIXED_BUFFERS;
-  const maxNp = Math.max(1, Math.floor(((q.backend.caps.maxStorageBuffers ?? 8) - fixed) / 2));
-  const np = even ? Math.max(1, Math.min(options.partsPerDispatch ?? maxNp, maxNp, chunks.length)) : 1;
-  const groups: number[][] = [];
-  for (let i = 0; i < chunks.length; i += np) groups.push(chunks.slice(i, i + np).map((_, j) => i + j));
+  const groups = partGroups(chunks, q.backend.caps.maxStorageBuffers ?? 8, merge !== undefined, options.partsPerDispatch);
   // few workgroups (decode): jsplit a (token, head) (slotSplit), each into its own output
   // plane, summed in a fixed order; group i writes planes i·jsplit … (i + 1)·jsplit − 1 of one tensor
   // (disjoint: no write-after-write between the groups' dispatches), one sum over all gives `out`

@@ -6,11 +6,10 @@
  * lists in workgroup memory) so the step is three dependent dispatches (scan, attention, plane sum)
  * instead of four; the results are the separate ops' (idx, w, sel exactly, out to f32 rounding).
  */
-import { ArgumentError, CHUNK_FIXED_BUFFERS_MERGE, chunkDecodeUnsupported, chunkMergeUnsupported, hsaSlots, ShapeError } from '@hsa/kernels';
-import { cast } from '../cast.js';
+import { ArgumentError, chunkDecodeUnsupported, chunkMergeUnsupported, hsaSlots, ShapeError } from '@hsa/kernels';
 import { fmtShape, Tensor } from '../../tensor.js';
-import { chunkAttention, type HsaChunkAttentionOptions, hsaChunkAttention } from './hsaChunkAttention.js';
-import { type HsaRetrievalOptions, type HsaRetrievalResult, hsaRetrieval, retrievalParams, scanCandidates } from './hsaRetrieval.js';
+import { chunkAttention, type HsaChunkAttentionOptions, hsaChunkAttention, partGroups } from './hsaChunkAttention.js';
+import { type HsaRetrievalOptions, type HsaRetrievalResult, hsaRetrieval, retrievalInputs, retrievalParams, scanCandidates } from './hsaRetrieval.js';
 
 export interface HsaDecodeStepOptions extends Omit<HsaRetrievalOptions, 'hk' | 'scale' | 'fusedVersion' | 'posOffset'>, Omit<HsaChunkAttentionOptions, 'chunkSize'> {
   /** absolute position of token 0 */
@@ -34,13 +33,6 @@ export interface HsaDecodeStepResult extends HsaRetrievalResult {
 /** Most tokens a step runs the decode variant (a workgroup a token, query head and slot group) for. */
 const DECODE_MAX_T = 16;
 
-/** Whether hsaChunkAttention binds all memory parts in one dispatch of the merging decode variant. */
-function oneDispatch(ks: Tensor[], maxBuffers: number, perDispatch = Number.POSITIVE_INFINITY): boolean {
-  const per = ks[0].shape[0];
-  const even = ks.every((x, i) => x.shape[0] === per || (i === ks.length - 1 && x.shape[0] < per));
-  return ks.length === 1 || (even && ks.length <= Math.min(perDispatch, Math.floor((maxBuffers - CHUNK_FIXED_BUFFERS_MERGE) / 2)));
-}
-
 /**
  * q [T, Hq, D], qr [T, Hr, dr], landmarks [C, Hr, dr], memK / memV [C·S, Hk, D] (or lists of parts,
  * C chunks in all) → out [T, Hq, D] with the retrieval's idx, w [T, Hk, k_eff] and sel [T, Hr, k_eff].
@@ -57,7 +49,8 @@ export function hsaDecodeStep(q: Tensor, qr: Tensor, lmk: Tensor, memK: Tensor |
   const rOpts: HsaRetrievalOptions = { ...retrieval, posOffset: pos, hk: ks[0].shape[1], scale: retrievalScale };
   const aOpts: HsaChunkAttentionOptions = { chunkSize: s, smN, scale, slotSplit, partsPerDispatch, variant };
   const p = retrievalParams(op, qr, lmk, rOpts);
-  const memChunks = ks.reduce((n, x) => n + Math.floor(x.shape[0] / s), 0);
+  const partChunks = ks.map((x) => Math.floor(x.shape[0] / s));
+  const memChunks = partChunks.reduce((n, c) => n + c, 0);
   if (memChunks !== p.chunks) throw new ShapeError(`${op}: ${p.chunks} landmarks for ${memChunks} chunks of memory`);
   const k = hsaSlots(p);
   const be = q.backend;
@@ -73,7 +66,7 @@ export function hsaDecodeStep(q: Tensor, qr: Tensor, lmk: Tensor, memK: Tensor |
             ? `asked for top-k ${p.topkMode} and variant ${variant}`
             : q.shape[0] > DECODE_MAX_T || chunkDecodeUnsupported(q.shape[2], kv) !== null
             ? `not the decode variant (${q.shape[0]} tokens, head size ${q.shape[2]})`
-            : !oneDispatch(ks, be.caps.maxStorageBuffers ?? 8, partsPerDispatch)
+            : partGroups(partChunks, be.caps.maxStorageBuffers ?? 8, true, partsPerDispatch).length > 1
               ? 'the memory parts take more than one dispatch'
               : chunkMergeUnsupported(be.caps, { d: q.shape[2], s, k, kv, np: ks.length, nb: Math.ceil(p.chunks / p.blockLen) });
   // on the CPU the merge's reference is the same code either way: `true` runs it
@@ -86,7 +79,7 @@ export function hsaDecodeStep(q: Tensor, qr: Tensor, lmk: Tensor, memK: Tensor |
   const idx = Tensor.empty(be, [p.t, p.hk, k], 'i32');
   const w = Tensor.empty(be, [p.t, p.hk, k], 'f32');
   const sel = Tensor.empty(be, [p.t, p.hr, k], 'f32');
-  const [qc, l] = [qr.contiguous(), lmk.dtype === p.lmkDtype ? lmk.contiguous() : cast(lmk, 'f32')];
+  const [qc, l] = retrievalInputs(p, qr, lmk);
   const { candS, candI } = scanCandidates(p, qc, l);
   qc.dispose();
   l.dispose();

@@ -107,6 +107,11 @@ export function retrievalParams(op: string, qr: Tensor, lmk: Tensor, o: HsaRetri
   };
 }
 
+/** qr contiguous and the landmarks as the kernels read them (p.lmkDtype: packed bf16, else an f32 copy); the caller disposes both. */
+export function retrievalInputs(p: HsaSelectParams, qr: Tensor, lmk: Tensor): [Tensor, Tensor] {
+  return [qr.contiguous(), lmk.dtype === p.lmkDtype ? lmk.contiguous() : cast(lmk, 'f32')];
+}
+
 /** The block scan's candidate lists candS / candI [T·Hr, nb, k_eff] of qr and landmarks l (contiguous, of p.lmkDtype). */
 export function scanCandidates(p: HsaSelectParams, q: Tensor, l: Tensor): { candS: Tensor; candI: Tensor } {
   const be = q.backend;
@@ -126,7 +131,7 @@ export function hsaRetrieval(qr: Tensor, lmk: Tensor, options: HsaRetrievalOptio
   const w = Tensor.empty(be, [p.t, p.hk, k], 'f32');
   const sel = Tensor.empty(be, [p.t, p.hr, k], 'f32');
   if (k === 0 || p.t === 0) return { idx, w, sel };
-  const [q, l] = [qr.contiguous(), lmk.dtype === p.lmkDtype ? lmk.contiguous() : cast(lmk, 'f32')];
+  const [q, l] = retrievalInputs(p, qr, lmk);
   if (p.pass === 'fused') {
     be.run(hsaSelect, p, [q.arg(), l.arg(), idx.arg(), w.arg(), sel.arg()]);
   } else {
