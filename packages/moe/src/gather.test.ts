@@ -107,15 +107,16 @@ const ROUTED: { T: number; k: number; E: number; d: number; F: number; Fs: numbe
 ];
 
 describe.each(testBackends())('moeGatherMatvec gateUp with route on %s', (_name, make) => {
-  // the picks on subgroups (the default where the adapter has them) and by the workgroup tree
-  it.each([...ROUTED, ...ROUTED.map((c) => ({ ...c, selectOnSubgroups: false }))])('%o', async (c) => {
+  // the picks on subgroups (the default where the adapter has them: two reductions a pick, or the
+  // shuffle butterfly) and by the workgroup tree
+  it.each([...ROUTED, ...ROUTED.map((c) => ({ ...c, subgroupPicks: 'butterfly' as const })), ...ROUTED.map((c) => ({ ...c, selectOnSubgroups: false }))])('%o', async (c) => {
     const b = await make();
     const seed = freshSeed();
     const r = rng(seed);
     const A = c.T * c.k;
     const logits = Float32Array.from({ length: c.T * c.E }, () => Math.floor(r() * 96 - 48) / 16);
     const bias = Float32Array.from({ length: c.E }, () => [0, 0.25, -0.25][Math.floor(r() * 3)]);
-    const sgSel = 'selectOnSubgroups' in c ? { selectOnSubgroups: c.selectOnSubgroups === true } : {};
+    const sgSel = { ...('selectOnSubgroups' in c ? { selectOnSubgroups: c.selectOnSubgroups === true } : {}), ...('subgroupPicks' in c ? { subgroupPicks: c.subgroupPicks as 'butterfly' } : {}) };
     const route = { E: c.E, nGroup: c.nGroup, topkGroup: c.topkGroup, scoreFn: c.scoreFn, norm: c.norm, scale: 2.5, ...sgSel };
     const wantIdx = new Int32Array(A);
     const wantW = new Float32Array(A);

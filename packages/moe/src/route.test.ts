@@ -71,8 +71,13 @@ const CASES: Case[] = [
 
 describe.each(testBackends())('moe route on %s', (_name, make) => {
   // the workgroup selection's picks on subgroups (the default where the adapter has them, SwiftShader's
-  // included) and by the workgroup tree
-  const variants = CASES.flatMap((c) => [{ ...c, variant: 'thread' as const }, { ...c, variant: 'workgroup' as const }, { ...c, variant: 'workgroup' as const, selectOnSubgroups: false }]);
+  // included: by two reductions, v4, and by the shuffle butterfly, v3) and by the workgroup tree
+  const variants = CASES.flatMap((c) => [
+    { ...c, variant: 'thread' as const },
+    { ...c, variant: 'workgroup' as const },
+    { ...c, variant: 'workgroup' as const, subgroupPicks: 'butterfly' as const },
+    { ...c, variant: 'workgroup' as const, selectOnSubgroups: false },
+  ]);
   it.each(variants)('matches the float64 oracle, ties to the lower index: %o', async (c) => {
     const b = await make();
     const seed = freshSeed();

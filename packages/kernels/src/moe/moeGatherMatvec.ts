@@ -186,7 +186,7 @@ function gatherWgsl(p: MoeGatherMatvecParams, sg: boolean): string {
       : [['w0', 'x'], ...(p.mode === 'downCombine' && sh ? [['s0', 'xs']] : [])];
   const dots = isVec(p) ? [...new Set(weights.map(([, xb]) => xb))].map((xb) => dotvFn(p, xb)) : weights.map(([w, xb]) => dotFn(p, w, xb));
   const r = routeOf(p);
-  const route = r ? `fn logit(o: u32, e: u32) -> f32 { return logits[o + e]; }\n${wgslRouteSelect(r.scoreFn, 256, sg)}` : '';
+  const route = r ? `fn logit(o: u32, e: u32) -> f32 { return logits[o + e]; }\n${wgslRouteSelect(r.scoreFn, 256, sg, r.subgroupPicks !== 'butterfly')}` : '';
   return /* wgsl */ `${sg ? WGSL_SUBGROUPS : ''}
 ${(r ? UR : U).wgsl('U')}
 @group(0) @binding(0) var<uniform> u: U;
@@ -218,7 +218,7 @@ export const moeGatherMatvec: Kernel<MoeGatherMatvecParams> = {
     const r = routeOf(p);
     const sg = !!r && routeOnSubgroups(r, caps);
     return {
-      key: `moeGatherMatvec:${p.mode}:${p.wDtype}:${isVec(p) ? 'v' : 's'}:${ns > 0}${r ? `:route:${r.scoreFn}:${r.norm ? 'n' : 'r'}${sg ? ':sg' : ''}` : ''}`,
+      key: `moeGatherMatvec:${p.mode}:${p.wDtype}:${isVec(p) ? 'v' : 's'}:${ns > 0}${r ? `:route:${r.scoreFn}:${r.norm ? 'n' : 'r'}${sg ? `:sg:${r.subgroupPicks ?? 'reduce'}` : ''}` : ''}`,
       code: () => gatherWgsl(p, sg),
       buffers: buffers(p),
       uniforms: r

@@ -34,6 +34,11 @@ export interface MoeRouterParams {
    * butterfly instead of a workgroup tree (v3; default where the device has subgroups)
    */
   selectOnSubgroups?: boolean;
+  /**
+   * with the picks on subgroups: each pick's best by a subgroupMax of the keys' order codes and a
+   * subgroupMin of the indices holding it (v4, the default) or by a shuffle butterfly (v3)
+   */
+  subgroupPicks?: 'reduce' | 'butterfly';
 }
 
 /** Largest E the router kernel handles (one thread per token keeps a group mask of E bits). */

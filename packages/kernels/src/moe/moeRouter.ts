@@ -12,6 +12,9 @@
  * v3 (`selectOnSubgroups`, the default where the device has subgroups): v2 with each pick's best found
  * by a butterfly of subgroupShuffleXor over the subgroup's strided local bests (every subgroup
  * reaches the same pick; no barrier a step), not a tree through workgroup memory.
+ * v4 (`subgroupPicks: 'reduce'`, the default with subgroups): each pick by two subgroup reductions
+ * instead of log2(subgroup) shuffle pairs: subgroupMax of a u32 code in the keys' order (the f32 bits
+ * made monotone, −0 as +0), then subgroupMin of the indices that hold it: the same total order.
  * The selection is also WGSL for other kernels (wgslRouteSelect: moeGatherMatvec's decode gate/up).
  * Tried for decode and dropped: the router's logits x·W_gᵀ in the selection's workgroup (one dispatch
  * instead of the matvec and this): one workgroup reading the 512 KB of W_g took 34.1 µs, against 3.3
@@ -162,8 +165,18 @@ const localBest = (start: string, stride: string) => `    var bv = 0.0; var bi =
       if (bi < 0 || v > bv) { bv = v; bi = ei; }
     }`;
 
-export function wgslRouteSelect(scoreFn: MoeRouterParams['scoreFn'], wg: number, sg = false): string {
-  return /* wgsl */ `
+export function wgslRouteSelect(scoreFn: MoeRouterParams['scoreFn'], wg: number, sg = false, reduce = true): string {
+  return /* wgsl */ `${
+    sg && reduce
+      ? `
+// a u32 code in the order of the f32 keys (−0 as +0; NaN not a key), ≥ 1
+fn orderCode(v: f32) -> u32 {
+  let u = bitcast<u32>(v);
+  let c = select(u, 0u, (u & 0x7fffffffu) == 0u);
+  return select(c | 0x80000000u, ~c, (c & 0x80000000u) != 0u);
+}`
+      : ''
+  }
 var<workgroup> mask: array<u32, 8>;
 var<workgroup> sc: array<f32, ${MOE_MAX_EXPERTS}>;
 var<workgroup> ky: array<f32, ${MOE_MAX_EXPERTS}>;
@@ -193,11 +206,21 @@ ${sg ? `  var pv = 3.4e38; var pi = -1;
   var sum = 0.0;
   for (var j = 0u; j < passes; j++) {
 ${localBest('RSL', 'RSG')}
-    // every lane ends with the subgroup's best (the same total order as the tree)
+${
+  reduce
+    ? `    // v4: the subgroup's best by two reductions: the largest order code of the keys (0: none), then
+    // the lowest index holding it (the same total order as the tree)
+    let kb = select(0u, orderCode(bv), bi >= 0);
+    let mk = subgroupMax(kb);
+    let mi = subgroupMin(select(0xffffffffu, u32(bi), bi >= 0 && kb == mk));
+    bi = select(-1, i32(mi), mk != 0u);
+    bv = select(0.0, ky[u32(max(bi, 0))], bi >= 0);`
+    : `    // every lane ends with the subgroup's best (the same total order as the tree)
     for (var st = RSG >> 1u; st > 0u; st >>= 1u) {
       let ov = subgroupShuffleXor(bv, st); let oi = subgroupShuffleXor(bi, st);
       if (oi >= 0 && (bi < 0 || ov > bv || (ov == bv && oi < bi))) { bv = ov; bi = oi; }
-    }
+    }`
+}
     pv = bv; pi = bi;
     if (lid == 0u) { pick[j] = pi; }
     sum += sc[u32(pi)];
@@ -243,7 +266,7 @@ const routerWgslWorkgroup = (p: MoeRouterParams, sg: boolean) => /* wgsl */ `${s
 ${U.wgsl('U')}
 ${wgslBindings(BUFFERS, 'U')}
 fn logit(o: u32, e: u32) -> f32 { return logits[o + e]; }
-${wgslRouteSelect(p.scoreFn, WG, sg)}
+${wgslRouteSelect(p.scoreFn, WG, sg, p.subgroupPicks !== 'butterfly')}
 
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
@@ -275,7 +298,7 @@ export const moeRouter: Kernel<MoeRouterParams> = {
     const wg = moeRouterVariant(p) === 'workgroup';
     const sg = wg && routeOnSubgroups(p, caps);
     return {
-      key: `moeRouter:${wg ? (sg ? 'wgsg' : 'wg') : 'thread'}:${p.scoreFn}:${p.norm ? 'n' : 'r'}`,
+      key: `moeRouter:${wg ? (sg ? `wgsg:${p.subgroupPicks ?? 'reduce'}` : 'wg') : 'thread'}:${p.scoreFn}:${p.norm ? 'n' : 'r'}`,
       code: () => (wg ? routerWgslWorkgroup(p, sg) : routerWgsl(p)),
       buffers: BUFFERS,
       uniforms: U.pack({ T: p.T, E: p.E, k: p.k, nGroup: p.nGroup, topkGroup: p.topkGroup, scale: p.scale }),
