@@ -16,6 +16,9 @@
  *    forces one. H200 (bench/attention-forward, commit 52acdec), dq + dkv: T 4096 × 8 heads × 64 causal
  *    5.18 ms vs v1 9.71 (1.9×); SWA 32K, 32:2 heads × 128, W 4K 999 ms vs 2228 (2.2×); chunk encoder
  *    512 × 64 tokens 1.77 vs 2.84 ms (1.6×).
+ *    Where a device grants > 32 KiB of workgroup memory, D 64 takes larger tiles (S blocks 2 × 4;
+ *    SHAPES_LARGE): dq + dkv 4.14 ms against the table's 5.18 at the training shape (H200, 1.25×).
+ *    `tileV2` forces other tiles (bench/attention-backward sweeps them).
  * Portable: 256 invocations, ≤ 32 KiB workgroup memory, head size ≤ 256 (compiled in).
  */
 import type { FloatArray } from '../core/dtype.js';
@@ -26,7 +29,7 @@ import { defineUniforms } from '../core/uniforms.js';
 import { chunkEncoderAttentionBackwardRef } from './chunkEncoderAttention.ref.js';
 import { headRatio } from './common.js';
 import { DENSE_BACK_WG, type DenseBackTile, denseBackWords, denseDkvWgsl, denseDqWgsl } from './swaAttentionBackward.wgsl.js';
-import { type DenseBackTileV2, denseBackShapeV2, denseBackV2Words, denseDkvV2Wgsl, denseDqV2Wgsl } from './swaAttentionBackwardV2.wgsl.js';
+import { type DenseBackShapeV2, type DenseBackTileV2, denseBackShapeV2, denseBackShapeV2Invalid, denseBackShapeV2Large, denseBackV2Words, denseDkvV2Wgsl, denseDqV2Wgsl } from './swaAttentionBackwardV2.wgsl.js';
 import { swaAttentionBackwardRef } from './swaAttention.ref.js';
 
 /** One backward call: `segs` segments of `t` tokens (SWA: packed sequences, window mode). */
@@ -45,6 +48,8 @@ export interface DenseBackwardParams {
   scale?: number;
   /** kernel version: 'auto' (default) picks v2 where it applies, else v1 */
   version?: DenseBackwardVersion;
+  /** v2's tiles instead of its table's (an ArgumentError where one cannot be generated or does not fit) */
+  tileV2?: { dq?: DenseBackShapeV2; dkv?: DenseBackShapeV2 };
 }
 
 /** Backward kernel version ('v2' throws where it does not apply: D > 128, device limits). */
@@ -83,15 +88,22 @@ export function denseBackTile(d: number, mode: DenseBackTile['mode'], caps: Devi
 }
 
 /** v2 tile for a kernel and head size, or null where v2 does not apply (D > 128, device limits). */
-export function denseBackTileV2(which: 'dq' | 'dkv', d: number, mode: DenseBackTile['mode'], caps: DeviceCaps): DenseBackTileV2 | null {
-  const tile = denseBackShapeV2(which, d, mode);
+export function denseBackTileV2(which: 'dq' | 'dkv', d: number, mode: DenseBackTile['mode'], caps: DeviceCaps, shape?: DenseBackShapeV2): DenseBackTileV2 | null {
+  const tile = denseBackShapeV2(which, d, mode, shape);
+  if (tile && shape) {
+    const why = denseBackShapeV2Invalid(tile) ?? (denseBackV2Words(tile) * 4 > caps.maxWorkgroupStorage ? `${denseBackV2Words(tile) * 4} bytes of workgroup memory, over ${caps.maxWorkgroupStorage}` : null);
+    if (why) throw new ArgumentError(`attention backward: v2 ${which} tile ${shape.join('×')} for head size ${d}: ${why}`);
+  }
   if (!tile || denseBackV2Words(tile) * 4 > caps.maxWorkgroupStorage || caps.maxInvocations < DENSE_BACK_WG) return null;
-  return tile;
+  // no tile asked for: the large-memory one where the device grants its workgroup memory
+  const large = shape ? undefined : denseBackShapeV2Large(which, d);
+  const big = large && denseBackShapeV2(which, d, mode, large);
+  return big && denseBackV2Words(big) * 4 <= caps.maxWorkgroupStorage ? big : tile;
 }
 
 /** The tiling of a call: v2's tile where chosen, else v1's; rows (dq) or keys (dkv) per workgroup. */
 function chooseTile(p: DenseBackwardParams, caps: DeviceCaps, which: 'dq' | 'dkv') {
-  const v2 = p.version === 'v1' ? null : denseBackTileV2(which, p.d, p.mode, caps);
+  const v2 = p.version === 'v1' ? null : denseBackTileV2(which, p.d, p.mode, caps, p.tileV2?.[which]);
   if (p.version === 'v2' && !v2) throw new ArgumentError(`attention backward: v2 does not apply to head size ${p.d} on this device (D ≤ 128)`);
   if (v2) return { v2, v1: null, per: which === 'dq' ? v2.BR : v2.KT };
   const v1 = denseBackTile(p.d, p.mode, caps);
@@ -106,7 +118,7 @@ function program(p: DenseBackwardParams, caps: DeviceCaps, which: 'dq' | 'dkv'):
   const bufs = which === 'dq' ? DQ_BUFFERS : DKV_BUFFERS;
   const header = `${U.wgsl('U')}\n${wgslBindings(bufs, 'U')}`;
   const tq = p.segs * p.t;
-  const key = v2 ? `denseAttention${which}V2:${p.mode}:${v2.BR}x${v2.KT}:d${p.d}` : `denseAttention${which}:${p.mode}:${v1.QR}x${v1.BK}:d${p.d}`;
+  const key = v2 ? `denseAttention${which}V2:${p.mode}:${v2.BR}x${v2.KT}:${v2.R}x${v2.C}:${v2.N}x${v2.G}:d${p.d}` : `denseAttention${which}:${p.mode}:${v1.QR}x${v1.BK}:d${p.d}`;
   const code = () => {
     if (v2) return which === 'dq' ? denseDqV2Wgsl(v2, header) : denseDkvV2Wgsl(v2, header);
     return which === 'dq' ? denseDqWgsl(v1, header) : denseDkvWgsl(v1, header);

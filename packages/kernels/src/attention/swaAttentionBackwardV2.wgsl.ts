@@ -40,7 +40,9 @@ export interface DenseBackTileV2 {
   mode: 'window' | 'block';
 }
 
-type Shape = [BR: number, KT: number, R: number, C: number, N: number, G: number];
+/** A v2 tile: [BR, KT, R, C, N, G] (DenseBackTileV2's fields). */
+export type DenseBackShapeV2 = [BR: number, KT: number, R: number, C: number, N: number, G: number];
+type Shape = DenseBackShapeV2;
 
 /** Tile shapes by padded head size; workgroup memory 14–28 KiB. */
 const SHAPES: Record<DenseBackTileV2['which'], Record<number, Shape>> = {
@@ -48,11 +50,44 @@ const SHAPES: Record<DenseBackTileV2['which'], Record<number, Shape>> = {
   dkv: { 16: [32, 32, 8, 1, 1, 1], 32: [32, 32, 4, 2, 2, 1], 64: [16, 32, 2, 2, 2, 2], 128: [8, 16, 1, 1, 1, 4] },
 };
 
-/** The v2 tile of a head size (D ≤ 128), or null above. */
-export function denseBackShapeV2(which: DenseBackTileV2['which'], d: number, mode: DenseBackTileV2['mode']): DenseBackTileV2 | null {
+/**
+ * Tiles for devices that grant more than 32 KiB of workgroup memory (the H200: 48), by padded head
+ * size: S / dP blocks of 2 rows × 4 keys, dkv's blocks 4 keys wide. bench/attention-backward (H200,
+ * T 4096 × 8 heads × 64, causal): dq 2.10 ms against the table's 2.49, dkv 2.03 against 2.69.
+ */
+const SHAPES_LARGE: Record<DenseBackTileV2['which'], Record<number, Shape>> = {
+  dq: { 64: [32, 32, 2, 4, 2, 1] },
+  dkv: { 64: [32, 32, 2, 4, 4, 1] },
+};
+
+/** The large-memory tile of a head size where there is one (SHAPES_LARGE). */
+export function denseBackShapeV2Large(which: DenseBackTileV2['which'], d: number): Shape | undefined {
+  return d <= 128 ? SHAPES_LARGE[which][paddedDV3(d)] : undefined;
+}
+
+/** The v2 tile of a head size (D ≤ 128; `shape` instead of the table's), or null above. */
+export function denseBackShapeV2(which: DenseBackTileV2['which'], d: number, mode: DenseBackTileV2['mode'], shape?: Shape): DenseBackTileV2 | null {
   if (d > 128) return null;
-  const [BR, KT, R, C, N, G] = SHAPES[which][paddedDV3(d)];
+  const [BR, KT, R, C, N, G] = shape ?? SHAPES[which][paddedDV3(d)];
   return { which, BR, KT, R, C, N, G, D: d, mode };
+}
+
+/**
+ * Why a v2 tile cannot be generated, or null: the S / dP blocks cover the tile with 128 threads a
+ * half; dq's N × 4G blocks the BR rows with 256 threads (N ≤ 2, so P / dS vectors stay whole), dkv's
+ * the KT keys with 128 (N = C); sizes powers of two (the bank XORs).
+ */
+export function denseBackShapeV2Invalid(c: DenseBackTileV2): string | null {
+  const DP4 = paddedDV3(c.D) / 4;
+  const pow2 = (x: number) => Number.isInteger(x) && x >= 1 && (x & (x - 1)) === 0;
+  if (![c.BR, c.KT, c.R, c.C, c.N, c.G].every(pow2)) return 'sizes must be powers of two';
+  if ((c.BR / c.R) * (c.KT / c.C) !== 128 || c.R > c.BR || c.C > c.KT) return 'S blocks must cover the tile with 128 threads';
+  if (c.G > DP4) return `G over ${DP4} vec4 groups`;
+  const GS = DP4 / c.G;
+  if (c.which === 'dq') {
+    if (c.N > 2 || c.R % c.N !== 0 || c.N * (256 / GS) !== c.BR) return 'dq blocks: N ≤ 2 dividing R, N·256/(Dp/4G) = BR';
+  } else if (c.N !== c.C || c.N * (128 / GS) !== c.KT) return 'dkv blocks: N = C, N·128/(Dp/4G) = KT';
+  return null;
 }
 
 /** Workgroup memory of a v2 tile, in f32 words. */

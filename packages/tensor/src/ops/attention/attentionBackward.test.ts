@@ -9,7 +9,18 @@
  * the test backends' poisoned allocations. On the CPU backend the kernels run their reference
  * whatever the version.
  */
-import { chunkEncoderAttentionBackwardRef, chunkEncoderAttentionForwardRef, swaAttentionBackwardRef, swaAttentionForwardRef } from '@hsa/kernels';
+import {
+  ArgumentError,
+  chunkEncoderAttentionBackwardRef,
+  chunkEncoderAttentionForwardRef,
+  type DenseBackShapeV2,
+  type DenseBackwardParams,
+  denseAttentionDelta,
+  denseAttentionDkv,
+  denseAttentionDq,
+  swaAttentionBackwardRef,
+  swaAttentionForwardRef,
+} from '@hsa/kernels';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../../backend.js';
 import { Tensor } from '../../tensor.js';
@@ -202,5 +213,47 @@ describe('dense attention backward v2 on webgpu = finite differences of the floa
   it.skipIf(skip)('forcing v2 above D 128 throws', async () => {
     const ins = inputs(1, 2 * 130, 2 * 130);
     expect(() => swaGrads(webgpu, ins, [2, 1, 1, 130], { window: 1, version: 'v2' })).toThrow(/v2 does not apply to head size 130/);
+  });
+});
+
+/**
+ * v2 tiles other than the table's (`tileV2`: the bench/attention-backward sweep's shapes that fit
+ * 32 KiB, S blocks 4×1 and 2×4, dkv blocks of 4 keys) through the kernels directly, against the
+ * float64 reference; the larger tiles the table picks where a device grants 40 KiB are the same code
+ * at other sizes (checked against v1 on the device by the bench before it times them).
+ */
+describe('dense attention backward v2 tiles on webgpu', () => {
+  const skip = process.env.HSA_SKIP_WEBGPU === '1';
+  const CASES: [number, number, number, number, number, DenseBackShapeV2, DenseBackShapeV2][] = [
+    // T, hq, hk, d, window, dq tile, dkv tile
+    [45, 2, 1, 64, 20, [32, 16, 4, 1, 2, 1], [16, 32, 1, 4, 4, 1]],
+    [37, 3, 3, 32, 37, [32, 32, 2, 4, 1, 1], [32, 32, 4, 2, 2, 1]],
+  ];
+  it.skipIf(skip).each(CASES)('T=%i hq=%i hk=%i d=%i window=%i dq %j dkv %j', async (T, hq, hk, d, window, dqTile, dkvTile) => {
+    const be = await webgpuBackend();
+    const seed = freshSeed();
+    const ins = inputs(seed, T * hq * d, T * hk * d);
+    const [tq, tk, tv] = [Tensor.from(be, ins[0], [T, hq, d]), Tensor.from(be, ins[1], [T, hk, d]), Tensor.from(be, ins[2], [T, hk, d])];
+    const dout = Tensor.from(be, ins[3], [T, hq, d]);
+    const { out, lse } = swaAttentionWithLse(tq, tk, tv, { window });
+    if (!lse) throw new Error('no lse');
+    const delta = Tensor.empty(be, [T, hq]);
+    be.run(denseAttentionDelta, { n: T * hq, d }, [out.arg(), dout.arg(), delta.arg()]);
+    const p: DenseBackwardParams = { mode: 'window', segs: 1, t: T, hq, hk, d, window, version: 'v2', tileV2: { dq: dqTile, dkv: dkvTile } };
+    const got = [Tensor.empty(be, [T, hq, d]), Tensor.empty(be, [T, hk, d]), Tensor.empty(be, [T, hk, d])];
+    const args = [tq, tk, tv, dout, lse, delta].map((t) => t.arg());
+    // the tiles asked for are the ones compiled (their shape is in the pipeline key)
+    for (const [k, tile] of [[denseAttentionDq, dqTile], [denseAttentionDkv, dkvTile]] as const) expect(k.program(p, be.caps).key).toContain(`${tile[0]}x${tile[1]}:${tile[2]}x${tile[3]}:${tile[4]}x${tile[5]}`);
+    be.run(denseAttentionDq, p, [...args, got[0].arg()]);
+    be.run(denseAttentionDkv, p, [...args, got[1].arg(), got[2].arg()]);
+    const want = [new Float64Array(T * hq * d), new Float64Array(T * hk * d), new Float64Array(T * hk * d)];
+    swaAttentionBackwardRef([...ins.map(toF64), ...want], { t: T, hq, hk, d, window });
+    await expectGrads(got, want, d, (window + 1) * hq, `seed=${seed}`);
+  });
+  it.skipIf(skip)('a tile its blocks do not cover is an ArgumentError', async () => {
+    const be = await webgpuBackend();
+    const p: DenseBackwardParams = { mode: 'window', segs: 1, t: 4, hq: 1, hk: 1, d: 64, window: 4, version: 'v2', tileV2: { dq: [32, 16, 2, 1, 2, 1] } };
+    const t = Tensor.empty(be, [4 * 64]);
+    expect(() => be.run(denseAttentionDq, p, [t, t, t, t, t, t, t].map((x) => x.arg()))).toThrow(ArgumentError);
   });
 });
