@@ -4,10 +4,11 @@
  * TILES (the default first, then the portable table's), after each tile's dq / dk / dv are compared with v1's over the
  * whole tensors (relative 1e-4: f32 sums of up to 4K terms in different orders differ by ~1e-6, an
  * indexing error by O(1)). Tiles over 32 KiB of workgroup memory run where the device grants it
- * (the H200: 48 KiB). TFLOP/s count 2.5× the forward's FLOPs for dq + dkv.
+ * (the H200: 48 KiB). TFLOP/s count 2.5× the forward's FLOPs for dq + dkv. Then the chunk encoder's
+ * blocks (512 × 64 tokens, 8 heads × 64, bidirectional): the default tiles against the portable table's.
  *   node .device-kit/attention-backward.mjs [--quick] [--json OUT.json]   (--quick: T 256)
  */
-import { type DenseBackShapeV2, type DenseBackwardParams, denseAttentionDelta, denseAttentionDkv, denseAttentionDq, swaAttentionForward } from '@hsa/kernels';
+import { chunkEncoderAttentionForward, type DenseBackShapeV2, type DenseBackwardParams, denseAttentionDelta, denseAttentionDkv, denseAttentionDq, swaAttentionForward } from '@hsa/kernels';
 import { Tensor, WebGpuBackend } from '@hsa/tensor';
 import { argValue, gitCommit, relDiff, type Timing, timeGpu, writeJson } from './common.js';
 import { randomTensor } from './fill.js';
@@ -23,65 +24,78 @@ const TILES: Record<'dq' | 'dkv', (DenseBackShapeV2 | undefined)[]> = {
 /** The portable table's tiles at D 64 (the default where workgroup memory is 32 KiB). */
 const PORTABLE = { dq: '32×16×2×2×2×1', dkv: '16×32×2×2×2×2' };
 
-async function main() {
-  const be = await WebGpuBackend.create();
-  const quick = process.argv.includes('--quick');
-  const [t, h, d] = [quick ? 256 : 4096, 8, 64];
-  const [q, k, v, dout] = [1, 2, 3, 4].map((s) => randomTensor(be, [t, h, d], s));
-  const out = Tensor.empty(be, [t, h, d]);
-  const lse = Tensor.empty(be, [t, h]);
-  const delta = Tensor.empty(be, [t, h]);
-  be.run(swaAttentionForward, { t, hq: h, hk: h, d, window: t }, [q.arg(), k.arg(), v.arg(), out.arg(), lse.arg()]);
-  be.run(denseAttentionDelta, { n: t * h, d }, [out.arg(), dout.arg(), delta.arg()]);
+type Row = { which: string; tile: DenseBackShapeV2 | 'default'; error: number[]; timing: Timing };
+
+/** dq and dkv of `base` for each tile, each checked against v1's over the whole tensors, then timed alone. */
+async function sweep(be: WebGpuBackend, base: DenseBackwardParams, [q, k, v, dout]: Tensor[], tiles: typeof TILES, quick: boolean): Promise<Row[]> {
+  const tq = base.segs * base.t;
+  const [h, d] = [base.hq, base.d];
+  const out = Tensor.empty(be, [tq, h, d]);
+  const lse = Tensor.empty(be, [tq, h]);
+  const delta = Tensor.empty(be, [tq, h]);
+  const fa = [q.arg(), k.arg(), v.arg(), out.arg(), lse.arg()];
+  if (base.mode === 'block') be.run(chunkEncoderAttentionForward, { n: base.segs, t: base.t, hq: h, hk: h, d }, fa);
+  else be.run(swaAttentionForward, { t: tq, hq: h, hk: h, d, window: base.window }, fa);
+  be.run(denseAttentionDelta, { n: tq * h, d }, [out.arg(), dout.arg(), delta.arg()]);
   const ins = [q, k, v, dout, lse, delta].map((x) => x.arg());
-  const base: DenseBackwardParams = { mode: 'window', segs: 1, t, hq: h, hk: h, d, window: t };
-  const grads = () => [Tensor.empty(be, [t, h, d]), Tensor.empty(be, [t, h, d]), Tensor.empty(be, [t, h, d])];
+  const grads = () => [Tensor.empty(be, [tq, h, d]), Tensor.empty(be, [tq, h, d]), Tensor.empty(be, [tq, h, d])];
   const ref = grads();
   be.run(denseAttentionDq, { ...base, version: 'v1' }, [...ins, ref[0].arg()]);
   be.run(denseAttentionDkv, { ...base, version: 'v1' }, [...ins, ref[1].arg(), ref[2].arg()]);
   const want = await Promise.all(ref.map((x) => x.data()));
-  let keys = 0;
-  for (let i = 0; i < t; i++) keys += i + 1;
-  const flop = 2.5 * 4 * keys * h * d;
   const [iters, reps] = quick ? [1, 3] : [10, 10];
-  const rows: { which: string; tile: DenseBackShapeV2 | 'default'; error: number[]; timing: Timing }[] = [];
+  const rows: Row[] = [];
   for (const which of ['dq', 'dkv'] as const) {
-    for (const tile of TILES[which]) {
+    for (const tile of tiles[which]) {
       const p: DenseBackwardParams = { ...base, version: 'v2', ...(tile ? { tileV2: { [which]: tile } } : {}) };
       const g = grads();
       const run = () => (which === 'dq' ? be.run(denseAttentionDq, p, [...ins, g[0].arg()]) : be.run(denseAttentionDkv, p, [...ins, g[1].arg(), g[2].arg()]));
       try {
         run();
       } catch (e) {
-        console.error(`${which} ${tile?.join('×')}: ${(e as Error).message}`);
+        console.error(`${base.mode} ${which} ${tile?.join('×')}: ${(e as Error).message}`);
         continue;
       }
       const idx = which === 'dq' ? [0] : [1, 2];
       const error = await Promise.all(idx.map(async (i) => relDiff(await g[i].data(), want[i])));
-      if (!error.every((e) => e <= 1e-4)) throw new Error(`${which} tile ${tile?.join('×') ?? 'default'}: differs from v1 by ${error}`);
+      if (!error.every((e) => e <= 1e-4)) throw new Error(`${base.mode} ${which} tile ${tile?.join('×') ?? 'default'}: differs from v1 by ${error}`);
       const timing = await timeGpu(be, run, iters, reps);
       rows.push({ which, tile: tile ?? 'default', error, timing });
-      console.error(`${which} ${tile?.join('×') ?? 'default'}: ${(timing.medianMs).toFixed(3)} ms (error ${error.map((e) => e.toExponential(1)).join(', ')})`);
+      console.error(`${base.mode} ${which} ${tile?.join('×') ?? 'default'}: ${timing.medianMs.toFixed(3)} ms (error ${error.map((e) => e.toExponential(1)).join(', ')})`);
       for (const x of g) x.dispose();
     }
   }
+  for (const x of [out, lse, delta, ...ref]) x.dispose();
+  return rows;
+}
+
+/** Default against the portable table's tiles (and the best of the sweep) from a sweep's rows. */
+function summarize(rows: Row[], flop: number) {
+  const find = (w: string, t: string) => rows.find((r) => r.which === w && (r.tile === t || (Array.isArray(r.tile) && r.tile.join('×') === t))) as Row;
   const best = (w: string) => rows.filter((r) => r.which === w).sort((a, b) => a.timing.medianMs - b.timing.medianMs)[0];
-  const find = (w: string, t: string) => rows.find((r) => r.which === w && (r.tile === t || (Array.isArray(r.tile) && r.tile.join('×') === t))) as (typeof rows)[number];
-  const table = (w: 'dq' | 'dkv') => find(w, PORTABLE[w]);
-  const dflt = (w: 'dq' | 'dkv') => find(w, 'default');
-  const sum = (a: (typeof rows)[number], b: (typeof rows)[number]) => a.timing.medianMs + b.timing.medianMs;
-  const summary = {
-    defaultMs: sum(dflt('dq'), dflt('dkv')),
-    portableTableMs: sum(table('dq'), table('dkv')),
-    portableOverDefault: sum(table('dq'), table('dkv')) / sum(dflt('dq'), dflt('dkv')),
-    bestMs: sum(best('dq'), best('dkv')),
-    best: { dq: best('dq').tile, dkv: best('dkv').tile },
-    tflopsDefault: flop / (sum(dflt('dq'), dflt('dkv')) * 1e-3) / 1e12,
-    tflopsTable: flop / (sum(table('dq'), table('dkv')) * 1e-3) / 1e12,
-    tflopsBest: flop / (sum(best('dq'), best('dkv')) * 1e-3) / 1e12,
-  };
-  console.error(JSON.stringify(summary));
-  writeJson(argValue('--json'), { bench: 'attention-backward', commit: gitCommit(), adapter: be.report(), shape: { t, h, d, causal: true }, flop, rows, summary });
+  const ms = (w: (x: 'dq' | 'dkv') => Row) => w('dq').timing.medianMs + w('dkv').timing.medianMs;
+  const [dflt, table] = [ms((w) => find(w, 'default')), ms((w) => find(w, PORTABLE[w]))];
+  return { defaultMs: dflt, portableTableMs: table, portableOverDefault: table / dflt, bestMs: ms(best), best: { dq: best('dq').tile, dkv: best('dkv').tile }, tflopsDefault: flop / (dflt * 1e-3) / 1e12, tflopsTable: flop / (table * 1e-3) / 1e12 };
+}
+
+async function main() {
+  const be = await WebGpuBackend.create();
+  const quick = process.argv.includes('--quick');
+  // the training step's causal attention
+  const [t, h, d] = [quick ? 256 : 4096, 8, 64];
+  const train = [1, 2, 3, 4].map((s) => randomTensor(be, [t, h, d], s));
+  const rows = await sweep(be, { mode: 'window', segs: 1, t, hq: h, hk: h, d, window: t }, train, TILES, quick);
+  let keys = 0;
+  for (let i = 0; i < t; i++) keys += i + 1;
+  const flop = 2.5 * 4 * keys * h * d;
+  const summary = summarize(rows, flop);
+  // the chunk encoder's bidirectional 64-token blocks (bench/attention-forward's chunk case): default and portable tiles
+  const n = quick ? 8 : 512;
+  const chunk = [5, 6, 7, 8].map((s) => randomTensor(be, [n * 64, h, d], s));
+  const chunkRows = await sweep(be, { mode: 'block', segs: n, t: 64, hq: h, hk: h, d, window: 0 }, chunk, { dq: [undefined, [32, 16, 2, 2, 2, 1]], dkv: [undefined, [16, 32, 2, 2, 2, 2]] }, quick);
+  const chunkSummary = summarize(chunkRows, 2.5 * 4 * n * 64 * 64 * h * d);
+  console.error(JSON.stringify({ summary, chunkSummary }));
+  writeJson(argValue('--json'), { bench: 'attention-backward', commit: gitCommit(), adapter: be.report(), shape: { t, h, d, causal: true }, flop, rows, summary, chunk: { n, t: 64, rows: chunkRows, summary: chunkSummary } });
   be.destroy();
 }
 
