@@ -5,7 +5,8 @@
  * v2 tiled: template unrolled in TypeScript (named accumulators), BK 8: 30 TFLOP/s.
  * v3 tiled (default): BK 4, each warp 4×8 thread tiles (fewer shared-memory wavefronts): 35.7.
  *    Tried and slower here: double buffering, unrolled k, 128×256 / 256×128 tiles, BK 2 and 16.
- * tiledSmall: 64×64×16 tiles, 4×4 per thread, when 128² tiles would leave the GPU idle.
+ * tiledSmall: 64×64×16 tiles, 4×4 per thread, when 128² tiles would leave the GPU idle (fewer than
+ *    LARGE_TILES_MIN of them).
  * v1 matvec: 64 threads a row, M read from uniforms: 1.03 TB/s of weights.
  * v2 matvec: M compiled in, vec4 x, 8 loads in flight, one-barrier reduction: 2.4 (3.0 GPU-timed).
  * v3 matvec (default `lanes` shape): 4 rows per 256-thread workgroup: 3.33–3.51 TB/s across runs
@@ -39,12 +40,20 @@ function buffers(bDtype: MatmulParams['bDtype']): BufferBinding[] {
   ];
 }
 
+/**
+ * Fewest 128² tiles for which `auto` takes the large tile. bench/matmul-variants (H200, 132 SMs): at
+ * 128 tiles (one wave) the large tile won every training-step GEMM, 4096 × 512 × 512 82 against 89 µs,
+ * 4096 × 512 × 1536 236 against 275, the split-K weight gradient 8 × 512² × 512 69 against 89 (the
+ * threshold was 256 before).
+ */
+const LARGE_TILES_MIN = 128;
+
 /** The variant `auto` picks: matvec for decode shapes, small tiles when large ones leave SMs idle. */
 export function matmulVariant(p: MatmulParams): 'tiled' | 'tiledSmall' | 'matvec' {
   if (p.variant && p.variant !== 'auto') return p.variant;
   if (p.transB && p.M * p.batch <= MATVEC_MAX_M && (p.strideB === 0 || p.batch === 1)) return 'matvec';
   const largeTiles = Math.ceil(p.M / 128) * Math.ceil(p.N / 128) * p.batch;
-  return largeTiles >= 256 ? 'tiled' : 'tiledSmall';
+  return largeTiles >= LARGE_TILES_MIN ? 'tiled' : 'tiledSmall';
 }
 
 function checkedGrid(g: [number, number, number], caps: DeviceCaps): [number, number, number] {
