@@ -1,9 +1,10 @@
 /**
  * bench/matmul-variants: the GEMMs of bench/train-step's model (T 4096, d 512, SwiGLU 1536) with each
  * tiled variant forced: the 128² tile (`tiled`, v3) and the 64² tile (`tiledSmall`), beside what
- * `auto` picks, f32. Each variant's C is checked against float64 on 256 sampled entries first.
+ * `auto` picks, f32; where an operand is transposed on its way into workgroup memory, the 128² tile
+ * with those rows padded (BK 4 and 8). Each variant's C is checked against float64 on 256 sampled entries first.
  * Shapes (M × N × K, batch): the projections' forward / input gradient (4096 × 512 × 512), the
- * SwiGLU's forward (4096 × 1536 × 512) and input gradient (4096 × 512 × 1536), the split-K weight
+ * SwiGLU's forward (4096 × 1536 × 512, 4096 × 512 × 1536) and input gradients (dY·W), the split-K weight
  * gradients (8 × 512 × 512 × 512, 8 × 512 × 1536 × 512 transA).
  *   node .device-kit/matmul-variants.mjs [--quick] [--json OUT.json]
  */
@@ -25,6 +26,11 @@ const SHAPES: Shape[] = [
   { name: 'projection forward (x·Wᵀ)', batch: 1, M: 4096, N: 512, K: 512, transA: false, transB: true },
   { name: 'SwiGLU up forward (x·Wᵀ)', batch: 1, M: 4096, N: 1536, K: 512, transA: false, transB: true },
   { name: 'SwiGLU down forward / up input gradient', batch: 1, M: 4096, N: 512, K: 1536, transA: false, transB: true },
+  { name: 'SwiGLU up input gradient (dY·W)', batch: 1, M: 4096, N: 512, K: 1536, transA: false, transB: false },
+  { name: 'SwiGLU down input gradient (dY·W)', batch: 1, M: 4096, N: 1536, K: 512, transA: false, transB: false },
+  { name: 'LM head forward (x·Wᵀ)', batch: 1, M: 4096, N: 32000, K: 512, transA: false, transB: true },
+  { name: 'GEMM 4096³ (bench/matmul)', batch: 1, M: 4096, N: 4096, K: 4096, transA: false, transB: false },
+  { name: 'GEMM 8192 × 5632 × 2048 (bench/matmul)', batch: 1, M: 8192, N: 5632, K: 2048, transA: false, transB: false },
   { name: 'projection weight gradient, split-K 8 (Xᵀ·dY)', batch: 8, M: 512, N: 512, K: 512, transA: true, transB: false },
   { name: 'SwiGLU weight gradient, split-K 8 (Xᵀ·dY)', batch: 8, M: 512, N: 1536, K: 512, transA: true, transB: false },
 ];
@@ -58,13 +64,16 @@ async function main() {
     };
     const row: Record<string, unknown> = { ...s, auto };
     const flop = 2 * s.batch * s.M * s.N * s.K;
-    for (const variant of ['tiled', 'tiledSmall'] as const) {
+    // the 128² tile with its transposed-on-store operand rows padded (bank conflicts), BK 4 and 8
+    const LARGE = { BM: 128, BN: 128, BK: 4, TM: 8, TN: 8, double: false, pad: false, warp4x8: true };
+    const extra: Record<string, object> = s.transB || !s.transA ? { tiledPad: { variant: 'tiled', tile: { ...LARGE, pad: true } }, tiledPadBK8: { variant: 'tiled', tile: { ...LARGE, pad: true, BK: 8 } } } : {};
+    for (const [variant, opts] of [['tiled', { variant: 'tiled' }], ['tiledSmall', { variant: 'tiledSmall' }], ...Object.entries(extra)] as [string, object][]) {
       const c = Tensor.empty(be, [s.batch, s.M, s.N]);
-      const run = () => be.run(matmul, { ...base, variant }, [a.arg(), b.arg(), c.arg()]);
+      const run = () => be.run(matmul, { ...base, ...opts }, [a.arg(), b.arg(), c.arg()]);
       run();
       const err = sampledError((await c.data()) as Float32Array, samples, want, s.K);
       if (!(err <= 1)) throw new Error(`${s.name} ${variant}: ${err} of the f32 bound`);
-      const timing: Timing = await timeGpu(be, run, quick ? 1 : 20, quick ? 3 : 10);
+      const timing: Timing = await timeGpu(be, run, quick ? 1 : flop > 1e11 ? 5 : 20, quick ? 3 : 10);
       row[variant] = { timing, tflops: flop / (timing.medianMs * 1e-3) / 1e12, error: err };
       console.error(`${s.name} ${variant}: ${(timing.medianMs * 1e3).toFixed(1)} µs, ${(flop / (timing.medianMs * 1e-3) / 1e12).toFixed(1)} TFLOP/s${variant === auto ? ' (auto)' : ''}`);
       c.dispose();

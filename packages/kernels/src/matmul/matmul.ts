@@ -3,7 +3,8 @@
  * Numbers: f32 4096³ / bf16 decode matvec 1×4096·(14336×4096)ᵀ on the H200 (docs/benchmarks.md).
  * v1 tiled: 128×128×16 tiles, 8×8 outputs per thread, arrays indexed in loops: 24 TFLOP/s.
  * v2 tiled: template unrolled in TypeScript (named accumulators), BK 8: 30 TFLOP/s.
- * v3 tiled (default): BK 4, each warp 4×8 thread tiles (fewer shared-memory wavefronts): 35.7.
+ * v3 tiled (default): BK 4, each warp 4×8 thread tiles (fewer shared-memory wavefronts): 35.7;
+ *    with B transposed, its rows padded in workgroup memory (largeTile).
  *    Tried and slower here: double buffering, unrolled k, 128×256 / 256×128 tiles, BK 2 and 16.
  * tiledSmall: 64×64×16 tiles, 4×4 per thread, when 128² tiles would leave the GPU idle (fewer than
  *    LARGE_TILES_MIN of them).
@@ -47,6 +48,15 @@ function buffers(bDtype: MatmulParams['bDtype']): BufferBinding[] {
  * threshold was 256 before).
  */
 const LARGE_TILES_MIN = 128;
+
+/**
+ * The 128² tile of a call: with B transposed (x·Wᵀ, nn.Linear's forward) its rows padded in workgroup
+ * memory (B and a non-transposed A are both transposed on their way in; padding spreads their scalar
+ * stores over the banks). bench/matmul-variants (H200): the LM head's 4096 × 32000 × 512 3.98 against
+ * 4.30 ms, 4096 × 512 × 512 78.6 against 81.9 µs, 4096 × 1536 × 512 272 against 285 µs; without a
+ * transposed B it did not pay (4096³ 3.87 against 3.83 ms).
+ */
+const largeTile = (p: MatmulParams): TileConfig => (p.transB ? { ...TILE_LARGE, pad: true } : TILE_LARGE);
 
 /** The variant `auto` picks: matvec for decode shapes, small tiles when large ones leave SMs idle. */
 export function matmulVariant(p: MatmulParams): 'tiled' | 'tiledSmall' | 'matvec' {
@@ -109,6 +119,6 @@ export const matmul: Kernel<MatmulParams> = {
   program(p, caps) {
     const v = matmulVariant(p);
     if (v === 'matvec') return matvecProgram(p, caps);
-    return v === 'tiled' ? tiledProgram(p, p.tile ?? TILE_LARGE, 'tiled', caps) : tiledProgram(p, TILE_SMALL, 'small', caps);
+    return v === 'tiled' ? tiledProgram(p, p.tile ?? largeTile(p), 'tiled', caps) : tiledProgram(p, TILE_SMALL, 'small', caps);
   },
 };

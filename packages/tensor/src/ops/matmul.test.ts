@@ -81,6 +81,8 @@ const CASES: Case[] = [
   { batch: 2, M: 9, N: 10, K: 11, bBatched: false, tA: true },
   { batch: 1, M: 130, N: 257, K: 129, variant: 'tiled' },
   { batch: 2, M: 129, N: 131, K: 47, tA: true, tB: true, variant: 'tiled' },
+  // x·Wᵀ on the default large tile (B transposed: padded rows)
+  { batch: 1, M: 131, N: 133, K: 23, tB: true, variant: 'tiled' },
   { batch: 1, M: 131, N: 259, K: 21, tB: true, variant: 'tiled', tile: { BM: 128, BN: 256, BK: 4, TM: 8, TN: 16, warp4x8: true } },
   { batch: 1, M: 259, N: 67, K: 9, variant: 'tiled', tile: { BM: 256, BN: 128, BK: 2, TM: 16, TN: 8, warp4x8: true } },
   { batch: 1, M: 133, N: 67, K: 19, tA: true, variant: 'tiled', tile: { BM: 128, BN: 128, BK: 8, TM: 8, TN: 8, double: false, unrollK: true, pad: false } },
