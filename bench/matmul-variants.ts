@@ -8,20 +8,12 @@
  * gradients (8 × 512 × 512 × 512, 8 × 512 × 1536 × 512 transA).
  *   node .device-kit/matmul-variants.mjs [--quick] [--json OUT.json]
  */
-import { matmul, matmulVariant } from '@hsa/kernels';
+import { type MatmulParams, matmul, matmulVariant } from '@hsa/kernels';
 import { Tensor, WebGpuBackend } from '@hsa/tensor';
 import { argValue, gitCommit, sampledError, type Timing, timeGpu, writeJson } from './common.js';
 import { randomTensor } from './fill.js';
 
-interface Shape {
-  name: string;
-  batch: number;
-  M: number;
-  N: number;
-  K: number;
-  transA: boolean;
-  transB: boolean;
-}
+type Shape = Required<Pick<MatmulParams, 'batch' | 'M' | 'N' | 'K' | 'transA' | 'transB'>> & { name: string };
 const SHAPES: Shape[] = [
   { name: 'projection forward (x·Wᵀ)', batch: 1, M: 4096, N: 512, K: 512, transA: false, transB: true },
   { name: 'SwiGLU up forward (x·Wᵀ)', batch: 1, M: 4096, N: 1536, K: 512, transA: false, transB: true },
