@@ -5,13 +5,14 @@
  * whole tensors (relative 1e-4: f32 sums of up to 4K terms in different orders differ by ~1e-6, an
  * indexing error by O(1)). Tiles over 32 KiB of workgroup memory run where the device grants it
  * (the H200: 48 KiB). TFLOP/s count 2.5× the forward's FLOPs for dq + dkv. Then the chunk encoder's
- * blocks (512 × 64 tokens, 8 heads × 64, bidirectional): the default tiles against the portable table's.
+ * blocks (512 × 64 tokens, 8 heads × 64, bidirectional): the default tiles against the portable table's;
+ * and head size 128 (T 4096 causal, 32 query : 2 KV heads): the table's tiles and larger candidates.
  *   node .device-kit/attention-backward.mjs [--quick] [--json OUT.json]   (--quick: T 256)
  */
 import { chunkEncoderAttentionForward, type DenseBackShapeV2, type DenseBackwardParams, denseAttentionDelta, denseAttentionDkv, denseAttentionDq, swaAttentionForward } from '@hsa/kernels';
 import { Tensor, WebGpuBackend } from '@hsa/tensor';
 import { argValue, gitCommit, relDiff, type Timing, timeGpu, writeJson } from './common.js';
-import { randomTensor } from './fill.js';
+import { heat, randomTensor } from './fill.js';
 
 /**
  * [BR, KT, R, C, N, G] (swaAttentionBackwardV2.wgsl.ts); undefined: the default (the large-memory
@@ -29,16 +30,16 @@ type Row = { which: string; tile: DenseBackShapeV2 | 'default'; error: number[];
 /** dq and dkv of `base` for each tile, each checked against v1's over the whole tensors, then timed alone. */
 async function sweep(be: WebGpuBackend, base: DenseBackwardParams, [q, k, v, dout]: Tensor[], tiles: typeof TILES, quick: boolean): Promise<Row[]> {
   const tq = base.segs * base.t;
-  const [h, d] = [base.hq, base.d];
+  const [h, hk, d] = [base.hq, base.hk, base.d];
   const out = Tensor.empty(be, [tq, h, d]);
   const lse = Tensor.empty(be, [tq, h]);
   const delta = Tensor.empty(be, [tq, h]);
   const fa = [q.arg(), k.arg(), v.arg(), out.arg(), lse.arg()];
-  if (base.mode === 'block') be.run(chunkEncoderAttentionForward, { n: base.segs, t: base.t, hq: h, hk: h, d }, fa);
-  else be.run(swaAttentionForward, { t: tq, hq: h, hk: h, d, window: base.window }, fa);
+  if (base.mode === 'block') be.run(chunkEncoderAttentionForward, { n: base.segs, t: base.t, hq: h, hk, d }, fa);
+  else be.run(swaAttentionForward, { t: tq, hq: h, hk, d, window: base.window }, fa);
   be.run(denseAttentionDelta, { n: tq * h, d }, [out.arg(), dout.arg(), delta.arg()]);
   const ins = [q, k, v, dout, lse, delta].map((x) => x.arg());
-  const grads = () => [Tensor.empty(be, [tq, h, d]), Tensor.empty(be, [tq, h, d]), Tensor.empty(be, [tq, h, d])];
+  const grads = () => [Tensor.empty(be, [tq, h, d]), Tensor.empty(be, [tq, hk, d]), Tensor.empty(be, [tq, hk, d])];
   const ref = grads();
   be.run(denseAttentionDq, { ...base, version: 'v1' }, [...ins, ref[0].arg()]);
   be.run(denseAttentionDkv, { ...base, version: 'v1' }, [...ins, ref[1].arg(), ref[2].arg()]);
@@ -70,17 +71,19 @@ async function sweep(be: WebGpuBackend, base: DenseBackwardParams, [q, k, v, dou
 }
 
 /** Default against the portable table's tiles (and the best of the sweep) from a sweep's rows. */
-function summarize(rows: Row[], flop: number) {
+function summarize(rows: Row[], flop: number, portable: Record<'dq' | 'dkv', string> = PORTABLE) {
   const find = (w: string, t: string) => rows.find((r) => r.which === w && (r.tile === t || (Array.isArray(r.tile) && r.tile.join('×') === t))) as Row;
   const best = (w: string) => rows.filter((r) => r.which === w).sort((a, b) => a.timing.medianMs - b.timing.medianMs)[0];
   const ms = (w: (x: 'dq' | 'dkv') => Row) => w('dq').timing.medianMs + w('dkv').timing.medianMs;
-  const [dflt, table] = [ms((w) => find(w, 'default')), ms((w) => find(w, PORTABLE[w]))];
+  const [dflt, table] = [ms((w) => find(w, 'default')), ms((w) => find(w, portable[w]))];
   return { defaultMs: dflt, portableTableMs: table, portableOverDefault: table / dflt, bestMs: ms(best), best: { dq: best('dq').tile, dkv: best('dkv').tile }, tflopsDefault: flop / (dflt * 1e-3) / 1e12, tflopsTable: flop / (table * 1e-3) / 1e12 };
 }
 
 async function main() {
   const be = await WebGpuBackend.create();
   const quick = process.argv.includes('--quick');
+  // the H200 idles at a low clock: keep it busy first (bench/fill heat)
+  await heat(be, quick ? 10 : 2000);
   // the training step's causal attention
   const [t, h, d] = [quick ? 256 : 4096, 8, 64];
   const train = [1, 2, 3, 4].map((s) => randomTensor(be, [t, h, d], s));
@@ -94,8 +97,17 @@ async function main() {
   const chunk = [5, 6, 7, 8].map((s) => randomTensor(be, [n * 64, h, d], s));
   const chunkRows = await sweep(be, { mode: 'block', segs: n, t: 64, hq: h, hk: h, d, window: 0 }, chunk, { dq: [undefined, [32, 16, 2, 2, 2, 1]], dkv: [undefined, [16, 32, 2, 2, 2, 2]] }, quick);
   const chunkSummary = summarize(chunkRows, 2.5 * 4 * n * 64 * 64 * h * d);
-  console.error(JSON.stringify({ summary, chunkSummary }));
-  writeJson(argValue('--json'), { bench: 'attention-backward', commit: gitCommit(), adapter: be.report(), shape: { t, h, d, causal: true }, flop, rows, summary, chunk: { n, t: 64, rows: chunkRows, summary: chunkSummary } });
+  // head size 128 (the SWA prefill's heads, 32:2), 4096 tokens causal: the portable table's tiles and the large-memory candidates
+  const [hq2, hk2, d2] = [32, 2, 128];
+  const wide = [9, 10, 11, 12].map((s, i) => randomTensor(be, [t, i === 0 || i === 3 ? hq2 : hk2, d2], s));
+  const wideTiles: typeof TILES = {
+    dq: [undefined, [16, 8, 1, 1, 1, 2], [16, 16, 1, 2, 1, 2], [16, 16, 2, 1, 1, 2], [32, 8, 2, 1, 1, 4]],
+    dkv: [undefined, [8, 16, 1, 1, 1, 4], [16, 16, 1, 2, 2, 2], [8, 32, 1, 2, 2, 4], [16, 16, 2, 1, 1, 4]],
+  };
+  const wideRows = await sweep(be, { mode: 'window', segs: 1, t, hq: hq2, hk: hk2, d: d2, window: t }, wide, wideTiles, quick);
+  const wideSummary = summarize(wideRows, (2.5 * 4 * keys * hq2 * d2), { dq: '16×8×1×1×1×2', dkv: '8×16×1×1×1×4' });
+  console.error(JSON.stringify({ summary, chunkSummary, wideSummary }));
+  writeJson(argValue('--json'), { bench: 'attention-backward', commit: gitCommit(), adapter: be.report(), shape: { t, h, d, causal: true }, flop, rows, summary, chunk: { n, t: 64, rows: chunkRows, summary: chunkSummary }, d128: { t, hq: hq2, hk: hk2, d: d2, rows: wideRows, summary: wideSummary } });
   be.destroy();
 }
 

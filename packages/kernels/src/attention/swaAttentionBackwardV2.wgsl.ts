@@ -52,12 +52,14 @@ const SHAPES: Record<DenseBackTileV2['which'], Record<number, Shape>> = {
 
 /**
  * Tiles for devices that grant more than 32 KiB of workgroup memory (the H200: 48), by padded head
- * size: S / dP blocks of 2 rows × 4 keys, dkv's blocks 4 keys wide. bench/attention-backward (H200,
- * T 4096 × 8 heads × 64, causal): dq 2.10 ms against the table's 2.49, dkv 2.03 against 2.69.
+ * size, from bench/attention-backward (H200, T 4096, causal): D 64 (8 heads): S / dP blocks of 2 rows ×
+ * 4 keys, dkv's blocks 4 keys wide: dq 2.10 ms against the table's 2.49, dkv 2.03 against 2.69; D 128
+ * (32 : 2 heads): twice the rows (dq) or keys (dkv) of the table's tiles: dq 21.4 against 28.9 ms,
+ * dkv 26.5 against 36.9.
  */
 const SHAPES_LARGE: Record<DenseBackTileV2['which'], Record<number, Shape>> = {
-  dq: { 64: [32, 32, 2, 4, 2, 1] },
-  dkv: { 64: [32, 32, 2, 4, 4, 1] },
+  dq: { 64: [32, 32, 2, 4, 2, 1], 128: [32, 8, 2, 1, 1, 4] },
+  dkv: { 64: [32, 32, 2, 4, 4, 1], 128: [8, 32, 1, 2, 2, 4] },
 };
 
 /** The large-memory tile of a head size where there is one (SHAPES_LARGE). */
