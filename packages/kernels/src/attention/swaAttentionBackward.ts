@@ -90,16 +90,17 @@ export function denseBackTile(d: number, mode: DenseBackTile['mode'], caps: Devi
 
 /** v2 tile for a kernel and head size, or null where v2 does not apply (D > 128, device limits). */
 export function denseBackTileV2(which: 'dq' | 'dkv', d: number, mode: DenseBackTile['mode'], caps: DeviceCaps, shape?: DenseBackShapeV2): DenseBackTileV2 | null {
+  const bytes = (t: DenseBackTileV2) => denseBackV2Words(t) * 4;
   const tile = denseBackShapeV2(which, d, mode, shape);
   if (tile && shape) {
-    const why = denseBackShapeV2Invalid(tile) ?? (denseBackV2Words(tile) * 4 > caps.maxWorkgroupStorage ? `${denseBackV2Words(tile) * 4} bytes of workgroup memory, over ${caps.maxWorkgroupStorage}` : null);
+    const why = denseBackShapeV2Invalid(tile) ?? (bytes(tile) > caps.maxWorkgroupStorage ? `${bytes(tile)} bytes of workgroup memory, over ${caps.maxWorkgroupStorage}` : null);
     if (why) throw new ArgumentError(`attention backward: v2 ${which} tile ${shape.join('×')} for head size ${d}: ${why}`);
   }
-  if (!tile || denseBackV2Words(tile) * 4 > caps.maxWorkgroupStorage || caps.maxInvocations < DENSE_BACK_WG) return null;
+  if (!tile || bytes(tile) > caps.maxWorkgroupStorage || caps.maxInvocations < DENSE_BACK_WG) return null;
   // no tile asked for: the large-memory one where the device grants its workgroup memory
   const large = shape ? undefined : denseBackShapeV2Large(which, d);
   const big = large && denseBackShapeV2(which, d, mode, large);
-  return big && denseBackV2Words(big) * 4 <= caps.maxWorkgroupStorage ? big : tile;
+  return big && bytes(big) <= caps.maxWorkgroupStorage ? big : tile;
 }
 
 /** The tiling of a call: v2's tile where chosen, else v1's; rows (dq) or keys (dkv) per workgroup. */

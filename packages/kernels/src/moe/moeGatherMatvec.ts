@@ -21,7 +21,7 @@ import { wgslHalfLoad } from '../core/dtype.js';
 import { type BufferBinding, type Kernel, WGSL_SUBGROUPS, type WgslScalar } from '../core/program.js';
 import { defineUniforms } from '../core/uniforms.js';
 import { type MoeGatherMatvecParams, moeGatherMatvecRef } from './moeGatherMatvec.ref.js';
-import { ROUTE_LANES, routeOnSubgroups, wgslRouteSelect } from './moeRouter.js';
+import { ROUTE_LANES, routeOnSubgroups, subgroupPicks, wgslRouteSelect } from './moeRouter.js';
 
 const ROWS = 4;
 const T = 64;
@@ -187,7 +187,7 @@ function gatherWgsl(p: MoeGatherMatvecParams, sg: boolean): string {
       : [['w0', 'x'], ...(p.mode === 'downCombine' && sh ? [['s0', 'xs']] : [])];
   const dots = isVec(p) ? [...new Set(weights.map(([, xb]) => xb))].map((xb) => dotvFn(p, xb)) : weights.map(([w, xb]) => dotFn(p, w, xb));
   const r = routeOf(p);
-  const route = r ? `fn logit(o: u32, e: u32) -> f32 { return logits[o + e]; }\n${wgslRouteSelect(r.scoreFn, 256, sg, r.subgroupPicks !== 'butterfly')}` : '';
+  const route = r ? `fn logit(o: u32, e: u32) -> f32 { return logits[o + e]; }\n${wgslRouteSelect(r.scoreFn, 256, sg, subgroupPicks(r))}` : '';
   return /* wgsl */ `${sg ? WGSL_SUBGROUPS : ''}
 ${(r ? UR : U).wgsl('U')}
 @group(0) @binding(0) var<uniform> u: U;
@@ -219,7 +219,7 @@ export const moeGatherMatvec: Kernel<MoeGatherMatvecParams> = {
     const r = routeOf(p);
     const sg = !!r && routeOnSubgroups(r, caps);
     return {
-      key: `moeGatherMatvec:${p.mode}:${p.wDtype}:${isVec(p) ? 'v' : 's'}:${ns > 0}${r ? `:route:${r.scoreFn}:${r.norm ? 'n' : 'r'}${sg ? `:sg:${r.subgroupPicks ?? 'reduce'}` : ''}` : ''}`,
+      key: `moeGatherMatvec:${p.mode}:${p.wDtype}:${isVec(p) ? 'v' : 's'}:${ns > 0}${r ? `:route:${r.scoreFn}:${r.norm ? 'n' : 'r'}${sg ? `:sg:${subgroupPicks(r)}` : ''}` : ''}`,
       code: () => gatherWgsl(p, sg),
       buffers: buffers(p),
       uniforms: r

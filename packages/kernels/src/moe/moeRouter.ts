@@ -165,7 +165,8 @@ const localBest = (start: string, stride: string) => `    var bv = 0.0; var bi =
       if (bi < 0 || v > bv) { bv = v; bi = ei; }
     }`;
 
-export function wgslRouteSelect(scoreFn: MoeRouterParams['scoreFn'], wg: number, sg = false, reduce = true): string {
+export function wgslRouteSelect(scoreFn: MoeRouterParams['scoreFn'], wg: number, sg = false, picks: SubgroupPicks = 'reduce'): string {
+  const reduce = picks === 'reduce';
   return /* wgsl */ `${
     sg && reduce
       ? `
@@ -254,6 +255,10 @@ ${localBest('lid', `${wg}u`)}
 /** The entry's subgroup builtins and the selection's lane registers (with wgslRouteSelect's `sg`). */
 export const ROUTE_LANES = { params: ', @builtin(subgroup_invocation_id) rsl: u32, @builtin(subgroup_size) rsg: u32', init: '  RSL = rsl; RSG = rsg;\n' };
 
+type SubgroupPicks = NonNullable<MoeRouterParams['subgroupPicks']>;
+/** How the selection's picks on subgroups find each best: asked, else by two reductions (v4). */
+export const subgroupPicks = (p: Pick<MoeRouterParams, 'subgroupPicks'>): SubgroupPicks => p.subgroupPicks ?? 'reduce';
+
 /** Whether the selection runs its picks on subgroups (v3): asked, else where the device has them. */
 export function routeOnSubgroups(p: Pick<MoeRouterParams, 'selectOnSubgroups'>, caps: DeviceCaps): boolean {
   const sg = p.selectOnSubgroups ?? caps.subgroups;
@@ -266,7 +271,7 @@ const routerWgslWorkgroup = (p: MoeRouterParams, sg: boolean) => /* wgsl */ `${s
 ${U.wgsl('U')}
 ${wgslBindings(BUFFERS, 'U')}
 fn logit(o: u32, e: u32) -> f32 { return logits[o + e]; }
-${wgslRouteSelect(p.scoreFn, WG, sg, p.subgroupPicks !== 'butterfly')}
+${wgslRouteSelect(p.scoreFn, WG, sg, subgroupPicks(p))}
 
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
@@ -298,7 +303,7 @@ export const moeRouter: Kernel<MoeRouterParams> = {
     const wg = moeRouterVariant(p) === 'workgroup';
     const sg = wg && routeOnSubgroups(p, caps);
     return {
-      key: `moeRouter:${wg ? (sg ? `wgsg:${p.subgroupPicks ?? 'reduce'}` : 'wg') : 'thread'}:${p.scoreFn}:${p.norm ? 'n' : 'r'}`,
+      key: `moeRouter:${wg ? (sg ? `wgsg:${subgroupPicks(p)}` : 'wg') : 'thread'}:${p.scoreFn}:${p.norm ? 'n' : 'r'}`,
       code: () => (wg ? routerWgslWorkgroup(p, sg) : routerWgsl(p)),
       buffers: BUFFERS,
       uniforms: U.pack({ T: p.T, E: p.E, k: p.k, nGroup: p.nGroup, topkGroup: p.topkGroup, scale: p.scale }),
