@@ -148,6 +148,17 @@ export function fillRandom(out: Float32Array, seed: number): Float32Array {
   return out;
 }
 
+/** `count` indices in [0, n) from an LCG seeded with `seed` (the entries a sampled check evaluates). */
+export function samples(count: number, n: number, seed: number): number[] {
+  const out: number[] = [];
+  let s = seed;
+  for (let i = 0; i < count; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out.push(s % n);
+  }
+  return out;
+}
+
 /** Largest |got − want| / tol over sampled entries; `want(i)` is the float64 value of entry i. */
 export function sampledError(got: ArrayLike<number>, samples: number[], want: (i: number) => { v: number; mag: number }, k: number): number {
   let worst = 0;

@@ -7,7 +7,7 @@
  */
 import { bf16ToF32, f32ToBf16 } from '@hsa/kernels';
 import { matmul, Tensor, WebGpuBackend } from '@hsa/tensor';
-import { argValue, fillRandom, gitCommit, sampledError, type Timing, timeGpu, writeJson } from './common.js';
+import { argValue, fillRandom, gitCommit, sampledError, samples, type Timing, timeGpu, writeJson } from './common.js';
 
 interface GemmCase {
   name: string;
@@ -26,16 +26,6 @@ const TILES = {
   v2DoubleBuffered: { ...L, double: true, unrollK: false, pad: true },
   v3Wide: { ...L, BN: 256, TN: 16, BK: 4, double: false, pad: true, warp4x8: true },
 };
-
-function samples(count: number, n: number, seed: number): number[] {
-  const out: number[] = [];
-  let s = seed;
-  for (let i = 0; i < count; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out.push(s % n);
-  }
-  return out;
-}
 
 async function gemm(be: WebGpuBackend, c: GemmCase) {
   const a = fillRandom(new Float32Array(c.M * c.K), 1);

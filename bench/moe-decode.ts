@@ -16,11 +16,10 @@ import { expertsDecodeRouted, MoeLayer } from '@hsa/moe';
 import { cast, matmul, Tensor, WebGpuBackend } from '@hsa/tensor';
 import { argValue, backendOptions, gitCommit, relDiff, type Timing, timeGpu, writeJson } from './common.js';
 import { heat } from './fill.js';
-import { copyKernel, hashTensor, hashValue } from './moe-kernels.js';
-import { FULL, hashLayer, SEEDS, SMALL, type Size } from './moe-steps.js';
+import { copyRate, hashTensor } from './moe-kernels.js';
+import { FULL, hashLayer, hostExpert, hostRows, hostShared, SMALL, type Size } from './moe-steps.js';
 
 const X_SEED = 21;
-const hostRows = (seed: number, scale: number, r0: number, r1: number, n: number) => Float64Array.from({ length: (r1 - r0) * n }, (_, i) => hashValue(r0 * n + i, seed, scale));
 type Picks = Pick<MoeRouterParams, 'selectOnSubgroups' | 'subgroupPicks'>;
 const PICKS: Record<string, Picks> = { reduce: {}, butterfly: { subgroupPicks: 'butterfly' }, tree: { selectOnSubgroups: false } };
 
@@ -37,8 +36,7 @@ const done = (r: { out: Tensor; idx: Tensor; weights: Tensor }) => {
 
 /** The f32 step's output against float64 for the GPU's experts and weights (worst error over 1e-4 of the magnitude). */
 function checkF32(s: Size, out: Float32Array, idx: Int32Array, w: Float32Array): number {
-  const { d, F } = s;
-  const a = 1 / Math.sqrt(d);
+  const { d } = s;
   const xt = hostRows(X_SEED, 1, 0, 1, d);
   const want = new Float64Array(d);
   const mag = new Float64Array(d);
@@ -50,10 +48,9 @@ function checkF32(s: Size, out: Float32Array, idx: Int32Array, w: Float32Array):
     }
   };
   idx.forEach((e, j) => {
-    add({ wg: hostRows(SEEDS.wg, a, e * F, (e + 1) * F, d), wu: hostRows(SEEDS.wu, a, e * F, (e + 1) * F, d), wd: hostRows(SEEDS.wd, 1 / Math.sqrt(F), e * d, (e + 1) * d, F), F }, w[j]);
+    add(hostExpert(s, e), w[j]);
   });
-  const Fs = F * s.shared;
-  if (Fs) add({ wg: hostRows(SEEDS.sg, a, 0, Fs, d), wu: hostRows(SEEDS.su, a, 0, Fs, d), wd: hostRows(SEEDS.sd, 1 / Math.sqrt(Fs), 0, d, Fs), F: Fs }, 1);
+  if (s.shared > 0) add(hostShared(s), 1);
   const m = mag.reduce((acc, v) => acc + v, 0) / d;
   let worst = 0;
   for (let c = 0; c < d; c++) worst = Math.max(worst, Math.abs(out[c] - want[c]) / (1e-4 * (mag[c] + m)));
@@ -128,16 +125,13 @@ async function main() {
     dec.push(await decode(be, ls, s, dt, iters, reps));
     for (const l of ls) l.dispose();
   }
-  const src = hashTensor(be, [small ? 1 << 22 : 1 << 28], 31, 1);
-  const dst = Tensor.empty(be, [src.size]);
-  const copy = await timeGpu(be, () => be.run(copyKernel, { n: src.size / 4 }, [src.arg(), dst.arg()]), small ? 2 : 20, reps);
-  const copyTBps = (2 * src.size * 4) / (copy.medianMs * 1e-3) / 1e12;
-  for (const t of [src, dst]) t.dispose();
+  const copy = await copyRate(be, small ? 1 << 24 : 1 << 30, small ? 2 : 20, reps);
+  const copyTBps = copy.TBps;
   const ratios = Object.fromEntries(
     dec.map((r) => [r.weights, { fractionOfCopy: r.weightTBps / copyTBps, butterflyOverReduce: r.steps.butterfly.medianMs / r.steps.reduce.medianMs, gateUpButterflyOverReduce: r.gateUp.butterfly.medianMs / r.gateUp.reduce.medianMs }]),
   );
   console.error(`copy ${copyTBps.toFixed(2)} TB/s; ${JSON.stringify(ratios)}`);
-  writeJson(argValue('--json'), { bench: 'moe-decode', commit: gitCommit(), adapter: be.report(), shapes: s, decode: dec, copy: { timing: copy, TBps: copyTBps }, ratios });
+  writeJson(argValue('--json'), { bench: 'moe-decode', commit: gitCommit(), adapter: be.report(), shapes: s, decode: dec, copy, ratios });
   layer.dispose();
   be.destroy();
 }

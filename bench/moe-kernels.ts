@@ -3,7 +3,8 @@
  * and the copy kernel whose rate is the decode step's bandwidth yardstick.
  */
 import { type BufferBinding, defineUniforms, type Kernel, wgslBindings } from '@hsa/kernels';
-import { type Backend, Tensor } from '@hsa/tensor';
+import { type Backend, Tensor, type WebGpuBackend } from '@hsa/tensor';
+import { timeGpu } from './common.js';
 
 const FILL_U = defineUniforms({ n: 'u32', seed: 'u32', scale: 'f32' });
 const FILL_B: BufferBinding[] = [{ name: 'out', access: 'read_write', type: 'f32' }];
@@ -84,3 +85,13 @@ export const copyKernel: Kernel<{ n: number }> = {
     };
   },
 };
+
+/** Our copy kernel's rate over `bytes` (read + write), the floor the decode steps are measured against. */
+export async function copyRate(be: WebGpuBackend, bytes: number, iters: number, reps: number) {
+  const src = hashTensor(be, [bytes / 4], 31, 1);
+  const dst = hashTensor(be, [bytes / 4], 32, 1);
+  const t = await timeGpu(be, () => be.run(copyKernel, { n: bytes / 16 }, [src.arg(), dst.arg()]), iters, reps);
+  src.dispose();
+  dst.dispose();
+  return { bytes, timing: t, TBps: (2 * bytes) / (t.medianMs * 1e-3) / 1e12 };
+}

@@ -27,6 +27,24 @@ export const moeConfig = (s: Size): MoeConfig =>
 /** Seeds and scales of each hash-filled weight (scale 1/√fan-in keeps activations O(1)). */
 export const SEEDS = { x: 11, gate: 12, wg: 13, wu: 14, wd: 15, sg: 16, su: 17, sd: 18, r: 19 };
 
+/** Float64 rows [r0, r1) of a hash-filled [rows, n] tensor. */
+export const hostRows = (seed: number, scale: number, r0: number, r1: number, n: number) => Float64Array.from({ length: (r1 - r0) * n }, (_, i) => hashValue(r0 * n + i, seed, scale));
+
+/** Float64 copies of hashLayer's expert e (gate/up [F, d], down [d, F]), as swigluRow takes them. */
+export function hostExpert(s: Size, e: number) {
+  const { d, F } = s;
+  const a = 1 / Math.sqrt(d);
+  return { wg: hostRows(SEEDS.wg, a, e * F, (e + 1) * F, d), wu: hostRows(SEEDS.wu, a, e * F, (e + 1) * F, d), wd: hostRows(SEEDS.wd, 1 / Math.sqrt(F), e * d, (e + 1) * d, F), F };
+}
+
+/** Float64 copies of hashLayer's shared expert (width F·shared). */
+export function hostShared(s: Size) {
+  const { d } = s;
+  const Fs = s.F * s.shared;
+  const a = 1 / Math.sqrt(d);
+  return { wg: hostRows(SEEDS.sg, a, 0, Fs, d), wu: hostRows(SEEDS.su, a, 0, Fs, d), wd: hostRows(SEEDS.sd, 1 / Math.sqrt(Fs), 0, d, Fs), F: Fs };
+}
+
 export function hashLayer(be: Backend, s: Size): MoeLayer {
   const { E, d, F } = s;
   const Fs = F * s.shared;

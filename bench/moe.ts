@@ -14,19 +14,17 @@ import { moeGatherMatvec, moeGroupedGemm, moeRouterRef, swigluRow } from '@hsa/k
 import { disposeForward, expertsDecode, expertsDecodeRouted, MoeLayer, route } from '@hsa/moe';
 import { cast, matmul, Tensor, WebGpuBackend } from '@hsa/tensor';
 import { argValue, backendOptions, gitCommit, relDiff, timeGpu, writeJson } from './common.js';
-import { checkSmall, denseStep, FULL, hashLayer, moeStep, SEEDS, SMALL, type Size } from './moe-steps.js';
-import { copyKernel, hashTensor, hashValue } from './moe-kernels.js';
+import { checkSmall, denseStep, FULL, hashLayer, hostExpert, hostRows, hostShared, moeStep, SEEDS, SMALL, type Size } from './moe-steps.js';
+import { copyRate, hashTensor } from './moe-kernels.js';
 import { profileRun } from './profile.js';
 
-/** Float64 rows [r0, r1) of a hash-filled [rows, n] tensor. */
-const hostRows = (seed: number, scale: number, r0: number, r1: number, n: number) => Float64Array.from({ length: (r1 - r0) * n }, (_, i) => hashValue(r0 * n + i, seed, scale));
 
 /** Sampled tokens of the full-size forward against float64 (GPU's selection where a near-tie flips it). */
 async function checkFull(s: Size, layer: MoeLayer, x: Tensor): Promise<{ worst: number; tokens: number[]; selectionFlips: number }> {
   const f = layer.forward(x);
   const [out, idx] = [(await f.out.data()) as Float32Array, (await f.idx.data()) as Int32Array];
   disposeForward(f, false);
-  const { E, k, d, F } = s;
+  const { E, k, d } = s;
   const a = 1 / Math.sqrt(d);
   const gate = hostRows(SEEDS.gate, 4 * a, 0, E, d);
   const tokens = [0, 1, s.T >> 1, s.T - 1];
@@ -44,8 +42,7 @@ async function checkFull(s: Size, layer: MoeLayer, x: Tensor): Promise<{ worst: 
     const mag = new Float64Array(d);
     for (let j = 0; j < k; j++) {
       const e = idx[t * k + j];
-      const ex = { wg: hostRows(SEEDS.wg, a, e * F, (e + 1) * F, d), wu: hostRows(SEEDS.wu, a, e * F, (e + 1) * F, d), wd: hostRows(SEEDS.wd, 1 / Math.sqrt(F), e * d, (e + 1) * d, F), F };
-      const y = swigluRow(xt, 0, ex, 0, 0, d);
+      const y = swigluRow(xt, 0, hostExpert(s, e), 0, 0, d);
       const wj = (scores[e] / S) * layer.config.routedScalingFactor;
       for (let c = 0; c < d; c++) {
         want[c] += wj * y[c];
@@ -53,9 +50,7 @@ async function checkFull(s: Size, layer: MoeLayer, x: Tensor): Promise<{ worst: 
       }
     }
     if (s.shared > 0) {
-      const Fs = F * s.shared;
-      const sh = { wg: hostRows(SEEDS.sg, a, 0, Fs, d), wu: hostRows(SEEDS.su, a, 0, Fs, d), wd: hostRows(SEEDS.sd, 1 / Math.sqrt(Fs), 0, d, Fs), F: Fs };
-      const y = swigluRow(xt, 0, sh, 0, 0, d);
+      const y = swigluRow(xt, 0, hostShared(s), 0, 0, d);
       for (let c = 0; c < d; c++) {
         want[c] += y[c];
         mag[c] += Math.abs(y[c]);
@@ -225,15 +220,6 @@ async function gemmVersions(be: WebGpuBackend, layer: MoeLayer, x: Tensor, s: Si
   dy.dispose();
   disposeForward(f, false);
   return res;
-}
-
-async function copyRate(be: WebGpuBackend, bytes: number, iters: number, reps: number) {
-  const src = hashTensor(be, [bytes / 4], 31, 1);
-  const dst = hashTensor(be, [bytes / 4], 32, 1);
-  const t = await timeGpu(be, () => be.run(copyKernel, { n: bytes / 16 }, [src.arg(), dst.arg()]), iters, reps);
-  src.dispose();
-  dst.dispose();
-  return { bytes, timing: t, TBps: (2 * bytes) / (t.medianMs * 1e-3) / 1e12 };
 }
 
 async function main() {
