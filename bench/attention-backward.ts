@@ -7,9 +7,25 @@
  * (the H200: 48 KiB). TFLOP/s count 2.5× the forward's FLOPs for dq + dkv. Then the chunk encoder's
  * blocks (512 × 64 tokens, 8 heads × 64, bidirectional): the default tiles against the portable table's;
  * and head size 128 (T 4096 causal, 32 query : 2 KV heads): the table's tiles and larger candidates.
+ * v3 (dkv storing the score gradients, dq read back from them) at the chunk and training shapes: dkv
+ * with the band and dq from it for each dq tile of V3_TILES, checked against v1 first, beside v2's
+ * default dq + dkv timed in the same run.
  *   node .device-kit/attention-backward.mjs [--quick] [--json OUT.json]   (--quick: T 256)
  */
-import { chunkEncoderAttentionForward, type DenseBackShapeV2, type DenseBackwardParams, denseAttentionDelta, denseAttentionDkv, denseAttentionDq, swaAttentionForward } from '@hsa/kernels';
+import {
+  chunkEncoderAttentionForward,
+  type DenseBackShapeV2,
+  type DenseBackwardParams,
+  type DqFromDsShape,
+  denseAttentionDelta,
+  denseAttentionDkv,
+  denseAttentionDkvDs,
+  denseAttentionDq,
+  denseAttentionDqFromDs,
+  denseAttentionLseDelta,
+  denseDsBandElements,
+  swaAttentionForward,
+} from '@hsa/kernels';
 import { Tensor, WebGpuBackend } from '@hsa/tensor';
 import { argValue, gitCommit, relDiff, type Timing, timeGpu, writeJson } from './common.js';
 import { heat, randomTensor } from './fill.js';
@@ -25,10 +41,13 @@ const TILES: Record<'dq' | 'dkv', (DenseBackShapeV2 | undefined)[]> = {
 /** The portable table's tiles at D 64 (the default where workgroup memory is 32 KiB). */
 const PORTABLE = { dq: '32×16×2×2×2×1', dkv: '16×32×2×2×2×2' };
 
+/** v3's dq-from-dS tiles [BR, KT, NR, G] (undefined: the table's). */
+const V3_TILES: (DqFromDsShape | undefined)[] = [undefined, [64, 32, 4, 1], [128, 16, 8, 1], [64, 8, 4, 1], [128, 16, 4, 2], [64, 16, 2, 2]];
+
 type Row = { which: string; tile: DenseBackShapeV2 | 'default'; error: number[]; timing: Timing };
 
-/** dq and dkv of `base` for each tile, each checked against v1's over the whole tensors, then timed alone. */
-async function sweep(be: WebGpuBackend, base: DenseBackwardParams, [q, k, v, dout]: Tensor[], tiles: typeof TILES, quick: boolean): Promise<Row[]> {
+/** Forward (out, lse) and v1's gradients of `base`: the reference every variant is checked against. */
+async function reference(be: WebGpuBackend, base: DenseBackwardParams, [q, k, v, dout]: Tensor[]) {
   const tq = base.segs * base.t;
   const [h, hk, d] = [base.hq, base.hk, base.d];
   const out = Tensor.empty(be, [tq, h, d]);
@@ -44,6 +63,56 @@ async function sweep(be: WebGpuBackend, base: DenseBackwardParams, [q, k, v, dou
   be.run(denseAttentionDq, { ...base, version: 'v1' }, [...ins, ref[0].arg()]);
   be.run(denseAttentionDkv, { ...base, version: 'v1' }, [...ins, ref[1].arg(), ref[2].arg()]);
   const want = await Promise.all(ref.map((x) => x.data()));
+  for (const x of ref) x.dispose();
+  return { out, lse, delta, ins, grads, want };
+}
+
+/** One step of two dispatches. */
+const both = (a: () => void, b: () => void) => () => {
+  a();
+  b();
+};
+
+type V3Row = { tile: DqFromDsShape | 'default'; error: number[]; dkvDs: Timing; dqFromDs: Timing; pair: Timing };
+
+/**
+ * v3 of `base`: dkv with the band, then dq from it for each of V3_TILES, dq / dk / dv checked against
+ * v1 over the whole tensors first; v2's default dq + dkv timed beside (the pair as one timed step each).
+ */
+async function v3Rows(be: WebGpuBackend, base: DenseBackwardParams, tensors: Tensor[], quick: boolean) {
+  const { out, lse, delta, ins, grads, want } = await reference(be, base, tensors);
+  const [q, k, v, dout] = tensors;
+  const ld = Tensor.empty(be, [2 * lse.size]);
+  be.run(denseAttentionLseDelta, { n: lse.size, d: base.d }, [out.arg(), dout.arg(), lse.arg(), ld.arg()]);
+  const ds = Tensor.empty(be, [denseDsBandElements(base)]);
+  const g = grads();
+  const p3: DenseBackwardParams = { ...base, version: 'v3' };
+  const dkvDs = () => be.run(denseAttentionDkvDs, p3, [q, k, v, dout, ld, g[1], g[2], ds].map((x) => x.arg()));
+  const [iters, reps] = quick ? [1, 3] : [10, 10];
+  const rows: V3Row[] = [];
+  for (const tile of V3_TILES) {
+    const p = { ...p3, tileDqFromDs: tile };
+    const dq = () => be.run(denseAttentionDqFromDs, p, [ds.arg(), k.arg(), g[0].arg()]);
+    dkvDs();
+    dq();
+    const error = await Promise.all(g.map(async (x, i) => relDiff(await x.data(), want[i])));
+    if (!error.every((e) => e <= 1e-4)) throw new Error(`${base.mode} v3 dq tile ${tile?.join('×') ?? 'default'}: differs from v1 by ${error}`);
+    const row = { tile: tile ?? ('default' as const), error, dkvDs: await timeGpu(be, dkvDs, iters, reps), dqFromDs: await timeGpu(be, dq, iters, reps), pair: await timeGpu(be, both(dkvDs, dq), iters, reps) };
+    rows.push(row);
+    console.error(`${base.mode} v3 ${tile?.join('×') ?? 'default'}: dkv+ds ${row.dkvDs.medianMs.toFixed(3)} dq ${row.dqFromDs.medianMs.toFixed(3)} pair ${row.pair.medianMs.toFixed(3)} ms (error ${error.map((e) => e.toExponential(1)).join(', ')})`);
+  }
+  const v2 = { ...base, version: 'v2' as const };
+  const v2Dq = () => be.run(denseAttentionDq, v2, [...ins, g[0].arg()]);
+  const v2Pair = await timeGpu(be, both(v2Dq, () => be.run(denseAttentionDkv, v2, [...ins, g[1].arg(), g[2].arg()])), iters, reps);
+  console.error(`${base.mode} v2 default dq + dkv: ${v2Pair.medianMs.toFixed(3)} ms`);
+  for (const x of [out, lse, delta, ld, ds, ...g]) x.dispose();
+  const dflt = rows[0].pair.medianMs;
+  return { rows, v2PairMs: v2Pair.medianMs, v3PairMs: dflt, v2OverV3: v2Pair.medianMs / dflt, bandBytes: denseDsBandElements(base) * 4 };
+}
+
+/** dq and dkv of `base` for each tile, each checked against v1's over the whole tensors, then timed alone. */
+async function sweep(be: WebGpuBackend, base: DenseBackwardParams, [q, k, v, dout]: Tensor[], tiles: typeof TILES, quick: boolean): Promise<Row[]> {
+  const { out, lse, delta, ins, grads, want } = await reference(be, base, [q, k, v, dout]);
   const [iters, reps] = quick ? [1, 3] : [10, 10];
   const rows: Row[] = [];
   for (const which of ['dq', 'dkv'] as const) {
@@ -66,7 +135,7 @@ async function sweep(be: WebGpuBackend, base: DenseBackwardParams, [q, k, v, dou
       for (const x of g) x.dispose();
     }
   }
-  for (const x of [out, lse, delta, ...ref]) x.dispose();
+  for (const x of [out, lse, delta]) x.dispose();
   return rows;
 }
 
@@ -90,6 +159,7 @@ async function main() {
   const chunk = [5, 6, 7, 8].map((s) => randomTensor(be, [n * 64, 8, 64], s));
   const chunkRows = await sweep(be, { mode: 'block', segs: n, t: 64, hq: 8, hk: 8, d: 64, window: 0 }, chunk, { dq: [undefined, [32, 16, 2, 2, 2, 1]], dkv: [undefined, [16, 32, 2, 2, 2, 2]] }, quick);
   const chunkSummary = summarize(chunkRows, 2.5 * 4 * n * 64 * 64 * 8 * 64);
+  const chunkV3 = await v3Rows(be, { mode: 'block', segs: n, t: 64, hq: 8, hk: 8, d: 64, window: 0 }, chunk, quick);
   // the training step's causal attention
   const [t, h, d] = [quick ? 256 : 4096, 8, 64];
   const train = [1, 2, 3, 4].map((s) => randomTensor(be, [t, h, d], s));
@@ -98,6 +168,7 @@ async function main() {
   for (let i = 0; i < t; i++) keys += i + 1;
   const flop = 2.5 * 4 * keys * h * d;
   const summary = summarize(rows, flop);
+  const trainV3 = await v3Rows(be, { mode: 'window', segs: 1, t, hq: h, hk: h, d, window: t }, train, quick);
   // head size 128 (the SWA prefill's heads, 32:2), 4096 tokens causal: the portable table's tiles and the large-memory candidates
   const [hq2, hk2, d2] = [32, 2, 128];
   const wide = [9, 10, 11, 12].map((s, i) => randomTensor(be, [t, i === 0 || i === 3 ? hq2 : hk2, d2], s));
@@ -107,8 +178,9 @@ async function main() {
   };
   const wideRows = await sweep(be, { mode: 'window', segs: 1, t, hq: hq2, hk: hk2, d: d2, window: t }, wide, wideTiles, quick);
   const wideSummary = summarize(wideRows, (2.5 * 4 * keys * hq2 * d2), { dq: '16×8×1×1×1×2', dkv: '8×16×1×1×1×4' });
-  console.error(JSON.stringify({ summary, chunkSummary, wideSummary }));
-  writeJson(argValue('--json'), { bench: 'attention-backward', commit: gitCommit(), adapter: be.report(), shape: { t, h, d, causal: true }, flop, rows, summary, chunk: { n, t: 64, rows: chunkRows, summary: chunkSummary }, d128: { t, hq: hq2, hk: hk2, d: d2, rows: wideRows, summary: wideSummary } });
+  const v3 = { train: trainV3, chunk: chunkV3 };
+  console.error(JSON.stringify({ summary, chunkSummary, wideSummary, v3: { train: trainV3.v2OverV3, chunk: chunkV3.v2OverV3 } }));
+  writeJson(argValue('--json'), { bench: 'attention-backward', commit: gitCommit(), adapter: be.report(), shape: { t, h, d, causal: true }, flop, rows, summary, chunk: { n, t: 64, rows: chunkRows, summary: chunkSummary }, d128: { t, hq: hq2, hk: hk2, d: d2, rows: wideRows, summary: wideSummary }, v3 });
   be.destroy();
 }
 

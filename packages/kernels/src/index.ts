@@ -87,7 +87,21 @@ export { SWA_MMA_KT, SWA_MMA_TILE, type SwaMmaTile } from './attention/swaAttent
 export { SWA_SPLIT_BLOCK, SWA_SPLIT_MAX_D, swaDecodeSplitMerge, swaDecodeSplitPartial } from './attention/swaDecodeSplit.js';
 export { decodeKeys, type SwaDecodeSplitParams, swaDecodeSplitMergeRef, swaDecodeSplitPartialRef } from './attention/swaDecodeSplit.ref.js';
 /** Dense attention backward kernels (WGSL + ref): delta = dout·out, dq per query tile, dk/dv per key tile from the saved log-sum-exp (SWA window, chunk-encoder block). */
-export { DENSE_BACK_MAX_D, type DenseBackwardParams, denseAttentionDelta, denseAttentionDkv, denseAttentionDq } from './attention/swaAttentionBackward.js';
+export {
+  DENSE_BACK_MAX_D,
+  type DenseBackwardParams,
+  type DenseBackwardVersion,
+  denseAttentionDelta,
+  denseAttentionDkv,
+  denseAttentionDkvDs,
+  denseAttentionDq,
+  denseAttentionDqFromDs,
+  denseAttentionLseDelta,
+  denseBackwardV3Applies,
+  denseDsBand,
+  denseDsBandElements,
+} from './attention/swaAttentionBackward.js';
+export type { DqFromDsShape } from './attention/denseDqFromDs.wgsl.js';
 export type { DenseBackShapeV2 } from './attention/swaAttentionBackwardV2.wgsl.js';
 /** HSA chunk attention kernel (WGSL + ref): prefill and decode, any head ratio, f32/bf16 memory in parts. */
 export { CHUNK_FIXED_BUFFERS, CHUNK_FIXED_BUFFERS_MERGE, CHUNK_MAX_D, CHUNK_MAX_S, type ChunkMergeParams, chunkMergeUnsupported, chunkMmaUnsupported, type HsaChunkAttentionGpuParams, hsaChunkAttentionForward, hsaPlaneSum } from './attention/hsaChunkAttention.js';

@@ -102,12 +102,16 @@ function axpyInto(alpha: number, x: Float64Array, ix: number, y: FloatArray, iy:
   for (let i = 0; i < n; i++) y[iy + i] += alpha * x[ix + i];
 }
 
-/** dq, dk, dv (overwritten) of Σ dout·out; probabilities are recomputed from q and k. */
+/**
+ * dq, dk, dv (overwritten) of Σ dout·out; probabilities are recomputed from q and k. `onScoreGrad`
+ * sees each visible (query row t, head h, key j)'s score gradient dS = p·(dout·v − delta)·scale.
+ */
 export function denseAttentionBackward(
   [q32, k32, v32, dout32]: FloatArray[],
   [dq, dk, dv]: FloatArray[],
   x: DenseDims,
   range: KeyRange,
+  onScoreGrad?: (t: number, h: number, j: number, ds: number) => void,
 ): void {
   const [q, k, v, dout] = [f64(q32), f64(k32), f64(v32), f64(dout32)];
   const { d, hk } = x;
@@ -136,6 +140,7 @@ export function denseAttentionBackward(
       for (let j = lo; j <= hi; j++) {
         const kv = (j * hk + g) * d;
         const ds = p[j - lo] * (dp[j - lo] - delta) * x.scale;
+        onScoreGrad?.(t, h, j, ds);
         axpyInto(ds, k, kv, dq, qo, d);
         axpyInto(ds, q, qo, dk, kv, d);
       }

@@ -38,6 +38,11 @@ export interface DenseBackTileV2 {
   /** head size (compiled in) */
   D: number;
   mode: 'window' | 'block';
+  /**
+   * dkv only (the backward's v3): also store each visible dS in the score-gradient band `ds`
+   * (denseDsBand), and read lse and delta from one binding `ld` ([lse | delta], 8 storage buffers)
+   */
+  ds?: boolean;
 }
 
 /** A v2 tile: [BR, KT, R, C, N, G] (DenseBackTileV2's fields). */
@@ -173,7 +178,7 @@ ${range(R)
     (i) => `    let row${i} = r0 + ${R}u * tr + ${i}u; let ok${i} = row${i} < ${rEnd};
     let t${i} = s0 + row${i} / u.ratio; let lo${i} = keyLo(t${i}, s0); let hi${i} = keyHi(t${i}, s0);
     let ra${i} = min(qIndex(s0, g, row${i}), u.nq / ${D}u - 1u);
-    let l${i} = select(0.0, select(delta[ra${i}], lse[ra${i}], hf == 0u), ok${i});`,
+    let l${i} = select(0.0, select(${c.ds ? `ld[u.nq / ${D}u + ra${i}]` : `delta[ra${i}]`}, ${c.ds ? 'ld' : 'lse'}[ra${i}], hf == 0u), ok${i});`,
   )
   .join('\n')}
 ${range(C)
@@ -266,7 +271,45 @@ ${storeBlock(c, GS, (i, q, m) => `dq[o${i} + d] = acc${i}_${q}.${COMP[m]};`)}
 }`;
 }
 
-/** dk, dv: `header` declares `u` and q, k, v, dout, lse, delta, dk, dv. */
+/**
+ * v3: the tile's dS (in ps after phase 2) to the band: 256 / BR threads a row, each E consecutive keys
+ * (a row's KT keys are one stretch of memory; the row's place in the band and its key range computed
+ * once a thread), only the entries the row sees (the others may lie outside its band).
+ */
+function storeDs(c: DenseBackTileV2): string {
+  const { BR, KT, N } = c;
+  const KTN = KT / N;
+  const E = Math.max(1, (BR * KT) / DENSE_BACK_WG);
+  const TPR = KT / E;
+  const el = (m: number) => {
+    const kk = `kk + ${m}u`;
+    return N === 1 ? `ps[${BR * KTN}u + n * ${KTN}u + ${kk}]` : `ps[${BR * KTN}u + n * ${KTN}u + (${kk}) / ${N}u][(${kk}) % ${N}u]`;
+  };
+  return `
+    {
+      let n = lid / ${TPR}u; let kk = ${E}u * (lid % ${TPR}u); let row = r0 + n;
+      let t = s0 + row / u.ratio; let lo = keyLo(t, s0); let hi = min(keyHi(t, s0), jEnd - 1u);
+      let at = dsAt(s0, g, row, t, 0u);
+      if (n < ${BR}u && row < rhi) {
+${range(E)
+  .map((m) => `        { let key = j0 + kk + ${m}u; if (key >= lo && key <= hi) { ds[at + key] = ${el(m)}; } }`)
+  .join('\n')}
+      }
+    }`;
+}
+
+/**
+ * dsAt(s0, g, row, t, key): the index in the score-gradient band of query row `row` of KV head g in
+ * the segment at s0 (token t) and key `key` (denseDsBand: u.band columns a row).
+ */
+export function dsAtWgsl(mode: DenseBackTileV2['mode']): string {
+  const col = mode === 'window' ? 'key + u.band - 1u - t' : 'key - s0';
+  return `fn dsAt(s0: u32, g: u32, row: u32, t: u32, key: u32) -> u32 {
+  return (((s0 / u.segLen) * u.hk + g) * u.segLen * u.ratio + row) * u.band + ${col};
+}`;
+}
+
+/** dk, dv (and with c.ds the band ds): `header` declares `u` and q, k, v, dout, lse, delta (ld), dk, dv (, ds). */
 export function denseDkvV2Wgsl(c: DenseBackTileV2, header: string): string {
   const { BR, KT, R, C, N, G, D } = c;
   const DP4 = paddedDV3(D) / 4;
@@ -279,6 +322,7 @@ export function denseDkvV2Wgsl(c: DenseBackTileV2, header: string): string {
   return /* wgsl */ `
 ${header}
 ${common(c)}
+${c.ds ? dsAtWgsl(c.mode) : ''}
 ${DENSE_BACK_ENTRY}
 ${keyTile}
   let hf = lid / 128u; let hl = lid % 128u;
@@ -296,7 +340,7 @@ ${accDecl(N, G)}
     loadRows(lid, r0, rhi, s0, g);
     workgroupBarrier();
 ${scores(c, 'rhi')}
-${probsToGrads(slots, (s) => `${BR * KTN}u + ${s}`, 'jEnd')}
+${probsToGrads(slots, (s) => `${BR * KTN}u + ${s}`, 'jEnd')}${c.ds ? storeDs(c) : ''}
     for (var r = 0u; r < ${BR}u; r++) {
       let w = ps[pOff + r * ${KTN}u + pa];
       let xw = (r / ${R}u) & ${M}u;

@@ -1,6 +1,8 @@
 /**
  * swaAttentionBackward and chunkEncoderAttentionBackward on every backend with each kernel version
- * forced (v1, and v2 where it applies, D ≤ 128: swaAttentionBackward.ts in @hsa/kernels), against the
+ * forced (v1, and v2 and v3 where they apply, D ≤ 128: swaAttentionBackward.ts in @hsa/kernels; v3's
+ * band of score gradients comes from the poisoned allocations, so a visible entry the dkv kernel
+ * does not write, or an entry no row sees that the dq kernel reads, is a NaN in dq), against the
  * CPU backward references run in float64 (those are checked by finite differences in
  * attentionGrad.test.ts); v2 also against central differences of the float64 forward at tiny sizes.
  * Sizes at the tiles' edges: T not a multiple of any tile, T = 1, window 0, below, equal to and above
@@ -29,7 +31,7 @@ import { chunkEncoderAttentionBackward, swaAttentionBackward } from './attention
 import { dotAll } from './helpers.js';
 import { chunkEncoderAttentionWithLse, swaAttentionWithLse } from './swaAttention.js';
 
-type Version = 'v1' | 'v2';
+type Version = 'v1' | 'v2' | 'v3';
 
 /**
  * Each gradient is a sum over ≤ `terms` (row, key) pairs of products whose f32 error is dominated by
@@ -48,9 +50,9 @@ async function expectGrads(got: Tensor[], want: Float64Array[], d: number, terms
   for (const t of got) t.dispose();
 }
 
-/** Each case once per version that applies to its head size (column `dAt`): v1, and v2 for D ≤ 128. */
+/** Each case once per version that applies to its head size (column `dAt`): v1, and v2, v3 for D ≤ 128. */
 function versions<C extends number[]>(cases: C[], dAt: number): [Version, ...C][] {
-  return cases.flatMap((c) => (['v1', 'v2'] as const).filter((v) => v === 'v1' || c[dAt] <= 128).map((v): [Version, ...C] => [v, ...c]));
+  return cases.flatMap((c) => (['v1', 'v2', 'v3'] as const).filter((v) => v === 'v1' || c[dAt] <= 128).map((v): [Version, ...C] => [v, ...c]));
 }
 
 /** Attention inputs [T, H, D] (q in [−2, 2) for scores of a few units) and dout. */
@@ -192,27 +194,27 @@ describe('dense attention backward v2 on webgpu = finite differences of the floa
     }
   }
 
-  it.skipIf(skip)('swa T=7 hq=3 hk=1 d=5 window=2', async () => {
+  it.skipIf(skip).each(['v2', 'v3'] as const)('%s swa T=7 hq=3 hk=1 d=5 window=2', async (version) => {
     const seed = freshSeed();
     const [T, hq, hk, d, window] = [7, 3, 1, 5, 2];
     const ins = inputs(seed, T * hq * d, T * hk * d);
-    const got = swaGrads(webgpu, ins, [T, hq, hk, d], { window, version: 'v2' });
+    const got = swaGrads(webgpu, ins, [T, hq, hk, d], { window, version });
     const fwd = ([q, k, v]: Float64Array[], out: Float64Array) => swaAttentionForwardRef([q, k, v, out], { t: T, hq, hk, d, window });
     await expectFiniteDiffs(ins, got, fwd, d, (window + 1) * hq, `seed=${seed}`);
   });
 
-  it.skipIf(skip)('chunk encoder n=2 T=3 hq=2 hk=1 d=5', async () => {
+  it.skipIf(skip).each(['v2', 'v3'] as const)('%s chunk encoder n=2 T=3 hq=2 hk=1 d=5', async (version) => {
     const seed = freshSeed();
     const [n, T, hq, hk, d] = [2, 3, 2, 1, 5];
     const ins = inputs(seed, n * T * hq * d, n * T * hk * d);
-    const got = chunkGrads(webgpu, ins, [n, T, hq, hk, d], 'v2');
+    const got = chunkGrads(webgpu, ins, [n, T, hq, hk, d], version);
     const fwd = ([q, k, v]: Float64Array[], out: Float64Array) => chunkEncoderAttentionForwardRef([q, k, v, out], { n, t: T, hq, hk, d });
     await expectFiniteDiffs(ins, got, fwd, d, T * hq, `seed=${seed}`);
   });
 
-  it.skipIf(skip)('forcing v2 above D 128 throws', async () => {
+  it.skipIf(skip).each(['v2', 'v3'] as const)('forcing %s above D 128 throws', async (version) => {
     const ins = inputs(1, 2 * 130, 2 * 130);
-    expect(() => swaGrads(webgpu, ins, [2, 1, 1, 130], { window: 1, version: 'v2' })).toThrow(/v2 does not apply to head size 130/);
+    expect(() => swaGrads(webgpu, ins, [2, 1, 1, 130], { window: 1, version })).toThrow(new RegExp(`${version} does not apply to head size 130`));
   });
 });
 

@@ -1,0 +1,148 @@
+/**
+ * WGSL for the dense-attention backward v3's dq: dq[row] = Σ_j dS[row, j]·k[j] over the keys the row
+ * sees, reading dS from the score-gradient band the dkv kernel stored (denseDsBand) instead of
+ * recomputing S, P and dP (v2's dq does three of its four products again for that).
+ * A workgroup owns BR query rows of one KV head and segment (row enumeration as v1 / v2: row i → token
+ * s0 + i / ratio, head g·ratio + i mod ratio) and streams KT-key tiles: dS transposed into workgroup
+ * memory (vectors of V = min(NR, 4) rows, XOR-swizzled by key), k as vec4 of head dims; each of the
+ * 256 threads accumulates an NR rows × 4G dims block of dq in registers. Entries of the band the row
+ * does not see are never read (zero in the tile). Row tiles run longest first (causal: the last).
+ */
+import { range } from '../core/codegen.js';
+import { WGSL_LINEAR_WORKGROUP } from '../core/program.js';
+import { paddedDV3 } from './denseAttentionV3.wgsl.js';
+import { DENSE_BACK_WG, keyRangeFnsWgsl } from './swaAttentionBackward.wgsl.js';
+import { dsAtWgsl } from './swaAttentionBackwardV2.wgsl.js';
+
+export interface DqFromDsTile {
+  /** query rows of the workgroup: NR · 256 / (Dp / 4G) */
+  BR: number;
+  /** keys of a streamed tile */
+  KT: number;
+  /** rows of a thread's block (1, 2, 4, 8) */
+  NR: number;
+  /** vec4 groups of head dims of a thread's block */
+  G: number;
+  /** head size (compiled in, ≤ 128) */
+  D: number;
+  mode: 'window' | 'block';
+}
+
+/** A tile: [BR, KT, NR, G]. */
+export type DqFromDsShape = [BR: number, KT: number, NR: number, G: number];
+
+/**
+ * Tiles by padded head size (8–25 KiB of workgroup memory); D 64 from bench/attention-backward (H200,
+ * T 4096 causal, 8 heads): 64 rows × 16 keys 0.64 ms, × 32 keys 0.66, 128 × 32 (8 rows a thread) 0.98.
+ */
+const SHAPES: Record<number, DqFromDsShape> = { 16: [64, 32, 1, 1], 32: [64, 32, 2, 1], 64: [64, 16, 4, 1], 128: [64, 32, 4, 2] };
+
+/** The tile of a head size ≤ 128 (`shape` instead of the table's). */
+export function dqFromDsTile(d: number, mode: DqFromDsTile['mode'], shape?: DqFromDsShape): DqFromDsTile {
+  const [BR, KT, NR, G] = shape ?? SHAPES[paddedDV3(d)];
+  return { BR, KT, NR, G, D: d, mode };
+}
+
+/** Why a tile cannot be generated, or null. */
+export function dqFromDsInvalid(c: DqFromDsTile): string | null {
+  const DP4 = paddedDV3(c.D) / 4;
+  const pow2 = (x: number) => Number.isInteger(x) && x >= 1 && (x & (x - 1)) === 0;
+  if (![c.BR, c.KT, c.NR, c.G].every(pow2)) return 'sizes must be powers of two';
+  if (c.NR > 8 || c.G > DP4) return `NR ≤ 8 rows, G ≤ ${DP4} vec4 groups`;
+  if (c.NR * (DENSE_BACK_WG / (DP4 / c.G)) !== c.BR) return 'blocks must cover BR = NR·256/(Dp/4G) rows';
+  return null;
+}
+
+/** Workgroup memory of a tile in 4-byte words: dS [KT][BR], k [KT][Dp], the rows' band places [BR] vec4. */
+export const dqFromDsWords = (c: DqFromDsTile): number => c.KT * (c.BR + paddedDV3(c.D)) + 4 * c.BR;
+
+const COMP = ['x', 'y', 'z', 'w'];
+
+/** `header` declares `u` (swaAttentionBackward.ts's uniforms) and ds, k, dq. */
+export function denseDqFromDsWgsl(c: DqFromDsTile, header: string): string {
+  const { BR, KT, NR, G, D } = c;
+  const DP4 = paddedDV3(D) / 4;
+  const GS = DP4 / G;
+  const V = Math.min(NR, 4);
+  const BV = BR / V; // dS vectors per key
+  const M = Math.min(BV, 8) - 1;
+  const vt = V === 1 ? 'f32' : `vec${V}<f32>`;
+  const comp = (v: string, m: number) => (V === 1 ? v : `${v}.${COMP[m]}`);
+  // element m of a dS vector: row nb·V + m of the tile at key kk (0 where not seen or past the rows)
+  const dsEl = (m: number) => `dsOf(nb * ${V}u + ${m}u, j0 + kk)`;
+  return /* wgsl */ `
+${header}
+var<workgroup> dsT: array<${vt}, ${(KT * BR) / V}>;
+var<workgroup> ks: array<vec4<f32>, ${KT * DP4}>;
+// the workgroup's rows: band index of key 0 (mod 2³²), first and last key seen (none past the rows)
+var<workgroup> rowAt: array<vec3<u32>, ${BR}>;
+${keyRangeFnsWgsl(c.mode)}
+${dsAtWgsl(c.mode)}
+fn qIndex(s0: u32, g: u32, row: u32) -> u32 { return (s0 + row / u.ratio) * u.hq + g * u.ratio + row % u.ratio; }
+// dS of the tile's row n and key j where the row sees the key, else 0
+fn dsOf(n: u32, j: u32) -> f32 {
+  let r = rowAt[n];
+  if (j < r.y || j > r.z) { return 0.0; }
+  return ds[r.x + j];
+}
+@compute @workgroup_size(${DENSE_BACK_WG})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) lid: u32) {
+  var wgi = ${WGSL_LINEAR_WORKGROUP};
+  if (wgi >= u.nwg) { return; }
+  let tile = u.tiles - 1u - wgi % u.tiles; wgi /= u.tiles;
+  let g = wgi % u.hk;
+  let s0 = (wgi / u.hk) * u.segLen;
+  let segEnd = min(s0 + u.segLen, u.tq);
+  let nrows = (segEnd - s0) * u.ratio;
+  let r0 = tile * ${BR}u;
+  if (r0 >= nrows) { return; }
+  let rEnd = min(r0 + ${BR}u, nrows);
+  let klo = keyLo(s0 + r0 / u.ratio, s0);
+  let kEnd = keyHi(s0 + (rEnd - 1u) / u.ratio, s0) + 1u;
+  let pa = lid / ${GS}u; let pc = lid % ${GS}u;
+  for (var n = lid; n < ${BR}u; n += ${DENSE_BACK_WG}u) {
+    let row = r0 + n; let t = s0 + row / u.ratio;
+    rowAt[n] = select(vec3<u32>(0u, 1u, 0u), vec3<u32>(dsAt(s0, g, row, t, 0u), keyLo(t, s0), keyHi(t, s0)), row < rEnd);
+  }
+${range(NR)
+  .flatMap((i) => range(G).map((q) => `  var acc${i}_${q} = vec4<f32>(0.0);`))
+  .join('\n')}
+  for (var j0 = klo; j0 < kEnd; j0 += ${KT}u) {
+    workgroupBarrier();
+    for (var e = lid; e < ${KT * BV}u; e += ${DENSE_BACK_WG}u) {
+      let kk = e % ${KT}u; let nb = e / ${KT}u;
+      dsT[kk * ${BV}u + (nb ^ (kk & ${M}u))] = ${V === 1 ? dsEl(0) : `${vt}(${range(V).map(dsEl).join(', ')})`};
+    }
+    for (var e = lid; e < ${KT * DP4}u; e += ${DENSE_BACK_WG}u) {
+      let kk = e / ${DP4}u; let cc = e % ${DP4}u; let j = j0 + kk;
+      let a = (j * u.hk + g) * ${D}u + 4u * cc;
+      ks[e] = vec4<f32>(${range(4)
+        .map((m) => `select(0.0, k[min(a + ${m}u, u.nk - 1u)], j < kEnd && 4u * cc + ${m}u < ${D}u)`)
+        .join(', ')});
+    }
+    workgroupBarrier();
+    for (var kk = 0u; kk < ${KT}u; kk++) {
+${range(NR / V)
+  .map((b) => `      let w${b} = dsT[kk * ${BV}u + ((${NR / V}u * pa + ${b}u) ^ (kk & ${M}u))];`)
+  .join('\n')}
+${range(G)
+  .map((q) => `      let y${q} = ks[kk * ${DP4}u + pc + ${GS * q}u];`)
+  .join('\n')}
+${range(NR)
+  .flatMap((i) => range(G).map((q) => `      acc${i}_${q} += ${comp(`w${Math.floor(i / V)}`, i % V)} * y${q};`))
+  .join('\n')}
+    }
+  }
+${range(NR)
+  .map((i) => `  let ok${i} = r0 + ${NR}u * pa + ${i}u < rEnd; let o${i} = qIndex(s0, g, r0 + ${NR}u * pa + ${i}u) * ${D}u;`)
+  .join('\n')}
+${range(G)
+  .flatMap((q) =>
+    range(4).flatMap((m) =>
+      range(NR).map((i) => `  { let d = 4u * (pc + ${GS * q}u) + ${m}u; if (ok${i} && d < ${D}u) { dq[o${i} + d] = acc${i}_${q}.${COMP[m]}; } }`),
+    ),
+  )
+  .join('\n')}
+}`;
+}

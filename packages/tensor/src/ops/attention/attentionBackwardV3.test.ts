@@ -1,0 +1,132 @@
+/**
+ * The dense attention backward's v3 kernels on WebGPU, beyond the gradients that
+ * attentionBackward.test.ts checks for every version: the band of score gradients the dkv kernel
+ * stores, entry by entry against the float64 reference's (denseAttentionDkvDs.ref on float64 arrays);
+ * dq-from-dS tiles other than the table's; the band's size limit.
+ */
+import {
+  ArgumentError,
+  type DenseBackwardParams,
+  type DqFromDsShape,
+  denseAttentionDkvDs,
+  denseAttentionDqFromDs,
+  denseAttentionLseDelta,
+  denseDsBandElements,
+  swaAttentionBackwardRef,
+} from '@hsa/kernels';
+import { describe, expect, it } from 'vitest';
+import { Tensor } from '../../tensor.js';
+import { EPS32, expectClose, freshSeed, randF32, toF64, webgpuBackend } from '../../test-utils/index.js';
+import { swaAttentionBackward } from './attentionBackward.js';
+import { chunkEncoderAttentionWithLse, swaAttentionWithLse } from './swaAttention.js';
+
+const skip = process.env.HSA_SKIP_WEBGPU === '1';
+
+/** q in [−2, 2) for scores of a few units; k, v, dout in [−1, 1). */
+function inputs(seed: number, nq: number, nk: number): Float32Array[] {
+  return [randF32(nq, seed, -2, 2), randF32(nk, seed + 1, -2, 2), randF32(nk, seed + 2), randF32(nq, seed + 3)];
+}
+
+/** Forward with lse on `be`, then v3's ld, dkv-with-band and dq-from-band through the kernels. */
+async function runV3(p: DenseBackwardParams, ins: Float32Array[]) {
+  const be = await webgpuBackend();
+  const lead = p.mode === 'window' ? [p.segs * p.t] : [p.segs, p.t];
+  const [q, k, v, dout] = ins.map((x, i) => Tensor.from(be, x, [...lead, i === 0 || i === 3 ? p.hq : p.hk, p.d]));
+  const fwd = p.mode === 'window' ? swaAttentionWithLse(q, k, v, { window: p.window, segment: p.t, variant: 'tiles' }) : chunkEncoderAttentionWithLse(q, k, v);
+  if (!fwd.lse) throw new Error('no lse');
+  const ld = Tensor.empty(be, [2 * fwd.lse.size]);
+  be.run(denseAttentionLseDelta, { n: fwd.lse.size, d: p.d }, [fwd.out.arg(), dout.arg(), fwd.lse.arg(), ld.arg()]);
+  const [dq, dk, dv] = [q.shape, k.shape, k.shape].map((s) => Tensor.empty(be, s));
+  const ds = Tensor.empty(be, [denseDsBandElements(p)]);
+  be.run(denseAttentionDkvDs, p, [q, k, v, dout, ld, dk, dv, ds].map((t) => t.arg()));
+  be.run(denseAttentionDqFromDs, p, [ds.arg(), k.arg(), dq.arg()]);
+  return { be, got: await Promise.all([dq, dk, dv, ds].map((t) => t.data())) };
+}
+
+describe('dense attention backward v3 on webgpu', () => {
+  // [mode, segments, tokens, hq, hk, d, window]
+  const CASES: [DenseBackwardParams['mode'], number, number, number, number, number, number][] = [
+    ['window', 1, 45, 2, 1, 64, 20],
+    ['window', 3, 19, 4, 2, 17, 7],
+    ['window', 2, 33, 3, 3, 128, 33],
+    ['block', 3, 21, 4, 1, 33, 0],
+    ['block', 1, 1, 1, 1, 8, 0],
+  ];
+  it.skipIf(skip).each(CASES)('%s: %i segments of %i, hq=%i hk=%i d=%i window=%i: the band of dS = the float64 one', async (mode, segs, t, hq, hk, d, window) => {
+    const seed = freshSeed();
+    const p: DenseBackwardParams = { mode, segs, t, hq, hk, d, window, version: 'v3' };
+    const ins = inputs(seed, segs * t * hq * d, segs * t * hk * d);
+    const { got } = await runV3(p, ins);
+    const want = [ins[0].length, ins[1].length, ins[1].length].map((n) => new Float64Array(n));
+    const band = new Float64Array(denseDsBandElements(p)).fill(Number.NaN);
+    denseAttentionDkvDs.ref([...ins.map(toF64), new Float64Array(0), want[1], want[2], band], p);
+    // the entries some row sees (the reference wrote them); each |dS| ≤ p·|dP − delta|·scale
+    const seen = [...band.keys()].filter((i) => !Number.isNaN(band[i]));
+    expect(seen.length).toBeGreaterThan(0);
+    const scale = 1 / Math.sqrt(d);
+    expectClose(
+      seen.map((i) => got[3][i]),
+      seen.map((i) => band[i]),
+      64 * EPS32 * (4 * d + t) * 2 * d * scale,
+      `dS seed=${seed}`,
+    );
+    // dq from the stored band, dk and dv beside it: the float64 backward (segments one by one)
+    const refs = [ins[0].length, ins[1].length, ins[1].length].map((n) => new Float64Array(n));
+    if (mode === 'window') {
+      const [qs, ks] = [t * hq * d, t * hk * d];
+      for (let s = 0; s < segs; s++) {
+        const part = (a: ArrayLike<number>, n: number) => toF64(Array.from({ length: n }, (_, i) => a[s * n + i]));
+        const g = [qs, ks, ks].map((n) => new Float64Array(n));
+        swaAttentionBackwardRef([part(ins[0], qs), part(ins[1], ks), part(ins[2], ks), part(ins[3], qs), ...g], { t, hq, hk, d, window });
+        for (const [i, n] of [qs, ks, ks].entries()) refs[i].set(g[i], s * n);
+      }
+      for (const [i, name] of ['dq', 'dk', 'dv'].entries()) {
+        const m = refs[i].reduce((a, x) => Math.max(a, Math.abs(x)), 0);
+        expectClose(got[i], refs[i], 64 * EPS32 * (4 * d + (window + 1) * hq) * (m + 1e-3), `${name} seed=${seed}`);
+      }
+    }
+  });
+
+  const TILES: [number, number, number, number, DqFromDsShape][] = [
+    // T, hq, hk, d, dq-from-dS tile [BR, KT, NR, G]
+    [70, 2, 1, 64, [128, 32, 8, 1]],
+    [37, 3, 1, 64, [64, 16, 2, 2]],
+    [29, 2, 2, 128, [64, 32, 2, 4]],
+  ];
+  it.skipIf(skip).each(TILES)('dq from dS with tile T=%i hq=%i hk=%i d=%i %j = float64', async (t, hq, hk, d, tile) => {
+    const seed = freshSeed();
+    const window = Math.floor(t / 2);
+    const p: DenseBackwardParams = { mode: 'window', segs: 1, t, hq, hk, d, window, version: 'v3', tileDqFromDs: tile };
+    const be = await webgpuBackend();
+    expect(denseAttentionDqFromDs.program(p, be.caps).key).toContain(`${tile[0]}x${tile[1]}:${tile[2]}x${tile[3]}`);
+    const ins = inputs(seed, t * hq * d, t * hk * d);
+    const { got } = await runV3(p, ins);
+    const want = [t * hq * d, t * hk * d, t * hk * d].map((n) => new Float64Array(n));
+    swaAttentionBackwardRef([...ins.map(toF64), ...want], { t, hq, hk, d, window });
+    const m = want[0].reduce((a, x) => Math.max(a, Math.abs(x)), 0);
+    expectClose(got[0], want[0], 64 * EPS32 * (4 * d + (window + 1) * hq) * (m + 1e-3), `dq seed=${seed}`);
+  });
+
+  it.skipIf(skip)('a dq tile its blocks do not cover is an ArgumentError', async () => {
+    const be = await webgpuBackend();
+    const p: DenseBackwardParams = { mode: 'window', segs: 1, t: 4, hq: 1, hk: 1, d: 64, window: 4, tileDqFromDs: [64, 32, 2, 1] };
+    expect(() => denseAttentionDqFromDs.program(p, be.caps)).toThrow(ArgumentError);
+  });
+
+  it.skipIf(skip)('a band over scoreGradBytes: forced v3 is an ArgumentError, auto takes v2 (same gradients)', async () => {
+    const be = await webgpuBackend();
+    const [t, hq, d] = [40, 2, 16];
+    const ins = inputs(freshSeed(), t * hq * d, t * hq * d);
+    const [q, k, v, dout] = ins.map((x) => Tensor.from(be, x, [t, hq, d]));
+    const { out, lse } = swaAttentionWithLse(q, k, v, { window: t, variant: 'tiles' });
+    if (!lse) throw new Error('no lse');
+    const bytes = 4 * hq * t * t;
+    expect(() => swaAttentionBackward(q, k, v, out, lse, dout, { window: t, version: 'v3', scoreGradBytes: bytes - 4 })).toThrow(ArgumentError);
+    const small = swaAttentionBackward(q, k, v, out, lse, dout, { window: t, scoreGradBytes: bytes - 4 });
+    const v3 = swaAttentionBackward(q, k, v, out, lse, dout, { window: t, version: 'v3', scoreGradBytes: bytes });
+    for (const name of ['dq', 'dk', 'dv'] as const) {
+      const [a, b] = [await small[name].data(), await v3[name].data()];
+      expectClose(a, toF64(b), 1e-5, name);
+    }
+  });
+});
