@@ -59,7 +59,13 @@ async function main() {
     // the 128² tile with its transposed-on-store operand rows padded (bank conflicts), BK 4 and 8
     const LARGE = { BM: 128, BN: 128, BK: 4, TM: 8, TN: 8, double: false, pad: false, warp4x8: true };
     const extra: Record<string, object> = s.transB || !s.transA ? { tiledPad: { variant: 'tiled', tile: { ...LARGE, pad: true } }, tiledPadBK8: { variant: 'tiled', tile: { ...LARGE, pad: true, BK: 8 } } } : {};
-    for (const [variant, opts] of [['tiled', { variant: 'tiled' }], ['tiledSmall', { variant: 'tiledSmall' }], ...Object.entries(extra)] as [string, object][]) {
+    // rectangular 128 × 64 / 64 × 128 tiles (two workgroups an SM where 128² gives one wave) and 64² with the warp layout
+    const shapes: Record<string, object> = {
+      tile128x64: { variant: 'tiled', tile: { ...LARGE, BN: 64, TN: 4, pad: s.transB } },
+      tile64x128: { variant: 'tiled', tile: { ...LARGE, BM: 64, TM: 4, pad: s.transB } },
+      tile64w: { variant: 'tiled', tile: { ...LARGE, BM: 64, BN: 64, TM: 4, TN: 4, BK: 8, pad: s.transB } },
+    };
+    for (const [variant, opts] of [['tiled', { variant: 'tiled' }], ['tiledSmall', { variant: 'tiledSmall' }], ...Object.entries(extra), ...Object.entries(shapes)] as [string, object][]) {
       const c = Tensor.empty(be, [s.batch, s.M, s.N]);
       const run = () => be.run(matmul, { ...base, ...opts }, [a.arg(), b.arg(), c.arg()]);
       run();

@@ -54,9 +54,16 @@ const LARGE_TILES_MIN = 128;
  * memory (B and a non-transposed A are both transposed on their way in; padding spreads their scalar
  * stores over the banks). bench/matmul-variants (H200): the LM head's 4096 × 32000 × 512 3.98 against
  * 4.30 ms, 4096 × 512 × 512 78.6 against 81.9 µs, 4096 × 1536 × 512 272 against 285 µs; without a
- * transposed B it did not pay (4096³ 3.87 against 3.83 ms).
+ * transposed B it did not pay (4096³ 3.87 against 3.83 ms). K slices of 8 (padded) for two to eight
+ * waves of tiles over a short K (≤ 512, A not transposed): 4096 × 1536 × 512 x·Wᵀ 216 against 272 µs,
+ * dY·W 220 against 249, the same in two sessions; at one wave (4096 × 512 × 512: 85 against 79), many
+ * waves (the LM head: 4.05 against 3.99 ms) or a long K (4096³: 4.31 against 3.83 ms) they lose.
  */
-const largeTile = (p: MatmulParams): TileConfig => (p.transB ? { ...TILE_LARGE, pad: true } : TILE_LARGE);
+const largeTile = (p: MatmulParams): TileConfig => {
+  const tiles = Math.ceil(p.M / 128) * Math.ceil(p.N / 128) * p.batch;
+  if (!p.transA && p.K <= 512 && tiles >= 256 && tiles < 1024) return { ...TILE_LARGE, pad: true, BK: 8 };
+  return p.transB ? { ...TILE_LARGE, pad: true } : TILE_LARGE;
+};
 
 /** The variant `auto` picks: matvec for decode shapes, small tiles when large ones leave SMs idle. */
 export function matmulVariant(p: MatmulParams): 'tiled' | 'tiledSmall' | 'matvec' {

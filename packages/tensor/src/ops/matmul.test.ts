@@ -1,4 +1,4 @@
-import { bf16ToF32, f16ToF32, type MatmulParams, packHalf } from '@hsa/kernels';
+import { bf16ToF32, f16ToF32, type MatmulParams, matmul as matmulKernel, packHalf } from '@hsa/kernels';
 import { describe, expect, it } from 'vitest';
 import type { Backend } from '../backend.js';
 import { CpuBackend } from '../cpu/cpu-backend.js';
@@ -86,6 +86,9 @@ const CASES: Case[] = [
   { batch: 1, M: 131, N: 259, K: 21, tB: true, variant: 'tiled', tile: { BM: 128, BN: 256, BK: 4, TM: 8, TN: 16, warp4x8: true } },
   { batch: 1, M: 259, N: 67, K: 9, variant: 'tiled', tile: { BM: 256, BN: 128, BK: 2, TM: 16, TN: 8, warp4x8: true } },
   { batch: 1, M: 133, N: 67, K: 19, tA: true, variant: 'tiled', tile: { BM: 128, BN: 128, BK: 8, TM: 8, TN: 8, double: false, unrollK: true, pad: false } },
+  // the padded BK 8 tile `auto` takes for two to eight waves over a short K (x·Wᵀ and dY·W)
+  { batch: 1, M: 131, N: 133, K: 29, tB: true, variant: 'tiled', tile: { BM: 128, BN: 128, BK: 8, TM: 8, TN: 8, double: false, pad: true, warp4x8: true } },
+  { batch: 1, M: 135, N: 130, K: 21, variant: 'tiled', tile: { BM: 128, BN: 128, BK: 8, TM: 8, TN: 8, double: false, pad: true, warp4x8: true } },
   { batch: 1, M: 33, N: 70, K: 45, dtype: 'bf16' },
   { batch: 1, M: 65, N: 31, K: 37, tB: true, dtype: 'f16', variant: 'tiled' },
   // decode matrix-vector path: vector loads (K % 8 == 0) and the scalar fallback
@@ -118,6 +121,17 @@ describe.each(testBackends())('matmul on %s', (_name, make) => {
     const want = new Float32Array(9 * 20);
     for (let i = 0; i < 9; i++) for (let j = 0; j < 20; j++) want[i * 20 + j] = av[j * 9 + i];
     expect(Array.from(got)).toEqual(Array.from(want));
+  });
+
+  it('auto: the padded BK 8 tile from 256 to 1023 tiles of 128² over K ≤ 512 (A not transposed), BK 4 elsewhere', async () => {
+    const be = await make();
+    const key = (o: Partial<MatmulParams>) => {
+      const p: MatmulParams = { batch: 1, M: 4096, N: 1536, K: 512, transA: false, transB: true, bDtype: 'f32', strideA: 0, strideB: 0, strideC: 0, ...o };
+      return matmulKernel.program(p, be.caps).key;
+    };
+    expect(key({})).toContain(':128x128x8:');
+    expect(key({ transB: false })).toContain(':128x128x8:');
+    for (const o of [{ N: 512 }, { N: 32000 }, { K: 4096 }, { transA: true }]) expect(key(o)).toContain(':128x128x4:');
   });
 
   it('names the op and the shapes on bad input', async () => {
