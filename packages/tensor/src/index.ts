@@ -69,7 +69,7 @@ export { type HsaRetrievalOptions, type HsaRetrievalResult, hsaRetrieval, hsaRet
 export { type HsaChunkAttentionOptions, hsaChunkAttention } from './ops/attention/hsaChunkAttention.js';
 export { type HsaDecodeStepOptions, type HsaDecodeStepResult, hsaDecodeStep } from './ops/attention/hsaDecodeStep.js';
 /** Attention backward: SWA and chunk-encoder gradients (dq, dk, dv) from the forward's output and log-sum-exp. */
-export { type AttentionGrads, chunkEncoderAttentionBackward, swaAttentionBackward } from './ops/attention/attentionBackward.js';
+export { type AttentionGrads, type BackwardVersion, chunkEncoderAttentionBackward, SCORE_GRAD_BYTES, swaAttentionBackward } from './ops/attention/attentionBackward.js';
 /** HSA chunk attention backward: dq, dK, dV, dw; dK/dV deterministic over the inverted selection. */
 export {
   chunkBackwardVariant,

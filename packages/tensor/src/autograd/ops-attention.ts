@@ -5,7 +5,7 @@
  */
 import { ArgumentError } from '@hsa/kernels';
 import { cast } from '../ops/cast.js';
-import { chunkEncoderAttentionBackward, swaAttentionBackward } from '../ops/attention/attentionBackward.js';
+import { type BackwardVersion, chunkEncoderAttentionBackward, swaAttentionBackward } from '../ops/attention/attentionBackward.js';
 import { chunkAttentionVariant, hsaChunkAttention as hsaChunkAttentionOp } from '../ops/attention/hsaChunkAttention.js';
 import { chunkBackwardVariant, type HsaChunkAttentionBackwardOptions, hsaChunkAttentionBackward } from '../ops/attention/hsaChunkAttentionBackward.js';
 import { type HsaRetrievalOptions, type HsaRetrievalResult, hsaRetrieval as hsaRetrievalOp } from '../ops/attention/hsaRetrieval.js';
@@ -36,15 +36,19 @@ function recordDense(op: string, [q, k, v]: Tensor[], { out, lse }: Dense, back:
   });
 }
 
-/** swaAttention (q [T, Hq, D], k, v [T, Hk, D]) with gradients for q, k, v. */
-export function swaAttention(q: Tensor, k: Tensor, v: Tensor, options: SwaOptions): Tensor {
+/**
+ * swaAttention (q [T, Hq, D], k, v [T, Hk, D]) with gradients for q, k, v; `version` and
+ * `scoreGradBytes` go to the backward (swaAttentionBackward: v3's score-gradient band, at most 1 GiB
+ * by default).
+ */
+export function swaAttention(q: Tensor, k: Tensor, v: Tensor, options: SwaOptions & BackwardVersion): Tensor {
   // the f32 tiles forward by default: its out and lse are what the f32 backward expects
   const o = { variant: 'tiles' as const, ...options };
   return recordDense('swaAttention', [q, k, v], swaAttentionWithLse(q, k, v, o), (...a) => swaAttentionBackward(...a, options));
 }
 
-/** chunkEncoderAttention (q [N, T, Hq, D], k, v [N, T, Hk, D]) with gradients for q, k, v. */
-export function chunkEncoderAttention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions = {}): Tensor {
+/** chunkEncoderAttention (q [N, T, Hq, D], k, v [N, T, Hk, D]) with gradients for q, k, v (backward options as swaAttention). */
+export function chunkEncoderAttention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions & BackwardVersion = {}): Tensor {
   const fwd = chunkEncoderAttentionWithLse(q, k, v, options);
   return recordDense('chunkEncoderAttention', [q, k, v], fwd, (...a) => chunkEncoderAttentionBackward(...a, options));
 }
