@@ -1,5 +1,5 @@
 /**
- * bench/attention-forward: the dense attention forward kernels v1, v2, v3 and backward kernels v1, v2
+ * bench/attention-forward: the dense attention forward kernels v1, v2, v3 (v4 for D ≤ 64) and backward kernels v1, v2
  * in the same run (packages/kernels/src/attention/swaAttention.ts and swaAttentionBackward.ts list the
  * versions), f32, batch 1:
  *   train:   T 4096, 8 query heads, 8 KV heads, D 64, causal (window ≥ T): the training step's shape
@@ -27,7 +27,7 @@ import {
 } from '@hsa/kernels';
 import { Tensor, WebGpuBackend } from '@hsa/tensor';
 import { argValue, gitCommit, maxDiff, relDiff, type Timing, timeGpu, writeJson } from './common.js';
-import { randomTensor } from './fill.js';
+import { heat, randomTensor } from './fill.js';
 
 interface Case {
   name: string;
@@ -81,7 +81,8 @@ function refError(c: Case, [q, k, v]: Float32Array[], out: Float32Array): number
 async function runCase(be: WebGpuBackend, c: Case, quick: boolean) {
   const tq = c.n > 0 ? c.n * c.t : c.t;
   const [q, k, v] = [randomTensor(be, [tq, c.hq, c.d], 1), randomTensor(be, [tq, c.hk, c.d], 2), randomTensor(be, [tq, c.hk, c.d], 3)];
-  const versions = ['v1', 'v2', 'v3'] as const;
+  // v4 (GEMM-style register blocks) takes head sizes ≤ 64
+  const versions: DenseVersion[] = c.d <= 64 ? ['v1', 'v2', 'v3', 'v4'] : ['v1', 'v2', 'v3'];
   const outs = versions.map(() => ({ out: Tensor.empty(be, [tq, c.hq, c.d], 'f32'), lse: Tensor.empty(be, [tq, c.hq], 'f32') }));
   const dispatch = (version: DenseVersion, i: number) => {
     const args = [q.arg(), k.arg(), v.arg(), outs[i].out.arg(), outs[i].lse.arg()];
@@ -107,7 +108,7 @@ async function runCase(be: WebGpuBackend, c: Case, quick: boolean) {
     timing[ver] = await timeGpu(be, () => dispatch(ver, i), iters, reps);
     tflops[ver] = flops(c) / (timing[ver].medianMs * 1e-3) / 1e12;
   }
-  const speedup = { v2: timing.v1.medianMs / timing.v2.medianMs, v3: timing.v1.medianMs / timing.v3.medianMs };
+  const speedup = Object.fromEntries(versions.slice(1).map((ver) => [ver, timing.v1.medianMs / timing[ver].medianMs]));
   console.error(`${c.name}: ${versions.map((ver) => `${ver} ${timing[ver].medianMs.toFixed(3)} ms (${tflops[ver].toPrecision(3)} TFLOP/s)`).join(', ')}`);
   for (const x of outs.slice(0, -1).flatMap((o) => [o.out, o.lse])) x.dispose();
   const backward = await runBackward(be, c, quick, [q, k, v], outs[outs.length - 1], [qh, kh, vh]);
@@ -226,6 +227,8 @@ async function runBackward(be: WebGpuBackend, c: Case, quick: boolean, [q, k, v]
 async function main() {
   const be = await WebGpuBackend.create();
   const quick = process.argv.includes('--quick');
+  // the H200 idles at a low clock: keep it busy first (bench/fill heat)
+  await heat(be, quick ? 10 : 2000);
   const cases = [];
   for (const c of quick ? QUICK : FULL) cases.push(await runCase(be, c, quick));
   writeJson(argValue('--json'), { bench: 'attention-forward', commit: gitCommit(), adapter: be.report(), cases });

@@ -9,12 +9,18 @@
  * v2 (denseAttentionV2.wgsl.ts): register-blocked like the GEMM: 64 (D ≤ 64) or 32 query rows ×
  *    32-key tiles, each thread a 4×2 (2×2) block of S and 4×DC (2×DC) of O in registers, the row max
  *    reduced by all threads through 16 partials per row, row sums reduced once at the end.
- * v3 (denseAttentionV3.wgsl.ts, default): v2 with contiguous per-thread rows / key pairs / dim pairs,
+ * v3 (denseAttentionV3.wgsl.ts, default for 64 < D ≤ 128): v2 with contiguous per-thread rows / key pairs / dim pairs,
  *    so the inner loops read vec4 / vec2 from workgroup memory (2 reads per 8 multiply-adds in S,
  *    3 per 16 in P·V, against 6 and 8 scalar reads in v2); head size padded to 16/32/64/128.
  *    'auto' picks it for 'window' / 'block' when D ≤ 128 and a (segment, KV head) has ≥ BR/2 query
  *    rows; `version` forces one (bench/attention-forward.ts times all three; H200, T 4096, 8 heads ×
  *    64, causal: v1 4.01 ms, v2 1.94, v3 1.57 ms (10.9 TFLOP/s); the other shapes not yet timed).
+ * v4 (denseAttentionV4.wgsl.ts, default for D ≤ 64): both products as GEMM-style register blocks
+ *    (128 rows × 64-key tiles, 8 rows × 4 keys of S and 8 rows × 4 dims of O a thread, head dims
+ *    streamed in slices of 16, P through workgroup memory in 16-key slices); 'auto' picks it where a
+ *    (segment, KV head) fills at least half its 128 rows. H200 (bench/attention-forward): T 4096,
+ *    8 heads × 64, causal 0.84 ms against v3's 1.57 (20.6 TFLOP/s); 512 chunks × 64 tokens 0.64
+ *    against 0.90 ms.
  * Portable: 256 invocations, ≤ 32 KiB workgroup memory, head size ≤ 256 (compiled in).
  */
 import type { FloatArray } from '../core/dtype.js';
@@ -25,6 +31,7 @@ import { type ChunkEncoderAttentionParams, chunkEncoderAttentionForwardRef } fro
 import { DENSE_WG, type DenseTile, denseAttentionWgsl, denseWords } from './denseAttention.wgsl.js';
 import { DENSE_V2_WG, type DenseTileV2, denseAttentionV2Wgsl, denseV2Words, paddedD } from './denseAttentionV2.wgsl.js';
 import { denseAttentionV3Wgsl, denseV3Words, paddedDV3 } from './denseAttentionV3.wgsl.js';
+import { DENSE_V4, denseAttentionV4Wgsl, denseV4Words } from './denseAttentionV4.wgsl.js';
 import { type SwaDecodeParams, type SwaParams, swaAttentionDecodeRef, swaAttentionForwardRef } from './swaAttention.ref.js';
 import { chunkMmaUnsupported } from './hsaChunkAttention.js';
 import { MMA_ROWS } from './hsaChunkAttentionMma.wgsl.js';
@@ -88,7 +95,7 @@ export function denseTileV2(ratio: number, d: number, mode: DenseTile['mode'], c
  * 'mma' (swaAttentionForward only: f16 subgroup matrices, see swaMmaUnsupported) reads f16 q, k, v
  * with SWA_MMA_KT zero rows past the last token of k and v (the op makes those copies).
  */
-export type DenseVersion = 'auto' | 'v1' | 'v2' | 'v3' | 'mma';
+export type DenseVersion = 'auto' | 'v1' | 'v2' | 'v3' | 'v4' | 'mma';
 
 /**
  * Why sliding-window attention cannot run on matrix units here (head size d, ratio query heads a KV
@@ -143,9 +150,22 @@ interface DenseCall {
   version?: DenseVersion;
 }
 
+/** v4's tile for a call, or null where it does not apply (ring mode, D > 64, device limits). */
+function denseTileV4(ratio: number, d: number, mode: DenseTile['mode'], caps: DeviceCaps): DenseTileV2 | null {
+  if (mode === 'ring' || d > DENSE_V4.DP || denseV4Words() * 4 > caps.maxWorkgroupStorage || caps.maxInvocations < DENSE_V2_WG) return null;
+  const HB = Math.min(ratio, DENSE_V4.BR);
+  return { HB, BQ: Math.floor(DENSE_V4.BR / HB), BR: DENSE_V4.BR, KT: DENSE_V4.KT, D: d, DS: 16, mode };
+}
+
 function denseProgram(c: DenseCall, caps: DeviceCaps): Program {
   if (c.version === 'mma') throw new ArgumentError(`attention: the mma version is swaAttentionForward's only, not mode ${c.mode}`);
   const ratio = c.hq / c.hk;
+  if (c.version === 'v4' || c.version === undefined || c.version === 'auto') {
+    const t4 = denseTileV4(ratio, c.d, c.mode, caps);
+    if (c.version === 'v4' && !t4) throw new ArgumentError(`attention: v4 does not apply to mode ${c.mode}, head size ${c.d} on this device (D ≤ 64)`);
+    // auto: v4 where a (segment, KV head) fills at least half its 128 rows
+    if (t4 && (c.version === 'v4' || Math.min(c.segLen, c.tq) * ratio * 2 >= DENSE_V4.BR)) return denseProgramV4(c, t4, caps);
+  }
   const v3 = c.version !== 'v2';
   const v2 = c.version === 'v1' ? null : denseTileV2(ratio, c.d, c.mode, caps, v3);
   if ((c.version === 'v2' || c.version === 'v3') && !v2) throw new ArgumentError(`attention: ${c.version} does not apply to mode ${c.mode}, head size ${c.d} on this device`);
@@ -173,6 +193,20 @@ function denseProgramV2(c: DenseCall, tile: DenseTileV2, v3: boolean, caps: Devi
   return {
     key: `denseAttentionV${v3 ? 3 : 2}:${c.mode}:${tile.HB}x${tile.BQ}x${tile.BR}x${tile.KT}:d${c.d}x${tile.DS}`,
     code: () => (v3 ? denseAttentionV3Wgsl : denseAttentionV2Wgsl)(tile, `${U.wgsl('U')}\n${wgslBindings(BUFFERS, 'U')}`),
+    buffers: BUFFERS,
+    uniforms: U.pack({ ...c, ratio, hblocks, qtiles, nwg }),
+    workgroups: c.tq === 0 ? [0, 1, 1] : grid(nwg, caps),
+  };
+}
+
+function denseProgramV4(c: DenseCall, tile: DenseTileV2, caps: DeviceCaps): Program {
+  const ratio = c.hq / c.hk;
+  const hblocks = Math.ceil(ratio / tile.HB);
+  const qtiles = Math.ceil(c.segLen / tile.BQ);
+  const nwg = Math.ceil(c.tq / c.segLen) * qtiles * c.hk * hblocks;
+  return {
+    key: `denseAttentionV4:${c.mode}:${tile.HB}x${tile.BQ}:d${c.d}`,
+    code: () => denseAttentionV4Wgsl(tile, `${U.wgsl('U')}\n${wgslBindings(BUFFERS, 'U')}`),
     buffers: BUFFERS,
     uniforms: U.pack({ ...c, ratio, hblocks, qtiles, nwg }),
     workgroups: c.tq === 0 ? [0, 1, 1] : grid(nwg, caps),

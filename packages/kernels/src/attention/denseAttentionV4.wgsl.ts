@@ -1,0 +1,147 @@
+/**
+ * WGSL for dense softmax attention v4 (modes 'window' and 'block', head size ≤ 64): both products as
+ * GEMM-style register blocks, where v3 (denseAttentionV3.wgsl.ts) holds 4 × 2 scores and 4 × 4
+ * outputs a thread. A workgroup owns BR = 128 query rows (HB heads × BQ tokens, as v2 / v3) and
+ * streams 64-key tiles; its 256 threads are 16 row groups (tr) × 16 key / dim columns (tc):
+ *   S = Q·Kᵀ: thread (tr, tc) holds rows 8tr .. 8tr + 7 × keys tc + 16j (j < 4), summed over head dims
+ *     in slices of 16 (q slice [16][128], k slice [16][64] in workgroup memory; per dim two vec4 of q
+ *     and one vec4 of k for 32 multiply-adds);
+ *   the rows' maxima: each thread's over its 4 keys, then the 16 partials of a row from workgroup
+ *     memory (every thread of the row computes the same max, so each rescales its own partial sums);
+ *   O += P·V: the same thread holds O rows 8tr .. 8tr + 7 × head dims 4tc .. 4tc + 3; P goes through
+ *     workgroup memory in slices of 16 keys (slice j: key tc + 16j of every thread) beside v's 16 rows
+ *     (per key two vec4 of P and one vec4 of v for 32 multiply-adds);
+ *   the rows' sums l: partials summed once at the end.
+ * Workgroup memory 32 KiB: q slice 8, k slice 4, row partials 8, P slice 8, v slice 4.
+ * Conditions inside select() use the non-short-circuit `&`: with `&&` (a branch each) SwiftShader's
+ * compiler took more than 8 GB on the 32 masked scores.
+ */
+import { range } from '../core/codegen.js';
+import { keyRangeWgsl } from './denseAttention.wgsl.js';
+import { DENSE_V2_WG, type DenseTileV2, tileStartWgsl } from './denseAttentionV2.wgsl.js';
+
+/** v4's tile: 128 rows (HB heads × BQ tokens), 64 keys, head size ≤ 64 (padded to 64). */
+export const DENSE_V4 = { BR: 128, KT: 64, DP: 64 } as const;
+
+/** Workgroup memory of v4, in f32 words. */
+export const denseV4Words = (): number => 16 * DENSE_V4.BR + 16 * DENSE_V4.KT + 16 * DENSE_V4.BR + 16 * DENSE_V4.BR + 16 * DENSE_V4.DP;
+
+const C4 = ['x', 'y', 'z', 'w'];
+const rowsOf = (i: number) => `r${i >> 2}.${C4[i & 3]}`;
+
+/** `header` declares `u` and q, k, v, out, lse (the uniforms of swaAttention.ts); c.BR = 128, c.KT = 64. */
+export function denseAttentionV4Wgsl(c: DenseTileV2, header: string): string {
+  const { HB, BQ, BR, KT, D } = c;
+  const R8 = range(8);
+  const J4 = range(4);
+  return /* wgsl */ `
+${header}
+const NEG = -3.0e38;
+var<private> NINF_BITS: u32 = 0xff800000u;
+// q slice [16 dims][128 rows] as vec4 of rows; k slice [16 dims][16 columns] vec4 of keys tc + 16j
+var<workgroup> qs: array<vec4<f32>, ${(16 * BR) / 4}>;
+var<workgroup> ks: array<vec4<f32>, ${(16 * KT) / 4}>;
+// row partials [128 rows][16 columns]
+var<workgroup> red: array<f32, ${16 * BR}>;
+// P slice [16 keys][128 rows] as vec4 of rows; v slice [16 keys][64 dims] as vec4 of dims
+var<workgroup> ps: array<vec4<f32>, ${(16 * BR) / 4}>;
+var<workgroup> vs: array<vec4<f32>, ${(16 * 64) / 4}>;
+// q of tile row n at head dim d, scaled (0 past the rows, the segment, the head group or D)
+fn qAt(n: u32, d: u32, tStart: u32, tEnd: u32, h0: u32, hEnd: u32) -> f32 {
+  let t = tStart + n / ${HB}u; let h = h0 + n % ${HB}u;
+  let ok = (n < ${HB * BQ}u) & (t < tEnd) & (h < hEnd) & (d < ${D}u);
+  return select(0.0, q[(min(t, u.tq - 1u) * u.hq + min(h, u.hq - 1u)) * ${D}u + min(d, ${D - 1}u)], ok) * u.scale;
+}
+// k of key j of KV head g at head dim d (0 past khi or D)
+fn kAt(j: u32, d: u32, khi: u32, g: u32) -> f32 {
+  return select(0.0, k[(min(j, khi) * u.hk + g) * ${D}u + min(d, ${D - 1}u)], (j <= khi) & (d < ${D}u));
+}
+@compute @workgroup_size(${DENSE_V2_WG})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) lid: u32) {
+${tileStartWgsl(c)}
+  // row n of the tile → token tStart + n / HB, head h0 + n % HB; rows past HB·BQ, the segment or the head group see nothing
+${R8.map(
+  (i) => `  let t${i} = tStart + (8u * tr + ${i}u) / ${HB}u;
+  var lo${i} = 1u; var hi${i} = 0u;
+  if (8u * tr + ${i}u < ${HB * BQ}u && t${i} < tEnd && h0 + (8u * tr + ${i}u) % ${HB}u < hEnd) { let t = t${i}; ${keyRangeWgsl(c.mode)} lo${i} = lo; hi${i} = min(hi, khi); }
+  var m${i} = NEG; var l${i} = 0.0; var o${i} = vec4<f32>(0.0);`,
+).join('\n')}
+  for (var j0 = klo; j0 <= khi; j0 += ${KT}u) {
+${R8.flatMap((i) => J4.map((j) => `    var s${i}_${j} = 0.0;`)).join('\n')}
+    for (var d0 = 0u; d0 < ${D}u; d0 += 16u) {
+      workgroupBarrier();
+      for (var e = lid; e < ${(16 * BR) / 4}u; e += ${DENSE_V2_WG}u) {
+        let nq = e / 16u; let dd = e % 16u;
+        qs[dd * ${BR / 4}u + nq] = vec4<f32>(${range(4)
+          .map((m) => `qAt(4u * nq + ${m}u, d0 + dd, tStart, tEnd, h0, hEnd)`)
+          .join(', ')});
+      }
+      {
+        let c = lid / 16u; let dd = lid % 16u;
+        ks[dd * 16u + c] = vec4<f32>(${range(4)
+          .map((m) => `kAt(j0 + c + ${16 * m}u, d0 + dd, khi, g)`)
+          .join(', ')});
+      }
+      workgroupBarrier();
+      for (var dd = 0u; dd < 16u; dd++) {
+        let r0 = qs[dd * ${BR / 4}u + 2u * tr]; let r1 = qs[dd * ${BR / 4}u + 2u * tr + 1u];
+        let kk = ks[dd * 16u + tc];
+${R8.flatMap((i) => J4.map((j) => `        s${i}_${j} = fma(${rowsOf(i)}, kk.${C4[j]}, s${i}_${j});`)).join('\n')}
+      }
+    }
+    // masked scores, each row's max over this thread's keys → partials
+${R8.map(
+  (i) =>
+    `${J4.map((j) => `    { let key = j0 + tc + ${16 * j}u; s${i}_${j} = select(NEG, s${i}_${j}, (key >= lo${i}) & (key <= hi${i})); }`).join('\n')}
+    red[(8u * tr + ${i}u) * 16u + tc] = max(max(s${i}_0, s${i}_1), max(s${i}_2, s${i}_3));`,
+).join('\n')}
+    workgroupBarrier();
+${R8.map(
+  (i) => `    {
+      var mn = m${i};
+      for (var x = 0u; x < 16u; x++) { mn = max(mn, red[(8u * tr + ${i}u) * 16u + x]); }
+      let a = select(exp(m${i} - mn), 1.0, m${i} <= NEG); m${i} = mn; l${i} *= a; o${i} *= a;
+${J4.map((j) => `      s${i}_${j} = select(exp(s${i}_${j} - mn), 0.0, s${i}_${j} <= NEG); l${i} += s${i}_${j};`).join('\n')}
+    }`,
+).join('\n')}
+    // O += P·V, 16 keys a slice: slice j holds key tc + 16j of every thread
+${J4.map(
+  (j) => `    workgroupBarrier();
+    ps[tc * ${BR / 4}u + 2u * tr] = vec4<f32>(${range(4).map((i) => `s${i}_${j}`).join(', ')});
+    ps[tc * ${BR / 4}u + 2u * tr + 1u] = vec4<f32>(${range(4).map((i) => `s${i + 4}_${j}`).join(', ')});
+    for (var e = lid; e < 256u; e += ${DENSE_V2_WG}u) {
+      let key = e / 16u; let c = e % 16u; let jj = j0 + ${16 * j}u + key; let ok = jj <= khi;
+      let a = (min(jj, khi) * u.hk + g) * ${D}u;
+      vs[e] = vec4<f32>(${range(4)
+        .map((m) => `select(0.0, v[a + min(4u * c + ${m}u, ${D - 1}u)], ok & (4u * c + ${m}u < ${D}u))`)
+        .join(', ')});
+    }
+    workgroupBarrier();
+    for (var kk = 0u; kk < 16u; kk++) {
+      let r0 = ps[kk * ${BR / 4}u + 2u * tr]; let r1 = ps[kk * ${BR / 4}u + 2u * tr + 1u];
+      let vv = vs[kk * 16u + tc];
+${R8.map((i) => `      o${i} = fma(vec4<f32>(${rowsOf(i)}), vv, o${i});`).join('\n')}
+    }`,
+).join('\n')}
+  }
+  // the rows' sums from the 16 partials, then out and lse
+  workgroupBarrier();
+${R8.map((i) => `  red[(8u * tr + ${i}u) * 16u + tc] = l${i};`).join('\n')}
+  workgroupBarrier();
+${R8.map(
+  (i) => `  {
+    var l = 0.0;
+    for (var x = 0u; x < 16u; x++) { l += red[(8u * tr + ${i}u) * 16u + x]; }
+    let n = 8u * tr + ${i}u; let h = h0 + n % ${HB}u;
+    if (n < ${HB * BQ}u && t${i} < tEnd && h < hEnd) {
+      let ob = (t${i} * u.hq + h) * ${D}u;
+${range(4)
+  .map((m) => `      { let d = 4u * tc + ${m}u; if (d < ${D}u) { out[ob + d] = select(o${i}.${C4[m]} / l, 0.0, l == 0.0); } }`)
+  .join('\n')}
+      if (tc == 0u) { lse[t${i} * u.hq + h] = select(m${i} + log(l), bitcast<f32>(NINF_BITS), l == 0.0); }
+    }
+  }`,
+).join('\n')}
+}`;
+}
