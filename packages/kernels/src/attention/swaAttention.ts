@@ -185,32 +185,28 @@ function denseProgram(c: DenseCall, caps: DeviceCaps): Program {
   };
 }
 
-function denseProgramV2(c: DenseCall, tile: DenseTileV2, v3: boolean, caps: DeviceCaps): Program {
+/** A v2 / v3 / v4 program: one workgroup per HB·BQ rows of a segment and KV head. */
+function tiledProgram(c: DenseCall, tile: DenseTileV2, key: string, gen: (t: DenseTileV2, header: string) => string, caps: DeviceCaps): Program {
   const ratio = c.hq / c.hk;
   const hblocks = Math.ceil(ratio / tile.HB);
   const qtiles = Math.ceil(c.segLen / tile.BQ);
   const nwg = Math.ceil(c.tq / c.segLen) * qtiles * c.hk * hblocks;
   return {
-    key: `denseAttentionV${v3 ? 3 : 2}:${c.mode}:${tile.HB}x${tile.BQ}x${tile.BR}x${tile.KT}:d${c.d}x${tile.DS}`,
-    code: () => (v3 ? denseAttentionV3Wgsl : denseAttentionV2Wgsl)(tile, `${U.wgsl('U')}\n${wgslBindings(BUFFERS, 'U')}`),
+    key,
+    code: () => gen(tile, `${U.wgsl('U')}\n${wgslBindings(BUFFERS, 'U')}`),
     buffers: BUFFERS,
     uniforms: U.pack({ ...c, ratio, hblocks, qtiles, nwg }),
     workgroups: c.tq === 0 ? [0, 1, 1] : grid(nwg, caps),
   };
 }
 
+function denseProgramV2(c: DenseCall, tile: DenseTileV2, v3: boolean, caps: DeviceCaps): Program {
+  const key = `denseAttentionV${v3 ? 3 : 2}:${c.mode}:${tile.HB}x${tile.BQ}x${tile.BR}x${tile.KT}:d${c.d}x${tile.DS}`;
+  return tiledProgram(c, tile, key, v3 ? denseAttentionV3Wgsl : denseAttentionV2Wgsl, caps);
+}
+
 function denseProgramV4(c: DenseCall, tile: DenseTileV2, caps: DeviceCaps): Program {
-  const ratio = c.hq / c.hk;
-  const hblocks = Math.ceil(ratio / tile.HB);
-  const qtiles = Math.ceil(c.segLen / tile.BQ);
-  const nwg = Math.ceil(c.tq / c.segLen) * qtiles * c.hk * hblocks;
-  return {
-    key: `denseAttentionV4:${c.mode}:${tile.HB}x${tile.BQ}:d${c.d}`,
-    code: () => denseAttentionV4Wgsl(tile, `${U.wgsl('U')}\n${wgslBindings(BUFFERS, 'U')}`),
-    buffers: BUFFERS,
-    uniforms: U.pack({ ...c, ratio, hblocks, qtiles, nwg }),
-    workgroups: c.tq === 0 ? [0, 1, 1] : grid(nwg, caps),
-  };
+  return tiledProgram(c, tile, `denseAttentionV4:${c.mode}:${tile.HB}x${tile.BQ}:d${c.d}`, denseAttentionV4Wgsl, caps);
 }
 
 const scaleOf = (p: { d: number; scale?: number }) => p.scale ?? 1 / Math.sqrt(p.d);

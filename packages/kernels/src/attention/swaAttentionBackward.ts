@@ -287,6 +287,21 @@ export const denseAttentionDqFromDs: Kernel<DenseBackwardParams> = {
 const DELTA_U = defineUniforms({ n: 'u32', d: 'u32' });
 const DELTA_BUFFERS: BufferBinding[] = [{ name: 'out', ...R }, { name: 'dout', ...R }, { name: 'delta', ...W }];
 
+/** One thread a row i < n: s = Σ out·dout over the row's d elements, then `store` (WGSL using i, s). */
+function rowDotProgram(key: string, bufs: BufferBinding[], store: string, p: { n: number; d: number }, caps: DeviceCaps): Program {
+  return {
+    key,
+    code: () =>
+      elementwiseWgsl(
+        `${DELTA_U.wgsl('U')}\n${wgslBindings(bufs, 'U')}`,
+        `  var s = 0.0;\n  for (var j = 0u; j < u.d; j++) { s += out[i * u.d + j] * dout[i * u.d + j]; }\n${store}`,
+      ),
+    buffers: bufs,
+    uniforms: DELTA_U.pack(p),
+    workgroups: elementwiseGrid(p.n, caps),
+  };
+}
+
 /** denseAttentionDelta: [out, dout, delta], rows n of length d: delta[i] = Σ out·dout. */
 export const denseAttentionDelta: Kernel<{ n: number; d: number }> = {
   name: 'denseAttentionDelta',
@@ -297,17 +312,7 @@ export const denseAttentionDelta: Kernel<{ n: number; d: number }> = {
       delta[i] = s;
     }
   },
-  program: (p, caps) => ({
-    key: 'denseAttentionDelta',
-    code: () =>
-      elementwiseWgsl(
-        `${DELTA_U.wgsl('U')}\n${wgslBindings(DELTA_BUFFERS, 'U')}`,
-        '  var s = 0.0;\n  for (var j = 0u; j < u.d; j++) { s += out[i * u.d + j] * dout[i * u.d + j]; }\n  delta[i] = s;',
-      ),
-    buffers: DELTA_BUFFERS,
-    uniforms: DELTA_U.pack(p),
-    workgroups: elementwiseGrid(p.n, caps),
-  }),
+  program: (p, caps) => rowDotProgram('denseAttentionDelta', DELTA_BUFFERS, '  delta[i] = s;', p, caps),
 };
 
 const LD_BUFFERS: BufferBinding[] = [{ name: 'out', ...R }, { name: 'dout', ...R }, { name: 'lse', ...R }, { name: 'ld', ...W }];
@@ -319,15 +324,5 @@ export const denseAttentionLseDelta: Kernel<{ n: number; d: number }> = {
     ld.set(lse.subarray(0, p.n));
     denseAttentionDelta.ref([out, dout, ld.subarray(p.n, 2 * p.n)], p);
   },
-  program: (p, caps) => ({
-    key: 'denseAttentionLseDelta',
-    code: () =>
-      elementwiseWgsl(
-        `${DELTA_U.wgsl('U')}\n${wgslBindings(LD_BUFFERS, 'U')}`,
-        '  var s = 0.0;\n  for (var j = 0u; j < u.d; j++) { s += out[i * u.d + j] * dout[i * u.d + j]; }\n  ld[i] = lse[i];\n  ld[u.n + i] = s;',
-      ),
-    buffers: LD_BUFFERS,
-    uniforms: DELTA_U.pack(p),
-    workgroups: elementwiseGrid(p.n, caps),
-  }),
+  program: (p, caps) => rowDotProgram('denseAttentionLseDelta', LD_BUFFERS, '  ld[i] = lse[i];\n  ld[u.n + i] = s;', p, caps),
 };
