@@ -9,9 +9,8 @@
  * does not see are never read (zero in the tile). Row tiles run longest first (causal: the last).
  */
 import { range } from '../core/codegen.js';
-import { WGSL_LINEAR_WORKGROUP } from '../core/program.js';
 import { paddedDV3 } from './denseAttentionV3.wgsl.js';
-import { DENSE_BACK_WG, keyRangeFnsWgsl } from './swaAttentionBackward.wgsl.js';
+import { DENSE_BACK_WG, denseBackEntry, keyRangeFnsWgsl, Q_INDEX_WGSL } from './swaAttentionBackward.wgsl.js';
 import { dsAtWgsl } from './swaAttentionBackwardV2.wgsl.js';
 
 export interface DqFromDsTile {
@@ -78,22 +77,14 @@ var<workgroup> ks: array<vec4<f32>, ${KT * DP4}>;
 var<workgroup> rowAt: array<vec3<u32>, ${BR}>;
 ${keyRangeFnsWgsl(c.mode)}
 ${dsAtWgsl(c.mode)}
-fn qIndex(s0: u32, g: u32, row: u32) -> u32 { return (s0 + row / u.ratio) * u.hq + g * u.ratio + row % u.ratio; }
+${Q_INDEX_WGSL}
 // dS of the tile's row n and key j where the row sees the key, else 0
 fn dsOf(n: u32, j: u32) -> f32 {
   let r = rowAt[n];
   if (j < r.y || j > r.z) { return 0.0; }
   return ds[r.x + j];
 }
-@compute @workgroup_size(${DENSE_BACK_WG})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
-  var wgi = ${WGSL_LINEAR_WORKGROUP};
-  if (wgi >= u.nwg) { return; }
-  let tile = u.tiles - 1u - wgi % u.tiles; wgi /= u.tiles;
-  let g = wgi % u.hk;
-  let s0 = (wgi / u.hk) * u.segLen;
-  let segEnd = min(s0 + u.segLen, u.tq);
+${denseBackEntry(true)}
   let nrows = (segEnd - s0) * u.ratio;
   let r0 = tile * ${BR}u;
   if (r0 >= nrows) { return; }

@@ -194,6 +194,9 @@ function program(p: DenseBackwardParams, caps: DeviceCaps, which: 'dq' | 'dkv', 
   return { key, code, buffers: bufs, ...launch(p, caps, tiles) };
 }
 
+/** Inclusive keys of local token t of a segment: its window (window mode) or the whole segment. */
+const segmentKeys = (p: DenseBackwardParams, t: number): [number, number] => (p.mode === 'window' ? [Math.max(0, t - p.window), t] : [0, p.t - 1]);
+
 /**
  * The reference backward of a call: dq, dk, dv (fresh float64 arrays) from q, k, v, dout, one segment
  * at a time; with `ds`, each visible score gradient also goes to its place in the band.
@@ -202,7 +205,7 @@ function refGrads(arrays: FloatArray[], p: DenseBackwardParams, ds?: FloatArray)
   const [qs, ks] = [p.t * p.hq * p.d, p.t * p.hk * p.d];
   const g = [qs, ks, ks].map((n) => new Float64Array(n * p.segs));
   const x = { tq: p.t, tk: p.t, hq: p.hq, hk: p.hk, d: p.d, scale: p.scale ?? 1 / Math.sqrt(p.d) };
-  const range = (t: number): [number, number] => (p.mode === 'window' ? [Math.max(0, t - p.window), t] : [0, p.t - 1]);
+  const range = (t: number) => segmentKeys(p, t);
   const [band, ratio] = [denseDsBand(p), p.hq / p.hk];
   for (let s = 0; s < p.segs; s++) {
     const part = (a: FloatArray, n: number) => a.subarray(s * n, (s + 1) * n);
@@ -256,7 +259,7 @@ export const denseAttentionDqFromDs: Kernel<DenseBackwardParams> = {
     dq.fill(0);
     for (let s = 0; s < p.segs; s++) {
       for (let t = 0; t < p.t; t++) {
-        const [lo, hi] = p.mode === 'window' ? [Math.max(0, t - p.window), t] : [0, p.t - 1];
+        const [lo, hi] = segmentKeys(p, t);
         for (let h = 0; h < p.hq; h++) {
           const g = Math.floor(h / ratio);
           const acc = new Float64Array(D);

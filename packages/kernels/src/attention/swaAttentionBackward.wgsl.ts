@@ -97,16 +97,25 @@ fn tileGrads(lid: u32, j0: u32, jEnd: u32, s0: u32) {
 }`;
 }
 
-/** The start of `main` (v1 and v2): workgroup → (segment at s0, KV head g, tile), segEnd. */
-export const DENSE_BACK_ENTRY = `@compute @workgroup_size(${DENSE_BACK_WG})
+/**
+ * The start of `main`: workgroup → (segment at s0, KV head g, tile), segEnd; with `longestFirst` the
+ * tiles of a (segment, head) run last to first (causal query tiles: the last see the most keys).
+ */
+export const denseBackEntry = (longestFirst: boolean): string => `@compute @workgroup_size(${DENSE_BACK_WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
   var wgi = ${WGSL_LINEAR_WORKGROUP};
   if (wgi >= u.nwg) { return; }
-  let tile = wgi % u.tiles; wgi /= u.tiles;
+  let tile = ${longestFirst ? 'u.tiles - 1u - wgi % u.tiles' : 'wgi % u.tiles'}; wgi /= u.tiles;
   let g = wgi % u.hk;
   let s0 = (wgi / u.hk) * u.segLen;
   let segEnd = min(s0 + u.segLen, u.tq);`;
+
+/** The start of `main` of v1 and v2 (tiles in order). */
+export const DENSE_BACK_ENTRY = denseBackEntry(false);
+
+/** (token, head) index of query row `row` of KV head g in the segment at s0 (rows token-major, ratio heads a token). */
+export const Q_INDEX_WGSL = 'fn qIndex(s0: u32, g: u32, row: u32) -> u32 { return (s0 + row / u.ratio) * u.hq + g * u.ratio + row % u.ratio; }';
 
 /** dq: `header` declares `u` and q, k, v, dout, lse, delta, dq. */
 export function denseDqWgsl(c: DenseBackTile, header: string): string {

@@ -20,7 +20,7 @@
  * writes whole vectors of workgroup memory (no per-component stores shared between threads).
  */
 import { paddedDV3 } from './denseAttentionV3.wgsl.js';
-import { DENSE_BACK_ENTRY, DENSE_BACK_WG, dkvKeyTile, keyRangeFnsWgsl } from './swaAttentionBackward.wgsl.js';
+import { DENSE_BACK_ENTRY, DENSE_BACK_WG, dkvKeyTile, keyRangeFnsWgsl, Q_INDEX_WGSL } from './swaAttentionBackward.wgsl.js';
 import { range } from '../core/codegen.js';
 
 export interface DenseBackTileV2 {
@@ -127,8 +127,7 @@ var<workgroup> ps: array<${vecType(N)}, ${pWords / N}>;
 ${keyRangeFnsWgsl(c.mode)}
 // vec4 group c of row n of a tile read in blocks of G rows (XOR the block number: distinct banks)
 fn slot(n: u32, c: u32, G: u32) -> u32 { return n * ${DP4}u + (c ^ ((n / G) & ${M}u)); }
-// query row \`row\` of KV head g in the segment at s0 → its (token, head) index
-fn qIndex(s0: u32, g: u32, row: u32) -> u32 { return (s0 + row / u.ratio) * u.hq + g * u.ratio + row % u.ratio; }
+${Q_INDEX_WGSL}
 // query rows r0 .. rEnd − 1 → xs (q, then dout); zero past rEnd and past D
 fn loadRows(lid: u32, r0: u32, rEnd: u32, s0: u32, g: u32) {
   for (var e = lid; e < ${BR * DP4}u; e += ${DENSE_BACK_WG}u) {
