@@ -26,23 +26,13 @@ import {
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../../backend.js';
 import { Tensor } from '../../tensor.js';
-import { expectClose, freshSeed, randF32, testBackends, toF64, webgpuBackend } from '../../test-utils/index.js';
+import { expectClose, freshSeed, testBackends, toF64, webgpuBackend } from '../../test-utils/index.js';
 import { chunkEncoderAttentionBackward, swaAttentionBackward } from './attentionBackward.js';
-import { dotAll } from './helpers.js';
+import { attentionInputs, dotAll, gradTol } from './helpers.js';
 import { chunkEncoderAttentionWithLse, swaAttentionWithLse } from './swaAttention.js';
 
 type Version = 'v1' | 'v2' | 'v3';
 
-/**
- * Each gradient is a sum over ≤ `terms` (row, key) pairs of products whose f32 error is dominated by
- * p = exp(s − lse) (|s| ≤ 4D: a few ε·4D relative) and the f32 lse/delta: bound it by
- * 64·ε·(4D + terms) relative to the tensor's largest gradient (elementwise bounds mean nothing where
- * terms cancel).
- */
-function gradTol(want: Float64Array, d: number, terms: number): number {
-  const m = want.reduce((a, x) => Math.max(a, Math.abs(x)), 0);
-  return 64 * 2 ** -23 * (4 * d + terms) * (m + 1e-3);
-}
 
 async function expectGrads(got: Tensor[], want: Float64Array[], d: number, terms: number, label: string) {
   const names = ['dq', 'dk', 'dv'];
@@ -53,11 +43,6 @@ async function expectGrads(got: Tensor[], want: Float64Array[], d: number, terms
 /** Each case once per version that applies to its head size (column `dAt`): v1, and v2, v3 for D ≤ 128. */
 function versions<C extends number[]>(cases: C[], dAt: number): [Version, ...C][] {
   return cases.flatMap((c) => (['v1', 'v2', 'v3'] as const).filter((v) => v === 'v1' || c[dAt] <= 128).map((v): [Version, ...C] => [v, ...c]));
-}
-
-/** Attention inputs [T, H, D] (q in [−2, 2) for scores of a few units) and dout. */
-function inputs(seed: number, nq: number, nk: number): Float32Array[] {
-  return [randF32(nq, seed, -2, 2), randF32(nk, seed + 1, -2, 2), randF32(nk, seed + 2), randF32(nq, seed + 3)];
 }
 
 /** Forward with lse, then the backward with `version`, on tensors of shapes [..., Hq | Hk, D]. */
@@ -100,7 +85,7 @@ describe.each(testBackends())('dense attention backward on %s', (_name, makeBack
   )('%s swaAttentionBackward T=%i hq=%i hk=%i d=%i window=%i', async (version, T, hq, hk, d, window) => {
     const be = await makeBackend();
     const seed = freshSeed();
-    const ins = inputs(seed, T * hq * d, T * hk * d);
+    const ins = attentionInputs(seed, T * hq * d, T * hk * d);
     const g = swaGrads(be, ins, [T, hq, hk, d], { window, version });
     const want = [T * hq * d, T * hk * d, T * hk * d].map((n) => new Float64Array(n));
     swaAttentionBackwardRef([...ins.map(toF64), ...want], { t: T, hq, hk, d, window });
@@ -123,7 +108,7 @@ describe.each(testBackends())('dense attention backward on %s', (_name, makeBack
     const seed = freshSeed();
     const T = n * L;
     const [nq, nk] = [L * hq * d, L * hk * d];
-    const ins = inputs(seed, n * nq, n * nk);
+    const ins = attentionInputs(seed, n * nq, n * nk);
     const g = swaGrads(be, ins, [T, hq, hk, d], { window, segment: L, version });
     // the oracle: each sequence through the unsegmented reference on its own
     const want = [n * nq, n * nk, n * nk].map((x) => new Float64Array(x));
@@ -153,7 +138,7 @@ describe.each(testBackends())('dense attention backward on %s', (_name, makeBack
     const be = await makeBackend();
     const seed = freshSeed();
     const [nq, nk] = [n * T * hq * d, n * T * hk * d];
-    const ins = inputs(seed, nq, nk);
+    const ins = attentionInputs(seed, nq, nk);
     const g = chunkGrads(be, ins, [n, T, hq, hk, d], version);
     const want = [nq, nk, nk].map((x) => new Float64Array(x));
     chunkEncoderAttentionBackwardRef([...ins.map(toF64), ...want], { n, t: T, hq, hk, d });
@@ -197,7 +182,7 @@ describe('dense attention backward v2 on webgpu = finite differences of the floa
   it.skipIf(skip).each(['v2', 'v3'] as const)('%s swa T=7 hq=3 hk=1 d=5 window=2', async (version) => {
     const seed = freshSeed();
     const [T, hq, hk, d, window] = [7, 3, 1, 5, 2];
-    const ins = inputs(seed, T * hq * d, T * hk * d);
+    const ins = attentionInputs(seed, T * hq * d, T * hk * d);
     const got = swaGrads(webgpu, ins, [T, hq, hk, d], { window, version });
     const fwd = ([q, k, v]: Float64Array[], out: Float64Array) => swaAttentionForwardRef([q, k, v, out], { t: T, hq, hk, d, window });
     await expectFiniteDiffs(ins, got, fwd, d, (window + 1) * hq, `seed=${seed}`);
@@ -206,14 +191,14 @@ describe('dense attention backward v2 on webgpu = finite differences of the floa
   it.skipIf(skip).each(['v2', 'v3'] as const)('%s chunk encoder n=2 T=3 hq=2 hk=1 d=5', async (version) => {
     const seed = freshSeed();
     const [n, T, hq, hk, d] = [2, 3, 2, 1, 5];
-    const ins = inputs(seed, n * T * hq * d, n * T * hk * d);
+    const ins = attentionInputs(seed, n * T * hq * d, n * T * hk * d);
     const got = chunkGrads(webgpu, ins, [n, T, hq, hk, d], version);
     const fwd = ([q, k, v]: Float64Array[], out: Float64Array) => chunkEncoderAttentionForwardRef([q, k, v, out], { n, t: T, hq, hk, d });
     await expectFiniteDiffs(ins, got, fwd, d, T * hq, `seed=${seed}`);
   });
 
   it.skipIf(skip).each(['v2', 'v3'] as const)('forcing %s above D 128 throws', async (version) => {
-    const ins = inputs(1, 2 * 130, 2 * 130);
+    const ins = attentionInputs(1, 2 * 130, 2 * 130);
     expect(() => swaGrads(webgpu, ins, [2, 1, 1, 130], { window: 1, version })).toThrow(new RegExp(`${version} does not apply to head size 130`));
   });
 });
@@ -234,7 +219,7 @@ describe('dense attention backward v2 tiles on webgpu', () => {
   it.skipIf(skip).each(CASES)('T=%i hq=%i hk=%i d=%i window=%i dq %j dkv %j', async (T, hq, hk, d, window, dqTile, dkvTile) => {
     const be = await webgpuBackend();
     const seed = freshSeed();
-    const ins = inputs(seed, T * hq * d, T * hk * d);
+    const ins = attentionInputs(seed, T * hq * d, T * hk * d);
     const [tq, tk, tv] = [Tensor.from(be, ins[0], [T, hq, d]), Tensor.from(be, ins[1], [T, hk, d]), Tensor.from(be, ins[2], [T, hk, d])];
     const dout = Tensor.from(be, ins[3], [T, hq, d]);
     const { out, lse } = swaAttentionWithLse(tq, tk, tv, { window });

@@ -1,6 +1,6 @@
 /** Helpers of the attention reference tests: float64 random data and central-difference gradients. */
 import { expect } from 'vitest';
-import { rng } from '../../test-utils/index.js';
+import { randF32, rng } from '../../test-utils/index.js';
 
 /** n uniform float64 values in [lo, hi). */
 export function randF64(n: number, r: () => number, lo = -1, hi = 1): Float64Array {
@@ -8,6 +8,23 @@ export function randF64(n: number, r: () => number, lo = -1, hi = 1): Float64Arr
 }
 
 export { rng };
+
+/** Attention inputs q [nq] in [−2, 2) (scores of a few units), k [nk] in [−2, 2), v [nk] and dout [nq] in [−1, 1). */
+export function attentionInputs(seed: number, nq: number, nk: number): Float32Array[] {
+  return [randF32(nq, seed, -2, 2), randF32(nk, seed + 1, -2, 2), randF32(nk, seed + 2), randF32(nq, seed + 3)];
+}
+
+/**
+ * Tolerance of an attention gradient: a sum over ≤ `terms` (row, key) pairs of products whose f32
+ * error is dominated by p = exp(s − lse) (|s| ≤ 4D: a few ε·4D relative) and the f32 lse/delta:
+ * 64·ε·(4D + terms) relative to the tensor's largest gradient (elementwise bounds mean nothing where
+ * terms cancel).
+ */
+export function gradTol(want: ArrayLike<number>, d: number, terms: number): number {
+  let m = 0;
+  for (let i = 0; i < want.length; i++) m = Math.max(m, Math.abs(want[i]));
+  return 64 * 2 ** -23 * (4 * d + terms) * (m + 1e-3);
+}
 
 /**
  * Tolerance of an f32 attention output against float64: outputs are convex combinations of v rows
