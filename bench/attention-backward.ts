@@ -9,7 +9,7 @@
  * and head size 128 (T 4096 causal, 32 query : 2 KV heads): the table's tiles and larger candidates.
  * v3 (dkv storing the score gradients, dq read back from them) at the chunk and training shapes: dkv
  * with the band and dq from it for each dq tile of V3_TILES, checked against v1 first, beside v2's
- * default dq + dkv timed in the same run.
+ * default dq + dkv timed in the same run; before them v3's dkv kernels (DKV_V4: v4 blocks, v2's) alone.
  *   node .device-kit/attention-backward.mjs [--quick] [--json OUT.json]   (--quick: T 256)
  */
 import {
@@ -75,6 +75,9 @@ const both = (a: () => void, b: () => void) => () => {
 
 type V3Row = { tile: DqFromDsShape | 'default'; error: number[]; dkvDs: Timing; dqFromDs: Timing; pair: Timing };
 
+/** v3's dkv kernels: v4 blocks with NR = 4 (the default for D ≤ 64) or 8 rows a thread, and v2's blocks (false). */
+const DKV_V4: (4 | 8 | false)[] = [4, 8, false];
+
 /**
  * v3 of `base`: dkv with the band, then dq from it for each of V3_TILES, dq / dk / dv checked against
  * v1 over the whole tensors first; v2's default dq + dkv timed beside (the pair as one timed step each).
@@ -89,6 +92,16 @@ async function v3Rows(be: WebGpuBackend, base: DenseBackwardParams, tensors: Ten
   const p3: DenseBackwardParams = { ...base, version: 'v3' };
   const dkvDs = () => be.run(denseAttentionDkvDs, p3, [q, k, v, dout, ld, g[1], g[2], ds].map((x) => x.arg()));
   const [iters, reps] = quick ? [1, 3] : [10, 10];
+  const dkvRows: { dkvV4: 4 | 8 | false; error: number[]; dkvDs: Timing }[] = [];
+  for (const dkvV4 of DKV_V4) {
+    const run = () => be.run(denseAttentionDkvDs, { ...p3, dkvV4 }, [q, k, v, dout, ld, g[1], g[2], ds].map((x) => x.arg()));
+    run();
+    be.run(denseAttentionDqFromDs, p3, [ds.arg(), k.arg(), g[0].arg()]);
+    const error = await Promise.all(g.map(async (x, i) => relDiff(await x.data(), want[i])));
+    if (!error.every((e) => e <= 1e-4)) throw new Error(`${base.mode} v3 dkv v4 rows ${dkvV4}: differs from v1 by ${error}`);
+    dkvRows.push({ dkvV4, error, dkvDs: await timeGpu(be, run, iters, reps) });
+    console.error(`${base.mode} v3 dkv+ds ${dkvV4 ? `v4 blocks, ${dkvV4} rows` : 'v2 blocks'}: ${dkvRows[dkvRows.length - 1].dkvDs.medianMs.toFixed(3)} ms`);
+  }
   const rows: V3Row[] = [];
   for (const tile of V3_TILES) {
     const p = { ...p3, tileDqFromDs: tile };
@@ -107,7 +120,7 @@ async function v3Rows(be: WebGpuBackend, base: DenseBackwardParams, tensors: Ten
   console.error(`${base.mode} v2 default dq + dkv: ${v2Pair.medianMs.toFixed(3)} ms`);
   for (const x of [out, lse, delta, ld, ds, ...g]) x.dispose();
   const dflt = rows[0].pair.medianMs;
-  return { rows, v2PairMs: v2Pair.medianMs, v3PairMs: dflt, v2OverV3: v2Pair.medianMs / dflt, bandBytes: denseDsBandElements(base) * 4 };
+  return { dkvRows, rows, v2PairMs: v2Pair.medianMs, v3PairMs: dflt, v2OverV3: v2Pair.medianMs / dflt, bandBytes: denseDsBandElements(base) * 4 };
 }
 
 /** dq and dkv of `base` for each tile, each checked against v1's over the whole tensors, then timed alone. */

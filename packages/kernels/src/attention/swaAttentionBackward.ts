@@ -34,6 +34,7 @@ import { defineUniforms } from '../core/uniforms.js';
 import { denseAttentionBackward } from './denseAttention.js';
 import { type DqFromDsShape, denseDqFromDsWgsl, dqFromDsInvalid, dqFromDsTile, dqFromDsWords } from './denseDqFromDs.wgsl.js';
 import { headRatio } from './common.js';
+import { DKV_V4_KT, type DenseDkvTileV4, denseDkvV4Wgsl, denseDkvV4Words } from './denseDkvV4.wgsl.js';
 import { DENSE_BACK_WG, type DenseBackTile, denseBackWords, denseDkvWgsl, denseDqWgsl } from './swaAttentionBackward.wgsl.js';
 import { type DenseBackShapeV2, type DenseBackTileV2, denseBackShapeV2, denseBackShapeV2Invalid, denseBackShapeV2Large, denseBackV2Words, denseDkvV2Wgsl, denseDqV2Wgsl } from './swaAttentionBackwardV2.wgsl.js';
 
@@ -57,6 +58,11 @@ export interface DenseBackwardParams {
   tileV2?: { dq?: DenseBackShapeV2; dkv?: DenseBackShapeV2 };
   /** v3's dq-from-dS tile instead of its table's */
   tileDqFromDs?: DqFromDsShape;
+  /**
+   * v3's dkv kernel for D ≤ 64: the v4 register blocks (denseDkvV4.wgsl.ts) with NR = 4 (default) or 8
+   * rows a thread, or false for v2's blocks (also taken where `tileV2.dkv` is given)
+   */
+  dkvV4?: false | 4 | 8;
 }
 
 /**
@@ -179,9 +185,26 @@ function launch(p: DenseBackwardParams, caps: DeviceCaps, tiles: number) {
   };
 }
 
-/** dq or dkv (v1 / v2; with `ds`, v2's dkv that also stores the band: v3). */
+/** v3's dkv in v4 blocks where it applies (D ≤ 64, no v2 tile asked for, 256 invocations), else null. */
+function dkvV4Tile(p: DenseBackwardParams, caps: DeviceCaps): DenseDkvTileV4 | null {
+  if (p.d > 64 || p.dkvV4 === false || (p.tileV2?.dkv && p.dkvV4 === undefined)) return null;
+  const tile: DenseDkvTileV4 = { NR: p.dkvV4 ?? 4, D: p.d, mode: p.mode };
+  return denseDkvV4Words(tile) * 4 <= caps.maxWorkgroupStorage && caps.maxInvocations >= DENSE_BACK_WG ? tile : null;
+}
+
+/** dq or dkv (v1 / v2; with `ds`, v2's dkv that also stores the band: v3, in v4 blocks for D ≤ 64). */
 function program(p: DenseBackwardParams, caps: DeviceCaps, which: 'dq' | 'dkv', ds = false): Program {
   const ratio = headRatio('attentionBackward', p.hq, p.hk);
+  const v4 = ds ? dkvV4Tile(p, caps) : null;
+  if (v4) {
+    const header = `${U.wgsl('U')}\n${wgslBindings(DKV_DS_BUFFERS, 'U')}`;
+    return {
+      key: `denseAttentionDkvV4:${p.mode}:${v4.NR}:d${p.d}`,
+      code: () => denseDkvV4Wgsl(v4, header),
+      buffers: DKV_DS_BUFFERS,
+      ...launch(p, caps, Math.ceil(p.t / DKV_V4_KT)),
+    };
+  }
   const { v1, v2, per } = chooseTile(p, caps, which);
   const tiles = which === 'dq' ? Math.ceil((p.t * ratio) / per) : Math.ceil(p.t / per);
   const bufs = ds ? DKV_DS_BUFFERS : which === 'dq' ? DQ_BUFFERS : DKV_BUFFERS;

@@ -41,17 +41,25 @@ async function runV3(p: DenseBackwardParams, ins: Float32Array[]) {
 }
 
 describe('dense attention backward v3 on webgpu', () => {
-  // [mode, segments, tokens, hq, hk, d, window]
-  const CASES: [DenseBackwardParams['mode'], number, number, number, number, number, number][] = [
-    ['window', 1, 45, 2, 1, 64, 20],
-    ['window', 3, 19, 4, 2, 17, 7],
-    ['window', 2, 33, 3, 3, 128, 33],
-    ['block', 3, 21, 4, 1, 33, 0],
-    ['block', 1, 1, 1, 1, 8, 0],
+  // [mode, segments, tokens, hq, hk, d, window, dkv kernel: v4 blocks with NR rows (D ≤ 64) or v2's]
+  type DkvV4 = DenseBackwardParams['dkvV4'];
+  const CASES: [DenseBackwardParams['mode'], number, number, number, number, number, number, DkvV4][] = [
+    ['window', 1, 45, 2, 1, 64, 20, 4],
+    ['window', 1, 45, 2, 1, 64, 20, false],
+    ['window', 3, 19, 4, 2, 17, 7, 4],
+    ['window', 3, 19, 4, 2, 17, 7, false],
+    ['window', 1, 150, 1, 1, 60, 200, 8],
+    ['window', 2, 70, 3, 1, 5, 64, 8],
+    ['window', 2, 33, 3, 3, 128, 33, undefined],
+    ['block', 3, 21, 4, 1, 33, 0, 4],
+    ['block', 2, 80, 1, 1, 64, 0, 8],
+    ['block', 1, 1, 1, 1, 8, 0, 4],
   ];
-  it.skipIf(skip).each(CASES)('%s: %i segments of %i, hq=%i hk=%i d=%i window=%i: the band of dS = the float64 one', async (mode, segs, t, hq, hk, d, window) => {
+  it.skipIf(skip).each(CASES)('%s: %i segments of %i, hq=%i hk=%i d=%i window=%i, dkv v4 rows %s: the band of dS = the float64 one', async (mode, segs, t, hq, hk, d, window, dkvV4) => {
     const seed = freshSeed();
-    const p: DenseBackwardParams = { mode, segs, t, hq, hk, d, window, version: 'v3' };
+    const p: DenseBackwardParams = { mode, segs, t, hq, hk, d, window, version: 'v3', dkvV4 };
+    const be = await webgpuBackend();
+    expect(denseAttentionDkvDs.program(p, be.caps).key.startsWith('denseAttentionDkvV4')).toBe(d <= 64 && dkvV4 !== false);
     const ins = attentionInputs(seed, segs * t * hq * d, segs * t * hk * d);
     const { got } = await runV3(p, ins);
     const want = [ins[0].length, ins[1].length, ins[1].length].map((n) => new Float64Array(n));

@@ -1,0 +1,164 @@
+/**
+ * WGSL for the dense-attention backward's dK / dV kernel with the score-gradient band (v3's dkv,
+ * denseAttentionDkvDs) as GEMM-style register blocks, head size ≤ 64, in the manner of the forward's
+ * v4 (denseAttentionV4.wgsl.ts); swaAttentionBackwardV2.wgsl.ts's dkv splits its threads in halves
+ * with 2 × 4 blocks. A workgroup owns KT = 64 keys of one KV head and streams the query rows that see
+ * them in tiles of BR = 16·NR rows (rows of KV head g token-major, as v1 / v2); its 256 threads are 16
+ * key groups (tr) × 16 row / dim columns (tc):
+ *   A. Sᵀ = K·Qᵀ and dPᵀ = V·dOᵀ: thread (tr, tc) holds keys 4tr .. 4tr + 3 × rows tc + 16b (b < NR) of
+ *      both, summed over head dims in slices of 16 (k, v slices [16][64 keys], q, dout slices
+ *      [16][BR rows] in workgroup memory, rows of a thread one or two vec4: per dim 2 + 2·NR/4 vec4
+ *      reads for 8·NR multiply-adds);
+ *   P = exp(S·scale − lse) (0 where the key is not visible), dS = P·(dP − delta)·scale, in registers;
+ *   B. dV += Pᵀ·dO and dK += dSᵀ·Q: the same thread holds keys 4tr .. 4tr + 3 × head dims 4tc .. 4tc + 3
+ *      of both; P and dS go through workgroup memory in slices of 16 rows (slice b: row tc + 16b of
+ *      every thread, as whole vec4 of keys) beside those rows of dout and q (per row 4 vec4 reads for
+ *      32 multiply-adds); each slice's dS is also stored to the band, a row's 64 keys by 16 threads.
+ * Workgroup memory (vec4): phase A 2·4·BR + 2·256, phase B 4·256, one array used by both (the barrier
+ * that starts a slice of B follows the last reads of A): 16 KiB for NR = 4, 24 KiB for NR = 8.
+ * Conditions inside select() use the non-short-circuit `&` (denseAttentionV4.wgsl.ts says why).
+ */
+import { range } from '../core/codegen.js';
+import { DENSE_BACK_ENTRY, DENSE_BACK_WG, dkvKeyTile, keyRangeFnsWgsl, Q_INDEX_WGSL } from './swaAttentionBackward.wgsl.js';
+import { dsAtWgsl } from './swaAttentionBackwardV2.wgsl.js';
+
+/** v4 dkv's tile: NR rows of a thread's S block (4 or 8: BR = 16·NR rows a row tile), mode, head size ≤ 64. */
+export interface DenseDkvTileV4 {
+  NR: 4 | 8;
+  D: number;
+  mode: 'window' | 'block';
+}
+
+/** Keys a workgroup of the v4 dkv kernel owns. */
+export const DKV_V4_KT = 64;
+
+/** Workgroup memory of the v4 dkv kernel, in f32 words. */
+export const denseDkvV4Words = (c: DenseDkvTileV4): number => 4 * Math.max(8 * 16 * c.NR + 512, 1024);
+
+const C4 = ['x', 'y', 'z', 'w'];
+
+/** dk, dv and the band ds: `header` declares `u` and q, k, v, dout, ld ([lse | delta]), dk, dv, ds. */
+export function denseDkvV4Wgsl(c: DenseDkvTileV4, header: string): string {
+  const { NR, D } = c;
+  const BR = 16 * NR;
+  const H = NR / 4; // vec4 of rows a thread per dim
+  const SL = Math.ceil(D / 16); // head-dim slices of phase A
+  const A4 = range(4);
+  const B = range(NR);
+  const words = denseDkvV4Words(c) / 4;
+  // phase A offsets (vec4): q slice [16][BR/4], dout slice, k slice [16][16], v slice
+  const [QA, OA, KA, VA] = [0, 4 * BR, 8 * BR, 8 * BR + 256];
+  // phase B offsets: P slice [16 rows][16 key vec4], dS slice, dout rows [16][16 dim vec4], q rows
+  const [PB, SB, OB, QB] = [0, 256, 512, 768];
+  const { wgsl: keyTile, tLo, tHi } = dkvKeyTile(c.mode, DKV_V4_KT);
+  // element m of vec4 slot nq of a phase-A row slice → row (nq / H) + 16·(4·(nq mod H) + m) of the tile
+  const rowOfSlot = (m: number) => `r0 + nq / ${H}u + ${16 * 4}u * (nq % ${H}u) + ${16 * m}u`;
+  const rowsLoad = (buf: string, off: number) => `      for (var e = lid; e < ${4 * BR}u; e += ${DENSE_BACK_WG}u) {
+        let nq = e / 16u; let dd = d0 + e % 16u;
+        sm[${off}u + (e % 16u) * ${BR / 4}u + nq] = vec4<f32>(${A4.map((m) => `${buf}At(${rowOfSlot(m)}, dd, rhi, s0, g)`).join(', ')});
+      }`;
+  const keysLoad = (buf: string, off: number) => `      {
+        let kq = lid / 16u; let dd = d0 + lid % 16u;
+        sm[${off}u + (lid % 16u) * 16u + kq] = vec4<f32>(${A4.map((m) => `${buf}At(j0 + 4u * kq + ${m}u, dd, jEnd, g)`).join(', ')});
+      }`;
+  return /* wgsl */ `
+${header}
+var<workgroup> sm: array<vec4<f32>, ${words}>;
+${keyRangeFnsWgsl(c.mode)}
+${Q_INDEX_WGSL}
+${dsAtWgsl(c.mode)}
+${['q', 'dout']
+  .map(
+    (x) => `// element d of query row \`row\` of KV head g in ${x} (0 at or past rhi or D)
+fn ${x}At(row: u32, d: u32, rhi: u32, s0: u32, g: u32) -> f32 {
+  return select(0.0, ${x}[min(qIndex(s0, g, row) * ${D}u + min(d, ${D - 1}u), u.nq - 1u)], (row < rhi) & (d < ${D}u));
+}`,
+  )
+  .join('\n')}
+${['k', 'v']
+  .map(
+    (x) => `// element d of key j of KV head g in ${x} (0 at or past jEnd or D)
+fn ${x}At(j: u32, d: u32, jEnd: u32, g: u32) -> f32 {
+  return select(0.0, ${x}[min((j * u.hk + g) * ${D}u + min(d, ${D - 1}u), u.nk - 1u)], (j < jEnd) & (d < ${D}u));
+}`,
+  )
+  .join('\n')}
+${DENSE_BACK_ENTRY}
+${keyTile}
+  let tr = lid / 16u; let tc = lid % 16u;
+  // the queries that see these keys: tokens ${tLo} .. ${tHi}
+  let rlo = (${tLo} - s0) * u.ratio;
+  let rhi = (${tHi} - s0 + 1u) * u.ratio;
+  let nrows = u.nq / ${D}u;
+${A4.map((a) => `  let key${a} = j0 + 4u * tr + ${a}u;\n  var dv${a} = vec4<f32>(0.0); var dk${a} = vec4<f32>(0.0);`).join('\n')}
+  for (var r0 = rlo; r0 < rhi; r0 += ${BR}u) {
+${B.map((b) => A4.map((a) => `    var s${a}_${b} = 0.0; var p${a}_${b} = 0.0;`).join('\n')).join('\n')}
+    // A: Sᵀ (s) and dPᵀ (p) over head dims in slices of 16
+    for (var d0 = 0u; d0 < ${16 * SL}u; d0 += 16u) {
+      workgroupBarrier();
+${rowsLoad('q', QA)}
+${rowsLoad('dout', OA)}
+${keysLoad('k', KA)}
+${keysLoad('v', VA)}
+      workgroupBarrier();
+      for (var dd = 0u; dd < 16u; dd++) {
+        let kk = sm[${KA}u + dd * 16u + tr]; let vv = sm[${VA}u + dd * 16u + tr];
+${range(H)
+  .map((h) => `        let q${h} = sm[${QA}u + dd * ${BR / 4}u + ${H}u * tc + ${h}u]; let o${h} = sm[${OA}u + dd * ${BR / 4}u + ${H}u * tc + ${h}u];`)
+  .join('\n')}
+${B.flatMap((b) =>
+  A4.map(
+    (a) =>
+      `        s${a}_${b} = fma(kk.${C4[a]}, q${b >> 2}.${C4[b & 3]}, s${a}_${b}); p${a}_${b} = fma(vv.${C4[a]}, o${b >> 2}.${C4[b & 3]}, p${a}_${b});`,
+  ),
+).join('\n')}
+      }
+    }
+    // P (in s) and dS (in p) of this thread's rows tc + 16b
+${B.map(
+  (b) => `    {
+      let row = r0 + tc + ${16 * b}u; let t = s0 + row / u.ratio;
+      let lo = keyLo(t, s0); let hi = min(keyHi(t, s0), jEnd - 1u); let ok = row < rhi;
+      let ra = min(qIndex(s0, g, row), nrows - 1u);
+      let lse = ld[ra]; let delta = ld[nrows + ra];
+${A4.map(
+  (a) =>
+    `      s${a}_${b} = select(0.0, exp(s${a}_${b} * u.scale - lse), ok & (key${a} >= lo) & (key${a} <= hi)); p${a}_${b} = s${a}_${b} * (p${a}_${b} - delta) * u.scale;`,
+).join('\n')}
+    }`,
+).join('\n')}
+    // B: slices of 16 rows (slice b: row tc + 16b of every thread)
+${B.map(
+  (b) => `    workgroupBarrier();
+    sm[${PB}u + tc * 16u + tr] = vec4<f32>(${A4.map((a) => `s${a}_${b}`).join(', ')});
+    sm[${SB}u + tc * 16u + tr] = vec4<f32>(${A4.map((a) => `p${a}_${b}`).join(', ')});
+    {
+      let row = r0 + ${16 * b}u + tr;
+      sm[${OB}u + lid] = vec4<f32>(${A4.map((m) => `doutAt(row, 4u * tc + ${m}u, rhi, s0, g)`).join(', ')});
+      sm[${QB}u + lid] = vec4<f32>(${A4.map((m) => `qAt(row, 4u * tc + ${m}u, rhi, s0, g)`).join(', ')});
+    }
+    workgroupBarrier();
+    {
+      // the slice's dS to the band: row tr of the slice, keys 4tc .. 4tc + 3
+      let row = r0 + ${16 * b}u + tr; let t = s0 + row / u.ratio;
+      let lo = keyLo(t, s0); let hi = min(keyHi(t, s0), jEnd - 1u);
+      let at = dsAt(s0, g, row, t, 0u); let x = sm[${SB}u + tr * 16u + tc];
+      if (row < rhi) {
+${A4.map((m) => `        { let key = j0 + 4u * tc + ${m}u; if ((key >= lo) & (key <= hi)) { ds[at + key] = x.${C4[m]}; } }`).join('\n')}
+      }
+    }
+    for (var rr = 0u; rr < 16u; rr++) {
+      let pv = sm[${PB}u + rr * 16u + tr]; let sv = sm[${SB}u + rr * 16u + tr];
+      let ov = sm[${OB}u + rr * 16u + tc]; let qv = sm[${QB}u + rr * 16u + tc];
+${A4.map((a) => `      dv${a} = fma(vec4<f32>(pv.${C4[a]}), ov, dv${a}); dk${a} = fma(vec4<f32>(sv.${C4[a]}), qv, dk${a});`).join('\n')}
+    }`,
+).join('\n')}
+  }
+${A4.map(
+  (a) => `  if (key${a} < jEnd) {
+    let o = (key${a} * u.hk + g) * ${D}u;
+${A4.map((m) => `    { let d = 4u * tc + ${m}u; if (d < ${D}u) { dv[o + d] = dv${a}.${C4[m]}; dk[o + d] = dk${a}.${C4[m]}; } }`).join('\n')}
+  }`,
+).join('\n')}
+}`;
+}
