@@ -10,7 +10,7 @@
  * v3 (dkv storing the score gradients, dq read back from them) at the chunk and training shapes: dkv
  * with the band and dq from it for each dq tile of V3_TILES, checked against v1 first, beside v2's
  * default dq + dkv timed in the same run; before them v3's dkv kernels (DKV_V4: v4 blocks, v2's) alone.
- *   node .device-kit/attention-backward.mjs [--quick] [--json OUT.json]   (--quick: T 256)
+ *   node .device-kit/attention-backward.mjs [--quick] [--v3] [--json OUT.json]   (--quick: T 256; --v3: v3's rows only)
  */
 import {
   chunkEncoderAttentionForward,
@@ -170,6 +170,17 @@ async function main() {
   // after the window sweeps its figures moved by up to 2× from run to run, alone they repeat
   const n = quick ? 8 : 512;
   const chunk = [5, 6, 7, 8].map((s) => randomTensor(be, [n * 64, 8, 64], s));
+  // --v3: only v3's rows (its dkv kernels and dq tiles, v2's default pair beside), no v2 tile sweeps
+  if (process.argv.includes('--v3')) {
+    const train = [1, 2, 3, 4].map((s) => randomTensor(be, [quick ? 256 : 4096, 8, 64], s));
+    const v3 = {
+      chunk: await v3Rows(be, { mode: 'block', segs: n, t: 64, hq: 8, hk: 8, d: 64, window: 0 }, chunk, quick),
+      train: await v3Rows(be, { mode: 'window', segs: 1, t: train[0].shape[0], hq: 8, hk: 8, d: 64, window: train[0].shape[0] }, train, quick),
+    };
+    writeJson(argValue('--json'), { bench: 'attention-backward', commit: gitCommit(), adapter: be.report(), only: 'v3', v3 });
+    be.destroy();
+    return;
+  }
   const chunkRows = await sweep(be, { mode: 'block', segs: n, t: 64, hq: 8, hk: 8, d: 64, window: 0 }, chunk, { dq: [undefined, [32, 16, 2, 2, 2, 1]], dkv: [undefined, [16, 32, 2, 2, 2, 2]] }, quick);
   const chunkSummary = summarize(chunkRows, 2.5 * 4 * n * 64 * 64 * 8 * 64);
   const chunkV3 = await v3Rows(be, { mode: 'block', segs: n, t: 64, hq: 8, hk: 8, d: 64, window: 0 }, chunk, quick);

@@ -14,6 +14,9 @@
  *      of both; P and dS go through workgroup memory in slices of 16 rows (slice b: row tc + 16b of
  *      every thread, as whole vec4 of keys) beside those rows of dout and q (per row 4 vec4 reads for
  *      32 multiply-adds); each slice's dS is also stored to the band, a row's 64 keys by 16 threads.
+ * A vec4 slot x of row r of a workgroup-memory array (16 or 32 a row) lies at 16r + (x XOR r) (mod 16 for
+ * q / dout's 32 with NR = 8: XOR by r < 16 permutes within the row): the stores of a warp's 32 threads
+ * (16 rows) and its reads (one row, 4 or 8 slots) spread over the banks.
  * Workgroup memory (vec4): phase A 2·4·BR + 2·256, phase B 4·256, one array used by both (the barrier
  * that starts a slice of B follows the last reads of A): 16 KiB for NR = 4, 24 KiB for NR = 8.
  * Conditions inside select() use the non-short-circuit `&` (denseAttentionV4.wgsl.ts says why).
@@ -51,41 +54,33 @@ export function denseDkvV4Wgsl(c: DenseDkvTileV4, header: string): string {
   // phase B offsets: P slice [16 rows][16 key vec4], dS slice, dout rows [16][16 dim vec4], q rows
   const [PB, SB, OB, QB] = [0, 256, 512, 768];
   const { wgsl: keyTile, tLo, tHi } = dkvKeyTile(c.mode, DKV_V4_KT);
+  const IT = range(NR / 4); // phase-A row loads a thread: vec4 slots lid / 16 + 16·it
   // element m of vec4 slot nq of a phase-A row slice → row (nq / H) + 16·(4·(nq mod H) + m) of the tile
-  const rowOfSlot = (m: number) => `r0 + nq / ${H}u + ${16 * 4}u * (nq % ${H}u) + ${16 * m}u`;
-  const rowsLoad = (buf: string, off: number) => `      for (var e = lid; e < ${4 * BR}u; e += ${DENSE_BACK_WG}u) {
-        let nq = e / 16u; let dd = d0 + e % 16u;
-        sm[${off}u + (e % 16u) * ${BR / 4}u + nq] = vec4<f32>(${A4.map((m) => `${buf}At(${rowOfSlot(m)}, dd, rhi, s0, g)`).join(', ')});
-      }`;
-  const keysLoad = (buf: string, off: number) => `      {
-        let kq = lid / 16u; let dd = d0 + lid % 16u;
-        sm[${off}u + (lid % 16u) * 16u + kq] = vec4<f32>(${A4.map((m) => `${buf}At(j0 + 4u * kq + ${m}u, dd, jEnd, g)`).join(', ')});
-      }`;
+  const rowOfSlot = (it: number, m: number) => `r0 + nq${it} / ${H}u + ${16 * 4}u * (nq${it} % ${H}u) + ${16 * m}u`;
+  // element dd of a row (its clamped start `at`, 0 where !ok or dd ≥ D)
+  const el = (buf: string, at: string, ok: string, dd: string) => `select(0.0, ${buf}[${at} + min(${dd}, ${D - 1}u)], ${ok} & (${dd} < ${D}u))`;
+  const rowsLoad = (buf: string, off: number) =>
+    IT.map(
+      (it) => `      sm[${off}u + (lid % 16u) * ${BR / 4}u + (nq${it} ^ (lid % 16u))] = vec4<f32>(${A4.map((m) => el(buf, `ra${it}_${m}`, `rok${it}_${m}`, 'dd')).join(', ')});`,
+    ).join('\n');
+  const keysLoad = (buf: string, off: number) =>
+    `      sm[${off}u + (lid % 16u) * 16u + (kq ^ (lid % 16u))] = vec4<f32>(${A4.map((m) => el(buf, `ka${m}`, `kok${m}`, 'dd')).join(', ')});`;
   return /* wgsl */ `
 ${header}
 var<workgroup> sm: array<vec4<f32>, ${words}>;
 ${keyRangeFnsWgsl(c.mode)}
 ${Q_INDEX_WGSL}
 ${dsAtWgsl(c.mode)}
-${['q', 'dout']
-  .map(
-    (x) => `// element d of query row \`row\` of KV head g in ${x} (0 at or past rhi or D)
-fn ${x}At(row: u32, d: u32, rhi: u32, s0: u32, g: u32) -> f32 {
-  return select(0.0, ${x}[min(qIndex(s0, g, row) * ${D}u + min(d, ${D - 1}u), u.nq - 1u)], (row < rhi) & (d < ${D}u));
-}`,
-  )
-  .join('\n')}
-${['k', 'v']
-  .map(
-    (x) => `// element d of key j of KV head g in ${x} (0 at or past jEnd or D)
-fn ${x}At(j: u32, d: u32, jEnd: u32, g: u32) -> f32 {
-  return select(0.0, ${x}[min((j * u.hk + g) * ${D}u + min(d, ${D - 1}u), u.nk - 1u)], (j < jEnd) & (d < ${D}u));
-}`,
-  )
-  .join('\n')}
+// the start of query row \`row\` of KV head g in q / dout (clamped into the tensors)
+fn rowStart(row: u32, s0: u32, g: u32) -> u32 { return min(qIndex(s0, g, row), u.nq / ${D}u - 1u) * ${D}u; }
 ${DENSE_BACK_ENTRY}
 ${keyTile}
-  let tr = lid / 16u; let tc = lid % 16u;
+  // a warp: 4 key groups × 8 row / dim columns (vec4 reads of workgroup memory: 4 keys of 4 groups, 4 rows / dims of 8 columns)
+  let w = lid / 32u; let ln = lid % 32u;
+  let tr = 4u * (w / 2u) + ln / 8u; let tc = 8u * (w % 2u) + ln % 8u;
+  // phase A's loads of k / v: keys 4kq .. 4kq + 3, head dim d0 + lid mod 16
+  let kq = lid / 16u;
+${A4.map((m) => `  let kok${m} = j0 + 4u * kq + ${m}u < jEnd; let ka${m} = min((j0 + 4u * kq + ${m}u) * u.hk + g, u.nk / ${D}u - 1u) * ${D}u;`).join('\n')}
   // the queries that see these keys: tokens ${tLo} .. ${tHi}
   let rlo = (${tLo} - s0) * u.ratio;
   let rhi = (${tHi} - s0 + 1u) * u.ratio;
@@ -93,18 +88,22 @@ ${keyTile}
 ${A4.map((a) => `  let key${a} = j0 + 4u * tr + ${a}u;\n  var dv${a} = vec4<f32>(0.0); var dk${a} = vec4<f32>(0.0);`).join('\n')}
   for (var r0 = rlo; r0 < rhi; r0 += ${BR}u) {
 ${B.map((b) => A4.map((a) => `    var s${a}_${b} = 0.0; var p${a}_${b} = 0.0;`).join('\n')).join('\n')}
+    // the rows this thread loads: phase A (vec4 slots nq), phase B (row 16b + tr of slice b)
+${IT.map((it) => `    let nq${it} = lid / 16u + ${16 * it}u;\n${A4.map((m) => `    let rok${it}_${m} = ${rowOfSlot(it, m)} < rhi; let ra${it}_${m} = rowStart(${rowOfSlot(it, m)}, s0, g);`).join('\n')}`).join('\n')}
+${B.map((b) => `    let bok${b} = r0 + ${16 * b}u + tr < rhi; let ba${b} = rowStart(r0 + ${16 * b}u + tr, s0, g);`).join('\n')}
     // A: Sᵀ (s) and dPᵀ (p) over head dims in slices of 16
     for (var d0 = 0u; d0 < ${16 * SL}u; d0 += 16u) {
       workgroupBarrier();
+      let dd = d0 + lid % 16u;
 ${rowsLoad('q', QA)}
 ${rowsLoad('dout', OA)}
 ${keysLoad('k', KA)}
 ${keysLoad('v', VA)}
       workgroupBarrier();
       for (var dd = 0u; dd < 16u; dd++) {
-        let kk = sm[${KA}u + dd * 16u + tr]; let vv = sm[${VA}u + dd * 16u + tr];
+        let kk = sm[${KA}u + dd * 16u + (tr ^ dd)]; let vv = sm[${VA}u + dd * 16u + (tr ^ dd)];
 ${range(H)
-  .map((h) => `        let q${h} = sm[${QA}u + dd * ${BR / 4}u + ${H}u * tc + ${h}u]; let o${h} = sm[${OA}u + dd * ${BR / 4}u + ${H}u * tc + ${h}u];`)
+  .map((h) => `        let q${h} = sm[${QA}u + dd * ${BR / 4}u + ((${H}u * tc + ${h}u) ^ dd)]; let o${h} = sm[${OA}u + dd * ${BR / 4}u + ((${H}u * tc + ${h}u) ^ dd)];`)
   .join('\n')}
 ${B.flatMap((b) =>
   A4.map(
@@ -130,25 +129,22 @@ ${A4.map(
     // B: slices of 16 rows (slice b: row tc + 16b of every thread)
 ${B.map(
   (b) => `    workgroupBarrier();
-    sm[${PB}u + tc * 16u + tr] = vec4<f32>(${A4.map((a) => `s${a}_${b}`).join(', ')});
-    sm[${SB}u + tc * 16u + tr] = vec4<f32>(${A4.map((a) => `p${a}_${b}`).join(', ')});
-    {
-      let row = r0 + ${16 * b}u + tr;
-      sm[${OB}u + lid] = vec4<f32>(${A4.map((m) => `doutAt(row, 4u * tc + ${m}u, rhi, s0, g)`).join(', ')});
-      sm[${QB}u + lid] = vec4<f32>(${A4.map((m) => `qAt(row, 4u * tc + ${m}u, rhi, s0, g)`).join(', ')});
-    }
+    sm[${PB}u + tc * 16u + (tr ^ tc)] = vec4<f32>(${A4.map((a) => `s${a}_${b}`).join(', ')});
+    sm[${SB}u + tc * 16u + (tr ^ tc)] = vec4<f32>(${A4.map((a) => `p${a}_${b}`).join(', ')});
+    sm[${OB}u + tr * 16u + tc] = vec4<f32>(${A4.map((m) => el('dout', `ba${b}`, `bok${b}`, `4u * tc + ${m}u`)).join(', ')});
+    sm[${QB}u + tr * 16u + tc] = vec4<f32>(${A4.map((m) => el('q', `ba${b}`, `bok${b}`, `4u * tc + ${m}u`)).join(', ')});
     workgroupBarrier();
     {
       // the slice's dS to the band: row tr of the slice, keys 4tc .. 4tc + 3
       let row = r0 + ${16 * b}u + tr; let t = s0 + row / u.ratio;
       let lo = keyLo(t, s0); let hi = min(keyHi(t, s0), jEnd - 1u);
-      let at = dsAt(s0, g, row, t, 0u); let x = sm[${SB}u + tr * 16u + tc];
+      let at = dsAt(s0, g, row, t, 0u); let x = sm[${SB}u + tr * 16u + (tc ^ tr)];
       if (row < rhi) {
 ${A4.map((m) => `        { let key = j0 + 4u * tc + ${m}u; if ((key >= lo) & (key <= hi)) { ds[at + key] = x.${C4[m]}; } }`).join('\n')}
       }
     }
     for (var rr = 0u; rr < 16u; rr++) {
-      let pv = sm[${PB}u + rr * 16u + tr]; let sv = sm[${SB}u + rr * 16u + tr];
+      let pv = sm[${PB}u + rr * 16u + (tr ^ rr)]; let sv = sm[${SB}u + rr * 16u + (tr ^ rr)];
       let ov = sm[${OB}u + rr * 16u + tc]; let qv = sm[${QB}u + rr * 16u + tc];
 ${A4.map((a) => `      dv${a} = fma(vec4<f32>(pv.${C4[a]}), ov, dv${a}); dk${a} = fma(vec4<f32>(sv.${C4[a]}), qv, dk${a});`).join('\n')}
     }`,
