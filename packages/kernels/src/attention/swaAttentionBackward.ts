@@ -24,6 +24,8 @@
  *    visible score gradient dS in a band (denseDsBand columns a query row), and dq = Σ dS·k reads it
  *    back instead of recomputing S, P and dP. H200, T 4096 × 8 heads × 64 causal: dq + dkv 2.84 ms
  *    against v2's 4.14 (1.45×); chunk encoder 0.96 against 1.51 ms. The tensor op chooses it.
+ *    For D ≤ 64 its dkv kernel is the v4 blocking (denseDkvV4.wgsl.ts, NR rows a thread: dkvV4Rows):
+ *    dkv + band 2.05 against 2.22 ms in v2's blocks (T 4096 causal), 0.60 against 0.83 (chunk encoder).
  * Portable: 256 invocations, ≤ 32 KiB workgroup memory, head size ≤ 256 (compiled in).
  */
 import type { FloatArray } from '../core/dtype.js';
@@ -59,8 +61,8 @@ export interface DenseBackwardParams {
   /** v3's dq-from-dS tile instead of its table's */
   tileDqFromDs?: DqFromDsShape;
   /**
-   * v3's dkv kernel for D ≤ 64: the v4 register blocks (denseDkvV4.wgsl.ts) with NR = 4 (default) or 8
-   * rows a thread, or false for v2's blocks (also taken where `tileV2.dkv` is given)
+   * v3's dkv kernel for D ≤ 64: the v4 register blocks (denseDkvV4.wgsl.ts) with NR = 4 or 8 rows a
+   * thread (default dkvV4Rows), or false for v2's blocks (also taken where `tileV2.dkv` is given)
    */
   dkvV4?: false | 4 | 8;
 }
@@ -185,10 +187,21 @@ function launch(p: DenseBackwardParams, caps: DeviceCaps, tiles: number) {
   };
 }
 
+/**
+ * v4 dkv's rows a thread by default: 8 (row tiles of 128) where a key tile's queries fill them (a
+ * window or segment of ≥ 128 query rows), else 4. H200 (bench/attention-backward --v3, 447e688),
+ * dkv + band: T 4096 × 8 heads × 64 causal 2.05 ms with 8, 2.29 with 4, 2.22 in v2's blocks; chunk
+ * encoder 512 × 64 tokens 0.60 with 4, 0.96 with 8, 0.83 in v2's blocks.
+ */
+export function dkvV4Rows(p: DenseBackwardParams): 4 | 8 {
+  const tokens = p.mode === 'window' ? Math.min(p.t, p.window + 1) : p.t;
+  return tokens * (p.hq / p.hk) >= 128 ? 8 : 4;
+}
+
 /** v3's dkv in v4 blocks where it applies (D ≤ 64, no v2 tile asked for, 256 invocations), else null. */
 function dkvV4Tile(p: DenseBackwardParams, caps: DeviceCaps): DenseDkvTileV4 | null {
   if (p.d > 64 || p.dkvV4 === false || (p.tileV2?.dkv && p.dkvV4 === undefined)) return null;
-  const tile: DenseDkvTileV4 = { NR: p.dkvV4 ?? 4, D: p.d, mode: p.mode };
+  const tile: DenseDkvTileV4 = { NR: p.dkvV4 ?? dkvV4Rows(p), D: p.d, mode: p.mode };
   return denseDkvV4Words(tile) * 4 <= caps.maxWorkgroupStorage && caps.maxInvocations >= DENSE_BACK_WG ? tile : null;
 }
 

@@ -51,6 +51,7 @@ describe('dense attention backward v3 on webgpu', () => {
     ['window', 1, 150, 1, 1, 60, 200, 8],
     ['window', 2, 70, 3, 1, 5, 64, 8],
     ['window', 2, 33, 3, 3, 128, 33, undefined],
+    ['window', 1, 130, 2, 1, 64, 200, undefined],
     ['block', 3, 21, 4, 1, 33, 0, 4],
     ['block', 2, 80, 1, 1, 64, 0, 8],
     ['block', 1, 1, 1, 1, 8, 0, 4],
@@ -89,6 +90,20 @@ describe('dense attention backward v3 on webgpu', () => {
         expectClose(got[i], refs[i], gradTol(refs[i], d, (window + 1) * hq), `${name} seed=${seed}`);
       }
     }
+  });
+
+  it.skipIf(skip)('dkv: v4 blocks for D ≤ 64, 8 rows a thread where a key tile has ≥ 128 query rows, else 4; v2 blocks above 64', async () => {
+    const be = await webgpuBackend();
+    const key = (p: Partial<DenseBackwardParams>) => denseAttentionDkvDs.program({ mode: 'window', segs: 1, t: 4096, hq: 8, hk: 8, d: 64, window: 4096, ...p }, be.caps).key;
+    expect(key({})).toBe('denseAttentionDkvV4:window:8:d64');
+    expect(key({ window: 127 })).toBe('denseAttentionDkvV4:window:8:d64');
+    expect(key({ window: 126 })).toBe('denseAttentionDkvV4:window:4:d64');
+    expect(key({ window: 100, hq: 16, hk: 8 })).toBe('denseAttentionDkvV4:window:8:d64');
+    expect(key({ mode: 'block', segs: 512, t: 64 })).toBe('denseAttentionDkvV4:block:4:d64');
+    expect(key({ mode: 'block', segs: 512, t: 64, hq: 16, hk: 8 })).toBe('denseAttentionDkvV4:block:8:d64');
+    expect(key({ dkvV4: 4 })).toBe('denseAttentionDkvV4:window:4:d64');
+    expect(key({ dkvV4: false })).toMatch(/^denseAttentiondkvV2:/);
+    expect(key({ d: 65 })).toMatch(/^denseAttentiondkvV2:/);
   });
 
   const TILES: [number, number, number, number, DqFromDsShape][] = [
