@@ -22,7 +22,7 @@
  * Conditions inside select() use the non-short-circuit `&` (denseAttentionV4.wgsl.ts says why).
  */
 import { range } from '../core/codegen.js';
-import { DENSE_BACK_ENTRY, DENSE_BACK_WG, dkvKeyTile, keyRangeFnsWgsl, Q_INDEX_WGSL } from './swaAttentionBackward.wgsl.js';
+import { DENSE_BACK_ENTRY, dkvKeyTile, keyRangeFnsWgsl, Q_INDEX_WGSL } from './swaAttentionBackward.wgsl.js';
 import { dsAtWgsl } from './swaAttentionBackwardV2.wgsl.js';
 
 /** v4 dkv's tile: NR rows of a thread's S block (4 or 8: BR = 16·NR rows a row tile), mode, head size ≤ 64. */
