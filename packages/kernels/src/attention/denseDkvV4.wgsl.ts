@@ -14,8 +14,9 @@
  *      of both; P and dS go through workgroup memory in slices of 16 rows (slice b: row tc + 16b of
  *      every thread, as whole vec4 of keys) beside those rows of dout and q (per row 4 vec4 reads for
  *      32 multiply-adds); each slice's dS is also stored to the band, a row's 64 keys by 16 threads.
- * A vec4 slot x of row r of a workgroup-memory array (16 or 32 a row) lies at 16r + (x XOR r) (mod 16 for
- * q / dout's 32 with NR = 8: XOR by r < 16 permutes within the row): the stores of a warp's 32 threads
+ * A warp is 4 key groups × 8 columns, so that a vec4 read of workgroup memory serves 4 keys or 8 rows
+ * / dims in one pass; vec4 slot x of row r of an array of w slots a row (16, or 32 for q / dout with
+ * NR = 8) lies at w·r + (x XOR r) (r < 16: a permutation within the row), so that a warp's stores
  * (16 rows) and its reads (one row, 4 or 8 slots) spread over the banks.
  * Workgroup memory (vec4): phase A 2·4·BR + 2·256, phase B 4·256, one array used by both (the barrier
  * that starts a slice of B follows the last reads of A): 16 KiB for NR = 4, 24 KiB for NR = 8.
