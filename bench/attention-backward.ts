@@ -170,29 +170,27 @@ async function main() {
   // after the window sweeps its figures moved by up to 2× from run to run, alone they repeat
   const n = quick ? 8 : 512;
   const chunk = [5, 6, 7, 8].map((s) => randomTensor(be, [n * 64, 8, 64], s));
+  const chunkP: DenseBackwardParams = { mode: 'block', segs: n, t: 64, hq: 8, hk: 8, d: 64, window: 0 };
+  // the training step's causal attention
+  const [t, h, d] = [quick ? 256 : 4096, 8, 64];
+  const train = [1, 2, 3, 4].map((s) => randomTensor(be, [t, h, d], s));
+  const trainP: DenseBackwardParams = { mode: 'window', segs: 1, t, hq: h, hk: h, d, window: t };
   // --v3: only v3's rows (its dkv kernels and dq tiles, v2's default pair beside), no v2 tile sweeps
   if (process.argv.includes('--v3')) {
-    const train = [1, 2, 3, 4].map((s) => randomTensor(be, [quick ? 256 : 4096, 8, 64], s));
-    const v3 = {
-      chunk: await v3Rows(be, { mode: 'block', segs: n, t: 64, hq: 8, hk: 8, d: 64, window: 0 }, chunk, quick),
-      train: await v3Rows(be, { mode: 'window', segs: 1, t: train[0].shape[0], hq: 8, hk: 8, d: 64, window: train[0].shape[0] }, train, quick),
-    };
+    const v3 = { chunk: await v3Rows(be, chunkP, chunk, quick), train: await v3Rows(be, trainP, train, quick) };
     writeJson(argValue('--json'), { bench: 'attention-backward', commit: gitCommit(), adapter: be.report(), only: 'v3', v3 });
     be.destroy();
     return;
   }
-  const chunkRows = await sweep(be, { mode: 'block', segs: n, t: 64, hq: 8, hk: 8, d: 64, window: 0 }, chunk, { dq: [undefined, [32, 16, 2, 2, 2, 1]], dkv: [undefined, [16, 32, 2, 2, 2, 2]] }, quick);
+  const chunkRows = await sweep(be, chunkP, chunk, { dq: [undefined, [32, 16, 2, 2, 2, 1]], dkv: [undefined, [16, 32, 2, 2, 2, 2]] }, quick);
   const chunkSummary = summarize(chunkRows, 2.5 * 4 * n * 64 * 64 * 8 * 64);
-  const chunkV3 = await v3Rows(be, { mode: 'block', segs: n, t: 64, hq: 8, hk: 8, d: 64, window: 0 }, chunk, quick);
-  // the training step's causal attention
-  const [t, h, d] = [quick ? 256 : 4096, 8, 64];
-  const train = [1, 2, 3, 4].map((s) => randomTensor(be, [t, h, d], s));
-  const rows = await sweep(be, { mode: 'window', segs: 1, t, hq: h, hk: h, d, window: t }, train, TILES, quick);
+  const chunkV3 = await v3Rows(be, chunkP, chunk, quick);
+  const rows = await sweep(be, trainP, train, TILES, quick);
   let keys = 0;
   for (let i = 0; i < t; i++) keys += i + 1;
   const flop = 2.5 * 4 * keys * h * d;
   const summary = summarize(rows, flop);
-  const trainV3 = await v3Rows(be, { mode: 'window', segs: 1, t, hq: h, hk: h, d, window: t }, train, quick);
+  const trainV3 = await v3Rows(be, trainP, train, quick);
   // head size 128 (the SWA prefill's heads, 32:2), 4096 tokens causal: the portable table's tiles and the large-memory candidates
   const [hq2, hk2, d2] = [32, 2, 128];
   const wide = [9, 10, 11, 12].map((s, i) => randomTensor(be, [t, i === 0 || i === 3 ? hq2 : hk2, d2], s));
