@@ -23,6 +23,17 @@ export interface Timing {
   iters: number;
 }
 
+/**
+ * Dawn flags of the benchmarks: Vulkan, and GPU timestamps at full resolution (Dawn rounds them to
+ * ~65 µs by default, as browsers do, which blurs a profile of sub-millisecond dispatches). Toggles
+ * in HSA_DAWN_ENABLE (comma-separated) are enabled too, for probes such as disable_workgroup_init.
+ */
+export const BENCH_DAWN_FLAGS = [
+  'backend=vulkan',
+  'disable-dawn-features=timestamp_quantization',
+  ...(process.env.HSA_DAWN_ENABLE ? [`enable-dawn-features=${process.env.HSA_DAWN_ENABLE}`] : []),
+];
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /**

@@ -22,8 +22,18 @@ export interface StepProfile {
   pool: { liveBytes: number; pooledBytes: number; maxPooledBytes: number };
 }
 
+/** A dispatch's row in the profile: the kernel's name by default; `label` may split it by parameters. */
+export type DispatchLabel = (kernel: Kernel<unknown>, params: unknown) => string;
+
+/** The matmuls split by shape (batch × M × N × K, which operand is transposed), other kernels by name. */
+export const byMatmulShape: DispatchLabel = (kernel, params) => {
+  if (kernel.name !== 'matmul') return kernel.name;
+  const p = params as { batch: number; M: number; N: number; K: number; transA: boolean; transB: boolean };
+  return `matmul ${p.batch > 1 ? `${p.batch}×` : ''}${p.M}×${p.N}×${p.K}${p.transA ? ' Aᵀ' : ''}${p.transB ? ' Bᵀ' : ''}`;
+};
+
 /** Profiles `work` (which must leave its results on the GPU or dispose them); null without timestamps. */
-export async function profileRun(be: WebGpuBackend, work: () => Promise<void>): Promise<StepProfile | null> {
+export async function profileRun(be: WebGpuBackend, work: () => Promise<void>, label?: DispatchLabel): Promise<StepProfile | null> {
   if (!be.device.features.has('timestamp-query')) return null;
   const qs = be.device.createQuerySet({ type: 'timestamp', count: SLOTS });
   const names: string[] = [];
@@ -33,7 +43,7 @@ export async function profileRun(be: WebGpuBackend, work: () => Promise<void>): 
     total++;
     if (names.length < SLOTS - 1) {
       be.timestamp(qs, names.length);
-      names.push(kernel.name);
+      names.push(label ? label(kernel as Kernel<unknown>, params) : kernel.name);
     }
     run(kernel, params, args);
   };

@@ -16,7 +16,8 @@
  *     --ffn 128 --vocab 512 --tokens 128 --iters 1 --reps 3
  */
 import { AdamW, type Backend, backward, CpuBackend, globalGradNorm, Tensor, WebGpuBackend } from '@hsa/tensor';
-import { argValue, gitCommit, timeGpu, writeJson } from './common.js';
+import { argValue, BENCH_DAWN_FLAGS, gitCommit, timeGpu, writeJson } from './common.js';
+import { byMatmulShape, profileRun } from './profile.js';
 import { profileStep } from './train-step-profile.js';
 import { type DenseConfig, DenseModel, hashTokens, INIT_STD, stepFlops } from './train-step-model.js';
 
@@ -93,6 +94,21 @@ async function guardedWallMs(model: DenseModel, opt: AdamW, b: { ids: Tensor; ta
   return ms.sort((x, y) => x - y)[Math.floor(n / 2)];
 }
 
+/**
+ * One step with a GPU timestamp before every dispatch (each in its own pass, so a pass switch per
+ * dispatch is included), summed by kernel and by matmul shape, largest first.
+ */
+async function kernelProfile(be: WebGpuBackend, step: () => void) {
+  const p = await profileRun(be, async () => step(), byMatmulShape);
+  if (!p) return null;
+  const rows = Object.entries(p.byKernel)
+    .map(([name, ms]) => ({ name, count: p.counts[name] ?? 0, ms }))
+    .sort((a, b) => b.ms - a.ms);
+  for (const r of rows) console.error(`  ${r.name}: ${r.count} dispatches, ${r.ms.toFixed(3)} ms`);
+  console.error(`  GPU span ${p.gpuSpanMs.toFixed(2)} ms over ${p.dispatches} dispatches`);
+  return { gpuSpanMs: p.gpuSpanMs, dispatches: p.dispatches, rows };
+}
+
 async function main() {
   const c: DenseConfig = {
     d: num('--d', 512),
@@ -104,7 +120,7 @@ async function main() {
   };
   const iters = num('--iters', 2);
   const reps = num('--reps', 10);
-  const be = await WebGpuBackend.create({ maxPooledBytes: 16 * 2 ** 30 });
+  const be = await WebGpuBackend.create({ maxPooledBytes: 16 * 2 ** 30, dawnFlags: BENCH_DAWN_FLAGS });
   const cpuCheck = await checkAgainstCpu(be);
   const model = new DenseModel(be, c);
   const opt = new AdamW(model.params, ADAMW);
@@ -122,6 +138,7 @@ async function main() {
   const t = await timeGpu(be, step, iters, reps);
   const guardedMs = await guardedWallMs(model, opt, b, 3);
   const profile = process.argv.includes('--profile') ? await profileStep(be, c, opt, t.medianMs) : null;
+  const kernels = process.argv.includes('--profile') ? await kernelProfile(be, step) : null;
   const flops = stepFlops(c);
   const tflops = flops.total / (t.medianMs * 1e-3) / 1e12;
   const tokensPerSecond = c.tokens / (t.medianMs * 1e-3);
@@ -130,6 +147,7 @@ async function main() {
     bench: 'train-step',
     commit: gitCommit(),
     adapter: be.report(),
+    dawnFlags: BENCH_DAWN_FLAGS,
     config: c,
     params: model.params.reduce((s, p) => s + p.value.size, 0),
     initStd: INIT_STD,
@@ -143,6 +161,7 @@ async function main() {
     guardedStepWallMs: guardedMs,
     dispatchesPerStep,
     profile,
+    kernels,
   });
   model.dispose();
   be.destroy();
