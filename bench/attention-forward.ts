@@ -1,5 +1,5 @@
 /**
- * bench/attention-forward: the dense attention forward kernels v1, v2, v3 (v4 for D ≤ 64) and backward kernels v1, v2
+ * bench/attention-forward: the dense attention forward kernels v1, v2, v3 (v4, v5 for D ≤ 64) and backward kernels v1, v2
  * in the same run (packages/kernels/src/attention/swaAttention.ts and swaAttentionBackward.ts list the
  * versions), f32, batch 1:
  *   train:   T 4096, 8 query heads, 8 KV heads, D 64, causal (window ≥ T): the training step's shape
@@ -12,7 +12,7 @@
  * and v2 from the default forward's out and lse, after v2's dq, dk, dv are compared with v1's over
  * the whole tensors and both with a float64 evaluation on sampled query rows (dq) and keys (dk, dv);
  * TFLOP/s count 2.5× the forward's (the FlashAttention-2 convention: recomputed S not counted).
- *   node .device-kit/attention-forward.mjs [--quick] [--json OUT.json]   (--quick: small shapes)
+ *   node .device-kit/attention-forward.mjs [--quick] [--cases train,chunk] [--json OUT.json]   (--quick: small shapes)
  * bench/attention-forward.sh runs it and then bench/attention_forward_torch.py (PyTorch SDPA).
  */
 import {
@@ -82,7 +82,7 @@ async function runCase(be: WebGpuBackend, c: Case, quick: boolean) {
   const tq = c.n > 0 ? c.n * c.t : c.t;
   const [q, k, v] = [randomTensor(be, [tq, c.hq, c.d], 1), randomTensor(be, [tq, c.hk, c.d], 2), randomTensor(be, [tq, c.hk, c.d], 3)];
   // v4 (GEMM-style register blocks) takes head sizes ≤ 64
-  const versions: DenseVersion[] = c.d <= 64 ? ['v1', 'v2', 'v3', 'v4'] : ['v1', 'v2', 'v3'];
+  const versions: DenseVersion[] = c.d <= 64 ? ['v1', 'v2', 'v3', 'v4', 'v5'] : ['v1', 'v2', 'v3'];
   const outs = versions.map(() => ({ out: Tensor.empty(be, [tq, c.hq, c.d], 'f32'), lse: Tensor.empty(be, [tq, c.hq], 'f32') }));
   const dispatch = (version: DenseVersion, i: number) => {
     const args = [q.arg(), k.arg(), v.arg(), outs[i].out.arg(), outs[i].lse.arg()];
@@ -230,7 +230,9 @@ async function main() {
   // the H200 idles at a low clock: keep it busy first (bench/fill heat)
   await heat(be, quick ? 10 : 2000);
   const cases = [];
-  for (const c of quick ? QUICK : FULL) cases.push(await runCase(be, c, quick));
+  // --cases train,chunk: only those cases
+  const only = argValue('--cases')?.split(',');
+  for (const c of quick ? QUICK : FULL) if (!only || only.includes(c.name)) cases.push(await runCase(be, c, quick));
   writeJson(argValue('--json'), { bench: 'attention-forward', commit: gitCommit(), adapter: be.report(), cases });
   be.destroy();
 }

@@ -99,6 +99,9 @@ async function guardedWallMs(model: DenseModel, opt: AdamW, b: { ids: Tensor; ta
  * dispatch is included), summed by kernel and by matmul shape, largest first.
  */
 async function kernelProfile(be: WebGpuBackend, step: () => void) {
+  // steps queued right before, so that the profiled one starts on a busy card at full clock (a step
+  // profiled after a pause ran its first half ~4× slower: the clock ramping up)
+  for (let i = 0; i < 4; i++) step();
   const p = await profileRun(be, async () => step(), byMatmulShape);
   if (!p) return null;
   const rows = Object.entries(p.byKernel)

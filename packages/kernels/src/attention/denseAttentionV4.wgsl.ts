@@ -29,11 +29,29 @@ export const denseV4Words = (): number => 16 * DENSE_V4.BR + 16 * DENSE_V4.KT + 
 const C4 = ['x', 'y', 'z', 'w'];
 const rowsOf = (i: number) => `r${i >> 2}.${C4[i & 3]}`;
 
-/** `header` declares `u` and q, k, v, out, lse (the uniforms of swaAttention.ts); c.BR = 128, c.KT = 64. */
-export function denseAttentionV4Wgsl(c: DenseTileV2, header: string): string {
+/**
+ * `header` declares `u` and q, k, v, out, lse (the uniforms of swaAttention.ts); c.BR = 128, c.KT = 64.
+ * `prefetch` (v5): each slice's q / k (S) or v (P·V) rows are loaded into registers while the slice
+ * before is multiplied (the first q / k slice of a key tile during the last P·V slice of the one
+ * before), and stored from there after the barrier, so no global load waits right before a barrier.
+ */
+export function denseAttentionV4Wgsl(c: DenseTileV2, header: string, prefetch = false): string {
   const { HB, BQ, BR, KT, D } = c;
   const R8 = range(8);
   const J4 = range(4);
+  const pf = prefetch;
+  // S slice d0 of key tile j0 → registers: q rows 4·nq .. (slots lid, lid + 256), k keys of column lid / 16
+  const loadS = (j0: string, d0: string) =>
+    range(2)
+      .map((e) => `xq${e} = vec4<f32>(${range(4).map((m) => `qAt(4u * (lid / 16u + ${16 * e}u) + ${m}u, ${d0} + lid % 16u, tStart, tEnd, h0, hEnd)`).join(', ')});`)
+      .concat(`xk = vec4<f32>(${range(4).map((m) => `kAt(${j0} + lid / 16u + ${16 * m}u, ${d0} + lid % 16u, khi, g)`).join(', ')});`)
+      .map((l) => `      ${l}`)
+      .join('\n');
+  // v rows of P·V slice j of key tile j0 → xv (key lid / 16, dims 4·(lid mod 16) ..)
+  const loadV = (j: number) => `    { let jj = j0 + ${16 * j}u + lid / 16u; let ok = jj <= khi; let a = (min(jj, khi) * u.hk + g) * ${D}u;
+      xv = vec4<f32>(${range(4)
+        .map((m) => `select(0.0, v[a + min(4u * (lid % 16u) + ${m}u, ${D - 1}u)], ok & (4u * (lid % 16u) + ${m}u < ${D}u))`)
+        .join(', ')}); }`;
   return /* wgsl */ `
 ${header}
 const NEG = -3.0e38;
@@ -67,11 +85,28 @@ ${R8.map(
   if (8u * tr + ${i}u < ${HB * BQ}u && t${i} < tEnd && h0 + (8u * tr + ${i}u) % ${HB}u < hEnd) { let t = t${i}; ${keyRangeWgsl(c.mode)} lo${i} = lo; hi${i} = min(hi, khi); }
   var m${i} = NEG; var l${i} = 0.0; var o${i} = vec4<f32>(0.0);`,
 ).join('\n')}
+${
+  pf
+    ? `  var xq0 = vec4<f32>(0.0); var xq1 = vec4<f32>(0.0); var xk = vec4<f32>(0.0); var xv = vec4<f32>(0.0);
+  if (klo <= khi) {
+${loadS('klo', '0u')}
+  }`
+    : ''
+}
   for (var j0 = klo; j0 <= khi; j0 += ${KT}u) {
 ${R8.flatMap((i) => J4.map((j) => `    var s${i}_${j} = 0.0;`)).join('\n')}
     for (var d0 = 0u; d0 < ${D}u; d0 += 16u) {
       workgroupBarrier();
-      for (var e = lid; e < ${(16 * BR) / 4}u; e += ${DENSE_V2_WG}u) {
+${
+  pf
+    ? `      qs[(lid % 16u) * ${BR / 4}u + lid / 16u] = xq0;
+      qs[(lid % 16u) * ${BR / 4}u + lid / 16u + 16u] = xq1;
+      ks[(lid % 16u) * 16u + lid / 16u] = xk;
+      workgroupBarrier();
+      if (d0 + 16u < ${D}u) {
+${loadS('j0', 'd0 + 16u')}
+      }`
+    : `      for (var e = lid; e < ${(16 * BR) / 4}u; e += ${DENSE_V2_WG}u) {
         let nq = e / 16u; let dd = e % 16u;
         qs[dd * ${BR / 4}u + nq] = vec4<f32>(${range(4)
           .map((m) => `qAt(4u * nq + ${m}u, d0 + dd, tStart, tEnd, h0, hEnd)`)
@@ -83,13 +118,15 @@ ${R8.flatMap((i) => J4.map((j) => `    var s${i}_${j} = 0.0;`)).join('\n')}
           .map((m) => `kAt(j0 + c + ${16 * m}u, d0 + dd, khi, g)`)
           .join(', ')});
       }
-      workgroupBarrier();
+      workgroupBarrier();`
+}
       for (var dd = 0u; dd < 16u; dd++) {
         let r0 = qs[dd * ${BR / 4}u + 2u * tr]; let r1 = qs[dd * ${BR / 4}u + 2u * tr + 1u];
         let kk = ks[dd * 16u + tc];
 ${R8.flatMap((i) => J4.map((j) => `        s${i}_${j} = fma(${rowsOf(i)}, kk.${C4[j]}, s${i}_${j});`)).join('\n')}
       }
     }
+${pf ? loadV(0) : ''}
     // masked scores, each row's max over this thread's keys → partials
 ${R8.map(
   (i) =>
@@ -110,14 +147,22 @@ ${J4.map(
   (j) => `    workgroupBarrier();
     ps[tc * ${BR / 4}u + 2u * tr] = vec4<f32>(${range(4).map((i) => `s${i}_${j}`).join(', ')});
     ps[tc * ${BR / 4}u + 2u * tr + 1u] = vec4<f32>(${range(4).map((i) => `s${i + 4}_${j}`).join(', ')});
-    for (var e = lid; e < 256u; e += ${DENSE_V2_WG}u) {
+${
+  pf
+    ? `    vs[lid] = xv;
+    workgroupBarrier();
+${j < 3 ? loadV(j + 1) : `    if (j0 + ${KT}u <= khi) {
+${loadS(`j0 + ${KT}u`, '0u')}
+    }`}`
+    : `    for (var e = lid; e < 256u; e += ${DENSE_V2_WG}u) {
       let key = e / 16u; let c = e % 16u; let jj = j0 + ${16 * j}u + key; let ok = jj <= khi;
       let a = (min(jj, khi) * u.hk + g) * ${D}u;
       vs[e] = vec4<f32>(${range(4)
         .map((m) => `select(0.0, v[a + min(4u * c + ${m}u, ${D - 1}u)], ok & (4u * c + ${m}u < ${D}u))`)
         .join(', ')});
     }
-    workgroupBarrier();
+    workgroupBarrier();`
+}
     for (var kk = 0u; kk < 16u; kk++) {
       let r0 = ps[kk * ${BR / 4}u + 2u * tr]; let r1 = ps[kk * ${BR / 4}u + 2u * tr + 1u];
       let vv = vs[kk * 16u + tc];

@@ -31,6 +31,11 @@ export interface DenseDkvTileV4 {
   NR: 4 | 8;
   D: number;
   mode: 'window' | 'block';
+  /**
+   * Load the next head-dim slice (phase A) and the next 16-row slice (phase B) into registers while
+   * the current one is multiplied, instead of right before the barrier that publishes it.
+   */
+  prefetch?: boolean;
 }
 
 /** Keys a workgroup of the v4 dkv kernel owns. */
@@ -66,6 +71,21 @@ export function denseDkvV4Wgsl(c: DenseDkvTileV4, header: string): string {
     ).join('\n');
   const keysLoad = (buf: string, off: number) =>
     `      sm[${off}u + (lid % 16u) * 16u + (kq ^ (lid % 16u))] = vec4<f32>(${A4.map((m) => el(buf, `ka${m}`, `kok${m}`, 'dd')).join(', ')});`;
+  // prefetch registers: phase A's q / dout row slots (xq{it}, xo{it}) and k / v (xk, xv) of head dims dd
+  const rowsVec = (buf: string, it: number) => `vec4<f32>(${A4.map((m) => el(buf, `ra${it}_${m}`, `rok${it}_${m}`, 'dd')).join(', ')})`;
+  const keysVec = (buf: string) => `vec4<f32>(${A4.map((m) => el(buf, `ka${m}`, `kok${m}`, 'dd')).join(', ')})`;
+  const loadA = (d0: string) =>
+    `      { let dd = ${d0} + lid % 16u;
+${IT.map((it) => `        xq${it} = ${rowsVec('q', it)}; xo${it} = ${rowsVec('dout', it)};`).join('\n')}
+        xk = ${keysVec('k')}; xv = ${keysVec('v')}; }`;
+  const storeA = [
+    ...IT.map((it) => `      sm[${QA}u + (lid % 16u) * ${BR / 4}u + (nq${it} ^ (lid % 16u))] = xq${it};`),
+    ...IT.map((it) => `      sm[${OA}u + (lid % 16u) * ${BR / 4}u + (nq${it} ^ (lid % 16u))] = xo${it};`),
+    `      sm[${KA}u + (lid % 16u) * 16u + (kq ^ (lid % 16u))] = xk;`,
+    `      sm[${VA}u + (lid % 16u) * 16u + (kq ^ (lid % 16u))] = xv;`,
+  ].join('\n');
+  const rowVec = (buf: string, b: number) => `vec4<f32>(${A4.map((m) => el(buf, `ba${b}`, `bok${b}`, `4u * tc + ${m}u`)).join(', ')})`;
+  const pf = c.prefetch === true;
   return /* wgsl */ `
 ${header}
 var<workgroup> sm: array<vec4<f32>, ${words}>;
@@ -87,20 +107,32 @@ ${A4.map((m) => `  let kok${m} = j0 + 4u * kq + ${m}u < jEnd; let ka${m} = min((
   let rhi = (${tHi} - s0 + 1u) * u.ratio;
   let nrows = u.nq / ${D}u;
 ${A4.map((a) => `  let key${a} = j0 + 4u * tr + ${a}u;\n  var dv${a} = vec4<f32>(0.0); var dk${a} = vec4<f32>(0.0);`).join('\n')}
+${pf ? `  // prefetch registers (phase A: xq, xo, xk, xv; phase B: xo0, xq0)
+${IT.map((it) => `  var xq${it} = vec4<f32>(0.0); var xo${it} = vec4<f32>(0.0);`).join('\n')}
+  var xk = vec4<f32>(0.0); var xv = vec4<f32>(0.0);` : ''}
   for (var r0 = rlo; r0 < rhi; r0 += ${BR}u) {
 ${B.map((b) => A4.map((a) => `    var s${a}_${b} = 0.0; var p${a}_${b} = 0.0;`).join('\n')).join('\n')}
     // the rows this thread loads: phase A (vec4 slots nq), phase B (row 16b + tr of slice b)
 ${IT.map((it) => `    let nq${it} = lid / 16u + ${16 * it}u;\n${A4.map((m) => `    let rok${it}_${m} = ${rowOfSlot(it, m)} < rhi; let ra${it}_${m} = rowStart(${rowOfSlot(it, m)}, s0, g);`).join('\n')}`).join('\n')}
 ${B.map((b) => `    let bok${b} = r0 + ${16 * b}u + tr < rhi; let ba${b} = rowStart(r0 + ${16 * b}u + tr, s0, g);`).join('\n')}
     // A: Sᵀ (s) and dPᵀ (p) over head dims in slices of 16
+${pf ? loadA('0u') : ''}
     for (var d0 = 0u; d0 < ${16 * SL}u; d0 += 16u) {
       workgroupBarrier();
-      let dd = d0 + lid % 16u;
+${
+  pf
+    ? `${storeA}
+      workgroupBarrier();
+      if (d0 + 16u < ${16 * SL}u) {
+${loadA('d0 + 16u')}
+      }`
+    : `      let dd = d0 + lid % 16u;
 ${rowsLoad('q', QA)}
 ${rowsLoad('dout', OA)}
 ${keysLoad('k', KA)}
 ${keysLoad('v', VA)}
-      workgroupBarrier();
+      workgroupBarrier();`
+}
       for (var dd = 0u; dd < 16u; dd++) {
         let kk = sm[${KA}u + dd * 16u + (tr ^ dd)]; let vv = sm[${VA}u + dd * 16u + (tr ^ dd)];
 ${range(H)
@@ -114,6 +146,7 @@ ${B.flatMap((b) =>
 ).join('\n')}
       }
     }
+${pf ? `    xo0 = ${rowVec('dout', 0)}; xq0 = ${rowVec('q', 0)};` : ''}
     // P (in s) and dS (in p) of this thread's rows tc + 16b
 ${B.map(
   (b) => `    {
@@ -132,9 +165,10 @@ ${B.map(
   (b) => `    workgroupBarrier();
     sm[${PB}u + tc * 16u + (tr ^ tc)] = vec4<f32>(${A4.map((a) => `s${a}_${b}`).join(', ')});
     sm[${SB}u + tc * 16u + (tr ^ tc)] = vec4<f32>(${A4.map((a) => `p${a}_${b}`).join(', ')});
-    sm[${OB}u + tr * 16u + tc] = vec4<f32>(${A4.map((m) => el('dout', `ba${b}`, `bok${b}`, `4u * tc + ${m}u`)).join(', ')});
-    sm[${QB}u + tr * 16u + tc] = vec4<f32>(${A4.map((m) => el('q', `ba${b}`, `bok${b}`, `4u * tc + ${m}u`)).join(', ')});
-    workgroupBarrier();
+    sm[${OB}u + tr * 16u + tc] = ${pf ? 'xo0' : rowVec('dout', b)};
+    sm[${QB}u + tr * 16u + tc] = ${pf ? 'xq0' : rowVec('q', b)};
+    workgroupBarrier();${pf && b + 1 < NR ? `
+    xo0 = ${rowVec('dout', b + 1)}; xq0 = ${rowVec('q', b + 1)};` : ''}
     {
       // the slice's dS to the band: row tr of the slice, keys 4tc .. 4tc + 3
       let row = r0 + ${16 * b}u + tr; let t = s0 + row / u.ratio;

@@ -95,7 +95,7 @@ export function denseTileV2(ratio: number, d: number, mode: DenseTile['mode'], c
  * 'mma' (swaAttentionForward only: f16 subgroup matrices, see swaMmaUnsupported) reads f16 q, k, v
  * with SWA_MMA_KT zero rows past the last token of k and v (the op makes those copies).
  */
-export type DenseVersion = 'auto' | 'v1' | 'v2' | 'v3' | 'v4' | 'mma';
+export type DenseVersion = 'auto' | 'v1' | 'v2' | 'v3' | 'v4' | 'v5' | 'mma';
 
 /**
  * Why sliding-window attention cannot run on matrix units here (head size d, ratio query heads a KV
@@ -160,11 +160,12 @@ function denseTileV4(ratio: number, d: number, mode: DenseTile['mode'], caps: De
 function denseProgram(c: DenseCall, caps: DeviceCaps): Program {
   if (c.version === 'mma') throw new ArgumentError(`attention: the mma version is swaAttentionForward's only, not mode ${c.mode}`);
   const ratio = c.hq / c.hk;
-  if (c.version === 'v4' || c.version === undefined || c.version === 'auto') {
+  if (c.version === 'v4' || c.version === 'v5' || c.version === undefined || c.version === 'auto') {
     const t4 = denseTileV4(ratio, c.d, c.mode, caps);
-    if (c.version === 'v4' && !t4) throw new ArgumentError(`attention: v4 does not apply to mode ${c.mode}, head size ${c.d} on this device (D ≤ 64)`);
-    // auto: v4 where a (segment, KV head) fills at least half its 128 rows
-    if (t4 && (c.version === 'v4' || Math.min(c.segLen, c.tq) * ratio * 2 >= DENSE_V4.BR)) return denseProgramV4(c, t4, caps);
+    if ((c.version === 'v4' || c.version === 'v5') && !t4) throw new ArgumentError(`attention: ${c.version} does not apply to mode ${c.mode}, head size ${c.d} on this device (D ≤ 64)`);
+    const prefetch = c.version === 'v5' || (c.version !== 'v4' && DENSE_V4_PREFETCH);
+    // auto: v4 / v5 where a (segment, KV head) fills at least half its 128 rows
+    if (t4 && (c.version === 'v4' || c.version === 'v5' || Math.min(c.segLen, c.tq) * ratio * 2 >= DENSE_V4.BR)) return denseProgramV4(c, t4, prefetch, caps);
   }
   const v3 = c.version !== 'v2';
   const v2 = c.version === 'v1' ? null : denseTileV2(ratio, c.d, c.mode, caps, v3);
@@ -205,8 +206,12 @@ function denseProgramV2(c: DenseCall, tile: DenseTileV2, v3: boolean, caps: Devi
   return tiledProgram(c, tile, key, v3 ? denseAttentionV3Wgsl : denseAttentionV2Wgsl, caps);
 }
 
-function denseProgramV4(c: DenseCall, tile: DenseTileV2, caps: DeviceCaps): Program {
-  return tiledProgram(c, tile, `denseAttentionV4:${c.mode}:${tile.HB}x${tile.BQ}:d${c.d}`, denseAttentionV4Wgsl, caps);
+/** Whether `auto` takes v5 (v4 with prefetched slices) over v4. */
+const DENSE_V4_PREFETCH = false;
+
+function denseProgramV4(c: DenseCall, tile: DenseTileV2, prefetch: boolean, caps: DeviceCaps): Program {
+  const key = `denseAttentionV${prefetch ? 5 : 4}:${c.mode}:${tile.HB}x${tile.BQ}:d${c.d}`;
+  return tiledProgram(c, tile, key, (t, header) => denseAttentionV4Wgsl(t, header, prefetch), caps);
 }
 
 const scaleOf = (p: { d: number; scale?: number }) => p.scale ?? 1 / Math.sqrt(p.d);

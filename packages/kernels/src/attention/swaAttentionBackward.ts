@@ -65,6 +65,8 @@ export interface DenseBackwardParams {
    * thread (default dkvV4Rows), or false for v2's blocks (also taken where `tileV2.dkv` is given)
    */
   dkvV4?: false | 4 | 8;
+  /** the v4 dkv kernel loads its next slice into registers while it multiplies the current one (default dkvV4Prefetch) */
+  dkvPrefetch?: boolean;
 }
 
 /**
@@ -198,10 +200,13 @@ export function dkvV4Rows(p: DenseBackwardParams): 4 | 8 {
   return tokens * (p.hq / p.hk) >= 128 ? 8 : 4;
 }
 
+/** Whether the v4 dkv kernel prefetches its slices by default. */
+const DKV_V4_PREFETCH = false;
+
 /** v3's dkv in v4 blocks where it applies (D ≤ 64, no v2 tile asked for, 256 invocations), else null. */
 function dkvV4Tile(p: DenseBackwardParams, caps: DeviceCaps): DenseDkvTileV4 | null {
   if (p.d > 64 || p.dkvV4 === false || (p.tileV2?.dkv && p.dkvV4 === undefined)) return null;
-  const tile: DenseDkvTileV4 = { NR: p.dkvV4 ?? dkvV4Rows(p), D: p.d, mode: p.mode };
+  const tile: DenseDkvTileV4 = { NR: p.dkvV4 ?? dkvV4Rows(p), D: p.d, mode: p.mode, prefetch: p.dkvPrefetch ?? DKV_V4_PREFETCH };
   return denseDkvV4Words(tile) * 4 <= caps.maxWorkgroupStorage && caps.maxInvocations >= DENSE_BACK_WG ? tile : null;
 }
 
@@ -212,7 +217,7 @@ function program(p: DenseBackwardParams, caps: DeviceCaps, which: 'dq' | 'dkv', 
   if (v4) {
     const header = `${U.wgsl('U')}\n${wgslBindings(DKV_DS_BUFFERS, 'U')}`;
     return {
-      key: `denseAttentionDkvV4:${p.mode}:${v4.NR}:d${p.d}`,
+      key: `denseAttentionDkvV4:${p.mode}:${v4.NR}:d${p.d}${v4.prefetch ? ':pf' : ''}`,
       code: () => denseDkvV4Wgsl(v4, header),
       buffers: DKV_DS_BUFFERS,
       ...launch(p, caps, Math.ceil(p.t / DKV_V4_KT)),

@@ -41,9 +41,17 @@ async function runV3(p: DenseBackwardParams, ins: Float32Array[]) {
 }
 
 describe('dense attention backward v3 on webgpu', () => {
-  // [mode, segments, tokens, hq, hk, d, window, dkv kernel: v4 blocks with NR rows (D ≤ 64) or v2's]
+  // [mode, segments, tokens, hq, hk, d, window, dkv kernel: v4 blocks with NR rows (D ≤ 64) or v2's, v4's prefetch]
   type DkvV4 = DenseBackwardParams['dkvV4'];
-  const CASES: [DenseBackwardParams['mode'], number, number, number, number, number, number, DkvV4][] = [
+  const CASES: [DenseBackwardParams['mode'], number, number, number, number, number, number, DkvV4, boolean?][] = [
+    ['window', 1, 45, 2, 1, 64, 20, 4, true],
+    ['window', 3, 19, 4, 2, 17, 7, 4, true],
+    ['window', 1, 150, 1, 1, 60, 200, 8, true],
+    ['window', 2, 70, 3, 1, 5, 64, 8, true],
+    ['block', 3, 21, 4, 1, 33, 0, 4, true],
+    ['block', 2, 80, 1, 1, 64, 0, 8, true],
+    ['block', 1, 1, 1, 1, 8, 0, 4, true],
+    ['window', 1, 130, 2, 1, 64, 200, 8, false],
     ['window', 1, 45, 2, 1, 64, 20, 4],
     ['window', 1, 45, 2, 1, 64, 20, false],
     ['window', 3, 19, 4, 2, 17, 7, 4],
@@ -56,11 +64,13 @@ describe('dense attention backward v3 on webgpu', () => {
     ['block', 2, 80, 1, 1, 64, 0, 8],
     ['block', 1, 1, 1, 1, 8, 0, 4],
   ];
-  it.skipIf(skip).each(CASES)('%s: %i segments of %i, hq=%i hk=%i d=%i window=%i, dkv v4 rows %s: the band of dS = the float64 one', async (mode, segs, t, hq, hk, d, window, dkvV4) => {
+  it.skipIf(skip).each(CASES)('%s: %i segments of %i, hq=%i hk=%i d=%i window=%i, dkv v4 rows %s, prefetch %s: the band of dS = the float64 one', async (mode, segs, t, hq, hk, d, window, dkvV4, dkvPrefetch) => {
     const seed = freshSeed();
-    const p: DenseBackwardParams = { mode, segs, t, hq, hk, d, window, version: 'v3', dkvV4 };
+    const p: DenseBackwardParams = { mode, segs, t, hq, hk, d, window, version: 'v3', dkvV4, dkvPrefetch };
     const be = await webgpuBackend();
-    expect(denseAttentionDkvDs.program(p, be.caps).key.startsWith('denseAttentionDkvV4')).toBe(d <= 64 && dkvV4 !== false);
+    const key = denseAttentionDkvDs.program(p, be.caps).key;
+    expect(key.startsWith('denseAttentionDkvV4')).toBe(d <= 64 && dkvV4 !== false);
+    if (dkvPrefetch !== undefined && key.startsWith('denseAttentionDkvV4')) expect(key.endsWith(':pf')).toBe(dkvPrefetch);
     const ins = attentionInputs(seed, segs * t * hq * d, segs * t * hk * d);
     const { got } = await runV3(p, ins);
     const want = [ins[0].length, ins[1].length, ins[1].length].map((n) => new Float64Array(n));

@@ -1,5 +1,5 @@
 /**
- * The dense attention forward kernels with the version forced (v1, v2, v3, v4 for D ≤ 64: swaAttention.ts in
+ * The dense attention forward kernels with the version forced (v1, v2, v3, v4 and v5 for D ≤ 64: swaAttention.ts in
  * @hsa/kernels) against the float64 references, out and lse, at v2 / v3's edge conditions: T not a
  * multiple of the token tile, window 0 / 1, chunk lengths not multiples of the tile,
  * D = 16 / 33 / 64 / 100 / 128 (padded head dims, two K/V slices), Hq:Hk 1:1, 4:1, 16:1, 3:1 (a
@@ -14,9 +14,9 @@ import { expectClose, freshSeed, randF32, testBackends, toF64 } from '../../test
 /** As in swaAttention.test.ts: 64·ε·(4D + K) absolute, for out (|v| ≤ 1) and lse (scores ≤ 4D·scale). */
 const attnTol = (d: number, keys: number) => 64 * 2 ** -23 * (d * 4 + keys);
 
-const VERSIONS: DenseVersion[] = ['v1', 'v2', 'v3', 'v4'];
-/** v4 takes head sizes ≤ 64 only. */
-const applies = (ver: DenseVersion, d: number) => ver !== 'v4' || d <= 64;
+const VERSIONS: DenseVersion[] = ['v1', 'v2', 'v3', 'v4', 'v5'];
+/** v4 and v5 (v4 with prefetched slices) take head sizes ≤ 64 only. */
+const applies = (ver: DenseVersion, d: number) => (ver !== 'v4' && ver !== 'v5') || d <= 64;
 
 describe.each(testBackends())('dense attention forward v1 / v2 on %s', (_name, makeBackend) => {
   it.each(
