@@ -27,6 +27,12 @@ export interface MatmulParams {
   strideC: number;
   /** Row stride of C in elements (default N): lets a column block of C be written in place. */
   ldc?: number;
+  /**
+   * Split K into S ranges of ⌈K / S⌉ (default 1): C then receives S partial products, part s of batch
+   * entry b at (s·batch + b)·strideC, which the caller sums (in order, so results are deterministic).
+   * Tiled variants only; matmulVariant never picks matvec for S > 1 calls that pass `variant`.
+   */
+  splitK?: number;
   /** Force a GPU variant (benchmarks, tests); `auto` picks by shape and device. */
   variant?: 'auto' | 'tiled' | 'tiledSmall' | 'matvec';
   /** Matvec version: `lanes` (v2, default) or `rows` (v3); benchmarks compare them. */

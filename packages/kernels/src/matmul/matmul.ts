@@ -16,6 +16,8 @@
  * `rows` matvec (opt-in): threads split K and reuse x over 8 rows: 3.05 TB/s.
  * All variants fit the portable limits (256 invocations, ≤ 32 KiB workgroup memory).
  */
+import type { TypedArray } from '../core/dtype.js';
+import { ArgumentError } from '../core/errors.js';
 import { type BufferBinding, type DeviceCaps, grid, type Kernel, type Program, wgslBindings } from '../core/program.js';
 import { defineUniforms } from '../core/uniforms.js';
 import { type MatmulParams, matmulRef } from './matmul.ref.js';
@@ -31,6 +33,8 @@ const U = defineUniforms({
   strideA: 'u32',
   strideB: 'u32',
   strideC: 'u32',
+  batch: 'u32',
+  kSplit: 'u32',
 });
 
 function buffers(bDtype: MatmulParams['bDtype']): BufferBinding[] {
@@ -60,17 +64,83 @@ const LARGE_TILES_MIN = 128;
  * waves (the LM head: 4.05 against 3.99 ms) or a long K (4096³: 4.31 against 3.83 ms) they lose.
  */
 const largeTile = (p: MatmulParams): TileConfig => {
-  const tiles = Math.ceil(p.M / 128) * Math.ceil(p.N / 128) * p.batch;
-  if (!p.transA && p.K <= 512 && tiles >= 256 && tiles < 1024) return { ...TILE_LARGE, pad: true, BK: 8 };
+  const tiles = Math.ceil(p.M / 128) * Math.ceil(p.N / 128) * p.batch * (p.splitK ?? 1);
+  if (!p.transA && kSplitOf(p) <= 512 && tiles >= 256 && tiles < 1024) return { ...TILE_LARGE, pad: true, BK: 8 };
   return p.transB ? { ...TILE_LARGE, pad: true } : TILE_LARGE;
 };
+
+/** Split-K applies below this many 128² output tiles (one wave of a 132-SM GPU). */
+const SPLIT_TILES_BELOW = 132;
+/** Split-K aims at no more than this many tiles (two waves) ... */
+const SPLIT_TILES_TARGET = 264;
+/** ... with at least this much of K a part. */
+const SPLIT_MIN_K = 256;
+
+/**
+ * The split-K parts the tensor op asks for by default (1: none): a call of fewer than one wave of
+ * 128² tiles over a long enough K is split in two, four, … until two waves.
+ */
+export function matmulSplitK(p: MatmulParams): number {
+  if (p.variant === 'matvec' || matmulVariant({ ...p, splitK: 1 }) === 'matvec') return 1;
+  const tiles = Math.ceil(p.M / 128) * Math.ceil(p.N / 128) * p.batch;
+  if (tiles >= SPLIT_TILES_BELOW) return 1;
+  let s = 1;
+  while (s < 16 && tiles * s * 2 <= SPLIT_TILES_TARGET && p.K / (s * 2) >= SPLIT_MIN_K) s *= 2;
+  return s;
+}
 
 /** The variant `auto` picks: matvec for decode shapes, small tiles when large ones leave SMs idle. */
 export function matmulVariant(p: MatmulParams): 'tiled' | 'tiledSmall' | 'matvec' {
   if (p.variant && p.variant !== 'auto') return p.variant;
-  if (p.transB && p.M * p.batch <= MATVEC_MAX_M && (p.strideB === 0 || p.batch === 1)) return 'matvec';
-  const largeTiles = Math.ceil(p.M / 128) * Math.ceil(p.N / 128) * p.batch;
+  const splits = p.splitK ?? 1;
+  if (splits === 1 && p.transB && p.M * p.batch <= MATVEC_MAX_M && (p.strideB === 0 || p.batch === 1)) return 'matvec';
+  const largeTiles = Math.ceil(p.M / 128) * Math.ceil(p.N / 128) * p.batch * splits;
   return largeTiles >= LARGE_TILES_MIN ? 'tiled' : 'tiledSmall';
+}
+
+/** Split-K parts of a call (1: none), checked. */
+function splitsOf(p: MatmulParams): number {
+  const s = p.splitK ?? 1;
+  if (!Number.isInteger(s) || s < 1) throw new ArgumentError(`matmul: splitK must be an integer ≥ 1, got ${s}`);
+  return s;
+}
+
+/** K per split-K part: ⌈K / S⌉ (the last part takes what is left, possibly nothing). */
+const kSplitOf = (p: MatmulParams): number => Math.ceil(p.K / splitsOf(p));
+
+/**
+ * The reference with splitK: part s of C (offset (s·batch + b)·strideC) is the product over K range s,
+ * computed by the plain reference on copies of those K columns / rows.
+ */
+function splitRef(arrays: TypedArray[], p: MatmulParams): void {
+  const S = splitsOf(p);
+  if (S === 1) return matmulRef(arrays, p);
+  const [a, b, c] = arrays;
+  const ks = kSplitOf(p);
+  const bBatches = p.strideB === 0 ? 1 : p.batch;
+  for (let s = 0; s < S; s++) {
+    const k0 = Math.min(p.K, s * ks);
+    const kn = Math.min(p.K, k0 + ks) - k0;
+    const sa = sliceK(a, p.batch, p.strideA, p.transA, p.M, p.K, k0, kn);
+    const sb = sliceK(b, bBatches, p.strideB, !p.transB, p.N, p.K, k0, kn);
+    const part = c.subarray(s * p.batch * p.strideC);
+    if (kn === 0) {
+      for (let z = 0; z < p.batch; z++) for (let m = 0; m < p.M; m++) part.fill(0, z * p.strideC + m * (p.ldc ?? p.N), z * p.strideC + m * (p.ldc ?? p.N) + p.N);
+      continue;
+    }
+    matmulRef([sa, sb, part], { ...p, K: kn, splitK: 1, strideA: p.M * kn, strideB: p.strideB === 0 ? 0 : p.N * kn });
+  }
+}
+
+/** K range [k0, k0 + kn) of `batches` matrices of `rows` × K (kMajor: stored [K][rows]), packed. */
+function sliceK(x: TypedArray, batches: number, stride: number, kMajor: boolean, rows: number, K: number, k0: number, kn: number): TypedArray {
+  const out = new (x.constructor as new (n: number) => TypedArray)(batches * rows * kn);
+  for (let z = 0; z < batches; z++) {
+    const o = z * stride;
+    if (kMajor) out.set(x.subarray(o + k0 * rows, o + (k0 + kn) * rows), z * rows * kn);
+    else for (let r = 0; r < rows; r++) out.set(x.subarray(o + r * K + k0, o + r * K + k0 + kn), (z * rows + r) * kn);
+  }
+  return out;
 }
 
 function checkedGrid(g: [number, number, number], caps: DeviceCaps): [number, number, number] {
@@ -98,8 +168,8 @@ function tiledProgram(p: MatmulParams, tile: TileConfig, name: string, caps: Dev
         `${U.wgsl('U')}\n${wgslBindings(bufs, 'U')}`,
       ),
     buffers: bufs,
-    uniforms: U.pack({ ...pick(p), ldc: p.ldc ?? p.N }),
-    workgroups: checkedGrid([Math.ceil(p.N / tile.BN), Math.ceil(p.M / tile.BM), p.batch], caps),
+    uniforms: U.pack({ ...pick(p), ldc: p.ldc ?? p.N, batch: p.batch, kSplit: kSplitOf(p) }),
+    workgroups: checkedGrid([Math.ceil(p.N / tile.BN), Math.ceil(p.M / tile.BM), p.batch * splitsOf(p)], caps),
   };
 }
 
@@ -115,17 +185,20 @@ function matvecProgram(p: MatmulParams, caps: DeviceCaps): Program {
     key: `matmul:matvec:${v3 ? 'rows' : `lanes${shape.wg}x${shape.rows}x${shape.unroll}${shape.reduce}`}:${p.bDtype}:${vec ? 'v' : 's'}:m${rows}`,
     code: () => (v3 ? matvecRowsWgsl(spec, U.wgsl('U')) : matvecWgsl(spec, U.wgsl('U'))),
     buffers: buffers(p.bDtype),
-    uniforms: U.pack({ M: rows, N: p.N, K: p.K, ldc: p.ldc ?? p.N, strideA: 0, strideB: 0, strideC: 0 }),
+    uniforms: U.pack({ M: rows, N: p.N, K: p.K, ldc: p.ldc ?? p.N, strideA: 0, strideB: 0, strideC: 0, batch: 1, kSplit: p.K }),
     workgroups: grid(Math.ceil(p.N / (v3 ? MATVEC_ROWS_V3 : shape.rows)), caps),
   };
 }
 
 export const matmul: Kernel<MatmulParams> = {
   name: 'matmul',
-  ref: matmulRef,
+  ref: splitRef,
   program(p, caps) {
     const v = matmulVariant(p);
-    if (v === 'matvec') return matvecProgram(p, caps);
+    if (v === 'matvec') {
+      if (splitsOf(p) > 1) throw new ArgumentError('matmul: splitK applies to the tiled variants, not matvec');
+      return matvecProgram(p, caps);
+    }
     return v === 'tiled' ? tiledProgram(p, p.tile ?? largeTile(p), 'tiled', caps) : tiledProgram(p, TILE_SMALL, 'small', caps);
   },
 };

@@ -67,7 +67,7 @@ function loadTile(name: 'A' | 'B', spec: TiledSpec): string {
       const addr = kMajor ? `${base} + (k0 + kk) * ${ext} + ${r0} + rr` : `${base} + (${r0} + rr) * u.K + k0 + kk`;
       return `    { let kk = ${kk}; let rr = ${rr};
       r${name}${i} = 0.0;
-      if (${r0} + rr < ${ext} && k0 + kk < u.K) { let gi = ${addr}; r${name}${i} = ${read}; } }`;
+      if (${r0} + rr < ${ext} && k0 + kk < kEnd) { let gi = ${addr}; r${name}${i} = ${read}; } }`;
     })
     .join('\n');
 }
@@ -173,13 +173,17 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
 ${threadCoords(spec.tile)}
   let m0 = wid.y * ${BM}u;
   let n0 = wid.x * ${BN}u;
-  let baseA = wid.z * u.strideA;
-  let baseB = wid.z * u.strideB;
+  // workgroup z: batch entry z mod batch, K range z / batch of kSplit (split-K: part z of C)
+  let bz = wid.z % u.batch;
+  let kBegin = (wid.z / u.batch) * u.kSplit;
+  let kEnd = min(u.K, kBegin + u.kSplit);
+  let baseA = bz * u.strideA;
+  let baseB = bz * u.strideB;
   let baseC = wid.z * u.strideC;
 ${accs}
 ${regs.map((r) => `  var ${r} = 0.0;`).join('\n')}
-  let nk = (u.K + ${BK - 1}u) / ${BK}u;
-  var k0 = 0u;
+  let nk = (max(kEnd, kBegin) - kBegin + ${BK - 1}u) / ${BK}u;
+  var k0 = kBegin;
 ${loadTile('A', spec)}
 ${loadTile('B', spec)}
 ${spec.tile.double === false ? singleBuffered(spec) : doubleBuffered(spec)}
@@ -196,7 +200,7 @@ ${storeTile('B', spec, '0u')}
     let cur = kt & 1u;
     let more = kt + 1u < nk;
     if (more) {
-      k0 = (kt + 1u) * ${spec.tile.BK}u;
+      k0 = kBegin + (kt + 1u) * ${spec.tile.BK}u;
 ${loadTile('A', spec)}
 ${loadTile('B', spec)}
     }
@@ -220,7 +224,7 @@ ${storeTile('A', spec, '0u')}
 ${storeTile('B', spec, '0u')}
     workgroupBarrier();
     if (kt + 1u < nk) {
-      k0 = (kt + 1u) * ${spec.tile.BK}u;
+      k0 = kBegin + (kt + 1u) * ${spec.tile.BK}u;
 ${loadTile('A', spec)}
 ${loadTile('B', spec)}
     }

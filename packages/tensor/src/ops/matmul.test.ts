@@ -1,4 +1,4 @@
-import { bf16ToF32, f16ToF32, type MatmulParams, matmul as matmulKernel, packHalf } from '@hsa/kernels';
+import { bf16ToF32, f16ToF32, type MatmulParams, matmul as matmulKernel, matmulSplitK, packHalf } from '@hsa/kernels';
 import { describe, expect, it } from 'vitest';
 import type { Backend } from '../backend.js';
 import { CpuBackend } from '../cpu/cpu-backend.js';
@@ -44,6 +44,7 @@ interface Case {
   tile?: MatmulParams['tile'];
   matvec?: MatmulParams['matvec'];
   matvecShape?: MatmulParams['matvecShape'];
+  splitK?: number;
 }
 
 async function check(be: Backend, c: Case): Promise<void> {
@@ -62,7 +63,7 @@ async function check(be: Backend, c: Case): Promise<void> {
   const bShape = bBatched && batch > 1 ? [batch, ...bMat] : bMat;
   const A = Tensor.from(be, av, aShape);
   const B = Tensor.from(be, bTensorData, bShape, dtype);
-  const C = matmul(A, B, { transA: tA, transB: tB, variant: c.variant, tile: c.tile, matvec: c.matvec, matvecShape: c.matvecShape });
+  const C = matmul(A, B, { transA: tA, transB: tB, variant: c.variant, tile: c.tile, matvec: c.matvec, matvecShape: c.matvecShape, splitK: c.splitK });
   const got = await C.data();
   const { c: want, mag } = oracle(Float64Array.from(av), Float64Array.from(bv), batch, M, N, K, tA, tB, bBatched && batch > 1);
   expectClose(got, want, (i) => 2 * EPS32 * K * mag[i] + 1e-30, `${JSON.stringify(c)} seed=${seed}`);
@@ -104,6 +105,15 @@ const CASES: Case[] = [
   { batch: 1, M: 1, N: 5, K: 2056, tB: true, dtype: 'bf16', matvecShape: { wg: 64, rows: 1, unroll: 8, reduce: 'split' } },
   { batch: 1, M: 3, N: 9, K: 1000, tB: true, dtype: 'bf16', matvecShape: { wg: 256, rows: 2, unroll: 4, reduce: 'split' } },
   { batch: 1, M: 3, N: 29, K: 264, tB: true, dtype: 'f16', matvec: 'rows' },
+  // split-K: parts of ⌈K / S⌉ summed in order (K not a multiple of S or of BK, an empty last part,
+  // both tiles, transposed operands, a broadcast B, a bf16 B, M = 1 that would otherwise be matvec)
+  { batch: 1, M: 131, N: 67, K: 129, tB: true, splitK: 2 },
+  { batch: 1, M: 70, N: 133, K: 43, splitK: 3, variant: 'tiled' },
+  { batch: 2, M: 33, N: 65, K: 7, tA: true, splitK: 3 },
+  { batch: 3, M: 19, N: 23, K: 2, tA: true, tB: true, splitK: 3 },
+  { batch: 4, M: 9, N: 10, K: 101, bBatched: false, tB: true, splitK: 4 },
+  { batch: 1, M: 1, N: 77, K: 90, tB: true, dtype: 'bf16', splitK: 2 },
+  { batch: 1, M: 129, N: 131, K: 300, tB: true, splitK: 2, variant: 'tiled', tile: { BM: 128, BN: 128, BK: 8, TM: 8, TN: 8, double: false, pad: true, warp4x8: true } },
 ];
 
 describe.each(testBackends())('matmul on %s', (_name, make) => {
@@ -132,6 +142,25 @@ describe.each(testBackends())('matmul on %s', (_name, make) => {
     expect(key({})).toContain(':128x128x8:');
     expect(key({ transB: false })).toContain(':128x128x8:');
     for (const o of [{ N: 512 }, { N: 32000 }, { K: 4096 }, { transA: true }]) expect(key(o)).toContain(':128x128x4:');
+  });
+
+  it('auto: split-K below one wave of 128² tiles over a long K, in two up to two waves', async () => {
+    const be = await make();
+    const parts = (o: Partial<MatmulParams>) =>
+      matmulSplitK({ batch: 1, M: 4096, N: 512, K: 512, transA: false, transB: true, bDtype: 'f32', strideA: 0, strideB: 0, strideC: 0, ...o });
+    expect(parts({})).toBe(2);
+    expect(parts({ K: 32000 })).toBe(2);
+    expect(parts({ M: 1024, K: 32000 })).toBe(8);
+    expect(parts({ K: 511 })).toBe(1);
+    expect(parts({ N: 1536 })).toBe(1);
+    expect(parts({ batch: 4, N: 1536, K: 1024 })).toBe(1);
+    expect(parts({ M: 1 })).toBe(1);
+    // a split call's program: workgroups over the parts, the same key as the unsplit call's
+    const p: MatmulParams = { batch: 1, M: 4096, N: 512, K: 512, transA: false, transB: true, bDtype: 'f32', strideA: 0, strideB: 0, strideC: 4096 * 512 };
+    expect(matmulKernel.program({ ...p, splitK: 2 }, be.caps).workgroups).toEqual([4, 32, 2]);
+    expect(() => matmulKernel.program({ ...p, M: 1, splitK: 2, variant: 'matvec' }, be.caps)).toThrow(/splitK/);
+    const A = Tensor.from(be, new Float32Array(6), [2, 3]);
+    expect(() => matmul(A, A, { transB: true, splitK: 0 })).toThrow(/splitK must be an integer/);
   });
 
   it('names the op and the shapes on bad input', async () => {

@@ -3,15 +3,22 @@
  * b may be f32 or packed f16/bf16; a and the result are f32. b's batch dims must equal a's or be
  * absent (one matrix for all). A transposed view costs no copy: it flips the operand's trans flag.
  * Operands over the backend's binding limit are processed in row blocks (of A/C, and of B when
- * transB), each bound as a range of the one buffer.
+ * transB), each bound as a range of the one buffer. A call that leaves the GPU idle (fewer output
+ * tiles than one wave) over a long K is split over K (matmulSplitK), the parts summed in order.
  */
-import { ArgumentError, type MatmulParams, matmul as matmulKernel, ShapeError } from '@hsa/kernels';
+import { ArgumentError, type MatmulParams, matmul as matmulKernel, matmulSplitK, ShapeError } from '@hsa/kernels';
 import { contiguousStrides, fmtShape, numel, Tensor } from '../tensor.js';
 import { expectDtype, sameBackend } from './guards.js';
+import { sum } from './reduce.js';
 
 export interface MatmulOptions extends Pick<MatmulParams, 'variant' | 'tile' | 'matvec' | 'matvecShape'> {
   transA?: boolean;
   transB?: boolean;
+  /**
+   * Split K into S parts computed as separate output tiles, then summed in order (deterministic):
+   * more workgroups where the output alone leaves the GPU idle. Default: matmulSplitK's rule.
+   */
+  splitK?: number;
 }
 
 /** The tensor to bind and the effective trans flag: a transposed contiguous view binds its base. */
@@ -73,11 +80,38 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
     matvec: options.matvec,
     matvecShape: options.matvecShape,
   };
+  const splits = splitsFor(p, options.splitK, A.t, B.t);
+  if (splits > 1 && numel(out.shape) > 0 && K > 0) {
+    // S partial products [S, batch, M, N], summed over S in order
+    const parts = Tensor.empty(a.backend, [splits, ...out.shape], 'f32');
+    a.backend.run(matmulKernel, { ...p, splitK: splits, strideC: p.M * p.N }, [A.t.arg(), B.t.arg(), parts.arg()]);
+    const summed = sum(parts, 0);
+    parts.dispose();
+    out.dispose();
+    A.t.dispose();
+    B.t.dispose();
+    return summed;
+  }
   if (numel(out.shape) > 0 && K > 0) runBlocked(p, A.t, B.t, out);
   else if (numel(out.shape) > 0) fillZero(out);
   A.t.dispose();
   B.t.dispose();
   return out;
+}
+
+/**
+ * The split-K parts of a call: `asked`, or on WebGPU matmulSplitK's rule where the parts fit one
+ * binding each (the CPU backend gains nothing from more output tiles).
+ */
+function splitsFor(p: MatmulParams, asked: number | undefined, a: Tensor, b: Tensor): number {
+  if (asked !== undefined && (!Number.isInteger(asked) || asked < 1)) throw new ArgumentError(`matmul: splitK must be an integer ≥ 1, got ${asked}`);
+  const s = asked ?? (a.backend.name === 'webgpu' ? matmulSplitK(p) : 1);
+  if (s === 1) return 1;
+  const limit = a.backend.maxBindingBytes;
+  const fits = a.size * 4 <= limit && b.storage.bytes <= limit && s * p.batch * p.M * p.N * 4 <= limit;
+  if (fits) return s;
+  if (asked !== undefined) throw new ArgumentError(`matmul: splitK ${s} needs A, B and the ${s} partial products each within the ${limit}-byte binding limit`);
+  return 1;
 }
 
 function fillZero(out: Tensor): void {

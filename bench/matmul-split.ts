@@ -1,0 +1,74 @@
+/**
+ * bench/matmul-split: the training step's GEMMs whose output is under one wave of 128² tiles
+ * (4096 × 512: the projections, the SwiGLU's down forward and up / gate input gradients, the LM
+ * head's input gradient), through the tensor op `matmul` with K split into S = 1, 2, 4, 8 parts
+ * (S partial products, then their sum over S: both timed, as a step pays them). Each S's result is
+ * checked against float64 on 256 sampled entries first; `auto` is what matmulSplitK picks.
+ *   node .device-kit/matmul-split.mjs [--quick] [--json OUT.json]
+ */
+import { matmulSplitK } from '@hsa/kernels';
+import { matmul, type Tensor, WebGpuBackend } from '@hsa/tensor';
+import { argValue, BENCH_DAWN_FLAGS, gitCommit, sampledError, samples, timeGpu, writeJson } from './common.js';
+import { heat, randomTensor } from './fill.js';
+
+interface Shape {
+  name: string;
+  M: number;
+  N: number;
+  K: number;
+  transB: boolean;
+}
+const SHAPES: Shape[] = [
+  { name: 'projection forward (x·Wᵀ)', M: 4096, N: 512, K: 512, transB: true },
+  { name: 'projection input gradient (dY·W)', M: 4096, N: 512, K: 512, transB: false },
+  { name: 'SwiGLU down forward (x·Wᵀ)', M: 4096, N: 512, K: 1536, transB: true },
+  { name: 'SwiGLU up / gate input gradient (dY·W)', M: 4096, N: 512, K: 1536, transB: false },
+  { name: 'LM head input gradient (dY·W)', M: 4096, N: 512, K: 32000, transB: false },
+];
+
+async function main() {
+  const quick = process.argv.includes('--quick');
+  const be = await WebGpuBackend.create({ dawnFlags: BENCH_DAWN_FLAGS });
+  await heat(be, quick ? 10 : 2000);
+  const rows = [];
+  for (const s0 of SHAPES) {
+    const s = quick ? { ...s0, M: s0.M / 16, N: s0.N / 16, K: s0.K / 16 } : s0;
+    const a = randomTensor(be, [s.M, s.K], 1);
+    const b = randomTensor(be, s.transB ? [s.N, s.K] : [s.K, s.N], 2);
+    const [ah, bh] = [(await a.data()) as Float32Array, (await b.data()) as Float32Array];
+    const want = (i: number) => {
+      const [m, n] = [Math.floor(i / s.N), i % s.N];
+      let v = 0;
+      let mag = 0;
+      for (let k = 0; k < s.K; k++) {
+        const x = ah[m * s.K + k] * bh[s.transB ? n * s.K + k : k * s.N + n];
+        v += x;
+        mag += Math.abs(x);
+      }
+      return { v, mag };
+    };
+    const at = samples(256, s.M * s.N, 7);
+    const auto = matmulSplitK({ batch: 1, M: s.M, N: s.N, K: s.K, transA: false, transB: s.transB, bDtype: 'f32', strideA: 0, strideB: 0, strideC: 0 });
+    const flop = 2 * s.M * s.N * s.K;
+    const row: Record<string, unknown> = { ...s, auto };
+    for (const splitK of [1, 2, 4, 8]) {
+      const c = matmul(a, b, { transB: s.transB, splitK });
+      const err = sampledError((await c.data()) as Float32Array, at, want, s.K);
+      c.dispose();
+      if (!(err <= 1)) throw new Error(`${s.name} splitK ${splitK}: ${err} of the f32 bound`);
+      const timing = await timeGpu(be, () => matmul(a, b, { transB: s.transB, splitK }).dispose(), quick ? 1 : flop > 1e11 ? 5 : 20, quick ? 3 : 10);
+      const tflops = flop / (timing.medianMs * 1e-3) / 1e12;
+      row[`s${splitK}`] = { timing, tflops, error: err };
+      console.error(`${s.name} ${s.M}×${s.N}×${s.K} split ${splitK}: ${(timing.medianMs * 1e3).toFixed(1)} µs, ${tflops.toFixed(1)} TFLOP/s${splitK === auto ? ' (auto)' : ''}`);
+    }
+    rows.push(row);
+    for (const x of [a, b] as Tensor[]) x.dispose();
+  }
+  writeJson(argValue('--json'), { bench: 'matmul-split', commit: gitCommit(), adapter: be.report(), dawnFlags: BENCH_DAWN_FLAGS, rows });
+  be.destroy();
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
