@@ -114,7 +114,10 @@ const kSplitOf = (p: MatmulParams): number => Math.ceil(p.K / splitsOf(p));
  */
 function splitRef(arrays: TypedArray[], p: MatmulParams): void {
   const S = splitsOf(p);
-  if (S === 1) return matmulRef(arrays, p);
+  if (S === 1) {
+    matmulRef(arrays, p);
+    return;
+  }
   const [a, b, c] = arrays;
   const ks = kSplitOf(p);
   const bBatches = p.strideB === 0 ? 1 : p.batch;
