@@ -8,6 +8,8 @@
  *    Tried and slower here: double buffering, unrolled k, 128×256 / 256×128 tiles, BK 2 and 16.
  * tiledSmall: 64×64×16 tiles, 4×4 per thread, when 128² tiles would leave the GPU idle (fewer than
  *    LARGE_TILES_MIN of them).
+ * splitK: K ranges as extra workgroups writing partial products that the op sums in order
+ *    (matmulSplitK: below one wave of 128² tiles over K ≥ 1536; LM head's dY·W 4.97 → 3.78 ms).
  * v1 matvec: 64 threads a row, M read from uniforms: 1.03 TB/s of weights.
  * v2 matvec: M compiled in, vec4 x, 8 loads in flight, one-barrier reduction: 2.4 (3.0 GPU-timed).
  * v3 matvec (default `lanes` shape): 4 rows per 256-thread workgroup: 3.33–3.51 TB/s across runs
@@ -74,11 +76,14 @@ const SPLIT_TILES_BELOW = 132;
 /** Split-K aims at no more than this many tiles (two waves) ... */
 const SPLIT_TILES_TARGET = 264;
 /** ... with at least this much of K a part. */
-const SPLIT_MIN_K = 256;
+const SPLIT_MIN_K = 768;
 
 /**
  * The split-K parts the tensor op asks for by default (1: none): a call of fewer than one wave of
- * 128² tiles over a long enough K is split in two, four, … until two waves.
+ * 128² tiles over a long enough K is split in two, four, … until two waves. bench/matmul-split
+ * (H200, de73455; the op's time, the parts' sum included), 4096 × 512 outputs (128 tiles): K 32000
+ * 3.78 ms split in 2 against 4.97 (4 and 8 parts 3.81); K 1536 199–207 against 222–224 µs (4 parts
+ * 226–232); K 512 85–87 against 77–80 µs, so K stays whole below 2 × 768.
  */
 export function matmulSplitK(p: MatmulParams): number {
   if (p.variant === 'matvec' || matmulVariant({ ...p, splitK: 1 }) === 'matvec') return 1;

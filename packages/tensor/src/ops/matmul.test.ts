@@ -144,16 +144,17 @@ describe.each(testBackends())('matmul on %s', (_name, make) => {
     for (const o of [{ N: 512 }, { N: 32000 }, { K: 4096 }, { transA: true }]) expect(key(o)).toContain(':128x128x4:');
   });
 
-  it('auto: split-K below one wave of 128² tiles over a long K, in two up to two waves', async () => {
+  it('auto: split-K below one wave of 128² tiles over K ≥ 1536, in two, four, … up to two waves', async () => {
     const be = await make();
     const parts = (o: Partial<MatmulParams>) =>
       matmulSplitK({ batch: 1, M: 4096, N: 512, K: 512, transA: false, transB: true, bDtype: 'f32', strideA: 0, strideB: 0, strideC: 0, ...o });
-    expect(parts({})).toBe(2);
+    expect(parts({ K: 1536 })).toBe(2);
     expect(parts({ K: 32000 })).toBe(2);
     expect(parts({ M: 1024, K: 32000 })).toBe(8);
-    expect(parts({ K: 511 })).toBe(1);
+    expect(parts({})).toBe(1);
+    expect(parts({ K: 1535 })).toBe(1);
     expect(parts({ N: 1536 })).toBe(1);
-    expect(parts({ batch: 4, N: 1536, K: 1024 })).toBe(1);
+    expect(parts({ batch: 4, N: 1536, K: 4096 })).toBe(1);
     expect(parts({ M: 1 })).toBe(1);
     // a split call's program: workgroups over the parts, the same key as the unsplit call's
     const p: MatmulParams = { batch: 1, M: 4096, N: 512, K: 512, transA: false, transB: true, bDtype: 'f32', strideA: 0, strideB: 0, strideC: 4096 * 512 };
