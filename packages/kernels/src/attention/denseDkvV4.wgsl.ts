@@ -36,6 +36,8 @@ export interface DenseDkvTileV4 {
    * the current one is multiplied, instead of right before the barrier that publishes it.
    */
   prefetch?: boolean;
+  /** unroll the 16-step loops over a slice's head dims (phase A) and rows (phase B) in the generated code */
+  unroll?: boolean;
 }
 
 /** Keys a workgroup of the v4 dkv kernel owns. */
@@ -86,6 +88,9 @@ ${IT.map((it) => `        xq${it} = ${rowsVec('q', it)}; xo${it} = ${rowsVec('do
   ].join('\n');
   const rowVec = (buf: string, b: number) => `vec4<f32>(${A4.map((m) => el(buf, `ba${b}`, `bok${b}`, `4u * tc + ${m}u`)).join(', ')})`;
   const pf = c.prefetch === true;
+  // a 16-step loop over \`v\`: a WGSL loop, or (unroll) 16 blocks with \`v\` a constant
+  const loop16 = (v: string, indent: string, body: string) =>
+    c.unroll ? range(16).map((i) => `${indent}{ let ${v} = ${i}u;\n${body}\n${indent}}`).join('\n') : `${indent}for (var ${v} = 0u; ${v} < 16u; ${v}++) {\n${body}\n${indent}}`;
   return /* wgsl */ `
 ${header}
 var<workgroup> sm: array<vec4<f32>, ${words}>;
@@ -133,8 +138,10 @@ ${keysLoad('k', KA)}
 ${keysLoad('v', VA)}
       workgroupBarrier();`
 }
-      for (var dd = 0u; dd < 16u; dd++) {
-        let kk = sm[${KA}u + dd * 16u + (tr ^ dd)]; let vv = sm[${VA}u + dd * 16u + (tr ^ dd)];
+${loop16(
+  'dd',
+  '      ',
+  `        let kk = sm[${KA}u + dd * 16u + (tr ^ dd)]; let vv = sm[${VA}u + dd * 16u + (tr ^ dd)];
 ${range(H)
   .map((h) => `        let q${h} = sm[${QA}u + dd * ${BR / 4}u + ((${H}u * tc + ${h}u) ^ dd)]; let o${h} = sm[${OA}u + dd * ${BR / 4}u + ((${H}u * tc + ${h}u) ^ dd)];`)
   .join('\n')}
@@ -143,8 +150,8 @@ ${B.flatMap((b) =>
     (a) =>
       `        s${a}_${b} = fma(kk.${C4[a]}, q${b >> 2}.${C4[b & 3]}, s${a}_${b}); p${a}_${b} = fma(vv.${C4[a]}, o${b >> 2}.${C4[b & 3]}, p${a}_${b});`,
   ),
-).join('\n')}
-      }
+).join('\n')}`,
+)}
     }
 ${pf ? `    xo0 = ${rowVec('dout', 0)}; xq0 = ${rowVec('q', 0)};` : ''}
     // P (in s) and dS (in p) of this thread's rows tc + 16b
@@ -178,11 +185,13 @@ ${B.map(
 ${A4.map((m) => `        { let key = j0 + 4u * tc + ${m}u; if ((key >= lo) & (key <= hi)) { ds[at + key] = x.${C4[m]}; } }`).join('\n')}
       }
     }
-    for (var rr = 0u; rr < 16u; rr++) {
-      let pv = sm[${PB}u + rr * 16u + (tr ^ rr)]; let sv = sm[${SB}u + rr * 16u + (tr ^ rr)];
+${loop16(
+  'rr',
+  '    ',
+  `      let pv = sm[${PB}u + rr * 16u + (tr ^ rr)]; let sv = sm[${SB}u + rr * 16u + (tr ^ rr)];
       let ov = sm[${OB}u + rr * 16u + tc]; let qv = sm[${QB}u + rr * 16u + tc];
-${A4.map((a) => `      dv${a} = fma(vec4<f32>(pv.${C4[a]}), ov, dv${a}); dk${a} = fma(vec4<f32>(sv.${C4[a]}), qv, dk${a});`).join('\n')}
-    }`,
+${A4.map((a) => `      dv${a} = fma(vec4<f32>(pv.${C4[a]}), ov, dv${a}); dk${a} = fma(vec4<f32>(sv.${C4[a]}), qv, dk${a});`).join('\n')}`,
+)}`,
 ).join('\n')}
   }
 ${A4.map(

@@ -67,6 +67,8 @@ export interface DenseBackwardParams {
   dkvV4?: false | 4 | 8;
   /** the v4 dkv kernel loads its next slice into registers while it multiplies the current one (default dkvV4Prefetch) */
   dkvPrefetch?: boolean;
+  /** the v4 dkv kernel's 16-step loops unrolled in the generated code (default false) */
+  dkvUnroll?: boolean;
 }
 
 /**
@@ -206,7 +208,7 @@ const DKV_V4_PREFETCH = false;
 /** v3's dkv in v4 blocks where it applies (D ≤ 64, no v2 tile asked for, 256 invocations), else null. */
 function dkvV4Tile(p: DenseBackwardParams, caps: DeviceCaps): DenseDkvTileV4 | null {
   if (p.d > 64 || p.dkvV4 === false || (p.tileV2?.dkv && p.dkvV4 === undefined)) return null;
-  const tile: DenseDkvTileV4 = { NR: p.dkvV4 ?? dkvV4Rows(p), D: p.d, mode: p.mode, prefetch: p.dkvPrefetch ?? DKV_V4_PREFETCH };
+  const tile: DenseDkvTileV4 = { NR: p.dkvV4 ?? dkvV4Rows(p), D: p.d, mode: p.mode, prefetch: p.dkvPrefetch ?? DKV_V4_PREFETCH, unroll: p.dkvUnroll ?? false };
   return denseDkvV4Words(tile) * 4 <= caps.maxWorkgroupStorage && caps.maxInvocations >= DENSE_BACK_WG ? tile : null;
 }
 
@@ -217,7 +219,7 @@ function program(p: DenseBackwardParams, caps: DeviceCaps, which: 'dq' | 'dkv', 
   if (v4) {
     const header = `${U.wgsl('U')}\n${wgslBindings(DKV_DS_BUFFERS, 'U')}`;
     return {
-      key: `denseAttentionDkvV4:${p.mode}:${v4.NR}:d${p.d}${v4.prefetch ? ':pf' : ''}`,
+      key: `denseAttentionDkvV4:${p.mode}:${v4.NR}:d${p.d}${v4.prefetch ? ':pf' : ''}${v4.unroll ? ':u' : ''}`,
       code: () => denseDkvV4Wgsl(v4, header),
       buffers: DKV_DS_BUFFERS,
       ...launch(p, caps, Math.ceil(p.t / DKV_V4_KT)),

@@ -41,9 +41,11 @@ async function runV3(p: DenseBackwardParams, ins: Float32Array[]) {
 }
 
 describe('dense attention backward v3 on webgpu', () => {
-  // [mode, segments, tokens, hq, hk, d, window, dkv kernel: v4 blocks with NR rows (D ≤ 64) or v2's, v4's prefetch]
+  // [mode, segments, tokens, hq, hk, d, window, dkv kernel: v4 blocks with NR rows (D ≤ 64) or v2's, v4's prefetch, v4's loops unrolled]
   type DkvV4 = DenseBackwardParams['dkvV4'];
-  const CASES: [DenseBackwardParams['mode'], number, number, number, number, number, number, DkvV4, boolean?][] = [
+  const CASES: [DenseBackwardParams['mode'], number, number, number, number, number, number, DkvV4, boolean?, boolean?][] = [
+    ['window', 2, 70, 3, 1, 5, 64, 8, true, true],
+    ['block', 3, 21, 4, 1, 33, 0, 4, false, true],
     ['window', 1, 45, 2, 1, 64, 20, 4, true],
     ['window', 3, 19, 4, 2, 17, 7, 4, true],
     ['window', 1, 150, 1, 1, 60, 200, 8, true],
@@ -64,13 +66,14 @@ describe('dense attention backward v3 on webgpu', () => {
     ['block', 2, 80, 1, 1, 64, 0, 8],
     ['block', 1, 1, 1, 1, 8, 0, 4],
   ];
-  it.skipIf(skip).each(CASES)('%s: %i segments of %i, hq=%i hk=%i d=%i window=%i, dkv v4 rows %s, prefetch %s: the band of dS = the float64 one', async (mode, segs, t, hq, hk, d, window, dkvV4, dkvPrefetch) => {
+  it.skipIf(skip).each(CASES)('%s: %i segments of %i, hq=%i hk=%i d=%i window=%i, dkv v4 rows %s, prefetch %s, unrolled %s: the band of dS = the float64 one', async (mode, segs, t, hq, hk, d, window, dkvV4, dkvPrefetch, dkvUnroll) => {
     const seed = freshSeed();
-    const p: DenseBackwardParams = { mode, segs, t, hq, hk, d, window, version: 'v3', dkvV4, dkvPrefetch };
+    const p: DenseBackwardParams = { mode, segs, t, hq, hk, d, window, version: 'v3', dkvV4, dkvPrefetch, dkvUnroll };
     const be = await webgpuBackend();
     const key = denseAttentionDkvDs.program(p, be.caps).key;
     expect(key.startsWith('denseAttentionDkvV4')).toBe(d <= 64 && dkvV4 !== false);
-    if (dkvPrefetch !== undefined && key.startsWith('denseAttentionDkvV4')) expect(key.endsWith(':pf')).toBe(dkvPrefetch);
+    if (dkvPrefetch !== undefined && key.startsWith('denseAttentionDkvV4')) expect(key.includes(':pf')).toBe(dkvPrefetch);
+    if (dkvUnroll) expect(key.endsWith(':u')).toBe(true);
     const ins = attentionInputs(seed, segs * t * hq * d, segs * t * hk * d);
     const { got } = await runV3(p, ins);
     const want = [ins[0].length, ins[1].length, ins[1].length].map((n) => new Float64Array(n));
