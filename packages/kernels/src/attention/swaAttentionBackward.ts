@@ -25,7 +25,8 @@
  *    back instead of recomputing S, P and dP. H200, T 4096 × 8 heads × 64 causal: dq + dkv 2.84 ms
  *    against v2's 4.14 (1.45×); chunk encoder 0.96 against 1.51 ms. The tensor op chooses it.
  *    For D ≤ 64 its dkv kernel is the v4 blocking (denseDkvV4.wgsl.ts, NR rows a thread: dkvV4Rows):
- *    dkv + band 2.05 against 2.22 ms in v2's blocks (T 4096 causal), 0.60 against 0.83 (chunk encoder).
+ *    dkv + band 2.05 against 2.22 ms in v2's blocks (T 4096 causal), 0.60 against 0.83 (chunk encoder);
+ *    with 8 rows its loops are unrolled (1.98 ms).
  * Portable: 256 invocations, ≤ 32 KiB workgroup memory, head size ≤ 256 (compiled in).
  */
 import type { FloatArray } from '../core/dtype.js';
@@ -67,7 +68,7 @@ export interface DenseBackwardParams {
   dkvV4?: false | 4 | 8;
   /** the v4 dkv kernel loads its next slice into registers while it multiplies the current one (default dkvV4Prefetch) */
   dkvPrefetch?: boolean;
-  /** the v4 dkv kernel's 16-step loops unrolled in the generated code (default false) */
+  /** the v4 dkv kernel's 16-step loops unrolled in the generated code (default: with 8 rows a thread) */
   dkvUnroll?: boolean;
 }
 
@@ -202,13 +203,20 @@ export function dkvV4Rows(p: DenseBackwardParams): 4 | 8 {
   return tokens * (p.hq / p.hk) >= 128 ? 8 : 4;
 }
 
-/** Whether the v4 dkv kernel prefetches its slices by default. */
+/**
+ * Whether the v4 dkv kernel prefetches its slices by default; it unrolls its loops by default with 8
+ * rows a thread. H200 (bench/attention-backward --v3, 9da40a6 and f67431e), T 4096 causal 8 × 64:
+ * 8 rows 2.045 ms, prefetched 2.045–2.051, unrolled 1.979, both 2.110; 4 rows 2.268, prefetched
+ * 2.058, unrolled 2.471. The chunk encoder's figures moved by up to 3× between runs of the same
+ * kernel in these runs (timed first after the warm-up), so they decide nothing.
+ */
 const DKV_V4_PREFETCH = false;
 
 /** v3's dkv in v4 blocks where it applies (D ≤ 64, no v2 tile asked for, 256 invocations), else null. */
 function dkvV4Tile(p: DenseBackwardParams, caps: DeviceCaps): DenseDkvTileV4 | null {
   if (p.d > 64 || p.dkvV4 === false || (p.tileV2?.dkv && p.dkvV4 === undefined)) return null;
-  const tile: DenseDkvTileV4 = { NR: p.dkvV4 ?? dkvV4Rows(p), D: p.d, mode: p.mode, prefetch: p.dkvPrefetch ?? DKV_V4_PREFETCH, unroll: p.dkvUnroll ?? false };
+  const NR = p.dkvV4 ?? dkvV4Rows(p);
+  const tile: DenseDkvTileV4 = { NR, D: p.d, mode: p.mode, prefetch: p.dkvPrefetch ?? DKV_V4_PREFETCH, unroll: p.dkvUnroll ?? NR === 8 };
   return denseDkvV4Words(tile) * 4 <= caps.maxWorkgroupStorage && caps.maxInvocations >= DENSE_BACK_WG ? tile : null;
 }
 

@@ -105,15 +105,16 @@ describe('dense attention backward v3 on webgpu', () => {
     }
   });
 
-  it.skipIf(skip)('dkv: v4 blocks for D ≤ 64, 8 rows a thread where a key tile has ≥ 128 query rows, else 4; v2 blocks above 64', async () => {
+  it.skipIf(skip)('dkv: v4 blocks for D ≤ 64, 8 rows a thread (loops unrolled) where a key tile has ≥ 128 query rows, else 4; v2 blocks above 64', async () => {
     const be = await webgpuBackend();
     const key = (p: Partial<DenseBackwardParams>) => denseAttentionDkvDs.program({ mode: 'window', segs: 1, t: 4096, hq: 8, hk: 8, d: 64, window: 4096, ...p }, be.caps).key;
-    expect(key({})).toBe('denseAttentionDkvV4:window:8:d64');
-    expect(key({ window: 127 })).toBe('denseAttentionDkvV4:window:8:d64');
+    expect(key({})).toBe('denseAttentionDkvV4:window:8:d64:u');
+    expect(key({ window: 127 })).toBe('denseAttentionDkvV4:window:8:d64:u');
     expect(key({ window: 126 })).toBe('denseAttentionDkvV4:window:4:d64');
-    expect(key({ window: 100, hq: 16, hk: 8 })).toBe('denseAttentionDkvV4:window:8:d64');
+    expect(key({ window: 100, hq: 16, hk: 8 })).toBe('denseAttentionDkvV4:window:8:d64:u');
     expect(key({ mode: 'block', segs: 512, t: 64 })).toBe('denseAttentionDkvV4:block:4:d64');
-    expect(key({ mode: 'block', segs: 512, t: 64, hq: 16, hk: 8 })).toBe('denseAttentionDkvV4:block:8:d64');
+    expect(key({ mode: 'block', segs: 512, t: 64, hq: 16, hk: 8 })).toBe('denseAttentionDkvV4:block:8:d64:u');
+    expect(key({ dkvUnroll: false })).toBe('denseAttentionDkvV4:window:8:d64');
     expect(key({ dkvV4: 4 })).toBe('denseAttentionDkvV4:window:4:d64');
     expect(key({ dkvV4: false })).toMatch(/^denseAttentiondkvV2:/);
     expect(key({ d: 65 })).toMatch(/^denseAttentiondkvV2:/);
