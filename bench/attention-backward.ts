@@ -27,7 +27,7 @@ import {
   swaAttentionForward,
 } from '@hsa/kernels';
 import { Tensor, WebGpuBackend } from '@hsa/tensor';
-import { argValue, gitCommit, relDiff, type Timing, timeGpu, writeJson } from './common.js';
+import { argValue, BENCH_DAWN_FLAGS, gitCommit, relDiff, type Timing, timeGpu, writeJson } from './common.js';
 import { heat, randomTensor } from './fill.js';
 
 /**
@@ -171,7 +171,7 @@ function summarize(rows: Row[], flop: number, portable: Record<'dq' | 'dkv', str
 }
 
 async function main() {
-  const be = await WebGpuBackend.create();
+  const be = await WebGpuBackend.create({ dawnFlags: BENCH_DAWN_FLAGS });
   const quick = process.argv.includes('--quick');
   // the H200 idles at a low clock: keep it busy first (bench/fill heat)
   await heat(be, quick ? 10 : 2000);

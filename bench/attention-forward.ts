@@ -26,7 +26,7 @@ import {
   swaAttentionForwardRef,
 } from '@hsa/kernels';
 import { Tensor, WebGpuBackend } from '@hsa/tensor';
-import { argValue, gitCommit, maxDiff, relDiff, type Timing, timeGpu, writeJson } from './common.js';
+import { argValue, BENCH_DAWN_FLAGS, gitCommit, maxDiff, relDiff, type Timing, timeGpu, writeJson } from './common.js';
 import { heat, randomTensor } from './fill.js';
 
 interface Case {
@@ -225,7 +225,7 @@ async function runBackward(be: WebGpuBackend, c: Case, quick: boolean, [q, k, v]
 }
 
 async function main() {
-  const be = await WebGpuBackend.create();
+  const be = await WebGpuBackend.create({ dawnFlags: BENCH_DAWN_FLAGS });
   const quick = process.argv.includes('--quick');
   // the H200 idles at a low clock: keep it busy first (bench/fill heat)
   await heat(be, quick ? 10 : 2000);

@@ -10,7 +10,7 @@
  */
 import { type MatmulParams, matmul, matmulVariant } from '@hsa/kernels';
 import { Tensor, WebGpuBackend } from '@hsa/tensor';
-import { argValue, gitCommit, sampledError, samples, type Timing, timeGpu, writeJson } from './common.js';
+import { argValue, BENCH_DAWN_FLAGS, gitCommit, sampledError, samples, type Timing, timeGpu, writeJson } from './common.js';
 import { randomTensor } from './fill.js';
 
 type Shape = Required<Pick<MatmulParams, 'batch' | 'M' | 'N' | 'K' | 'transA' | 'transB'>> & { name: string };
@@ -28,7 +28,7 @@ const SHAPES: Shape[] = [
 ];
 
 async function main() {
-  const be = await WebGpuBackend.create();
+  const be = await WebGpuBackend.create({ dawnFlags: BENCH_DAWN_FLAGS });
   const quick = process.argv.includes('--quick');
   const shapes = quick ? SHAPES.map((s) => ({ ...s, M: s.M / 8, N: s.N / 8, K: s.K / 8 })) : SHAPES;
   const results = [];

@@ -7,7 +7,7 @@
  */
 import { bf16ToF32, f32ToBf16 } from '@hsa/kernels';
 import { matmul, Tensor, WebGpuBackend } from '@hsa/tensor';
-import { argValue, fillRandom, gitCommit, sampledError, samples, type Timing, timeGpu, writeJson } from './common.js';
+import { argValue, BENCH_DAWN_FLAGS, fillRandom, gitCommit, sampledError, samples, type Timing, timeGpu, writeJson } from './common.js';
 
 interface GemmCase {
   name: string;
@@ -108,7 +108,7 @@ async function matvec(
 }
 
 async function main() {
-  const be = await WebGpuBackend.create();
+  const be = await WebGpuBackend.create({ dawnFlags: BENCH_DAWN_FLAGS });
   const quick = process.argv.includes('--quick');
   const cases: GemmCase[] = quick
     ? [{ name: 'gemm-512', M: 512, N: 512, K: 512, variant: 'tiled' }]
