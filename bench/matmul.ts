@@ -142,6 +142,7 @@ async function main() {
     bench: 'matmul',
     commit: gitCommit(),
     adapter: be.report(),
+    dawnFlags: BENCH_DAWN_FLAGS,
     gemm: gemms,
     decodeMatvec: decode,
     decodeMatvecVariants: decodeVariants,

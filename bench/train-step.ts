@@ -11,7 +11,7 @@
  *
  * --profile adds the step's pieces timed alone (train-step-profile.ts).
  *
- * Flags: --d --layers --heads --ffn --vocab --tokens --iters --reps --json PATH --profile. Here (SwiftShader):
+ * Flags: --d --layers --heads --ffn --vocab --tokens --iters --reps --json PATH --profile --no-robustness. Here (SwiftShader):
  *   node --conditions=@hsa/source --import tsx bench/train-step.ts --d 64 --layers 2 --heads 2 \
  *     --ffn 128 --vocab 512 --tokens 128 --iters 1 --reps 3
  */
@@ -123,7 +123,9 @@ async function main() {
   };
   const iters = num('--iters', 2);
   const reps = num('--reps', 10);
-  const be = await WebGpuBackend.create({ maxPooledBytes: 16 * 2 ** 30, dawnFlags: BENCH_DAWN_FLAGS });
+  // --no-robustness: Dawn's bounds clamps off (WebGpuBackendOptions.robustness, opt-in)
+  const robustness = !process.argv.includes('--no-robustness');
+  const be = await WebGpuBackend.create({ maxPooledBytes: 16 * 2 ** 30, dawnFlags: BENCH_DAWN_FLAGS, robustness });
   const cpuCheck = await checkAgainstCpu(be);
   const model = new DenseModel(be, c);
   const opt = new AdamW(model.params, ADAMW);

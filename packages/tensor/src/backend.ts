@@ -33,6 +33,8 @@ export interface AdapterReport {
   readonly limits: Readonly<Record<string, number>>;
   /** subgroup-matrix configurations enabled on the device (`f16→f32 16×16×16`), where any are */
   readonly subgroupMatrix?: readonly string[];
+  /** false where Dawn's robustness was turned off (WebGpuBackendOptions.robustness, Node only) */
+  readonly robustness?: boolean;
 }
 
 export interface Backend {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { matmul } from '../ops/matmul.js';
 import { unary } from '../ops/unary.js';
 import { Tensor } from '../tensor.js';
 import { randF32 } from '../test-utils/index.js';
@@ -20,6 +21,17 @@ describe.skipIf(skip)('WebGPU backend runtime', () => {
     await last.data();
     expect(be.submits - submitsBeforeRead).toBe(1);
     be.destroy();
+  });
+
+  it('robustness: false turns off Dawn\'s bounds clamps: the same results, and the report says so', async () => {
+    const [safe, fast] = [await WebGpuBackend.create(), await WebGpuBackend.create({ robustness: false })];
+    expect(safe.report().robustness).toBeUndefined();
+    expect(fast.report().robustness).toBe(false);
+    const [a, b] = [randF32(131 * 129, 1), randF32(67 * 129, 2)];
+    const run = async (be: WebGpuBackend) => matmul(Tensor.from(be, a, [131, 129]), Tensor.from(be, b, [67, 129]), { transB: true }).data();
+    expect(Array.from(await run(fast))).toEqual(Array.from(await run(safe)));
+    safe.destroy();
+    fast.destroy();
   });
 
   it('refuses an allocation larger than the device can hold with E_OUT_OF_MEMORY', async () => {

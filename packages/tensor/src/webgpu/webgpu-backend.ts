@@ -60,10 +60,14 @@ export class WebGpuBackend implements Backend {
   submits = 0;
   private readonly poison: boolean;
 
+  private readonly robustness: boolean;
+
   private constructor(
     private readonly acquired: AcquiredDevice,
     options: WebGpuBackendOptions,
   ) {
+    // robustness: false reaches Dawn only in Node (browsers always keep it)
+    this.robustness = options.robustness !== false || !!(globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu;
     const device = acquired.device;
     this.device = device;
     const l = device.limits;
@@ -297,6 +301,7 @@ export class WebGpuBackend implements Backend {
       features: [...this.device.features].sort(),
       limits: readLimits(this.device.limits),
       ...(this.caps.subgroupMatrix?.length ? { subgroupMatrix: this.caps.subgroupMatrix.map((c) => `${c.componentType}→${c.resultComponentType} ${c.M}×${c.N}×${c.K}`) } : {}),
+      ...(this.robustness ? {} : { robustness: false }),
     };
   }
 
