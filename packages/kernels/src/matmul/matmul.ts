@@ -166,13 +166,14 @@ function tiledProgram(p: MatmulParams, tile: TileConfig, name: string, caps: Dev
   if (smem > caps.maxWorkgroupStorage) {
     throw new RangeError(`matmul: tile ${t} needs ${smem} bytes of workgroup memory, the device has ${caps.maxWorkgroupStorage}`);
   }
-  const key = `matmul:${name}:${t}:${p.transA ? 't' : 'n'}${p.transB ? 't' : 'n'}:${p.bDtype}`;
+  const split = splitsOf(p) > 1;
+  const key = `matmul:${name}:${t}:${p.transA ? 't' : 'n'}${p.transB ? 't' : 'n'}:${p.bDtype}${split ? ':split' : ''}`;
   const bufs = buffers(p.bDtype);
   return {
     key,
     code: () =>
       tiledMatmulWgsl(
-        { tile, transA: p.transA, transB: p.transB, bDtype: p.bDtype },
+        { tile, transA: p.transA, transB: p.transB, bDtype: p.bDtype, split },
         `${U.wgsl('U')}\n${wgslBindings(bufs, 'U')}`,
       ),
     buffers: bufs,

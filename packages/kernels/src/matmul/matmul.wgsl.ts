@@ -34,6 +34,8 @@ export interface TiledSpec {
   transA: boolean;
   transB: boolean;
   bDtype: 'f32' | 'f16' | 'bf16';
+  /** split-K: workgroup z covers batch entry z mod batch over K range z / batch (else all of K) */
+  split?: boolean;
 }
 
 /**
@@ -173,16 +175,22 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
 ${threadCoords(spec.tile)}
   let m0 = wid.y * ${BM}u;
   let n0 = wid.x * ${BN}u;
-  // workgroup z: batch entry z mod batch, K range z / batch of kSplit (split-K: part z of C)
+${
+  spec.split
+    ? `  // workgroup z: batch entry z mod batch, K range z / batch of kSplit (split-K: part z of C)
   let bz = wid.z % u.batch;
   let kBegin = (wid.z / u.batch) * u.kSplit;
-  let kEnd = min(u.K, kBegin + u.kSplit);
+  let kEnd = min(u.K, kBegin + u.kSplit);`
+    : `  let bz = wid.z;
+  let kBegin = 0u;
+  let kEnd = u.K;`
+}
   let baseA = bz * u.strideA;
   let baseB = bz * u.strideB;
   let baseC = wid.z * u.strideC;
 ${accs}
 ${regs.map((r) => `  var ${r} = 0.0;`).join('\n')}
-  let nk = (max(kEnd, kBegin) - kBegin + ${BK - 1}u) / ${BK}u;
+  let nk = ${spec.split ? `(max(kEnd, kBegin) - kBegin + ${BK - 1}u) / ${BK}u` : `(u.K + ${BK - 1}u) / ${BK}u`};
   var k0 = kBegin;
 ${loadTile('A', spec)}
 ${loadTile('B', spec)}

@@ -156,9 +156,11 @@ describe.each(testBackends())('matmul on %s', (_name, make) => {
     expect(parts({ N: 1536 })).toBe(1);
     expect(parts({ batch: 4, N: 1536, K: 4096 })).toBe(1);
     expect(parts({ M: 1 })).toBe(1);
-    // a split call's program: workgroups over the parts, the same key as the unsplit call's
+    // a split call's program: workgroups over the parts, its own WGSL (the unsplit one keeps K whole)
     const p: MatmulParams = { batch: 1, M: 4096, N: 512, K: 512, transA: false, transB: true, bDtype: 'f32', strideA: 0, strideB: 0, strideC: 4096 * 512 };
     expect(matmulKernel.program({ ...p, splitK: 2 }, be.caps).workgroups).toEqual([4, 32, 2]);
+    expect(matmulKernel.program({ ...p, splitK: 2 }, be.caps).key).toMatch(/:split$/);
+    expect(matmulKernel.program(p, be.caps).key).not.toMatch(/split/);
     expect(() => matmulKernel.program({ ...p, M: 1, splitK: 2, variant: 'matvec' }, be.caps)).toThrow(/splitK/);
     const A = Tensor.from(be, new Float32Array(6), [2, 3]);
     expect(() => matmul(A, A, { transB: true, splitK: 0 })).toThrow(/splitK must be an integer/);
