@@ -167,14 +167,13 @@ function tiledProgram(p: MatmulParams, tile: TileConfig, name: string, caps: Dev
     throw new RangeError(`matmul: tile ${t} needs ${smem} bytes of workgroup memory, the device has ${caps.maxWorkgroupStorage}`);
   }
   const split = splitsOf(p) > 1;
-  const aligned = !split && p.M % tile.BM === 0 && p.N % tile.BN === 0 && p.K % tile.BK === 0;
-  const key = `matmul:${name}:${t}:${p.transA ? 't' : 'n'}${p.transB ? 't' : 'n'}:${p.bDtype}${split ? ':split' : aligned ? ':aligned' : ''}`;
+  const key = `matmul:${name}:${t}:${p.transA ? 't' : 'n'}${p.transB ? 't' : 'n'}:${p.bDtype}${split ? ':split' : ''}`;
   const bufs = buffers(p.bDtype);
   return {
     key,
     code: () =>
       tiledMatmulWgsl(
-        { tile, transA: p.transA, transB: p.transB, bDtype: p.bDtype, split, aligned },
+        { tile, transA: p.transA, transB: p.transB, bDtype: p.bDtype, split },
         `${U.wgsl('U')}\n${wgslBindings(bufs, 'U')}`,
       ),
     buffers: bufs,

@@ -36,8 +36,6 @@ export interface TiledSpec {
   bDtype: 'f32' | 'f16' | 'bf16';
   /** split-K: workgroup z covers batch entry z mod batch over K range z / batch (else all of K) */
   split?: boolean;
-  /** M, N multiples of the tile and K of BK (not split): loads and stores without bounds checks */
-  aligned?: boolean;
 }
 
 /**
@@ -69,7 +67,6 @@ function loadTile(name: 'A' | 'B', spec: TiledSpec): string {
       const e = `(lid + ${i * 256}u)`;
       const [kk, rr] = kMajor ? [`${e} / ${rows}u`, `${e} % ${rows}u`] : [`${e} % ${BK}u`, `${e} / ${BK}u`];
       const addr = kMajor ? `${base} + (k0 + kk) * ${ext} + ${r0} + rr` : `${base} + (${r0} + rr) * u.K + k0 + kk`;
-      if (spec.aligned) return `    { let kk = ${kk}; let rr = ${rr}; let gi = ${addr}; r${name}${i} = ${read}; }`;
       return `    { let kk = ${kk}; let rr = ${rr};
       r${name}${i} = 0.0;
       if (${r0} + rr < ${ext} && k0 + kk < kEnd) { let gi = ${addr}; r${name}${i} = ${read}; } }`;
@@ -125,17 +122,6 @@ function writeC(spec: TiledSpec): string {
   const gm = TM / 4;
   const gn = TN / 4;
   const lines: string[] = [];
-  if (spec.aligned) {
-    for (let g = 0; g < gm; g++) {
-      for (let i = 0; i < 4; i++) {
-        for (let h = 0; h < gn; h++) {
-          lines.push(`  { let o = baseC + (m0 + ${(g * BM) / gm}u + tr * 4u + ${i}u) * u.ldc + n0 + ${(h * BN) / gn}u + tc * 4u; let v = c${g * 4 + i}_${h};
-    c[o] = v.x; c[o + 1u] = v.y; c[o + 2u] = v.z; c[o + 3u] = v.w; }`);
-        }
-      }
-    }
-    return lines.join('\n');
-  }
   for (let g = 0; g < gm; g++) {
     for (let i = 0; i < 4; i++) {
       const m = `m0 + ${(g * BM) / gm}u + tr * 4u + ${i}u`;

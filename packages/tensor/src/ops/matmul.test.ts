@@ -105,12 +105,6 @@ const CASES: Case[] = [
   { batch: 1, M: 1, N: 5, K: 2056, tB: true, dtype: 'bf16', matvecShape: { wg: 64, rows: 1, unroll: 8, reduce: 'split' } },
   { batch: 1, M: 3, N: 9, K: 1000, tB: true, dtype: 'bf16', matvecShape: { wg: 256, rows: 2, unroll: 4, reduce: 'split' } },
   { batch: 1, M: 3, N: 29, K: 264, tB: true, dtype: 'f16', matvec: 'rows' },
-  // tile-aligned shapes: the programs without bounds checks (both tiles, transposed operands, bf16, a batch)
-  { batch: 1, M: 256, N: 128, K: 64, variant: 'tiled' },
-  { batch: 2, M: 128, N: 256, K: 8, tA: true, tB: true, variant: 'tiled' },
-  { batch: 1, M: 128, N: 128, K: 32, tB: true, dtype: 'bf16', variant: 'tiled' },
-  { batch: 1, M: 128, N: 128, K: 24, tB: true, variant: 'tiled', tile: { BM: 128, BN: 128, BK: 8, TM: 8, TN: 8, double: false, pad: true, warp4x8: true } },
-  { batch: 1, M: 64, N: 128, K: 48, variant: 'tiledSmall' },
   // split-K: parts of ⌈K / S⌉ summed in order (K not a multiple of S or of BK, an empty last part,
   // both tiles, transposed operands, a broadcast B, a bf16 B, M = 1 that would otherwise be matvec)
   { batch: 1, M: 131, N: 67, K: 129, tB: true, splitK: 2 },
@@ -167,10 +161,6 @@ describe.each(testBackends())('matmul on %s', (_name, make) => {
     expect(matmulKernel.program({ ...p, splitK: 2 }, be.caps).workgroups).toEqual([4, 32, 2]);
     expect(matmulKernel.program({ ...p, splitK: 2 }, be.caps).key).toMatch(/:split$/);
     expect(matmulKernel.program(p, be.caps).key).not.toMatch(/split/);
-    // tile-aligned calls compile without bounds checks; others keep them
-    expect(matmulKernel.program(p, be.caps).key).toMatch(/:aligned$/);
-    expect(matmulKernel.program({ ...p, K: 511 }, be.caps).key).not.toMatch(/aligned/);
-    expect(matmulKernel.program({ ...p, M: 4095 }, be.caps).key).not.toMatch(/aligned/);
     expect(() => matmulKernel.program({ ...p, M: 1, splitK: 2, variant: 'matvec' }, be.caps)).toThrow(/splitK/);
     const A = Tensor.from(be, new Float32Array(6), [2, 3]);
     expect(() => matmul(A, A, { transB: true, splitK: 0 })).toThrow(/splitK must be an integer/);
