@@ -43,6 +43,8 @@ const PORTABLE = { dq: '32×16×2×2×2×1', dkv: '16×32×2×2×2×2' };
 
 /** v3's dq-from-dS tiles [BR, KT, NR, G] (undefined: the table's). */
 const V3_TILES: (DqFromDsShape | undefined)[] = [undefined, [64, 32, 4, 1], [128, 16, 8, 1], [64, 8, 4, 1], [128, 16, 4, 2], [64, 16, 2, 2]];
+/** dq-from-dS with its next key tile prefetched, for each of V3_TILES */
+const DQ_PREFETCH = [false, true];
 
 type Row = { which: string; tile: DenseBackShapeV2 | 'default'; error: number[]; timing: Timing };
 
@@ -73,7 +75,7 @@ const both = (a: () => void, b: () => void) => () => {
   b();
 };
 
-type V3Row = { tile: DqFromDsShape | 'default'; error: number[]; dkvDs: Timing; dqFromDs: Timing; pair: Timing };
+type V3Row = { tile: DqFromDsShape | 'default'; dqPrefetch: boolean; error: number[]; dkvDs: Timing; dqFromDs: Timing; pair: Timing };
 
 /** v3's dkv kernels: v4 blocks with NR = 4 (the default for D ≤ 64) or 8 rows a thread, and v2's blocks (false). */
 const DKV_V4: { dkvV4: 4 | 8 | false; dkvPrefetch?: boolean; dkvUnroll?: boolean }[] = [
@@ -112,16 +114,17 @@ async function v3Rows(be: WebGpuBackend, base: DenseBackwardParams, tensors: Ten
     console.error(`${base.mode} v3 dkv+ds ${dkvV4 ? `v4 blocks, ${dkvV4} rows${dkvPrefetch ? ', prefetch' : ''}${dkvUnroll ? ', unrolled' : ''}` : 'v2 blocks'}: ${dkvRows[dkvRows.length - 1].dkvDs.medianMs.toFixed(3)} ms`);
   }
   const rows: V3Row[] = [];
-  for (const tile of V3_TILES) {
-    const p = { ...p3, tileDqFromDs: tile };
+  for (const [tile, dqPrefetch] of V3_TILES.flatMap((t) => DQ_PREFETCH.map((f) => [t, f] as const))) {
+    const p = { ...p3, tileDqFromDs: tile, dqPrefetch };
     const dq = () => be.run(denseAttentionDqFromDs, p, [ds.arg(), k.arg(), g[0].arg()]);
     dkvDs();
     dq();
     const error = await Promise.all(g.map(async (x, i) => relDiff(await x.data(), want[i])));
-    if (!error.every((e) => e <= 1e-4)) throw new Error(`${base.mode} v3 dq tile ${tile?.join('×') ?? 'default'}: differs from v1 by ${error}`);
-    const row = { tile: tile ?? ('default' as const), error, dkvDs: await timeGpu(be, dkvDs, iters, reps), dqFromDs: await timeGpu(be, dq, iters, reps), pair: await timeGpu(be, both(dkvDs, dq), iters, reps) };
+    const name = `${tile?.join('×') ?? 'default'}${dqPrefetch ? ' prefetched' : ''}`;
+    if (!error.every((e) => e <= 1e-4)) throw new Error(`${base.mode} v3 dq tile ${name}: differs from v1 by ${error}`);
+    const row = { tile: tile ?? ('default' as const), dqPrefetch, error, dkvDs: await timeGpu(be, dkvDs, iters, reps), dqFromDs: await timeGpu(be, dq, iters, reps), pair: await timeGpu(be, both(dkvDs, dq), iters, reps) };
     rows.push(row);
-    console.error(`${base.mode} v3 ${tile?.join('×') ?? 'default'}: dkv+ds ${row.dkvDs.medianMs.toFixed(3)} dq ${row.dqFromDs.medianMs.toFixed(3)} pair ${row.pair.medianMs.toFixed(3)} ms (error ${error.map((e) => e.toExponential(1)).join(', ')})`);
+    console.error(`${base.mode} v3 ${name}: dkv+ds ${row.dkvDs.medianMs.toFixed(3)} dq ${row.dqFromDs.medianMs.toFixed(3)} pair ${row.pair.medianMs.toFixed(3)} ms (error ${error.map((e) => e.toExponential(1)).join(', ')})`);
   }
   const v2 = { ...base, version: 'v2' as const };
   const v2Dq = () => be.run(denseAttentionDq, v2, [...ins, g[0].arg()]);

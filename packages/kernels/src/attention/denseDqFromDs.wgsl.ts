@@ -25,6 +25,11 @@ export interface DqFromDsTile {
   /** head size (compiled in, ≤ 128) */
   D: number;
   mode: 'window' | 'block';
+  /**
+   * The next key tile's dS and k loaded into registers while the current one is multiplied; each
+   * thread's dS rows (fixed across tiles) keep their band place and key range in registers.
+   */
+  prefetch?: boolean;
 }
 
 /** A tile: [BR, KT, NR, G]. */
@@ -59,16 +64,10 @@ const COMP = ['x', 'y', 'z', 'w'];
 
 /** `header` declares `u` (swaAttentionBackward.ts's uniforms) and ds, k, dq. */
 export function denseDqFromDsWgsl(c: DqFromDsTile, header: string): string {
-  const { BR, KT, NR, G, D } = c;
+  const { BR, KT, NR, D } = c;
   const DP4 = paddedDV3(D) / 4;
-  const GS = DP4 / G;
   const V = Math.min(NR, 4);
-  const BV = BR / V; // dS vectors per key
-  const M = Math.min(BV, 8) - 1;
   const vt = V === 1 ? 'f32' : `vec${V}<f32>`;
-  const comp = (v: string, m: number) => (V === 1 ? v : `${v}.${COMP[m]}`);
-  // element m of a dS vector: row nb·V + m of the tile at key kk (0 where not seen or past the rows)
-  const dsEl = (m: number) => `dsOf(nb * ${V}u + ${m}u, j0 + kk)`;
   return /* wgsl */ `
 ${header}
 var<workgroup> dsT: array<${vt}, ${(KT * BR) / V}>;
@@ -85,7 +84,22 @@ fn dsOf(n: u32, j: u32) -> f32 {
   return ds[r.x + j];
 }
 ${denseBackEntry(true)}
-  let nrows = (segEnd - s0) * u.ratio;
+${c.prefetch ? prefetchBody(c) : plainBody(c)}
+}`;
+}
+
+/** The kernel after its entry: rows' places in workgroup memory, loads right before each barrier. */
+function plainBody(c: DqFromDsTile): string {
+  const { BR, KT, NR, G, D } = c;
+  const DP4 = paddedDV3(D) / 4;
+  const GS = DP4 / G;
+  const V = Math.min(NR, 4);
+  const BV = BR / V; // dS vectors per key
+  const M = Math.min(BV, 8) - 1;
+  const vt = V === 1 ? 'f32' : `vec${V}<f32>`;
+  // element m of a dS vector: row nb·V + m of the tile at key kk (0 where not seen or past the rows)
+  const dsEl = (m: number) => `dsOf(nb * ${V}u + ${m}u, j0 + kk)`;
+  return `  let nrows = (segEnd - s0) * u.ratio;
   let r0 = tile * ${BR}u;
   if (r0 >= nrows) { return; }
   let rEnd = min(r0 + ${BR}u, nrows);
@@ -113,7 +127,19 @@ ${range(NR)
         .join(', ')});
     }
     workgroupBarrier();
-    for (var kk = 0u; kk < ${KT}u; kk++) {
+${multiplyAndStore(c)}`;
+}
+
+/** The multiply of a staged key tile and, after the last, dq's stores. */
+function multiplyAndStore(c: DqFromDsTile): string {
+  const { BR, KT, NR, G, D } = c;
+  const DP4 = paddedDV3(D) / 4;
+  const GS = DP4 / G;
+  const V = Math.min(NR, 4);
+  const BV = BR / V;
+  const M = Math.min(BV, 8) - 1;
+  const comp = (v: string, m: number) => (V === 1 ? v : `${v}.${COMP[m]}`);
+  return `    for (var kk = 0u; kk < ${KT}u; kk++) {
 ${range(NR / V)
   .map((b) => `      let w${b} = dsT[kk * ${BV}u + ((${NR / V}u * pa + ${b}u) ^ (kk & ${M}u))];`)
   .join('\n')}
@@ -134,6 +160,76 @@ ${range(G)
       range(NR).map((i) => `  { let d = 4u * (pc + ${GS * q}u) + ${m}u; if (ok${i} && d < ${D}u) { dq[o${i} + d] = acc${i}_${q}.${COMP[m]}; } }`),
     ),
   )
-  .join('\n')}
-}`;
+  .join('\n')}`;
 }
+
+/**
+ * The prefetching body: thread lid stages dS elements e = lid + 256·i (key kk = e mod KT, row vector
+ * nb = e / KT: the same rows every tile, their band places and key ranges in registers) and k vec4
+ * e = lid + 256·i; tile j0 + KT's are loaded after the barrier that publishes tile j0's.
+ */
+function prefetchBody(c: DqFromDsTile): string {
+  const { BR, KT, NR, G, D } = c;
+  const DP4 = paddedDV3(D) / 4;
+  const GS = DP4 / G;
+  const V = Math.min(NR, 4);
+  const BV = BR / V;
+  const M = Math.min(BV, 8) - 1;
+  const vt = V === 1 ? 'f32' : `vec${V}<f32>`;
+  const ID = range(Math.ceil((KT * BV) / DENSE_BACK_WG));
+  const fullD = (KT * BV) % DENSE_BACK_WG === 0;
+  const IK = range(Math.ceil((KT * DP4) / DENSE_BACK_WG));
+  const fullK = (KT * DP4) % DENSE_BACK_WG === 0;
+  const dsEl = (i: number, m: number, j0: string) =>
+    `select(0.0, ds[rx${i}_${m} + min(max(${j0} + kk${i}, ry${i}_${m}), rz${i}_${m})], (${j0} + kk${i} >= ry${i}_${m}) & (${j0} + kk${i} <= rz${i}_${m}))`;
+  const load = (j0: string) =>
+    [
+      ...ID.map((i) => `      xd${i} = ${V === 1 ? dsEl(i, 0, j0) : `${vt}(${range(V).map((m) => dsEl(i, m, j0)).join(', ')})`};`),
+      ...IK.map(
+        (i) => `      { let e = lid + ${DENSE_BACK_WG * i}u; let kk = e / ${DP4}u; let cc = e % ${DP4}u; let j = ${j0} + kk;
+        let a = (j * u.hk + g) * ${D}u + 4u * cc;
+        xk${i} = vec4<f32>(${range(4)
+          .map((m) => `select(0.0, k[min(a + ${m}u, u.nk - 1u)], (j < kEnd) & (4u * cc + ${m}u < ${D}u))`)
+          .join(', ')}); }`,
+      ),
+    ].join('\n');
+  return `  let nrows = (segEnd - s0) * u.ratio;
+  let r0 = tile * ${BR}u;
+  if (r0 >= nrows) { return; }
+  let rEnd = min(r0 + ${BR}u, nrows);
+  let klo = keyLo(s0 + r0 / u.ratio, s0);
+  let kEnd = keyHi(s0 + (rEnd - 1u) / u.ratio, s0) + 1u;
+  let pa = lid / ${GS}u; let pc = lid % ${GS}u;
+  // this thread's staged dS rows: band place of key 0 (x), first (y) and last (z) key seen, none past the rows
+${ID.map(
+  (i) => `  let kk${i} = (lid + ${DENSE_BACK_WG * i}u) % ${KT}u; let nb${i} = (lid + ${DENSE_BACK_WG * i}u) / ${KT}u;
+${range(V)
+  .map(
+    (m) => `  var rx${i}_${m} = 0u; var ry${i}_${m} = 1u; var rz${i}_${m} = 0u;
+  { let row = r0 + nb${i} * ${V}u + ${m}u; let t = s0 + row / u.ratio;
+    if (row < rEnd) { rx${i}_${m} = dsAt(s0, g, row, t, 0u); ry${i}_${m} = keyLo(t, s0); rz${i}_${m} = keyHi(t, s0); } }`,
+  )
+  .join('\n')}`,
+).join('\n')}
+${range(NR)
+  .flatMap((i) => range(G).map((q) => `  var acc${i}_${q} = vec4<f32>(0.0);`))
+  .join('\n')}
+${ID.map((i) => `  var xd${i} = ${vt}(0.0);`).join('\n')}
+${IK.map((i) => `  var xk${i} = vec4<f32>(0.0);`).join('\n')}
+  if (klo < kEnd) {
+${load('klo')}
+  }
+  for (var j0 = klo; j0 < kEnd; j0 += ${KT}u) {
+    workgroupBarrier();
+${ID.map((i) => {
+  const st = `dsT[kk${i} * ${BV}u + (nb${i} ^ (kk${i} & ${M}u))] = xd${i};`;
+  return fullD || i < ID.length - 1 ? `    ${st}` : `    if (lid + ${DENSE_BACK_WG * i}u < ${KT * BV}u) { ${st} }`;
+}).join('\n')}
+${IK.map((i) => (fullK || i < IK.length - 1 ? `    ks[lid + ${DENSE_BACK_WG * i}u] = xk${i};` : `    if (lid + ${DENSE_BACK_WG * i}u < ${KT * DP4}u) { ks[lid + ${DENSE_BACK_WG * i}u] = xk${i}; }`)).join('\n')}
+    workgroupBarrier();
+    if (j0 + ${KT}u < kEnd) {
+${load(`j0 + ${KT}u`)}
+    }
+${multiplyAndStore(c)}`;
+}
+

@@ -70,6 +70,8 @@ export interface DenseBackwardParams {
   dkvPrefetch?: boolean;
   /** the v4 dkv kernel's 16-step loops unrolled in the generated code (default: with 8 rows a thread) */
   dkvUnroll?: boolean;
+  /** v3's dq-from-dS kernel loads the next key tile into registers while it multiplies the current one (default false) */
+  dqPrefetch?: boolean;
 }
 
 /**
@@ -123,7 +125,7 @@ function dsIndex(p: DenseBackwardParams, band: number, s: number, g: number, row
 /** v3's dq tile for a call where it applies (D ≤ 128, the device's limits), else null. */
 function dqFromDs(p: DenseBackwardParams, caps: DeviceCaps) {
   if (p.d > 128) return null;
-  const tile = dqFromDsTile(p.d, p.mode, p.tileDqFromDs);
+  const tile = { ...dqFromDsTile(p.d, p.mode, p.tileDqFromDs), prefetch: p.dqPrefetch ?? false };
   const why = dqFromDsInvalid(tile) ?? (dqFromDsWords(tile) * 4 > caps.maxWorkgroupStorage ? 'over the workgroup memory' : null);
   if (why && p.tileDqFromDs) throw new ArgumentError(`attention backward: v3 dq tile ${p.tileDqFromDs.join('×')} for head size ${p.d}: ${why}`);
   return why || caps.maxInvocations < DENSE_BACK_WG ? null : tile;
@@ -330,7 +332,7 @@ export const denseAttentionDqFromDs: Kernel<DenseBackwardParams> = {
     const rows = p.t * headRatio('attentionBackward', p.hq, p.hk);
     const header = `${U.wgsl('U')}\n${wgslBindings(DQ_DS_BUFFERS, 'U')}`;
     return {
-      key: `denseAttentionDqFromDs:${p.mode}:${tile.BR}x${tile.KT}:${tile.NR}x${tile.G}:d${p.d}`,
+      key: `denseAttentionDqFromDs:${p.mode}:${tile.BR}x${tile.KT}:${tile.NR}x${tile.G}:d${p.d}${tile.prefetch ? ':pf' : ''}`,
       code: () => denseDqFromDsWgsl(tile, header),
       buffers: DQ_DS_BUFFERS,
       ...launch(p, caps, Math.ceil(rows / tile.BR)),

@@ -120,18 +120,24 @@ describe('dense attention backward v3 on webgpu', () => {
     expect(key({ d: 65 })).toMatch(/^denseAttentiondkvV2:/);
   });
 
-  const TILES: [number, number, number, number, DqFromDsShape][] = [
-    // T, hq, hk, d, dq-from-dS tile [BR, KT, NR, G]
-    [70, 2, 1, 64, [128, 32, 8, 1]],
-    [37, 3, 1, 64, [64, 16, 2, 2]],
-    [29, 2, 2, 128, [64, 32, 2, 4]],
+  const TILES: [number, number, number, number, DqFromDsShape, boolean][] = [
+    // T, hq, hk, d, dq-from-dS tile [BR, KT, NR, G], prefetch (the next key tile into registers)
+    [70, 2, 1, 64, [128, 32, 8, 1], false],
+    [37, 3, 1, 64, [64, 16, 2, 2], false],
+    [29, 2, 2, 128, [64, 32, 2, 4], false],
+    [70, 2, 1, 64, [64, 16, 4, 1], true],
+    [37, 3, 1, 64, [64, 8, 4, 1], true],
+    [29, 2, 2, 128, [64, 32, 2, 4], true],
+    [45, 1, 1, 17, [64, 32, 2, 1], true],
+    [33, 2, 1, 16, [64, 32, 1, 1], true],
   ];
-  it.skipIf(skip).each(TILES)('dq from dS with tile T=%i hq=%i hk=%i d=%i %j = float64', async (t, hq, hk, d, tile) => {
+  it.skipIf(skip).each(TILES)('dq from dS with tile T=%i hq=%i hk=%i d=%i %j, prefetch %s = float64', async (t, hq, hk, d, tile, dqPrefetch) => {
     const seed = freshSeed();
     const window = Math.floor(t / 2);
-    const p: DenseBackwardParams = { mode: 'window', segs: 1, t, hq, hk, d, window, version: 'v3', tileDqFromDs: tile };
+    const p: DenseBackwardParams = { mode: 'window', segs: 1, t, hq, hk, d, window, version: 'v3', tileDqFromDs: tile, dqPrefetch };
     const be = await webgpuBackend();
     expect(denseAttentionDqFromDs.program(p, be.caps).key).toContain(`${tile[0]}x${tile[1]}:${tile[2]}x${tile[3]}`);
+    expect(denseAttentionDqFromDs.program(p, be.caps).key.endsWith(':pf')).toBe(dqPrefetch);
     const ins = attentionInputs(seed, t * hq * d, t * hk * d);
     const { got } = await runV3(p, ins);
     const want = [t * hq * d, t * hk * d, t * hk * d].map((n) => new Float64Array(n));
