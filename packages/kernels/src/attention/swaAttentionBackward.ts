@@ -26,7 +26,8 @@
  *    against v2's 4.14 (1.45×); chunk encoder 0.96 against 1.51 ms. The tensor op chooses it.
  *    For D ≤ 64 its dkv kernel is the v4 blocking (denseDkvV4.wgsl.ts, NR rows a thread: dkvV4Rows):
  *    dkv + band 2.05 against 2.22 ms in v2's blocks (T 4096 causal), 0.60 against 0.83 (chunk encoder);
- *    with 8 rows its loops are unrolled (1.98 ms).
+ *    with 8 rows its loops are unrolled (1.98 ms). Its dq kernel prefetches the next key tile in window
+ *    mode for D 33–64 (dqPrefetchDefault: 0.645 → 0.477 ms at T 4096 causal).
  * Portable: 256 invocations, ≤ 32 KiB workgroup memory, head size ≤ 256 (compiled in).
  */
 import type { FloatArray } from '../core/dtype.js';
@@ -37,6 +38,7 @@ import { defineUniforms } from '../core/uniforms.js';
 import { denseAttentionBackward } from './denseAttention.js';
 import { type DqFromDsShape, denseDqFromDsWgsl, dqFromDsInvalid, dqFromDsTile, dqFromDsWords } from './denseDqFromDs.wgsl.js';
 import { headRatio } from './common.js';
+import { paddedDV3 } from './denseAttentionV3.wgsl.js';
 import { DKV_V4_KT, type DenseDkvTileV4, denseDkvV4Wgsl, denseDkvV4Words } from './denseDkvV4.wgsl.js';
 import { DENSE_BACK_WG, type DenseBackTile, denseBackWords, denseDkvWgsl, denseDqWgsl } from './swaAttentionBackward.wgsl.js';
 import { type DenseBackShapeV2, type DenseBackTileV2, denseBackShapeV2, denseBackShapeV2Invalid, denseBackShapeV2Large, denseBackV2Words, denseDkvV2Wgsl, denseDqV2Wgsl } from './swaAttentionBackwardV2.wgsl.js';
@@ -122,10 +124,22 @@ function dsIndex(p: DenseBackwardParams, band: number, s: number, g: number, row
   return ((s * p.hk + g) * p.t * ratio + row) * band + (p.mode === 'window' ? j - t + band - 1 : j);
 }
 
+/**
+ * dq-from-dS prefetches by default in window mode for head sizes padded to 64, with 64 rows × 32 keys.
+ * H200 (bench/attention-backward --v3, fd8dc2d), T 4096 causal 8 × 64: 0.477 ms against the table's
+ * 64 × 16 unprefetched 0.645 (64 × 16 prefetched 0.526; every tile of the sweep gained 20–28%); the
+ * chunk encoder's 64-token blocks did not gain (0.131–0.133 against 0.125), other head sizes are not
+ * measured.
+ */
+const DQ_PREFETCH_TILE_D64: DqFromDsShape = [64, 32, 4, 1];
+const dqPrefetchDefault = (p: DenseBackwardParams): boolean => p.mode === 'window' && paddedDV3(p.d) === 64;
+
 /** v3's dq tile for a call where it applies (D ≤ 128, the device's limits), else null. */
 function dqFromDs(p: DenseBackwardParams, caps: DeviceCaps) {
   if (p.d > 128) return null;
-  const tile = { ...dqFromDsTile(p.d, p.mode, p.tileDqFromDs), prefetch: p.dqPrefetch ?? false };
+  const prefetch = p.dqPrefetch ?? dqPrefetchDefault(p);
+  const shape = p.tileDqFromDs ?? (prefetch && paddedDV3(p.d) === 64 ? DQ_PREFETCH_TILE_D64 : undefined);
+  const tile = { ...dqFromDsTile(p.d, p.mode, shape), prefetch };
   const why = dqFromDsInvalid(tile) ?? (dqFromDsWords(tile) * 4 > caps.maxWorkgroupStorage ? 'over the workgroup memory' : null);
   if (why && p.tileDqFromDs) throw new ArgumentError(`attention backward: v3 dq tile ${p.tileDqFromDs.join('×')} for head size ${p.d}: ${why}`);
   return why || caps.maxInvocations < DENSE_BACK_WG ? null : tile;

@@ -145,6 +145,17 @@ describe('dense attention backward v3 on webgpu', () => {
     expectClose(got[0], want[0], gradTol(want[0], d, (window + 1) * hq), `dq seed=${seed}`);
   });
 
+  it.skipIf(skip)('dq from dS: prefetched 64 × 32 tiles by default in window mode for head sizes 33–64, else the table unprefetched', async () => {
+    const be = await webgpuBackend();
+    const key = (p: Partial<DenseBackwardParams>) => denseAttentionDqFromDs.program({ mode: 'window', segs: 1, t: 4096, hq: 8, hk: 8, d: 64, window: 4096, ...p }, be.caps).key;
+    expect(key({})).toBe('denseAttentionDqFromDs:window:64x32:4x1:d64:pf');
+    expect(key({ d: 40 })).toBe('denseAttentionDqFromDs:window:64x32:4x1:d40:pf');
+    expect(key({ dqPrefetch: false })).toBe('denseAttentionDqFromDs:window:64x16:4x1:d64');
+    expect(key({ mode: 'block', segs: 512, t: 64 })).toBe('denseAttentionDqFromDs:block:64x16:4x1:d64');
+    expect(key({ d: 128 })).toBe('denseAttentionDqFromDs:window:64x32:4x2:d128');
+    expect(key({ tileDqFromDs: [64, 8, 4, 1] })).toBe('denseAttentionDqFromDs:window:64x8:4x1:d64:pf');
+  });
+
   it.skipIf(skip)('a dq tile its blocks do not cover is an ArgumentError', async () => {
     const be = await webgpuBackend();
     const p: DenseBackwardParams = { mode: 'window', segs: 1, t: 4, hq: 1, hk: 1, d: 64, window: 4, tileDqFromDs: [64, 32, 2, 1] };
