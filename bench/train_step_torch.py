@@ -23,7 +23,8 @@ ap = argparse.ArgumentParser()
 ap.add_argument("out")
 for k, v in dict(d=512, layers=12, heads=8, ffn=1536, vocab=32000, tokens=4096, iters=2, reps=10).items():
     ap.add_argument(f"--{k}", type=int, default=v)
-a, _ = ap.parse_known_args()  # our side's own flags (--profile) pass through
+ap.add_argument("--profile", action="store_true", help="also one step under torch.profiler: CUDA time by kernel")
+a, _ = ap.parse_known_args()  # our side's own flags pass through
 c = dict(d=a.d, layers=a.layers, heads=a.heads, ffn=a.ffn, vocab=a.vocab, tokens=a.tokens)
 T, D, H = a.tokens, a.d, a.heads
 DH = D // H
@@ -97,6 +98,20 @@ ref = (A[:64].double() @ B.double()).float()
 assert torch.allclose(torch.mm(A[:64], B), ref, rtol=1e-4, atol=1e-3), "cuBLAS f32 check failed (TF32 on?)"
 mm_ms = timed(lambda: torch.mm(A, B, out=Cm), 10)
 
+profile = None
+if a.profile:
+    # one step under the profiler after the timed ones (the card at full clock): CUDA time by kernel name
+    from torch.profiler import ProfilerActivity, profile as tprofile
+
+    for _ in range(3):
+        step()
+    with tprofile(activities=[ProfilerActivity.CUDA]) as prof:
+        step()
+        torch.cuda.synchronize()
+    rows = [(e.key, e.count, e.self_device_time_total / 1e3) for e in prof.key_averages() if e.self_device_time_total > 0]
+    rows.sort(key=lambda r: -r[2])
+    profile = {"kernels": [{"name": n[:160], "count": c, "ms": ms_} for n, c, ms_ in rows[:40]], "totalMs": sum(r[2] for r in rows)}
+
 flops = 6 * (a.layers * (4 * D * D + 3 * D * a.ffn) + a.vocab * D) * T + 6 * a.layers * T * T * D
 res = {
     "torch": torch.__version__,
@@ -112,6 +127,7 @@ res = {
     "tflops": flops / (ms * 1e-3) / 1e12,
     "peakBytes": peak,
     "cublasF32": {"call": "torch.mm 4096x4096x4096 f32, allow_tf32=False", "medianMs": mm_ms, "tflops": 2 * 4096 ** 3 / (mm_ms * 1e-3) / 1e12},
+    "profile": profile,
 }
 json.dump(res, open(a.out, "w"), indent=2)
 print(json.dumps(res, indent=2))
