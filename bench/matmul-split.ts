@@ -2,12 +2,13 @@
  * bench/matmul-split: the training step's GEMMs whose output is under one wave of 128² tiles
  * (4096 × 512: the projections, the SwiGLU's down forward and up / gate input gradients, the LM
  * head's input gradient), through the tensor op `matmul` with K split into S = 1, 2, 4, 8 parts
- * (S partial products, then their sum over S: both timed, as a step pays them). Each S's result is
+ * (S partial products, then their sum over S: both timed, as a step pays them), then with 128-thread
+ * tiles (64 × 128, 128 × 64; 8 × 8 outputs a thread, BK 4 / 8) unsplit and in 2. Each run's result is
  * checked against float64 on 256 sampled entries first; `auto` is what matmulSplitK picks.
  *   node .device-kit/matmul-split.mjs [--quick] [--json OUT.json]
  */
 import { matmulSplitK } from '@hsa/kernels';
-import { matmul, type Tensor, WebGpuBackend } from '@hsa/tensor';
+import { type MatmulOptions, matmul, type Tensor, WebGpuBackend } from '@hsa/tensor';
 import { argValue, BENCH_DAWN_FLAGS, gitCommit, sampledError, samples, timeGpu, writeJson } from './common.js';
 import { heat, randomTensor } from './fill.js';
 
@@ -18,12 +19,22 @@ interface Shape {
   K: number;
   transB: boolean;
 }
+/** 128-thread tiles: 8 × 8 outputs a thread, BK 4 and 8 */
+const SMALL_TILES = {
+  '64x128': { BM: 64, BN: 128, BK: 4, TM: 8, TN: 8, double: false, warp4x8: true },
+  '64x128k8': { BM: 64, BN: 128, BK: 8, TM: 8, TN: 8, double: false, warp4x8: true },
+  '128x64': { BM: 128, BN: 64, BK: 4, TM: 8, TN: 8, double: false, warp4x8: true },
+  '128x64k8': { BM: 128, BN: 64, BK: 8, TM: 8, TN: 8, double: false, warp4x8: true },
+};
+
 const SHAPES: Shape[] = [
   { name: 'projection forward (x·Wᵀ)', M: 4096, N: 512, K: 512, transB: true },
   { name: 'projection input gradient (dY·W)', M: 4096, N: 512, K: 512, transB: false },
   { name: 'SwiGLU down forward (x·Wᵀ)', M: 4096, N: 512, K: 1536, transB: true },
   { name: 'SwiGLU up / gate input gradient (dY·W)', M: 4096, N: 512, K: 1536, transB: false },
   { name: 'LM head input gradient (dY·W)', M: 4096, N: 512, K: 32000, transB: false },
+  { name: 'SwiGLU up / gate forward (x·Wᵀ)', M: 4096, N: 1536, K: 512, transB: true },
+  { name: 'SwiGLU down input gradient (dY·W)', M: 4096, N: 1536, K: 512, transB: false },
 ];
 
 async function main() {
@@ -51,15 +62,23 @@ async function main() {
     const auto = matmulSplitK({ batch: 1, M: s.M, N: s.N, K: s.K, transA: false, transB: s.transB, bDtype: 'f32', strideA: 0, strideB: 0, strideC: 0 });
     const flop = 2 * s.M * s.N * s.K;
     const row: Record<string, unknown> = { ...s, auto };
-    for (const splitK of [1, 2, 4, 8]) {
-      const c = matmul(a, b, { transB: s.transB, splitK });
+    // S parts with the default tiles, then 128-thread tiles of 8 × 8 a thread (64 × 128, 128 × 64) unsplit and in 2
+    const runs: [string, MatmulOptions][] = [
+      ...[1, 2, 4, 8].map((splitK): [string, MatmulOptions] => [`s${splitK}`, { splitK }]),
+      ...Object.entries(SMALL_TILES).flatMap(([name, tile]) =>
+        [1, 2].map((splitK): [string, MatmulOptions] => [`${name}-s${splitK}`, { splitK, variant: 'tiled', tile: { ...tile, pad: s.transB } }]),
+      ),
+    ];
+    for (const [name, o] of runs) {
+      const opts = { ...o, transB: s.transB };
+      const c = matmul(a, b, opts);
       const err = sampledError((await c.data()) as Float32Array, at, want, s.K);
       c.dispose();
-      if (!(err <= 1)) throw new Error(`${s.name} splitK ${splitK}: ${err} of the f32 bound`);
-      const timing = await timeGpu(be, () => matmul(a, b, { transB: s.transB, splitK }).dispose(), quick ? 1 : flop > 1e11 ? 5 : 20, quick ? 3 : 10);
+      if (!(err <= 1)) throw new Error(`${s.name} ${name}: ${err} of the f32 bound`);
+      const timing = await timeGpu(be, () => matmul(a, b, opts).dispose(), quick ? 1 : flop > 1e11 ? 5 : 20, quick ? 3 : 10);
       const tflops = flop / (timing.medianMs * 1e-3) / 1e12;
-      row[`s${splitK}`] = { timing, tflops, error: err };
-      console.error(`${s.name} ${s.M}×${s.N}×${s.K} split ${splitK}: ${(timing.medianMs * 1e3).toFixed(1)} µs, ${tflops.toFixed(1)} TFLOP/s${splitK === auto ? ' (auto)' : ''}`);
+      row[name] = { timing, tflops, error: err };
+      console.error(`${s.name} ${s.M}×${s.N}×${s.K} ${name}: ${(timing.medianMs * 1e3).toFixed(1)} µs, ${tflops.toFixed(1)} TFLOP/s${name === `s${auto}` ? ' (auto)' : ''}`);
     }
     rows.push(row);
     for (const x of [a, b] as Tensor[]) x.dispose();

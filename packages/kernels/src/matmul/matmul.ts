@@ -25,7 +25,7 @@ import { defineUniforms } from '../core/uniforms.js';
 import { type MatmulParams, matmulRef } from './matmul.ref.js';
 import { MATVEC_ROWS_V3, matvecRowsWgsl } from './matvec-rows.wgsl.js';
 import { MATVEC_DEFAULT_SHAPE, MATVEC_MAX_M, matvecWgsl } from './matvec.wgsl.js';
-import { TILE_LARGE, TILE_SMALL, type TileConfig, tiledMatmulWgsl, tiledWorkgroupBytes } from './matmul.wgsl.js';
+import { TILE_LARGE, TILE_SMALL, type TileConfig, tiledMatmulWgsl, tiledWorkgroupBytes, tileThreads } from './matmul.wgsl.js';
 
 const U = defineUniforms({
   M: 'u32',
@@ -162,6 +162,10 @@ const pick = ({ M, N, K, strideA, strideB, strideC }: MatmulParams) => ({ M, N, 
 
 function tiledProgram(p: MatmulParams, tile: TileConfig, name: string, caps: DeviceCaps): Program {
   const t = `${tile.BM}x${tile.BN}x${tile.BK}:${tile.TM}x${tile.TN}:${tile.double === false ? 's' : 'd'}${tile.unrollK ? 'u' : 'l'}${tile.pad === false ? 'n' : 'p'}${tile.warp4x8 ? 'w' : ''}`;
+  const wg = tileThreads(tile);
+  if (wg > caps.maxInvocations || wg % 32 !== 0 || (tile.BM * tile.BK) % wg !== 0 || (tile.BN * tile.BK) % wg !== 0) {
+    throw new RangeError(`matmul: tile ${JSON.stringify(tile)} needs ${wg} threads, a multiple of 32 within ${caps.maxInvocations} that divides its loads`);
+  }
   const smem = tiledWorkgroupBytes({ tile, transA: p.transA, transB: p.transB, bDtype: p.bDtype });
   if (smem > caps.maxWorkgroupStorage) {
     throw new RangeError(`matmul: tile ${t} needs ${smem} bytes of workgroup memory, the device has ${caps.maxWorkgroupStorage}`);

@@ -1,5 +1,6 @@
 /**
- * WGSL for the tiled matmul. A workgroup of 256 threads computes a BM×BN tile of C, stepping over
+ * WGSL for the tiled matmul. A workgroup of (BM/TM)·(BN/TN) threads (256 for the default tiles; 128
+ * for 64 × 128 or 128 × 64 tiles of 8 × 8 a thread) computes a BM×BN tile of C, stepping over
  * K in BK slices staged through workgroup memory (both operands stored k-major, so the inner loop
  * reads vec4s). Thread (tr, tc) owns TM×TN outputs split into groups of 4 rows/cols spaced BM/gm
  * apart, so the vec4 reads of a warp hit distinct banks. The next K slice is prefetched into
@@ -53,7 +54,10 @@ function smemSize(name: 'A' | 'B', spec: TiledSpec): number {
   return (smemStride(name, spec) * spec.tile.BK) / 4; // vec4s per buffer
 }
 
-/** Global → registers: `r{name}{i}` holds element lid + 256·i of the tile, zero outside the matrix. */
+/** Threads of a tile's workgroup: one per TM × TN block. */
+export const tileThreads = (t: TileConfig): number => (t.BM / t.TM) * (t.BN / t.TN);
+
+/** Global → registers: `r{name}{i}` holds element lid + WG·i of the tile, zero outside the matrix. */
 function loadTile(name: 'A' | 'B', spec: TiledSpec): string {
   const { BM, BN, BK } = spec.tile;
   const rows = name === 'A' ? BM : BN;
@@ -62,9 +66,10 @@ function loadTile(name: 'A' | 'B', spec: TiledSpec): string {
   const base = name === 'A' ? 'baseA' : 'baseB';
   const r0 = name === 'A' ? 'm0' : 'n0';
   const read = name === 'A' ? 'a[gi]' : 'readB(gi)';
-  return range((rows * BK) / 256)
+  const wg = tileThreads(spec.tile);
+  return range((rows * BK) / wg)
     .map((i) => {
-      const e = `(lid + ${i * 256}u)`;
+      const e = `(lid + ${i * wg}u)`;
       const [kk, rr] = kMajor ? [`${e} / ${rows}u`, `${e} % ${rows}u`] : [`${e} % ${BK}u`, `${e} / ${BK}u`];
       const addr = kMajor ? `${base} + (k0 + kk) * ${ext} + ${r0} + rr` : `${base} + (${r0} + rr) * u.K + k0 + kk`;
       return `    { let kk = ${kk}; let rr = ${rr};
@@ -80,9 +85,10 @@ function storeTile(name: 'A' | 'B', spec: TiledSpec, buf: string): string {
   const rows = name === 'A' ? BM : BN;
   const kMajor = name === 'A' ? spec.transA : !spec.transB;
   const stride = smemStride(name, spec);
-  return range((rows * BK) / 256)
+  const wg = tileThreads(spec.tile);
+  return range((rows * BK) / wg)
     .map((i) => {
-      const e = `(lid + ${i * 256}u)`;
+      const e = `(lid + ${i * wg}u)`;
       const slot = kMajor ? `(${e} / ${rows}u) * ${stride}u + ${e} % ${rows}u` : `(${e} % ${BK}u) * ${stride}u + ${e} / ${BK}u`;
       return `    { let s = ${buf} * ${smemSize(name, spec) * 4}u + ${slot}; ${name}s[s >> 2u][s & 3u] = r${name}${i}; }`;
     })
@@ -156,8 +162,8 @@ export function tiledWorkgroupBytes(spec: TiledSpec): number {
 
 export function tiledMatmulWgsl(spec: TiledSpec, header: string): string {
   const { BM, BN, BK, TM, TN } = spec.tile;
-  const perA = (BM * BK) / 256;
-  const perB = (BN * BK) / 256;
+  const perA = (BM * BK) / tileThreads(spec.tile);
+  const perB = (BN * BK) / tileThreads(spec.tile);
   const bRead =
     spec.bDtype === 'f32' ? 'fn readB(i: u32) -> f32 { return b[i]; }' : wgslHalfLoad('readB', 'b', spec.bDtype);
   const accs = range(TM)
@@ -170,7 +176,7 @@ ${bRead}
 var<workgroup> As: array<vec4<f32>, ${(spec.tile.double === false ? 1 : 2) * smemSize('A', spec)}>;
 var<workgroup> Bs: array<vec4<f32>, ${(spec.tile.double === false ? 1 : 2) * smemSize('B', spec)}>;
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(${tileThreads(spec.tile)})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
 ${threadCoords(spec.tile)}
   let m0 = wid.y * ${BM}u;

@@ -105,6 +105,10 @@ const CASES: Case[] = [
   { batch: 1, M: 1, N: 5, K: 2056, tB: true, dtype: 'bf16', matvecShape: { wg: 64, rows: 1, unroll: 8, reduce: 'split' } },
   { batch: 1, M: 3, N: 9, K: 1000, tB: true, dtype: 'bf16', matvecShape: { wg: 256, rows: 2, unroll: 4, reduce: 'split' } },
   { batch: 1, M: 3, N: 29, K: 264, tB: true, dtype: 'f16', matvec: 'rows' },
+  // 128-thread workgroups: 64 × 128 and 128 × 64 tiles of 8 × 8 a thread
+  { batch: 1, M: 67, N: 131, K: 29, tB: true, variant: 'tiled', tile: { BM: 64, BN: 128, BK: 4, TM: 8, TN: 8, double: false, pad: true, warp4x8: true } },
+  { batch: 2, M: 133, N: 70, K: 19, tA: true, variant: 'tiled', tile: { BM: 128, BN: 64, BK: 8, TM: 8, TN: 8, double: false, pad: false, warp4x8: true } },
+  { batch: 1, M: 65, N: 129, K: 37, variant: 'tiled', tile: { BM: 64, BN: 128, BK: 8, TM: 8, TN: 8, double: false, pad: true, warp4x8: true } },
   // split-K: parts of ⌈K / S⌉ summed in order (K not a multiple of S or of BK, an empty last part,
   // both tiles, transposed operands, a broadcast B, a bf16 B, M = 1 that would otherwise be matvec)
   { batch: 1, M: 131, N: 67, K: 129, tB: true, splitK: 2 },
