@@ -78,14 +78,14 @@ const both = (a: () => void, b: () => void) => () => {
 type V3Row = { tile: DqFromDsShape | 'default'; dqPrefetch: boolean; error: number[]; dkvDs: Timing; dqFromDs: Timing; pair: Timing };
 
 /** v3's dkv kernels: v4 blocks with NR = 4 (the default for D ≤ 64) or 8 rows a thread, and v2's blocks (false). */
-const DKV_V4: { dkvV4: 4 | 8 | false; dkvPrefetch?: boolean; dkvUnroll?: boolean }[] = [
+const DKV_V4: { dkvV4: 4 | 8 | false; dkvPrefetch?: boolean; dkvUnroll?: boolean; dkvConstRatio?: boolean }[] = [
   { dkvV4: 4, dkvPrefetch: false },
   { dkvV4: 4, dkvPrefetch: true },
-  { dkvV4: 4, dkvPrefetch: false, dkvUnroll: true },
-  { dkvV4: 8, dkvPrefetch: false },
-  { dkvV4: 8, dkvPrefetch: true },
+  { dkvV4: 4, dkvPrefetch: true, dkvConstRatio: true },
+  { dkvV4: 8, dkvPrefetch: false, dkvUnroll: false },
   { dkvV4: 8, dkvPrefetch: false, dkvUnroll: true },
-  { dkvV4: 8, dkvPrefetch: true, dkvUnroll: true },
+  { dkvV4: 8, dkvPrefetch: false, dkvUnroll: true, dkvConstRatio: true },
+  { dkvV4: 8, dkvPrefetch: false, dkvUnroll: false, dkvConstRatio: true },
   { dkvV4: false },
 ];
 
@@ -103,15 +103,15 @@ async function v3Rows(be: WebGpuBackend, base: DenseBackwardParams, tensors: Ten
   const p3: DenseBackwardParams = { ...base, version: 'v3' };
   const dkvDs = () => be.run(denseAttentionDkvDs, p3, [q, k, v, dout, ld, g[1], g[2], ds].map((x) => x.arg()));
   const [iters, reps] = quick ? [1, 3] : [10, 10];
-  const dkvRows: { dkvV4: 4 | 8 | false; dkvPrefetch?: boolean; dkvUnroll?: boolean; error: number[]; dkvDs: Timing }[] = [];
-  for (const { dkvV4, dkvPrefetch, dkvUnroll } of DKV_V4) {
-    const run = () => be.run(denseAttentionDkvDs, { ...p3, dkvV4, dkvPrefetch, dkvUnroll }, [q, k, v, dout, ld, g[1], g[2], ds].map((x) => x.arg()));
+  const dkvRows: { dkvV4: 4 | 8 | false; dkvPrefetch?: boolean; dkvUnroll?: boolean; dkvConstRatio?: boolean; error: number[]; dkvDs: Timing }[] = [];
+  for (const { dkvV4, dkvPrefetch, dkvUnroll, dkvConstRatio } of DKV_V4) {
+    const run = () => be.run(denseAttentionDkvDs, { ...p3, dkvV4, dkvPrefetch, dkvUnroll, dkvConstRatio }, [q, k, v, dout, ld, g[1], g[2], ds].map((x) => x.arg()));
     run();
     be.run(denseAttentionDqFromDs, p3, [ds.arg(), k.arg(), g[0].arg()]);
     const error = await Promise.all(g.map(async (x, i) => relDiff(await x.data(), want[i])));
     if (!error.every((e) => e <= 1e-4)) throw new Error(`${base.mode} v3 dkv v4 rows ${dkvV4}: differs from v1 by ${error}`);
-    dkvRows.push({ dkvV4, dkvPrefetch, dkvUnroll, error, dkvDs: await timeGpu(be, run, iters, reps) });
-    console.error(`${base.mode} v3 dkv+ds ${dkvV4 ? `v4 blocks, ${dkvV4} rows${dkvPrefetch ? ', prefetch' : ''}${dkvUnroll ? ', unrolled' : ''}` : 'v2 blocks'}: ${dkvRows[dkvRows.length - 1].dkvDs.medianMs.toFixed(3)} ms`);
+    dkvRows.push({ dkvV4, dkvPrefetch, dkvUnroll, dkvConstRatio, error, dkvDs: await timeGpu(be, run, iters, reps) });
+    console.error(`${base.mode} v3 dkv+ds ${dkvV4 ? `v4 blocks, ${dkvV4} rows${dkvPrefetch ? ', prefetch' : ''}${dkvUnroll ? ', unrolled' : ''}${dkvConstRatio ? ', constant ratio' : ''}` : 'v2 blocks'}: ${dkvRows[dkvRows.length - 1].dkvDs.medianMs.toFixed(3)} ms`);
   }
   const rows: V3Row[] = [];
   for (const [tile, dqPrefetch] of V3_TILES.flatMap((t) => DQ_PREFETCH.map((f) => [t, f] as const))) {

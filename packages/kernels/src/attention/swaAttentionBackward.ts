@@ -72,8 +72,10 @@ export interface DenseBackwardParams {
   dkvPrefetch?: boolean;
   /** the v4 dkv kernel's 16-step loops unrolled in the generated code (default: with 8 rows a thread) */
   dkvUnroll?: boolean;
-  /** v3's dq-from-dS kernel loads the next key tile into registers while it multiplies the current one (default false) */
+  /** v3's dq-from-dS kernel loads the next key tile into registers while it multiplies the current one (default dqPrefetchDefault) */
   dqPrefetch?: boolean;
+  /** the v4 dkv kernel compiled for this call's query heads per KV head (divisions by a constant; default false) */
+  dkvConstRatio?: boolean;
 }
 
 /**
@@ -242,9 +244,11 @@ function program(p: DenseBackwardParams, caps: DeviceCaps, which: 'dq' | 'dkv', 
   const v4 = ds ? dkvV4Tile(p, caps) : null;
   if (v4) {
     const header = `${U.wgsl('U')}\n${wgslBindings(DKV_DS_BUFFERS, 'U')}`;
+    const constRatio = p.dkvConstRatio === true;
     return {
-      key: `denseAttentionDkvV4:${p.mode}:${v4.NR}:d${p.d}${v4.prefetch ? ':pf' : ''}${v4.unroll ? ':u' : ''}`,
-      code: () => denseDkvV4Wgsl(v4, header),
+      key: `denseAttentionDkvV4:${p.mode}:${v4.NR}:d${p.d}${v4.prefetch ? ':pf' : ''}${v4.unroll ? ':u' : ''}${constRatio ? `:r${ratio}` : ''}`,
+      // the uniform's ratio as a literal: row / ratio and row % ratio become shifts or multiplies
+      code: () => (constRatio ? denseDkvV4Wgsl(v4, header).replaceAll('u.ratio', `${ratio}u`) : denseDkvV4Wgsl(v4, header)),
       buffers: DKV_DS_BUFFERS,
       ...launch(p, caps, Math.ceil(p.t / DKV_V4_KT)),
     };

@@ -43,7 +43,10 @@ async function runV3(p: DenseBackwardParams, ins: Float32Array[]) {
 describe('dense attention backward v3 on webgpu', () => {
   // [mode, segments, tokens, hq, hk, d, window, dkv kernel: v4 blocks with NR rows (D ≤ 64) or v2's, v4's prefetch, v4's loops unrolled]
   type DkvV4 = DenseBackwardParams['dkvV4'];
-  const CASES: [DenseBackwardParams['mode'], number, number, number, number, number, number, DkvV4, boolean?, boolean?][] = [
+  const CASES: [DenseBackwardParams['mode'], number, number, number, number, number, number, DkvV4, boolean?, boolean?, boolean?][] = [
+    ['window', 2, 70, 3, 1, 5, 64, 8, false, true, true],
+    ['block', 3, 21, 4, 1, 33, 0, 4, true, false, true],
+    ['window', 1, 45, 2, 2, 64, 20, 4, false, false, true],
     ['window', 2, 70, 3, 1, 5, 64, 8, true, true],
     ['block', 3, 21, 4, 1, 33, 0, 4, false, true],
     ['window', 1, 45, 2, 1, 64, 20, 4, true],
@@ -66,14 +69,15 @@ describe('dense attention backward v3 on webgpu', () => {
     ['block', 2, 80, 1, 1, 64, 0, 8],
     ['block', 1, 1, 1, 1, 8, 0, 4],
   ];
-  it.skipIf(skip).each(CASES)('%s: %i segments of %i, hq=%i hk=%i d=%i window=%i, dkv v4 rows %s, prefetch %s, unrolled %s: the band of dS = the float64 one', async (mode, segs, t, hq, hk, d, window, dkvV4, dkvPrefetch, dkvUnroll) => {
+  it.skipIf(skip).each(CASES)('%s: %i segments of %i, hq=%i hk=%i d=%i window=%i, dkv v4 rows %s, prefetch %s, unrolled %s, constant ratio %s: the band of dS = the float64 one', async (mode, segs, t, hq, hk, d, window, dkvV4, dkvPrefetch, dkvUnroll, dkvConstRatio) => {
     const seed = freshSeed();
-    const p: DenseBackwardParams = { mode, segs, t, hq, hk, d, window, version: 'v3', dkvV4, dkvPrefetch, dkvUnroll };
+    const p: DenseBackwardParams = { mode, segs, t, hq, hk, d, window, version: 'v3', dkvV4, dkvPrefetch, dkvUnroll, dkvConstRatio };
     const be = await webgpuBackend();
     const key = denseAttentionDkvDs.program(p, be.caps).key;
     expect(key.startsWith('denseAttentionDkvV4')).toBe(d <= 64 && dkvV4 !== false);
     if (dkvPrefetch !== undefined && key.startsWith('denseAttentionDkvV4')) expect(key.includes(':pf')).toBe(dkvPrefetch);
-    if (dkvUnroll) expect(key.endsWith(':u')).toBe(true);
+    if (dkvUnroll) expect(key.includes(':u')).toBe(true);
+    if (dkvConstRatio) expect(key.endsWith(`:r${hq / hk}`)).toBe(true);
     const ins = attentionInputs(seed, segs * t * hq * d, segs * t * hk * d);
     const { got } = await runV3(p, ins);
     const want = [ins[0].length, ins[1].length, ins[1].length].map((n) => new Float64Array(n));
