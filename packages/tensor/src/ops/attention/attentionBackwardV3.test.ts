@@ -47,6 +47,7 @@ describe('dense attention backward v3 on webgpu', () => {
     ['window', 2, 70, 3, 1, 5, 64, 8, false, true, true],
     ['block', 3, 21, 4, 1, 33, 0, 4, true, false, true],
     ['window', 1, 45, 2, 2, 64, 20, 4, false, false, true],
+    ['window', 3, 19, 4, 2, 17, 7, 8, false, true, false],
     ['window', 2, 70, 3, 1, 5, 64, 8, true, true],
     ['block', 3, 21, 4, 1, 33, 0, 4, false, true],
     ['window', 1, 45, 2, 1, 64, 20, 4, true],
@@ -76,8 +77,8 @@ describe('dense attention backward v3 on webgpu', () => {
     const key = denseAttentionDkvDs.program(p, be.caps).key;
     expect(key.startsWith('denseAttentionDkvV4')).toBe(d <= 64 && dkvV4 !== false);
     if (dkvPrefetch !== undefined && key.startsWith('denseAttentionDkvV4')) expect(key.includes(':pf')).toBe(dkvPrefetch);
+    if (key.startsWith('denseAttentionDkvV4')) expect(key.endsWith(`:r${hq / hk}`)).toBe(dkvConstRatio !== false);
     if (dkvUnroll) expect(key.includes(':u')).toBe(true);
-    if (dkvConstRatio) expect(key.endsWith(`:r${hq / hk}`)).toBe(true);
     const ins = attentionInputs(seed, segs * t * hq * d, segs * t * hk * d);
     const { got } = await runV3(p, ins);
     const want = [ins[0].length, ins[1].length, ins[1].length].map((n) => new Float64Array(n));
@@ -109,17 +110,18 @@ describe('dense attention backward v3 on webgpu', () => {
     }
   });
 
-  it.skipIf(skip)('dkv: v4 blocks for D ≤ 64, 8 rows a thread (loops unrolled) where a key tile has ≥ 128 query rows, else 4; v2 blocks above 64', async () => {
+  it.skipIf(skip)('dkv: v4 blocks for D ≤ 64 compiled for the head ratio, 8 rows a thread (loops unrolled) where a key tile has ≥ 128 query rows, else 4; v2 blocks above 64', async () => {
     const be = await webgpuBackend();
     const key = (p: Partial<DenseBackwardParams>) => denseAttentionDkvDs.program({ mode: 'window', segs: 1, t: 4096, hq: 8, hk: 8, d: 64, window: 4096, ...p }, be.caps).key;
-    expect(key({})).toBe('denseAttentionDkvV4:window:8:d64:u');
-    expect(key({ window: 127 })).toBe('denseAttentionDkvV4:window:8:d64:u');
-    expect(key({ window: 126 })).toBe('denseAttentionDkvV4:window:4:d64');
-    expect(key({ window: 100, hq: 16, hk: 8 })).toBe('denseAttentionDkvV4:window:8:d64:u');
-    expect(key({ mode: 'block', segs: 512, t: 64 })).toBe('denseAttentionDkvV4:block:4:d64');
-    expect(key({ mode: 'block', segs: 512, t: 64, hq: 16, hk: 8 })).toBe('denseAttentionDkvV4:block:8:d64:u');
-    expect(key({ dkvUnroll: false })).toBe('denseAttentionDkvV4:window:8:d64');
-    expect(key({ dkvV4: 4 })).toBe('denseAttentionDkvV4:window:4:d64');
+    expect(key({})).toBe('denseAttentionDkvV4:window:8:d64:u:r1');
+    expect(key({ window: 127 })).toBe('denseAttentionDkvV4:window:8:d64:u:r1');
+    expect(key({ window: 126 })).toBe('denseAttentionDkvV4:window:4:d64:r1');
+    expect(key({ window: 100, hq: 16, hk: 8 })).toBe('denseAttentionDkvV4:window:8:d64:u:r2');
+    expect(key({ mode: 'block', segs: 512, t: 64 })).toBe('denseAttentionDkvV4:block:4:d64:r1');
+    expect(key({ mode: 'block', segs: 512, t: 64, hq: 16, hk: 8 })).toBe('denseAttentionDkvV4:block:8:d64:u:r2');
+    expect(key({ dkvUnroll: false })).toBe('denseAttentionDkvV4:window:8:d64:r1');
+    expect(key({ dkvConstRatio: false })).toBe('denseAttentionDkvV4:window:8:d64:u');
+    expect(key({ dkvV4: 4 })).toBe('denseAttentionDkvV4:window:4:d64:r1');
     expect(key({ dkvV4: false })).toMatch(/^denseAttentiondkvV2:/);
     expect(key({ d: 65 })).toMatch(/^denseAttentiondkvV2:/);
   });
