@@ -65,10 +65,8 @@ const COMP = ['x', 'y', 'z', 'w'];
 
 /** `header` declares `u` (swaAttentionBackward.ts's uniforms) and ds, k, dq. */
 export function denseDqFromDsWgsl(c: DqFromDsTile, header: string): string {
-  const { BR, KT, NR, D } = c;
-  const DP4 = paddedDV3(D) / 4;
-  const V = Math.min(NR, 4);
-  const vt = V === 1 ? 'f32' : `vec${V}<f32>`;
+  const { BR, KT } = c;
+  const { DP4, V, vt } = sizes(c);
   return /* wgsl */ `
 ${header}
 var<workgroup> dsT: array<${vt}, ${(KT * BR) / V}>;
@@ -89,24 +87,33 @@ ${c.prefetch ? prefetchBody(c) : plainBody(c)}
 }`;
 }
 
-/** The kernel after its entry: rows' places in workgroup memory, loads right before each barrier. */
-function plainBody(c: DqFromDsTile): string {
-  const { BR, KT, NR, G, D } = c;
-  const DP4 = paddedDV3(D) / 4;
-  const GS = DP4 / G;
-  const V = Math.min(NR, 4);
-  const BV = BR / V; // dS vectors per key
-  const M = Math.min(BV, 8) - 1;
-  const vt = V === 1 ? 'f32' : `vec${V}<f32>`;
-  // element m of a dS vector: row nb·V + m of the tile at key kk (0 where not seen or past the rows)
-  const dsEl = (m: number) => `dsOf(nb * ${V}u + ${m}u, j0 + kk)`;
-  return `  let nrows = (segEnd - s0) * u.ratio;
+/**
+ * A tile's derived sizes: DP4 vec4 of padded head dims, GS threads a row group, dS vectors of V rows
+ * (type vt), BV of them a key, M the XOR swizzle's mask.
+ */
+function sizes(c: DqFromDsTile) {
+  const DP4 = paddedDV3(c.D) / 4;
+  const V = Math.min(c.NR, 4);
+  const BV = c.BR / V;
+  return { DP4, GS: DP4 / c.G, V, BV, M: Math.min(BV, 8) - 1, vt: V === 1 ? 'f32' : `vec${V}<f32>` };
+}
+
+/** A workgroup's rows r0 .. rEnd, the keys they see (klo .. kEnd), the thread's row group pa and column pc. */
+const rowTile = (BR: number, GS: number) => `  let nrows = (segEnd - s0) * u.ratio;
   let r0 = tile * ${BR}u;
   if (r0 >= nrows) { return; }
   let rEnd = min(r0 + ${BR}u, nrows);
   let klo = keyLo(s0 + r0 / u.ratio, s0);
   let kEnd = keyHi(s0 + (rEnd - 1u) / u.ratio, s0) + 1u;
-  let pa = lid / ${GS}u; let pc = lid % ${GS}u;
+  let pa = lid / ${GS}u; let pc = lid % ${GS}u;`;
+
+/** The kernel after its entry: rows' places in workgroup memory, loads right before each barrier. */
+function plainBody(c: DqFromDsTile): string {
+  const { BR, KT, NR, G, D } = c;
+  const { DP4, GS, V, BV, M, vt } = sizes(c);
+  // element m of a dS vector: row nb·V + m of the tile at key kk (0 where not seen or past the rows)
+  const dsEl = (m: number) => `dsOf(nb * ${V}u + ${m}u, j0 + kk)`;
+  return `${rowTile(BR, GS)}
   for (var n = lid; n < ${BR}u; n += ${DENSE_BACK_WG}u) {
     let row = r0 + n; let t = s0 + row / u.ratio;
     rowAt[n] = select(vec3<u32>(0u, 1u, 0u), vec3<u32>(dsAt(s0, g, row, t, 0u), keyLo(t, s0), keyHi(t, s0)), row < rEnd);
@@ -133,12 +140,8 @@ ${multiplyAndStore(c)}`;
 
 /** The multiply of a staged key tile and, after the last, dq's stores. */
 function multiplyAndStore(c: DqFromDsTile): string {
-  const { BR, KT, NR, G, D } = c;
-  const DP4 = paddedDV3(D) / 4;
-  const GS = DP4 / G;
-  const V = Math.min(NR, 4);
-  const BV = BR / V;
-  const M = Math.min(BV, 8) - 1;
+  const { KT, NR, G, D } = c;
+  const { DP4, GS, V, BV, M } = sizes(c);
   const comp = (v: string, m: number) => (V === 1 ? v : `${v}.${COMP[m]}`);
   return `    for (var kk = 0u; kk < ${KT}u; kk++) {
 ${range(NR / V)
@@ -171,12 +174,7 @@ ${range(G)
  */
 function prefetchBody(c: DqFromDsTile): string {
   const { BR, KT, NR, G, D } = c;
-  const DP4 = paddedDV3(D) / 4;
-  const GS = DP4 / G;
-  const V = Math.min(NR, 4);
-  const BV = BR / V;
-  const M = Math.min(BV, 8) - 1;
-  const vt = V === 1 ? 'f32' : `vec${V}<f32>`;
+  const { DP4, GS, V, BV, M, vt } = sizes(c);
   const ID = range(Math.ceil((KT * BV) / DENSE_BACK_WG));
   const fullD = (KT * BV) % DENSE_BACK_WG === 0;
   const IK = range(Math.ceil((KT * DP4) / DENSE_BACK_WG));
@@ -194,13 +192,7 @@ function prefetchBody(c: DqFromDsTile): string {
           .join(', ')}); }`,
       ),
     ].join('\n');
-  return `  let nrows = (segEnd - s0) * u.ratio;
-  let r0 = tile * ${BR}u;
-  if (r0 >= nrows) { return; }
-  let rEnd = min(r0 + ${BR}u, nrows);
-  let klo = keyLo(s0 + r0 / u.ratio, s0);
-  let kEnd = keyHi(s0 + (rEnd - 1u) / u.ratio, s0) + 1u;
-  let pa = lid / ${GS}u; let pc = lid % ${GS}u;
+  return `${rowTile(BR, GS)}
   // this thread's staged dS rows: band place of key 0 (x), first (y) and last (z) key seen, none past the rows
 ${ID.map(
   (i) => `  let kk${i} = (lid + ${DENSE_BACK_WG * i}u) % ${KT}u; let nb${i} = (lid + ${DENSE_BACK_WG * i}u) / ${KT}u;
