@@ -25,6 +25,10 @@ const TILES = {
   v2: { ...L, double: false, unrollK: false, pad: false },
   v2DoubleBuffered: { ...L, double: true, unrollK: false, pad: true },
   v3Wide: { ...L, BN: 256, TN: 16, BK: 4, double: false, pad: true, warp4x8: true },
+  // the default's warp layout with two workgroup-memory buffers (one barrier a K slice), BK 4 and 8
+  v3Double: { ...L, BK: 4, double: true, pad: false, warp4x8: true },
+  v3DoubleBK8: { ...L, BK: 8, double: true, pad: false, warp4x8: true },
+  v3BK8: { ...L, BK: 8, double: false, pad: false, warp4x8: true },
 };
 
 async function gemm(be: WebGpuBackend, c: GemmCase) {
