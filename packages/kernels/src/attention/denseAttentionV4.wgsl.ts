@@ -40,18 +40,20 @@ export function denseAttentionV4Wgsl(c: DenseTileV2, header: string, prefetch = 
   const R8 = range(8);
   const J4 = range(4);
   const pf = prefetch;
-  // S slice d0 of key tile j0 → registers: q rows 4·nq .. (slots lid, lid + 256), k keys of column lid / 16
+  // the loads of a slice: q rows 4·nq .. 4·nq + 3 and k keys c, c + 16, .. at head dim dd (S); v dims 4c .. of key row a (P·V)
+  const qVec = (nq: string, dd: string) => `vec4<f32>(${range(4).map((m) => `qAt(4u * ${nq} + ${m}u, ${dd}, tStart, tEnd, h0, hEnd)`).join(', ')})`;
+  const kVec = (j0: string, c: string, dd: string) => `vec4<f32>(${range(4).map((m) => `kAt(${j0} + ${c} + ${16 * m}u, ${dd}, khi, g)`).join(', ')})`;
+  const vVec = (c: string) => `vec4<f32>(${range(4).map((m) => `select(0.0, v[a + min(${c} + ${m}u, ${D - 1}u)], ok & (${c} + ${m}u < ${D}u))`).join(', ')})`;
+  // S slice d0 of key tile j0 → registers: q rows of slots lid, lid + 256, k keys of column lid / 16
   const loadS = (j0: string, d0: string) =>
     range(2)
-      .map((e) => `xq${e} = vec4<f32>(${range(4).map((m) => `qAt(4u * (lid / 16u + ${16 * e}u) + ${m}u, ${d0} + lid % 16u, tStart, tEnd, h0, hEnd)`).join(', ')});`)
-      .concat(`xk = vec4<f32>(${range(4).map((m) => `kAt(${j0} + lid / 16u + ${16 * m}u, ${d0} + lid % 16u, khi, g)`).join(', ')});`)
+      .map((e) => `xq${e} = ${qVec(`(lid / 16u + ${16 * e}u)`, `${d0} + lid % 16u`)};`)
+      .concat(`xk = ${kVec(j0, 'lid / 16u', `${d0} + lid % 16u`)};`)
       .map((l) => `      ${l}`)
       .join('\n');
   // v rows of P·V slice j of key tile j0 → xv (key lid / 16, dims 4·(lid mod 16) ..)
   const loadV = (j: number) => `    { let jj = j0 + ${16 * j}u + lid / 16u; let ok = jj <= khi; let a = (min(jj, khi) * u.hk + g) * ${D}u;
-      xv = vec4<f32>(${range(4)
-        .map((m) => `select(0.0, v[a + min(4u * (lid % 16u) + ${m}u, ${D - 1}u)], ok & (4u * (lid % 16u) + ${m}u < ${D}u))`)
-        .join(', ')}); }`;
+      xv = ${vVec('4u * (lid % 16u)')}; }`;
   return /* wgsl */ `
 ${header}
 const NEG = -3.0e38;
@@ -108,15 +110,11 @@ ${loadS('j0', 'd0 + 16u')}
       }`
     : `      for (var e = lid; e < ${(16 * BR) / 4}u; e += ${DENSE_V2_WG}u) {
         let nq = e / 16u; let dd = e % 16u;
-        qs[dd * ${BR / 4}u + nq] = vec4<f32>(${range(4)
-          .map((m) => `qAt(4u * nq + ${m}u, d0 + dd, tStart, tEnd, h0, hEnd)`)
-          .join(', ')});
+        qs[dd * ${BR / 4}u + nq] = ${qVec('nq', 'd0 + dd')};
       }
       {
         let c = lid / 16u; let dd = lid % 16u;
-        ks[dd * 16u + c] = vec4<f32>(${range(4)
-          .map((m) => `kAt(j0 + c + ${16 * m}u, d0 + dd, khi, g)`)
-          .join(', ')});
+        ks[dd * 16u + c] = ${kVec('j0', 'c', 'd0 + dd')};
       }
       workgroupBarrier();`
 }
@@ -157,9 +155,7 @@ ${loadS(`j0 + ${KT}u`, '0u')}
     : `    for (var e = lid; e < 256u; e += ${DENSE_V2_WG}u) {
       let key = e / 16u; let c = e % 16u; let jj = j0 + ${16 * j}u + key; let ok = jj <= khi;
       let a = (min(jj, khi) * u.hk + g) * ${D}u;
-      vs[e] = vec4<f32>(${range(4)
-        .map((m) => `select(0.0, v[a + min(4u * c + ${m}u, ${D - 1}u)], ok & (4u * c + ${m}u < ${D}u))`)
-        .join(', ')});
+      vs[e] = ${vVec('4u * c')};
     }
     workgroupBarrier();`
 }

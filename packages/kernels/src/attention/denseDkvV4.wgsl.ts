@@ -38,6 +38,11 @@ export interface DenseDkvTileV4 {
   prefetch?: boolean;
   /** unroll the 16-step loops over a slice's head dims (phase A) and rows (phase B) in the generated code */
   unroll?: boolean;
+  /**
+   * Query heads per KV head compiled in (row / ratio and row % ratio by a constant: shifts or
+   * multiplies), instead of read from the uniforms.
+   */
+  ratio?: number;
 }
 
 /** Keys a workgroup of the v4 dkv kernel owns. */
@@ -67,31 +72,31 @@ export function denseDkvV4Wgsl(c: DenseDkvTileV4, header: string): string {
   const rowOfSlot = (it: number, m: number) => `r0 + nq${it} / ${H}u + ${16 * 4}u * (nq${it} % ${H}u) + ${16 * m}u`;
   // element dd of a row (its clamped start `at`, 0 where !ok or dd ≥ D)
   const el = (buf: string, at: string, ok: string, dd: string) => `select(0.0, ${buf}[${at} + min(${dd}, ${D - 1}u)], ${ok} & (${dd} < ${D}u))`;
-  const rowsLoad = (buf: string, off: number) =>
-    IT.map(
-      (it) => `      sm[${off}u + (lid % 16u) * ${BR / 4}u + (nq${it} ^ (lid % 16u))] = vec4<f32>(${A4.map((m) => el(buf, `ra${it}_${m}`, `rok${it}_${m}`, 'dd')).join(', ')});`,
-    ).join('\n');
-  const keysLoad = (buf: string, off: number) =>
-    `      sm[${off}u + (lid % 16u) * 16u + (kq ^ (lid % 16u))] = vec4<f32>(${A4.map((m) => el(buf, `ka${m}`, `kok${m}`, 'dd')).join(', ')});`;
-  // prefetch registers: phase A's q / dout row slots (xq{it}, xo{it}) and k / v (xk, xv) of head dims dd
+  // phase A's workgroup-memory slot of this thread: row vec4 slot it of the q / dout slice at `off`, or the k / v slice's
+  const rowSlot = (off: number, it: number) => `sm[${off}u + (lid % 16u) * ${BR / 4}u + (nq${it} ^ (lid % 16u))]`;
+  const keySlot = (off: number) => `sm[${off}u + (lid % 16u) * 16u + (kq ^ (lid % 16u))]`;
+  // phase A's loads of head dim dd: q / dout row slot it, k / v keys 4kq ..
   const rowsVec = (buf: string, it: number) => `vec4<f32>(${A4.map((m) => el(buf, `ra${it}_${m}`, `rok${it}_${m}`, 'dd')).join(', ')})`;
   const keysVec = (buf: string) => `vec4<f32>(${A4.map((m) => el(buf, `ka${m}`, `kok${m}`, 'dd')).join(', ')})`;
+  const rowsLoad = (buf: string, off: number) => IT.map((it) => `      ${rowSlot(off, it)} = ${rowsVec(buf, it)};`).join('\n');
+  const keysLoad = (buf: string, off: number) => `      ${keySlot(off)} = ${keysVec(buf)};`;
+  // prefetch registers: phase A's q / dout row slots (xq{it}, xo{it}) and k / v (xk, xv) of head dims dd
   const loadA = (d0: string) =>
     `      { let dd = ${d0} + lid % 16u;
 ${IT.map((it) => `        xq${it} = ${rowsVec('q', it)}; xo${it} = ${rowsVec('dout', it)};`).join('\n')}
         xk = ${keysVec('k')}; xv = ${keysVec('v')}; }`;
   const storeA = [
-    ...IT.map((it) => `      sm[${QA}u + (lid % 16u) * ${BR / 4}u + (nq${it} ^ (lid % 16u))] = xq${it};`),
-    ...IT.map((it) => `      sm[${OA}u + (lid % 16u) * ${BR / 4}u + (nq${it} ^ (lid % 16u))] = xo${it};`),
-    `      sm[${KA}u + (lid % 16u) * 16u + (kq ^ (lid % 16u))] = xk;`,
-    `      sm[${VA}u + (lid % 16u) * 16u + (kq ^ (lid % 16u))] = xv;`,
+    ...IT.map((it) => `      ${rowSlot(QA, it)} = xq${it};`),
+    ...IT.map((it) => `      ${rowSlot(OA, it)} = xo${it};`),
+    `      ${keySlot(KA)} = xk;`,
+    `      ${keySlot(VA)} = xv;`,
   ].join('\n');
   const rowVec = (buf: string, b: number) => `vec4<f32>(${A4.map((m) => el(buf, `ba${b}`, `bok${b}`, `4u * tc + ${m}u`)).join(', ')})`;
   const pf = c.prefetch === true;
   // a 16-step loop over \`v\`: a WGSL loop, or (unroll) 16 blocks with \`v\` a constant
   const loop16 = (v: string, indent: string, body: string) =>
     c.unroll ? range(16).map((i) => `${indent}{ let ${v} = ${i}u;\n${body}\n${indent}}`).join('\n') : `${indent}for (var ${v} = 0u; ${v} < 16u; ${v}++) {\n${body}\n${indent}}`;
-  return /* wgsl */ `
+  const code = /* wgsl */ `
 ${header}
 var<workgroup> sm: array<vec4<f32>, ${words}>;
 ${keyRangeFnsWgsl(c.mode)}
@@ -201,4 +206,6 @@ ${A4.map((m) => `    { let d = 4u * tc + ${m}u; if (d < ${D}u) { dv[o + d] = dv$
   }`,
 ).join('\n')}
 }`;
+  // every read of the uniform's ratio (here and in the shared helpers above) as the literal
+  return c.ratio === undefined ? code : code.replaceAll('u.ratio', `${c.ratio}u`);
 }

@@ -163,12 +163,13 @@ function denseTileV4(ratio: number, d: number, mode: DenseTile['mode'], caps: De
 function denseProgram(c: DenseCall, caps: DeviceCaps): Program {
   if (c.version === 'mma') throw new ArgumentError(`attention: the mma version is swaAttentionForward's only, not mode ${c.mode}`);
   const ratio = c.hq / c.hk;
-  if (c.version === 'v4' || c.version === 'v5' || c.version === undefined || c.version === 'auto') {
+  const forced4 = c.version === 'v4' || c.version === 'v5';
+  if (forced4 || c.version === undefined || c.version === 'auto') {
     const t4 = denseTileV4(ratio, c.d, c.mode, caps);
-    if ((c.version === 'v4' || c.version === 'v5') && !t4) throw new ArgumentError(`attention: ${c.version} does not apply to mode ${c.mode}, head size ${c.d} on this device (D ≤ 64)`);
-    const prefetch = c.version === 'v5' || (c.version !== 'v4' && DENSE_V4_PREFETCH);
+    if (forced4 && !t4) throw new ArgumentError(`attention: ${c.version} does not apply to mode ${c.mode}, head size ${c.d} on this device (D ≤ 64)`);
+    const prefetch = forced4 ? c.version === 'v5' : DENSE_V4_PREFETCH;
     // auto: v4 / v5 where a (segment, KV head) fills at least half its 128 rows
-    if (t4 && (c.version === 'v4' || c.version === 'v5' || Math.min(c.segLen, c.tq) * ratio * 2 >= DENSE_V4.BR)) return denseProgramV4(c, t4, prefetch, caps);
+    if (t4 && (forced4 || Math.min(c.segLen, c.tq) * ratio * 2 >= DENSE_V4.BR)) return denseProgramV4(c, t4, prefetch, caps);
   }
   const v3 = c.version !== 'v2';
   const v2 = c.version === 'v1' ? null : denseTileV2(ratio, c.d, c.mode, caps, v3);

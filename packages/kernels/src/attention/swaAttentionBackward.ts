@@ -26,8 +26,9 @@
  *    against v2's 4.14 (1.45×); chunk encoder 0.96 against 1.51 ms. The tensor op chooses it.
  *    For D ≤ 64 its dkv kernel is the v4 blocking (denseDkvV4.wgsl.ts, NR rows a thread: dkvV4Rows):
  *    dkv + band 2.05 against 2.22 ms in v2's blocks (T 4096 causal), 0.60 against 0.83 (chunk encoder);
- *    with 8 rows its loops are unrolled (1.98 ms), and it is compiled for the call's head ratio (1.88). Its dq kernel prefetches the next key tile in window
- *    mode for D 33–64 (dqPrefetchDefault: 0.645 → 0.477 ms at T 4096 causal).
+ *    with 8 rows its loops are unrolled (1.98 ms), and it is compiled for the call's head ratio
+ *    (1.88). Its dq kernel prefetches the next key tile in window mode for D 33–64
+ *    (dqPrefetchDefault: 0.645 → 0.477 ms at T 4096 causal).
  * Portable: 256 invocations, ≤ 32 KiB workgroup memory, head size ≤ 256 (compiled in).
  */
 import type { FloatArray } from '../core/dtype.js';
@@ -68,7 +69,7 @@ export interface DenseBackwardParams {
    * thread (default dkvV4Rows), or false for v2's blocks (also taken where `tileV2.dkv` is given)
    */
   dkvV4?: false | 4 | 8;
-  /** the v4 dkv kernel loads its next slice into registers while it multiplies the current one (default dkvV4Prefetch) */
+  /** the v4 dkv kernel loads its next slice into registers while it multiplies the current one (default DKV_V4_PREFETCH: false) */
   dkvPrefetch?: boolean;
   /** the v4 dkv kernel's 16-step loops unrolled in the generated code (default: with 8 rows a thread) */
   dkvUnroll?: boolean;
@@ -237,7 +238,8 @@ const DKV_V4_PREFETCH = false;
 function dkvV4Tile(p: DenseBackwardParams, caps: DeviceCaps): DenseDkvTileV4 | null {
   if (p.d > 64 || p.dkvV4 === false || (p.tileV2?.dkv && p.dkvV4 === undefined)) return null;
   const NR = p.dkvV4 ?? dkvV4Rows(p);
-  const tile: DenseDkvTileV4 = { NR, D: p.d, mode: p.mode, prefetch: p.dkvPrefetch ?? DKV_V4_PREFETCH, unroll: p.dkvUnroll ?? NR === 8 };
+  const ratio = p.dkvConstRatio === false ? undefined : headRatio('attentionBackward', p.hq, p.hk);
+  const tile: DenseDkvTileV4 = { NR, D: p.d, mode: p.mode, prefetch: p.dkvPrefetch ?? DKV_V4_PREFETCH, unroll: p.dkvUnroll ?? NR === 8, ratio };
   return denseDkvV4Words(tile) * 4 <= caps.maxWorkgroupStorage && caps.maxInvocations >= DENSE_BACK_WG ? tile : null;
 }
 
@@ -247,11 +249,9 @@ function program(p: DenseBackwardParams, caps: DeviceCaps, which: 'dq' | 'dkv', 
   const v4 = ds ? dkvV4Tile(p, caps) : null;
   if (v4) {
     const header = `${U.wgsl('U')}\n${wgslBindings(DKV_DS_BUFFERS, 'U')}`;
-    const constRatio = p.dkvConstRatio ?? true;
     return {
-      key: `denseAttentionDkvV4:${p.mode}:${v4.NR}:d${p.d}${v4.prefetch ? ':pf' : ''}${v4.unroll ? ':u' : ''}${constRatio ? `:r${ratio}` : ''}`,
-      // the uniform's ratio as a literal: row / ratio and row % ratio become shifts or multiplies
-      code: () => (constRatio ? denseDkvV4Wgsl(v4, header).replaceAll('u.ratio', `${ratio}u`) : denseDkvV4Wgsl(v4, header)),
+      key: `denseAttentionDkvV4:${p.mode}:${v4.NR}:d${p.d}${v4.prefetch ? ':pf' : ''}${v4.unroll ? ':u' : ''}${v4.ratio === undefined ? '' : `:r${v4.ratio}`}`,
+      code: () => denseDkvV4Wgsl(v4, header),
       buffers: DKV_DS_BUFFERS,
       ...launch(p, caps, Math.ceil(p.t / DKV_V4_KT)),
     };
