@@ -65,8 +65,11 @@ const LARGE_TILES_MIN = 128;
  * dY·W 220 against 249, the same in two sessions; at one wave (4096 × 512 × 512: 85 against 79), many
  * waves (the LM head: 4.05 against 3.99 ms) or a long K (4096³: 4.31 against 3.83 ms) they lose.
  */
+/** 128² output tiles of a call over its batch (and split-K parts). */
+const tiles128 = (p: MatmulParams): number => Math.ceil(p.M / 128) * Math.ceil(p.N / 128) * p.batch * (p.splitK ?? 1);
+
 const largeTile = (p: MatmulParams): TileConfig => {
-  const tiles = Math.ceil(p.M / 128) * Math.ceil(p.N / 128) * p.batch * (p.splitK ?? 1);
+  const tiles = tiles128(p);
   if (!p.transA && kSplitOf(p) <= 512 && tiles >= 256 && tiles < 1024) return { ...TILE_LARGE, pad: true, BK: 8 };
   return p.transB ? { ...TILE_LARGE, pad: true } : TILE_LARGE;
 };
@@ -86,8 +89,9 @@ const SPLIT_MIN_K = 768;
  * 226–232); K 512 85–87 against 77–80 µs, so K stays whole below 2 × 768.
  */
 export function matmulSplitK(p: MatmulParams): number {
-  if (p.variant === 'matvec' || matmulVariant({ ...p, splitK: 1 }) === 'matvec') return 1;
-  const tiles = Math.ceil(p.M / 128) * Math.ceil(p.N / 128) * p.batch;
+  const whole = { ...p, splitK: 1 };
+  if (matmulVariant(whole) === 'matvec') return 1;
+  const tiles = tiles128(whole);
   if (tiles >= SPLIT_TILES_BELOW) return 1;
   let s = 1;
   while (s < 16 && tiles * s * 2 <= SPLIT_TILES_TARGET && p.K / (s * 2) >= SPLIT_MIN_K) s *= 2;
@@ -97,10 +101,8 @@ export function matmulSplitK(p: MatmulParams): number {
 /** The variant `auto` picks: matvec for decode shapes, small tiles when large ones leave SMs idle. */
 export function matmulVariant(p: MatmulParams): 'tiled' | 'tiledSmall' | 'matvec' {
   if (p.variant && p.variant !== 'auto') return p.variant;
-  const splits = p.splitK ?? 1;
-  if (splits === 1 && p.transB && p.M * p.batch <= MATVEC_MAX_M && (p.strideB === 0 || p.batch === 1)) return 'matvec';
-  const largeTiles = Math.ceil(p.M / 128) * Math.ceil(p.N / 128) * p.batch * splits;
-  return largeTiles >= LARGE_TILES_MIN ? 'tiled' : 'tiledSmall';
+  if ((p.splitK ?? 1) === 1 && p.transB && p.M * p.batch <= MATVEC_MAX_M && (p.strideB === 0 || p.batch === 1)) return 'matvec';
+  return tiles128(p) >= LARGE_TILES_MIN ? 'tiled' : 'tiledSmall';
 }
 
 /** Split-K parts of a call (1: none), checked. */
@@ -133,7 +135,8 @@ function splitRef(arrays: TypedArray[], p: MatmulParams): void {
     const sb = sliceK(b, bBatches, p.strideB, !p.transB, p.N, p.K, k0, kn);
     const part = c.subarray(s * p.batch * p.strideC);
     if (kn === 0) {
-      for (let z = 0; z < p.batch; z++) for (let m = 0; m < p.M; m++) part.fill(0, z * p.strideC + m * (p.ldc ?? p.N), z * p.strideC + m * (p.ldc ?? p.N) + p.N);
+      const ldc = p.ldc ?? p.N;
+      for (let z = 0; z < p.batch; z++) for (let m = 0; m < p.M; m++) part.fill(0, z * p.strideC + m * ldc, z * p.strideC + m * ldc + p.N);
       continue;
     }
     matmulRef([sa, sb, part], { ...p, K: kn, splitK: 1, strideA: p.M * kn, strideB: p.strideB === 0 ? 0 : p.N * kn });

@@ -60,7 +60,7 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
   if (b.dtype !== 'f32' && !b.isContiguous) throw new ArgumentError(`${op}: packed ${b.dtype} B must be contiguous`);
   const A = operand(a, transA);
   const B = operand(b, transB);
-  const out = Tensor.empty(a.backend, [...batchA, M, N], 'f32');
+  const outShape = [...batchA, M, N];
   const broadcastB = bBatch === 1 && batch > 1;
   // A contiguous [batch, M, K] against one B is one [batch·M, K] problem.
   const fold = broadcastB && !A.trans;
@@ -81,19 +81,19 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
     matvecShape: options.matvecShape,
   };
   const splits = splitsFor(p, options.splitK, A.t, B.t);
-  if (splits > 1 && numel(out.shape) > 0 && K > 0) {
+  const work = numel(outShape) > 0 && K > 0;
+  let out: Tensor;
+  if (splits > 1 && work) {
     // S partial products [S, batch, M, N], summed over S in order
-    const parts = Tensor.empty(a.backend, [splits, ...out.shape], 'f32');
+    const parts = Tensor.empty(a.backend, [splits, ...outShape], 'f32');
     a.backend.run(matmulKernel, { ...p, splitK: splits, strideC: p.M * p.N }, [A.t.arg(), B.t.arg(), parts.arg()]);
-    const summed = sum(parts, 0);
+    out = sum(parts, 0);
     parts.dispose();
-    out.dispose();
-    A.t.dispose();
-    B.t.dispose();
-    return summed;
+  } else {
+    out = Tensor.empty(a.backend, outShape, 'f32');
+    if (work) runBlocked(p, A.t, B.t, out);
+    else if (numel(outShape) > 0) fillZero(out);
   }
-  if (numel(out.shape) > 0 && K > 0) runBlocked(p, A.t, B.t, out);
-  else if (numel(out.shape) > 0) fillZero(out);
   A.t.dispose();
   B.t.dispose();
   return out;
