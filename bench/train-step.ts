@@ -142,8 +142,9 @@ async function main() {
   const dispatchesPerStep = be.dispatches - d0;
   const t = await timeGpu(be, step, iters, reps);
   const guardedMs = await guardedWallMs(model, opt, b, 3);
-  const profile = process.argv.includes('--profile') ? await profileStep(be, c, opt, t.medianMs) : null;
-  const kernels = process.argv.includes('--profile') ? await kernelProfile(be, step) : null;
+  const profiling = process.argv.includes('--profile');
+  const profile = profiling ? await profileStep(be, c, opt, t.medianMs) : null;
+  const kernels = profiling ? await kernelProfile(be, step) : null;
   const flops = stepFlops(c);
   const tflops = flops.total / (t.medianMs * 1e-3) / 1e12;
   const tokensPerSecond = c.tokens / (t.medianMs * 1e-3);
