@@ -33,11 +33,6 @@ export interface MatmulParams {
    * Tiled variants only; matmulVariant never picks matvec for S > 1 calls that pass `variant`.
    */
   splitK?: number;
-  /**
-   * Tiled variants' vec4 loads and stores (see matmulVec4Ok for when a call can take them): false
-   * never, true where possible, undefined the default (MATMUL_VEC4_DEFAULT).
-   */
-  vec4?: boolean;
   /** Force a GPU variant (benchmarks, tests); `auto` picks by shape and device. */
   variant?: 'auto' | 'tiled' | 'tiledSmall' | 'matvec';
   /** Matvec version: `lanes` (v2, default) or `rows` (v3); benchmarks compare them. */

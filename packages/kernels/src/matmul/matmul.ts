@@ -25,7 +25,7 @@ import { defineUniforms } from '../core/uniforms.js';
 import { type MatmulParams, matmulRef } from './matmul.ref.js';
 import { MATVEC_ROWS_V3, matvecRowsWgsl } from './matvec-rows.wgsl.js';
 import { MATVEC_DEFAULT_SHAPE, MATVEC_MAX_M, matvecWgsl } from './matvec.wgsl.js';
-import { TILE_LARGE, TILE_SMALL, type TileConfig, tiledMatmulWgsl, tiledWorkgroupBytes, tileThreads, vec4TileOk } from './matmul.wgsl.js';
+import { TILE_LARGE, TILE_SMALL, type TileConfig, tiledMatmulWgsl, tiledWorkgroupBytes, tileThreads } from './matmul.wgsl.js';
 
 const U = defineUniforms({
   M: 'u32',
@@ -161,30 +161,6 @@ function checkedGrid(g: [number, number, number], caps: DeviceCaps): [number, nu
   return g;
 }
 
-/** Whether the tiled variants take vec4 loads and stores when a call allows them (`vec4` unset). */
-export const MATMUL_VEC4_DEFAULT = false;
-
-/**
- * Whether a call can read A and B and write C as vec4s: f32 B; K, ldc and the batch strides
- * multiples of 4 (whole vec4s along K, aligned rows); M (A transposed) and N (B not transposed, and
- * C) multiples of 4 (k-major rows); each split-K range a multiple of 4.
- */
-export function matmulVec4Ok(p: MatmulParams, tile: TileConfig): boolean {
-  const m4 = (x: number) => x % 4 === 0;
-  return (
-    p.bDtype === 'f32' &&
-    vec4TileOk(tile) &&
-    m4(p.K) &&
-    m4(p.N) &&
-    m4(p.ldc ?? p.N) &&
-    m4(p.strideA) &&
-    m4(p.strideB) &&
-    m4(p.strideC) &&
-    (!p.transA || m4(p.M)) &&
-    m4(kSplitOf(p))
-  );
-}
-
 const pick = ({ M, N, K, strideA, strideB, strideC }: MatmulParams) => ({ M, N, K, strideA, strideB, strideC });
 
 function tiledProgram(p: MatmulParams, tile: TileConfig, name: string, caps: DeviceCaps): Program {
@@ -198,18 +174,14 @@ function tiledProgram(p: MatmulParams, tile: TileConfig, name: string, caps: Dev
     throw new RangeError(`matmul: tile ${t} needs ${smem} bytes of workgroup memory, the device has ${caps.maxWorkgroupStorage}`);
   }
   const split = splitsOf(p) > 1;
-  const vec4 = (p.vec4 ?? MATMUL_VEC4_DEFAULT) && matmulVec4Ok(p, tile);
-  const key = `matmul:${name}:${t}:${p.transA ? 't' : 'n'}${p.transB ? 't' : 'n'}:${p.bDtype}${split ? ':split' : ''}${vec4 ? ':v4' : ''}`;
+  const key = `matmul:${name}:${t}:${p.transA ? 't' : 'n'}${p.transB ? 't' : 'n'}:${p.bDtype}${split ? ':split' : ''}`;
   const bufs = buffers(p.bDtype);
-  const bindings = vec4
-    ? bufs.map((b, i) => `@group(0) @binding(${i + 1}) var<storage, ${b.access}> ${b.name}: array<vec4<f32>>;`).join('\n')
-    : wgslBindings(bufs);
   return {
     key,
     code: () =>
       tiledMatmulWgsl(
-        { tile, transA: p.transA, transB: p.transB, bDtype: p.bDtype, split, vec4 },
-        `${U.wgsl('U')}\n@group(0) @binding(0) var<uniform> u: U;\n${bindings}`,
+        { tile, transA: p.transA, transB: p.transB, bDtype: p.bDtype, split },
+        `${U.wgsl('U')}\n${wgslBindings(bufs, 'U')}`,
       ),
     buffers: bufs,
     uniforms: U.pack({ ...pick(p), ldc: p.ldc ?? p.N, batch: p.batch, kSplit: kSplitOf(p) }),

@@ -37,12 +37,6 @@ export interface TiledSpec {
   bDtype: 'f32' | 'f16' | 'bf16';
   /** split-K: workgroup z covers batch entry z mod batch over K range z / batch (else all of K) */
   split?: boolean;
-  /**
-   * vec4 memory access (f32 B; K, the k-major extents, strides, ldc and the split-K range all
-   * multiples of 4, see matmulVec4Ok): a, b and c bound as arrays of vec4, each thread loads whole
-   * vec4s of one operand's slice (one address instead of one per float) and stores C a vec4 at a time.
-   */
-  vec4?: boolean;
 }
 
 /**
@@ -101,78 +95,6 @@ function storeTile(name: 'A' | 'B', spec: TiledSpec, buf: string): string {
     .join('\n');
 }
 
-/**
- * vec4 loads: the slice's BM·BK/4 vec4s of A then BN·BK/4 of B are numbered as one list, thread lid
- * takes entries lid + WG·i into `rV{i}` (zero outside the matrix). An entry range that straddles A
- * and B splits the workgroup at a multiple of 32 threads, so every warp takes one branch.
- */
-function vec4Units(spec: TiledSpec): { nA: number; per: number; wg: number } {
-  const { BM, BN, BK } = spec.tile;
-  const wg = tileThreads(spec.tile);
-  const nA = (BM * BK) / 4;
-  const per = (nA + (BN * BK) / 4) / wg;
-  return { nA, per, wg };
-}
-
-/** Whether the vec4 path can serve a tile (whole vec4s along K and the rows, an equal share a thread). */
-export function vec4TileOk(tile: TileConfig): boolean {
-  const wg = tileThreads(tile);
-  const nA = (tile.BM * tile.BK) / 4;
-  const nB = (tile.BN * tile.BK) / 4;
-  return tile.BK % 4 === 0 && tile.BM % 4 === 0 && tile.BN % 4 === 0 && (nA + nB) % wg === 0;
-}
-
-function vec4Branches(spec: TiledSpec, body: (name: 'A' | 'B', i: number, v: string) => string): string {
-  const { nA, per, wg } = vec4Units(spec);
-  return range(per)
-    .map((i) => {
-      const lo = i * wg;
-      const hi = lo + wg;
-      if (hi <= nA) return body('A', i, `(lid + ${lo}u)`);
-      if (lo >= nA) return body('B', i, `(lid + ${lo - nA}u)`);
-      return `    if (lid < ${nA - lo}u) {\n${body('A', i, `(lid + ${lo}u)`)}\n    } else {\n${body('B', i, `(lid - ${nA - lo}u)`)}\n    }`;
-    })
-    .join('\n');
-}
-
-/** Global → registers, vec4s: `rV{i}` holds entry v of A's or B's slice (see vec4Units). */
-function loadVec4(spec: TiledSpec): string {
-  return vec4Branches(spec, (name, i, v) => {
-    const { BM, BN, BK } = spec.tile;
-    const rows = name === 'A' ? BM : BN;
-    const kMajor = name === 'A' ? spec.transA : !spec.transB;
-    const ext = name === 'A' ? 'u.M' : 'u.N';
-    const base = name === 'A' ? 'baseA' : 'baseB';
-    const r0 = name === 'A' ? 'm0' : 'n0';
-    const arr = name === 'A' ? 'a' : 'b';
-    // k-major: a vec4 is 4 rows at one k; else 4 consecutive k of one row
-    const [kk, rr, inside, addr] = kMajor
-      ? [`${v} / ${rows / 4}u`, `(${v} % ${rows / 4}u) * 4u`, `${r0} + rr < ${ext} && k0 + kk < kEnd`, `${base} + (k0 + kk) * ${ext} + ${r0} + rr`]
-      : [`(${v} % ${BK / 4}u) * 4u`, `${v} / ${BK / 4}u`, `${r0} + rr < ${ext} && k0 + kk < kEnd`, `${base} + (${r0} + rr) * u.K + k0 + kk`];
-    return `    { let kk = ${kk}; let rr = ${rr};
-      rV${i} = vec4<f32>(0.0);
-      if (${inside}) { rV${i} = ${arr}[(${addr}) >> 2u]; } }`;
-  });
-}
-
-/** Registers → workgroup memory, vec4s: k-major entries are stored whole, others one float per k. */
-function storeVec4(spec: TiledSpec, buf: string): string {
-  return vec4Branches(spec, (name, i, v) => {
-    const { BM, BN, BK } = spec.tile;
-    const rows = name === 'A' ? BM : BN;
-    const kMajor = name === 'A' ? spec.transA : !spec.transB;
-    const stride = smemStride(name, spec);
-    const off = `${buf} * ${smemSize(name, spec)}u`;
-    if (kMajor) return `    ${name}s[${off} + (${v} / ${rows / 4}u) * ${stride / 4}u + ${v} % ${rows / 4}u] = rV${i};`;
-    return `    { let s = ${off} * 4u + (${v} % ${BK / 4}u) * ${4 * stride}u + ${v} / ${BK / 4}u;
-${['x', 'y', 'z', 'w'].map((c, j) => `      { let t = s + ${j * stride}u; ${name}s[t >> 2u][t & 3u] = rV${i}.${c}; }`).join('\n')} }`;
-  });
-}
-
-const loads = (spec: TiledSpec): string => (spec.vec4 ? loadVec4(spec) : `${loadTile('A', spec)}\n${loadTile('B', spec)}`);
-const stores = (spec: TiledSpec, buf: string): string =>
-  spec.vec4 ? storeVec4(spec, buf) : `${storeTile('A', spec, buf)}\n${storeTile('B', spec, buf)}`;
-
 /** The multiply of one K slice from buffer offsets oa / ob, unrolled over k. */
 function inner(spec: TiledSpec): string {
   const { BM, BN, BK, TM, TN } = spec.tile;
@@ -211,11 +133,6 @@ function writeC(spec: TiledSpec): string {
       const m = `m0 + ${(g * BM) / gm}u + tr * 4u + ${i}u`;
       lines.push(`  { let m = ${m}; if (m < u.M) {`);
       for (let h = 0; h < gn; h++) {
-        if (spec.vec4) {
-          // N, ldc and strideC are multiples of 4: a vec4 of C is all inside or all outside
-          lines.push(`    { let n = n0 + ${(h * BN) / gn}u + tc * 4u; if (n < u.N) { c[(baseC + m * u.ldc + n) >> 2u] = c${g * 4 + i}_${h}; } }`);
-          continue;
-        }
         lines.push(`    { let n = n0 + ${(h * BN) / gn}u + tc * 4u; let v = c${g * 4 + i}_${h};
       let o = baseC + m * u.ldc + n;
       if (n + 3u < u.N) { c[o] = v.x; c[o + 1u] = v.y; c[o + 2u] = v.z; c[o + 3u] = v.w; }
@@ -247,17 +164,12 @@ export function tiledMatmulWgsl(spec: TiledSpec, header: string): string {
   const { BM, BN, BK, TM, TN } = spec.tile;
   const perA = (BM * BK) / tileThreads(spec.tile);
   const perB = (BN * BK) / tileThreads(spec.tile);
-  const bRead = spec.vec4
-    ? ''
-    : spec.bDtype === 'f32'
-      ? 'fn readB(i: u32) -> f32 { return b[i]; }'
-      : wgslHalfLoad('readB', 'b', spec.bDtype);
+  const bRead =
+    spec.bDtype === 'f32' ? 'fn readB(i: u32) -> f32 { return b[i]; }' : wgslHalfLoad('readB', 'b', spec.bDtype);
   const accs = range(TM)
     .flatMap((r) => range(TN / 4).map((h) => `  var c${r}_${h} = vec4<f32>(0.0);`))
     .join('\n');
-  const regs = spec.vec4
-    ? range(vec4Units(spec).per).map((i) => `  var rV${i} = vec4<f32>(0.0);`)
-    : [...range(perA).map((i) => `rA${i}`), ...range(perB).map((i) => `rB${i}`)].map((r) => `  var ${r} = 0.0;`);
+  const regs = [...range(perA).map((i) => `rA${i}`), ...range(perB).map((i) => `rB${i}`)];
   return /* wgsl */ `
 ${header}
 ${bRead}
@@ -283,10 +195,11 @@ ${
   let baseB = bz * u.strideB;
   let baseC = wid.z * u.strideC;
 ${accs}
-${regs.join('\n')}
+${regs.map((r) => `  var ${r} = 0.0;`).join('\n')}
   let nk = ${spec.split ? `(max(kEnd, kBegin) - kBegin + ${BK - 1}u) / ${BK}u` : `(u.K + ${BK - 1}u) / ${BK}u`};
   var k0 = kBegin;
-${loads(spec)}
+${loadTile('A', spec)}
+${loadTile('B', spec)}
 ${spec.tile.double === false ? singleBuffered(spec) : doubleBuffered(spec)}
 ${writeC(spec)}
 }`;
@@ -294,20 +207,23 @@ ${writeC(spec)}
 
 /** Slice kt+1 is loaded into registers before slice kt is multiplied, then stored into the other buffer. */
 function doubleBuffered(spec: TiledSpec): string {
-  return `${stores(spec, '0u')}
+  return `${storeTile('A', spec, '0u')}
+${storeTile('B', spec, '0u')}
   workgroupBarrier();
   for (var kt = 0u; kt < nk; kt++) {
     let cur = kt & 1u;
     let more = kt + 1u < nk;
     if (more) {
       k0 = kBegin + (kt + 1u) * ${spec.tile.BK}u;
-${loads(spec)}
+${loadTile('A', spec)}
+${loadTile('B', spec)}
     }
     let oa = cur * ${smemSize('A', spec)}u;
     let ob = cur * ${smemSize('B', spec)}u;
 ${inner(spec)}
     if (more) {
-${stores(spec, '(1u - cur)')}
+${storeTile('A', spec, '(1u - cur)')}
+${storeTile('B', spec, '(1u - cur)')}
     }
     workgroupBarrier();
   }`;
@@ -318,11 +234,13 @@ function singleBuffered(spec: TiledSpec): string {
   return `  let oa = 0u;
   let ob = 0u;
   for (var kt = 0u; kt < nk; kt++) {
-${stores(spec, '0u')}
+${storeTile('A', spec, '0u')}
+${storeTile('B', spec, '0u')}
     workgroupBarrier();
     if (kt + 1u < nk) {
       k0 = kBegin + (kt + 1u) * ${spec.tile.BK}u;
-${loads(spec)}
+${loadTile('A', spec)}
+${loadTile('B', spec)}
     }
 ${inner(spec)}
     workgroupBarrier();

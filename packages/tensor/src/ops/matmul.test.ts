@@ -1,4 +1,4 @@
-import { bf16ToF32, f16ToF32, MATMUL_VEC4_DEFAULT, type MatmulParams, matmul as matmulKernel, matmulSplitK, packHalf } from '@hsa/kernels';
+import { bf16ToF32, f16ToF32, type MatmulParams, matmul as matmulKernel, matmulSplitK, packHalf } from '@hsa/kernels';
 import { describe, expect, it } from 'vitest';
 import type { Backend } from '../backend.js';
 import { CpuBackend } from '../cpu/cpu-backend.js';
@@ -45,7 +45,6 @@ interface Case {
   matvec?: MatmulParams['matvec'];
   matvecShape?: MatmulParams['matvecShape'];
   splitK?: number;
-  vec4?: boolean;
 }
 
 async function check(be: Backend, c: Case): Promise<void> {
@@ -64,7 +63,7 @@ async function check(be: Backend, c: Case): Promise<void> {
   const bShape = bBatched && batch > 1 ? [batch, ...bMat] : bMat;
   const A = Tensor.from(be, av, aShape);
   const B = Tensor.from(be, bTensorData, bShape, dtype);
-  const C = matmul(A, B, { transA: tA, transB: tB, variant: c.variant, tile: c.tile, matvec: c.matvec, matvecShape: c.matvecShape, splitK: c.splitK, vec4: c.vec4 });
+  const C = matmul(A, B, { transA: tA, transB: tB, variant: c.variant, tile: c.tile, matvec: c.matvec, matvecShape: c.matvecShape, splitK: c.splitK });
   const got = await C.data();
   const { c: want, mag } = oracle(Float64Array.from(av), Float64Array.from(bv), batch, M, N, K, tA, tB, bBatched && batch > 1);
   expectClose(got, want, (i) => 2 * EPS32 * K * mag[i] + 1e-30, `${JSON.stringify(c)} seed=${seed}`);
@@ -119,25 +118,6 @@ const CASES: Case[] = [
   { batch: 4, M: 9, N: 10, K: 101, bBatched: false, tB: true, splitK: 4 },
   { batch: 1, M: 1, N: 77, K: 90, tB: true, dtype: 'bf16', splitK: 2 },
   { batch: 1, M: 129, N: 131, K: 300, tB: true, splitK: 2, variant: 'tiled', tile: { BM: 128, BN: 128, BK: 8, TM: 8, TN: 8, double: false, pad: true, warp4x8: true } },
-  // vec4 loads and stores (K, N and, with A transposed, M multiples of 4; not multiples of the tiles):
-  // each transposition, one K slice, a broadcast B, split-K, both tiles, BK 8, M = 1 on the tiles,
-  // and calls that cannot take vec4 (odd K, N; a bf16 B; a split range not a multiple of 4)
-  { batch: 1, M: 133, N: 260, K: 36, vec4: true, variant: 'tiled' },
-  { batch: 1, M: 131, N: 132, K: 44, tB: true, vec4: true, variant: 'tiled' },
-  { batch: 2, M: 132, N: 136, K: 28, tA: true, vec4: true, variant: 'tiled' },
-  { batch: 1, M: 68, N: 264, K: 20, tA: true, tB: true, vec4: true, variant: 'tiled' },
-  { batch: 1, M: 3, N: 8, K: 4, vec4: true, variant: 'tiled' },
-  { batch: 3, M: 45, N: 132, K: 52, bBatched: false, tB: true, vec4: true, variant: 'tiled' },
-  { batch: 1, M: 129, N: 132, K: 296, tB: true, splitK: 2, vec4: true, variant: 'tiled' },
-  { batch: 2, M: 36, N: 68, K: 200, tA: true, splitK: 4, vec4: true },
-  { batch: 1, M: 70, N: 76, K: 68, vec4: true, variant: 'tiledSmall' },
-  { batch: 1, M: 67, N: 100, K: 24, tA: false, tB: true, vec4: true, variant: 'tiledSmall' },
-  { batch: 1, M: 135, N: 132, K: 40, vec4: true, variant: 'tiled', tile: { BM: 128, BN: 128, BK: 8, TM: 8, TN: 8, double: false, pad: true, warp4x8: true } },
-  { batch: 1, M: 132, N: 136, K: 40, tA: true, vec4: true, variant: 'tiled', tile: { BM: 128, BN: 128, BK: 8, TM: 8, TN: 8, double: true, pad: true, warp4x8: true } },
-  { batch: 1, M: 1, N: 136, K: 16, tB: true, vec4: true, variant: 'tiled' },
-  { batch: 1, M: 37, N: 41, K: 37, vec4: true, variant: 'tiled' },
-  { batch: 1, M: 37, N: 64, K: 36, tB: true, dtype: 'bf16', vec4: true, variant: 'tiled' },
-  { batch: 1, M: 40, N: 64, K: 36, splitK: 3, vec4: true, variant: 'tiled' },
 ];
 
 describe.each(testBackends())('matmul on %s', (_name, make) => {
@@ -188,21 +168,6 @@ describe.each(testBackends())('matmul on %s', (_name, make) => {
     expect(() => matmulKernel.program({ ...p, M: 1, splitK: 2, variant: 'matvec' }, be.caps)).toThrow(/splitK/);
     const A = Tensor.from(be, new Float32Array(6), [2, 3]);
     expect(() => matmul(A, A, { transB: true, splitK: 0 })).toThrow(/splitK must be an integer/);
-  });
-
-  it('vec4: taken only where every access is whole vec4s, and only when asked while it is not the default', async () => {
-    const be = await make();
-    const p: MatmulParams = { batch: 1, M: 4096, N: 512, K: 512, transA: false, transB: true, bDtype: 'f32', strideA: 0, strideB: 0, strideC: 0, variant: 'tiled' };
-    const key = (o: Partial<MatmulParams>) => matmulKernel.program({ ...p, ...o }, be.caps).key;
-    expect(key({ vec4: true })).toMatch(/:v4$/);
-    expect(key({ vec4: true, transA: true, transB: false })).toMatch(/:v4$/);
-    expect(key({ vec4: true, variant: 'tiledSmall' })).toMatch(/:v4$/);
-    expect(key({ vec4: true, splitK: 2, K: 1536, strideC: 4096 * 512 })).toMatch(/:split:v4$/);
-    expect(key({ vec4: false })).not.toMatch(/v4/);
-    expect(key({})).toMatch(MATMUL_VEC4_DEFAULT ? /:v4$/ : /:f32$/);
-    for (const o of [{ K: 510 }, { N: 514 }, { transA: true, M: 4094 }, { bDtype: 'bf16' as const }, { splitK: 3, K: 1528, strideC: 4096 * 512 }, { strideA: 6, batch: 2 }]) {
-      expect(key({ vec4: true, ...o })).not.toMatch(/v4/);
-    }
   });
 
   it('names the op and the shapes on bad input', async () => {

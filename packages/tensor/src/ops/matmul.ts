@@ -11,7 +11,7 @@ import { contiguousStrides, fmtShape, numel, Tensor } from '../tensor.js';
 import { expectDtype, sameBackend } from './guards.js';
 import { sum } from './reduce.js';
 
-export interface MatmulOptions extends Pick<MatmulParams, 'variant' | 'tile' | 'matvec' | 'matvecShape' | 'vec4'> {
+export interface MatmulOptions extends Pick<MatmulParams, 'variant' | 'tile' | 'matvec' | 'matvecShape'> {
   transA?: boolean;
   transB?: boolean;
   /**
@@ -79,7 +79,6 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
     tile: options.tile,
     matvec: options.matvec,
     matvecShape: options.matvecShape,
-    vec4: options.vec4,
   };
   const splits = splitsFor(p, options.splitK, A.t, B.t);
   const work = numel(outShape) > 0 && K > 0;
