@@ -161,8 +161,13 @@ export { type SwigluBackwardParams, swigluBackwardRef } from './swiglu/swigluBac
 export { type EmbeddingKeysParams, type EmbeddingSegmentSumParams, embeddingKeys, embeddingSegmentSum } from './embedding/embeddingBackward.js';
 export { type EmbeddingBackwardParams, embeddingBackwardRef } from './embedding/embeddingBackward.ref.js';
 /** Cross-entropy over the vocabulary fused with its gradient (softmax formed once), label masking. */
-export { crossEntropy } from './crossentropy/crossEntropy.js';
-export { type CrossEntropyParams, crossEntropyRef } from './crossentropy/crossEntropy.ref.js';
+export { crossEntropy, crossEntropyDenom } from './crossentropy/crossEntropy.js';
+export {
+  type CrossEntropyDenomParams,
+  type CrossEntropyParams,
+  crossEntropyDenomRef,
+  crossEntropyRef,
+} from './crossentropy/crossEntropy.ref.js';
 /** Fused AdamW update (decoupled weight decay, bias correction, gradient scale folded in). */
 export { adamw } from './adamw/adamw.js';
 export { type AdamwParams, adamwRef } from './adamw/adamw.ref.js';

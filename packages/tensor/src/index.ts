@@ -93,7 +93,7 @@ export { embeddingBackward, rmsNormBackward, softmaxBackward, swigluBackward } f
 /** A weight gradient xᵀ·y (x [K, M], y [K, N]) split over a long K into summed batched products when that fills the GPU. */
 export { matmulTransA, splitKFactor } from './autograd/ops-linalg.js';
 /** Per-row cross-entropy fused with its gradient, with label masking (targets outside [0, V)). */
-export { type CrossEntropyRows, crossEntropyRows } from './ops/crossEntropy.js';
+export { type CrossEntropyRows, crossEntropyDenom, crossEntropyRows } from './ops/crossEntropy.js';
 /** AdamW over Parameters (fused kernel, decay / no-decay groups). */
 export { AdamW, type AdamWOptions, type AdamWState } from './optim/adamw.js';
 /** Global gradient norm (NaN/Inf names the tensor) and the clipping factor. */

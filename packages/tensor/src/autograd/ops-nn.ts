@@ -3,9 +3,9 @@
  * backward is one WGSL kernel (or the forward kernel run as its own inverse, for rope).
  */
 import { ArgumentError } from '@hsa/kernels';
-import { div, maximum, mul, scale } from '../ops/binary.js';
+import { div, mul, scale } from '../ops/binary.js';
 import { cast } from '../ops/cast.js';
-import { crossEntropyRows } from '../ops/crossEntropy.js';
+import { type CrossEntropyRows, crossEntropyDenom, crossEntropyRows } from '../ops/crossEntropy.js';
 import { embedding as embeddingOp } from '../ops/embedding.js';
 import { arange } from '../ops/fill.js';
 import { sum } from '../ops/reduce.js';
@@ -114,32 +114,34 @@ export function embedding(table: Tensor, ids: Tensor): Tensor {
 /**
  * Mean cross-entropy (a scalar, shape []) of logits [..., V] against i32 targets [...] over the rows
  * whose target lies in [0, V); 0 when none does. The gradient is formed in the forward pass (kernel
- * fused with the loss), so the backward only scales it: the logits need not be kept.
+ * fused with the loss, already divided by the count of rows), so the logits need not be kept and the
+ * backward from the loss itself (the seed 1 of `backward`) passes it on as it is; another known
+ * seed scales it by a scalar, any other upstream gradient multiplies it.
  */
 export function crossEntropy(logits: Tensor, targets: Tensor): Tensor {
-  const { loss, dlogits, valid } = crossEntropyRows(logits, targets);
-  const flatL = loss.reshape([-1]);
-  const flatV = valid.reshape([-1]);
-  const total = sum(flatL, 0);
-  const count = sum(flatV, 0);
-  const denom = maximum(count, 1);
-  const out = div(total, denom);
-  for (const t of [loss, valid, flatL, flatV, total, count]) t.dispose();
-  if (!shouldRecord(logits)) {
-    dlogits.dispose();
+  const recording = shouldRecord(logits);
+  const denom = crossEntropyDenom(targets, logits.shape[logits.rank - 1] ?? 0);
+  let rows: CrossEntropyRows;
+  try {
+    rows = crossEntropyRows(logits, targets, recording ? denom : undefined);
+  } catch (e) {
     denom.dispose();
+    throw e;
+  }
+  const { loss, dlogits, valid } = rows;
+  const flatL = loss.reshape([-1]);
+  const total = sum(flatL, 0);
+  const out = div(total, denom);
+  for (const t of [loss, valid, flatL, total, denom]) t.dispose();
+  if (!recording) {
+    dlogits.dispose();
     return out;
   }
   return record({
     op: 'crossEntropy',
     inputs: [logits],
     output: out,
-    saved: [dlogits, denom],
-    backward: (dy) => {
-      const s = div(dy, denom);
-      const g = mul(dlogits, s);
-      s.dispose();
-      return [g];
-    },
+    saved: [dlogits],
+    backward: (dy, dyValue) => [dyValue === 1 ? keep(dlogits) : dyValue !== undefined ? scale(dlogits, dyValue) : mul(dlogits, dy)],
   });
 }

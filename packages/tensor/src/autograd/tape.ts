@@ -19,7 +19,11 @@ export interface TapeNode {
   readonly op: string;
   readonly inputs: readonly Tensor[];
   readonly output: Tensor;
-  backward(dy: Tensor): (Tensor | null)[];
+  /**
+   * Gradients of the inputs from the output's gradient `dy`; `dyValue` is every element of dy where
+   * that is known on the host (the seed of {@link backward}), so a backward may skip multiplying by it.
+   */
+  backward(dy: Tensor, dyValue?: number): (Tensor | null)[];
   /** views the backward uses, released after it ran */
   readonly saved: readonly Tensor[];
 }
@@ -113,10 +117,11 @@ function addToParameter(p: Parameter, g: Tensor): void {
 }
 
 /**
- * Walks `nodes` backwards from the seeds; gradients of Parameters are added to `param.grad`, those
+ * Walks `nodes` backwards from the seeds (`seedValues`: seeds whose every element is known, by
+ * tensor); gradients of Parameters are added to `param.grad`, those
  * of other leaves are returned. Consumes and releases the nodes.
  */
-export function runBackward(nodes: TapeNode[], seeds: Map<Tensor, Tensor>): Map<Tensor, Tensor> {
+export function runBackward(nodes: TapeNode[], seeds: Map<Tensor, Tensor>, seedValues?: Map<Tensor, number>): Map<Tensor, Tensor> {
   const grads = seeds;
   const prev = gradEnabled;
   gradEnabled = false;
@@ -126,7 +131,7 @@ export function runBackward(nodes: TapeNode[], seeds: Map<Tensor, Tensor>): Map<
       const dy = grads.get(node.output);
       if (dy) {
         grads.delete(node.output);
-        const gs = node.backward(dy);
+        const gs = node.backward(dy, seedValues?.get(dy));
         dy.dispose();
         gs.forEach((g, k) => {
           if (g && requiresGrad(node.inputs[k])) accumulate(grads, node.inputs[k], g);
@@ -157,6 +162,7 @@ export function backward(loss: Tensor, scale = 1): void {
   if (!requiresGrad(loss)) throw new ArgumentError('backward: the loss does not depend on any parameter (was it computed under noGrad or with plain ops?)');
   const nodes = tape;
   tape = [];
-  const rest = runBackward(nodes, new Map([[loss, fill(loss.backend, loss.shape, scale)]]));
+  const seed = fill(loss.backend, loss.shape, scale);
+  const rest = runBackward(nodes, new Map([[loss, seed]]), new Map([[seed, scale]]));
   for (const g of rest.values()) g.dispose();
 }
