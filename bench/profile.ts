@@ -32,6 +32,28 @@ export const byMatmulShape: DispatchLabel = (kernel, params) => {
   return `matmul ${p.batch > 1 ? `${p.batch}×` : ''}${p.M}×${p.N}×${p.K}${p.transA ? ' Aᵀ' : ''}${p.transB ? ' Bᵀ' : ''}`;
 };
 
+/**
+ * byMatmulShape, and the small kernels that run many times a step by their sizes: reduce by
+ * outer × axis × inner, binary by op, element count and broadcast, AdamW by parameter size.
+ */
+export const byShape: DispatchLabel = (kernel, params) => {
+  const q = params as Record<string, unknown>;
+  switch (kernel.name) {
+    case 'reduce':
+      return `reduce ${q.op} ${q.outer}×${q.r}×${q.inner}${q.chunk ? ` chunk ${q.chunk}` : ''}`;
+    case 'binary': {
+      const shape = q.shape as number[];
+      const n = shape.reduce((a, b) => a * b, 1);
+      const bcast = [q.aStrides, q.bStrides].some((s) => (s as number[]).some((x, i) => x === 0 && shape[i] !== 1));
+      return `binary ${q.op} ${n}${bcast ? ' broadcast' : ''}`;
+    }
+    case 'adamw':
+      return `adamw ${(q.n as number) >= 2 ** 20 ? `${Math.round((q.n as number) / 2 ** 20)}M` : `${Math.round((q.n as number) / 1024)}K`}`;
+    default:
+      return byMatmulShape(kernel, params);
+  }
+};
+
 /** Profiles `work` (which must leave its results on the GPU or dispose them); null without timestamps. */
 export async function profileRun(be: WebGpuBackend, work: () => Promise<void>, label?: DispatchLabel): Promise<StepProfile | null> {
   if (!be.device.features.has('timestamp-query')) return null;

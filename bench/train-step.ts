@@ -17,7 +17,7 @@
  */
 import { AdamW, type Backend, backward, CpuBackend, globalGradNorm, Tensor, WebGpuBackend } from '@hsa/tensor';
 import { argValue, BENCH_DAWN_FLAGS, gitCommit, timeGpu, writeJson } from './common.js';
-import { byMatmulShape, profileRun } from './profile.js';
+import { byShape, profileRun } from './profile.js';
 import { profileStep } from './train-step-profile.js';
 import { type DenseConfig, DenseModel, hashTokens, INIT_STD, stepFlops } from './train-step-model.js';
 
@@ -96,13 +96,13 @@ async function guardedWallMs(model: DenseModel, opt: AdamW, b: { ids: Tensor; ta
 
 /**
  * One step with a GPU timestamp before every dispatch (each in its own pass, so a pass switch per
- * dispatch is included), summed by kernel and by matmul shape, largest first.
+ * dispatch is included), summed by kernel and by shape (profile.ts's byShape), largest first.
  */
 async function kernelProfile(be: WebGpuBackend, step: () => void) {
   // steps queued right before, so that the profiled one starts on a busy card at full clock (a step
   // profiled after a pause ran its first half ~4× slower: the clock ramping up)
   for (let i = 0; i < 4; i++) step();
-  const p = await profileRun(be, async () => step(), byMatmulShape);
+  const p = await profileRun(be, async () => step(), byShape);
   if (!p) return null;
   const rows = Object.entries(p.byKernel)
     .map(([name, ms]) => ({ name, count: p.counts[name] ?? 0, ms }))
