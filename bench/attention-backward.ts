@@ -10,7 +10,8 @@
  * v3 (dkv storing the score gradients, dq read back from them) at the chunk and training shapes: dkv
  * with the band and dq from it for each dq tile of V3_TILES, checked against v1 first, beside v2's
  * default dq + dkv timed in the same run; before them v3's dkv kernels (DKV_V4: v4 blocks, v2's) alone.
- *   node .device-kit/attention-backward.mjs [--quick] [--v3] [--json OUT.json]   (--quick: T 256; --v3: v3's rows only)
+ *   node .device-kit/attention-backward.mjs [--quick] [--v3] [--order] [--json OUT.json]
+ *   (--quick: T 256; --v3: v3's rows only; --order: v3's kernels head-major against tile-major)
  */
 import {
   chunkEncoderAttentionForward,
@@ -173,6 +174,48 @@ function summarize(rows: Row[], flop: number, portable: Record<'dq' | 'dkv', str
   return { defaultMs: dflt, portableTableMs: table, portableOverDefault: table / dflt, bestMs: ms(best), best: { dq: best('dq').tile, dkv: best('dkv').tile }, tflopsDefault: flop / (dflt * 1e-3) / 1e12, tflopsTable: flop / (table * 1e-3) / 1e12 };
 }
 
+/**
+ * `--order`: v3's dkv (with the band) and dq-from-band of `base` with their workgroups head-major and
+ * tile-major (`tileMajor`), each checked against v1 first, then timed in turn over three rounds.
+ */
+async function orderRows(be: WebGpuBackend, base: DenseBackwardParams, tensors: Tensor[], quick: boolean) {
+  const { out, lse, delta, grads, want } = await reference(be, base, tensors);
+  const [q, k, v, dout] = tensors;
+  const ld = Tensor.empty(be, [2 * lse.size]);
+  be.run(denseAttentionLseDelta, { n: lse.size, d: base.d }, [out.arg(), dout.arg(), lse.arg(), ld.arg()]);
+  const ds = Tensor.empty(be, [denseDsBandElements(base)]);
+  const g = grads();
+  const [iters, reps] = quick ? [1, 3] : [10, 10];
+  const kernels = (tileMajor: boolean) => {
+    const p: DenseBackwardParams = { ...base, version: 'v3', tileMajor };
+    return {
+      dkvDs: () => be.run(denseAttentionDkvDs, p, [q, k, v, dout, ld, g[1], g[2], ds].map((x) => x.arg())),
+      dqFromDs: () => be.run(denseAttentionDqFromDs, p, [ds.arg(), k.arg(), g[0].arg()]),
+    };
+  };
+  const times: Record<string, number[]> = {};
+  for (const tileMajor of [false, true]) {
+    const r = kernels(tileMajor);
+    for (const x of g) be.write(x.storage, new Float32Array(x.size).fill(Number.NaN));
+    r.dkvDs();
+    r.dqFromDs();
+    const error = await Promise.all(g.map(async (x, i) => relDiff(await x.data(), want[i])));
+    if (!error.every((e) => e <= 1e-4)) throw new Error(`${base.mode} v3 tile-major ${tileMajor}: differs from v1 by ${error}`);
+  }
+  for (let round = 0; round < (quick ? 1 : 3); round++) {
+    for (const tileMajor of [false, true]) {
+      const r = kernels(tileMajor);
+      for (const [name, run] of Object.entries(r)) {
+        const key = `${name} ${tileMajor ? 'tile-major' : 'head-major'}`;
+        (times[key] ??= []).push((await timeGpu(be, run, iters, reps)).medianMs);
+      }
+    }
+  }
+  for (const [key, t] of Object.entries(times)) console.error(`${base.mode} T ${base.t}: ${key} ${t.map((x) => x.toFixed(3)).join(' / ')} ms`);
+  for (const x of [out, lse, delta, ld, ds, ...g]) x.dispose();
+  return times;
+}
+
 async function main() {
   const be = await WebGpuBackend.create({ dawnFlags: BENCH_DAWN_FLAGS });
   const quick = process.argv.includes('--quick');
@@ -187,6 +230,12 @@ async function main() {
   const [t, h, d] = [quick ? 256 : 4096, 8, 64];
   const train = [1, 2, 3, 4].map((s) => randomTensor(be, [t, h, d], s));
   const trainP: DenseBackwardParams = { mode: 'window', segs: 1, t, hq: h, hk: h, d, window: t };
+  if (process.argv.includes('--order')) {
+    const order = { chunk: await orderRows(be, chunkP, chunk, quick), train: await orderRows(be, trainP, train, quick) };
+    writeJson(argValue('--json'), { bench: 'attention-backward --order', commit: gitCommit(), adapter: be.report(), order });
+    be.destroy();
+    return;
+  }
   // --v3: only v3's rows (its dkv kernels and dq tiles, v2's default pair beside), no v2 tile sweeps
   if (process.argv.includes('--v3')) {
     const v3 = { chunk: await v3Rows(be, chunkP, chunk, quick), train: await v3Rows(be, trainP, train, quick) };

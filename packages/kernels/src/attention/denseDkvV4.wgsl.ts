@@ -23,7 +23,7 @@
  * Conditions inside select() use the non-short-circuit `&` (denseAttentionV4.wgsl.ts says why).
  */
 import { range } from '../core/codegen.js';
-import { DENSE_BACK_ENTRY, dkvKeyTile, keyRangeFnsWgsl, Q_INDEX_WGSL } from './swaAttentionBackward.wgsl.js';
+import { denseBackEntry, dkvKeyTile, keyRangeFnsWgsl, Q_INDEX_WGSL } from './swaAttentionBackward.wgsl.js';
 import { dsAtWgsl } from './swaAttentionBackwardV2.wgsl.js';
 
 /** v4 dkv's tile: NR rows of a thread's S block (4 or 8: BR = 16·NR rows a row tile), mode, head size ≤ 64. */
@@ -43,6 +43,8 @@ export interface DenseDkvTileV4 {
    * multiplies), instead of read from the uniforms.
    */
   ratio?: number;
+  /** workgroups tile-major across KV heads and segments (denseBackEntry), else head-major */
+  tileMajor?: boolean;
 }
 
 /** Keys a workgroup of the v4 dkv kernel owns. */
@@ -104,7 +106,7 @@ ${Q_INDEX_WGSL}
 ${dsAtWgsl(c.mode)}
 // the start of query row \`row\` of KV head g in q / dout (clamped into the tensors)
 fn rowStart(row: u32, s0: u32, g: u32) -> u32 { return min(qIndex(s0, g, row), u.nq / ${D}u - 1u) * ${D}u; }
-${DENSE_BACK_ENTRY}
+${denseBackEntry(false, c.tileMajor === true)}
 ${keyTile}
   // a warp: 4 key groups × 8 row / dim columns (vec4 reads of workgroup memory: 4 keys of 4 groups, 4 rows / dims of 8 columns)
   let w = lid / 32u; let ln = lid % 32u;

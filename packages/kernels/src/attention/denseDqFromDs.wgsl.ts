@@ -30,6 +30,8 @@ export interface DqFromDsTile {
    * thread's dS rows (fixed across tiles) keep their band place and key range in registers.
    */
   prefetch?: boolean;
+  /** workgroups tile-major across KV heads and segments (denseBackEntry), else head-major */
+  tileMajor?: boolean;
 }
 
 /** A tile: [BR, KT, NR, G]. */
@@ -82,7 +84,7 @@ fn dsOf(n: u32, j: u32) -> f32 {
   if (j < r.y || j > r.z) { return 0.0; }
   return ds[r.x + j];
 }
-${denseBackEntry(true)}
+${denseBackEntry(true, c.tileMajor === true)}
 ${c.prefetch ? prefetchBody(c) : plainBody(c)}
 }`;
 }

@@ -80,7 +80,21 @@ export interface DenseBackwardParams {
    * program per ratio). Default true: T 4096 causal (H200, 0423213) 1.877 against 1.984 ms.
    */
   dkvConstRatio?: boolean;
+  /**
+   * v3's kernels (dkv in v4 blocks, dq from the band) start tile t of every KV head and segment before
+   * tile t + 1 (the heaviest causal tiles of all heads first) instead of each head's tiles in turn.
+   * Default TILE_MAJOR_DEFAULT.
+   */
+  tileMajor?: boolean;
 }
+
+/**
+ * Whether v3's kernels order their workgroups tile-major by default (see `tileMajor`). H200
+ * (bench/attention-backward --order, three rounds each): T 4096 causal 8 × 64, dkv + band 1.572
+ * against 1.876 ms head-major, dq from the band 0.398 against 0.477; the chunk encoder's blocks
+ * (one tile a segment) the same either way (0.422 / 0.126 ms).
+ */
+const TILE_MAJOR_DEFAULT = true;
 
 /**
  * Backward kernel version ('v2' throws where it does not apply: D > 128, device limits). 'v3' is a
@@ -145,7 +159,7 @@ function dqFromDs(p: DenseBackwardParams, caps: DeviceCaps) {
   if (p.d > 128) return null;
   const prefetch = p.dqPrefetch ?? dqPrefetchDefault(p);
   const shape = p.tileDqFromDs ?? (prefetch && paddedDV3(p.d) === 64 ? DQ_PREFETCH_TILE_D64 : undefined);
-  const tile = { ...dqFromDsTile(p.d, p.mode, shape), prefetch };
+  const tile = { ...dqFromDsTile(p.d, p.mode, shape), prefetch, tileMajor: p.tileMajor ?? TILE_MAJOR_DEFAULT };
   const why = dqFromDsInvalid(tile) ?? (dqFromDsWords(tile) * 4 > caps.maxWorkgroupStorage ? 'over the workgroup memory' : null);
   if (why && p.tileDqFromDs) throw new ArgumentError(`attention backward: v3 dq tile ${p.tileDqFromDs.join('×')} for head size ${p.d}: ${why}`);
   return why || caps.maxInvocations < DENSE_BACK_WG ? null : tile;
@@ -239,7 +253,7 @@ function dkvV4Tile(p: DenseBackwardParams, caps: DeviceCaps): DenseDkvTileV4 | n
   if (p.d > 64 || p.dkvV4 === false || (p.tileV2?.dkv && p.dkvV4 === undefined)) return null;
   const NR = p.dkvV4 ?? dkvV4Rows(p);
   const ratio = p.dkvConstRatio === false ? undefined : headRatio('attentionBackward', p.hq, p.hk);
-  const tile: DenseDkvTileV4 = { NR, D: p.d, mode: p.mode, prefetch: p.dkvPrefetch ?? DKV_V4_PREFETCH, unroll: p.dkvUnroll ?? NR === 8, ratio };
+  const tile: DenseDkvTileV4 = { NR, D: p.d, mode: p.mode, prefetch: p.dkvPrefetch ?? DKV_V4_PREFETCH, unroll: p.dkvUnroll ?? NR === 8, ratio, tileMajor: p.tileMajor ?? TILE_MAJOR_DEFAULT };
   return denseDkvV4Words(tile) * 4 <= caps.maxWorkgroupStorage && caps.maxInvocations >= DENSE_BACK_WG ? tile : null;
 }
 
@@ -250,7 +264,7 @@ function program(p: DenseBackwardParams, caps: DeviceCaps, which: 'dq' | 'dkv', 
   if (v4) {
     const header = `${U.wgsl('U')}\n${wgslBindings(DKV_DS_BUFFERS, 'U')}`;
     return {
-      key: `denseAttentionDkvV4:${p.mode}:${v4.NR}:d${p.d}${v4.prefetch ? ':pf' : ''}${v4.unroll ? ':u' : ''}${v4.ratio === undefined ? '' : `:r${v4.ratio}`}`,
+      key: `denseAttentionDkvV4:${p.mode}:${v4.NR}:d${p.d}${v4.prefetch ? ':pf' : ''}${v4.unroll ? ':u' : ''}${v4.ratio === undefined ? '' : `:r${v4.ratio}`}${v4.tileMajor ? ':tm' : ''}`,
       code: () => denseDkvV4Wgsl(v4, header),
       buffers: DKV_DS_BUFFERS,
       ...launch(p, caps, Math.ceil(p.t / DKV_V4_KT)),
@@ -353,7 +367,7 @@ export const denseAttentionDqFromDs: Kernel<DenseBackwardParams> = {
     const rows = p.t * headRatio('attentionBackward', p.hq, p.hk);
     const header = `${U.wgsl('U')}\n${wgslBindings(DQ_DS_BUFFERS, 'U')}`;
     return {
-      key: `denseAttentionDqFromDs:${p.mode}:${tile.BR}x${tile.KT}:${tile.NR}x${tile.G}:d${p.d}${tile.prefetch ? ':pf' : ''}`,
+      key: `denseAttentionDqFromDs:${p.mode}:${tile.BR}x${tile.KT}:${tile.NR}x${tile.G}:d${p.d}${tile.prefetch ? ':pf' : ''}${tile.tileMajor ? ':tm' : ''}`,
       code: () => denseDqFromDsWgsl(tile, header),
       buffers: DQ_DS_BUFFERS,
       ...launch(p, caps, Math.ceil(rows / tile.BR)),

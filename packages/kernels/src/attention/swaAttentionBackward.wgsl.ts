@@ -98,15 +98,23 @@ fn tileGrads(lid: u32, j0: u32, jEnd: u32, s0: u32) {
 }
 
 /**
- * The start of `main`: workgroup → (segment at s0, KV head g, tile), segEnd; with `longestFirst` the
- * tiles of a (segment, head) run last to first (causal query tiles: the last see the most keys).
+ * The start of `main` of the dense backward kernels: workgroup → (tile, KV head g, segment at s0).
+ * Head-major (default): a (segment, head)'s tiles in turn; `tileMajor`: tile t of every (segment,
+ * head) before tile t + 1, so the heaviest tiles of all heads start first (a causal call's tiles
+ * differ in work by up to T / tile ×). `longestFirst` numbers the tiles last to first.
  */
-export const denseBackEntry = (longestFirst: boolean): string => `@compute @workgroup_size(${DENSE_BACK_WG})
+export const denseBackEntry = (longestFirst: boolean, tileMajor = false): string => `@compute @workgroup_size(${DENSE_BACK_WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
   var wgi = ${WGSL_LINEAR_WORKGROUP};
   if (wgi >= u.nwg) { return; }
-  let tile = ${longestFirst ? 'u.tiles - 1u - wgi % u.tiles' : 'wgi % u.tiles'}; wgi /= u.tiles;
+${
+  tileMajor
+    ? `  let per = u.nwg / u.tiles;
+  let ti = wgi / per; wgi %= per;`
+    : `  let ti = wgi % u.tiles; wgi /= u.tiles;`
+}
+  let tile = ${longestFirst ? 'u.tiles - 1u - ti' : 'ti'};
   let g = wgi % u.hk;
   let s0 = (wgi / u.hk) * u.segLen;
   let segEnd = min(s0 + u.segLen, u.tq);`;

@@ -41,9 +41,14 @@ async function runV3(p: DenseBackwardParams, ins: Float32Array[]) {
 }
 
 describe('dense attention backward v3 on webgpu', () => {
-  // [mode, segments, tokens, hq, hk, d, window, dkv kernel: v4 blocks with NR rows (D ≤ 64) or v2's, v4's prefetch, v4's loops unrolled]
+  // [mode, segments, tokens, hq, hk, d, window, dkv kernel: v4 blocks with NR rows (D ≤ 64) or v2's,
+  //  v4's prefetch, v4's loops unrolled, constant ratio, workgroups tile-major]
   type DkvV4 = DenseBackwardParams['dkvV4'];
-  const CASES: [DenseBackwardParams['mode'], number, number, number, number, number, number, DkvV4, boolean?, boolean?, boolean?][] = [
+  const CASES: [DenseBackwardParams['mode'], number, number, number, number, number, number, DkvV4, boolean?, boolean?, boolean?, boolean?][] = [
+    ['window', 3, 70, 4, 2, 64, 30, 8, false, true, true, true],
+    ['window', 1, 200, 3, 3, 40, 200, 4, true, false, true, true],
+    ['block', 3, 21, 4, 1, 33, 0, 4, false, false, true, true],
+    ['window', 2, 33, 3, 3, 128, 33, undefined, undefined, undefined, undefined, true],
     ['window', 2, 70, 3, 1, 5, 64, 8, false, true, true],
     ['block', 3, 21, 4, 1, 33, 0, 4, true, false, true],
     ['window', 1, 45, 2, 2, 64, 20, 4, false, false, true],
@@ -70,14 +75,18 @@ describe('dense attention backward v3 on webgpu', () => {
     ['block', 2, 80, 1, 1, 64, 0, 8],
     ['block', 1, 1, 1, 1, 8, 0, 4],
   ];
-  it.skipIf(skip).each(CASES)('%s: %i segments of %i, hq=%i hk=%i d=%i window=%i, dkv v4 rows %s, prefetch %s, unrolled %s, constant ratio %s: the band of dS = the float64 one', async (mode, segs, t, hq, hk, d, window, dkvV4, dkvPrefetch, dkvUnroll, dkvConstRatio) => {
+  it.skipIf(skip).each(CASES)('%s: %i segments of %i, hq=%i hk=%i d=%i window=%i, dkv v4 rows %s, prefetch %s, unrolled %s, constant ratio %s, tile-major %s: the band of dS = the float64 one', async (mode, segs, t, hq, hk, d, window, dkvV4, dkvPrefetch, dkvUnroll, dkvConstRatio, tileMajor) => {
     const seed = freshSeed();
-    const p: DenseBackwardParams = { mode, segs, t, hq, hk, d, window, version: 'v3', dkvV4, dkvPrefetch, dkvUnroll, dkvConstRatio };
+    const p: DenseBackwardParams = { mode, segs, t, hq, hk, d, window, version: 'v3', dkvV4, dkvPrefetch, dkvUnroll, dkvConstRatio, tileMajor };
     const be = await webgpuBackend();
     const key = denseAttentionDkvDs.program(p, be.caps).key;
+    if (tileMajor !== undefined) {
+      expect(denseAttentionDqFromDs.program(p, be.caps).key.endsWith(':tm')).toBe(tileMajor);
+      if (key.startsWith('denseAttentionDkvV4')) expect(key.endsWith(':tm')).toBe(tileMajor);
+    }
     expect(key.startsWith('denseAttentionDkvV4')).toBe(d <= 64 && dkvV4 !== false);
     if (dkvPrefetch !== undefined && key.startsWith('denseAttentionDkvV4')) expect(key.includes(':pf')).toBe(dkvPrefetch);
-    if (key.startsWith('denseAttentionDkvV4')) expect(key.endsWith(`:r${hq / hk}`)).toBe(dkvConstRatio !== false);
+    if (key.startsWith('denseAttentionDkvV4')) expect(key.replace(/:tm$/, '').endsWith(`:r${hq / hk}`)).toBe(dkvConstRatio !== false);
     if (dkvUnroll) expect(key.includes(':u')).toBe(true);
     const ins = attentionInputs(seed, segs * t * hq * d, segs * t * hk * d);
     const { got } = await runV3(p, ins);
@@ -110,18 +119,19 @@ describe('dense attention backward v3 on webgpu', () => {
     }
   });
 
-  it.skipIf(skip)('dkv: v4 blocks for D ≤ 64 compiled for the head ratio, 8 rows a thread (loops unrolled) where a key tile has ≥ 128 query rows, else 4; v2 blocks above 64', async () => {
+  it.skipIf(skip)('dkv: v4 blocks for D ≤ 64 compiled for the head ratio, tile-major, 8 rows a thread (loops unrolled) where a key tile has ≥ 128 query rows, else 4; v2 blocks above 64', async () => {
     const be = await webgpuBackend();
     const key = (p: Partial<DenseBackwardParams>) => denseAttentionDkvDs.program({ mode: 'window', segs: 1, t: 4096, hq: 8, hk: 8, d: 64, window: 4096, ...p }, be.caps).key;
-    expect(key({})).toBe('denseAttentionDkvV4:window:8:d64:u:r1');
-    expect(key({ window: 127 })).toBe('denseAttentionDkvV4:window:8:d64:u:r1');
-    expect(key({ window: 126 })).toBe('denseAttentionDkvV4:window:4:d64:r1');
-    expect(key({ window: 100, hq: 16, hk: 8 })).toBe('denseAttentionDkvV4:window:8:d64:u:r2');
-    expect(key({ mode: 'block', segs: 512, t: 64 })).toBe('denseAttentionDkvV4:block:4:d64:r1');
-    expect(key({ mode: 'block', segs: 512, t: 64, hq: 16, hk: 8 })).toBe('denseAttentionDkvV4:block:8:d64:u:r2');
-    expect(key({ dkvUnroll: false })).toBe('denseAttentionDkvV4:window:8:d64:r1');
-    expect(key({ dkvConstRatio: false })).toBe('denseAttentionDkvV4:window:8:d64:u');
-    expect(key({ dkvV4: 4 })).toBe('denseAttentionDkvV4:window:4:d64:r1');
+    expect(key({})).toBe('denseAttentionDkvV4:window:8:d64:u:r1:tm');
+    expect(key({ window: 127 })).toBe('denseAttentionDkvV4:window:8:d64:u:r1:tm');
+    expect(key({ window: 126 })).toBe('denseAttentionDkvV4:window:4:d64:r1:tm');
+    expect(key({ window: 100, hq: 16, hk: 8 })).toBe('denseAttentionDkvV4:window:8:d64:u:r2:tm');
+    expect(key({ mode: 'block', segs: 512, t: 64 })).toBe('denseAttentionDkvV4:block:4:d64:r1:tm');
+    expect(key({ mode: 'block', segs: 512, t: 64, hq: 16, hk: 8 })).toBe('denseAttentionDkvV4:block:8:d64:u:r2:tm');
+    expect(key({ dkvUnroll: false })).toBe('denseAttentionDkvV4:window:8:d64:r1:tm');
+    expect(key({ dkvConstRatio: false })).toBe('denseAttentionDkvV4:window:8:d64:u:tm');
+    expect(key({ dkvV4: 4 })).toBe('denseAttentionDkvV4:window:4:d64:r1:tm');
+    expect(key({ tileMajor: false })).toBe('denseAttentionDkvV4:window:8:d64:u:r1');
     expect(key({ dkvV4: false })).toMatch(/^denseAttentiondkvV2:/);
     expect(key({ d: 65 })).toMatch(/^denseAttentiondkvV2:/);
   });
@@ -143,7 +153,7 @@ describe('dense attention backward v3 on webgpu', () => {
     const p: DenseBackwardParams = { mode: 'window', segs: 1, t, hq, hk, d, window, version: 'v3', tileDqFromDs: tile, dqPrefetch };
     const be = await webgpuBackend();
     expect(denseAttentionDqFromDs.program(p, be.caps).key).toContain(`${tile[0]}x${tile[1]}:${tile[2]}x${tile[3]}`);
-    expect(denseAttentionDqFromDs.program(p, be.caps).key.endsWith(':pf')).toBe(dqPrefetch);
+    expect(denseAttentionDqFromDs.program(p, be.caps).key.replace(/:tm$/, '').endsWith(':pf')).toBe(dqPrefetch);
     const ins = attentionInputs(seed, t * hq * d, t * hk * d);
     const { got } = await runV3(p, ins);
     const want = [t * hq * d, t * hk * d, t * hk * d].map((n) => new Float64Array(n));
@@ -151,15 +161,16 @@ describe('dense attention backward v3 on webgpu', () => {
     expectClose(got[0], want[0], gradTol(want[0], d, (window + 1) * hq), `dq seed=${seed}`);
   });
 
-  it.skipIf(skip)('dq from dS: prefetched 64 × 32 tiles by default in window mode for head sizes 33–64, else the table unprefetched', async () => {
+  it.skipIf(skip)('dq from dS: tile-major; prefetched 64 × 32 tiles by default in window mode for head sizes 33–64, else the table unprefetched', async () => {
     const be = await webgpuBackend();
     const key = (p: Partial<DenseBackwardParams>) => denseAttentionDqFromDs.program({ mode: 'window', segs: 1, t: 4096, hq: 8, hk: 8, d: 64, window: 4096, ...p }, be.caps).key;
-    expect(key({})).toBe('denseAttentionDqFromDs:window:64x32:4x1:d64:pf');
-    expect(key({ d: 40 })).toBe('denseAttentionDqFromDs:window:64x32:4x1:d40:pf');
-    expect(key({ dqPrefetch: false })).toBe('denseAttentionDqFromDs:window:64x16:4x1:d64');
-    expect(key({ mode: 'block', segs: 512, t: 64 })).toBe('denseAttentionDqFromDs:block:64x16:4x1:d64');
-    expect(key({ d: 128 })).toBe('denseAttentionDqFromDs:window:64x32:4x2:d128');
-    expect(key({ tileDqFromDs: [64, 8, 4, 1] })).toBe('denseAttentionDqFromDs:window:64x8:4x1:d64:pf');
+    expect(key({})).toBe('denseAttentionDqFromDs:window:64x32:4x1:d64:pf:tm');
+    expect(key({ d: 40 })).toBe('denseAttentionDqFromDs:window:64x32:4x1:d40:pf:tm');
+    expect(key({ dqPrefetch: false })).toBe('denseAttentionDqFromDs:window:64x16:4x1:d64:tm');
+    expect(key({ mode: 'block', segs: 512, t: 64 })).toBe('denseAttentionDqFromDs:block:64x16:4x1:d64:tm');
+    expect(key({ d: 128 })).toBe('denseAttentionDqFromDs:window:64x32:4x2:d128:tm');
+    expect(key({ tileDqFromDs: [64, 8, 4, 1] })).toBe('denseAttentionDqFromDs:window:64x8:4x1:d64:pf:tm');
+    expect(key({ tileMajor: false })).toBe('denseAttentionDqFromDs:window:64x32:4x1:d64:pf');
   });
 
   it.skipIf(skip)('a dq tile its blocks do not cover is an ArgumentError', async () => {
