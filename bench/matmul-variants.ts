@@ -6,9 +6,12 @@
  * Shapes (M × N × K, batch): the projections' forward / input gradient (4096 × 512 × 512), the
  * SwiGLU's forward (4096 × 1536 × 512, 4096 × 512 × 1536) and input gradients (dY·W), the split-K weight
  * gradients (8 × 512 × 512 × 512, 8 × 512 × 1536 × 512 transA).
- *   node .device-kit/matmul-variants.mjs [--quick] [--json OUT.json]
+ * `--tiles`: instead, the step's GEMMs as the training step calls them (split-K parts as `auto`
+ * picks) and bench/matmul's two, with the default program and with tiles of 512 threads (devices
+ * that grant them), each checked first, then timed in turn over two rounds.
+ *   node .device-kit/matmul-variants.mjs [--quick] [--tiles] [--json OUT.json]
  */
-import { type MatmulParams, matmul, matmulVariant } from '@hsa/kernels';
+import { type MatmulParams, matmul, matmulSplitK, matmulVariant } from '@hsa/kernels';
 import { Tensor, WebGpuBackend } from '@hsa/tensor';
 import { argValue, BENCH_DAWN_FLAGS, gitCommit, sampledError, samples, type Timing, timeGpu, writeJson } from './common.js';
 import { randomTensor } from './fill.js';
@@ -27,9 +30,100 @@ const SHAPES: Shape[] = [
   { name: 'SwiGLU weight gradient, split-K 8 (Xᵀ·dY)', batch: 8, M: 512, N: 1536, K: 512, transA: true, transB: false },
 ];
 
+/** The training step's GEMMs by the profile's labels (bench/train-step --profile), and bench/matmul's. */
+const STEP_SHAPES: Shape[] = [
+  { name: '4096×512×512 Bᵀ (q/k/v/o forward)', batch: 1, M: 4096, N: 512, K: 512, transA: false, transB: true },
+  { name: '4096×512×512 (q/k/v/o input gradient)', batch: 1, M: 4096, N: 512, K: 512, transA: false, transB: false },
+  { name: '16×512×512×256 Aᵀ (q/k/v/o weight gradient)', batch: 16, M: 512, N: 512, K: 256, transA: true, transB: false },
+  { name: '4096×1536×512 Bᵀ (gate/up forward)', batch: 1, M: 4096, N: 1536, K: 512, transA: false, transB: true },
+  { name: '4096×512×1536 (gate/up input gradient)', batch: 1, M: 4096, N: 512, K: 1536, transA: false, transB: false },
+  { name: '4×1536×512×1024 Aᵀ (gate/up weight gradient)', batch: 4, M: 1536, N: 512, K: 1024, transA: true, transB: false },
+  { name: '4096×512×1536 Bᵀ (down forward)', batch: 1, M: 4096, N: 512, K: 1536, transA: false, transB: true },
+  { name: '4096×1536×512 (down input gradient)', batch: 1, M: 4096, N: 1536, K: 512, transA: false, transB: false },
+  { name: '4×512×1536×1024 Aᵀ (down weight gradient)', batch: 4, M: 512, N: 1536, K: 1024, transA: true, transB: false },
+  { name: '4096×32000×512 Bᵀ (LM head forward)', batch: 1, M: 4096, N: 32000, K: 512, transA: false, transB: true },
+  { name: '4096×512×32000 (LM head input gradient)', batch: 1, M: 4096, N: 512, K: 32000, transA: false, transB: false },
+  { name: '32000×512×4096 Aᵀ (LM head weight gradient)', batch: 1, M: 32000, N: 512, K: 4096, transA: true, transB: false },
+  { name: 'GEMM 4096³ (bench/matmul)', batch: 1, M: 4096, N: 4096, K: 4096, transA: false, transB: false },
+  { name: 'GEMM 8192 × 5632 × 2048 (bench/matmul)', batch: 1, M: 8192, N: 5632, K: 2048, transA: false, transB: false },
+];
+
+/** `--tiles`' candidates: 512 threads a workgroup (16 warps), 4 × 8 or 8 × 8 outputs a thread. */
+const TILES_512: Record<string, NonNullable<MatmulParams['tile']>> = {
+  '128×128, 4×8 a thread': { BM: 128, BN: 128, BK: 4, TM: 4, TN: 8, double: false, warp4x8: true },
+  '256×128, 8×8 a thread': { BM: 256, BN: 128, BK: 4, TM: 8, TN: 8, double: false, warp4x8: true },
+  '128×256, 8×8 a thread': { BM: 128, BN: 256, BK: 4, TM: 8, TN: 8, double: false, warp4x8: true },
+};
+
+/** `--tiles`: each shape's default program against the candidates, checked first, then timed in turn. */
+async function tilePairs(be: WebGpuBackend, quick: boolean) {
+  const shapes = quick ? STEP_SHAPES.map((s) => ({ ...s, M: s.M / 8, N: s.N / 8, K: s.K / 8 })) : STEP_SHAPES;
+  const results = [];
+  for (const s of shapes) {
+    const [ar, ac] = s.transA ? [s.K, s.M] : [s.M, s.K];
+    const [br, bc] = s.transB ? [s.N, s.K] : [s.K, s.N];
+    const a = randomTensor(be, [s.batch, ar, ac], 1);
+    const b = randomTensor(be, [s.batch, br, bc], 2);
+    const [ah, bh] = [(await a.data()) as Float32Array, (await b.data()) as Float32Array];
+    const base0 = { batch: s.batch, M: s.M, N: s.N, K: s.K, transA: s.transA, transB: s.transB, bDtype: 'f32' as const, strideA: ar * ac, strideB: br * bc, strideC: s.M * s.N };
+    const splitK = matmulSplitK(base0);
+    const base: MatmulParams = { ...base0, splitK };
+    const ks = Math.ceil(s.K / splitK);
+    // part p of batch entry z at (p·batch + z)·strideC, over its K range
+    const total = splitK * s.batch * s.M * s.N;
+    const at = samples(256, total, 5);
+    const want = (i: number) => {
+      const [q, r] = [Math.floor(i / (s.M * s.N)), i % (s.M * s.N)];
+      const [part, z] = [Math.floor(q / s.batch), q % s.batch];
+      const [m, n] = [Math.floor(r / s.N), r % s.N];
+      let v = 0;
+      let mag = 0;
+      for (let k = part * ks; k < Math.min(s.K, (part + 1) * ks); k++) {
+        const x = ah[z * ar * ac + (s.transA ? k * s.M + m : m * s.K + k)];
+        const y = bh[z * br * bc + (s.transB ? n * s.K + k : k * s.N + n)];
+        v += x * y;
+        mag += Math.abs(x * y);
+      }
+      return { v, mag };
+    };
+    const flop = 2 * s.batch * s.M * s.N * s.K;
+    const row: Record<string, unknown> = { ...s, splitK, variant: matmulVariant(base) };
+    const c = Tensor.empty(be, [total]);
+    const runs: Record<string, () => void> = { default: () => be.run(matmul, base, [a.arg(), b.arg(), c.arg()]) };
+    for (const [name, tile] of Object.entries(TILES_512)) {
+      if (tile.BM * tile.BN / (tile.TM * tile.TN) > be.caps.maxInvocations) continue;
+      const t = { ...tile, pad: s.transB || !s.transA };
+      runs[name] = () => be.run(matmul, { ...base, variant: 'tiled', tile: t }, [a.arg(), b.arg(), c.arg()]);
+    }
+    const times: Record<string, number[]> = {};
+    for (const [name, run] of Object.entries(runs)) {
+      be.write(c.storage, new Float32Array(total).fill(Number.NaN));
+      run();
+      const err = sampledError((await c.data()) as Float32Array, at, want, ks);
+      if (!(err <= 1)) throw new Error(`${s.name} ${name}: ${err} of the f32 bound`);
+      times[name] = [];
+    }
+    for (let round = 0; round < (quick ? 1 : 2); round++) {
+      for (const [name, run] of Object.entries(runs)) times[name].push((await timeGpu(be, run, quick ? 1 : flop > 1e11 ? 5 : 20, quick ? 3 : 10)).medianMs);
+    }
+    row.medianMs = times;
+    const best = (n: string) => Math.min(...times[n]);
+    console.error(`${s.name}: ${Object.keys(times).map((n) => `${n} ${(best(n) * 1e3).toFixed(1)} µs`).join(', ')}`);
+    results.push(row);
+    for (const t of [a, b, c]) t.dispose();
+  }
+  return results;
+}
+
 async function main() {
   const be = await WebGpuBackend.create({ dawnFlags: BENCH_DAWN_FLAGS });
   const quick = process.argv.includes('--quick');
+  if (process.argv.includes('--tiles')) {
+    const results = await tilePairs(be, quick);
+    writeJson(argValue('--json'), { bench: 'matmul-variants --tiles', commit: gitCommit(), adapter: be.report(), dawnFlags: BENCH_DAWN_FLAGS, results });
+    be.destroy();
+    return;
+  }
   const shapes = quick ? SHAPES.map((s) => ({ ...s, M: s.M / 8, N: s.N / 8, K: s.K / 8 })) : SHAPES;
   const results = [];
   for (const s of shapes) {
