@@ -48,9 +48,11 @@ const CASES: GradCase[] = [
 gradientSuites('autograd', CASES, 3e-5);
 
 describe('split-K weight gradients', () => {
-  it('split where 128² output tiles leave the GPU idle and K divides, never below 256 rows a split', () => {
+  it('split while the 128² output tiles stay within three waves and K divides, never below 256 rows a split', () => {
     expect(splitKFactor(4096, 512, 512)).toBe(16);
-    expect(splitKFactor(4096, 1536, 512)).toBe(4);
+    expect(splitKFactor(4096, 1536, 512)).toBe(8);
+    expect(splitKFactor(4096, 4096, 512)).toBe(2);
+    expect(splitKFactor(4096, 2048, 2048)).toBe(1);
     expect(splitKFactor(4096, 32000, 512)).toBe(1);
     expect(splitKFactor(2048, 3, 5)).toBe(8);
     expect(splitKFactor(2047, 3, 5)).toBe(1);

@@ -19,12 +19,19 @@ function gradA(a: Tensor, b: Tensor, dy: Tensor, tA: boolean, tB: boolean): Tens
   return mm(b, dy, { transA: tB, transB: true });
 }
 
-/** Splits of a split-K Xᵀ·Y (1: none): output tiles of 128² fill ≤ ~2 waves of a 132-SM GPU. */
+/**
+ * Most 128² output tiles a split-K Xᵀ·Y aims at: three waves of a 132-SM GPU. bench/matmul-split
+ * --waves (H200, the parts' sum included): 1536 × 512 × 4096 in 8 parts 203 µs against 240 in 4 (the
+ * limit was 264 tiles: 4 parts), 352 whole; 512 × 512 × 4096 in 8 76 against 90 in 4.
+ */
+const SPLIT_MAX_TILES = 3 * 132;
+
+/** Splits of a split-K Xᵀ·Y (1: none): powers of two up to 16 while the output tiles stay ≤ SPLIT_MAX_TILES. */
 export function splitKFactor(k: number, m: number, n: number): number {
   if (k < 2048) return 1;
   const tiles = Math.ceil(m / 128) * Math.ceil(n / 128);
   let s = 1;
-  while (s < 16 && tiles * s * 2 <= 264 && k % (s * 2) === 0 && k / (s * 2) >= 256) s *= 2;
+  while (s < 16 && tiles * s * 2 <= SPLIT_MAX_TILES && k % (s * 2) === 0 && k / (s * 2) >= 256) s *= 2;
   return s;
 }
 
