@@ -3,6 +3,8 @@
  * f(x, s) with s in a uniform.
  * v1: one element per thread, 256 threads, 2-D grid; broadcast via per-dim strides in uniforms (0
  * for a broadcast dim), unravelled in the shader; a `flat` variant when no input is broadcast.
+ * v2 flat: four elements a thread as vec4 where n is a multiple of 4 (not pow). H200, the training
+ * step's 84 adds of 4096 × 512: see docs/benchmarks.md (training step).
  */
 import { type BufferBinding, ceilDiv, grid, type Kernel, wgslBindings } from '../core/program.js';
 import { defineUniforms } from '../core/uniforms.js';
@@ -13,7 +15,7 @@ import {
   binaryRef,
   binaryScalarRef,
 } from './binary.ref.js';
-import { binaryScalarWgsl, binaryWgsl } from './binary.wgsl.js';
+import { binaryFlat4Wgsl, binaryScalarWgsl, binaryWgsl } from './binary.wgsl.js';
 
 const WG = 256;
 const DIMS = [0, 1, 2, 3, 4, 5];
@@ -62,6 +64,17 @@ export const binary: Kernel<BinaryParams> = {
       values[`b${d}`] = d < pad ? 0 : p.bStrides[d - pad];
     }
     const flat = isFlat(p);
+    if (flat && n % 4 === 0 && p.op !== 'pow') {
+      const op = p.op;
+      const header4 = `${U.wgsl('U')}\n@group(0) @binding(0) var<uniform> u: U;\n${BUFFERS.map((b, i) => `@group(0) @binding(${i + 1}) var<storage, ${b.access}> ${b.name}: array<vec4<f32>>;`).join('\n')}`;
+      return {
+        key: `binary:${op}:flat4`,
+        code: () => binaryFlat4Wgsl(op, WG, header4),
+        buffers: BUFFERS,
+        uniforms: U.pack(values),
+        workgroups: grid(ceilDiv(n / 4, WG), caps),
+      };
+    }
     return {
       key: `binary:${p.op}:${flat ? 'flat' : 'strided'}`,
       code: () => binaryWgsl(p.op, WG, `${U.wgsl('U')}\n${wgslBindings(BUFFERS, 'U')}`, flat),

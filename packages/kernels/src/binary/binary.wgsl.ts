@@ -56,6 +56,22 @@ ${unravel}
 }`;
 }
 
+/**
+ * The flat case four elements a thread (n a multiple of 4, not pow): `header4` declares `u` and the
+ * buffers as arrays of vec4; thread i writes vec4 i of n / 4.
+ */
+export function binaryFlat4Wgsl(op: Exclude<BinaryOp, 'pow'>, wg: number, header4: string): string {
+  return `${header4}
+fn f(a: vec4<f32>, b: vec4<f32>) -> vec4<f32> { return ${EXPR[op]}; }
+@compute @workgroup_size(${wg})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) lid: u32) {
+  let i = ${WGSL_LINEAR_WORKGROUP} * ${wg}u + lid;
+  if (i >= u.n / 4u) { return; }
+  out[i] = f(lhs[i], rhs[i]);
+}`;
+}
+
 /** `header` declares `u` (n, scalar) and buffers `xs`, `out`. */
 export function binaryScalarWgsl(op: BinaryOp, wg: number, header: string): string {
   return `${prelude(op, wg, header)}\n  out[i] = f(xs[i], u.scalar);\n}`;

@@ -6,11 +6,13 @@
  * v3: `chunk` gives the first pass of a two-pass reduction (partials over runs of `chunk`, each a
  * workgroup), so a long axis with few outputs spreads over many workgroups; the op sums the partials
  * in a second call. Deterministic: fixed runs, fixed trees.
+ * v4: `thread` four outputs a thread as vec4 where inner is a multiple of 4 (the training step's
+ * split-K sums over [S, M·N]); the same order of additions per output.
  */
 import { type BufferBinding, ceilDiv, type DeviceCaps, grid, type Kernel, wgslBindings } from '../core/program.js';
 import { defineUniforms } from '../core/uniforms.js';
 import { type ReduceParams, reduceChunks, reduceRef } from './reduce.ref.js';
-import { reduceThreadWgsl, reduceWorkgroupWgsl } from './reduce.wgsl.js';
+import { reduceThread4Wgsl, reduceThreadWgsl, reduceWorkgroupWgsl } from './reduce.wgsl.js';
 
 const WG = 256;
 const U = defineUniforms({ count: 'u32', r: 'u32', inner: 'u32', chunk: 'u32', nb: 'u32' });
@@ -19,6 +21,7 @@ const BUFFERS: BufferBinding[] = [
   { name: 'out', access: 'read_write', type: 'f32' },
 ];
 const HEADER = `${U.wgsl('U')}\n${wgslBindings(BUFFERS, 'U')}`;
+const HEADER4 = `${U.wgsl('U')}\n@group(0) @binding(0) var<uniform> u: U;\n${BUFFERS.map((b, i) => `@group(0) @binding(${i + 1}) var<storage, ${b.access}> ${b.name}: array<vec4<f32>>;`).join('\n')}`;
 
 /** Workgroup per output when R is long, or when there are too few outputs for a thread each. */
 export function reduceVariant(p: ReduceParams): 'thread' | 'workgroup' {
@@ -38,11 +41,22 @@ export const reduce: Kernel<ReduceParams> = {
   ref: (arrays, p) => reduceRef(arrays as Float32Array[], p),
   program(p, caps) {
     const variant = reduceVariant(p);
+    const uniforms = U.pack({ count: p.outer * p.inner * reduceChunks(p), r: p.r, inner: p.inner, chunk: p.chunk ?? p.r, nb: reduceChunks(p) });
+    if (variant === 'thread' && p.inner % 4 === 0) {
+      const outputs = p.outer * p.inner * reduceChunks(p);
+      return {
+        key: `reduce:${p.op}:thread4`,
+        code: () => reduceThread4Wgsl(p.op, WG, HEADER4),
+        buffers: BUFFERS,
+        uniforms,
+        workgroups: outputs === 0 ? [0, 1, 1] : grid(ceilDiv(outputs / 4, WG), caps),
+      };
+    }
     return {
       key: `reduce:${p.op}:${variant}`,
       code: () => (variant === 'workgroup' ? reduceWorkgroupWgsl : reduceThreadWgsl)(p.op, WG, HEADER),
       buffers: BUFFERS,
-      uniforms: U.pack({ count: p.outer * p.inner * reduceChunks(p), r: p.r, inner: p.inner, chunk: p.chunk ?? p.r, nb: reduceChunks(p) }),
+      uniforms,
       workgroups: workgroups(p, caps, variant),
     };
   },

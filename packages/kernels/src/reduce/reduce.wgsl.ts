@@ -60,3 +60,29 @@ ${LOCATE}
   out[idx] = ${finish(op, 'acc')};
 }`;
 }
+
+/**
+ * A thread per four consecutive outputs (inner a multiple of 4: they share o and b, and their inputs
+ * are whole vec4s); `header4` declares `u` and `xs`, `out` as arrays of vec4.
+ */
+export function reduceThread4Wgsl(op: ReduceOp, wg: number, header4: string): string {
+  const c = combineOf(op);
+  return /* wgsl */ `
+${header4}
+@compute @workgroup_size(${wg})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) lid: u32) {
+  let q = ${WGSL_LINEAR_WORKGROUP} * ${wg}u + lid;
+  if (q >= u.count / 4u) { return; }
+  let idx = q * 4u;
+${LOCATE}
+  ${wgslIdentity('init', c)}
+  var acc = vec4<f32>(init);
+  for (var k = 0u; k < len; k++) {
+    let a = acc;
+    let b = xs[(base + k * u.inner) >> 2u];
+    acc = ${c === 'sum' ? 'a + b' : `${c}(a, b)`};
+  }
+  out[q] = ${finish(op, 'acc')};
+}`;
+}

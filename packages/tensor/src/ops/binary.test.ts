@@ -1,6 +1,6 @@
-import { BINARY_OPS, type BinaryOp, DTypeError, ShapeError } from '@hsa/kernels';
+import { BINARY_OPS, type BinaryOp, binary as binaryKernel, DTypeError, PORTABLE_CAPS, ShapeError } from '@hsa/kernels';
 import { describe, expect, it } from 'vitest';
-import { numel, type Shape, Tensor } from '../tensor.js';
+import { contiguousStrides, numel, type Shape, Tensor } from '../tensor.js';
 import { EPS32, expectClose, freshSeed, randF32, testBackends } from '../test-utils/index.js';
 import { add, binary, broadcastShapes, maximum, pow, scale } from './binary.js';
 
@@ -46,6 +46,9 @@ function tol(op: BinaryOp, want: number, a: number, b: number): number {
 
 const CASES: [Shape, Shape][] = [
   [[70_001], [70_001]],
+  // flat with n a multiple of 4: four elements a thread (vec4), a partial last workgroup
+  [[1028, 7], [1028, 7]],
+  [[4], [4]],
   [[7, 13], [13]],
   [[1, 5, 1], [3, 1, 4]],
   [[257, 1], [1]],
@@ -81,6 +84,13 @@ describe.each(testBackends())('binary on %s', (_name, make) => {
       expectClose(got, want, (i) => tol(op, want[i], aOut?.[i] ?? 1, bOut?.[i] ?? 0), `${op} ${sa}|${sb} seed=${seed}`);
       for (const t of [ta, tb, y]) t.dispose();
     }
+  });
+
+  it('takes the vec4 flat program where n is a multiple of 4 (not pow), the scalar one elsewhere', () => {
+    const p = (op: BinaryOp, shape: number[]) => ({ op, shape, aStrides: contiguousStrides(shape), bStrides: contiguousStrides(shape) });
+    expect(binaryKernel.program(p('add', [1028, 7]), PORTABLE_CAPS).key).toBe('binary:add:flat4');
+    expect(binaryKernel.program(p('add', [70_001]), PORTABLE_CAPS).key).toBe('binary:add:flat');
+    expect(binaryKernel.program(p('pow', [8]), PORTABLE_CAPS).key).toBe('binary:pow:flat');
   });
 
   it('pow of negative bases: integer exponents keep the sign, others give NaN', async () => {

@@ -1,4 +1,4 @@
-import { ArgumentError, DTypeError, REDUCE_OPS, type ReduceOp, reduceVariant, ShapeError } from '@hsa/kernels';
+import { ArgumentError, DTypeError, PORTABLE_CAPS, REDUCE_OPS, type ReduceOp, reduce as reduceKernel, reduceVariant, ShapeError } from '@hsa/kernels';
 import { describe, expect, it } from 'vitest';
 import { numel, type Shape, Tensor } from '../tensor.js';
 import { EPS32, expectClose, freshSeed, randF32, reductionTol, testBackends } from '../test-utils/index.js';
@@ -36,6 +36,11 @@ const CASES: [Shape, number][] = [
   [[4099, 3], -1],
   // two passes (a long axis, few outputs): runs that do not divide R, inner > 1
   [[2, 40_961, 3], 1],
+  // four outputs a thread (inner a multiple of 4): split-K sums [S, M·N], several outer blocks
+  [[16, 1028], 0],
+  [[5, 3, 12], 1],
+  [[2, 4], 0],
+  [[3, 9, 8], 1],
 ];
 
 describe.each(testBackends())('reduce on %s', (_name, make) => {
@@ -61,6 +66,9 @@ describe.each(testBackends())('reduce on %s', (_name, make) => {
   it('covers both kernel variants in the cases above', () => {
     expect(reduceVariant({ op: 'sum', outer: 3, r: 257, inner: 5 })).toBe('workgroup');
     expect(reduceVariant({ op: 'sum', outer: 997, r: 7, inner: 31 })).toBe('thread');
+    expect(reduceKernel.program({ op: 'sum', outer: 1, r: 16, inner: 1028 }, PORTABLE_CAPS).key).toBe('reduce:sum:thread4');
+    expect(reduceKernel.program({ op: 'max', outer: 3, r: 9, inner: 8 }, PORTABLE_CAPS).key).toBe('reduce:max:thread4');
+    expect(reduceKernel.program({ op: 'sum', outer: 997, r: 7, inner: 31 }, PORTABLE_CAPS).key).toBe('reduce:sum:thread');
     expect(twoPassChunk(1, 50_000)).toBeGreaterThan(0);
     expect(50_000 % twoPassChunk(1, 50_000)).not.toBe(0);
     expect(twoPassChunk(6, 40_961)).toBeGreaterThan(0);
