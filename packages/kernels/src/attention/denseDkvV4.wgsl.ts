@@ -45,18 +45,13 @@ export interface DenseDkvTileV4 {
   ratio?: number;
   /** workgroups tile-major across KV heads and segments (denseBackEntry), else head-major */
   tileMajor?: boolean;
-  /**
-   * phase B's slices alternate between two buffers, so a slice needs one barrier (after its stores)
-   * instead of two; 32 KiB of workgroup memory with NR = 8
-   */
-  doubleB?: boolean;
 }
 
 /** Keys a workgroup of the v4 dkv kernel owns. */
 export const DKV_V4_KT = 64;
 
 /** Workgroup memory of the v4 dkv kernel, in f32 words. */
-export const denseDkvV4Words = (c: DenseDkvTileV4): number => 4 * Math.max(8 * 16 * c.NR + 512, c.doubleB ? 2048 : 1024);
+export const denseDkvV4Words = (c: DenseDkvTileV4): number => 4 * Math.max(8 * 16 * c.NR + 512, 1024);
 
 const C4 = ['x', 'y', 'z', 'w'];
 
@@ -72,8 +67,7 @@ export function denseDkvV4Wgsl(c: DenseDkvTileV4, header: string): string {
   // phase A offsets (vec4): q slice [16][BR/4], dout slice, k slice [16][16], v slice
   const [QA, OA, KA, VA] = [0, 4 * BR, 8 * BR, 8 * BR + 256];
   // phase B offsets: P slice [16 rows][16 key vec4], dS slice, dout rows [16][16 dim vec4], q rows
-  // (doubleB: slice b at 1024·(b mod 2) + these)
-  const [PB0, SB0, OB0, QB0] = [0, 256, 512, 768];
+  const [PB, SB, OB, QB] = [0, 256, 512, 768];
   const { wgsl: keyTile, tLo, tHi } = dkvKeyTile(c.mode, DKV_V4_KT);
   const IT = range(NR / 4); // phase-A row loads a thread: vec4 slots lid / 16 + 16·it
   // element m of vec4 slot nq of a phase-A row slice → row (nq / H) + 16·(4·(nq mod H) + m) of the tile
@@ -181,11 +175,9 @@ ${A4.map(
     }`,
 ).join('\n')}
     // B: slices of 16 rows (slice b: row tc + 16b of every thread)
-${B.map((b) => {
-  const [PB, SB, OB, QB] = [PB0, SB0, OB0, QB0].map((o) => o + (c.doubleB ? 1024 * (b % 2) : 0));
-  // with two buffers, slice b's stores need no barrier before them from b = 1 on: every thread
-  // passed slice b − 1's barrier only after its reads of slice b − 2 (the same buffer)
-  return `${c.doubleB && b > 0 ? '' : '    workgroupBarrier();\n'}    sm[${PB}u + tc * 16u + (tr ^ tc)] = vec4<f32>(${A4.map((a) => `s${a}_${b}`).join(', ')});
+${B.map(
+  (b) => `    workgroupBarrier();
+    sm[${PB}u + tc * 16u + (tr ^ tc)] = vec4<f32>(${A4.map((a) => `s${a}_${b}`).join(', ')});
     sm[${SB}u + tc * 16u + (tr ^ tc)] = vec4<f32>(${A4.map((a) => `p${a}_${b}`).join(', ')});
     sm[${OB}u + tr * 16u + tc] = ${pf ? 'xo0' : rowVec('dout', b)};
     sm[${QB}u + tr * 16u + tc] = ${pf ? 'xq0' : rowVec('q', b)};
@@ -206,8 +198,8 @@ ${loop16(
   `      let pv = sm[${PB}u + rr * 16u + (tr ^ rr)]; let sv = sm[${SB}u + rr * 16u + (tr ^ rr)];
       let ov = sm[${OB}u + rr * 16u + tc]; let qv = sm[${QB}u + rr * 16u + tc];
 ${A4.map((a) => `      dv${a} = fma(vec4<f32>(pv.${C4[a]}), ov, dv${a}); dk${a} = fma(vec4<f32>(sv.${C4[a]}), qv, dk${a});`).join('\n')}`,
-)}`;
-}).join('\n')}
+)}`,
+).join('\n')}
   }
 ${A4.map(
   (a) => `  if (key${a} < jEnd) {

@@ -73,8 +73,6 @@ export interface DenseBackwardParams {
   dkvPrefetch?: boolean;
   /** the v4 dkv kernel's 16-step loops unrolled in the generated code (default: with 8 rows a thread) */
   dkvUnroll?: boolean;
-  /** the v4 dkv kernel's phase-B slices in two alternating buffers, one barrier a slice (default DKV_V4_DOUBLE_B) */
-  dkvDoubleB?: boolean;
   /** v3's dq-from-dS kernel loads the next key tile into registers while it multiplies the current one (default dqPrefetchDefault) */
   dqPrefetch?: boolean;
   /**
@@ -250,15 +248,12 @@ export function dkvV4Rows(p: DenseBackwardParams): 4 | 8 {
  */
 const DKV_V4_PREFETCH = false;
 
-/** Whether the v4 dkv kernel double-buffers its phase-B slices by default. */
-const DKV_V4_DOUBLE_B = false;
-
 /** v3's dkv in v4 blocks where it applies (D ≤ 64, no v2 tile asked for, 256 invocations), else null. */
 function dkvV4Tile(p: DenseBackwardParams, caps: DeviceCaps): DenseDkvTileV4 | null {
   if (p.d > 64 || p.dkvV4 === false || (p.tileV2?.dkv && p.dkvV4 === undefined)) return null;
   const NR = p.dkvV4 ?? dkvV4Rows(p);
   const ratio = p.dkvConstRatio === false ? undefined : headRatio('attentionBackward', p.hq, p.hk);
-  const tile: DenseDkvTileV4 = { NR, D: p.d, mode: p.mode, prefetch: p.dkvPrefetch ?? DKV_V4_PREFETCH, unroll: p.dkvUnroll ?? NR === 8, ratio, tileMajor: p.tileMajor ?? TILE_MAJOR_DEFAULT, doubleB: p.dkvDoubleB ?? DKV_V4_DOUBLE_B };
+  const tile: DenseDkvTileV4 = { NR, D: p.d, mode: p.mode, prefetch: p.dkvPrefetch ?? DKV_V4_PREFETCH, unroll: p.dkvUnroll ?? NR === 8, ratio, tileMajor: p.tileMajor ?? TILE_MAJOR_DEFAULT };
   return denseDkvV4Words(tile) * 4 <= caps.maxWorkgroupStorage && caps.maxInvocations >= DENSE_BACK_WG ? tile : null;
 }
 
@@ -269,7 +264,7 @@ function program(p: DenseBackwardParams, caps: DeviceCaps, which: 'dq' | 'dkv', 
   if (v4) {
     const header = `${U.wgsl('U')}\n${wgslBindings(DKV_DS_BUFFERS, 'U')}`;
     return {
-      key: `denseAttentionDkvV4:${p.mode}:${v4.NR}:d${p.d}${v4.prefetch ? ':pf' : ''}${v4.unroll ? ':u' : ''}${v4.ratio === undefined ? '' : `:r${v4.ratio}`}${v4.tileMajor ? ':tm' : ''}${v4.doubleB ? ':db' : ''}`,
+      key: `denseAttentionDkvV4:${p.mode}:${v4.NR}:d${p.d}${v4.prefetch ? ':pf' : ''}${v4.unroll ? ':u' : ''}${v4.ratio === undefined ? '' : `:r${v4.ratio}`}${v4.tileMajor ? ':tm' : ''}`,
       code: () => denseDkvV4Wgsl(v4, header),
       buffers: DKV_DS_BUFFERS,
       ...launch(p, caps, Math.ceil(p.t / DKV_V4_KT)),
