@@ -176,7 +176,8 @@ function summarize(rows: Row[], flop: number, portable: Record<'dq' | 'dkv', str
 
 /**
  * `--order`: v3's dkv (with the band) and dq-from-band of `base` with their workgroups head-major and
- * tile-major (`tileMajor`), each checked against v1 first, then timed in turn over three rounds.
+ * tile-major (`tileMajor`), and tile-major with the dkv kernel's other row counts and prefetching,
+ * each checked against v1 first, then timed in turn over three rounds.
  */
 async function orderRows(be: WebGpuBackend, base: DenseBackwardParams, tensors: Tensor[], quick: boolean) {
   const { out, lse, delta, grads, want } = await reference(be, base, tensors);
@@ -186,27 +187,33 @@ async function orderRows(be: WebGpuBackend, base: DenseBackwardParams, tensors: 
   const ds = Tensor.empty(be, [denseDsBandElements(base)]);
   const g = grads();
   const [iters, reps] = quick ? [1, 3] : [10, 10];
-  const kernels = (tileMajor: boolean) => {
-    const p: DenseBackwardParams = { ...base, version: 'v3', tileMajor };
+  const VARIANTS: Record<string, Partial<DenseBackwardParams>> = {
+    'head-major': { tileMajor: false },
+    'tile-major': { tileMajor: true },
+    'tile-major, 4 rows a thread': { tileMajor: true, dkvV4: 4 },
+    'tile-major, prefetched': { tileMajor: true, dkvPrefetch: true },
+  };
+  const kernels = (opts: Partial<DenseBackwardParams>) => {
+    const p: DenseBackwardParams = { ...base, version: 'v3', ...opts };
     return {
       dkvDs: () => be.run(denseAttentionDkvDs, p, [q, k, v, dout, ld, g[1], g[2], ds].map((x) => x.arg())),
       dqFromDs: () => be.run(denseAttentionDqFromDs, p, [ds.arg(), k.arg(), g[0].arg()]),
     };
   };
   const times: Record<string, number[]> = {};
-  for (const tileMajor of [false, true]) {
-    const r = kernels(tileMajor);
+  for (const [vn, v] of Object.entries(VARIANTS)) {
+    const r = kernels(v);
     for (const x of g) be.write(x.storage, new Float32Array(x.size).fill(Number.NaN));
     r.dkvDs();
     r.dqFromDs();
     const error = await Promise.all(g.map(async (x, i) => relDiff(await x.data(), want[i])));
-    if (!error.every((e) => e <= 1e-4)) throw new Error(`${base.mode} v3 tile-major ${tileMajor}: differs from v1 by ${error}`);
+    if (!error.every((e) => e <= 1e-4)) throw new Error(`${base.mode} v3 ${vn}: differs from v1 by ${error}`);
   }
   for (let round = 0; round < (quick ? 1 : 3); round++) {
-    for (const tileMajor of [false, true]) {
-      const r = kernels(tileMajor);
+    for (const [vn, v] of Object.entries(VARIANTS)) {
+      const r = kernels(v);
       for (const [name, run] of Object.entries(r)) {
-        const key = `${name} ${tileMajor ? 'tile-major' : 'head-major'}`;
+        const key = `${name} ${vn}`;
         (times[key] ??= []).push((await timeGpu(be, run, iters, reps)).medianMs);
       }
     }
