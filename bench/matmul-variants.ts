@@ -7,11 +7,11 @@
  * SwiGLU's forward (4096 × 1536 × 512, 4096 × 512 × 1536) and input gradients (dY·W), the split-K weight
  * gradients (8 × 512 × 512 × 512, 8 × 512 × 1536 × 512 transA).
  * `--tiles`: instead, the step's GEMMs as the training step calls them (split-K parts as `auto`
- * picks) and bench/matmul's two, with the default program and with CANDIDATES (devices that grant
- * their threads), each checked first, then timed in turn over two rounds.
+ * picks) and bench/matmul's two, with the default program and with tiles of 512 threads (devices
+ * that grant them), each checked first, then timed in turn over two rounds.
  *   node .device-kit/matmul-variants.mjs [--quick] [--tiles] [--json OUT.json]
  */
-import { type MatmulParams, matmul, matmulLargeTile, matmulSplitK, matmulVariant } from '@hsa/kernels';
+import { type MatmulParams, matmul, matmulSplitK, matmulVariant } from '@hsa/kernels';
 import { Tensor, WebGpuBackend } from '@hsa/tensor';
 import { argValue, BENCH_DAWN_FLAGS, gitCommit, sampledError, samples, type Timing, timeGpu, writeJson } from './common.js';
 import { randomTensor } from './fill.js';
@@ -48,15 +48,11 @@ const STEP_SHAPES: Shape[] = [
   { name: 'GEMM 8192 × 5632 × 2048 (bench/matmul)', batch: 1, M: 8192, N: 5632, K: 2048, transA: false, transB: false },
 ];
 
-/**
- * `--tiles`' candidates (the default tile's geometry where `auto` takes it): the K loop without
- * register prefetching and with its last slice peeled. Measured before (bench/results/
- * matmul-tiles512.json): 512 threads a workgroup, 128 × 128 at 4 × 8 a thread and 256 × 128 /
- * 128 × 256 at 8 × 8, all slower.
- */
-const CANDIDATES: Record<string, NonNullable<MatmulParams['tile']>> = {
-  'K loop, no prefetch': { BM: 128, BN: 128, BK: 4, TM: 8, TN: 8, double: false, warp4x8: true, kLoop: 'none' },
-  'K loop, last slice peeled': { BM: 128, BN: 128, BK: 4, TM: 8, TN: 8, double: false, warp4x8: true, kLoop: 'peeled' },
+/** `--tiles`' candidates: 512 threads a workgroup (16 warps), 4 × 8 or 8 × 8 outputs a thread. */
+const TILES_512: Record<string, NonNullable<MatmulParams['tile']>> = {
+  '128×128, 4×8 a thread': { BM: 128, BN: 128, BK: 4, TM: 4, TN: 8, double: false, warp4x8: true },
+  '256×128, 8×8 a thread': { BM: 256, BN: 128, BK: 4, TM: 8, TN: 8, double: false, warp4x8: true },
+  '128×256, 8×8 a thread': { BM: 128, BN: 256, BK: 4, TM: 8, TN: 8, double: false, warp4x8: true },
 };
 
 /** `--tiles`: each shape's default program against the candidates, checked first, then timed in turn. */
@@ -94,10 +90,9 @@ async function tilePairs(be: WebGpuBackend, quick: boolean) {
     const row: Record<string, unknown> = { ...s, splitK, variant: matmulVariant(base) };
     const c = Tensor.empty(be, [total]);
     const runs: Record<string, () => void> = { default: () => be.run(matmul, base, [a.arg(), b.arg(), c.arg()]) };
-    for (const [name, tile] of Object.entries(CANDIDATES)) {
+    for (const [name, tile] of Object.entries(TILES_512)) {
       if (tile.BM * tile.BN / (tile.TM * tile.TN) > be.caps.maxInvocations) continue;
-      // the tile `auto` takes for this call (its BK and padding), with the candidate's changes
-      const t = { ...matmulLargeTile(base), ...tile, BK: matmulLargeTile(base).BK, pad: matmulLargeTile(base).pad };
+      const t = { ...tile, pad: s.transB || !s.transA };
       runs[name] = () => be.run(matmul, { ...base, variant: 'tiled', tile: t }, [a.arg(), b.arg(), c.arg()]);
     }
     const times: Record<string, number[]> = {};

@@ -4,7 +4,7 @@
  * v1 tiled: 128×128×16 tiles, 8×8 outputs per thread, arrays indexed in loops: 24 TFLOP/s.
  * v2 tiled: template unrolled in TypeScript (named accumulators), BK 8: 30 TFLOP/s.
  * v3 tiled (default): BK 4, each warp 4×8 thread tiles (fewer shared-memory wavefronts): 35.7;
- *    with B transposed, its rows padded in workgroup memory (matmulLargeTile).
+ *    with B transposed, its rows padded in workgroup memory (largeTile).
  *    Tried and slower here: double buffering, unrolled k, 128×256 / 256×128 tiles, BK 2 and 16.
  * tiledSmall: 64×64×16 tiles, 4×4 per thread, when 128² tiles would leave the GPU idle (fewer than
  *    LARGE_TILES_MIN of them).
@@ -68,7 +68,7 @@ const LARGE_TILES_MIN = 128;
 /** 128² output tiles of a call over its batch (and split-K parts). */
 const tiles128 = (p: MatmulParams): number => Math.ceil(p.M / 128) * Math.ceil(p.N / 128) * p.batch * (p.splitK ?? 1);
 
-export const matmulLargeTile = (p: MatmulParams): TileConfig => {
+const largeTile = (p: MatmulParams): TileConfig => {
   const tiles = tiles128(p);
   if (!p.transA && kSplitOf(p) <= 512 && tiles >= 256 && tiles < 1024) return { ...TILE_LARGE, pad: true, BK: 8 };
   return p.transB ? { ...TILE_LARGE, pad: true } : TILE_LARGE;
@@ -164,7 +164,7 @@ function checkedGrid(g: [number, number, number], caps: DeviceCaps): [number, nu
 const pick = ({ M, N, K, strideA, strideB, strideC }: MatmulParams) => ({ M, N, K, strideA, strideB, strideC });
 
 function tiledProgram(p: MatmulParams, tile: TileConfig, name: string, caps: DeviceCaps): Program {
-  const t = `${tile.BM}x${tile.BN}x${tile.BK}:${tile.TM}x${tile.TN}:${tile.double === false ? 's' : 'd'}${tile.unrollK ? 'u' : 'l'}${tile.pad === false ? 'n' : 'p'}${tile.warp4x8 ? 'w' : ''}${tile.kLoop && tile.kLoop !== 'prefetch' ? `:${tile.kLoop}` : ''}`;
+  const t = `${tile.BM}x${tile.BN}x${tile.BK}:${tile.TM}x${tile.TN}:${tile.double === false ? 's' : 'd'}${tile.unrollK ? 'u' : 'l'}${tile.pad === false ? 'n' : 'p'}${tile.warp4x8 ? 'w' : ''}`;
   const wg = tileThreads(tile);
   if (wg > caps.maxInvocations || wg % 32 !== 0 || (tile.BM * tile.BK) % wg !== 0 || (tile.BN * tile.BK) % wg !== 0) {
     throw new RangeError(`matmul: tile ${JSON.stringify(tile)} needs ${wg} threads, a multiple of 32 within ${caps.maxInvocations} that divides its loads`);
@@ -215,6 +215,6 @@ export const matmul: Kernel<MatmulParams> = {
       if (splitsOf(p) > 1) throw new ArgumentError('matmul: splitK applies to the tiled variants, not matvec');
       return matvecProgram(p, caps);
     }
-    return v === 'tiled' ? tiledProgram(p, p.tile ?? matmulLargeTile(p), 'tiled', caps) : tiledProgram(p, TILE_SMALL, 'small', caps);
+    return v === 'tiled' ? tiledProgram(p, p.tile ?? largeTile(p), 'tiled', caps) : tiledProgram(p, TILE_SMALL, 'small', caps);
   },
 };

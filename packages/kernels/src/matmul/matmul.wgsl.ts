@@ -25,13 +25,6 @@ export interface TileConfig {
   pad?: boolean;
   /** arrange each 32-lane warp as 4 thread rows × 8 thread columns (fewer shared-memory wavefronts) */
   warp4x8?: boolean;
-  /**
-   * single-buffered K loop (benchmarks): 'prefetch' (default) loads slice kt + 1 into registers
-   * before slice kt is multiplied; 'none' loads each slice right before storing it (fewer live
-   * registers, latency left to the other workgroups); 'peeled' prefetches with the last slice taken
-   * out of the loop, so the loop's loads need no branch
-   */
-  kLoop?: 'prefetch' | 'none' | 'peeled';
 }
 
 export const TILE_LARGE: TileConfig = { BM: 128, BN: 128, BK: 4, TM: 8, TN: 8, double: false, pad: false, warp4x8: true };
@@ -238,50 +231,16 @@ ${storeTile('B', spec, '(1u - cur)')}
 
 /** One buffer: store, barrier, prefetch the next slice into registers, multiply, barrier. */
 function singleBuffered(spec: TiledSpec): string {
-  const next = `      k0 = kBegin + (kt + 1u) * ${spec.tile.BK}u;
-${loadTile('A', spec)}
-${loadTile('B', spec)}`;
-  const stores = `${storeTile('A', spec, '0u')}
-${storeTile('B', spec, '0u')}`;
-  if (spec.tile.kLoop === 'none') {
-    // the first slice was loaded before the loop; each later one right before its store
-    return `  let oa = 0u;
-  let ob = 0u;
-  for (var kt = 0u; kt < nk; kt++) {
-    if (kt > 0u) {
-      k0 = kBegin + kt * ${spec.tile.BK}u;
-${loadTile('A', spec)}
-${loadTile('B', spec)}
-    }
-${stores}
-    workgroupBarrier();
-${inner(spec)}
-    workgroupBarrier();
-  }`;
-  }
-  if (spec.tile.kLoop === 'peeled') {
-    return `  let oa = 0u;
-  let ob = 0u;
-  for (var kt = 0u; kt + 1u < nk; kt++) {
-${stores}
-    workgroupBarrier();
-${next}
-${inner(spec)}
-    workgroupBarrier();
-  }
-  if (nk > 0u) {
-${stores}
-    workgroupBarrier();
-${inner(spec)}
-  }`;
-  }
   return `  let oa = 0u;
   let ob = 0u;
   for (var kt = 0u; kt < nk; kt++) {
-${stores}
+${storeTile('A', spec, '0u')}
+${storeTile('B', spec, '0u')}
     workgroupBarrier();
     if (kt + 1u < nk) {
-${next}
+      k0 = kBegin + (kt + 1u) * ${spec.tile.BK}u;
+${loadTile('A', spec)}
+${loadTile('B', spec)}
     }
 ${inner(spec)}
     workgroupBarrier();

@@ -118,12 +118,6 @@ const CASES: Case[] = [
   { batch: 4, M: 9, N: 10, K: 101, bBatched: false, tB: true, splitK: 4 },
   { batch: 1, M: 1, N: 77, K: 90, tB: true, dtype: 'bf16', splitK: 2 },
   { batch: 1, M: 129, N: 131, K: 300, tB: true, splitK: 2, variant: 'tiled', tile: { BM: 128, BN: 128, BK: 8, TM: 8, TN: 8, double: false, pad: true, warp4x8: true } },
-  // the K loop without prefetching, and with its last slice peeled (one slice; a split range)
-  { batch: 1, M: 131, N: 133, K: 23, tB: true, variant: 'tiled', tile: { BM: 128, BN: 128, BK: 4, TM: 8, TN: 8, double: false, pad: true, warp4x8: true, kLoop: 'none' } },
-  { batch: 2, M: 129, N: 70, K: 4, tA: true, variant: 'tiled', tile: { BM: 128, BN: 128, BK: 4, TM: 8, TN: 8, double: false, pad: false, warp4x8: true, kLoop: 'peeled' } },
-  { batch: 1, M: 67, N: 131, K: 37, variant: 'tiled', tile: { BM: 128, BN: 128, BK: 4, TM: 8, TN: 8, double: false, pad: false, warp4x8: true, kLoop: 'peeled' } },
-  { batch: 1, M: 70, N: 133, K: 43, splitK: 3, variant: 'tiled', tile: { BM: 128, BN: 128, BK: 4, TM: 8, TN: 8, double: false, pad: false, warp4x8: true, kLoop: 'none' } },
-  { batch: 1, M: 70, N: 133, K: 45, splitK: 4, variant: 'tiled', tile: { BM: 128, BN: 128, BK: 4, TM: 8, TN: 8, double: false, pad: false, warp4x8: true, kLoop: 'peeled' } },
 ];
 
 describe.each(testBackends())('matmul on %s', (_name, make) => {
