@@ -32,10 +32,10 @@
  * Portable: 256 invocations, ≤ 32 KiB workgroup memory, head size ≤ 256 (compiled in).
  */
 import type { FloatArray } from '../core/dtype.js';
-import { elementwiseGrid, elementwiseWgsl } from '../core/elementwise.js';
 import { ArgumentError } from '../core/errors.js';
 import { type BufferBinding, type DeviceCaps, grid, type Kernel, type Program, wgslBindings } from '../core/program.js';
 import { defineUniforms } from '../core/uniforms.js';
+import { threadsPerRow, wgslRowIndex, wgslWorkgroupReduce } from '../reduce/tree.wgsl.js';
 import { denseAttentionBackward } from './denseAttention.js';
 import { type DqFromDsShape, denseDqFromDsWgsl, dqFromDsInvalid, dqFromDsTile, dqFromDsWords } from './denseDqFromDs.wgsl.js';
 import { headRatio } from './common.js';
@@ -375,21 +375,38 @@ export const denseAttentionDqFromDs: Kernel<DenseBackwardParams> = {
   },
 };
 
-const DELTA_U = defineUniforms({ n: 'u32', d: 'u32' });
+const DELTA_U = defineUniforms({ rows: 'u32', n: 'u32' });
 const DELTA_BUFFERS: BufferBinding[] = [{ name: 'out', ...R }, { name: 'dout', ...R }, { name: 'delta', ...W }];
+const DELTA_WG = 256;
 
-/** One thread a row i < n: s = Σ out·dout over the row's d elements, then `store` (WGSL using i, s). */
+/**
+ * Row i < n: s = Σ out·dout over the row's d elements, then `store` (WGSL using i, s). threadsPerRow(d)
+ * invocations a row (16 for d 64), so a warp reads whole rows (a thread a row read 32 rows 256 bytes
+ * apart); their partial sums meet in a segmented tree.
+ */
 function rowDotProgram(key: string, bufs: BufferBinding[], store: string, p: { n: number; d: number }, caps: DeviceCaps): Program {
+  const tpr = threadsPerRow(p.d, DELTA_WG);
   return {
-    key,
-    code: () =>
-      elementwiseWgsl(
-        `${DELTA_U.wgsl('U')}\n${wgslBindings(bufs, 'U')}`,
-        `  var s = 0.0;\n  for (var j = 0u; j < u.d; j++) { s += out[i * u.d + j] * dout[i * u.d + j]; }\n${store}`,
-      ),
+    key: `${key}:${tpr}`,
+    code: () => /* wgsl */ `
+${DELTA_U.wgsl('U')}
+${wgslBindings(bufs, 'U')}
+${wgslWorkgroupReduce('row_sum', DELTA_WG, 'sum', tpr)}
+@compute @workgroup_size(${DELTA_WG})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) lid: u32) {
+  ${wgslRowIndex(tpr, DELTA_WG)}
+  var part = 0.0;
+  for (var j = lane; j < n; j += ${tpr}u) { part += out[base + j] * dout[base + j]; }
+  let s = row_sum(lid, part);
+  if (valid && lane == 0u) {
+    let i = row;
+${store}
+  }
+}`,
     buffers: bufs,
-    uniforms: DELTA_U.pack(p),
-    workgroups: elementwiseGrid(p.n, caps),
+    uniforms: DELTA_U.pack({ rows: p.n, n: p.d }),
+    workgroups: p.n === 0 ? [0, 1, 1] : grid(Math.ceil(p.n / (DELTA_WG / tpr)), caps),
   };
 }
 
@@ -403,7 +420,7 @@ export const denseAttentionDelta: Kernel<{ n: number; d: number }> = {
       delta[i] = s;
     }
   },
-  program: (p, caps) => rowDotProgram('denseAttentionDelta', DELTA_BUFFERS, '  delta[i] = s;', p, caps),
+  program: (p, caps) => rowDotProgram('denseAttentionDelta', DELTA_BUFFERS, '    delta[i] = s;', p, caps),
 };
 
 const LD_BUFFERS: BufferBinding[] = [{ name: 'out', ...R }, { name: 'dout', ...R }, { name: 'lse', ...R }, { name: 'ld', ...W }];
@@ -415,5 +432,5 @@ export const denseAttentionLseDelta: Kernel<{ n: number; d: number }> = {
     ld.set(lse.subarray(0, p.n));
     denseAttentionDelta.ref([out, dout, ld.subarray(p.n, 2 * p.n)], p);
   },
-  program: (p, caps) => rowDotProgram('denseAttentionLseDelta', LD_BUFFERS, '  ld[i] = lse[i];\n  ld[u.n + i] = s;', p, caps),
+  program: (p, caps) => rowDotProgram('denseAttentionLseDelta', LD_BUFFERS, '    ld[i] = lse[i];\n    ld[u.rows + i] = s;', p, caps),
 };

@@ -8,6 +8,7 @@ import {
   ArgumentError,
   type DenseBackwardParams,
   type DqFromDsShape,
+  denseAttentionDelta,
   denseAttentionDkvDs,
   denseAttentionDqFromDs,
   denseAttentionLseDelta,
@@ -16,7 +17,7 @@ import {
 } from '@hsa/kernels';
 import { describe, expect, it } from 'vitest';
 import { Tensor } from '../../tensor.js';
-import { EPS32, expectClose, freshSeed, toF64, webgpuBackend } from '../../test-utils/index.js';
+import { EPS32, expectClose, freshSeed, randF32, toF64, webgpuBackend } from '../../test-utils/index.js';
 import { swaAttentionBackward } from './attentionBackward.js';
 import { attentionInputs, gradTol } from './helpers.js';
 import { chunkEncoderAttentionWithLse, swaAttentionWithLse } from './swaAttention.js';
@@ -171,6 +172,35 @@ describe('dense attention backward v3 on webgpu', () => {
     expect(key({ d: 128 })).toBe('denseAttentionDqFromDs:window:64x32:4x2:d128:tm');
     expect(key({ tileDqFromDs: [64, 8, 4, 1] })).toBe('denseAttentionDqFromDs:window:64x8:4x1:d64:pf:tm');
     expect(key({ tileMajor: false })).toBe('denseAttentionDqFromDs:window:64x32:4x1:d64:pf');
+  });
+
+  it.skipIf(skip).each([
+    [1, 1],
+    [37, 5],
+    [1000, 64],
+    [33, 130],
+  ])('lse / delta of %i rows of %i: [lse | Σ out·dout] and Σ out·dout alone = float64', async (n, d) => {
+    const be = await webgpuBackend();
+    const seed = freshSeed();
+    const [out, dout, lse] = [randF32(n * d, seed), randF32(n * d, seed + 1), randF32(n, seed + 2)];
+    const want = new Float64Array(n);
+    const mag = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < d; j++) {
+        want[i] += out[i * d + j] * dout[i * d + j];
+        mag[i] += Math.abs(out[i * d + j] * dout[i * d + j]);
+      }
+    }
+    const [to, tdo, tl] = [Tensor.from(be, out, [n, d]), Tensor.from(be, dout, [n, d]), Tensor.from(be, lse, [n])];
+    const ld = Tensor.empty(be, [2 * n]);
+    const delta = Tensor.empty(be, [n]);
+    be.run(denseAttentionLseDelta, { n, d }, [to.arg(), tdo.arg(), tl.arg(), ld.arg()]);
+    be.run(denseAttentionDelta, { n, d }, [to.arg(), tdo.arg(), delta.arg()]);
+    const got = await ld.data();
+    expect(Array.from(got.subarray(0, n))).toEqual(Array.from(lse));
+    const tol = (i: number) => 2 * EPS32 * d * mag[i] + 1e-30;
+    expectClose(got.subarray(n), want, tol, `delta in ld seed=${seed}`);
+    expectClose(await delta.data(), want, tol, `delta seed=${seed}`);
   });
 
   it.skipIf(skip)('a dq tile its blocks do not cover is an ArgumentError', async () => {
