@@ -3,13 +3,15 @@
  * the loss, and dlogits = softmax − onehot in one kernel; targets outside [0, V) mask the row.
  * v1: threadsPerRow(V) invocations per row, 256 / tpr rows per workgroup, segmented max and sum trees
  * (2 KiB of workgroup memory); three passes over the row (max, Σexp, write dlogits).
+ * v2: two passes: the maximum and Σexp together (online softmax: the sum rescaled when the maximum
+ * grows), one segmented tree over (max, sum) pairs, then the pass writing dlogits.
  * `scaled`: dlogits times 1 / denom (the mean's divisor, crossEntropyDenom), so the mean loss's
  *   backward need not pass over [rows, V] again (bench/train-step: 0.79 ms of a 4096 × 32000 scale).
  * crossEntropyDenom: one workgroup counts the targets in [0, V) (u32 per thread, then a tree).
  */
 import { type BufferBinding, ceilDiv, grid, type Kernel, wgslBindings } from '../core/program.js';
 import { defineUniforms } from '../core/uniforms.js';
-import { threadsPerRow, wgslIdentity, wgslRowIndex, wgslWorkgroupReduce } from '../reduce/tree.wgsl.js';
+import { threadsPerRow, wgslRowIndex, wgslWorkgroupReduce } from '../reduce/tree.wgsl.js';
 import {
   type CrossEntropyDenomParams,
   type CrossEntropyParams,
@@ -28,25 +30,49 @@ const buffers = (scaled: boolean): BufferBinding[] => [
   { name: 'vmask', access: 'read_write', type: 'f32' },
 ];
 
+// the lowest finite f32: the running maximum's start, so that m − max(m, x) never is −∞ − (−∞)
+const LOWEST = '-3.40282346638528859812e38';
+
 const wgsl = (tpr: number, scaled: boolean) => /* wgsl */ `
 ${U.wgsl('U')}
 ${wgslBindings(buffers(scaled), 'U')}
-${wgslWorkgroupReduce('row_max', WG, 'max', tpr)}
-${wgslWorkgroupReduce('row_sum', WG, 'sum', tpr)}
+var<workgroup> row_m: array<f32, ${WG}>;
+var<workgroup> row_s: array<f32, ${WG}>;
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
   ${wgslRowIndex(tpr, WG)}
-  ${wgslIdentity('ninf', 'max')}
   let t = select(-1, tgt[min(row, u.rows - 1u)], valid);
   let live = t >= 0 && u32(t) < u.n;
   let ti = select(0u, u32(t), live);
-  var m = ninf;
-  for (var i = lane; i < n; i += ${tpr}u) { m = max(m, xs[base + i]); }
-  m = row_max(lid, m);
+  // one pass for the maximum m and Σ exp(x − m), rescaled whenever m grows (online softmax)
+  var m = ${LOWEST};
   var s = 0.0;
-  for (var i = lane; i < n; i += ${tpr}u) { s += exp(xs[base + i] - m); }
-  s = row_sum(lid, s);
+  for (var i = lane; i < n; i += ${tpr}u) {
+    let x = xs[base + i];
+    if (x > m) {
+      s = s * exp(m - x) + 1.0;
+      m = x;
+    } else {
+      s += exp(x - m);
+    }
+  }
+  // the row's lanes combine their (m, s) pairs in a segmented tree
+  row_m[lid] = m;
+  row_s[lid] = s;
+  workgroupBarrier();
+  for (var st = ${tpr >> 1}u; st > 0u; st = st >> 1u) {
+    if ((lid & ${tpr - 1}u) < st) {
+      let m1 = row_m[lid];
+      let m2 = row_m[lid + st];
+      let mm = max(m1, m2);
+      row_s[lid] = row_s[lid] * exp(m1 - mm) + row_s[lid + st] * exp(m2 - mm);
+      row_m[lid] = mm;
+    }
+    workgroupBarrier();
+  }
+  m = row_m[lid & ${(~(tpr - 1)) >>> 0}u];
+  s = row_s[lid & ${(~(tpr - 1)) >>> 0}u];
   let inv = ${scaled ? '1.0 / denom[0]' : '1.0'};
   for (var i = lane; i < n; i += ${tpr}u) {
     let g = exp(xs[base + i] - m) / s - select(0.0, 1.0, live && i == ti);
