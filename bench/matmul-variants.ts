@@ -55,37 +55,45 @@ const TILES_512: Record<string, NonNullable<MatmulParams['tile']>> = {
   '128×256, 8×8 a thread': { BM: 128, BN: 256, BK: 4, TM: 8, TN: 8, double: false, warp4x8: true },
 };
 
+/**
+ * A shape's random operands on the GPU and its float64 check: entry i of the output (split-K part p
+ * of batch entry z at (p·batch + z)·strideC, over its K range of ⌈K / splitK⌉).
+ */
+async function operands(be: WebGpuBackend, s: Shape, splitK: number) {
+  const [ar, ac] = s.transA ? [s.K, s.M] : [s.M, s.K];
+  const [br, bc] = s.transB ? [s.N, s.K] : [s.K, s.N];
+  const a = randomTensor(be, [s.batch, ar, ac], 1);
+  const b = randomTensor(be, [s.batch, br, bc], 2);
+  const [ah, bh] = [(await a.data()) as Float32Array, (await b.data()) as Float32Array];
+  const base: MatmulParams = { batch: s.batch, M: s.M, N: s.N, K: s.K, transA: s.transA, transB: s.transB, bDtype: 'f32', strideA: ar * ac, strideB: br * bc, strideC: s.M * s.N };
+  const ks = Math.ceil(s.K / splitK);
+  const want = (i: number) => {
+    const [q, r] = [Math.floor(i / (s.M * s.N)), i % (s.M * s.N)];
+    const [part, z] = [Math.floor(q / s.batch), q % s.batch];
+    const [m, n] = [Math.floor(r / s.N), r % s.N];
+    let v = 0;
+    let mag = 0;
+    for (let k = part * ks; k < Math.min(s.K, (part + 1) * ks); k++) {
+      const x = ah[z * ar * ac + (s.transA ? k * s.M + m : m * s.K + k)];
+      const y = bh[z * br * bc + (s.transB ? n * s.K + k : k * s.N + n)];
+      v += x * y;
+      mag += Math.abs(x * y);
+    }
+    return { v, mag };
+  };
+  return { a, b, base, ks, want };
+}
+
 /** `--tiles`: each shape's default program against the candidates, checked first, then timed in turn. */
 async function tilePairs(be: WebGpuBackend, quick: boolean) {
   const shapes = quick ? STEP_SHAPES.map((s) => ({ ...s, M: s.M / 8, N: s.N / 8, K: s.K / 8 })) : STEP_SHAPES;
   const results = [];
   for (const s of shapes) {
-    const [ar, ac] = s.transA ? [s.K, s.M] : [s.M, s.K];
-    const [br, bc] = s.transB ? [s.N, s.K] : [s.K, s.N];
-    const a = randomTensor(be, [s.batch, ar, ac], 1);
-    const b = randomTensor(be, [s.batch, br, bc], 2);
-    const [ah, bh] = [(await a.data()) as Float32Array, (await b.data()) as Float32Array];
-    const base0 = { batch: s.batch, M: s.M, N: s.N, K: s.K, transA: s.transA, transB: s.transB, bDtype: 'f32' as const, strideA: ar * ac, strideB: br * bc, strideC: s.M * s.N };
-    const splitK = matmulSplitK(base0);
-    const base: MatmulParams = { ...base0, splitK };
-    const ks = Math.ceil(s.K / splitK);
-    // part p of batch entry z at (p·batch + z)·strideC, over its K range
+    const splitK = matmulSplitK({ batch: s.batch, M: s.M, N: s.N, K: s.K, transA: s.transA, transB: s.transB, bDtype: 'f32', strideA: 0, strideB: 0, strideC: 0 });
+    const { a, b, base: base1, ks, want } = await operands(be, s, splitK);
+    const base: MatmulParams = { ...base1, splitK };
     const total = splitK * s.batch * s.M * s.N;
     const at = samples(256, total, 5);
-    const want = (i: number) => {
-      const [q, r] = [Math.floor(i / (s.M * s.N)), i % (s.M * s.N)];
-      const [part, z] = [Math.floor(q / s.batch), q % s.batch];
-      const [m, n] = [Math.floor(r / s.N), r % s.N];
-      let v = 0;
-      let mag = 0;
-      for (let k = part * ks; k < Math.min(s.K, (part + 1) * ks); k++) {
-        const x = ah[z * ar * ac + (s.transA ? k * s.M + m : m * s.K + k)];
-        const y = bh[z * br * bc + (s.transB ? n * s.K + k : k * s.N + n)];
-        v += x * y;
-        mag += Math.abs(x * y);
-      }
-      return { v, mag };
-    };
     const flop = 2 * s.batch * s.M * s.N * s.K;
     const row: Record<string, unknown> = { ...s, splitK, variant: matmulVariant(base) };
     const c = Tensor.empty(be, [total]);
@@ -127,27 +135,9 @@ async function main() {
   const shapes = quick ? SHAPES.map((s) => ({ ...s, M: s.M / 8, N: s.N / 8, K: s.K / 8 })) : SHAPES;
   const results = [];
   for (const s of shapes) {
-    const [ar, ac] = s.transA ? [s.K, s.M] : [s.M, s.K];
-    const [br, bc] = s.transB ? [s.N, s.K] : [s.K, s.N];
-    const a = randomTensor(be, [s.batch, ar, ac], 1);
-    const b = randomTensor(be, [s.batch, br, bc], 2);
-    const [ah, bh] = [(await a.data()) as Float32Array, (await b.data()) as Float32Array];
-    const base = { batch: s.batch, M: s.M, N: s.N, K: s.K, transA: s.transA, transB: s.transB, bDtype: 'f32' as const, strideA: ar * ac, strideB: br * bc, strideC: s.M * s.N };
+    const { a, b, base, want } = await operands(be, s, 1);
     const auto = matmulVariant(base);
     const at = samples(256, s.batch * s.M * s.N, 5);
-    const want = (i: number) => {
-      const [p, r] = [Math.floor(i / (s.M * s.N)), i % (s.M * s.N)];
-      const [m, n] = [Math.floor(r / s.N), r % s.N];
-      let v = 0;
-      let mag = 0;
-      for (let k = 0; k < s.K; k++) {
-        const x = ah[p * ar * ac + (s.transA ? k * s.M + m : m * s.K + k)];
-        const y = bh[p * br * bc + (s.transB ? n * s.K + k : k * s.N + n)];
-        v += x * y;
-        mag += Math.abs(x * y);
-      }
-      return { v, mag };
-    };
     const row: Record<string, unknown> = { ...s, auto };
     const flop = 2 * s.batch * s.M * s.N * s.K;
     // the 128² tile with its transposed-on-store operand rows padded (bank conflicts), BK 4 and 8

@@ -66,7 +66,7 @@ export const binary: Kernel<BinaryParams> = {
     const flat = isFlat(p);
     if (flat && n % 4 === 0 && p.op !== 'pow') {
       const op = p.op;
-      const header4 = `${U.wgsl('U')}\n@group(0) @binding(0) var<uniform> u: U;\n${BUFFERS.map((b, i) => `@group(0) @binding(${i + 1}) var<storage, ${b.access}> ${b.name}: array<vec4<f32>>;`).join('\n')}`;
+      const header4 = `${U.wgsl('U')}\n${wgslBindings(BUFFERS, 'U', 'vec4<f32>')}`;
       return {
         key: `binary:${op}:flat4`,
         code: () => binaryFlat4Wgsl(op, WG, header4),

@@ -85,13 +85,17 @@ export interface Kernel<P> {
   program(params: P, caps: DeviceCaps): Program;
 }
 
-/** Emits the WGSL `@group(0) @binding(i)` declarations for a program's buffers (and uniforms). */
-export function wgslBindings(buffers: readonly BufferBinding[], uniformStruct?: string): string {
+/**
+ * Emits the WGSL `@group(0) @binding(i)` declarations for a program's buffers (and uniforms);
+ * `element` declares every buffer as an array of that type instead (e.g. vec4<f32> for programs that
+ * read and write four f32 at a time).
+ */
+export function wgslBindings(buffers: readonly BufferBinding[], uniformStruct?: string, element?: string): string {
   const lines: string[] = [];
   if (uniformStruct) lines.push(`@group(0) @binding(0) var<uniform> u: ${uniformStruct};`);
   buffers.forEach((b, i) => {
     const access = b.access === 'read' ? 'read' : 'read_write';
-    lines.push(`@group(0) @binding(${i + 1}) var<storage, ${access}> ${b.name}: array<${b.type}>;`);
+    lines.push(`@group(0) @binding(${i + 1}) var<storage, ${access}> ${b.name}: array<${element ?? b.type}>;`);
   });
   return lines.join('\n');
 }

@@ -21,7 +21,7 @@ const BUFFERS: BufferBinding[] = [
   { name: 'out', access: 'read_write', type: 'f32' },
 ];
 const HEADER = `${U.wgsl('U')}\n${wgslBindings(BUFFERS, 'U')}`;
-const HEADER4 = `${U.wgsl('U')}\n@group(0) @binding(0) var<uniform> u: U;\n${BUFFERS.map((b, i) => `@group(0) @binding(${i + 1}) var<storage, ${b.access}> ${b.name}: array<vec4<f32>>;`).join('\n')}`;
+const HEADER4 = `${U.wgsl('U')}\n${wgslBindings(BUFFERS, 'U', 'vec4<f32>')}`;
 
 /** Workgroup per output when R is long, or when there are too few outputs for a thread each. */
 export function reduceVariant(p: ReduceParams): 'thread' | 'workgroup' {
