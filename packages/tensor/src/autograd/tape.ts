@@ -117,9 +117,9 @@ function addToParameter(p: Parameter, g: Tensor): void {
 }
 
 /**
- * Walks `nodes` backwards from the seeds (`seedValues`: seeds whose every element is known, by
- * tensor); gradients of Parameters are added to `param.grad`, those
- * of other leaves are returned. Consumes and releases the nodes.
+ * Walks `nodes` backwards from the seeds (`seedValues`: the value of every element of a seed, where
+ * known on the host); gradients of Parameters are added to `param.grad`, those of other leaves are
+ * returned. Consumes and releases the nodes.
  */
 export function runBackward(nodes: TapeNode[], seeds: Map<Tensor, Tensor>, seedValues?: Map<Tensor, number>): Map<Tensor, Tensor> {
   const grads = seeds;
