@@ -64,23 +64,16 @@ export const binary: Kernel<BinaryParams> = {
       values[`b${d}`] = d < pad ? 0 : p.bStrides[d - pad];
     }
     const flat = isFlat(p);
-    if (flat && n % 4 === 0 && p.op !== 'pow') {
-      const op = p.op;
-      const header4 = `${U.wgsl('U')}\n${wgslBindings(BUFFERS, 'U', 'vec4<f32>')}`;
-      return {
-        key: `binary:${op}:flat4`,
-        code: () => binaryFlat4Wgsl(op, WG, header4),
-        buffers: BUFFERS,
-        uniforms: U.pack(values),
-        workgroups: grid(ceilDiv(n / 4, WG), caps),
-      };
-    }
+    const op = p.op;
+    // the flat case four elements a thread where they are whole vec4s (pow has no vec4 form)
+    const four = flat && n % 4 === 0 && op !== 'pow';
+    const header = `${U.wgsl('U')}\n${wgslBindings(BUFFERS, 'U', four ? 'vec4<f32>' : undefined)}`;
     return {
-      key: `binary:${p.op}:${flat ? 'flat' : 'strided'}`,
-      code: () => binaryWgsl(p.op, WG, `${U.wgsl('U')}\n${wgslBindings(BUFFERS, 'U')}`, flat),
+      key: `binary:${op}:${four ? 'flat4' : flat ? 'flat' : 'strided'}`,
+      code: () => (four ? binaryFlat4Wgsl(op, WG, header) : binaryWgsl(op, WG, header, flat)),
       buffers: BUFFERS,
       uniforms: U.pack(values),
-      workgroups: grid(ceilDiv(n, WG), caps),
+      workgroups: grid(ceilDiv(four ? n / 4 : n, WG), caps),
     };
   },
 };

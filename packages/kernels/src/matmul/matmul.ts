@@ -58,6 +58,9 @@ function buffers(bDtype: MatmulParams['bDtype']): BufferBinding[] {
  */
 const LARGE_TILES_MIN = 128;
 
+/** 128² output tiles of a call over its batch (and split-K parts). */
+const tiles128 = (p: MatmulParams): number => Math.ceil(p.M / 128) * Math.ceil(p.N / 128) * p.batch * (p.splitK ?? 1);
+
 /**
  * The 128² tile of a call: with B transposed (x·Wᵀ, nn.Linear's forward) its rows padded in workgroup
  * memory (B and a non-transposed A are both transposed on their way in; padding spreads their scalar
@@ -68,9 +71,6 @@ const LARGE_TILES_MIN = 128;
  * dY·W 220 against 249, the same in two sessions; at one wave (4096 × 512 × 512: 85 against 79), many
  * waves (the LM head: 4.05 against 3.99 ms) or a long K (4096³: 4.31 against 3.83 ms) they lose.
  */
-/** 128² output tiles of a call over its batch (and split-K parts). */
-const tiles128 = (p: MatmulParams): number => Math.ceil(p.M / 128) * Math.ceil(p.N / 128) * p.batch * (p.splitK ?? 1);
-
 const largeTile = (p: MatmulParams): TileConfig => {
   const tiles = tiles128(p);
   if (!p.transA && kSplitOf(p) <= 512 && tiles >= 256 && tiles < 1024) return { ...TILE_LARGE, pad: true, BK: 8 };

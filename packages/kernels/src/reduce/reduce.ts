@@ -12,7 +12,7 @@
 import { type BufferBinding, ceilDiv, type DeviceCaps, grid, type Kernel, wgslBindings } from '../core/program.js';
 import { defineUniforms } from '../core/uniforms.js';
 import { type ReduceParams, reduceChunks, reduceRef } from './reduce.ref.js';
-import { reduceThread4Wgsl, reduceThreadWgsl, reduceWorkgroupWgsl } from './reduce.wgsl.js';
+import { reduceThreadWgsl, reduceWorkgroupWgsl } from './reduce.wgsl.js';
 
 const WG = 256;
 const U = defineUniforms({ count: 'u32', r: 'u32', inner: 'u32', chunk: 'u32', nb: 'u32' });
@@ -30,10 +30,11 @@ export function reduceVariant(p: ReduceParams): 'thread' | 'workgroup' {
   return len > 256 || (len > 16 && outputs < 8192) ? 'workgroup' : 'thread';
 }
 
-function workgroups(p: ReduceParams, caps: DeviceCaps, variant: 'thread' | 'workgroup'): [number, number, number] {
+/** Workgroups of a call: one per output, or one per WG threads of `perThread` outputs each. */
+function workgroups(p: ReduceParams, caps: DeviceCaps, variant: 'thread' | 'workgroup', perThread: number): [number, number, number] {
   const outputs = p.outer * p.inner * reduceChunks(p);
   if (outputs === 0) return [0, 1, 1];
-  return grid(variant === 'workgroup' ? outputs : ceilDiv(outputs, WG), caps);
+  return grid(variant === 'workgroup' ? outputs : ceilDiv(outputs / perThread, WG), caps);
 }
 
 export const reduce: Kernel<ReduceParams> = {
@@ -41,23 +42,14 @@ export const reduce: Kernel<ReduceParams> = {
   ref: (arrays, p) => reduceRef(arrays as Float32Array[], p),
   program(p, caps) {
     const variant = reduceVariant(p);
-    const uniforms = U.pack({ count: p.outer * p.inner * reduceChunks(p), r: p.r, inner: p.inner, chunk: p.chunk ?? p.r, nb: reduceChunks(p) });
-    if (variant === 'thread' && p.inner % 4 === 0) {
-      const outputs = p.outer * p.inner * reduceChunks(p);
-      return {
-        key: `reduce:${p.op}:thread4`,
-        code: () => reduceThread4Wgsl(p.op, WG, HEADER4),
-        buffers: BUFFERS,
-        uniforms,
-        workgroups: outputs === 0 ? [0, 1, 1] : grid(ceilDiv(outputs / 4, WG), caps),
-      };
-    }
+    // the thread variant four outputs a thread where they are whole vec4s
+    const four = variant === 'thread' && p.inner % 4 === 0;
     return {
-      key: `reduce:${p.op}:${variant}`,
-      code: () => (variant === 'workgroup' ? reduceWorkgroupWgsl : reduceThreadWgsl)(p.op, WG, HEADER),
+      key: `reduce:${p.op}:${variant}${four ? '4' : ''}`,
+      code: () => (variant === 'workgroup' ? reduceWorkgroupWgsl(p.op, WG, HEADER) : reduceThreadWgsl(p.op, WG, four ? HEADER4 : HEADER, four)),
       buffers: BUFFERS,
-      uniforms,
-      workgroups: workgroups(p, caps, variant),
+      uniforms: U.pack({ count: p.outer * p.inner * reduceChunks(p), r: p.r, inner: p.inner, chunk: p.chunk ?? p.r, nb: reduceChunks(p) }),
+      workgroups: workgroups(p, caps, variant, four ? 4 : 1),
     };
   },
 };

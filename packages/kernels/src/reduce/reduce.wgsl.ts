@@ -40,49 +40,34 @@ ${LOCATE}
 }`;
 }
 
-export function reduceThreadWgsl(op: ReduceOp, wg: number, header: string): string {
+/**
+ * A thread per output, or with `four` a thread per four consecutive outputs (inner a multiple of 4:
+ * they share o and b, and their inputs are whole vec4s; `header` then declares `xs` and `out` as
+ * arrays of vec4). `header` declares `u`, `xs`, `out`.
+ */
+export function reduceThreadWgsl(op: ReduceOp, wg: number, header: string, four = false): string {
   const c = combineOf(op);
   return /* wgsl */ `
 ${header}
 @compute @workgroup_size(${wg})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
-  let idx = ${WGSL_LINEAR_WORKGROUP} * ${wg}u + lid;
-  if (idx >= u.count) { return; }
-${LOCATE}
-  ${wgslIdentity('init', c)}
-  var acc = init;
-  for (var k = 0u; k < len; k++) {
-    let a = acc;
-    let b = xs[base + k * u.inner];
-    acc = ${c === 'sum' ? 'a + b' : `${c}(a, b)`};
-  }
-  out[idx] = ${finish(op, 'acc')};
-}`;
-}
-
-/**
- * A thread per four consecutive outputs (inner a multiple of 4: they share o and b, and their inputs
- * are whole vec4s); `header4` declares `u` and `xs`, `out` as arrays of vec4.
- */
-export function reduceThread4Wgsl(op: ReduceOp, wg: number, header4: string): string {
-  const c = combineOf(op);
-  return /* wgsl */ `
-${header4}
-@compute @workgroup_size(${wg})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
-  let q = ${WGSL_LINEAR_WORKGROUP} * ${wg}u + lid;
+${
+  four
+    ? `  let q = ${WGSL_LINEAR_WORKGROUP} * ${wg}u + lid;
   if (q >= u.count / 4u) { return; }
-  let idx = q * 4u;
+  let idx = q * 4u;`
+    : `  let idx = ${WGSL_LINEAR_WORKGROUP} * ${wg}u + lid;
+  if (idx >= u.count) { return; }`
+}
 ${LOCATE}
   ${wgslIdentity('init', c)}
-  var acc = vec4<f32>(init);
+  var acc = ${four ? 'vec4<f32>(init)' : 'init'};
   for (var k = 0u; k < len; k++) {
     let a = acc;
-    let b = xs[(base + k * u.inner) >> 2u];
+    let b = xs[${four ? '(base + k * u.inner) >> 2u' : 'base + k * u.inner'}];
     acc = ${c === 'sum' ? 'a + b' : `${c}(a, b)`};
   }
-  out[q] = ${finish(op, 'acc')};
+  out[${four ? 'q' : 'idx'}] = ${finish(op, 'acc')};
 }`;
 }
