@@ -3,11 +3,14 @@
  * RMSNorm → q/k/v projections [T, H, Dh] → RoPE on q, k → causal attention (ag.swaAttention with
  * window ≥ T: the flash-style kernel) → output projection, RMSNorm → SwiGLU MLP; final RMSNorm, an
  * untied LM head, fused cross-entropy. Weights are [out, in] (nn.Linear), applied with transB.
+ * `fused`: each layer's q / k / v weights are one parameter [3, d, d] and gate / up one [2, ffn, d],
+ * each applied as one batched matmul of the shared input (ag.matmul's broadcast A), its outputs split
+ * by ag.unbind (views); the same numbers as the separate weights, fewer and larger GEMMs.
  *
  * Weights and tokens come from a counter-based hash (murmur3's fmix32), so bench/train_step_torch.py
  * builds bit-identical f32 weights without any file travelling between the two processes.
  */
-import { ag, type Backend, Parameter, Tensor } from '@hsa/tensor';
+import { ag, type Backend, numel, Parameter, Tensor } from '@hsa/tensor';
 
 export interface DenseConfig {
   vocab: number;
@@ -18,7 +21,15 @@ export interface DenseConfig {
   ffn: number;
   /** tokens of the one sequence */
   tokens: number;
+  /** q / k / v and gate / up weights stored and applied together (see the header) */
+  fused?: boolean;
 }
+
+/** Fused parameter of a layer and the separate weights (paramSpecs names) it stacks, in order. */
+const FUSED: readonly [string, readonly string[]][] = [
+  ['wqkv', ['wq', 'wk', 'wv']],
+  ['wGateUp', ['wGate', 'wUp']],
+];
 
 /** Init std of every matrix (GPT-2's 0.02); norms start at 1. */
 export const INIT_STD = 0.02;
@@ -90,12 +101,32 @@ export class DenseModel {
     readonly config: DenseConfig,
   ) {
     if (config.d % config.heads !== 0) throw new Error(`d ${config.d} is not a multiple of heads ${config.heads}`);
-    paramSpecs(config).forEach((s, i) => {
-      const n = s.shape.reduce((a, b) => a * b, 1);
-      const data = s.norm ? new Float32Array(n).fill(1) : hashUniform(n, i + 1, INIT_STD);
-      const t = Tensor.from(backend, data, s.shape);
-      this.byName.set(s.name, t);
-      this.params.push(new Parameter(s.name, t, !s.norm));
+    const specs = paramSpecs(config);
+    const data = specs.map((s, i) => (s.norm ? new Float32Array(numel(s.shape)).fill(1) : hashUniform(numel(s.shape), i + 1, INIT_STD)));
+    const add = (name: string, values: Float32Array, shape: number[], decay: boolean) => {
+      const t = Tensor.from(backend, values, shape);
+      this.byName.set(name, t);
+      this.params.push(new Parameter(name, t, decay));
+    };
+    const stacked = new Set<number>();
+    specs.forEach((s, i) => {
+      if (stacked.has(i)) return;
+      const [layer, w] = s.name.split('.');
+      const group = config.fused ? FUSED.find(([, parts]) => parts[0] === w) : undefined;
+      if (!group) {
+        add(s.name, data[i], s.shape, !s.norm);
+        return;
+      }
+      // the parts follow each other in paramSpecs: stack their values as [parts, out, in]
+      const idx = group[1].map((part) => specs.findIndex((x) => x.name === `${layer}.${part}`));
+      for (const j of idx) stacked.add(j);
+      const values = new Float32Array(idx.reduce((n, j) => n + data[j].length, 0));
+      let at = 0;
+      for (const j of idx) {
+        values.set(data[j], at);
+        at += data[j].length;
+      }
+      add(`${layer}.${group[0]}`, values, [idx.length, ...s.shape], true);
     });
   }
 
@@ -125,15 +156,17 @@ export class DenseModel {
     const { heads, d, tokens } = this.config;
     const dh = d / heads;
     const h = k(ag.rmsNorm(x, this.p(`l${l}.attnNorm`)));
-    const proj = (w: string) => k(ag.reshape(k(ag.matmul(h, this.p(`l${l}.${w}`), { transB: true })), [tokens, heads, dh]));
-    const q = k(ag.rope(proj('wq')));
-    const kk = k(ag.rope(proj('wk')));
-    const v = proj('wv');
-    const att = k(ag.reshape(k(ag.swaAttention(q, kk, v, { window: tokens })), [tokens, d]));
-    const x1 = k(ag.add(x, k(ag.matmul(att, this.p(`l${l}.wo`), { transB: true }))));
+    const linear = (input: Tensor, w: string) => k(ag.matmul(input, this.p(`l${l}.${w}`), { transB: true }));
+    // the fused layout: one batched product of the shared input, split into views
+    const projections = (input: Tensor, fused: string, parts: string[]) =>
+      this.config.fused ? ag.unbind(linear(input, fused)).map(k) : parts.map((w) => linear(input, w));
+    const [q0, k0, v0] = projections(h, 'wqkv', ['wq', 'wk', 'wv']).map((t) => k(ag.reshape(t, [tokens, heads, dh])));
+    const q = k(ag.rope(q0));
+    const kk = k(ag.rope(k0));
+    const att = k(ag.reshape(k(ag.swaAttention(q, kk, v0, { window: tokens })), [tokens, d]));
+    const x1 = k(ag.add(x, linear(att, 'wo')));
     const h2 = k(ag.rmsNorm(x1, this.p(`l${l}.mlpNorm`)));
-    const g = k(ag.matmul(h2, this.p(`l${l}.wGate`), { transB: true }));
-    const u = k(ag.matmul(h2, this.p(`l${l}.wUp`), { transB: true }));
+    const [g, u] = projections(h2, 'wGateUp', ['wGate', 'wUp']);
     const down = k(ag.matmul(k(ag.swiglu(g, u)), this.p(`l${l}.wDown`), { transB: true }));
     const out = ag.add(x1, down);
     for (const s of scope) s.dispose();

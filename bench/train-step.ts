@@ -11,7 +11,8 @@
  *
  * --profile adds the step's pieces timed alone (train-step-profile.ts).
  *
- * Flags: --d --layers --heads --ffn --vocab --tokens --iters --reps --json PATH --profile --no-robustness. Here (SwiftShader):
+ * Flags: --d --layers --heads --ffn --vocab --tokens --iters --reps --json PATH --profile --no-robustness --fused.
+ * Here (SwiftShader):
  *   node --conditions=@hsa/source --import tsx bench/train-step.ts --d 64 --layers 2 --heads 2 \
  *     --ffn 128 --vocab 512 --tokens 128 --iters 1 --reps 3
  */
@@ -39,9 +40,9 @@ function forwardBackward(model: DenseModel, b: { ids: Tensor; targets: Tensor })
 }
 
 /** CPU backend vs WebGPU on a tiny config: loss and every gradient. Throws on a mismatch. */
-async function checkAgainstCpu(gpu: WebGpuBackend): Promise<Record<string, number>> {
+async function checkAgainstCpu(gpu: WebGpuBackend, fused: boolean): Promise<Record<string, number>> {
   // 2048 tokens: the weight gradients take the split-K path, as at the full size
-  const c: DenseConfig = { vocab: 97, d: 32, layers: 2, heads: 2, ffn: 48, tokens: 2048 };
+  const c: DenseConfig = { vocab: 97, d: 32, layers: 2, heads: 2, ffn: 48, tokens: 2048, fused };
   const run = async (be: Backend) => {
     const m = new DenseModel(be, c);
     const loss = forwardBackward(m, batch(be, c));
@@ -120,13 +121,15 @@ async function main() {
     ffn: num('--ffn', 1536),
     vocab: num('--vocab', 32000),
     tokens: num('--tokens', 4096),
+    // --fused: q / k / v and gate / up as one batched product each (train-step-model.ts)
+    fused: process.argv.includes('--fused'),
   };
   const iters = num('--iters', 2);
   const reps = num('--reps', 10);
   // --no-robustness: Dawn's bounds clamps off (WebGpuBackendOptions.robustness, opt-in)
   const robustness = !process.argv.includes('--no-robustness');
   const be = await WebGpuBackend.create({ maxPooledBytes: 16 * 2 ** 30, dawnFlags: BENCH_DAWN_FLAGS, robustness });
-  const cpuCheck = await checkAgainstCpu(be);
+  const cpuCheck = await checkAgainstCpu(be, c.fused === true);
   const model = new DenseModel(be, c);
   const opt = new AdamW(model.params, ADAMW);
   const b = batch(be, c);
@@ -143,7 +146,8 @@ async function main() {
   const t = await timeGpu(be, step, iters, reps);
   const guardedMs = await guardedWallMs(model, opt, b, 3);
   const profiling = process.argv.includes('--profile');
-  const profile = profiling ? await profileStep(be, c, opt, t.medianMs) : null;
+  // the pieces time the separate projections' calls: left out for the fused layout (the kernels' rows stay)
+  const profile = profiling && !c.fused ? await profileStep(be, c, opt, t.medianMs) : null;
   const kernels = profiling ? await kernelProfile(be, step) : null;
   const flops = stepFlops(c);
   const tflops = flops.total / (t.medianMs * 1e-3) / 1e12;

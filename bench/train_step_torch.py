@@ -6,7 +6,9 @@ on CUDA) with weight decay on the matrices only. Step = zero_grad(set_to_none) +
 optimizer step. Records step 0's loss and global gradient norm (bench/merge.py compares them with
 ours), then CUDA events over `iters` steps, median of `reps` after warm-up; and torch.mm 4096³ f32
 (cuBLAS, no TF32) as the card's f32 rate in this run.
-Usage: train_step_torch.py OUT.json [--d 512 --layers 12 --heads 8 --ffn 1536 --vocab 32000 --tokens 4096 --iters 2 --reps 10]"""
+With --fused (as our side's flag): each layer's q/k/v weights one [3d, d] parameter and gate/up one
+[2·ffn, d], each one F.linear split into views (torch.split / chunk).
+Usage: train_step_torch.py OUT.json [--d 512 --layers 12 --heads 8 --ffn 1536 --vocab 32000 --tokens 4096 --iters 2 --reps 10] [--fused]"""
 import argparse, json
 import torch
 import torch.nn.functional as F
@@ -24,12 +26,18 @@ ap.add_argument("out")
 for k, v in dict(d=512, layers=12, heads=8, ffn=1536, vocab=32000, tokens=4096, iters=2, reps=10).items():
     ap.add_argument(f"--{k}", type=int, default=v)
 ap.add_argument("--profile", action="store_true", help="also one step under torch.profiler: CUDA time by kernel")
+ap.add_argument("--fused", action="store_true", help="q/k/v and gate/up weights as one parameter each, one F.linear each (split into views)")
 a, _ = ap.parse_known_args()  # our side's own flags pass through
 c = dict(d=a.d, layers=a.layers, heads=a.heads, ffn=a.ffn, vocab=a.vocab, tokens=a.tokens)
 T, D, H = a.tokens, a.d, a.heads
 DH = D // H
 
 P = {name: torch.tensor(w, device=dev, requires_grad=True) for name, w, _ in init_params(c)}
+FUSED = {"wqkv": ("wq", "wk", "wv"), "wGateUp": ("wGate", "wUp")}
+if a.fused:  # the same numbers, stacked [out1; out2; ...] as the rows of one nn.Linear weight
+    for l in range(a.layers):
+        for f, parts in FUSED.items():
+            P[f"l{l}.{f}"] = torch.cat([P.pop(f"l{l}.{w}").detach() for w in parts]).requires_grad_()
 norms = {n for n in P if n.endswith("Norm")}
 toks = torch.tensor(hash_tokens(T + 1, 12345, a.vocab), device=dev)
 ids, targets = toks[:-1], toks[1:]
@@ -54,12 +62,17 @@ def layer(l, x):
     p = lambda n: P[f"l{l}.{n}"]
     h = rms(x, p("attnNorm"))
     heads = lambda y: y.view(T, H, DH)
-    q, k, v = rope(heads(F.linear(h, p("wq")))), rope(heads(F.linear(h, p("wk")))), heads(F.linear(h, p("wv")))
+    if a.fused:
+        q, k, v = F.linear(h, p("wqkv")).split(D, -1)
+        q, k, v = rope(heads(q)), rope(heads(k)), heads(v)
+    else:
+        q, k, v = rope(heads(F.linear(h, p("wq")))), rope(heads(F.linear(h, p("wk")))), heads(F.linear(h, p("wv")))
     q, k, v = (t.transpose(0, 1).unsqueeze(0) for t in (q, k, v))  # [1, H, T, DH]
     att = F.scaled_dot_product_attention(q, k, v, is_causal=True)
     x = x + F.linear(att.squeeze(0).transpose(0, 1).reshape(T, D), p("wo"))
     h2 = rms(x, p("mlpNorm"))
-    return x + F.linear(F.silu(F.linear(h2, p("wGate"))) * F.linear(h2, p("wUp")), p("wDown"))
+    gate, up = F.linear(h2, p("wGateUp")).chunk(2, -1) if a.fused else (F.linear(h2, p("wGate")), F.linear(h2, p("wUp")))
+    return x + F.linear(F.silu(gate) * up, p("wDown"))
 
 
 def loss_fn():
@@ -118,6 +131,7 @@ res = {
     "device": torch.cuda.get_device_name(),
     "config": c,
     "call": "eager f32, TF32 off; F.scaled_dot_product_attention(is_causal=True); F.rms_norm; F.cross_entropy; torch.optim.AdamW (foreach)",
+    "fused": a.fused,
     "loss0": loss0.item(),
     "gradNorm0": grad_norm0,
     "medianMs": ms,

@@ -85,7 +85,7 @@ export * as ag from './autograd/index.js';
 /** Autograd control: backward from a scalar, noGrad regions, detach, tape inspection. */
 export { backward, clearTape, detach, isGradEnabled, noGrad, requiresGrad } from './autograd/tape.js';
 /** Recording a custom differentiable op onto the tape (for ops outside this package, e.g. @hsa/moe's experts). */
-export { keep, record, shouldRecord, type TapeNode } from './autograd/tape.js';
+export { type AnyTapeNode, keep, type MultiTapeNode, record, recordMulti, shouldRecord, type TapeNode } from './autograd/tape.js';
 /** A trainable tensor with its accumulated gradient and weight-decay group. */
 export { Parameter } from './autograd/parameter.js';
 /** Backward kernels as tensor ops (softmax, RMSNorm, SwiGLU, embedding scatter-add). */

@@ -25,6 +25,26 @@ const CASES: GradCase[] = [
   // K = 2048 tokens: the weight gradient splits over K (8 batched products, summed in order)
   { name: 'matmul linear, weight gradient split over K', shapes: [[2048, 5], [3, 5]], f: ([a, b]) => ag.matmul(a, b, { transB: true }) },
   { name: 'matmul shared B, split over K', shapes: [[2, 1024, 3], [3, 2]], f: ([a, b]) => ag.matmul(a, b) },
+  // one 2-D input against a batch of weights (fused projections): A's gradient sums the batch
+  { name: 'matmul shared A (fused x·Wᵀ)', shapes: [[5, 7], [3, 4, 7]], f: ([a, b]) => ag.matmul(a, b, { transB: true }) },
+  { name: 'matmul shared A', shapes: [[5, 7], [2, 7, 3]], f: ([a, b]) => ag.matmul(a, b) },
+  { name: 'matmul shared A, weight gradients split over K', shapes: [[2048, 5], [2, 3, 5]], f: ([a, b]) => ag.matmul(a, b, { transB: true }) },
+  {
+    name: 'fused projections: matmul, unbind, swiglu',
+    shapes: [[6, 5], [2, 4, 5]],
+    f: ([x, w]) => {
+      const [g, u] = ag.unbind(ag.matmul(x, w, { transB: true }));
+      return ag.swiglu(g, u);
+    },
+  },
+  {
+    name: 'unbind on axis 1, one entry unused',
+    shapes: [[2, 3, 4]],
+    f: ([x]) => {
+      const [a, , c] = ag.unbind(x, 1);
+      return ag.add(ag.mul(a, c), a);
+    },
+  },
   { name: 'sum, mean', shapes: [[4, 6]], f: ([x]) => ag.mean(ag.sum(x, 1, { keepDims: true }), 0) },
   { name: 'permute, contiguous, reshape', shapes: [[2, 3, 4]], f: ([x]) => ag.reshape(ag.contiguous(ag.permute(x, [2, 0, 1])), [4, 6]) },
   { name: 'softmax', shapes: [[3, 7]], f: ([x]) => ag.softmax(x) },

@@ -5,7 +5,7 @@
  */
 import type { Tensor } from '../tensor.js';
 import { markTracked } from './parameter.js';
-import { detach, enableGrad, isGradEnabled, keep, noGrad, record, runBackward, swapTape, type TapeNode } from './tape.js';
+import { type AnyTapeNode, detach, enableGrad, isGradEnabled, keep, noGrad, record, runBackward, swapTape } from './tape.js';
 
 /**
  * `fn(...inputs)` whose intermediate activations are recomputed in backward instead of stored. `fn`
@@ -25,7 +25,7 @@ export function checkpoint(fn: (...xs: Tensor[]) => Tensor, inputs: Tensor[]): T
       const xs = saved.map(detach);
       for (const x of xs) markTracked(x);
       const outer = swapTape([]);
-      let sub: TapeNode[] = [];
+      let sub: AnyTapeNode[] = [];
       let y: Tensor;
       try {
         y = enableGrad(() => fn(...xs));

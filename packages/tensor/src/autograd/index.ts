@@ -8,4 +8,4 @@ export { matmul } from './ops-linalg.js';
 export { add, addScalar, broadcastTo, mul, reduceToShape, scale, sub } from './ops-elementwise.js';
 export { crossEntropy, embedding, rmsNorm, rope, softmax, swiglu } from './ops-nn.js';
 export { div, exp, maximum, minimum, pow, sigmoid, silu } from './ops-math.js';
-export { concat, contiguous, mean, permute, reshape, slice, sum, transpose } from './ops-shape.js';
+export { concat, contiguous, mean, permute, reshape, slice, sum, transpose, unbind } from './ops-shape.js';

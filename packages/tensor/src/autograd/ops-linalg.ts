@@ -5,6 +5,8 @@
  * (nn.Linear weights) gets its gradient from the batch folded into rows: one [K, batch·M]·[batch·M, N].
  * A weight gradient Xᵀ·Y with a long shared dim (the tokens) and a small output is split over that
  * dim into S batched products summed in order (split-K; deterministic), so it fills the GPU.
+ * A 2-D A against a batch of B (fused projections, [T, d] · [G, N, d]ᵀ) sums its G input gradients
+ * and takes the G weight gradients as one batched (split-K) product.
  */
 import { UnsupportedError } from '@hsa/kernels';
 import { type MatmulOptions, matmul as mm } from '../ops/matmul.js';
@@ -13,10 +15,14 @@ import { numel, type Tensor } from '../tensor.js';
 import { reduceToShape } from './ops-elementwise.js';
 import { keep, record, shouldRecord } from './tape.js';
 
+/** A 2-D A against a batch of B (broadcast A, one input times several weights). */
+const sharedA = (a: Tensor, b: Tensor): boolean => a.rank === 2 && b.rank > 2 && numel(b.shape.slice(0, -2)) > 1;
+
 function gradA(a: Tensor, b: Tensor, dy: Tensor, tA: boolean, tB: boolean): Tensor {
-  if (!tA) return mm(dy, b, { transB: !tB });
-  if (b.rank === 2 && a.rank > 2) throw new UnsupportedError('ag.matmul: transA with a shared (rank-2) B has no backward; transpose A explicitly');
-  return mm(b, dy, { transA: tB, transB: true });
+  if (b.rank === 2 && a.rank > 2 && tA) throw new UnsupportedError('ag.matmul: transA with a shared (rank-2) B has no backward; transpose A explicitly');
+  const g = tA ? mm(b, dy, { transA: tB, transB: true }) : mm(dy, b, { transB: !tB });
+  // a broadcast A sums its batch of gradients (in order: deterministic)
+  return sharedA(a, b) ? reduceToShape(g, a.shape) : g;
 }
 
 /**
@@ -49,6 +55,13 @@ export function matmulTransA(x: Tensor, y: Tensor): Tensor {
 }
 
 function gradB(a: Tensor, b: Tensor, dy: Tensor, tA: boolean, tB: boolean): Tensor {
+  if (sharedA(a, b) && !tA) {
+    // dB_g = Aᵀ·dY_g (or dY_gᵀ·A): one batched product over the tokens, split-K like matmulTransA
+    const batch = numel(b.shape.slice(0, -2));
+    const [rows, cols] = tB ? [dy.shape[dy.rank - 1], a.shape[1]] : [a.shape[1], dy.shape[dy.rank - 1]];
+    const splitK = splitKFactor(a.shape[0], batch * rows, cols);
+    return tB ? mm(dy, a, { transA: true, splitK }) : mm(a, dy, { transA: true, splitK });
+  }
   const shared = b.rank === 2 && a.rank > 2;
   // a non-contiguous 2-D A (a transposed view) keeps the copy-free transposed-operand path below
   if (!tA && (shared || (a.rank === 2 && b.rank === 2 && a.isContiguous))) {

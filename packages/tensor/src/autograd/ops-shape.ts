@@ -1,12 +1,12 @@
-/** Differentiable shape ops and reductions: reshape, permute, transpose, contiguous, slice, concat, sum, mean. */
+/** Differentiable shape ops and reductions: reshape, permute, transpose, contiguous, slice, concat, unbind, sum, mean. */
 import { scale as scaleBy } from '../ops/binary.js';
 import * as cp from '../ops/copy.js';
 import { fill } from '../ops/fill.js';
 import * as red from '../ops/reduce.js';
 import { resolveAxis } from '../ops/reduce.js';
-import { copyInto, type Shape, type Tensor } from '../tensor.js';
+import { copyInto, type Shape, Tensor } from '../tensor.js';
 import { broadcastTo } from './ops-elementwise.js';
-import { keep, record, shouldRecord } from './tape.js';
+import { keep, record, recordMulti, shouldRecord } from './tape.js';
 
 /** Same elements, new shape (see Tensor.reshape). */
 export function reshape(x: Tensor, shape: Shape): Tensor {
@@ -84,6 +84,41 @@ export function concat(xs: readonly Tensor[], axis = 0): Tensor {
     output: out,
     saved: [],
     backward: (dy) => xs.map((t, i) => cp.sliceCopy(dy, ax, starts[i], starts[i] + t.shape[ax])),
+  });
+}
+
+/**
+ * The entries of x along `axis`, each without that dim (views: no copy), as torch.unbind. One tape
+ * node for all of them: the backward writes their gradients side by side into one tensor of x's
+ * shape (zeros for entries no gradient reached), so a fused producer (ag.matmul of one input with a
+ * batch of weights) receives one gradient instead of a sum of zero-padded slices.
+ */
+export function unbind(x: Tensor, axis = 0): Tensor[] {
+  const ax = resolveAxis('unbind', axis, x.shape);
+  const shape = x.shape.filter((_, i) => i !== ax);
+  const outs = Array.from({ length: x.shape[ax] }, (_, i) => {
+    const s = x.slice(ax, i, i + 1);
+    const v = s.reshape(shape);
+    s.dispose();
+    return v;
+  });
+  if (!shouldRecord(x)) return outs;
+  return recordMulti({
+    op: 'unbind',
+    inputs: [x],
+    outputs: outs,
+    saved: [],
+    backward: (dys) => {
+      const g = dys.every((d) => d !== undefined) ? Tensor.empty(x.backend, x.shape, 'f32') : fill(x.backend, x.shape, 0);
+      dys.forEach((d, i) => {
+        if (!d) return;
+        const dst = g.slice(ax, i, i + 1);
+        const src = d.reshape(dst.shape);
+        copyInto(src, dst);
+        for (const t of [dst, src]) t.dispose();
+      });
+      return [g];
+    },
   });
 }
 

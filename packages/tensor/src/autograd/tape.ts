@@ -28,8 +28,22 @@ export interface TapeNode {
   readonly saved: readonly Tensor[];
 }
 
+/**
+ * An op with several outputs (ag.unbind): `backward` receives the gradient of each output, undefined
+ * for an output that no gradient reached (at least one did).
+ */
+export interface MultiTapeNode {
+  readonly op: string;
+  readonly inputs: readonly Tensor[];
+  readonly outputs: readonly Tensor[];
+  backward(dys: readonly (Tensor | undefined)[]): (Tensor | null)[];
+  readonly saved: readonly Tensor[];
+}
+
+export type AnyTapeNode = TapeNode | MultiTapeNode;
+
 let gradEnabled = true;
-let tape: TapeNode[] = [];
+let tape: AnyTapeNode[] = [];
 
 /** True when recording is on and any input requires a gradient. */
 export function shouldRecord(...inputs: (Tensor | undefined)[]): boolean {
@@ -46,6 +60,13 @@ export function record(node: TapeNode): Tensor {
   markTracked(node.output);
   tape.push(node);
   return node.output;
+}
+
+/** Records `outputs = op(inputs)` for an op with several outputs; returns them. */
+export function recordMulti(node: MultiTapeNode): Tensor[] {
+  for (const o of node.outputs) markTracked(o);
+  tape.push(node);
+  return [...node.outputs];
 }
 
 /** Runs `fn` without recording (evaluation, optimizer updates); restores the previous mode. */
@@ -87,7 +108,7 @@ export function clearTape(): void {
 }
 
 /** Swaps in a fresh tape (checkpointing records a block's recomputation apart); returns the old one. */
-export function swapTape(next: TapeNode[]): TapeNode[] {
+export function swapTape(next: AnyTapeNode[]): AnyTapeNode[] {
   const prev = tape;
   tape = next;
   return prev;
@@ -121,18 +142,19 @@ function addToParameter(p: Parameter, g: Tensor): void {
  * known on the host); gradients of Parameters are added to `param.grad`, those of other leaves are
  * returned. Consumes and releases the nodes.
  */
-export function runBackward(nodes: TapeNode[], seeds: Map<Tensor, Tensor>, seedValues?: Map<Tensor, number>): Map<Tensor, Tensor> {
+export function runBackward(nodes: AnyTapeNode[], seeds: Map<Tensor, Tensor>, seedValues?: Map<Tensor, number>): Map<Tensor, Tensor> {
   const grads = seeds;
   const prev = gradEnabled;
   gradEnabled = false;
   try {
     for (let i = nodes.length - 1; i >= 0; i--) {
       const node = nodes[i];
-      const dy = grads.get(node.output);
-      if (dy) {
-        grads.delete(node.output);
-        const gs = node.backward(dy, seedValues?.get(dy));
-        dy.dispose();
+      const outs = 'outputs' in node ? node.outputs : [node.output];
+      const dys = outs.map((o) => grads.get(o));
+      if (dys.some((d) => d !== undefined)) {
+        for (const o of outs) grads.delete(o);
+        const gs = 'outputs' in node ? node.backward(dys) : node.backward(dys[0] as Tensor, seedValues?.get(dys[0] as Tensor));
+        for (const d of dys) d?.dispose();
         gs.forEach((g, k) => {
           if (g && requiresGrad(node.inputs[k])) accumulate(grads, node.inputs[k], g);
           else g?.dispose();

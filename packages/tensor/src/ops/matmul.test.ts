@@ -8,11 +8,11 @@ import { WebGpuBackend } from '../webgpu/webgpu-backend.js';
 import { matmul } from './matmul.js';
 
 /** Float64 oracle: C[b,m,n] = Σ_k A[b,m,k]·B[b,k,n], also returning Σ_k |A||B| for the tolerance. */
-function oracle(a: Float64Array, b: Float64Array, batch: number, M: number, N: number, K: number, tA: boolean, tB: boolean, bBatched: boolean) {
+function oracle(a: Float64Array, b: Float64Array, batch: number, M: number, N: number, K: number, tA: boolean, tB: boolean, bBatched: boolean, aBatched = true) {
   const c = new Float64Array(batch * M * N);
   const mag = new Float64Array(batch * M * N);
   for (let bi = 0; bi < batch; bi++) {
-    const oa = bi * M * K;
+    const oa = aBatched ? bi * M * K : 0;
     const ob = bBatched ? bi * K * N : 0;
     for (let m = 0; m < M; m++) {
       for (let n = 0; n < N; n++) {
@@ -39,6 +39,8 @@ interface Case {
   tA?: boolean;
   tB?: boolean;
   bBatched?: boolean;
+  /** false: a 2-D A broadcast against the batch of B */
+  aBatched?: boolean;
   dtype?: 'f32' | 'bf16' | 'f16';
   variant?: MatmulParams['variant'];
   tile?: MatmulParams['tile'];
@@ -48,9 +50,9 @@ interface Case {
 }
 
 async function check(be: Backend, c: Case): Promise<void> {
-  const { batch, M, N, K, tA = false, tB = false, bBatched = true, dtype = 'f32' } = c;
+  const { batch, M, N, K, tA = false, tB = false, bBatched = true, aBatched = true, dtype = 'f32' } = c;
   const seed = freshSeed();
-  const av = randF32(batch * M * K, seed);
+  const av = randF32((aBatched ? batch : 1) * M * K, seed);
   let bv = randF32((bBatched ? batch : 1) * K * N, seed + 1);
   let bTensorData: Float32Array | Uint16Array = bv;
   if (dtype !== 'f32') {
@@ -58,14 +60,14 @@ async function check(be: Backend, c: Case): Promise<void> {
     bv = Float32Array.from(bits, (h) => (dtype === 'bf16' ? bf16ToF32(h) : f16ToF32(h)));
     bTensorData = bits;
   }
-  const aShape = batch > 1 ? [batch, ...(tA ? [K, M] : [M, K])] : tA ? [K, M] : [M, K];
+  const aShape = batch > 1 && aBatched ? [batch, ...(tA ? [K, M] : [M, K])] : tA ? [K, M] : [M, K];
   const bMat = tB ? [N, K] : [K, N];
   const bShape = bBatched && batch > 1 ? [batch, ...bMat] : bMat;
   const A = Tensor.from(be, av, aShape);
   const B = Tensor.from(be, bTensorData, bShape, dtype);
   const C = matmul(A, B, { transA: tA, transB: tB, variant: c.variant, tile: c.tile, matvec: c.matvec, matvecShape: c.matvecShape, splitK: c.splitK });
   const got = await C.data();
-  const { c: want, mag } = oracle(Float64Array.from(av), Float64Array.from(bv), batch, M, N, K, tA, tB, bBatched && batch > 1);
+  const { c: want, mag } = oracle(Float64Array.from(av), Float64Array.from(bv), batch, M, N, K, tA, tB, bBatched && batch > 1, aBatched);
   expectClose(got, want, (i) => 2 * EPS32 * K * mag[i] + 1e-30, `${JSON.stringify(c)} seed=${seed}`);
   expect(C.shape).toEqual(batch > 1 ? [batch, M, N] : [M, N]);
   for (const t of [A, B, C]) t.dispose();
@@ -80,6 +82,11 @@ const CASES: Case[] = [
   { batch: 3, M: 13, N: 31, K: 19 },
   { batch: 4, M: 9, N: 10, K: 11, bBatched: false, tB: true },
   { batch: 2, M: 9, N: 10, K: 11, bBatched: false, tA: true },
+  // one 2-D A against a batch of B (fused projections): x·Wᵀ on both tiles, Aᵀ, split-K
+  { batch: 3, M: 13, N: 31, K: 19, aBatched: false, tB: true },
+  { batch: 2, M: 131, N: 67, K: 21, aBatched: false, tB: true, variant: 'tiled' },
+  { batch: 3, M: 9, N: 10, K: 130, aBatched: false, tA: true, splitK: 3 },
+  { batch: 2, M: 5, N: 7, K: 3, aBatched: false },
   { batch: 1, M: 130, N: 257, K: 129, variant: 'tiled' },
   { batch: 2, M: 129, N: 131, K: 47, tA: true, tB: true, variant: 'tiled' },
   // x·Wᵀ on the default large tile (B transposed: padded rows)

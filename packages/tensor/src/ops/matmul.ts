@@ -1,7 +1,8 @@
 /**
  * matmul(a, b): a [..., M, K] · b [..., K, N] (or b [N, K] with transB, the nn.Linear layout).
  * b may be f32 or packed f16/bf16; a and the result are f32. b's batch dims must equal a's or be
- * absent (one matrix for all). A transposed view costs no copy: it flips the operand's trans flag.
+ * absent (one matrix for all); a 2-D a against a batch of b is broadcast (one input times several
+ * weights in one dispatch: [M, K] · [G, K, N] → [G, M, N]). A transposed view costs no copy: it flips the operand's trans flag.
  * Operands over the backend's binding limit are processed in row blocks (of A/C, and of B when
  * transB), each bound as a range of the one buffer. A call that leaves the GPU idle (fewer output
  * tiles than one wave) over a long K is split over K (matmulSplitK), the parts summed in order.
@@ -52,15 +53,17 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
   if (K !== Kb) throw new ShapeError(`${op}: ${desc}: inner dimensions ${K} ≠ ${Kb}`);
   const batchA = a.shape.slice(0, -2);
   const batchB = b.shape.slice(0, -2);
-  const batch = numel(batchA);
+  // a 2-D A against a batch of B (one input, several weights: fused projections) is broadcast
+  const broadcastA = batchA.length === 0 && numel(batchB) > 1;
+  const batch = broadcastA ? numel(batchB) : numel(batchA);
   const bBatch = numel(batchB);
-  if (batchB.length > 0 && (batchB.length !== batchA.length || batchB.some((d, i) => d !== batchA[i]))) {
+  if (!broadcastA && batchB.length > 0 && (batchB.length !== batchA.length || batchB.some((d, i) => d !== batchA[i]))) {
     if (bBatch !== 1) throw new ShapeError(`${op}: ${desc}: batch dims ${fmtShape(batchB)} do not match ${fmtShape(batchA)}`);
   }
   if (b.dtype !== 'f32' && !b.isContiguous) throw new ArgumentError(`${op}: packed ${b.dtype} B must be contiguous`);
   const A = operand(a, transA);
   const B = operand(b, transB);
-  const outShape = [...batchA, M, N];
+  const outShape = [...(broadcastA ? batchB : batchA), M, N];
   const broadcastB = bBatch === 1 && batch > 1;
   // A contiguous [batch, M, K] against one B is one [batch·M, K] problem.
   const fold = broadcastB && !A.trans;
@@ -72,7 +75,7 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
     transA: A.trans,
     transB: B.trans,
     bDtype: b.dtype as MatmulParams['bDtype'],
-    strideA: M * K,
+    strideA: broadcastA ? 0 : M * K,
     strideB: broadcastB ? 0 : K * N,
     strideC: M * N,
     variant: options.variant,
