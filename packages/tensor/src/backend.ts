@@ -43,6 +43,11 @@ export interface Backend {
   /** Largest single storage the backend binds; larger tensors are split by the ops that allow it. */
   readonly maxBindingBytes: number;
   /**
+   * Byte alignment of a binding's offset into a storage (WebGPU's minStorageBufferOffsetAlignment):
+   * a contiguous view at such an offset is bound in place (Tensor.bindable). Absent: offset 0 only.
+   */
+  readonly bindOffsetAlignment?: number;
+  /**
    * Keep at least `bytes` of released storage for reuse (a hint from a caller that knows its working
    * set, such as a model's prefill segment; only a pooling backend acts on it).
    */

@@ -98,12 +98,34 @@ export class Tensor {
     return this.shape.every((d, i) => d === 1 || c[i] === this.strides[i]);
   }
 
-  /** Binding for a kernel: contiguous tensors with offset 0 only (ops call contiguous() first). */
+  /**
+   * Binding for a kernel: a contiguous tensor at offset 0 (the whole storage), or at an offset the
+   * backend binds (that range). Ops call bindable() or contiguous() first.
+   */
   arg(): KernelArg {
-    if (!this.isContiguous || this.offset !== 0) {
-      throw new BackendError('internal: kernel argument must be contiguous with offset 0');
+    if (!this.isContiguous || !this.offsetBindable()) {
+      throw new BackendError('internal: kernel argument must be contiguous at a bindable offset');
     }
-    return { storage: this.storage, dtype: this.dtype };
+    if (this.offset === 0) return { storage: this.storage, dtype: this.dtype };
+    const eb = dtypeBytes(this.dtype);
+    return { storage: this.storage, dtype: this.dtype, byteOffset: this.offset * eb, bytes: Math.ceil((this.size * eb) / 4) * 4 };
+  }
+
+  /** Offset 0, or an f32/i32/u32 offset at the backend's binding alignment (packed 16-bit: 0 only). */
+  private offsetBindable(): boolean {
+    if (this.offset === 0) return true;
+    if (this.size === 0) return false; // no empty range bindings
+    const align = this.backend.bindOffsetAlignment;
+    return align !== undefined && !isPacked16(this.dtype) && (this.offset * dtypeBytes(this.dtype)) % align === 0;
+  }
+
+  /**
+   * A tensor arg() accepts, without a copy where possible: this one (a new reference) when contiguous
+   * at offset 0 or at a bindable offset (an entry of ag.unbind, a row block), else contiguous().
+   */
+  bindable(): Tensor {
+    if (this.isContiguous && this.offsetBindable()) return this.view(this.shape, this.strides, this.offset);
+    return this.contiguous();
   }
 
   private view(shape: Shape, strides: Shape, offset: number): Tensor {

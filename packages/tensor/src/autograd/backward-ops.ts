@@ -23,9 +23,9 @@ function sameShape(op: string, a: Tensor, b: Tensor): void {
   }
 }
 
-/** Runs `kernel` over contiguous copies of `inputs` into `outputs`, disposing the copies. */
+/** Runs `kernel` over bindable views (or contiguous copies) of `inputs` into `outputs`, disposing them. */
 function runOn<P>(kernel: Parameters<Tensor['backend']['run']>[0], params: P, inputs: Tensor[], outputs: Tensor[]): void {
-  const cs = inputs.map((t) => t.contiguous());
+  const cs = inputs.map((t) => t.bindable());
   inputs[0].backend.run(kernel as never, params, [...cs.map((c) => c.arg()), ...outputs.map((o) => o.arg())]);
   for (const c of cs) c.dispose();
 }

@@ -33,6 +33,7 @@ export class CpuBackend implements Backend {
   readonly name = 'cpu' as const;
   readonly caps: DeviceCaps = PORTABLE_CAPS;
   readonly maxBindingBytes: number;
+  readonly bindOffsetAlignment = 4;
 
   private readonly poison: boolean;
 

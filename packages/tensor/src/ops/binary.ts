@@ -43,8 +43,8 @@ export function binary(op: BinaryOp, a: Tensor, b: Tensor | number): Tensor {
   }
   const out = Tensor.empty(a.backend, shape, 'f32');
   if (out.size === 0) return out;
-  const ac = a.contiguous();
-  const bc = b.contiguous();
+  const ac = a.bindable();
+  const bc = b.bindable();
   const params = { op, shape, aStrides: broadcastStrides(a.shape, shape), bStrides: broadcastStrides(b.shape, shape) };
   a.backend.run(binaryKernel, params, [ac.arg(), bc.arg(), out.arg()]);
   ac.dispose();
@@ -57,7 +57,7 @@ export function binaryScalar(op: BinaryOp, x: Tensor, s: number): Tensor {
   expectDtype(op, x, 'f32');
   const out = Tensor.empty(x.backend, x.shape, 'f32');
   if (out.size === 0) return out;
-  const xc = x.contiguous();
+  const xc = x.bindable();
   x.backend.run(binaryScalarKernel, { op, n: x.size, scalar: Math.fround(s) }, [xc.arg(), out.arg()]);
   xc.dispose();
   return out;

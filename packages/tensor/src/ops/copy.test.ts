@@ -1,6 +1,8 @@
+import { stridedCopy } from '@hsa/kernels';
 import { describe, expect, it } from 'vitest';
-import { contiguousStrides, Tensor } from '../tensor.js';
+import { contiguousStrides, copyInto, Tensor } from '../tensor.js';
 import { freshSeed, randF32, testBackends } from '../test-utils/index.js';
+import { add } from './binary.js';
 import { concat, sliceCopy, transposeCopy } from './copy.js';
 
 /** Independent oracle: element at logical multi-index via explicit strides over the host array. */
@@ -38,6 +40,31 @@ describe.each(testBackends())('copy ops on %s', (_name, make) => {
     expect(Array.from(await col.data())).toEqual([1, 1, 1, 2, 2, 2]);
     expect(() => Tensor.from(b, row, [1, 5]).expand([2, 4])).toThrow(/expand: cannot repeat \[1, 5\] to \[2, 4\]/);
     expect(() => Tensor.from(b, row, [5]).expand([1, 5])).toThrow(/only size-1 dims repeat/);
+  });
+
+  it('bindable(): a contiguous view at an aligned offset is bound in place, any other view is copied', async () => {
+    const b = await make();
+    const x = randF32(5 * 64, freshSeed());
+    const t = Tensor.from(b, x, [5, 64]);
+    const want = (from: number, n: number) => Array.from(x.subarray(from, from + n), (v) => Math.fround(v + v));
+    // rows 2..4: offset 128 floats = 512 bytes, aligned for WebGPU (256) and the CPU (4)
+    const rows = t.slice(0, 2, 4);
+    const bound = rows.bindable();
+    expect(bound.storage).toBe(t.storage);
+    expect(bound.arg()).toMatchObject({ byteOffset: 512, bytes: 512 });
+    expect(Array.from(await add(rows, rows).data())).toEqual(want(128, 128));
+    // offset 3 floats: 12 bytes, bound in place on the CPU only; the values agree either way
+    const flat = Tensor.from(b, x, [64 * 5]);
+    const odd = flat.slice(0, 3, 40);
+    const c = odd.bindable();
+    expect(c.storage === flat.storage).toBe(b.bindOffsetAlignment === 4);
+    expect(Array.from(await add(odd, odd).data())).toEqual(want(3, 37));
+    // strided (a column) and empty views are copied
+    const col = t.slice(1, 5, 6);
+    expect(col.bindable().offset).toBe(0);
+    expect(Array.from(await add(col, col).data())).toEqual([0, 1, 2, 3, 4].map((r) => Math.fround(x[r * 64 + 5] * 2)));
+    expect(t.slice(0, 3, 3).bindable().offset).toBe(0);
+    for (const v of [rows, bound, odd, c, col, t, flat]) v.dispose();
   });
 
   it('contiguous() of permuted and sliced views, rank 1..6', async () => {
@@ -83,6 +110,39 @@ describe.each(testBackends())('copy ops on %s', (_name, make) => {
     const s = sliceCopy(t, 1, 3, 10);
     expect(Array.from(await s.data()).slice(0, 14)).toEqual([...x.slice(3, 10), ...x.slice(cols + 3, cols + 10)]);
     for (const u of [t, tt, s]) u.dispose();
+  });
+
+  it('copyInto between contiguous ranges (flat copies: vec4 and scalar) writes exactly its range', async () => {
+    const b = await make();
+    const seed = freshSeed();
+    const x = randF32(5 * 64, seed);
+    const src = Tensor.from(b, x, [5, 64]);
+    const cases = [
+      { from: src.slice(0, 1, 3), at: 2 * 64, n: 128 }, // offsets and count multiples of 4: vec4
+      { from: src.reshape([320]).slice(0, 3, 40), at: 5, n: 37 }, // odd offsets: one element a thread
+      { from: src.reshape([320]).slice(0, 8, 12), at: 0, n: 4 },
+    ];
+    for (const c of cases) {
+      const dst = Tensor.from(b, new Float32Array(6 * 64).fill(-7), [6 * 64]);
+      const region = dst.slice(0, c.at, c.at + c.n);
+      const from = c.from.reshape([c.n]);
+      copyInto(from, region);
+      const got = await dst.data();
+      const want = new Float32Array(6 * 64).fill(-7);
+      want.set(x.subarray(c.from.offset, c.from.offset + c.n), c.at);
+      expect(Array.from(got), `seed=${seed} at=${c.at}`).toEqual(Array.from(want));
+      for (const t of [dst, region, from, c.from]) t.dispose();
+    }
+    const key = (shape: number[], srcStrides: number[], srcOffset: number, dstStrides: number[], dstOffset: number) =>
+      stridedCopy.program({ shape, srcStrides, srcOffset, dstStrides, dstOffset, type: 'f32' }, b.caps).key;
+    expect(key([2, 64], [64, 1], 64, [64, 1], 128)).toBe('stridedCopy:f32:flat4');
+    expect(key([37], [1], 3, [1], 5)).toBe('stridedCopy:f32:flat');
+    expect(key([2, 1, 3], [3, 9, 1], 0, [3, 3, 1], 0)).toBe('stridedCopy:f32:flat'); // size-1 dims' strides do not matter
+    expect(key([2, 64], [128, 1], 0, [64, 1], 0)).toBe('stridedCopy:f32');
+    const ints = Tensor.from(b, Int32Array.from({ length: 12 }, (_, i) => i - 5), [3, 4], 'i32');
+    expect(Array.from(await concat([ints, ints], 0).data())).toEqual([...Array(12).keys(), ...Array(12).keys()].map((i) => i - 5));
+    src.dispose();
+    ints.dispose();
   });
 
   it('concat along each axis, including views and a negative axis', async () => {

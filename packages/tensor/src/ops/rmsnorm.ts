@@ -21,7 +21,7 @@ export function rmsNorm(x: Tensor, weight: Tensor, eps = 1e-6): Tensor {
   if (!(eps >= 0) || !Number.isFinite(eps)) throw new ArgumentError(`rmsNorm: eps must be finite and ≥ 0, got ${eps}`);
   const out = Tensor.empty(x.backend, x.shape, 'f32');
   if (out.size === 0) return out;
-  const xc = x.contiguous();
+  const xc = x.bindable();
   const wc = weight.contiguous();
   const params = { rows: x.size / n, n, eps: Math.fround(eps), wDtype: weight.dtype as 'f32' | 'f16' | 'bf16' };
   x.backend.run(rmsNormKernel, params, [xc.arg(), wc.arg(), out.arg()]);

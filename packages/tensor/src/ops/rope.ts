@@ -63,7 +63,7 @@ export function rope(x: Tensor, options: RopeOptions = {}): Tensor {
   const posBatchStride = positions ? checkPositions(x, positions, batch, t) : 0;
   const out = Tensor.empty(x.backend, x.shape, 'f32');
   if (out.size === 0) return out;
-  const xc = x.contiguous();
+  const xc = x.bindable();
   const pc = positions?.contiguous();
   const params = { batch, t, h, d, posMode: positions ? ('tensor' as const) : ('offset' as const), offset: positionOffset, posBatchStride };
   const freqs = freqsTensor(x.backend, d, theta).arg();

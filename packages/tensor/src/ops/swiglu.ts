@@ -13,8 +13,8 @@ export function swiglu(gate: Tensor, up: Tensor): Tensor {
   }
   const out = Tensor.empty(gate.backend, gate.shape, 'f32');
   if (out.size === 0) return out;
-  const gc = gate.contiguous();
-  const uc = up.contiguous();
+  const gc = gate.bindable();
+  const uc = up.bindable();
   gate.backend.run(swigluKernel, { n: gate.size }, [gc.arg(), uc.arg(), out.arg()]);
   gc.dispose();
   uc.dispose();

@@ -6,7 +6,7 @@ import { expectDtype } from './guards.js';
 /** out = f(x) elementwise; `op` names f (exp, silu, rsqrt, ...). */
 export function unary(op: UnaryOp, x: Tensor): Tensor {
   expectDtype(op, x, 'f32');
-  const xc = x.contiguous();
+  const xc = x.bindable();
   const out = Tensor.empty(x.backend, x.shape, 'f32');
   x.backend.run(unaryKernel, { op, n: x.size }, [xc.arg(), out.arg()]);
   xc.dispose();

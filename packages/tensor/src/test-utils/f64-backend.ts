@@ -32,6 +32,7 @@ export class Float64Backend implements Backend {
   readonly name = 'cpu' as const;
   readonly caps: DeviceCaps = PORTABLE_CAPS;
   readonly maxBindingBytes = 2 ** 30;
+  readonly bindOffsetAlignment = 4;
 
   alloc(bytes: number): Storage {
     const buffer = new ArrayBuffer(Math.ceil(bytes / 4) * 8);

@@ -42,6 +42,7 @@ export class WebGpuBackend implements Backend {
   readonly name = 'webgpu' as const;
   readonly caps: DeviceCaps;
   readonly maxBindingBytes: number;
+  readonly bindOffsetAlignment: number;
   readonly device: GPUDevice;
   readonly pool: BufferPool;
   readonly pipelines: PipelineCache;
@@ -90,6 +91,7 @@ export class WebGpuBackend implements Backend {
         : [],
     };
     this.maxBindingBytes = Math.min(options.maxBindingBytes ?? Number.POSITIVE_INFINITY, l.maxStorageBufferBindingSize);
+    this.bindOffsetAlignment = l.minStorageBufferOffsetAlignment;
     this.poison = options.poison ?? false;
     this.pool = new BufferPool(device, options.maxPooledBytes);
     this.pipelines = new PipelineCache(device);

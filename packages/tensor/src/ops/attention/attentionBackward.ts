@@ -87,7 +87,7 @@ function run(p: DenseBackwardParams, [q, k, v, out, lse, dout]: Tensor[], limit?
   const dk = Tensor.empty(be, k.shape, 'f32');
   const dv = Tensor.empty(be, k.shape, 'f32');
   if (q.size === 0) return { dq, dk, dv };
-  const [cq, ck, cv, co, cl, cd] = [q, k, v, out, lse, dout].map((t) => t.contiguous());
+  const [cq, ck, cv, co, cl, cd] = [q, k, v, out, lse, dout].map((t) => t.bindable());
   if (takesV3(p, be, limit)) {
     const ld = Tensor.empty(be, [2 * lse.size], 'f32');
     be.run(denseAttentionLseDelta, { n: lse.size, d: p.d }, [co.arg(), cd.arg(), cl.arg(), ld.arg()]);

@@ -49,7 +49,7 @@ function heads(op: string, q: Tensor, k: Tensor, v: Tensor, rank: number) {
 }
 
 function runDense<P>(kernel: Kernel<P>, p: P, q: Tensor, kvs: Tensor[], lseShape: number[], withLse: boolean) {
-  const ins = [q, ...kvs].map((t) => t.contiguous());
+  const ins = [q, ...kvs].map((t) => t.bindable());
   const out = Tensor.empty(q.backend, q.shape, 'f32');
   const lse = Tensor.empty(q.backend, lseShape, 'f32');
   if (q.size > 0) q.backend.run(kernel, p, [...ins.map((t) => t.arg()), out.arg(), lse.arg()]);
