@@ -103,12 +103,18 @@ export class Tensor {
    * backend binds (that range). Ops call bindable() or contiguous() first.
    */
   arg(): KernelArg {
-    if (!this.isContiguous || !this.offsetBindable()) {
-      throw new BackendError('internal: kernel argument must be contiguous at a bindable offset');
-    }
-    if (this.offset === 0) return { storage: this.storage, dtype: this.dtype };
+    if (!this.bindsInPlace) throw new BackendError('internal: kernel argument must be contiguous at a bindable offset');
+    return this.offset === 0 ? { storage: this.storage, dtype: this.dtype } : this.argRange();
+  }
+
+  /**
+   * Binding of exactly this tensor's elements (arg() binds a tensor at offset 0 with the rest of its
+   * storage): for outputs that share a storage, such as two entries of one gradient.
+   */
+  argRange(): KernelArg {
+    if (!this.bindsInPlace) throw new BackendError('internal: kernel argument must be contiguous at a bindable offset');
     const eb = dtypeBytes(this.dtype);
-    return { storage: this.storage, dtype: this.dtype, byteOffset: this.offset * eb, bytes: Math.ceil((this.size * eb) / 4) * 4 };
+    return { storage: this.storage, dtype: this.dtype, byteOffset: this.offset * eb, bytes: Math.max(4, Math.ceil((this.size * eb) / 4) * 4) };
   }
 
   /** Offset 0, or an f32/i32/u32 offset at the backend's binding alignment (packed 16-bit: 0 only). */
@@ -124,8 +130,13 @@ export class Tensor {
    * at offset 0 or at a bindable offset (an entry of ag.unbind, a row block), else contiguous().
    */
   bindable(): Tensor {
-    if (this.isContiguous && this.offsetBindable()) return this.view(this.shape, this.strides, this.offset);
+    if (this.bindsInPlace) return this.view(this.shape, this.strides, this.offset);
     return this.contiguous();
+  }
+
+  /** True when arg() binds this tensor as it is (contiguous, at offset 0 or a bindable offset). */
+  get bindsInPlace(): boolean {
+    return this.isContiguous && this.offsetBindable();
   }
 
   private view(shape: Shape, strides: Shape, offset: number): Tensor {

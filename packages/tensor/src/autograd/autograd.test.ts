@@ -29,12 +29,22 @@ const CASES: GradCase[] = [
   { name: 'matmul shared A (fused x·Wᵀ)', shapes: [[5, 7], [3, 4, 7]], f: ([a, b]) => ag.matmul(a, b, { transB: true }) },
   { name: 'matmul shared A', shapes: [[5, 7], [2, 7, 3]], f: ([a, b]) => ag.matmul(a, b) },
   { name: 'matmul shared A, weight gradients split over K', shapes: [[2048, 5], [2, 3, 5]], f: ([a, b]) => ag.matmul(a, b, { transB: true }) },
+  // swiglu of unbind's two entries writes the source's gradient at once: its entries at 96 bytes
+  // (copied into place on WebGPU, whose bindings align to 256) and at 256 bytes (bound in place)
   {
     name: 'fused projections: matmul, unbind, swiglu',
     shapes: [[6, 5], [2, 4, 5]],
     f: ([x, w]) => {
       const [g, u] = ag.unbind(ag.matmul(x, w, { transB: true }));
       return ag.swiglu(g, u);
+    },
+  },
+  {
+    name: 'fused gate / up: swiglu of unbind, gate used again',
+    shapes: [[16, 5], [2, 4, 5]],
+    f: ([x, w]) => {
+      const [g, u] = ag.unbind(ag.matmul(x, w, { transB: true }));
+      return ag.add(ag.swiglu(g, u), ag.mul(g, g));
     },
   },
   {

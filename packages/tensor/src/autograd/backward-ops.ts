@@ -15,7 +15,7 @@ import { fill } from '../ops/fill.js';
 import { sum } from '../ops/reduce.js';
 import { sortByKey } from '../ops/sortByKey.js';
 import { expectDtype, sameBackend } from '../ops/guards.js';
-import { fmtShape, Tensor } from '../tensor.js';
+import { copyInto, fmtShape, Tensor } from '../tensor.js';
 
 function sameShape(op: string, a: Tensor, b: Tensor): void {
   if (a.rank !== b.rank || a.shape.some((d, i) => d !== b.shape[i])) {
@@ -73,13 +73,40 @@ function rmsNormDw(x: Tensor, dy: Tensor, rstd: Tensor, rows: number, n: number)
 }
 
 /** { dgate, dup } of swiglu. */
-export function swigluBackward(gate: Tensor, up: Tensor, dy: Tensor): { dgate: Tensor; dup: Tensor } {
+export function swigluBackward(gate: Tensor, up: Tensor, dy: Tensor): { dgate: Tensor; dup: Tensor };
+/** With `into` [2, ...gate's shape]: dgate and dup written into its two entries (views of it returned). */
+export function swigluBackward(gate: Tensor, up: Tensor, dy: Tensor, into: Tensor): { dgate: Tensor; dup: Tensor };
+export function swigluBackward(gate: Tensor, up: Tensor, dy: Tensor, into?: Tensor): { dgate: Tensor; dup: Tensor } {
   sameShape('swigluBackward', gate, up);
   sameShape('swigluBackward', gate, dy);
-  const dgate = Tensor.empty(gate.backend, gate.shape, 'f32');
-  const dup = Tensor.empty(gate.backend, gate.shape, 'f32');
-  if (gate.size > 0) runOn(swigluBackwardKernel, { n: gate.size }, [gate, up, dy], [dgate, dup]);
+  if (into && (into.rank !== gate.rank + 1 || into.shape[0] !== 2 || into.shape.some((d, i) => i > 0 && d !== gate.shape[i - 1]))) {
+    throw new ShapeError(`swigluBackward: into ${fmtShape(into.shape)} must be [2, ${fmtShape(gate.shape).slice(1)}`);
+  }
+  const entries = into ? [0, 1].map((i) => sliceEntry(into, i, gate.shape)) : [];
+  // entries the backend cannot bind where they are (unaligned offsets) are written through copies
+  const direct = entries.length === 2 && entries.every((e) => e.bindsInPlace);
+  const [dgate, dup] = direct ? entries : [0, 1].map(() => Tensor.empty(gate.backend, gate.shape, 'f32'));
+  if (gate.size > 0 && direct) {
+    // the two entries bound as their own ranges of one storage (WebGPU forbids overlapping writable bindings)
+    const cs = [gate, up, dy].map((t) => t.bindable());
+    gate.backend.run(swigluBackwardKernel, { n: gate.size }, [...cs.map((c) => c.arg()), dgate.argRange(), dup.argRange()]);
+    for (const c of cs) c.dispose();
+  } else if (gate.size > 0) runOn(swigluBackwardKernel, { n: gate.size }, [gate, up, dy], [dgate, dup]);
+  if (entries.length === 2 && !direct) {
+    copyInto(dgate, entries[0]);
+    copyInto(dup, entries[1]);
+    for (const t of [dgate, dup]) t.dispose();
+    return { dgate: entries[0], dup: entries[1] };
+  }
   return { dgate, dup };
+}
+
+/** Entry i of x along axis 0, as a view of `shape`. */
+function sliceEntry(x: Tensor, i: number, shape: readonly number[]): Tensor {
+  const s = x.slice(0, i, i + 1);
+  const v = s.reshape(shape);
+  s.dispose();
+  return v;
 }
 
 /**

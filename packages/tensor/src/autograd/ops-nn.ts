@@ -13,8 +13,9 @@ import { rmsNorm as rmsNormOp } from '../ops/rmsnorm.js';
 import { type RopeOptions, rope as ropeOp } from '../ops/rope.js';
 import { softmax as softmaxOp } from '../ops/softmax.js';
 import { swiglu as swigluOp } from '../ops/swiglu.js';
-import type { Tensor } from '../tensor.js';
+import { Tensor } from '../tensor.js';
 import { embeddingBackward, rmsNormBackward, softmaxBackward, swigluBackward } from './backward-ops.js';
+import { unboundPair } from './ops-shape.js';
 import { keep, record, shouldRecord } from './tape.js';
 
 /** softmax over the last axis; backward from the saved output. */
@@ -49,6 +50,24 @@ export function swiglu(gate: Tensor, up: Tensor): Tensor {
   if (!shouldRecord(gate, up)) return out;
   const sg = keep(gate);
   const su = keep(up);
+  // gate, up = ag.unbind(gu) (a fused gate / up projection): the backward writes gu's gradient in one
+  // tensor, so unbind's node has nothing to join
+  const gu = unboundPair(gate, up);
+  if (gu) {
+    return record({
+      op: 'swiglu',
+      inputs: [gu],
+      output: out,
+      saved: [sg, su],
+      backward: (dy) => {
+        const g = Tensor.empty(gu.backend, gu.shape, 'f32');
+        const { dgate, dup } = swigluBackward(sg, su, dy, g);
+        dgate.dispose();
+        dup.dispose();
+        return [g];
+      },
+    });
+  }
   return record({
     op: 'swiglu',
     inputs: [gate, up],

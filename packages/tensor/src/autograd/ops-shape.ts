@@ -87,6 +87,16 @@ export function concat(xs: readonly Tensor[], axis = 0): Tensor {
   });
 }
 
+/** Where a tensor recorded by ag.unbind came from: an op over several entries may take their source. */
+const unbound = new WeakMap<Tensor, { source: Tensor; axis: number; index: number }>();
+
+/** The source x of `a` = unbind(x, 0)[0] and `b` = unbind(x, 0)[1] with x.shape[0] == 2, else undefined. */
+export function unboundPair(a: Tensor, b: Tensor): Tensor | undefined {
+  const [pa, pb] = [unbound.get(a), unbound.get(b)];
+  const ok = pa && pb && pa.source === pb.source && pa.axis === 0 && pb.axis === 0 && pa.index === 0 && pb.index === 1 && pa.source.shape[0] === 2;
+  return ok ? pa.source : undefined;
+}
+
 /**
  * The entries of x along `axis`, each without that dim (views: no copy), as torch.unbind. One tape
  * node for all of them: the backward writes their gradients side by side into one tensor of x's
@@ -103,6 +113,7 @@ export function unbind(x: Tensor, axis = 0): Tensor[] {
     return v;
   });
   if (!shouldRecord(x)) return outs;
+  outs.forEach((o, index) => unbound.set(o, { source: x, axis: ax, index }));
   return recordMulti({
     op: 'unbind',
     inputs: [x],
