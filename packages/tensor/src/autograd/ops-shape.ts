@@ -113,7 +113,9 @@ export function unbind(x: Tensor, axis = 0): Tensor[] {
     return v;
   });
   if (!shouldRecord(x)) return outs;
-  outs.forEach((o, index) => unbound.set(o, { source: x, axis: ax, index }));
+  outs.forEach((o, index) => {
+    unbound.set(o, { source: x, axis: ax, index });
+  });
   return recordMulti({
     op: 'unbind',
     inputs: [x],
