@@ -9,7 +9,8 @@
  * `--tiles`: instead, the step's GEMMs as the training step calls them (split-K parts as `auto`
  * picks) and bench/matmul's two, with the default program and with tiles of 512 threads (devices
  * that grant them), each checked first, then timed in turn over two rounds.
- *   node .device-kit/matmul-variants.mjs [--quick] [--tiles] [--json OUT.json]
+ * `--fused`: the default mode over the fused layout's batched products (FUSED_SHAPES) instead.
+ *   node .device-kit/matmul-variants.mjs [--quick] [--tiles | --fused] [--json OUT.json]
  */
 import { type MatmulParams, matmul, matmulSplitK, matmulVariant } from '@hsa/kernels';
 import { Tensor, WebGpuBackend } from '@hsa/tensor';
@@ -28,6 +29,14 @@ const SHAPES: Shape[] = [
   { name: 'GEMM 8192 × 5632 × 2048 (bench/matmul)', batch: 1, M: 8192, N: 5632, K: 2048, transA: false, transB: false },
   { name: 'projection weight gradient, split-K 8 (Xᵀ·dY)', batch: 8, M: 512, N: 512, K: 512, transA: true, transB: false },
   { name: 'SwiGLU weight gradient, split-K 8 (Xᵀ·dY)', batch: 8, M: 512, N: 1536, K: 512, transA: true, transB: false },
+];
+
+/** `--fused`: the fused layout's batched products (bench/train-step --fused; A shared by the batch in the step). */
+const FUSED_SHAPES: Shape[] = [
+  { name: '3×4096×512×512 Bᵀ (q/k/v forward)', batch: 3, M: 4096, N: 512, K: 512, transA: false, transB: true },
+  { name: '3×4096×512×512 (q/k/v input gradient parts)', batch: 3, M: 4096, N: 512, K: 512, transA: false, transB: false },
+  { name: '2×4096×1536×512 Bᵀ (gate/up forward)', batch: 2, M: 4096, N: 1536, K: 512, transA: false, transB: true },
+  { name: '2×4096×512×1536 (gate/up input gradient parts)', batch: 2, M: 4096, N: 512, K: 1536, transA: false, transB: false },
 ];
 
 /** The training step's GEMMs by the profile's labels (bench/train-step --profile), and bench/matmul's. */
@@ -132,7 +141,8 @@ async function main() {
     be.destroy();
     return;
   }
-  const shapes = quick ? SHAPES.map((s) => ({ ...s, M: s.M / 8, N: s.N / 8, K: s.K / 8 })) : SHAPES;
+  const chosen = process.argv.includes('--fused') ? FUSED_SHAPES : SHAPES;
+  const shapes = quick ? chosen.map((s) => ({ ...s, M: s.M / 8, N: s.N / 8, K: s.K / 8 })) : chosen;
   const results = [];
   for (const s of shapes) {
     const { a, b, base, want } = await operands(be, s, 1);

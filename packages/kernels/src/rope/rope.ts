@@ -10,6 +10,9 @@
  *     summed, so the angle is within 3.7e-4 rad of the exact pos·f mod 2π up to |pos| = 2³⁰ (the old
  *     product was 0.5 rad off at 16M: needle retrieved, answer wrong) and stays within about ±3π.
  *     Negative positions (the autograd backward) use angle(−p) = −angle(p).
+ * v3: one thread per (b, t, i < D/2) for every head: the angle and its sin/cos depend on the position
+ *     and i only, so they are computed once for the H heads (v2 computed them H times, with five
+ *     integer divisions a pair); the results are the same bits.
  * A compiler may contract a product and the subtraction after it into an fma (WGSL allows it); that
  * skips a rounding of l·f, h₀·K0 or h₁·K1 and moves the angle by at most 2⁻¹² rad from rope.ref.ts.
  */
@@ -66,15 +69,17 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   if (idx >= u.count) { return; }
   let half = u.d / 2u;
   let i = idx % half;
-  let bth = idx / half;
-  let t = (bth / u.h) % u.t;
-  let b = bth / (u.h * u.t);
-  let base = bth * u.d;
+  let bt = idx / half;
+  let t = bt % u.t;
+  let b = bt / u.t;
   let sc = sincos(rope_angle(${pos}, i, half));
-  let x1 = xs[base + i];
-  let x2 = xs[base + i + half];
-  out[base + i] = x1 * sc.y - x2 * sc.x;
-  out[base + i + half] = x2 * sc.y + x1 * sc.x;
+  for (var h = 0u; h < u.h; h++) {
+    let base = (bt * u.h + h) * u.d;
+    let x1 = xs[base + i];
+    let x2 = xs[base + i + half];
+    out[base + i] = x1 * sc.y - x2 * sc.x;
+    out[base + i + half] = x2 * sc.y + x1 * sc.x;
+  }
 }`;
 }
 
@@ -82,9 +87,10 @@ export const rope: Kernel<RopeParams> = {
   name: 'rope',
   ref: (arrays, p) => ropeRef(arrays as (Float32Array | Int32Array)[], p),
   program(p, caps) {
-    const count = (p.batch * p.t * p.h * p.d) / 2;
+    // one thread per (b, t, i), looping over the heads
+    const count = p.h === 0 ? 0 : (p.batch * p.t * p.d) / 2;
     return {
-      key: `rope:${p.posMode}`,
+      key: `rope:${p.posMode}:v3`,
       code: () => ropeWgsl(p.posMode),
       buffers: buffers(p.posMode),
       uniforms: U.pack({ count, t: p.t, h: p.h, d: p.d, offset: p.offset, posBatchStride: p.posBatchStride }),
