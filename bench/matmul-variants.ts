@@ -9,11 +9,10 @@
  * `--tiles`: instead, the step's GEMMs as the training step calls them (split-K parts as `auto`
  * picks) and bench/matmul's two, with the default program and with tiles of 512 threads (devices
  * that grant them), each checked first, then timed in turn over two rounds.
- * `--quads`: as `--tiles`, the default tile against the same tile with quads (matmul.wgsl.ts).
  * `--fused`: the default mode over the fused layout's batched products (FUSED_SHAPES) instead.
- *   node .device-kit/matmul-variants.mjs [--quick] [--tiles | --quads | --fused] [--json OUT.json]
+ *   node .device-kit/matmul-variants.mjs [--quick] [--tiles | --fused] [--json OUT.json]
  */
-import { type MatmulParams, matmul, matmulSplitK, matmulTile, matmulVariant, quadsInvalid } from '@hsa/kernels';
+import { type MatmulParams, matmul, matmulSplitK, matmulVariant } from '@hsa/kernels';
 import { Tensor, WebGpuBackend } from '@hsa/tensor';
 import { argValue, BENCH_DAWN_FLAGS, gitCommit, sampledError, samples, type Timing, timeGpu, writeJson } from './common.js';
 import { randomTensor } from './fill.js';
@@ -94,22 +93,8 @@ async function operands(be: WebGpuBackend, s: Shape, splitK: number) {
   return { a, b, base, ks, want };
 }
 
-/** `--quads`: each shape's default tile against the same tile with quads (matmul.wgsl.ts). */
-const quadsOf = (p: MatmulParams): Record<string, NonNullable<MatmulParams['tile']>> => {
-  const t = matmulTile(p);
-  return t && !quadsInvalid(t) ? { quads: { ...t, quads: true } } : {};
-};
-
-/** `--tiles`' candidates for a call: the 512-thread tiles where the device grants them. */
-const tiles512 = (p: MatmulParams, be: WebGpuBackend): Record<string, NonNullable<MatmulParams['tile']>> =>
-  Object.fromEntries(
-    Object.entries(TILES_512)
-      .filter(([, t]) => (t.BM * t.BN) / (t.TM * t.TN) <= be.caps.maxInvocations)
-      .map(([name, t]) => [name, { ...t, pad: p.transB || !p.transA }]),
-  );
-
-/** `--tiles` / `--quads`: each shape's default program against the candidates, checked first, then timed in turn. */
-async function tilePairs(be: WebGpuBackend, quick: boolean, candidates: (p: MatmulParams) => Record<string, NonNullable<MatmulParams['tile']>>) {
+/** `--tiles`: each shape's default program against the candidates, checked first, then timed in turn. */
+async function tilePairs(be: WebGpuBackend, quick: boolean) {
   const shapes = quick ? STEP_SHAPES.map((s) => ({ ...s, M: s.M / 8, N: s.N / 8, K: s.K / 8 })) : STEP_SHAPES;
   const results = [];
   for (const s of shapes) {
@@ -122,8 +107,10 @@ async function tilePairs(be: WebGpuBackend, quick: boolean, candidates: (p: Matm
     const row: Record<string, unknown> = { ...s, splitK, variant: matmulVariant(base) };
     const c = Tensor.empty(be, [total]);
     const runs: Record<string, () => void> = { default: () => be.run(matmul, base, [a.arg(), b.arg(), c.arg()]) };
-    for (const [name, tile] of Object.entries(candidates(base))) {
-      runs[name] = () => be.run(matmul, { ...base, variant: 'tiled', tile }, [a.arg(), b.arg(), c.arg()]);
+    for (const [name, tile] of Object.entries(TILES_512)) {
+      if (tile.BM * tile.BN / (tile.TM * tile.TN) > be.caps.maxInvocations) continue;
+      const t = { ...tile, pad: s.transB || !s.transA };
+      runs[name] = () => be.run(matmul, { ...base, variant: 'tiled', tile: t }, [a.arg(), b.arg(), c.arg()]);
     }
     const times: Record<string, number[]> = {};
     for (const [name, run] of Object.entries(runs)) {
@@ -148,10 +135,9 @@ async function tilePairs(be: WebGpuBackend, quick: boolean, candidates: (p: Matm
 async function main() {
   const be = await WebGpuBackend.create({ dawnFlags: BENCH_DAWN_FLAGS });
   const quick = process.argv.includes('--quick');
-  const pairs = process.argv.includes('--tiles') ? '--tiles' : process.argv.includes('--quads') ? '--quads' : null;
-  if (pairs) {
-    const results = await tilePairs(be, quick, pairs === '--tiles' ? (p) => tiles512(p, be) : quadsOf);
-    writeJson(argValue('--json'), { bench: `matmul-variants ${pairs}`, commit: gitCommit(), adapter: be.report(), dawnFlags: BENCH_DAWN_FLAGS, results });
+  if (process.argv.includes('--tiles')) {
+    const results = await tilePairs(be, quick);
+    writeJson(argValue('--json'), { bench: 'matmul-variants --tiles', commit: gitCommit(), adapter: be.report(), dawnFlags: BENCH_DAWN_FLAGS, results });
     be.destroy();
     return;
   }

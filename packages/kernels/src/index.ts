@@ -14,8 +14,7 @@ export { type CopyParams, copyRef, MAX_RANK } from './copy/copy.ref.js';
 export { unary } from './unary/unary.js';
 export { UNARY_FNS, UNARY_OPS, type UnaryOp, type UnaryParams, unaryRef } from './unary/unary.ref.js';
 /** Batched matmul (tiled GEMM and the decode matrix-vector path), f32 or packed f16/bf16 B. */
-export { matmul, matmulSplitK, matmulTile, matmulVariant } from './matmul/matmul.js';
-export { quadsInvalid, type TileConfig } from './matmul/matmul.wgsl.js';
+export { matmul, matmulSplitK, matmulVariant } from './matmul/matmul.js';
 export { type MatmulParams, matmulRef } from './matmul/matmul.ref.js';
 export { MATVEC_MAX_M } from './matmul/matvec.wgsl.js';
 /** Embedding lookup (gather rows of an f32 / packed f16 / bf16 table). */

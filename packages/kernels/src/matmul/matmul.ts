@@ -28,7 +28,7 @@ import { defineUniforms } from '../core/uniforms.js';
 import { type MatmulParams, matmulRef } from './matmul.ref.js';
 import { MATVEC_ROWS_V3, matvecRowsWgsl } from './matvec-rows.wgsl.js';
 import { MATVEC_DEFAULT_SHAPE, MATVEC_MAX_M, matvecWgsl } from './matvec.wgsl.js';
-import { quadsInvalid, TILE_LARGE, TILE_SMALL, type TileConfig, tiledMatmulWgsl, tiledWorkgroupBytes, tileThreads } from './matmul.wgsl.js';
+import { TILE_LARGE, TILE_SMALL, type TileConfig, tiledMatmulWgsl, tiledWorkgroupBytes, tileThreads } from './matmul.wgsl.js';
 
 const U = defineUniforms({
   M: 'u32',
@@ -108,13 +108,6 @@ export function matmulVariant(p: MatmulParams): 'tiled' | 'tiledSmall' | 'matvec
   return tiles128(p) >= LARGE_TILES_MIN ? 'tiled' : 'tiledSmall';
 }
 
-/** The tile `auto` (or p.tile) runs a tiled call with; undefined for matvec. */
-export function matmulTile(p: MatmulParams): TileConfig | undefined {
-  const v = matmulVariant(p);
-  if (v === 'matvec') return undefined;
-  return v === 'tiled' ? (p.tile ?? largeTile(p)) : TILE_SMALL;
-}
-
 /** Split-K parts of a call (1: none), checked. */
 function splitsOf(p: MatmulParams): number {
   const s = p.splitK ?? 1;
@@ -174,10 +167,8 @@ function checkedGrid(g: [number, number, number], caps: DeviceCaps): [number, nu
 const pick = ({ M, N, K, strideA, strideB, strideC }: MatmulParams) => ({ M, N, K, strideA, strideB, strideC });
 
 function tiledProgram(p: MatmulParams, tile: TileConfig, name: string, caps: DeviceCaps): Program {
-  const t = `${tile.BM}x${tile.BN}x${tile.BK}:${tile.TM}x${tile.TN}:${tile.double === false ? 's' : 'd'}${tile.unrollK ? 'u' : 'l'}${tile.pad === false ? 'n' : 'p'}${tile.warp4x8 ? 'w' : ''}${tile.quads ? 'q' : ''}`;
+  const t = `${tile.BM}x${tile.BN}x${tile.BK}:${tile.TM}x${tile.TN}:${tile.double === false ? 's' : 'd'}${tile.unrollK ? 'u' : 'l'}${tile.pad === false ? 'n' : 'p'}${tile.warp4x8 ? 'w' : ''}`;
   const wg = tileThreads(tile);
-  const noQuads = tile.quads ? quadsInvalid(tile) : null;
-  if (noQuads) throw new RangeError(`matmul: tile ${JSON.stringify(tile)}: ${noQuads}`);
   if (wg > caps.maxInvocations || wg % 32 !== 0 || (tile.BM * tile.BK) % wg !== 0 || (tile.BN * tile.BK) % wg !== 0) {
     throw new RangeError(`matmul: tile ${JSON.stringify(tile)} needs ${wg} threads, a multiple of 32 within ${caps.maxInvocations} that divides its loads`);
   }
@@ -227,6 +218,6 @@ export const matmul: Kernel<MatmulParams> = {
       if (splitsOf(p) > 1) throw new ArgumentError('matmul: splitK applies to the tiled variants, not matvec');
       return matvecProgram(p, caps);
     }
-    return tiledProgram(p, matmulTile(p) as TileConfig, v === 'tiled' ? 'tiled' : 'small', caps);
+    return v === 'tiled' ? tiledProgram(p, p.tile ?? largeTile(p), 'tiled', caps) : tiledProgram(p, TILE_SMALL, 'small', caps);
   },
 };

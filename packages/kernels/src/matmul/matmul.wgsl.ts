@@ -25,12 +25,6 @@ export interface TileConfig {
   pad?: boolean;
   /** arrange each 32-lane warp as 4 thread rows × 8 thread columns (fewer shared-memory wavefronts) */
   warp4x8?: boolean;
-  /**
-   * Each half of the workgroup loads one operand, four rows (or columns) at one k a group, and stores a
-   * group as one vec4 of workgroup memory at a fixed place (no per-element component index to compute
-   * and clamp). Needs (BM·BK/4) and (BN·BK/4) multiples of half the threads.
-   */
-  quads?: boolean;
 }
 
 export const TILE_LARGE: TileConfig = { BM: 128, BN: 128, BK: 4, TM: 8, TN: 8, double: false, pad: false, warp4x8: true };
@@ -99,61 +93,6 @@ function storeTile(name: 'A' | 'B', spec: TiledSpec, buf: string): string {
       return `    { let s = ${buf} * ${smemSize(name, spec) * 4}u + ${slot}; ${name}s[s >> 2u][s & 3u] = r${name}${i}; }`;
     })
     .join('\n');
-}
-
-/** Groups of four a thread of its half loads per operand (quads). */
-const quadGroups = (spec: TiledSpec, name: 'A' | 'B'): number =>
-  ((name === 'A' ? spec.tile.BM : spec.tile.BN) * spec.tile.BK) / 4 / (tileThreads(spec.tile) / 2);
-
-/** quads: group g of operand `name`, from its half's thread index `tid`: k within the slice and row quad. */
-function quadPlace(name: 'A' | 'B', spec: TiledSpec, g: number): string {
-  const { BM, BN, BK } = spec.tile;
-  const rows = name === 'A' ? BM : BN;
-  const kMajor = name === 'A' ? spec.transA : !spec.transB;
-  const G = `(tid + ${(g * tileThreads(spec.tile)) / 2}u)`;
-  return kMajor ? `let kk = ${G} / ${rows / 4}u; let q = ${G} % ${rows / 4}u;` : `let kk = ${G} % ${BK}u; let q = ${G} / ${BK}u;`;
-}
-
-/** quads: global → registers rQ{g}_{c}, the first half of the threads for A, the second for B. */
-function loadQuads(spec: TiledSpec): string {
-  const half = tileThreads(spec.tile) / 2;
-  const side = (name: 'A' | 'B') => {
-    const kMajor = name === 'A' ? spec.transA : !spec.transB;
-    const ext = name === 'A' ? 'u.M' : 'u.N';
-    const base = name === 'A' ? 'baseA' : 'baseB';
-    const r0 = name === 'A' ? 'm0' : 'n0';
-    const read = name === 'A' ? 'a[gi]' : 'readB(gi)';
-    return range(quadGroups(spec, name))
-      .map((g) => {
-        const loads = range(4).map((c) => {
-          const rr = `4u * q + ${c}u`;
-          const addr = kMajor ? `${base} + (k0 + kk) * ${ext} + ${r0} + ${rr}` : `${base} + (${r0} + ${rr}) * u.K + k0 + kk`;
-          return `      rQ${g}_${c} = 0.0; if (${r0} + ${rr} < ${ext} && k0 + kk < kEnd) { let gi = ${addr}; rQ${g}_${c} = ${read}; }`;
-        });
-        return `    { ${quadPlace(name, spec, g)}\n${loads.join('\n')} }`;
-      })
-      .join('\n');
-  };
-  return `    if (lid < ${half}u) { let tid = lid;\n${side('A')}\n    } else { let tid = lid - ${half}u;\n${side('B')}\n    }`;
-}
-
-/** quads: registers → workgroup memory buffer `buf`, one vec4 a group at [kk][4q .. 4q + 3]. */
-function storeQuads(spec: TiledSpec, buf: string): string {
-  const half = tileThreads(spec.tile) / 2;
-  const side = (name: 'A' | 'B') =>
-    range(quadGroups(spec, name))
-      .map((g) => {
-        const at = `${buf} * ${smemSize(name, spec)}u + kk * ${smemStride(name, spec) / 4}u + q`;
-        return `    { ${quadPlace(name, spec, g)} ${name}s[${at}] = vec4<f32>(${range(4).map((c) => `rQ${g}_${c}`).join(', ')}); }`;
-      })
-      .join('\n');
-  return `    if (lid < ${half}u) { let tid = lid;\n${side('A')}\n    } else { let tid = lid - ${half}u;\n${side('B')}\n    }`;
-}
-
-/** Why a tile cannot use quads, or null. */
-export function quadsInvalid(t: TileConfig): string | null {
-  const half = tileThreads(t) / 2;
-  return ((t.BM * t.BK) / 4) % half === 0 && ((t.BN * t.BK) / 4) % half === 0 ? null : `quads need BM·BK/4 and BN·BK/4 multiples of ${half}`;
 }
 
 /** The multiply of one K slice from buffer offsets oa / ob, unrolled over k. */
@@ -230,10 +169,7 @@ export function tiledMatmulWgsl(spec: TiledSpec, header: string): string {
   const accs = range(TM)
     .flatMap((r) => range(TN / 4).map((h) => `  var c${r}_${h} = vec4<f32>(0.0);`))
     .join('\n');
-  const quads = spec.tile.quads === true;
-  const regs = quads
-    ? range(Math.max(quadGroups(spec, 'A'), quadGroups(spec, 'B'))).flatMap((g) => range(4).map((c) => `rQ${g}_${c}`))
-    : [...range(perA).map((i) => `rA${i}`), ...range(perB).map((i) => `rB${i}`)];
+  const regs = [...range(perA).map((i) => `rA${i}`), ...range(perB).map((i) => `rB${i}`)];
   return /* wgsl */ `
 ${header}
 ${bRead}
@@ -262,35 +198,32 @@ ${accs}
 ${regs.map((r) => `  var ${r} = 0.0;`).join('\n')}
   let nk = ${spec.split ? `(max(kEnd, kBegin) - kBegin + ${BK - 1}u) / ${BK}u` : `(u.K + ${BK - 1}u) / ${BK}u`};
   var k0 = kBegin;
-${loads(spec)}
+${loadTile('A', spec)}
+${loadTile('B', spec)}
 ${spec.tile.double === false ? singleBuffered(spec) : doubleBuffered(spec)}
 ${writeC(spec)}
 }`;
 }
 
-/** Both operands' slice at k0 into registers. */
-const loads = (spec: TiledSpec): string => (spec.tile.quads ? loadQuads(spec) : `${loadTile('A', spec)}\n${loadTile('B', spec)}`);
-
-/** Both operands' registers into workgroup-memory buffer `buf`. */
-const stores = (spec: TiledSpec, buf: string): string =>
-  spec.tile.quads ? storeQuads(spec, buf) : `${storeTile('A', spec, buf)}\n${storeTile('B', spec, buf)}`;
-
 /** Slice kt+1 is loaded into registers before slice kt is multiplied, then stored into the other buffer. */
 function doubleBuffered(spec: TiledSpec): string {
-  return `${stores(spec, '0u')}
+  return `${storeTile('A', spec, '0u')}
+${storeTile('B', spec, '0u')}
   workgroupBarrier();
   for (var kt = 0u; kt < nk; kt++) {
     let cur = kt & 1u;
     let more = kt + 1u < nk;
     if (more) {
       k0 = kBegin + (kt + 1u) * ${spec.tile.BK}u;
-${loads(spec)}
+${loadTile('A', spec)}
+${loadTile('B', spec)}
     }
     let oa = cur * ${smemSize('A', spec)}u;
     let ob = cur * ${smemSize('B', spec)}u;
 ${inner(spec)}
     if (more) {
-${stores(spec, '(1u - cur)')}
+${storeTile('A', spec, '(1u - cur)')}
+${storeTile('B', spec, '(1u - cur)')}
     }
     workgroupBarrier();
   }`;
@@ -301,11 +234,13 @@ function singleBuffered(spec: TiledSpec): string {
   return `  let oa = 0u;
   let ob = 0u;
   for (var kt = 0u; kt < nk; kt++) {
-${stores(spec, '0u')}
+${storeTile('A', spec, '0u')}
+${storeTile('B', spec, '0u')}
     workgroupBarrier();
     if (kt + 1u < nk) {
       k0 = kBegin + (kt + 1u) * ${spec.tile.BK}u;
-${loads(spec)}
+${loadTile('A', spec)}
+${loadTile('B', spec)}
     }
 ${inner(spec)}
     workgroupBarrier();

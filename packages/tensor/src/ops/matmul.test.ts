@@ -116,14 +116,6 @@ const CASES: Case[] = [
   { batch: 1, M: 67, N: 131, K: 29, tB: true, variant: 'tiled', tile: { BM: 64, BN: 128, BK: 4, TM: 8, TN: 8, double: false, pad: true, warp4x8: true } },
   { batch: 2, M: 133, N: 70, K: 19, tA: true, variant: 'tiled', tile: { BM: 128, BN: 64, BK: 8, TM: 8, TN: 8, double: false, pad: false, warp4x8: true } },
   { batch: 1, M: 65, N: 129, K: 37, variant: 'tiled', tile: { BM: 64, BN: 128, BK: 8, TM: 8, TN: 8, double: false, pad: true, warp4x8: true } },
-  // quads: each half of the threads loads one operand in groups of four rows / columns at a k, stored as one vec4
-  { batch: 1, M: 131, N: 133, K: 23, tB: true, variant: 'tiled', tile: { BM: 128, BN: 128, BK: 4, TM: 8, TN: 8, double: false, pad: true, warp4x8: true, quads: true } },
-  { batch: 2, M: 129, N: 131, K: 47, tA: true, variant: 'tiled', tile: { BM: 128, BN: 128, BK: 4, TM: 8, TN: 8, double: false, pad: false, warp4x8: true, quads: true } },
-  { batch: 1, M: 130, N: 257, K: 129, variant: 'tiled', tile: { BM: 128, BN: 128, BK: 4, TM: 8, TN: 8, double: false, pad: false, warp4x8: true, quads: true } },
-  { batch: 1, M: 135, N: 130, K: 21, tA: true, tB: true, variant: 'tiled', tile: { BM: 128, BN: 128, BK: 8, TM: 8, TN: 8, double: true, pad: true, warp4x8: true, quads: true } },
-  { batch: 1, M: 67, N: 131, K: 29, tB: true, variant: 'tiled', tile: { BM: 64, BN: 128, BK: 8, TM: 8, TN: 8, double: false, pad: true, warp4x8: true, quads: true } },
-  { batch: 1, M: 129, N: 131, K: 300, tB: true, splitK: 3, variant: 'tiled', tile: { BM: 128, BN: 128, BK: 4, TM: 8, TN: 8, double: false, pad: true, warp4x8: true, quads: true } },
-  { batch: 1, M: 65, N: 70, K: 45, tB: true, dtype: 'bf16', variant: 'tiled', tile: { BM: 128, BN: 128, BK: 4, TM: 8, TN: 8, double: false, pad: true, warp4x8: true, quads: true } },
   // split-K: parts of ⌈K / S⌉ summed in order (K not a multiple of S or of BK, an empty last part,
   // both tiles, transposed operands, a broadcast B, a bf16 B, M = 1 that would otherwise be matvec)
   { batch: 1, M: 131, N: 67, K: 129, tB: true, splitK: 2 },
