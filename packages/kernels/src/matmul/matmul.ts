@@ -8,7 +8,8 @@
  *    Tried and slower here: double buffering, unrolled k, 128×256 / 256×128 tiles, BK 2 and 16;
  *    later (bench/matmul-variants --vec4 / --tiles, H200): vec4 loads of A and B with vec4 stores of C
  *    (0.78–0.90×), 512-thread tiles where a device grants them, the K loop without register
- *    prefetching or with its last slice peeled (docs/benchmarks.md).
+ *    prefetching or with its last slice peeled, each half of the threads loading one operand in
+ *    groups of four stored as one vec4 (docs/benchmarks.md).
  * tiledSmall: 64×64×16 tiles, 4×4 per thread, when 128² tiles would leave the GPU idle (fewer than
  *    LARGE_TILES_MIN of them).
  * splitK: K ranges as extra workgroups writing partial products that the op sums in order
