@@ -176,7 +176,8 @@ function summarize(rows: Row[], flop: number, portable: Record<'dq' | 'dkv', str
 
 /**
  * `--order`: v3's dkv (with the band) and dq-from-band of `base` with their workgroups head-major and
- * tile-major (`tileMajor`), and tile-major with the dkv kernel's other row counts and prefetching,
+ * tile-major (`tileMajor`), and tile-major with the dkv kernel's other row counts, prefetching and
+ * phase B in halves (`dkvHalves`),
  * each checked against v1 first, then timed in turn over three rounds.
  */
 async function orderRows(be: WebGpuBackend, base: DenseBackwardParams, tensors: Tensor[], quick: boolean) {
@@ -192,6 +193,7 @@ async function orderRows(be: WebGpuBackend, base: DenseBackwardParams, tensors: 
     'tile-major': { tileMajor: true },
     'tile-major, 4 rows a thread': { tileMajor: true, dkvV4: 4 },
     'tile-major, prefetched': { tileMajor: true, dkvPrefetch: true },
+    'tile-major, phase B in halves': { tileMajor: true, dkvHalves: true },
   };
   const kernels = (opts: Partial<DenseBackwardParams>) => {
     const p: DenseBackwardParams = { ...base, version: 'v3', ...opts };

@@ -45,6 +45,12 @@ export interface DenseDkvTileV4 {
   ratio?: number;
   /** workgroups tile-major across KV heads and segments (denseBackEntry), else head-major */
   tileMajor?: boolean;
+  /**
+   * Phase B in halves: threads 0–127 accumulate dV, 128–255 dK, each for 4 keys × 8 head dims (dims
+   * 4c .. 4c + 3 and 32 + 4c ..), so a row of a slice costs 3 vec4 reads of workgroup memory for 32
+   * multiply-adds instead of 4 (each thread both dV and dK for 4 keys × 4 dims).
+   */
+  halves?: boolean;
 }
 
 /** Keys a workgroup of the v4 dkv kernel owns. */
@@ -98,6 +104,16 @@ ${IT.map((it) => `        xq${it} = ${rowsVec('q', it)}; xo${it} = ${rowsVec('do
   // a 16-step loop over \`v\`: a WGSL loop, or (unroll) 16 blocks with \`v\` a constant
   const loop16 = (v: string, indent: string, body: string) =>
     c.unroll ? range(16).map((i) => `${indent}{ let ${v} = ${i}u;\n${body}\n${indent}}`).join('\n') : `${indent}for (var ${v} = 0u; ${v} < 16u; ${v}++) {\n${body}\n${indent}}`;
+  const hv = c.halves === true;
+  // phase B's loop for one half: P (dV) or dS (dK) of keys 4kg .. against dout or q rows, dims 4dg .. and 32 + 4dg ..
+  const halfLoop = (keys: number, rows: number) =>
+    loop16(
+      'rr',
+      '      ',
+      `        let xv = sm[${keys}u + rr * 16u + (kg ^ rr)];
+        let y0 = sm[${rows}u + rr * 16u + dg]; let y1 = sm[${rows}u + rr * 16u + dg + 8u];
+${A4.map((a) => `        h${a}_0 = fma(vec4<f32>(xv.${C4[a]}), y0, h${a}_0); h${a}_1 = fma(vec4<f32>(xv.${C4[a]}), y1, h${a}_1);`).join('\n')}`,
+    );
   const code = /* wgsl */ `
 ${header}
 var<workgroup> sm: array<vec4<f32>, ${words}>;
@@ -119,6 +135,13 @@ ${A4.map((m) => `  let kok${m} = j0 + 4u * kq + ${m}u < jEnd; let ka${m} = min((
   let rhi = (${tHi} - s0 + 1u) * u.ratio;
   let nrows = u.nq / ${D}u;
 ${A4.map((a) => `  let key${a} = j0 + 4u * tr + ${a}u;\n  var dv${a} = vec4<f32>(0.0); var dk${a} = vec4<f32>(0.0);`).join('\n')}
+${
+  hv
+    ? `  // phase B in halves: dV (threads < 128) or dK of keys 4kg .., head dims 4dg .. and 32 + 4dg ..
+  let hl = lid % 128u; let kg = 4u * (hl / 32u) + (hl % 32u) / 8u; let dg = hl % 8u;
+${A4.map((a) => `  var h${a}_0 = vec4<f32>(0.0); var h${a}_1 = vec4<f32>(0.0);`).join('\n')}`
+    : ''
+}
 ${pf ? `  // prefetch registers (phase A: xq, xo, xk, xv; phase B: xo0, xq0)
 ${IT.map((it) => `  var xq${it} = vec4<f32>(0.0); var xo${it} = vec4<f32>(0.0);`).join('\n')}
   var xk = vec4<f32>(0.0); var xv = vec4<f32>(0.0);` : ''}
@@ -192,21 +215,42 @@ ${B.map(
 ${A4.map((m) => `        { let key = j0 + 4u * tc + ${m}u; if ((key >= lo) & (key <= hi)) { ds[at + key] = x.${C4[m]}; } }`).join('\n')}
       }
     }
-${loop16(
-  'rr',
-  '    ',
-  `      let pv = sm[${PB}u + rr * 16u + (tr ^ rr)]; let sv = sm[${SB}u + rr * 16u + (tr ^ rr)];
+${
+  hv
+    ? `    if (lid < 128u) {
+${halfLoop(PB, OB)}
+    } else {
+${halfLoop(SB, QB)}
+    }`
+    : loop16(
+        'rr',
+        '    ',
+        `      let pv = sm[${PB}u + rr * 16u + (tr ^ rr)]; let sv = sm[${SB}u + rr * 16u + (tr ^ rr)];
       let ov = sm[${OB}u + rr * 16u + tc]; let qv = sm[${QB}u + rr * 16u + tc];
 ${A4.map((a) => `      dv${a} = fma(vec4<f32>(pv.${C4[a]}), ov, dv${a}); dk${a} = fma(vec4<f32>(sv.${C4[a]}), qv, dk${a});`).join('\n')}`,
-)}`,
+      )
+}`,
 ).join('\n')}
   }
-${A4.map(
-  (a) => `  if (key${a} < jEnd) {
+${
+  hv
+    ? A4.map(
+        (a) => `  { let key = j0 + 4u * kg + ${a}u;
+    if (key < jEnd) {
+      let o = (key * u.hk + g) * ${D}u;
+${range(2)
+  .flatMap((x) => A4.map((m) => `      { let d = ${32 * x}u + 4u * dg + ${m}u; if (d < ${D}u) { if (lid < 128u) { dv[o + d] = h${a}_${x}.${C4[m]}; } else { dk[o + d] = h${a}_${x}.${C4[m]}; } } }`))
+  .join('\n')}
+    }
+  }`,
+      ).join('\n')
+    : A4.map(
+        (a) => `  if (key${a} < jEnd) {
     let o = (key${a} * u.hk + g) * ${D}u;
 ${A4.map((m) => `    { let d = 4u * tc + ${m}u; if (d < ${D}u) { dv[o + d] = dv${a}.${C4[m]}; dk[o + d] = dk${a}.${C4[m]}; } }`).join('\n')}
   }`,
-).join('\n')}
+      ).join('\n')
+}
 }`;
   // every read of the uniform's ratio (here and in the shared helpers above) as the literal
   return c.ratio === undefined ? code : code.replaceAll('u.ratio', `${c.ratio}u`);

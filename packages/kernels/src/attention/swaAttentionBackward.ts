@@ -73,6 +73,8 @@ export interface DenseBackwardParams {
   dkvPrefetch?: boolean;
   /** the v4 dkv kernel's 16-step loops unrolled in the generated code (default: with 8 rows a thread) */
   dkvUnroll?: boolean;
+  /** the v4 dkv kernel's phase B in halves, dV and dK 4 keys × 8 dims a thread (DenseDkvTileV4.halves; default false) */
+  dkvHalves?: boolean;
   /** v3's dq-from-dS kernel loads the next key tile into registers while it multiplies the current one (default dqPrefetchDefault) */
   dqPrefetch?: boolean;
   /**
@@ -253,7 +255,7 @@ function dkvV4Tile(p: DenseBackwardParams, caps: DeviceCaps): DenseDkvTileV4 | n
   if (p.d > 64 || p.dkvV4 === false || (p.tileV2?.dkv && p.dkvV4 === undefined)) return null;
   const NR = p.dkvV4 ?? dkvV4Rows(p);
   const ratio = p.dkvConstRatio === false ? undefined : headRatio('attentionBackward', p.hq, p.hk);
-  const tile: DenseDkvTileV4 = { NR, D: p.d, mode: p.mode, prefetch: p.dkvPrefetch ?? DKV_V4_PREFETCH, unroll: p.dkvUnroll ?? NR === 8, ratio, tileMajor: p.tileMajor ?? TILE_MAJOR_DEFAULT };
+  const tile: DenseDkvTileV4 = { NR, D: p.d, mode: p.mode, prefetch: p.dkvPrefetch ?? DKV_V4_PREFETCH, unroll: p.dkvUnroll ?? NR === 8, ratio, tileMajor: p.tileMajor ?? TILE_MAJOR_DEFAULT, halves: p.dkvHalves ?? false };
   return denseDkvV4Words(tile) * 4 <= caps.maxWorkgroupStorage && caps.maxInvocations >= DENSE_BACK_WG ? tile : null;
 }
 
@@ -264,7 +266,7 @@ function program(p: DenseBackwardParams, caps: DeviceCaps, which: 'dq' | 'dkv', 
   if (v4) {
     const header = `${U.wgsl('U')}\n${wgslBindings(DKV_DS_BUFFERS, 'U')}`;
     return {
-      key: `denseAttentionDkvV4:${p.mode}:${v4.NR}:d${p.d}${v4.prefetch ? ':pf' : ''}${v4.unroll ? ':u' : ''}${v4.ratio === undefined ? '' : `:r${v4.ratio}`}${v4.tileMajor ? ':tm' : ''}`,
+      key: `denseAttentionDkvV4:${p.mode}:${v4.NR}:d${p.d}${v4.prefetch ? ':pf' : ''}${v4.unroll ? ':u' : ''}${v4.halves ? ':hv' : ''}${v4.ratio === undefined ? '' : `:r${v4.ratio}`}${v4.tileMajor ? ':tm' : ''}`,
       code: () => denseDkvV4Wgsl(v4, header),
       buffers: DKV_DS_BUFFERS,
       ...launch(p, caps, Math.ceil(p.t / DKV_V4_KT)),

@@ -43,9 +43,14 @@ async function runV3(p: DenseBackwardParams, ins: Float32Array[]) {
 
 describe('dense attention backward v3 on webgpu', () => {
   // [mode, segments, tokens, hq, hk, d, window, dkv kernel: v4 blocks with NR rows (D ≤ 64) or v2's,
-  //  v4's prefetch, v4's loops unrolled, constant ratio, workgroups tile-major]
+  //  v4's prefetch, v4's loops unrolled, constant ratio, workgroups tile-major, phase B in halves]
   type DkvV4 = DenseBackwardParams['dkvV4'];
-  const CASES: [DenseBackwardParams['mode'], number, number, number, number, number, number, DkvV4, boolean?, boolean?, boolean?, boolean?][] = [
+  const CASES: [DenseBackwardParams['mode'], number, number, number, number, number, number, DkvV4, boolean?, boolean?, boolean?, boolean?, boolean?][] = [
+    ['window', 3, 70, 4, 2, 64, 30, 8, false, true, true, true, true],
+    ['window', 1, 200, 3, 3, 40, 200, 4, false, false, true, true, true],
+    ['block', 3, 21, 4, 1, 33, 0, 4, true, false, true, true, true],
+    ['window', 3, 19, 4, 2, 17, 7, 8, false, true, false, false, true],
+    ['block', 1, 1, 1, 1, 8, 0, 4, false, false, true, true, true],
     ['window', 3, 70, 4, 2, 64, 30, 8, false, true, true, true],
     ['window', 1, 200, 3, 3, 40, 200, 4, true, false, true, true],
     ['block', 3, 21, 4, 1, 33, 0, 4, false, false, true, true],
@@ -76,9 +81,9 @@ describe('dense attention backward v3 on webgpu', () => {
     ['block', 2, 80, 1, 1, 64, 0, 8],
     ['block', 1, 1, 1, 1, 8, 0, 4],
   ];
-  it.skipIf(skip).each(CASES)('%s: %i segments of %i, hq=%i hk=%i d=%i window=%i, dkv v4 rows %s, prefetch %s, unrolled %s, constant ratio %s, tile-major %s: the band of dS = the float64 one', async (mode, segs, t, hq, hk, d, window, dkvV4, dkvPrefetch, dkvUnroll, dkvConstRatio, tileMajor) => {
+  it.skipIf(skip).each(CASES)('%s: %i segments of %i, hq=%i hk=%i d=%i window=%i, dkv v4 rows %s, prefetch %s, unrolled %s, constant ratio %s, tile-major %s, halves %s: the band of dS = the float64 one', async (mode, segs, t, hq, hk, d, window, dkvV4, dkvPrefetch, dkvUnroll, dkvConstRatio, tileMajor, dkvHalves) => {
     const seed = freshSeed();
-    const p: DenseBackwardParams = { mode, segs, t, hq, hk, d, window, version: 'v3', dkvV4, dkvPrefetch, dkvUnroll, dkvConstRatio, tileMajor };
+    const p: DenseBackwardParams = { mode, segs, t, hq, hk, d, window, version: 'v3', dkvV4, dkvPrefetch, dkvUnroll, dkvConstRatio, tileMajor, dkvHalves };
     const be = await webgpuBackend();
     const key = denseAttentionDkvDs.program(p, be.caps).key;
     if (tileMajor !== undefined) {
@@ -89,6 +94,7 @@ describe('dense attention backward v3 on webgpu', () => {
     if (dkvPrefetch !== undefined && key.startsWith('denseAttentionDkvV4')) expect(key.includes(':pf')).toBe(dkvPrefetch);
     if (key.startsWith('denseAttentionDkvV4')) expect(key.replace(/:tm$/, '').endsWith(`:r${hq / hk}`)).toBe(dkvConstRatio !== false);
     if (dkvUnroll) expect(key.includes(':u')).toBe(true);
+    if (key.startsWith('denseAttentionDkvV4')) expect(key.includes(':hv')).toBe(dkvHalves === true);
     const ins = attentionInputs(seed, segs * t * hq * d, segs * t * hk * d);
     const { got } = await runV3(p, ins);
     const want = [ins[0].length, ins[1].length, ins[1].length].map((n) => new Float64Array(n));
