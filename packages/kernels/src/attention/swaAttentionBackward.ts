@@ -29,6 +29,10 @@
  *    with 8 rows its loops are unrolled (1.98 ms), and it is compiled for the call's head ratio
  *    (1.88). Its dq kernel prefetches the next key tile in window mode for D 33–64
  *    (dqPrefetchDefault: 0.645 → 0.477 ms at T 4096 causal).
+ *    Its phase B in halves (dkvHalves, default): threads 0–127 dV, 128–255 dK, 4 keys × 8 dims each,
+ *    with 4 rows a thread, the loops unrolled where dkvV4Rows picks 8 (≥ 128 query rows a key tile):
+ *    T 4096 causal (tile-major) 1.572 → 1.354 ms, the chunk encoder's blocks 0.423 → 0.397
+ *    (bench/attention-backward --order, H200; halves with 8 rows 2.50, unrolled blocks 0.536).
  * Portable: 256 invocations, ≤ 32 KiB workgroup memory, head size ≤ 256 (compiled in).
  */
 import type { FloatArray } from '../core/dtype.js';
@@ -73,7 +77,10 @@ export interface DenseBackwardParams {
   dkvPrefetch?: boolean;
   /** the v4 dkv kernel's 16-step loops unrolled in the generated code (default: with 8 rows a thread) */
   dkvUnroll?: boolean;
-  /** the v4 dkv kernel's phase B in halves, dV and dK 4 keys × 8 dims a thread (DenseDkvTileV4.halves; default false) */
+  /**
+   * the v4 dkv kernel's phase B in halves, dV and dK 4 keys × 8 dims a thread (DenseDkvTileV4.halves);
+   * default true, with 4 rows a thread (dkvV4) and its loops unrolled where dkvV4Rows picks 8
+   */
   dkvHalves?: boolean;
   /** v3's dq-from-dS kernel loads the next key tile into registers while it multiplies the current one (default dqPrefetchDefault) */
   dqPrefetch?: boolean;
@@ -253,9 +260,13 @@ const DKV_V4_PREFETCH = false;
 /** v3's dkv in v4 blocks where it applies (D ≤ 64, no v2 tile asked for, 256 invocations), else null. */
 function dkvV4Tile(p: DenseBackwardParams, caps: DeviceCaps): DenseDkvTileV4 | null {
   if (p.d > 64 || p.dkvV4 === false || (p.tileV2?.dkv && p.dkvV4 === undefined)) return null;
-  const NR = p.dkvV4 ?? dkvV4Rows(p);
+  const halves = p.dkvHalves ?? true;
+  // in halves 4 rows a thread (8 spill: 2.50 against 1.35 ms at T 4096), unrolled where there are many rows
+  const many = dkvV4Rows(p) === 8;
+  const NR = p.dkvV4 ?? (halves ? 4 : dkvV4Rows(p));
+  const unroll = p.dkvUnroll ?? (halves ? many : NR === 8);
   const ratio = p.dkvConstRatio === false ? undefined : headRatio('attentionBackward', p.hq, p.hk);
-  const tile: DenseDkvTileV4 = { NR, D: p.d, mode: p.mode, prefetch: p.dkvPrefetch ?? DKV_V4_PREFETCH, unroll: p.dkvUnroll ?? NR === 8, ratio, tileMajor: p.tileMajor ?? TILE_MAJOR_DEFAULT, halves: p.dkvHalves ?? false };
+  const tile: DenseDkvTileV4 = { NR, D: p.d, mode: p.mode, prefetch: p.dkvPrefetch ?? DKV_V4_PREFETCH, unroll, ratio, tileMajor: p.tileMajor ?? TILE_MAJOR_DEFAULT, halves };
   return denseDkvV4Words(tile) * 4 <= caps.maxWorkgroupStorage && caps.maxInvocations >= DENSE_BACK_WG ? tile : null;
 }
 

@@ -51,9 +51,10 @@ describe('dense attention backward v3 on webgpu', () => {
     ['block', 3, 21, 4, 1, 33, 0, 4, true, false, true, true, true],
     ['window', 3, 19, 4, 2, 17, 7, 8, false, true, false, false, true],
     ['block', 1, 1, 1, 1, 8, 0, 4, false, false, true, true, true],
-    ['window', 3, 70, 4, 2, 64, 30, 8, false, true, true, true],
-    ['window', 1, 200, 3, 3, 40, 200, 4, true, false, true, true],
-    ['block', 3, 21, 4, 1, 33, 0, 4, false, false, true, true],
+    ['window', 3, 70, 4, 2, 64, 30, 8, false, true, true, true, false],
+    ['window', 1, 200, 3, 3, 40, 200, 4, true, false, true, true, false],
+    ['block', 3, 21, 4, 1, 33, 0, 4, false, false, true, true, false],
+    ['window', 1, 150, 1, 1, 60, 200, 8, false, true, true, true, false],
     ['window', 2, 33, 3, 3, 128, 33, undefined, undefined, undefined, undefined, true],
     ['window', 2, 70, 3, 1, 5, 64, 8, false, true, true],
     ['block', 3, 21, 4, 1, 33, 0, 4, true, false, true],
@@ -94,7 +95,7 @@ describe('dense attention backward v3 on webgpu', () => {
     if (dkvPrefetch !== undefined && key.startsWith('denseAttentionDkvV4')) expect(key.includes(':pf')).toBe(dkvPrefetch);
     if (key.startsWith('denseAttentionDkvV4')) expect(key.replace(/:tm$/, '').endsWith(`:r${hq / hk}`)).toBe(dkvConstRatio !== false);
     if (dkvUnroll) expect(key.includes(':u')).toBe(true);
-    if (key.startsWith('denseAttentionDkvV4')) expect(key.includes(':hv')).toBe(dkvHalves === true);
+    if (key.startsWith('denseAttentionDkvV4')) expect(key.includes(':hv')).toBe(dkvHalves !== false);
     const ins = attentionInputs(seed, segs * t * hq * d, segs * t * hk * d);
     const { got } = await runV3(p, ins);
     const want = [ins[0].length, ins[1].length, ins[1].length].map((n) => new Float64Array(n));
@@ -126,19 +127,23 @@ describe('dense attention backward v3 on webgpu', () => {
     }
   });
 
-  it.skipIf(skip)('dkv: v4 blocks for D ≤ 64 compiled for the head ratio, tile-major, 8 rows a thread (loops unrolled) where a key tile has ≥ 128 query rows, else 4; v2 blocks above 64', async () => {
+  it.skipIf(skip)('dkv: v4 blocks for D ≤ 64 compiled for the head ratio, tile-major, phase B in halves with 4 rows a thread (loops unrolled where a key tile has ≥ 128 query rows); v2 blocks above 64', async () => {
     const be = await webgpuBackend();
     const key = (p: Partial<DenseBackwardParams>) => denseAttentionDkvDs.program({ mode: 'window', segs: 1, t: 4096, hq: 8, hk: 8, d: 64, window: 4096, ...p }, be.caps).key;
-    expect(key({})).toBe('denseAttentionDkvV4:window:8:d64:u:r1:tm');
-    expect(key({ window: 127 })).toBe('denseAttentionDkvV4:window:8:d64:u:r1:tm');
-    expect(key({ window: 126 })).toBe('denseAttentionDkvV4:window:4:d64:r1:tm');
-    expect(key({ window: 100, hq: 16, hk: 8 })).toBe('denseAttentionDkvV4:window:8:d64:u:r2:tm');
-    expect(key({ mode: 'block', segs: 512, t: 64 })).toBe('denseAttentionDkvV4:block:4:d64:r1:tm');
-    expect(key({ mode: 'block', segs: 512, t: 64, hq: 16, hk: 8 })).toBe('denseAttentionDkvV4:block:8:d64:u:r2:tm');
-    expect(key({ dkvUnroll: false })).toBe('denseAttentionDkvV4:window:8:d64:r1:tm');
-    expect(key({ dkvConstRatio: false })).toBe('denseAttentionDkvV4:window:8:d64:u:tm');
-    expect(key({ dkvV4: 4 })).toBe('denseAttentionDkvV4:window:4:d64:r1:tm');
-    expect(key({ tileMajor: false })).toBe('denseAttentionDkvV4:window:8:d64:u:r1');
+    expect(key({})).toBe('denseAttentionDkvV4:window:4:d64:u:hv:r1:tm');
+    expect(key({ window: 127 })).toBe('denseAttentionDkvV4:window:4:d64:u:hv:r1:tm');
+    expect(key({ window: 126 })).toBe('denseAttentionDkvV4:window:4:d64:hv:r1:tm');
+    expect(key({ window: 100, hq: 16, hk: 8 })).toBe('denseAttentionDkvV4:window:4:d64:u:hv:r2:tm');
+    expect(key({ mode: 'block', segs: 512, t: 64 })).toBe('denseAttentionDkvV4:block:4:d64:hv:r1:tm');
+    expect(key({ mode: 'block', segs: 512, t: 64, hq: 16, hk: 8 })).toBe('denseAttentionDkvV4:block:4:d64:u:hv:r2:tm');
+    expect(key({ dkvUnroll: false })).toBe('denseAttentionDkvV4:window:4:d64:hv:r1:tm');
+    expect(key({ dkvConstRatio: false })).toBe('denseAttentionDkvV4:window:4:d64:u:hv:tm');
+    expect(key({ dkvV4: 8 })).toBe('denseAttentionDkvV4:window:8:d64:u:hv:r1:tm');
+    expect(key({ tileMajor: false })).toBe('denseAttentionDkvV4:window:4:d64:u:hv:r1');
+    // without halves: 8 rows a thread (loops unrolled) where a key tile has ≥ 128 query rows, else 4
+    expect(key({ dkvHalves: false })).toBe('denseAttentionDkvV4:window:8:d64:u:r1:tm');
+    expect(key({ dkvHalves: false, window: 126 })).toBe('denseAttentionDkvV4:window:4:d64:r1:tm');
+    expect(key({ dkvHalves: false, dkvV4: 4 })).toBe('denseAttentionDkvV4:window:4:d64:r1:tm');
     expect(key({ dkvV4: false })).toMatch(/^denseAttentiondkvV2:/);
     expect(key({ d: 65 })).toMatch(/^denseAttentiondkvV2:/);
   });
