@@ -176,8 +176,8 @@ function summarize(rows: Row[], flop: number, portable: Record<'dq' | 'dkv', str
 
 /**
  * `--order`: v3's dkv (with the band) and dq-from-band of `base` with their workgroups head-major and
- * tile-major (`tileMajor`), and tile-major with the dkv kernel's phase B not in halves (`dkvHalves`,
- * the earlier default), and with phase A in halves too (`dkvHalvesA`),
+ * tile-major (`tileMajor`), and tile-major with the dkv kernel's other row counts, prefetching and
+ * phase B in halves (`dkvHalves`),
  * each checked against v1 first, then timed in turn over three rounds.
  */
 async function orderRows(be: WebGpuBackend, base: DenseBackwardParams, tensors: Tensor[], quick: boolean) {
@@ -191,12 +191,14 @@ async function orderRows(be: WebGpuBackend, base: DenseBackwardParams, tensors: 
   const VARIANTS: Record<string, Partial<DenseBackwardParams>> = {
     'head-major': { tileMajor: false },
     'tile-major': { tileMajor: true },
-    'tile-major, phase B not in halves (8 rows where many)': { tileMajor: true, dkvHalves: false },
-    'tile-major, 4 rows, not in halves': { tileMajor: true, dkvHalves: false, dkvV4: 4 },
-    'tile-major, phases A and B in halves': { tileMajor: true, dkvHalvesA: true },
-    'tile-major, phases A and B in halves, loops not unrolled': { tileMajor: true, dkvHalvesA: true, dkvUnroll: false },
+    'tile-major, 4 rows a thread': { tileMajor: true, dkvV4: 4 },
+    'tile-major, prefetched': { tileMajor: true, dkvPrefetch: true },
+    'tile-major, phase B in halves': { tileMajor: true, dkvHalves: true },
+    'tile-major, halves, 4 rows a thread': { tileMajor: true, dkvHalves: true, dkvV4: 4 },
+    'tile-major, halves, loops not unrolled': { tileMajor: true, dkvHalves: true, dkvUnroll: false },
+    'tile-major, halves, 4 rows unrolled': { tileMajor: true, dkvHalves: true, dkvV4: 4, dkvUnroll: true },
+    'tile-major, halves, 4 rows prefetched': { tileMajor: true, dkvHalves: true, dkvV4: 4, dkvPrefetch: true },
   };
-
   const kernels = (opts: Partial<DenseBackwardParams>) => {
     const p: DenseBackwardParams = { ...base, version: 'v3', ...opts };
     return {

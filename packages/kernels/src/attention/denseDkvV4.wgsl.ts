@@ -51,12 +51,6 @@ export interface DenseDkvTileV4 {
    * multiply-adds instead of 4 (each thread both dV and dK for 4 keys × 4 dims).
    */
   halves?: boolean;
-  /**
-   * Phase A in halves too (needs halves, 4 rows, no prefetch): threads 0–127 Sᵀ, 128–255 dPᵀ, 4 keys ×
-   * 8 rows each (3 vec4 reads a head dim for 32 multiply-adds instead of 4); the first half turns its
-   * scores into P in workgroup memory, the second reads them there to form dS.
-   */
-  halvesA?: boolean;
 }
 
 /** Keys a workgroup of the v4 dkv kernel owns. */
@@ -120,44 +114,6 @@ ${IT.map((it) => `        xq${it} = ${rowsVec('q', it)}; xo${it} = ${rowsVec('do
         let y0 = sm[${rows}u + rr * 16u + dg]; let y1 = sm[${rows}u + rr * 16u + dg + 8u];
 ${A4.map((a) => `        h${a}_0 = fma(vec4<f32>(xv.${C4[a]}), y0, h${a}_0); h${a}_1 = fma(vec4<f32>(xv.${C4[a]}), y1, h${a}_1);`).join('\n')}`,
     );
-  const ha = c.halvesA === true;
-  if (ha && (!hv || NR !== 4 || pf)) throw new RangeError('denseDkvV4: halvesA needs halves, 4 rows a thread and no prefetch');
-  // phase A in halves: Sᵀ (k, q) or dPᵀ (v, dout) of keys 4kg .. × rows rg + 16m (c_m) and rg + 8 + 16m (c_{4+m})
-  const halfA = (keys: number, rows: number) =>
-    loop16(
-      'dd',
-      '        ',
-      `          let xk = sm[${keys}u + dd * 16u + (kg ^ dd)];
-          let y0 = sm[${rows}u + dd * 16u + (dg ^ dd)]; let y1 = sm[${rows}u + dd * 16u + ((dg + 8u) ^ dd)];
-${A4.map((a) => `          ${A4.map((m) => `c${a}_${m} = fma(xk.${C4[a]}, y0.${C4[m]}, c${a}_${m}); c${a}_${4 + m} = fma(xk.${C4[a]}, y1.${C4[m]}, c${a}_${4 + m});`).join(' ')}`).join('\n')}`,
-    );
-  // the key range and visibility of this thread's row rg + 8h of slice b (phase A in halves)
-  const rowMask = (b: number, h: number) =>
-    `let rs = dg + ${8 * h}u; let row = r0 + ${16 * b}u + rs; let t = s0 + row / u.ratio;
-        let lo = keyLo(t, s0); let hi = min(keyHi(t, s0), jEnd - 1u); let ok = row < rhi;
-        let ra = min(qIndex(s0, g, row), nrows - 1u);`;
-  const keyOk = (a: number) => `ok & (j0 + 4u * kg + ${a}u >= lo) & (j0 + 4u * kg + ${a}u <= hi)`;
-  // slice b's P: the first half's scores of its rows, into the P slice (row rs, key group kg)
-  const sliceP = (b: number) => `    if (lid < 128u) {
-${range(2)
-  .map(
-    (h) => `      { ${rowMask(b, h)}
-        let lse = ld[ra];
-        sm[${PB}u + rs * 16u + (kg ^ rs)] = vec4<f32>(${A4.map((a) => `select(0.0, exp(c${a}_${b + 4 * h} * u.scale - lse), ${keyOk(a)})`).join(', ')}); }`,
-  )
-  .join('\n')}
-    }`;
-  // slice b's dS: the second half's dP with those P, into the dS slice
-  const sliceDs = (b: number) => `    if (lid >= 128u) {
-${range(2)
-  .map(
-    (h) => `      { let rs = dg + ${8 * h}u; let row = r0 + ${16 * b}u + rs;
-        let delta = ld[nrows + min(qIndex(s0, g, row), nrows - 1u)];
-        let pv = sm[${PB}u + rs * 16u + (kg ^ rs)];
-        sm[${SB}u + rs * 16u + (kg ^ rs)] = vec4<f32>(${A4.map((a) => `pv.${C4[a]} * (c${a}_${b + 4 * h} - delta) * u.scale`).join(', ')}); }`,
-  )
-  .join('\n')}
-    }`;
   const code = /* wgsl */ `
 ${header}
 var<workgroup> sm: array<vec4<f32>, ${words}>;
@@ -190,7 +146,7 @@ ${pf ? `  // prefetch registers (phase A: xq, xo, xk, xv; phase B: xo0, xq0)
 ${IT.map((it) => `  var xq${it} = vec4<f32>(0.0); var xo${it} = vec4<f32>(0.0);`).join('\n')}
   var xk = vec4<f32>(0.0); var xv = vec4<f32>(0.0);` : ''}
   for (var r0 = rlo; r0 < rhi; r0 += ${BR}u) {
-${ha ? range(8).map((i) => `    ${A4.map((a) => `var c${a}_${i} = 0.0;`).join(' ')}`).join('\n') : B.map((b) => A4.map((a) => `    var s${a}_${b} = 0.0; var p${a}_${b} = 0.0;`).join('\n')).join('\n')}
+${B.map((b) => A4.map((a) => `    var s${a}_${b} = 0.0; var p${a}_${b} = 0.0;`).join('\n')).join('\n')}
     // the rows this thread loads: phase A (vec4 slots nq), phase B (row 16b + tr of slice b)
 ${IT.map((it) => `    let nq${it} = lid / 16u + ${16 * it}u;\n${A4.map((m) => `    let rok${it}_${m} = ${rowOfSlot(it, m)} < rhi; let ra${it}_${m} = rowStart(${rowOfSlot(it, m)}, s0, g);`).join('\n')}`).join('\n')}
 ${B.map((b) => `    let bok${b} = r0 + ${16 * b}u + tr < rhi; let ba${b} = rowStart(r0 + ${16 * b}u + tr, s0, g);`).join('\n')}
@@ -212,14 +168,7 @@ ${keysLoad('k', KA)}
 ${keysLoad('v', VA)}
       workgroupBarrier();`
 }
-${
-  ha
-    ? `      if (lid < 128u) {
-${halfA(KA, QA)}
-      } else {
-${halfA(VA, OA)}
-      }`
-    : loop16(
+${loop16(
   'dd',
   '      ',
   `        let kk = sm[${KA}u + dd * 16u + (tr ^ dd)]; let vv = sm[${VA}u + dd * 16u + (tr ^ dd)];
@@ -232,12 +181,11 @@ ${B.flatMap((b) =>
       `        s${a}_${b} = fma(kk.${C4[a]}, q${b >> 2}.${C4[b & 3]}, s${a}_${b}); p${a}_${b} = fma(vv.${C4[a]}, o${b >> 2}.${C4[b & 3]}, p${a}_${b});`,
   ),
 ).join('\n')}`,
-)
-}
+)}
     }
 ${pf ? `    xo0 = ${rowVec('dout', 0)}; xq0 = ${rowVec('q', 0)};` : ''}
-    // P (in s) and dS (in p) of this thread's rows tc + 16b (phase A in halves: per slice, below)
-${(ha ? [] : B).map(
+    // P (in s) and dS (in p) of this thread's rows tc + 16b
+${B.map(
   (b) => `    {
       let row = r0 + tc + ${16 * b}u; let t = s0 + row / u.ratio;
       let lo = keyLo(t, s0); let hi = min(keyHi(t, s0), jEnd - 1u); let ok = row < rhi;
@@ -252,18 +200,10 @@ ${A4.map(
     // B: slices of 16 rows (slice b: row tc + 16b of every thread)
 ${B.map(
   (b) => `    workgroupBarrier();
-${
-  ha
-    ? `${sliceP(b)}
-    sm[${OB}u + tr * 16u + tc] = ${rowVec('dout', b)};
-    sm[${QB}u + tr * 16u + tc] = ${rowVec('q', b)};
-    workgroupBarrier();
-${sliceDs(b)}`
-    : `    sm[${PB}u + tc * 16u + (tr ^ tc)] = vec4<f32>(${A4.map((a) => `s${a}_${b}`).join(', ')});
+    sm[${PB}u + tc * 16u + (tr ^ tc)] = vec4<f32>(${A4.map((a) => `s${a}_${b}`).join(', ')});
     sm[${SB}u + tc * 16u + (tr ^ tc)] = vec4<f32>(${A4.map((a) => `p${a}_${b}`).join(', ')});
     sm[${OB}u + tr * 16u + tc] = ${pf ? 'xo0' : rowVec('dout', b)};
-    sm[${QB}u + tr * 16u + tc] = ${pf ? 'xq0' : rowVec('q', b)};`
-}
+    sm[${QB}u + tr * 16u + tc] = ${pf ? 'xq0' : rowVec('q', b)};
     workgroupBarrier();${pf && b + 1 < NR ? `
     xo0 = ${rowVec('dout', b + 1)}; xq0 = ${rowVec('q', b + 1)};` : ''}
     {

@@ -82,8 +82,6 @@ export interface DenseBackwardParams {
    * default true, with 4 rows a thread (dkvV4) and its loops unrolled where dkvV4Rows picks 8
    */
   dkvHalves?: boolean;
-  /** the v4 dkv kernel's phase A in halves too (DenseDkvTileV4.halvesA; needs dkvHalves, 4 rows, no prefetch; default false) */
-  dkvHalvesA?: boolean;
   /** v3's dq-from-dS kernel loads the next key tile into registers while it multiplies the current one (default dqPrefetchDefault) */
   dqPrefetch?: boolean;
   /**
@@ -268,7 +266,7 @@ function dkvV4Tile(p: DenseBackwardParams, caps: DeviceCaps): DenseDkvTileV4 | n
   const NR = p.dkvV4 ?? (halves ? 4 : dkvV4Rows(p));
   const unroll = p.dkvUnroll ?? (halves ? many : NR === 8);
   const ratio = p.dkvConstRatio === false ? undefined : headRatio('attentionBackward', p.hq, p.hk);
-  const tile: DenseDkvTileV4 = { NR, D: p.d, mode: p.mode, prefetch: p.dkvPrefetch ?? DKV_V4_PREFETCH, unroll, ratio, tileMajor: p.tileMajor ?? TILE_MAJOR_DEFAULT, halves, halvesA: p.dkvHalvesA ?? false };
+  const tile: DenseDkvTileV4 = { NR, D: p.d, mode: p.mode, prefetch: p.dkvPrefetch ?? DKV_V4_PREFETCH, unroll, ratio, tileMajor: p.tileMajor ?? TILE_MAJOR_DEFAULT, halves };
   return denseDkvV4Words(tile) * 4 <= caps.maxWorkgroupStorage && caps.maxInvocations >= DENSE_BACK_WG ? tile : null;
 }
 
@@ -279,7 +277,7 @@ function program(p: DenseBackwardParams, caps: DeviceCaps, which: 'dq' | 'dkv', 
   if (v4) {
     const header = `${U.wgsl('U')}\n${wgslBindings(DKV_DS_BUFFERS, 'U')}`;
     return {
-      key: `denseAttentionDkvV4:${p.mode}:${v4.NR}:d${p.d}${v4.prefetch ? ':pf' : ''}${v4.unroll ? ':u' : ''}${v4.halves ? ':hv' : ''}${v4.halvesA ? ':ha' : ''}${v4.ratio === undefined ? '' : `:r${v4.ratio}`}${v4.tileMajor ? ':tm' : ''}`,
+      key: `denseAttentionDkvV4:${p.mode}:${v4.NR}:d${p.d}${v4.prefetch ? ':pf' : ''}${v4.unroll ? ':u' : ''}${v4.halves ? ':hv' : ''}${v4.ratio === undefined ? '' : `:r${v4.ratio}`}${v4.tileMajor ? ':tm' : ''}`,
       code: () => denseDkvV4Wgsl(v4, header),
       buffers: DKV_DS_BUFFERS,
       ...launch(p, caps, Math.ceil(p.t / DKV_V4_KT)),

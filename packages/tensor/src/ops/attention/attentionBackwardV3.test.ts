@@ -127,34 +127,6 @@ describe('dense attention backward v3 on webgpu', () => {
     }
   });
 
-  // phase A in halves too (opt-in): 4 rows a thread, no prefetch
-  it.skipIf(skip).each([
-    ['window', 3, 70, 4, 2, 64, 30, true],
-    ['window', 1, 200, 3, 3, 40, 200, false],
-    ['block', 3, 21, 4, 1, 33, 0, true],
-    ['window', 3, 19, 4, 2, 17, 7, false],
-    ['block', 1, 1, 1, 1, 8, 0, true],
-  ] as const)('%s: %i segments of %i, hq=%i hk=%i d=%i window=%i, phase A in halves (unrolled %s): dq, dk, dv and the band = float64', async (mode, segs, t, hq, hk, d, window, dkvUnroll) => {
-    const seed = freshSeed();
-    const p: DenseBackwardParams = { mode, segs, t, hq, hk, d, window, version: 'v3', dkvV4: 4, dkvHalves: true, dkvHalvesA: true, dkvUnroll };
-    const be = await webgpuBackend();
-    expect(denseAttentionDkvDs.program(p, be.caps).key).toContain(':hv:ha:');
-    const ins = attentionInputs(seed, segs * t * hq * d, segs * t * hk * d);
-    const { got } = await runV3(p, ins);
-    const want = [ins[0].length, ins[1].length, ins[1].length].map((n) => new Float64Array(n));
-    const band = new Float64Array(denseDsBandElements(p)).fill(Number.NaN);
-    denseAttentionDkvDs.ref([...ins.map(toF64), new Float64Array(0), want[1], want[2], band], p);
-    const seen = [...band.keys()].filter((i) => !Number.isNaN(band[i]));
-    expectClose(
-      seen.map((i) => got[3][i]),
-      seen.map((i) => band[i]),
-      64 * EPS32 * (4 * d + t) * 2 * d / Math.sqrt(d),
-      `dS seed=${seed}`,
-    );
-    for (const [i, name] of ['dk', 'dv'].entries()) expectClose(got[i + 1], want[i + 1], gradTol(want[i + 1], d, t * hq), `${name} seed=${seed}`);
-    expect(() => denseAttentionDkvDs.program({ ...p, dkvV4: 8 }, be.caps).code()).toThrow(/halvesA needs/);
-  });
-
   it.skipIf(skip)('dkv: v4 blocks for D ≤ 64 compiled for the head ratio, tile-major, phase B in halves with 4 rows a thread (loops unrolled where a key tile has ≥ 128 query rows); v2 blocks above 64', async () => {
     const be = await webgpuBackend();
     const key = (p: Partial<DenseBackwardParams>) => denseAttentionDkvDs.program({ mode: 'window', segs: 1, t: 4096, hq: 8, hk: 8, d: 64, window: 4096, ...p }, be.caps).key;
