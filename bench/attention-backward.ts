@@ -191,14 +191,12 @@ async function orderRows(be: WebGpuBackend, base: DenseBackwardParams, tensors: 
   const VARIANTS: Record<string, Partial<DenseBackwardParams>> = {
     'head-major': { tileMajor: false },
     'tile-major': { tileMajor: true },
-    'tile-major, 4 rows a thread': { tileMajor: true, dkvV4: 4 },
-    'tile-major, prefetched': { tileMajor: true, dkvPrefetch: true },
-    'tile-major, phase B in halves': { tileMajor: true, dkvHalves: true },
-    'tile-major, halves, 4 rows a thread': { tileMajor: true, dkvHalves: true, dkvV4: 4 },
-    'tile-major, halves, loops not unrolled': { tileMajor: true, dkvHalves: true, dkvUnroll: false },
-    'tile-major, halves, 4 rows unrolled': { tileMajor: true, dkvHalves: true, dkvV4: 4, dkvUnroll: true },
-    'tile-major, halves, 4 rows prefetched': { tileMajor: true, dkvHalves: true, dkvV4: 4, dkvPrefetch: true },
+    'tile-major, phase B not in halves (8 rows where many)': { tileMajor: true, dkvHalves: false },
+    'tile-major, halves, 8 rows a thread': { tileMajor: true, dkvV4: 8 },
+    'tile-major, halves, loops not unrolled': { tileMajor: true, dkvUnroll: false },
+    'tile-major, halves, prefetched': { tileMajor: true, dkvPrefetch: true },
   };
+
   const kernels = (opts: Partial<DenseBackwardParams>) => {
     const p: DenseBackwardParams = { ...base, version: 'v3', ...opts };
     return {
