@@ -81,13 +81,15 @@ function refError(c: Case, [q, k, v]: Float32Array[], out: Float32Array): number
 async function runCase(be: WebGpuBackend, c: Case, quick: boolean) {
   const tq = c.n > 0 ? c.n * c.t : c.t;
   const [q, k, v] = [randomTensor(be, [tq, c.hq, c.d], 1), randomTensor(be, [tq, c.hk, c.d], 2), randomTensor(be, [tq, c.hk, c.d], 3)];
-  // v4 (GEMM-style register blocks) takes head sizes ≤ 64
-  const versions: DenseVersion[] = c.d <= 64 ? ['v1', 'v2', 'v3', 'v4', 'v5'] : ['v1', 'v2', 'v3'];
+  // v4 (GEMM-style register blocks) takes head sizes ≤ 64; 'v5-wgmax': v5 with each row's max through
+  // workgroup memory only (no subgroup shuffles: shuffleMax false, the default before)
+  const versions: string[] = c.d <= 64 ? ['v1', 'v2', 'v3', 'v4', 'v5', 'v5-wgmax'] : ['v1', 'v2', 'v3'];
   const outs = versions.map(() => ({ out: Tensor.empty(be, [tq, c.hq, c.d], 'f32'), lse: Tensor.empty(be, [tq, c.hq], 'f32') }));
-  const dispatch = (version: DenseVersion, i: number) => {
+  const dispatch = (name: string, i: number) => {
     const args = [q.arg(), k.arg(), v.arg(), outs[i].out.arg(), outs[i].lse.arg()];
-    if (c.n > 0) be.run(chunkEncoderAttentionForward, { n: c.n, t: c.t, hq: c.hq, hk: c.hk, d: c.d, version }, args);
-    else be.run(swaAttentionForward, { t: c.t, hq: c.hq, hk: c.hk, d: c.d, window: c.window, version }, args);
+    const [version, shuffleMax] = name === 'v5-wgmax' ? (['v5', false] as const) : [name as DenseVersion, true];
+    if (c.n > 0) be.run(chunkEncoderAttentionForward, { n: c.n, t: c.t, hq: c.hq, hk: c.hk, d: c.d, version, shuffleMax }, args);
+    else be.run(swaAttentionForward, { t: c.t, hq: c.hq, hk: c.hk, d: c.d, window: c.window, version, shuffleMax }, args);
   };
   versions.forEach(dispatch);
   const read = (t: Tensor) => t.data() as Promise<Float32Array>;

@@ -17,6 +17,7 @@
  * compiler took more than 8 GB on the 32 masked scores.
  */
 import { range } from '../core/codegen.js';
+import { WGSL_SUBGROUPS } from '../core/program.js';
 import { keyRangeWgsl } from './denseAttention.wgsl.js';
 import { DENSE_V2_WG, type DenseTileV2, tileStartWgsl } from './denseAttentionV2.wgsl.js';
 
@@ -35,11 +36,13 @@ const rowsOf = (i: number) => `r${i >> 2}.${C4[i & 3]}`;
  * before is multiplied (the first q / k slice of a key tile during the last P·V slice of the one
  * before), and stored from there after the barrier, so no global load waits right before a barrier.
  */
-export function denseAttentionV4Wgsl(c: DenseTileV2, header: string, prefetch = false): string {
+export function denseAttentionV4Wgsl(c: DenseTileV2, header: string, prefetch = false, sg = 0): string {
   const { HB, BQ, BR, KT, D } = c;
   const R8 = range(8);
   const J4 = range(4);
   const pf = prefetch;
+  // shuffle offsets of the row max: within subgroups of sg lanes (consecutive invocations), up to 16
+  const SHUFFLES = [1, 2, 4, 8].filter((o) => o < sg);
   // the loads of a slice: q rows 4·nq .. 4·nq + 3 and k keys c, c + 16, .. at head dim dd (S); v dims 4c .. of key row a (P·V)
   const qVec = (nq: string, dd: string) => `vec4<f32>(${range(4).map((m) => `qAt(4u * ${nq} + ${m}u, ${dd}, tStart, tEnd, h0, hEnd)`).join(', ')})`;
   const kVec = (j0: string, c: string, dd: string) => `vec4<f32>(${range(4).map((m) => `kAt(${j0} + ${c} + ${16 * m}u, ${dd}, khi, g)`).join(', ')})`;
@@ -55,7 +58,7 @@ export function denseAttentionV4Wgsl(c: DenseTileV2, header: string, prefetch = 
   const loadV = (j: number) => `    { let jj = j0 + ${16 * j}u + lid / 16u; let ok = jj <= khi; let a = (min(jj, khi) * u.hk + g) * ${D}u;
       xv = ${vVec('4u * (lid % 16u)')}; }`;
   return /* wgsl */ `
-${header}
+${sg > 0 ? `${WGSL_SUBGROUPS}\n` : ''}${header}
 const NEG = -3.0e38;
 var<private> NINF_BITS: u32 = 0xff800000u;
 // q slice [16 dims][128 rows] as vec4 of rows; k slice [16 dims][16 columns] vec4 of keys tc + 16j
@@ -125,17 +128,20 @@ ${R8.flatMap((i) => J4.map((j) => `        s${i}_${j} = fma(${rowsOf(i)}, kk.${C
       }
     }
 ${pf ? loadV(0) : ''}
-    // masked scores, each row's max over this thread's keys → partials
+    // masked scores, each row's max over this thread's keys → partials (with subgroups: reduced over
+    // the row's ${Math.min(sg, 16) || 1} lanes by shuffles first${sg >= 16 ? ', no workgroup memory' : ''})
 ${R8.map(
   (i) =>
     `${J4.map((j) => `    { let key = j0 + tc + ${16 * j}u; s${i}_${j} = select(NEG, s${i}_${j}, (key >= lo${i}) & (key <= hi${i})); }`).join('\n')}
-    red[(8u * tr + ${i}u) * 16u + tc] = max(max(s${i}_0, s${i}_1), max(s${i}_2, s${i}_3));`,
+    var pm${i} = max(max(s${i}_0, s${i}_1), max(s${i}_2, s${i}_3));
+${SHUFFLES.map((o) => `    pm${i} = max(pm${i}, subgroupShuffleXor(pm${i}, ${o}u));`).join('\n')}${sg >= 16 ? '' : `
+    red[(8u * tr + ${i}u) * 16u + tc] = pm${i};`}`,
 ).join('\n')}
-    workgroupBarrier();
+${sg >= 16 ? '' : '    workgroupBarrier();'}
 ${R8.map(
   (i) => `    {
-      var mn = m${i};
-      for (var x = 0u; x < 16u; x++) { mn = max(mn, red[(8u * tr + ${i}u) * 16u + x]); }
+      var mn = max(m${i}, pm${i});
+${sg >= 16 ? '' : `      for (var x = 0u; x < 16u; x += ${Math.max(sg, 1)}u) { mn = max(mn, red[(8u * tr + ${i}u) * 16u + x]); }`}
       let a = select(exp(m${i} - mn), 1.0, m${i} <= NEG); m${i} = mn; l${i} *= a; o${i} *= a;
 ${J4.map((j) => `      s${i}_${j} = select(exp(s${i}_${j} - mn), 0.0, s${i}_${j} <= NEG); l${i} += s${i}_${j};`).join('\n')}
     }`,

@@ -151,6 +151,8 @@ interface DenseCall {
   nkeys: number;
   scale: number;
   version?: DenseVersion;
+  /** v4 / v5: each row's max by subgroup shuffles where the device has fixed-size subgroups (default true) */
+  shuffleMax?: boolean;
 }
 
 /** v4's tile for a call, or null where it does not apply (ring mode, D > 64, device limits). */
@@ -217,32 +219,41 @@ function denseProgramV2(c: DenseCall, tile: DenseTileV2, v3: boolean, caps: Devi
  */
 const DENSE_V4_PREFETCH = true;
 
+/**
+ * Lanes of a subgroup over which v4 / v5 reduce each row's max by shuffles (0: through workgroup
+ * memory only): the device's subgroup size where it is fixed, at most the 16 lanes of a row group.
+ */
+export function denseV4ShuffleLanes(caps: DeviceCaps, use = true): number {
+  return use && caps.subgroups && caps.subgroupMinSize === (caps.subgroupMaxSize ?? caps.subgroupMinSize) ? Math.min(caps.subgroupMinSize, 16) : 0;
+}
+
 function denseProgramV4(c: DenseCall, tile: DenseTileV2, prefetch: boolean, caps: DeviceCaps): Program {
-  const key = `denseAttentionV${prefetch ? 5 : 4}:${c.mode}:${tile.HB}x${tile.BQ}:d${c.d}`;
-  return tiledProgram(c, tile, key, (t, header) => denseAttentionV4Wgsl(t, header, prefetch), caps);
+  const sg = denseV4ShuffleLanes(caps, c.shuffleMax ?? true);
+  const key = `denseAttentionV${prefetch ? 5 : 4}:${c.mode}:${tile.HB}x${tile.BQ}:d${c.d}${sg ? `:sg${sg}` : ''}`;
+  return tiledProgram(c, tile, key, (t, header) => denseAttentionV4Wgsl(t, header, prefetch, sg), caps);
 }
 
 const scaleOf = (p: { d: number; scale?: number }) => p.scale ?? 1 / Math.sqrt(p.d);
 
 /** swaAttentionForward: [q [T,Hq,D], k, v [T,Hk,D], out [T,Hq,D], lse [T,Hq]]. */
-export const swaAttentionForward: Kernel<SwaParams & { version?: DenseVersion; mmaTile?: SwaMmaTile }> = {
+export const swaAttentionForward: Kernel<SwaParams & { version?: DenseVersion; mmaTile?: SwaMmaTile; shuffleMax?: boolean }> = {
   name: 'swaAttentionForward',
   ref: (a, p) => swaAttentionForwardRef(a as FloatArray[], p),
   program(p, caps) {
     // the WGSL kernels compute every row: an op that wants rows from qStart pads q and slices
     if (p.qStart) throw new ArgumentError('swaAttentionForward: qStart is a CPU-reference option; the GPU kernels compute all T rows');
-    const c: DenseCall = { mode: 'window', tq: p.t, hq: p.hq, hk: p.hk, d: p.d, segLen: p.segLen ?? p.t, window: p.window, first: 0, nkeys: 0, scale: scaleOf(p), version: p.version };
+    const c: DenseCall = { mode: 'window', tq: p.t, hq: p.hq, hk: p.hk, d: p.d, segLen: p.segLen ?? p.t, window: p.window, first: 0, nkeys: 0, scale: scaleOf(p), version: p.version, shuffleMax: p.shuffleMax };
     return p.version === 'mma' ? swaMmaProgram(c, caps, p.mmaTile) : denseProgram(c, caps);
   },
 };
 
 /** chunkEncoderAttentionForward: [q [N,T,Hq,D], k, v [N,T,Hk,D], out, lse [N,T,Hq]]. */
-export const chunkEncoderAttentionForward: Kernel<ChunkEncoderAttentionParams & { version?: DenseVersion }> = {
+export const chunkEncoderAttentionForward: Kernel<ChunkEncoderAttentionParams & { version?: DenseVersion; shuffleMax?: boolean }> = {
   name: 'chunkEncoderAttentionForward',
   // one pass writes out and lse (this used to run the whole attention a second time for lse)
   ref: (a, p) => chunkEncoderAttentionForwardRef(a as FloatArray[], p),
   program: (p, caps) =>
-    denseProgram({ mode: 'block', tq: p.n * p.t, hq: p.hq, hk: p.hk, d: p.d, segLen: p.t, window: 0, first: 0, nkeys: 0, scale: scaleOf(p), version: p.version }, caps),
+    denseProgram({ mode: 'block', tq: p.n * p.t, hq: p.hq, hk: p.hk, d: p.d, segLen: p.t, window: 0, first: 0, nkeys: 0, scale: scaleOf(p), version: p.version, shuffleMax: p.shuffleMax }, caps),
 };
 
 /**

@@ -7,7 +7,7 @@
  * On the CPU backend the kernel runs its reference (the version only selects GPU programs).
  */
 import { chunkEncoderAttentionForward, type DenseVersion, swaAttentionForward, swaAttentionForwardRef } from '@hsa/kernels';
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Tensor } from '../../tensor.js';
 import { expectClose, freshSeed, randF32, testBackends, toF64 } from '../../test-utils/index.js';
 
@@ -79,6 +79,32 @@ describe.each(testBackends())('dense attention forward v1 / v2 on %s', (_name, m
     chunkEncoderAttentionForward.ref([toF64(q), toF64(k), toF64(v), want, wantLse], p);
     expectClose(await out.data(), want, attnTol(d, T), `out seed=${seed}`);
     expectClose(await lse.data(), wantLse, attnTol(d, T), `lse seed=${seed}`);
+    for (const x of [...ins, out, lse]) x.dispose();
+  });
+});
+
+describe.each(testBackends())('dense attention forward v4 / v5, row maxima by subgroup shuffles or through workgroup memory, on %s', (_name, makeBackend) => {
+  it.each([
+    ['v5', true, 130, 2, 2, 64, 0],
+    ['v5', false, 130, 2, 2, 64, 0],
+    ['v4', true, 67, 6, 2, 33, 100],
+    ['v4', false, 67, 6, 2, 33, 100],
+    ['v5', false, 300, 1, 1, 64, 200],
+    ['v5', true, 1, 1, 1, 16, 0],
+  ] as [DenseVersion, boolean, number, number, number, number, number][])('%s shuffles %s: swa T=%i hq=%i hk=%i d=%i window=%i', async (version, shuffleMax, T, hq, hk, d, window) => {
+    const be = await makeBackend();
+    const seed = freshSeed();
+    const [q, k, v] = [randF32(T * hq * d, seed, -2, 2), randF32(T * hk * d, seed + 1, -2, 2), randF32(T * hk * d, seed + 2)];
+    const ins = [Tensor.from(be, q, [T, hq, d]), Tensor.from(be, k, [T, hk, d]), Tensor.from(be, v, [T, hk, d])];
+    const out = Tensor.empty(be, [T, hq, d], 'f32');
+    const lse = Tensor.empty(be, [T, hq], 'f32');
+    const p = { t: T, hq, hk, d, window, version, shuffleMax };
+    if (be.name === 'webgpu') expect(swaAttentionForward.program(p, be.caps).key.includes(':sg')).toBe(shuffleMax && be.caps.subgroups);
+    be.run(swaAttentionForward, p, [...ins.map((x) => x.arg()), out.arg(), lse.arg()]);
+    const [want, wantLse] = [new Float64Array(T * hq * d), new Float64Array(T * hq)];
+    swaAttentionForwardRef([toF64(q), toF64(k), toF64(v), want, wantLse], { t: T, hq, hk, d, window });
+    expectClose(await out.data(), want, attnTol(d, window + 1), `out seed=${seed}`);
+    expectClose(await lse.data(), wantLse, attnTol(d, window + 1), `lse seed=${seed}`);
     for (const x of [...ins, out, lse]) x.dispose();
   });
 });
