@@ -9,7 +9,8 @@
  * `--tiles`: instead, the step's GEMMs as the training step calls them (split-K parts as `auto`
  * picks) and bench/matmul's two, with the default program and with tiles of 512 threads (devices
  * that grant them), each checked first, then timed in turn over two rounds.
- * `--fused`: the default mode over the fused layout's batched products (FUSED_SHAPES) instead.
+ * `--fused`: the default mode over the fused layout's batched products (FUSED_SHAPES) instead;
+ * `--only TEXT`: the default mode's shapes whose name contains TEXT.
  *   node .device-kit/matmul-variants.mjs [--quick] [--tiles | --fused] [--json OUT.json]
  */
 import { type MatmulParams, matmul, matmulSplitK, matmulVariant } from '@hsa/kernels';
@@ -141,7 +142,9 @@ async function main() {
     be.destroy();
     return;
   }
-  const chosen = process.argv.includes('--fused') ? FUSED_SHAPES : SHAPES;
+  // --only TEXT: the shapes whose name contains TEXT
+  const only = argValue('--only');
+  const chosen = (process.argv.includes('--fused') ? FUSED_SHAPES : SHAPES).filter((s) => !only || s.name.includes(only));
   const shapes = quick ? chosen.map((s) => ({ ...s, M: s.M / 8, N: s.N / 8, K: s.K / 8 })) : chosen;
   const results = [];
   for (const s of shapes) {
@@ -158,6 +161,9 @@ async function main() {
       tile128x64: { variant: 'tiled', tile: { ...LARGE, BN: 64, TN: 4, pad: s.transB } },
       tile64x128: { variant: 'tiled', tile: { ...LARGE, BM: 64, TM: 4, pad: s.transB } },
       tile64w: { variant: 'tiled', tile: { ...LARGE, BM: 64, BN: 64, TM: 4, TN: 4, BK: 8, pad: s.transB } },
+      // two workgroup-memory buffers (one barrier a K slice), BK 4 and 8
+      double4: { variant: 'tiled', tile: { ...LARGE, double: true, pad: s.transB || !s.transA } },
+      double8: { variant: 'tiled', tile: { ...LARGE, double: true, BK: 8, pad: s.transB || !s.transA } },
     };
     for (const [variant, opts] of [['tiled', { variant: 'tiled' }], ['tiledSmall', { variant: 'tiledSmall' }], ...Object.entries(extra), ...Object.entries(shapes)] as [string, object][]) {
       const c = Tensor.empty(be, [s.batch, s.M, s.N]);
