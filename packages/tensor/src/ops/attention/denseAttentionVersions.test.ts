@@ -8,11 +8,28 @@
  */
 import { chunkEncoderAttentionForward, type DenseVersion, swaAttentionForward, swaAttentionForwardRef } from '@hsa/kernels';
 import { describe, expect, it } from 'vitest';
+import type { Backend } from '../../backend.js';
 import { Tensor } from '../../tensor.js';
 import { expectClose, freshSeed, randF32, testBackends, toF64 } from '../../test-utils/index.js';
 
 /** As in swaAttention.test.ts: 64·ε·(4D + K) absolute, for out (|v| ≤ 1) and lse (scores ≤ 4D·scale). */
 const attnTol = (d: number, keys: number) => 64 * 2 ** -23 * (d * 4 + keys);
+
+/** swaAttentionForward with `p` on fresh random q, k, v against the float64 reference: out and lse. */
+async function checkSwa(be: Backend, p: { t: number; hq: number; hk: number; d: number; window: number; version: DenseVersion; shuffleMax?: boolean }) {
+  const { t: T, hq, hk, d, window } = p;
+  const seed = freshSeed();
+  const [q, k, v] = [randF32(T * hq * d, seed, -2, 2), randF32(T * hk * d, seed + 1, -2, 2), randF32(T * hk * d, seed + 2)];
+  const ins = [Tensor.from(be, q, [T, hq, d]), Tensor.from(be, k, [T, hk, d]), Tensor.from(be, v, [T, hk, d])];
+  const out = Tensor.empty(be, [T, hq, d], 'f32');
+  const lse = Tensor.empty(be, [T, hq], 'f32');
+  be.run(swaAttentionForward, p, [...ins.map((x) => x.arg()), out.arg(), lse.arg()]);
+  const [want, wantLse] = [new Float64Array(T * hq * d), new Float64Array(T * hq)];
+  swaAttentionForwardRef([toF64(q), toF64(k), toF64(v), want, wantLse], { t: T, hq, hk, d, window });
+  expectClose(await out.data(), want, attnTol(d, window + 1), `out seed=${seed}`);
+  expectClose(await lse.data(), wantLse, attnTol(d, window + 1), `lse seed=${seed}`);
+  for (const x of [...ins, out, lse]) x.dispose();
+}
 
 const VERSIONS: DenseVersion[] = ['v1', 'v2', 'v3', 'v4', 'v5'];
 /** v4 and v5 (v4 with prefetched slices) take head sizes ≤ 64 only. */
@@ -39,18 +56,7 @@ describe.each(testBackends())('dense attention forward v1 / v2 on %s', (_name, m
         .map((c) => [ver, ...c] as [DenseVersion, number, number, number, number, number]),
     ),
   )('%s swa T=%i hq=%i hk=%i d=%i window=%i', async (version, T, hq, hk, d, window) => {
-    const be = await makeBackend();
-    const seed = freshSeed();
-    const [q, k, v] = [randF32(T * hq * d, seed, -2, 2), randF32(T * hk * d, seed + 1, -2, 2), randF32(T * hk * d, seed + 2)];
-    const ins = [Tensor.from(be, q, [T, hq, d]), Tensor.from(be, k, [T, hk, d]), Tensor.from(be, v, [T, hk, d])];
-    const out = Tensor.empty(be, [T, hq, d], 'f32');
-    const lse = Tensor.empty(be, [T, hq], 'f32');
-    be.run(swaAttentionForward, { t: T, hq, hk, d, window, version }, [...ins.map((x) => x.arg()), out.arg(), lse.arg()]);
-    const [want, wantLse] = [new Float64Array(T * hq * d), new Float64Array(T * hq)];
-    swaAttentionForwardRef([toF64(q), toF64(k), toF64(v), want, wantLse], { t: T, hq, hk, d, window });
-    expectClose(await out.data(), want, attnTol(d, window + 1), `out seed=${seed}`);
-    expectClose(await lse.data(), wantLse, attnTol(d, window + 1), `lse seed=${seed}`);
-    for (const x of [...ins, out, lse]) x.dispose();
+    await checkSwa(await makeBackend(), { t: T, hq, hk, d, window, version });
   });
 
   it.each(
@@ -93,18 +99,8 @@ describe.each(testBackends())('dense attention forward v4 / v5, row maxima by su
     ['v5', true, 1, 1, 1, 16, 0],
   ] as [DenseVersion, boolean, number, number, number, number, number][])('%s shuffles %s: swa T=%i hq=%i hk=%i d=%i window=%i', async (version, shuffleMax, T, hq, hk, d, window) => {
     const be = await makeBackend();
-    const seed = freshSeed();
-    const [q, k, v] = [randF32(T * hq * d, seed, -2, 2), randF32(T * hk * d, seed + 1, -2, 2), randF32(T * hk * d, seed + 2)];
-    const ins = [Tensor.from(be, q, [T, hq, d]), Tensor.from(be, k, [T, hk, d]), Tensor.from(be, v, [T, hk, d])];
-    const out = Tensor.empty(be, [T, hq, d], 'f32');
-    const lse = Tensor.empty(be, [T, hq], 'f32');
     const p = { t: T, hq, hk, d, window, version, shuffleMax };
     if (be.name === 'webgpu') expect(swaAttentionForward.program(p, be.caps).key.includes(':sg')).toBe(shuffleMax && be.caps.subgroups);
-    be.run(swaAttentionForward, p, [...ins.map((x) => x.arg()), out.arg(), lse.arg()]);
-    const [want, wantLse] = [new Float64Array(T * hq * d), new Float64Array(T * hq)];
-    swaAttentionForwardRef([toF64(q), toF64(k), toF64(v), want, wantLse], { t: T, hq, hk, d, window });
-    expectClose(await out.data(), want, attnTol(d, window + 1), `out seed=${seed}`);
-    expectClose(await lse.data(), wantLse, attnTol(d, window + 1), `lse seed=${seed}`);
-    for (const x of [...ins, out, lse]) x.dispose();
+    await checkSwa(be, p);
   });
 });
