@@ -32,6 +32,8 @@ export interface RopeParams {
   offset: number;
   /** 0 when positions are [T] (shared by the batch), T when they are [batch, T] */
   posBatchStride: number;
+  /** rotate by −pos instead (the backward of a rotation; exact: angle(−p) = −angle(p)) */
+  negate?: boolean;
 }
 
 /**
@@ -109,7 +111,7 @@ export function ropeRef(arrays: (FloatArray | Int32Array)[], p: RopeParams): voi
   const sin = new Float64Array(half);
   for (let b = 0; b < p.batch; b++) {
     for (let t = 0; t < p.t; t++) {
-      const position = pos ? pos[b * p.posBatchStride + t] : p.offset + t;
+      const position = (p.negate ? -1 : 1) * (pos ? pos[b * p.posBatchStride + t] : p.offset + t);
       for (let i = 0; i < half; i++) {
         const a = ropeAngle(position, freqs[i], freqs[half + i], freqs[2 * half + i]);
         cos[i] = Math.cos(a);

@@ -13,6 +13,7 @@
  * v3: one thread per (b, t, i < D/2) for every head: the angle and its sin/cos depend on the position
  *     and i only, so they are computed once for the H heads (v2 computed them H times, with five
  *     integer divisions a pair); the results are the same bits.
+ * `negate` rotates by −pos (a uniform: the autograd backward, no positions tensor to build).
  * A compiler may contract a product and the subtraction after it into an fma (WGSL allows it); that
  * skips a rounding of l·f, h₀·K0 or h₁·K1 and moves the angle by at most 2⁻¹² rad from rope.ref.ts.
  */
@@ -22,7 +23,7 @@ import { INV_TWO_PI, type RopeParams, ropeRef, TWO_PI_HI, TWO_PI_LO } from './ro
 import { wgslSinCos } from './sincos.wgsl.js';
 
 const WG = 256;
-const U = defineUniforms({ count: 'u32', t: 'u32', h: 'u32', d: 'u32', offset: 'i32', posBatchStride: 'u32' });
+const U = defineUniforms({ count: 'u32', t: 'u32', h: 'u32', d: 'u32', offset: 'i32', posBatchStride: 'u32', sign: 'i32' });
 
 function buffers(mode: RopeParams['posMode']): BufferBinding[] {
   return [
@@ -72,7 +73,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let bt = idx / half;
   let t = bt % u.t;
   let b = bt / u.t;
-  let sc = sincos(rope_angle(${pos}, i, half));
+  let sc = sincos(rope_angle(u.sign * (${pos}), i, half));
   for (var h = 0u; h < u.h; h++) {
     let base = (bt * u.h + h) * u.d;
     let x1 = xs[base + i];
@@ -93,7 +94,7 @@ export const rope: Kernel<RopeParams> = {
       key: `rope:${p.posMode}:v3`,
       code: () => ropeWgsl(p.posMode),
       buffers: buffers(p.posMode),
-      uniforms: U.pack({ count, t: p.t, h: p.h, d: p.d, offset: p.offset, posBatchStride: p.posBatchStride }),
+      uniforms: U.pack({ count, t: p.t, h: p.h, d: p.d, offset: p.offset, posBatchStride: p.posBatchStride, sign: p.negate ? -1 : 1 }),
       workgroups: count === 0 ? [0, 1, 1] : grid(ceilDiv(count, WG), caps),
     };
   },

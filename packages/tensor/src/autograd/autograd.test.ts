@@ -61,6 +61,7 @@ const CASES: GradCase[] = [
   { name: 'rmsNorm', shapes: [[4, 9], [9]], f: ([x, w]) => ag.rmsNorm(x, w, 1e-5) },
   { name: 'swiglu', shapes: [[3, 5], [3, 5]], f: ([g, u]) => ag.swiglu(g, u) },
   { name: 'rope (offset)', shapes: [[2, 3, 2, 4]], f: ([x]) => ag.rope(x, { positionOffset: 3 }) },
+  { name: 'rope (tensor positions, large)', shapes: [[2, 3, 2, 4]], f: ([x], be) => ag.rope(x, { positions: i32(be, [7, 5_000_000, -40]) }) },
   { name: 'embedding (repeated ids)', shapes: [[6, 4]], f: ([t], be) => ag.embedding(t, i32(be, [2, 5, 2, 0, 2])) },
   {
     name: 'crossEntropy (masked)',

@@ -4,10 +4,8 @@
  */
 import { ArgumentError } from '@hsa/kernels';
 import { div, mul, scale } from '../ops/binary.js';
-import { cast } from '../ops/cast.js';
 import { type CrossEntropyRows, crossEntropyDenom, crossEntropyRows } from '../ops/crossEntropy.js';
 import { embedding as embeddingOp } from '../ops/embedding.js';
-import { arange } from '../ops/fill.js';
 import { sum } from '../ops/reduce.js';
 import { rmsNorm as rmsNormOp } from '../ops/rmsnorm.js';
 import { type RopeOptions, rope as ropeOp } from '../ops/rope.js';
@@ -80,25 +78,9 @@ export function swiglu(gate: Tensor, up: Tensor): Tensor {
   });
 }
 
-/** The i32 positions −pos of a rope call: its backward is the rotation by the negated angles. */
-function negatedPositions(x: Tensor, options: RopeOptions): Tensor {
-  if (options.positions) {
-    const f = cast(options.positions, 'f32');
-    const n = scale(f, -1);
-    const p = cast(n, 'i32');
-    f.dispose();
-    n.dispose();
-    return p;
-  }
-  const t = x.shape[x.rank - 3];
-  const off = options.positionOffset ?? 0;
-  return arange(x.backend, -off, -off - t, -1, 'i32');
-}
-
 /**
- * Rotary embedding; the gradient is the inverse rotation (rope at −pos, whose angles are exactly the
- * negated ones at every position). Tensor positions are negated through f32, so there it is exact
- * for |pos| ≤ 2²⁴ only; offset positions for all |pos| ≤ 2³⁰.
+ * Rotary embedding; the gradient is the inverse rotation (rope with `negate`: the angles at −pos are
+ * exactly the negated ones at every position, |pos| ≤ 2³⁰, offset or tensor positions alike).
  */
 export function rope(x: Tensor, options: RopeOptions = {}): Tensor {
   const out = ropeOp(x, options);
@@ -111,12 +93,7 @@ export function rope(x: Tensor, options: RopeOptions = {}): Tensor {
     inputs: [x],
     output: out,
     saved: pos ? [pos] : [],
-    backward: (dy) => {
-      const neg = negatedPositions(x, opts);
-      const g = ropeOp(dy, { theta: options.theta, positions: neg });
-      neg.dispose();
-      return [g];
-    },
+    backward: (dy) => [ropeOp(dy, { ...opts, negate: !opts.negate })],
   });
 }
 

@@ -137,6 +137,15 @@ describe.each(testBackends())('rope on %s', (_name, make) => {
     // angle(−p) = −angle(p) exactly, so only the two rotations' errors remain: 2⁻²⁰ (|x₁| + |x₂|)
     // for the first, up to √2 times that for the second (|y₁| + |y₂| ≤ √2 (|x₁| + |x₂|))
     expectClose(z, x, tol(x, shape, () => 0, () => 2 ** -19), `rope(rope(x, p), −p) seed=${seed}`);
+    // `negate` is the same rotation by −p, tensor positions (the ones above) and offsets alike
+    expect(Array.from(await rope(y, { positions: p, negate: true }).data())).toEqual(Array.from(z));
+    const off = 2 ** 30 - 100;
+    const w = rope(Tensor.from(b, x, shape), { positionOffset: off });
+    const back = await rope(w, { positionOffset: off, negate: true }).data();
+    expectClose(back, x, tol(x, shape, () => 0, () => 2 ** -19), `rope(rope(x, +${off}), negate) seed=${seed}`);
+    const wNeg = await rope(Tensor.from(b, x, shape), { positionOffset: 5, negate: true }).data();
+    const negPos = (_b: number, t: number) => -(5 + t);
+    expectClose(wNeg, oracle(x, shape, negPos, 10_000), tol(x, shape, negPos), `rope negate +5 seed=${seed}`);
   });
 
   it('rejects bad shapes, dtypes and arguments with typed errors', async () => {

@@ -23,6 +23,8 @@ export interface RopeOptions {
   positionOffset?: number;
   /** i32 positions, shape [T] (shared by the leading dims) or [...lead, T] */
   positions?: Tensor;
+  /** rotate by −pos: the inverse rotation (rope's gradient), exact for every |pos| ≤ 2³⁰ */
+  negate?: boolean;
 }
 
 const freqsCache = new WeakMap<object, Map<string, Tensor>>();
@@ -65,7 +67,7 @@ export function rope(x: Tensor, options: RopeOptions = {}): Tensor {
   if (out.size === 0) return out;
   const xc = x.bindable();
   const pc = positions?.contiguous();
-  const params = { batch, t, h, d, posMode: positions ? ('tensor' as const) : ('offset' as const), offset: positionOffset, posBatchStride };
+  const params = { batch, t, h, d, posMode: positions ? ('tensor' as const) : ('offset' as const), offset: positionOffset, posBatchStride, negate: options.negate === true };
   const freqs = freqsTensor(x.backend, d, theta).arg();
   x.backend.run(ropeKernel, params, pc ? [xc.arg(), freqs, pc.arg(), out.arg()] : [xc.arg(), freqs, out.arg()]);
   xc.dispose();
