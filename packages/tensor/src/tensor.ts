@@ -247,6 +247,17 @@ export class Tensor {
 }
 
 /** Copies the elements of `src` into the (possibly strided) view `dst` of the same shape. */
+/**
+ * Entry i of x along `axis` without that dim: x.slice, then the dim dropped (a view where the slice
+ * is contiguous, else reshape's copy: not a destination to write into then).
+ */
+export function entry(x: Tensor, axis: number, i: number): Tensor {
+  const s = x.slice(axis, i, i + 1);
+  const v = s.reshape(x.shape.filter((_, d) => d !== axis));
+  s.dispose();
+  return v;
+}
+
 export function copyInto(src: Tensor, dst: Tensor): void {
   if (src.shape.length !== dst.shape.length || src.shape.some((d, i) => d !== dst.shape[i])) {
     throw new ShapeError(`copy: ${fmtShape(src.shape)} into ${fmtShape(dst.shape)}`);

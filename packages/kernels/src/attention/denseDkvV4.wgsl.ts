@@ -134,7 +134,7 @@ ${A4.map((m) => `  let kok${m} = j0 + 4u * kq + ${m}u < jEnd; let ka${m} = min((
   let rlo = (${tLo} - s0) * u.ratio;
   let rhi = (${tHi} - s0 + 1u) * u.ratio;
   let nrows = u.nq / ${D}u;
-${A4.map((a) => `  let key${a} = j0 + 4u * tr + ${a}u;\n  var dv${a} = vec4<f32>(0.0); var dk${a} = vec4<f32>(0.0);`).join('\n')}
+${A4.map((a) => `  let key${a} = j0 + 4u * tr + ${a}u;${hv ? '' : `\n  var dv${a} = vec4<f32>(0.0); var dk${a} = vec4<f32>(0.0);`}`).join('\n')}
 ${
   hv
     ? `  // phase B in halves: dV (threads < 128) or dK of keys 4kg .., head dims 4dg .. and 32 + 4dg ..

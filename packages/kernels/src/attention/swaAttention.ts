@@ -223,7 +223,7 @@ const DENSE_V4_PREFETCH = true;
  * Lanes of a subgroup over which v4 / v5 reduce each row's max by shuffles (0: through workgroup
  * memory only): the device's subgroup size where it is fixed, at most the 16 lanes of a row group.
  */
-export function denseV4ShuffleLanes(caps: DeviceCaps, use = true): number {
+function denseV4ShuffleLanes(caps: DeviceCaps, use = true): number {
   return use && caps.subgroups && caps.subgroupMinSize === (caps.subgroupMaxSize ?? caps.subgroupMinSize) ? Math.min(caps.subgroupMinSize, 16) : 0;
 }
 

@@ -15,7 +15,7 @@ import { fill } from '../ops/fill.js';
 import { sum } from '../ops/reduce.js';
 import { sortByKey } from '../ops/sortByKey.js';
 import { expectDtype, sameBackend } from '../ops/guards.js';
-import { copyInto, fmtShape, Tensor } from '../tensor.js';
+import { copyInto, entry, fmtShape, Tensor } from '../tensor.js';
 
 function sameShape(op: string, a: Tensor, b: Tensor): void {
   if (a.rank !== b.rank || a.shape.some((d, i) => d !== b.shape[i])) {
@@ -23,10 +23,14 @@ function sameShape(op: string, a: Tensor, b: Tensor): void {
   }
 }
 
-/** Runs `kernel` over bindable views (or contiguous copies) of `inputs` into `outputs`, disposing them. */
-function runOn<P>(kernel: Parameters<Tensor['backend']['run']>[0], params: P, inputs: Tensor[], outputs: Tensor[]): void {
+/**
+ * Runs `kernel` over bindable views (or contiguous copies) of `inputs` into `outputs`, disposing them.
+ * `exact`: each output bound as its own range (outputs that share a storage: WebGPU forbids
+ * overlapping writable bindings, and arg() binds a view at offset 0 with the rest of its storage).
+ */
+function runOn<P>(kernel: Parameters<Tensor['backend']['run']>[0], params: P, inputs: Tensor[], outputs: Tensor[], exact = false): void {
   const cs = inputs.map((t) => t.bindable());
-  inputs[0].backend.run(kernel as never, params, [...cs.map((c) => c.arg()), ...outputs.map((o) => o.arg())]);
+  inputs[0].backend.run(kernel as never, params, [...cs.map((c) => c.arg()), ...outputs.map((o) => (exact ? o.argRange() : o.arg()))]);
   for (const c of cs) c.dispose();
 }
 
@@ -82,16 +86,11 @@ export function swigluBackward(gate: Tensor, up: Tensor, dy: Tensor, into?: Tens
   if (into && (into.rank !== gate.rank + 1 || into.shape[0] !== 2 || into.shape.some((d, i) => i > 0 && d !== gate.shape[i - 1]))) {
     throw new ShapeError(`swigluBackward: into ${fmtShape(into.shape)} must be [2, ${fmtShape(gate.shape).slice(1)}`);
   }
-  const entries = into ? [0, 1].map((i) => sliceEntry(into, i, gate.shape)) : [];
+  const entries = into ? [0, 1].map((i) => entry(into, 0, i)) : [];
   // entries the backend cannot bind where they are (unaligned offsets) are written through copies
   const direct = entries.length === 2 && entries.every((e) => e.bindsInPlace);
   const [dgate, dup] = direct ? entries : [0, 1].map(() => Tensor.empty(gate.backend, gate.shape, 'f32'));
-  if (gate.size > 0 && direct) {
-    // the two entries bound as their own ranges of one storage (WebGPU forbids overlapping writable bindings)
-    const cs = [gate, up, dy].map((t) => t.bindable());
-    gate.backend.run(swigluBackwardKernel, { n: gate.size }, [...cs.map((c) => c.arg()), dgate.argRange(), dup.argRange()]);
-    for (const c of cs) c.dispose();
-  } else if (gate.size > 0) runOn(swigluBackwardKernel, { n: gate.size }, [gate, up, dy], [dgate, dup]);
+  if (gate.size > 0) runOn(swigluBackwardKernel, { n: gate.size }, [gate, up, dy], [dgate, dup], direct);
   if (entries.length === 2 && !direct) {
     copyInto(dgate, entries[0]);
     copyInto(dup, entries[1]);
@@ -99,14 +98,6 @@ export function swigluBackward(gate: Tensor, up: Tensor, dy: Tensor, into?: Tens
     return { dgate: entries[0], dup: entries[1] };
   }
   return { dgate, dup };
-}
-
-/** Entry i of x along axis 0, as a view of `shape`. */
-function sliceEntry(x: Tensor, i: number, shape: readonly number[]): Tensor {
-  const s = x.slice(0, i, i + 1);
-  const v = s.reshape(shape);
-  s.dispose();
-  return v;
 }
 
 /**

@@ -4,7 +4,7 @@ import * as cp from '../ops/copy.js';
 import { fill } from '../ops/fill.js';
 import * as red from '../ops/reduce.js';
 import { resolveAxis } from '../ops/reduce.js';
-import { copyInto, type Shape, Tensor } from '../tensor.js';
+import { copyInto, entry, type Shape, Tensor } from '../tensor.js';
 import { broadcastTo } from './ops-elementwise.js';
 import { keep, record, recordMulti, shouldRecord } from './tape.js';
 
@@ -105,13 +105,7 @@ export function unboundPair(a: Tensor, b: Tensor): Tensor | undefined {
  */
 export function unbind(x: Tensor, axis = 0): Tensor[] {
   const ax = resolveAxis('unbind', axis, x.shape);
-  const shape = x.shape.filter((_, i) => i !== ax);
-  const outs = Array.from({ length: x.shape[ax] }, (_, i) => {
-    const s = x.slice(ax, i, i + 1);
-    const v = s.reshape(shape);
-    s.dispose();
-    return v;
-  });
+  const outs = Array.from({ length: x.shape[ax] }, (_, i) => entry(x, ax, i));
   if (!shouldRecord(x)) return outs;
   outs.forEach((o, index) => {
     unbound.set(o, { source: x, axis: ax, index });
@@ -125,6 +119,7 @@ export function unbind(x: Tensor, axis = 0): Tensor[] {
       const g = dys.every((d) => d !== undefined) ? Tensor.empty(x.backend, x.shape, 'f32') : fill(x.backend, x.shape, 0);
       dys.forEach((d, i) => {
         if (!d) return;
+        // a slice of g keeps its dim (reshaping a strided view would copy it): d gains it instead
         const dst = g.slice(ax, i, i + 1);
         const src = d.reshape(dst.shape);
         copyInto(src, dst);
