@@ -9,12 +9,16 @@
  * `--tiles`: instead, the step's GEMMs as the training step calls them (split-K parts as `auto`
  * picks) and bench/matmul's two, with the default program and with tiles of 512 threads (devices
  * that grant them), each checked first, then timed in turn over two rounds.
+ * `--sliced`: the step's GEMMs and bench/matmul's two through the tensor op (split-K parts and their
+ * sum included; the weight gradients' K parts summed after, as ag.matmul does), the default against
+ * the 128² tile with sliced K (512 threads, where the device grants them) at BK 8 and 4, with the
+ * default's split and with half of it; each checked against float64 first, timed in turn over two rounds.
  * `--fused`: the default mode over the fused layout's batched products (FUSED_SHAPES) instead;
  * `--only TEXT`: the default mode's shapes whose name contains TEXT.
- *   node .device-kit/matmul-variants.mjs [--quick] [--tiles | --fused] [--json OUT.json]
+ *   node .device-kit/matmul-variants.mjs [--quick] [--tiles | --sliced | --fused] [--json OUT.json]
  */
 import { type MatmulParams, matmul, matmulSplitK, matmulVariant } from '@hsa/kernels';
-import { Tensor, WebGpuBackend } from '@hsa/tensor';
+import { matmul as matmulOp, reduce, Tensor, WebGpuBackend } from '@hsa/tensor';
 import { argValue, BENCH_DAWN_FLAGS, gitCommit, sampledError, samples, type Timing, timeGpu, writeJson } from './common.js';
 import { randomTensor } from './fill.js';
 
@@ -133,12 +137,83 @@ async function tilePairs(be: WebGpuBackend, quick: boolean) {
   return results;
 }
 
+/**
+ * `--sliced`: each STEP_SHAPES product through the tensor op, the default against sliced-K tiles.
+ * Weight gradients (Aᵀ, batch = K parts) run as one [P, K/P, ·] batched product summed over P.
+ */
+async function slicedPairs(be: WebGpuBackend, quick: boolean) {
+  const shapes = quick ? STEP_SHAPES.map((s) => ({ ...s, M: s.M / 8, N: s.N / 8, K: s.K / 8 })) : STEP_SHAPES;
+  const results = [];
+  for (const s of shapes) {
+    const parts = s.transA && s.batch > 1 ? s.batch : 1;
+    const K = s.K * parts;
+    const a = randomTensor(be, s.transA ? [K, s.M] : [s.M, K], 1);
+    const b = randomTensor(be, s.transB ? [s.N, K] : [K, s.N], 2);
+    const [ah, bh] = [(await a.data()) as Float32Array, (await b.data()) as Float32Array];
+    const want = (i: number) => {
+      const [m, n] = [Math.floor(i / s.N), i % s.N];
+      let v = 0;
+      let mag = 0;
+      for (let k = 0; k < K; k++) {
+        const x = ah[s.transA ? k * s.M + m : m * K + k] * bh[s.transB ? n * K + k : k * s.N + n];
+        v += x;
+        mag += Math.abs(x);
+      }
+      return { v, mag };
+    };
+    const splitK = parts > 1 ? parts : matmulSplitK({ batch: 1, M: s.M, N: s.N, K, transA: s.transA, transB: s.transB, bDtype: 'f32', strideA: 0, strideB: 0, strideC: 0 });
+    // one product: P parts of K (weight gradients: a batch summed after; else the op's split-K)
+    const product = (P: number, tile?: MatmulParams['tile']): Tensor => {
+      const variant = tile ? 'tiled' : undefined;
+      if (parts === 1) return matmulOp(a, b, { transA: s.transA, transB: s.transB, splitK: P, tile, variant });
+      const [ap, bp] = [a.reshape([P, K / P, s.M]), b.reshape([P, K / P, s.N])];
+      const c = matmulOp(ap, bp, { transA: true, tile, variant });
+      const sum = reduce('sum', c, 0);
+      for (const t of [ap, bp, c]) t.dispose();
+      return sum;
+    };
+    const sliced = (BK: number): NonNullable<MatmulParams['tile']> => ({ BM: 128, BN: 128, BK, TM: 8, TN: 8, double: false, warp4x8: true, slices: 2, pad: s.transB || (BK >= 8 && !s.transA) });
+    const runs: Record<string, () => Tensor> = { default: () => product(splitK) };
+    if (be.caps.maxInvocations >= 512) {
+      runs[`sliced BK 8, ${splitK} part(s)`] = () => product(splitK, sliced(8));
+      runs[`sliced BK 4, ${splitK} part(s)`] = () => product(splitK, sliced(4));
+      runs[`sliced BK 16, ${splitK} part(s)`] = () => product(splitK, sliced(16));
+      if (splitK > 1) runs[`sliced BK 8, ${splitK / 2} part(s)`] = () => product(splitK / 2, sliced(8));
+    }
+    const at = samples(256, s.M * s.N, 5);
+    const flop = 2 * s.M * s.N * K;
+    const times: Record<string, number[]> = {};
+    for (const [name, run] of Object.entries(runs)) {
+      const c = run();
+      const err = sampledError((await c.data()) as Float32Array, at, want, K);
+      c.dispose();
+      if (!(err <= 1)) throw new Error(`${s.name} ${name}: ${err} of the f32 bound`);
+      times[name] = [];
+    }
+    for (let round = 0; round < (quick ? 1 : 2); round++) {
+      for (const [name, run] of Object.entries(runs)) times[name].push((await timeGpu(be, () => run().dispose(), quick ? 1 : flop > 1e11 ? 5 : 20, quick ? 3 : 10)).medianMs);
+    }
+    const best = (n: string) => Math.min(...times[n]);
+    console.error(`${s.name}: ${Object.keys(times).map((n) => `${n} ${(best(n) * 1e3).toFixed(1)} µs`).join(', ')}`);
+    results.push({ ...s, K, splitK, medianMs: times });
+    a.dispose();
+    b.dispose();
+  }
+  return results;
+}
+
 async function main() {
   const be = await WebGpuBackend.create({ dawnFlags: BENCH_DAWN_FLAGS });
   const quick = process.argv.includes('--quick');
   if (process.argv.includes('--tiles')) {
     const results = await tilePairs(be, quick);
     writeJson(argValue('--json'), { bench: 'matmul-variants --tiles', commit: gitCommit(), adapter: be.report(), dawnFlags: BENCH_DAWN_FLAGS, results });
+    be.destroy();
+    return;
+  }
+  if (process.argv.includes('--sliced')) {
+    const results = await slicedPairs(be, quick);
+    writeJson(argValue('--json'), { bench: 'matmul-variants --sliced', commit: gitCommit(), adapter: be.report(), dawnFlags: BENCH_DAWN_FLAGS, results });
     be.destroy();
     return;
   }
