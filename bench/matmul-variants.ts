@@ -211,12 +211,58 @@ async function slicedPairs(be: WebGpuBackend, quick: boolean) {
   return results;
 }
 
+/**
+ * `--occupancy`: whether two workgroups share an SM. Each program at one wave of its tiles (one per
+ * SM) and at two, K 4096: two waves take ~2× one where a workgroup fills an SM, less where two
+ * workgroups share one and hide each other's latency.
+ */
+async function occupancy(be: WebGpuBackend, quick: boolean) {
+  const sms = quick ? 4 : 132;
+  const K = quick ? 256 : 4096;
+  const tiles: Record<string, NonNullable<MatmulParams['tile']>> = {
+    'default 128², 256 threads': { BM: 128, BN: 128, BK: 4, TM: 8, TN: 8, double: false, pad: false, warp4x8: true },
+    '64 × 128, 128 threads': { BM: 64, BN: 128, BK: 4, TM: 8, TN: 8, double: false, pad: false, warp4x8: true },
+    '64², 256 threads (4 × 4)': { BM: 64, BN: 64, BK: 16, TM: 4, TN: 4 },
+  };
+  if (be.caps.maxInvocations >= 512) tiles['sliced 128², 512 threads'] = { BM: 128, BN: 128, BK: 8, TM: 8, TN: 8, double: false, pad: false, warp4x8: true, slices: 2 };
+  const results = [];
+  for (const [name, tile] of Object.entries(tiles)) {
+    const row: Record<string, unknown> = { name, tile };
+    for (const waves of [1, 2]) {
+      // sms · waves tiles: 11 tile rows (12 on 4 SMs: 2) by the rest
+      const rows = quick ? 2 : 11;
+      const M = rows * tile.BM;
+      const N = ((sms * waves) / rows) * tile.BN;
+      const s: Shape = { name, batch: 1, M, N, K, transA: false, transB: false };
+      const { a, b, base, want } = await operands(be, s, 1);
+      const c = Tensor.empty(be, [M, N]);
+      const run = () => be.run(matmul, { ...base, variant: 'tiled', tile }, [a.arg(), b.arg(), c.arg()]);
+      run();
+      const err = sampledError((await c.data()) as Float32Array, samples(128, M * N, 3), want, K);
+      if (!(err <= 1)) throw new Error(`${name} ${waves} waves: ${err} of the f32 bound`);
+      row[`waves${waves}`] = { M, N, K, ms: (await timeGpu(be, run, quick ? 1 : 10, quick ? 3 : 10)).medianMs };
+      for (const t of [a, b, c]) t.dispose();
+    }
+    const [w1, w2] = [(row.waves1 as { ms: number }).ms, (row.waves2 as { ms: number }).ms];
+    row.ratio = w2 / w1;
+    console.error(`${name}: one wave ${(w1 * 1e3).toFixed(1)} µs, two ${(w2 * 1e3).toFixed(1)} µs: ${(w2 / w1).toFixed(2)}×`);
+    results.push(row);
+  }
+  return results;
+}
+
 async function main() {
   const be = await WebGpuBackend.create({ dawnFlags: BENCH_DAWN_FLAGS });
   const quick = process.argv.includes('--quick');
   if (process.argv.includes('--tiles')) {
     const results = await tilePairs(be, quick);
     writeJson(argValue('--json'), { bench: 'matmul-variants --tiles', commit: gitCommit(), adapter: be.report(), dawnFlags: BENCH_DAWN_FLAGS, results });
+    be.destroy();
+    return;
+  }
+  if (process.argv.includes('--occupancy')) {
+    const results = await occupancy(be, quick);
+    writeJson(argValue('--json'), { bench: 'matmul-variants --occupancy', commit: gitCommit(), adapter: be.report(), dawnFlags: BENCH_DAWN_FLAGS, results });
     be.destroy();
     return;
   }
