@@ -212,8 +212,8 @@ async function slicedPairs(be: WebGpuBackend, quick: boolean) {
 }
 
 /**
- * `--occupancy`: whether two workgroups share an SM. Each program at one wave of its tiles (one per
- * SM) and at two, K 4096: two waves take ~2× one where a workgroup fills an SM, less where two
+ * `--occupancy`: how many workgroups share an SM. Each program at one to four waves of its tiles (one
+ * a wave per SM), K 4096: w waves take ~w× one where a workgroup fills an SM, less where several
  * workgroups share one and hide each other's latency.
  */
 async function occupancy(be: WebGpuBackend, quick: boolean) {
@@ -228,7 +228,7 @@ async function occupancy(be: WebGpuBackend, quick: boolean) {
   const results = [];
   for (const [name, tile] of Object.entries(tiles)) {
     const row: Record<string, unknown> = { name, tile };
-    for (const waves of [1, 2]) {
+    for (const waves of [1, 2, 3, 4]) {
       // sms · waves tiles: 11 tile rows (12 on 4 SMs: 2) by the rest
       const rows = quick ? 2 : 11;
       const M = rows * tile.BM;
@@ -243,9 +243,8 @@ async function occupancy(be: WebGpuBackend, quick: boolean) {
       row[`waves${waves}`] = { M, N, K, ms: (await timeGpu(be, run, quick ? 1 : 10, quick ? 3 : 10)).medianMs };
       for (const t of [a, b, c]) t.dispose();
     }
-    const [w1, w2] = [(row.waves1 as { ms: number }).ms, (row.waves2 as { ms: number }).ms];
-    row.ratio = w2 / w1;
-    console.error(`${name}: one wave ${(w1 * 1e3).toFixed(1)} µs, two ${(w2 * 1e3).toFixed(1)} µs: ${(w2 / w1).toFixed(2)}×`);
+    const ms = [1, 2, 3, 4].map((w) => (row[`waves${w}`] as { ms: number }).ms);
+    console.error(`${name}: 1–4 waves ${ms.map((t) => `${(t * 1e3).toFixed(1)} µs`).join(', ')} (${ms.map((t) => (t / ms[0]).toFixed(2)).join(' / ')})`);
     results.push(row);
   }
   return results;
@@ -291,6 +290,9 @@ async function main() {
       tile128x64: { variant: 'tiled', tile: { ...LARGE, BN: 64, TN: 4, pad: s.transB } },
       tile64x128: { variant: 'tiled', tile: { ...LARGE, BM: 64, TM: 4, pad: s.transB } },
       tile64w: { variant: 'tiled', tile: { ...LARGE, BM: 64, BN: 64, TM: 4, TN: 4, BK: 8, pad: s.transB } },
+      // 128 threads of 8 × 8 (up to four workgroups an SM: bench --occupancy)
+      tile64x128t128: { variant: 'tiled', tile: { ...LARGE, BM: 64, pad: s.transB } },
+      tile128x64t128: { variant: 'tiled', tile: { ...LARGE, BN: 64, pad: s.transB } },
       // two workgroup-memory buffers (one barrier a K slice), BK 4 and 8
       double4: { variant: 'tiled', tile: { ...LARGE, double: true, pad: s.transB || !s.transA } },
       double8: { variant: 'tiled', tile: { ...LARGE, double: true, BK: 8, pad: s.transB || !s.transA } },
