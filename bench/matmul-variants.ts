@@ -11,8 +11,8 @@
  * that grant them), each checked first, then timed in turn over two rounds.
  * `--sliced`: the step's GEMMs and bench/matmul's two through the tensor op (split-K parts and their
  * sum included; the weight gradients' K parts summed after, as ag.matmul does), the default against
- * the 128² tile with sliced K (512 threads, where the device grants them) at BK 8 and 4, with the
- * default's split and with half of it; each checked against float64 first, timed in turn over two rounds.
+ * 64 × 128 and 128 × 64 tiles with sliced K (two groups of 128 threads of 8 × 8) at BK 8 and 4, with
+ * the default's split and with half of it; each checked against float64 first, timed in turn over two rounds.
  * `--fused`: the default mode over the fused layout's batched products (FUSED_SHAPES) instead;
  * `--only TEXT`: the default mode's shapes whose name contains TEXT.
  *   node .device-kit/matmul-variants.mjs [--quick] [--tiles | --sliced | --fused] [--json OUT.json]
@@ -172,13 +172,12 @@ async function slicedPairs(be: WebGpuBackend, quick: boolean) {
       for (const t of [ap, bp, c]) t.dispose();
       return sum;
     };
-    const sliced = (BK: number): NonNullable<MatmulParams['tile']> => ({ BM: 128, BN: 128, BK, TM: 8, TN: 8, double: false, warp4x8: true, slices: 2, pad: s.transB || (BK >= 8 && !s.transA) });
+    // sliced K on 64 × 128 / 128 × 64 tiles: 256 threads of 8 × 8 (two groups of 128), any device
+    const sliced = (BM: number, BN: number, BK: number): NonNullable<MatmulParams['tile']> => ({ BM, BN, BK, TM: 8, TN: 8, double: false, warp4x8: true, slices: 2, pad: s.transB || (BK >= 8 && !s.transA) });
     const runs: Record<string, () => Tensor> = { default: () => product(splitK) };
-    if (be.caps.maxInvocations >= 512) {
-      runs[`sliced BK 8, ${splitK} part(s)`] = () => product(splitK, sliced(8));
-      runs[`sliced BK 4, ${splitK} part(s)`] = () => product(splitK, sliced(4));
-      runs[`sliced BK 16, ${splitK} part(s)`] = () => product(splitK, sliced(16));
-      if (splitK > 1) runs[`sliced BK 8, ${splitK / 2} part(s)`] = () => product(splitK / 2, sliced(8));
+    for (const [BM, BN] of [[64, 128], [128, 64]]) {
+      for (const BK of [8, 4]) runs[`sliced ${BM}×${BN} BK ${BK}, ${splitK} part(s)`] = () => product(splitK, sliced(BM, BN, BK));
+      if (splitK > 1) runs[`sliced ${BM}×${BN} BK 8, ${splitK / 2} part(s)`] = () => product(splitK / 2, sliced(BM, BN, 8));
     }
     const at = samples(256, s.M * s.N, 5);
     const flop = 2 * s.M * s.N * K;
