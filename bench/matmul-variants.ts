@@ -9,16 +9,13 @@
  * `--tiles`: instead, the step's GEMMs as the training step calls them (split-K parts as `auto`
  * picks) and bench/matmul's two, with the default program and with tiles of 512 threads (devices
  * that grant them), each checked first, then timed in turn over two rounds.
- * `--sliced`: the step's GEMMs and bench/matmul's two through the tensor op (split-K parts and their
- * sum included; the weight gradients' K parts summed after, as ag.matmul does), the default against
- * 64 × 128 and 128 × 64 tiles with sliced K (two groups of 128 threads of 8 × 8) at BK 8 and 4, with
- * the default's split and with half of it; each checked against float64 first, timed in turn over two rounds.
+ * `--occupancy`: each tile program at one to four waves of its tiles (how many workgroups share an SM).
  * `--fused`: the default mode over the fused layout's batched products (FUSED_SHAPES) instead;
  * `--only TEXT`: the default mode's shapes whose name contains TEXT.
- *   node .device-kit/matmul-variants.mjs [--quick] [--tiles | --sliced | --fused] [--json OUT.json]
+ *   node .device-kit/matmul-variants.mjs [--quick] [--tiles | --occupancy | --fused] [--json OUT.json]
  */
 import { type MatmulParams, matmul, matmulSplitK, matmulVariant } from '@hsa/kernels';
-import { matmul as matmulOp, reduce, Tensor, WebGpuBackend } from '@hsa/tensor';
+import { Tensor, WebGpuBackend } from '@hsa/tensor';
 import { argValue, BENCH_DAWN_FLAGS, gitCommit, sampledError, samples, type Timing, timeGpu, writeJson } from './common.js';
 import { randomTensor } from './fill.js';
 
@@ -138,79 +135,6 @@ async function tilePairs(be: WebGpuBackend, quick: boolean) {
 }
 
 /**
- * `--sliced`: each STEP_SHAPES product through the tensor op, the default against sliced-K tiles.
- * Weight gradients (Aᵀ, batch = K parts) run as one [P, K/P, ·] batched product summed over P.
- */
-async function slicedPairs(be: WebGpuBackend, quick: boolean) {
-  const shapes = quick ? STEP_SHAPES.map((s) => ({ ...s, M: s.M / 8, N: s.N / 8, K: s.K / 8 })) : STEP_SHAPES;
-  const results = [];
-  for (const s of shapes) {
-    const parts = s.transA && s.batch > 1 ? s.batch : 1;
-    const K = s.K * parts;
-    const a = randomTensor(be, s.transA ? [K, s.M] : [s.M, K], 1);
-    const b = randomTensor(be, s.transB ? [s.N, K] : [K, s.N], 2);
-    const [ah, bh] = [(await a.data()) as Float32Array, (await b.data()) as Float32Array];
-    const want = (i: number) => {
-      const [m, n] = [Math.floor(i / s.N), i % s.N];
-      let v = 0;
-      let mag = 0;
-      for (let k = 0; k < K; k++) {
-        const x = ah[s.transA ? k * s.M + m : m * K + k] * bh[s.transB ? n * K + k : k * s.N + n];
-        v += x;
-        mag += Math.abs(x);
-      }
-      return { v, mag };
-    };
-    const splitK = parts > 1 ? parts : matmulSplitK({ batch: 1, M: s.M, N: s.N, K, transA: s.transA, transB: s.transB, bDtype: 'f32', strideA: 0, strideB: 0, strideC: 0 });
-    // one product: P parts of K (weight gradients: a batch summed after; else the op's split-K)
-    const product = (P: number, tile?: MatmulParams['tile']): Tensor => {
-      const variant = tile ? 'tiled' : undefined;
-      if (parts === 1) return matmulOp(a, b, { transA: s.transA, transB: s.transB, splitK: P, tile, variant });
-      const [ap, bp] = [a.reshape([P, K / P, s.M]), b.reshape([P, K / P, s.N])];
-      const c = matmulOp(ap, bp, { transA: true, tile, variant });
-      const sum = reduce('sum', c, 0);
-      for (const t of [ap, bp, c]) t.dispose();
-      return sum;
-    };
-    // sliced K on 64 × 128 / 128 × 64 tiles: 256 threads of 8 × 8 (two groups of 128), any device
-    const sliced = (BM: number, BN: number, BK: number): NonNullable<MatmulParams['tile']> => ({ BM, BN, BK, TM: 8, TN: 8, double: false, warp4x8: true, slices: 2, pad: s.transB || (BK >= 8 && !s.transA) });
-    const runs: Record<string, () => Tensor> = { default: () => product(splitK) };
-    for (const [BM, BN] of [[64, 128], [128, 64]]) {
-      for (const BK of [8, 4]) runs[`sliced ${BM}×${BN} BK ${BK}, ${splitK} part(s)`] = () => product(splitK, sliced(BM, BN, BK));
-      if (splitK > 1) runs[`sliced ${BM}×${BN} BK 8, ${splitK / 2} part(s)`] = () => product(splitK / 2, sliced(BM, BN, 8));
-    }
-    const at = samples(256, s.M * s.N, 5);
-    const flop = 2 * s.M * s.N * K;
-    const times: Record<string, number[]> = {};
-    for (const [name, run] of Object.entries(runs)) {
-      let c: Tensor;
-      try {
-        c = run();
-      } catch (e) {
-        // a candidate over the device's workgroup memory: left out
-        if (!(e instanceof RangeError)) throw e;
-        console.error(`${s.name} ${name}: ${e.message}`);
-        delete runs[name];
-        continue;
-      }
-      const err = sampledError((await c.data()) as Float32Array, at, want, K);
-      c.dispose();
-      if (!(err <= 1)) throw new Error(`${s.name} ${name}: ${err} of the f32 bound`);
-      times[name] = [];
-    }
-    for (let round = 0; round < (quick ? 1 : 2); round++) {
-      for (const [name, run] of Object.entries(runs)) times[name].push((await timeGpu(be, () => run().dispose(), quick ? 1 : flop > 1e11 ? 5 : 20, quick ? 3 : 10)).medianMs);
-    }
-    const best = (n: string) => Math.min(...times[n]);
-    console.error(`${s.name}: ${Object.keys(times).map((n) => `${n} ${(best(n) * 1e3).toFixed(1)} µs`).join(', ')}`);
-    results.push({ ...s, K, splitK, medianMs: times });
-    a.dispose();
-    b.dispose();
-  }
-  return results;
-}
-
-/**
  * `--occupancy`: how many workgroups share an SM. Each program at one to four waves of its tiles (one
  * a wave per SM), K 4096: w waves take ~w× one where a workgroup fills an SM, less where several
  * workgroups share one and hide each other's latency.
@@ -223,7 +147,6 @@ async function occupancy(be: WebGpuBackend, quick: boolean) {
     '64 × 128, 128 threads': { BM: 64, BN: 128, BK: 4, TM: 8, TN: 8, double: false, pad: false, warp4x8: true },
     '64², 256 threads (4 × 4)': { BM: 64, BN: 64, BK: 16, TM: 4, TN: 4 },
   };
-  if (be.caps.maxInvocations >= 512) tiles['sliced 128², 512 threads'] = { BM: 128, BN: 128, BK: 8, TM: 8, TN: 8, double: false, pad: false, warp4x8: true, slices: 2 };
   const results = [];
   for (const [name, tile] of Object.entries(tiles)) {
     const row: Record<string, unknown> = { name, tile };
@@ -261,12 +184,6 @@ async function main() {
   if (process.argv.includes('--occupancy')) {
     const results = await occupancy(be, quick);
     writeJson(argValue('--json'), { bench: 'matmul-variants --occupancy', commit: gitCommit(), adapter: be.report(), dawnFlags: BENCH_DAWN_FLAGS, results });
-    be.destroy();
-    return;
-  }
-  if (process.argv.includes('--sliced')) {
-    const results = await slicedPairs(be, quick);
-    writeJson(argValue('--json'), { bench: 'matmul-variants --sliced', commit: gitCommit(), adapter: be.report(), dawnFlags: BENCH_DAWN_FLAGS, results });
     be.destroy();
     return;
   }

@@ -9,9 +9,9 @@
  *    later (bench/matmul-variants --vec4 / --tiles, H200): vec4 loads of A and B with vec4 stores of C
  *    (0.78–0.90×), 512-thread tiles where a device grants them, the K loop without register
  *    prefetching or with its last slice peeled, each half of the threads loading one operand in
- *    groups of four stored as one vec4 (docs/benchmarks.md).
- *    Sliced K (`slices: 2`, opt-in): two thread groups share the tile, each over half of every K
- *    slice, their sums added through workgroup memory at the end (512 threads for the 128² tile).
+ *    groups of four stored as one vec4; sliced K (two thread groups a tile, each over half of every
+ *    K slice, sums added through workgroup memory: 512-thread 128² tiles and 256-thread 64 × 128 ones,
+ *    0.55–0.87×) (docs/benchmarks.md).
  * tiledSmall: 64×64×16 tiles, 4×4 per thread, when 128² tiles would leave the GPU idle (fewer than
  *    LARGE_TILES_MIN of them).
  * splitK: K ranges as extra workgroups writing partial products that the op sums in order
@@ -170,11 +170,7 @@ function checkedGrid(g: [number, number, number], caps: DeviceCaps): [number, nu
 const pick = ({ M, N, K, strideA, strideB, strideC }: MatmulParams) => ({ M, N, K, strideA, strideB, strideC });
 
 function tiledProgram(p: MatmulParams, tile: TileConfig, name: string, caps: DeviceCaps): Program {
-  const slices = tile.slices ?? 1;
-  const t = `${tile.BM}x${tile.BN}x${tile.BK}:${tile.TM}x${tile.TN}:${tile.double === false ? 's' : 'd'}${tile.unrollK ? 'u' : 'l'}${tile.pad === false ? 'n' : 'p'}${tile.warp4x8 ? 'w' : ''}${slices > 1 ? `:k${slices}` : ''}`;
-  if (slices !== 1 && (slices !== 2 || tile.TM !== 8 || tile.BK % 2 !== 0)) {
-    throw new RangeError(`matmul: tile ${t}: sliced K takes slices 1 or 2, with 2 an even BK and TM 8`);
-  }
+  const t = `${tile.BM}x${tile.BN}x${tile.BK}:${tile.TM}x${tile.TN}:${tile.double === false ? 's' : 'd'}${tile.unrollK ? 'u' : 'l'}${tile.pad === false ? 'n' : 'p'}${tile.warp4x8 ? 'w' : ''}`;
   const wg = tileThreads(tile);
   if (wg > caps.maxInvocations || wg % 32 !== 0 || (tile.BM * tile.BK) % wg !== 0 || (tile.BN * tile.BK) % wg !== 0) {
     throw new RangeError(`matmul: tile ${JSON.stringify(tile)} needs ${wg} threads, a multiple of 32 within ${caps.maxInvocations} that divides its loads`);

@@ -25,13 +25,6 @@ export interface TileConfig {
   pad?: boolean;
   /** arrange each 32-lane warp as 4 thread rows × 8 thread columns (fewer shared-memory wavefronts) */
   warp4x8?: boolean;
-  /**
-   * sliced K (1 or 2, default 1): 2 groups of (BM/TM)·(BN/TN) threads each multiply the whole tile
-   * over their half of every K slice's BK rows, and add their sums through workgroup memory at the
-   * end (each group finalizes half of the rows; TM / 4 must be 2). Twice the warps a tile where
-   * tiles are too few to give every SM two workgroups.
-   */
-  slices?: number;
 }
 
 export const TILE_LARGE: TileConfig = { BM: 128, BN: 128, BK: 4, TM: 8, TN: 8, double: false, pad: false, warp4x8: true };
@@ -61,14 +54,8 @@ function smemSize(name: 'A' | 'B', spec: TiledSpec): number {
   return (smemStride(name, spec) * spec.tile.BK) / 4; // vec4s per buffer
 }
 
-/** Threads of one K slice group: one per TM × TN block. */
-const groupThreads = (t: TileConfig): number => (t.BM / t.TM) * (t.BN / t.TN);
-
-/** Threads of a tile's workgroup: one per TM × TN block and K slice group. */
-export const tileThreads = (t: TileConfig): number => groupThreads(t) * (t.slices ?? 1);
-
-/** vec4s of the sliced-K exchange buffer: per round (a column group), half the rows of each group. */
-const exchangeSize = (t: TileConfig): number => ((t.slices ?? 1) === 1 ? 0 : groupThreads(t) * t.TM);
+/** Threads of a tile's workgroup: one per TM × TN block. */
+export const tileThreads = (t: TileConfig): number => (t.BM / t.TM) * (t.BN / t.TN);
 
 /** Global → registers: `r{name}{i}` holds element lid + WG·i of the tile, zero outside the matrix. */
 function loadTile(name: 'A' | 'B', spec: TiledSpec): string {
@@ -117,9 +104,8 @@ function inner(spec: TiledSpec): string {
   const sb = smemStride('B', spec) / 4;
   const lines: string[] = [];
   const unroll = spec.tile.unrollK === true;
-  const kn = BK / (spec.tile.slices ?? 1); // k rows of a slice this thread's group multiplies
-  for (let k = 0; k < (unroll ? kn : 1); k++) {
-    lines.push(unroll ? '    {' : `    for (var k = 0u; k < ${kn}u; k++) {`);
+  for (let k = 0; k < (unroll ? BK : 1); k++) {
+    lines.push(unroll ? '    {' : `    for (var k = 0u; k < ${BK}u; k++) {`);
     const ka = unroll ? `${k * sa}u` : `k * ${sa}u`;
     const kb = unroll ? `${k * sb}u` : `k * ${sb}u`;
     for (let g = 0; g < gm; g++) lines.push(`      let a${g} = As[oa + ${ka} + ${(g * BM) / gm / 4}u + tr];`);
@@ -137,63 +123,41 @@ function inner(spec: TiledSpec): string {
   return lines.join('\n');
 }
 
-/** The stores of accumulator row group g (rows g·BM/gm + tr·4 + i of the tile) into C. */
-function writeRows(spec: TiledSpec, g: number): string[] {
+function writeC(spec: TiledSpec): string {
   const { BM, BN, TM, TN } = spec.tile;
   const gm = TM / 4;
   const gn = TN / 4;
   const lines: string[] = [];
-  for (let i = 0; i < 4; i++) {
-    const m = `m0 + ${(g * BM) / gm}u + tr * 4u + ${i}u`;
-    lines.push(`  { let m = ${m}; if (m < u.M) {`);
-    for (let h = 0; h < gn; h++) {
-      lines.push(`    { let n = n0 + ${(h * BN) / gn}u + tc * 4u; let v = c${g * 4 + i}_${h};
+  for (let g = 0; g < gm; g++) {
+    for (let i = 0; i < 4; i++) {
+      const m = `m0 + ${(g * BM) / gm}u + tr * 4u + ${i}u`;
+      lines.push(`  { let m = ${m}; if (m < u.M) {`);
+      for (let h = 0; h < gn; h++) {
+        lines.push(`    { let n = n0 + ${(h * BN) / gn}u + tc * 4u; let v = c${g * 4 + i}_${h};
       let o = baseC + m * u.ldc + n;
       if (n + 3u < u.N) { c[o] = v.x; c[o + 1u] = v.y; c[o + 2u] = v.z; c[o + 3u] = v.w; }
       else { for (var j = 0u; j < 4u; j++) { if (n + j < u.N) { c[o + j] = v[j]; } } } }`);
+      }
+      lines.push('  } }');
     }
-    lines.push('  } }');
   }
-  return lines;
-}
-
-function writeC(spec: TiledSpec): string {
-  const gm = spec.tile.TM / 4;
-  if ((spec.tile.slices ?? 1) === 1) return range(gm).flatMap((g) => writeRows(spec, g)).join('\n');
-  // sliced K: group ks finalizes row group g = ks. A column group at a time, each group leaves the
-  // other's row group in Xs (region = the reader), then adds its own region to its registers.
-  const per = groupThreads(spec.tile);
-  const lines: string[] = [];
-  for (let h = 0; h < spec.tile.TN / 4; h++) {
-    const give = (g: number) => range(4).map((i) => `Xs[${(g * 4 + i) * per}u + lidT] = c${g * 4 + i}_${h};`).join(' ');
-    const take = (g: number) => range(4).map((i) => `c${g * 4 + i}_${h} += Xs[${(g * 4 + i) * per}u + lidT];`).join(' ');
-    lines.push(`  if (ks == 0u) { ${give(1)} } else { ${give(0)} }
-  workgroupBarrier();
-  if (ks == 0u) { ${take(0)} } else { ${take(1)} }
-  workgroupBarrier();`);
-  }
-  lines.push(`  if (ks == 0u) {\n${writeRows(spec, 0).join('\n')}\n  } else {\n${writeRows(spec, 1).join('\n')}\n  }`);
   return lines.join('\n');
 }
 
 /** (tr, tc): the thread's row and column in the grid of BM/TM × BN/TN thread tiles. */
 function threadCoords(t: TileConfig): string {
   const cols = t.BN / t.TN;
-  const sliced = (t.slices ?? 1) > 1;
-  // sliced K: group ks of the threads, lidT the thread's index within it
-  const head = sliced ? `  let ks = lid / ${groupThreads(t)}u;\n  let lidT = lid % ${groupThreads(t)}u;\n` : '';
-  const l = sliced ? 'lidT' : 'lid';
-  if (!t.warp4x8 || cols % 8 !== 0) return `${head}  let tr = ${l} / ${cols}u;\n  let tc = ${l} % ${cols}u;`;
+  if (!t.warp4x8 || cols % 8 !== 0) return `  let tr = lid / ${cols}u;\n  let tc = lid % ${cols}u;`;
   const warpsPerRow = cols / 8;
-  return `${head}  let w = ${l} / 32u;
-  let lane = ${l} % 32u;
+  return `  let w = lid / 32u;
+  let lane = lid % 32u;
   let tr = (w / ${warpsPerRow}u) * 4u + lane / 8u;
   let tc = (w % ${warpsPerRow}u) * 8u + lane % 8u;`;
 }
 
 /** Workgroup memory of a tiled program (both operands, double-buffered). */
 export function tiledWorkgroupBytes(spec: TiledSpec): number {
-  return (spec.tile.double === false ? 1 : 2) * 16 * (smemSize('A', spec) + smemSize('B', spec)) + 16 * exchangeSize(spec.tile);
+  return (spec.tile.double === false ? 1 : 2) * 16 * (smemSize('A', spec) + smemSize('B', spec));
 }
 
 export function tiledMatmulWgsl(spec: TiledSpec, header: string): string {
@@ -211,7 +175,6 @@ ${header}
 ${bRead}
 var<workgroup> As: array<vec4<f32>, ${(spec.tile.double === false ? 1 : 2) * smemSize('A', spec)}>;
 var<workgroup> Bs: array<vec4<f32>, ${(spec.tile.double === false ? 1 : 2) * smemSize('B', spec)}>;
-${exchangeSize(spec.tile) > 0 ? `var<workgroup> Xs: array<vec4<f32>, ${exchangeSize(spec.tile)}>;` : ''}
 
 @compute @workgroup_size(${tileThreads(spec.tile)})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
@@ -242,12 +205,6 @@ ${writeC(spec)}
 }`;
 }
 
-/** Sliced K: `+ ks · (the group's k rows)` into an operand's buffer (vec4 offset), else nothing. */
-function sliceOffset(name: 'A' | 'B', spec: TiledSpec): string {
-  const slices = spec.tile.slices ?? 1;
-  return slices === 1 ? '' : ` + ks * ${((spec.tile.BK / slices) * smemStride(name, spec)) / 4}u`;
-}
-
 /** Slice kt+1 is loaded into registers before slice kt is multiplied, then stored into the other buffer. */
 function doubleBuffered(spec: TiledSpec): string {
   return `${storeTile('A', spec, '0u')}
@@ -261,8 +218,8 @@ ${storeTile('B', spec, '0u')}
 ${loadTile('A', spec)}
 ${loadTile('B', spec)}
     }
-    let oa = cur * ${smemSize('A', spec)}u${sliceOffset('A', spec)};
-    let ob = cur * ${smemSize('B', spec)}u${sliceOffset('B', spec)};
+    let oa = cur * ${smemSize('A', spec)}u;
+    let ob = cur * ${smemSize('B', spec)}u;
 ${inner(spec)}
     if (more) {
 ${storeTile('A', spec, '(1u - cur)')}
@@ -274,8 +231,8 @@ ${storeTile('B', spec, '(1u - cur)')}
 
 /** One buffer: store, barrier, prefetch the next slice into registers, multiply, barrier. */
 function singleBuffered(spec: TiledSpec): string {
-  return `  let oa = 0u${sliceOffset('A', spec)};
-  let ob = 0u${sliceOffset('B', spec)};
+  return `  let oa = 0u;
+  let ob = 0u;
   for (var kt = 0u; kt < nk; kt++) {
 ${storeTile('A', spec, '0u')}
 ${storeTile('B', spec, '0u')}
