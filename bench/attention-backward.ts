@@ -42,19 +42,8 @@ const TILES: Record<'dq' | 'dkv', (DenseBackShapeV2 | undefined)[]> = {
 /** The portable table's tiles at D 64 (the default where workgroup memory is 32 KiB). */
 const PORTABLE = { dq: '32×16×2×2×2×1', dkv: '16×32×2×2×2×2' };
 
-/** v3's dq-from-dS tiles [BR, KT, NR, G, threads?] (undefined: the table's). */
-const V3_TILES: (DqFromDsShape | undefined)[] = [
-  undefined,
-  [64, 32, 4, 1],
-  [64, 8, 4, 1],
-  // 8 rows × 8 head dims a thread in workgroups of 128 and 64 threads ([BR, KT, NR, G, threads])
-  [128, 16, 8, 2, 128],
-  [128, 8, 8, 2, 128],
-  [64, 16, 4, 2, 128],
-  [64, 8, 4, 2, 128],
-  [64, 16, 8, 2, 64],
-  [64, 8, 8, 2, 64],
-];
+/** v3's dq-from-dS tiles [BR, KT, NR, G] (undefined: the table's). */
+const V3_TILES: (DqFromDsShape | undefined)[] = [undefined, [64, 32, 4, 1], [128, 16, 8, 1], [64, 8, 4, 1], [128, 16, 4, 2], [64, 16, 2, 2]];
 /** dq-from-dS with its next key tile prefetched, for each of V3_TILES */
 const DQ_PREFETCH = [false, true];
 

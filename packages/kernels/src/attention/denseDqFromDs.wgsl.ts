@@ -32,12 +32,10 @@ export interface DqFromDsTile {
   prefetch?: boolean;
   /** workgroups tile-major across KV heads and segments (denseBackEntry), else head-major */
   tileMajor?: boolean;
-  /** threads a workgroup (64, 128 or 256; default 256) */
-  wg?: number;
 }
 
-/** A tile: [BR, KT, NR, G], optionally the workgroup's threads (default 256). */
-export type DqFromDsShape = [BR: number, KT: number, NR: number, G: number, wg?: number];
+/** A tile: [BR, KT, NR, G]. */
+export type DqFromDsShape = [BR: number, KT: number, NR: number, G: number];
 
 /**
  * Tiles by padded head size (8–25 KiB of workgroup memory); D 64 from bench/attention-backward (H200,
@@ -48,19 +46,17 @@ const SHAPES: Record<number, DqFromDsShape> = { 16: [64, 32, 1, 1], 32: [64, 32,
 
 /** The tile of a head size ≤ 128 (`shape` instead of the table's). */
 export function dqFromDsTile(d: number, mode: DqFromDsTile['mode'], shape?: DqFromDsShape): DqFromDsTile {
-  const [BR, KT, NR, G, wg] = shape ?? SHAPES[paddedDV3(d)];
-  return { BR, KT, NR, G, D: d, mode, ...(wg === undefined || wg === DENSE_BACK_WG ? {} : { wg }) };
+  const [BR, KT, NR, G] = shape ?? SHAPES[paddedDV3(d)];
+  return { BR, KT, NR, G, D: d, mode };
 }
 
 /** Why a tile cannot be generated, or null. */
 export function dqFromDsInvalid(c: DqFromDsTile): string | null {
   const DP4 = paddedDV3(c.D) / 4;
   const pow2 = (x: number) => Number.isInteger(x) && x >= 1 && (x & (x - 1)) === 0;
-  const wg = c.wg ?? DENSE_BACK_WG;
   if (![c.BR, c.KT, c.NR, c.G].every(pow2)) return 'sizes must be powers of two';
-  if (![64, 128, 256].includes(wg)) return 'workgroups of 64, 128 or 256 threads';
   if (c.NR > 8 || c.G > DP4) return `NR ≤ 8 rows, G ≤ ${DP4} vec4 groups`;
-  if (c.NR * (wg / (DP4 / c.G)) !== c.BR) return `blocks must cover BR = NR·${wg}/(Dp/4G) rows`;
+  if (c.NR * (DENSE_BACK_WG / (DP4 / c.G)) !== c.BR) return 'blocks must cover BR = NR·256/(Dp/4G) rows';
   return null;
 }
 
@@ -88,7 +84,7 @@ fn dsOf(n: u32, j: u32) -> f32 {
   if (j < r.y || j > r.z) { return 0.0; }
   return ds[r.x + j];
 }
-${denseBackEntry(true, c.tileMajor === true, c.wg ?? DENSE_BACK_WG)}
+${denseBackEntry(true, c.tileMajor === true)}
 ${c.prefetch ? prefetchBody(c) : plainBody(c)}
 }`;
 }
@@ -116,12 +112,11 @@ const rowTile = (BR: number, GS: number) => `  let nrows = (segEnd - s0) * u.rat
 /** The kernel after its entry: rows' places in workgroup memory, loads right before each barrier. */
 function plainBody(c: DqFromDsTile): string {
   const { BR, KT, NR, G, D } = c;
-  const WG = c.wg ?? DENSE_BACK_WG;
   const { DP4, GS, V, BV, M, vt } = sizes(c);
   // element m of a dS vector: row nb·V + m of the tile at key kk (0 where not seen or past the rows)
   const dsEl = (m: number) => `dsOf(nb * ${V}u + ${m}u, j0 + kk)`;
   return `${rowTile(BR, GS)}
-  for (var n = lid; n < ${BR}u; n += ${WG}u) {
+  for (var n = lid; n < ${BR}u; n += ${DENSE_BACK_WG}u) {
     let row = r0 + n; let t = s0 + row / u.ratio;
     rowAt[n] = select(vec3<u32>(0u, 1u, 0u), vec3<u32>(dsAt(s0, g, row, t, 0u), keyLo(t, s0), keyHi(t, s0)), row < rEnd);
   }
@@ -130,11 +125,11 @@ ${range(NR)
   .join('\n')}
   for (var j0 = klo; j0 < kEnd; j0 += ${KT}u) {
     workgroupBarrier();
-    for (var e = lid; e < ${KT * BV}u; e += ${WG}u) {
+    for (var e = lid; e < ${KT * BV}u; e += ${DENSE_BACK_WG}u) {
       let kk = e % ${KT}u; let nb = e / ${KT}u;
       dsT[kk * ${BV}u + (nb ^ (kk & ${M}u))] = ${V === 1 ? dsEl(0) : `${vt}(${range(V).map(dsEl).join(', ')})`};
     }
-    for (var e = lid; e < ${KT * DP4}u; e += ${WG}u) {
+    for (var e = lid; e < ${KT * DP4}u; e += ${DENSE_BACK_WG}u) {
       let kk = e / ${DP4}u; let cc = e % ${DP4}u; let j = j0 + kk;
       let a = (j * u.hk + g) * ${D}u + 4u * cc;
       ks[e] = vec4<f32>(${range(4)
@@ -181,19 +176,18 @@ ${range(G)
  */
 function prefetchBody(c: DqFromDsTile): string {
   const { BR, KT, NR, G, D } = c;
-  const WG = c.wg ?? DENSE_BACK_WG;
   const { DP4, GS, V, BV, M, vt } = sizes(c);
-  const ID = range(Math.ceil((KT * BV) / WG));
-  const fullD = (KT * BV) % WG === 0;
-  const IK = range(Math.ceil((KT * DP4) / WG));
-  const fullK = (KT * DP4) % WG === 0;
+  const ID = range(Math.ceil((KT * BV) / DENSE_BACK_WG));
+  const fullD = (KT * BV) % DENSE_BACK_WG === 0;
+  const IK = range(Math.ceil((KT * DP4) / DENSE_BACK_WG));
+  const fullK = (KT * DP4) % DENSE_BACK_WG === 0;
   const dsEl = (i: number, m: number, j0: string) =>
     `select(0.0, ds[rx${i}_${m} + min(max(${j0} + kk${i}, ry${i}_${m}), rz${i}_${m})], (${j0} + kk${i} >= ry${i}_${m}) & (${j0} + kk${i} <= rz${i}_${m}))`;
   const load = (j0: string) =>
     [
       ...ID.map((i) => `      xd${i} = ${V === 1 ? dsEl(i, 0, j0) : `${vt}(${range(V).map((m) => dsEl(i, m, j0)).join(', ')})`};`),
       ...IK.map(
-        (i) => `      { let e = lid + ${WG * i}u; let kk = e / ${DP4}u; let cc = e % ${DP4}u; let j = ${j0} + kk;
+        (i) => `      { let e = lid + ${DENSE_BACK_WG * i}u; let kk = e / ${DP4}u; let cc = e % ${DP4}u; let j = ${j0} + kk;
         let a = (j * u.hk + g) * ${D}u + 4u * cc;
         xk${i} = vec4<f32>(${range(4)
           .map((m) => `select(0.0, k[min(a + ${m}u, u.nk - 1u)], (j < kEnd) & (4u * cc + ${m}u < ${D}u))`)
@@ -203,7 +197,7 @@ function prefetchBody(c: DqFromDsTile): string {
   return `${rowTile(BR, GS)}
   // this thread's staged dS rows: band place of key 0 (x), first (y) and last (z) key seen, none past the rows
 ${ID.map(
-  (i) => `  let kk${i} = (lid + ${WG * i}u) % ${KT}u; let nb${i} = (lid + ${WG * i}u) / ${KT}u;
+  (i) => `  let kk${i} = (lid + ${DENSE_BACK_WG * i}u) % ${KT}u; let nb${i} = (lid + ${DENSE_BACK_WG * i}u) / ${KT}u;
 ${range(V)
   .map(
     (m) => `  var rx${i}_${m} = 0u; var ry${i}_${m} = 1u; var rz${i}_${m} = 0u;
@@ -224,9 +218,9 @@ ${load('klo')}
     workgroupBarrier();
 ${ID.map((i) => {
   const st = `dsT[kk${i} * ${BV}u + (nb${i} ^ (kk${i} & ${M}u))] = xd${i};`;
-  return fullD || i < ID.length - 1 ? `    ${st}` : `    if (lid + ${WG * i}u < ${KT * BV}u) { ${st} }`;
+  return fullD || i < ID.length - 1 ? `    ${st}` : `    if (lid + ${DENSE_BACK_WG * i}u < ${KT * BV}u) { ${st} }`;
 }).join('\n')}
-${IK.map((i) => (fullK || i < IK.length - 1 ? `    ks[lid + ${WG * i}u] = xk${i};` : `    if (lid + ${WG * i}u < ${KT * DP4}u) { ks[lid + ${WG * i}u] = xk${i}; }`)).join('\n')}
+${IK.map((i) => (fullK || i < IK.length - 1 ? `    ks[lid + ${DENSE_BACK_WG * i}u] = xk${i};` : `    if (lid + ${DENSE_BACK_WG * i}u < ${KT * DP4}u) { ks[lid + ${DENSE_BACK_WG * i}u] = xk${i}; }`)).join('\n')}
     workgroupBarrier();
     if (j0 + ${KT}u < kEnd) {
 ${load(`j0 + ${KT}u`)}

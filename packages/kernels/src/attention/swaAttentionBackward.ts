@@ -380,7 +380,7 @@ export const denseAttentionDqFromDs: Kernel<DenseBackwardParams> = {
     const rows = p.t * headRatio('attentionBackward', p.hq, p.hk);
     const header = `${U.wgsl('U')}\n${wgslBindings(DQ_DS_BUFFERS, 'U')}`;
     return {
-      key: `denseAttentionDqFromDs:${p.mode}:${tile.BR}x${tile.KT}:${tile.NR}x${tile.G}:d${p.d}${tile.prefetch ? ':pf' : ''}${tile.tileMajor ? ':tm' : ''}${tile.wg ? `:w${tile.wg}` : ''}`,
+      key: `denseAttentionDqFromDs:${p.mode}:${tile.BR}x${tile.KT}:${tile.NR}x${tile.G}:d${p.d}${tile.prefetch ? ':pf' : ''}${tile.tileMajor ? ':tm' : ''}`,
       code: () => denseDqFromDsWgsl(tile, header),
       buffers: DQ_DS_BUFFERS,
       ...launch(p, caps, Math.ceil(rows / tile.BR)),

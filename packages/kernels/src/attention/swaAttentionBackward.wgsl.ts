@@ -103,7 +103,7 @@ fn tileGrads(lid: u32, j0: u32, jEnd: u32, s0: u32) {
  * head) before tile t + 1, so the heaviest tiles of all heads start first (a causal call's tiles
  * differ in work by up to T / tile ×). `longestFirst` numbers the tiles last to first.
  */
-export const denseBackEntry = (longestFirst: boolean, tileMajor = false, wg = DENSE_BACK_WG): string => `@compute @workgroup_size(${wg})
+export const denseBackEntry = (longestFirst: boolean, tileMajor = false): string => `@compute @workgroup_size(${DENSE_BACK_WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
   var wgi = ${WGSL_LINEAR_WORKGROUP};

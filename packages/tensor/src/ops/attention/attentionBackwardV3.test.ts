@@ -158,11 +158,6 @@ describe('dense attention backward v3 on webgpu', () => {
     [29, 2, 2, 128, [64, 32, 2, 4], true],
     [45, 1, 1, 17, [64, 32, 2, 1], true],
     [33, 2, 1, 16, [64, 32, 1, 1], true],
-    // workgroups of 128 and 64 threads (8 rows × 8 head dims a thread), both bodies
-    [70, 2, 1, 64, [128, 8, 8, 2, 128], true],
-    [37, 3, 1, 64, [64, 16, 4, 2, 128], false],
-    [45, 2, 2, 64, [64, 8, 8, 2, 64], true],
-    [29, 1, 1, 40, [64, 16, 8, 2, 64], false],
   ];
   it.skipIf(skip).each(TILES)('dq from dS with tile T=%i hq=%i hk=%i d=%i %j, prefetch %s = float64', async (t, hq, hk, d, tile, dqPrefetch) => {
     const seed = freshSeed();
@@ -170,7 +165,7 @@ describe('dense attention backward v3 on webgpu', () => {
     const p: DenseBackwardParams = { mode: 'window', segs: 1, t, hq, hk, d, window, version: 'v3', tileDqFromDs: tile, dqPrefetch };
     const be = await webgpuBackend();
     expect(denseAttentionDqFromDs.program(p, be.caps).key).toContain(`${tile[0]}x${tile[1]}:${tile[2]}x${tile[3]}`);
-    expect(denseAttentionDqFromDs.program(p, be.caps).key.replace(/(:tm)?(:w\d+)?$/, '').endsWith(':pf')).toBe(dqPrefetch);
+    expect(denseAttentionDqFromDs.program(p, be.caps).key.replace(/:tm$/, '').endsWith(':pf')).toBe(dqPrefetch);
     const ins = attentionInputs(seed, t * hq * d, t * hk * d);
     const { got } = await runV3(p, ins);
     const want = [t * hq * d, t * hk * d, t * hk * d].map((n) => new Float64Array(n));
@@ -188,9 +183,6 @@ describe('dense attention backward v3 on webgpu', () => {
     expect(key({ d: 128 })).toBe('denseAttentionDqFromDs:window:64x32:4x2:d128:tm');
     expect(key({ tileDqFromDs: [64, 8, 4, 1] })).toBe('denseAttentionDqFromDs:window:64x8:4x1:d64:pf:tm');
     expect(key({ tileMajor: false })).toBe('denseAttentionDqFromDs:window:64x32:4x1:d64:pf');
-    expect(key({ tileDqFromDs: [128, 8, 8, 2, 128] })).toBe('denseAttentionDqFromDs:window:128x8:8x2:d64:pf:tm:w128');
-    expect(() => key({ tileDqFromDs: [128, 8, 8, 2, 96] })).toThrow(/64, 128 or 256 threads/);
-    expect(() => key({ tileDqFromDs: [64, 8, 8, 2, 128] })).toThrow(/BR = NR·128/);
   });
 
   it.skipIf(skip).each([
