@@ -13,6 +13,9 @@
  *     (per key two vec4 of P and one vec4 of v for 32 multiply-adds);
  *   the rows' sums l: partials summed once at the end.
  * Workgroup memory 32 KiB: q slice 8, k slice 4, row partials 8, P slice 8, v slice 4.
+ * `keys128` (KT = 128, opt-in): S blocks of 8 rows × 8 keys (tc + 16j, j < 8; two vec4 of q and two
+ * of k a head dim for 64 multiply-adds), eight P·V slices a key tile, the row partials in the P
+ * slice's memory (28 KiB in all).
  * Conditions inside select() use the non-short-circuit `&`: with `&&` (a branch each) SwiftShader's
  * compiler took more than 8 GB on the 32 masked scores.
  */
@@ -24,8 +27,13 @@ import { DENSE_V2_WG, type DenseTileV2, tileStartWgsl } from './denseAttentionV2
 /** v4's tile: 128 rows (HB heads × BQ tokens), 64 keys, head size ≤ 64 (padded to 64). */
 export const DENSE_V4 = { BR: 128, KT: 64, DP: 64 } as const;
 
-/** Workgroup memory of v4, in f32 words. */
-export const denseV4Words = (): number => 16 * DENSE_V4.BR + 16 * DENSE_V4.KT + 16 * DENSE_V4.BR + 16 * DENSE_V4.BR + 16 * DENSE_V4.DP;
+/**
+ * Workgroup memory of v4, in f32 words, for key tiles of KT keys (64; 128 with `keys128`: each thread
+ * then holds 8 rows × 8 keys of S, two vec4 of k a head dim, and the row partials share the P slice's
+ * memory: 28 KiB).
+ */
+export const denseV4Words = (KT: number = DENSE_V4.KT): number =>
+  16 * DENSE_V4.BR + 16 * KT + (KT === DENSE_V4.KT ? 16 * DENSE_V4.BR : 0) + 16 * DENSE_V4.BR + 16 * DENSE_V4.DP;
 
 const C4 = ['x', 'y', 'z', 'w'];
 const rowsOf = (i: number) => `r${i >> 2}.${C4[i & 3]}`;
@@ -39,7 +47,12 @@ const rowsOf = (i: number) => `r${i >> 2}.${C4[i & 3]}`;
 export function denseAttentionV4Wgsl(c: DenseTileV2, header: string, prefetch = false, sg = 0): string {
   const { HB, BQ, BR, KT, D } = c;
   const R8 = range(8);
-  const J4 = range(4);
+  // key columns of a thread's S block (tc + 16j) and vec4 of k a head dim (keys tc + 64h + 16m)
+  const KJ = range(KT / 16);
+  const KH = range(KT / 64);
+  // 128-key tiles: the row partials live in the P slice's memory (used between barriers apart from it)
+  const shareRed = KT !== DENSE_V4.KT;
+  const red = (i: string) => (shareRed ? `ps[(${i}) >> 2u][(${i}) & 3u]` : `red[${i}]`);
   const pf = prefetch;
   // shuffle offsets of the row max: within subgroups of sg lanes (consecutive invocations), up to 16
   const SHUFFLES = [1, 2, 4, 8].filter((o) => o < sg);
@@ -51,7 +64,7 @@ export function denseAttentionV4Wgsl(c: DenseTileV2, header: string, prefetch = 
   const loadS = (j0: string, d0: string) =>
     range(2)
       .map((e) => `xq${e} = ${qVec(`(lid / 16u + ${16 * e}u)`, `${d0} + lid % 16u`)};`)
-      .concat(`xk = ${kVec(j0, 'lid / 16u', `${d0} + lid % 16u`)};`)
+      .concat(KH.map((h) => `xk${h} = ${kVec(j0, `(lid / 16u + ${64 * h}u)`, `${d0} + lid % 16u`)};`))
       .map((l) => `      ${l}`)
       .join('\n');
   // v rows of P·V slice j of key tile j0 → xv (key lid / 16, dims 4·(lid mod 16) ..)
@@ -65,7 +78,7 @@ var<private> NINF_BITS: u32 = 0xff800000u;
 var<workgroup> qs: array<vec4<f32>, ${(16 * BR) / 4}>;
 var<workgroup> ks: array<vec4<f32>, ${(16 * KT) / 4}>;
 // row partials [128 rows][16 columns]
-var<workgroup> red: array<f32, ${16 * BR}>;
+${shareRed ? '// (row partials [128 rows][16 columns] in ps)' : `var<workgroup> red: array<f32, ${16 * BR}>;`}
 // P slice [16 keys][128 rows] as vec4 of rows; v slice [16 keys][64 dims] as vec4 of dims
 var<workgroup> ps: array<vec4<f32>, ${(16 * BR) / 4}>;
 var<workgroup> vs: array<vec4<f32>, ${(16 * 64) / 4}>;
@@ -92,21 +105,21 @@ ${R8.map(
 ).join('\n')}
 ${
   pf
-    ? `  var xq0 = vec4<f32>(0.0); var xq1 = vec4<f32>(0.0); var xk = vec4<f32>(0.0); var xv = vec4<f32>(0.0);
+    ? `  var xq0 = vec4<f32>(0.0); var xq1 = vec4<f32>(0.0); ${KH.map((h) => `var xk${h} = vec4<f32>(0.0); `).join('')}var xv = vec4<f32>(0.0);
   if (klo <= khi) {
 ${loadS('klo', '0u')}
   }`
     : ''
 }
   for (var j0 = klo; j0 <= khi; j0 += ${KT}u) {
-${R8.flatMap((i) => J4.map((j) => `    var s${i}_${j} = 0.0;`)).join('\n')}
+${R8.flatMap((i) => KJ.map((j) => `    var s${i}_${j} = 0.0;`)).join('\n')}
     for (var d0 = 0u; d0 < ${D}u; d0 += 16u) {
       workgroupBarrier();
 ${
   pf
     ? `      qs[(lid % 16u) * ${BR / 4}u + lid / 16u] = xq0;
       qs[(lid % 16u) * ${BR / 4}u + lid / 16u + 16u] = xq1;
-      ks[(lid % 16u) * 16u + lid / 16u] = xk;
+${KH.map((h) => `      ks[(lid % 16u) * ${16 * KH.length}u + lid / 16u + ${16 * h}u] = xk${h};`).join('\n')}
       workgroupBarrier();
       if (d0 + 16u < ${D}u) {
 ${loadS('j0', 'd0 + 16u')}
@@ -117,14 +130,14 @@ ${loadS('j0', 'd0 + 16u')}
       }
       {
         let c = lid / 16u; let dd = lid % 16u;
-        ks[dd * 16u + c] = ${kVec('j0', 'c', 'd0 + dd')};
+${KH.map((h) => `        ks[dd * ${16 * KH.length}u + c + ${16 * h}u] = ${kVec('j0', `(c + ${64 * h}u)`, 'd0 + dd')};`).join('\n')}
       }
       workgroupBarrier();`
 }
       for (var dd = 0u; dd < 16u; dd++) {
         let r0 = qs[dd * ${BR / 4}u + 2u * tr]; let r1 = qs[dd * ${BR / 4}u + 2u * tr + 1u];
-        let kk = ks[dd * 16u + tc];
-${R8.flatMap((i) => J4.map((j) => `        s${i}_${j} = fma(${rowsOf(i)}, kk.${C4[j]}, s${i}_${j});`)).join('\n')}
+${KH.map((h) => `        let kk${h} = ks[dd * ${16 * KH.length}u + tc + ${16 * h}u];`).join('\n')}
+${R8.flatMap((i) => KJ.map((j) => `        s${i}_${j} = fma(${rowsOf(i)}, kk${j >> 2}.${C4[j & 3]}, s${i}_${j});`)).join('\n')}
       }
     }
 ${pf ? loadV(0) : ''}
@@ -132,22 +145,22 @@ ${pf ? loadV(0) : ''}
     // the row's ${Math.min(sg, 16) || 1} lanes by shuffles first${sg >= 16 ? ', no workgroup memory' : ''})
 ${R8.map(
   (i) =>
-    `${J4.map((j) => `    { let key = j0 + tc + ${16 * j}u; s${i}_${j} = select(NEG, s${i}_${j}, (key >= lo${i}) & (key <= hi${i})); }`).join('\n')}
-    var pm${i} = max(max(s${i}_0, s${i}_1), max(s${i}_2, s${i}_3));
+    `${KJ.map((j) => `    { let key = j0 + tc + ${16 * j}u; s${i}_${j} = select(NEG, s${i}_${j}, (key >= lo${i}) & (key <= hi${i})); }`).join('\n')}
+    var pm${i} = ${KJ.slice(1).reduce((acc, j) => `max(${acc}, s${i}_${j})`, `s${i}_0`)};
 ${SHUFFLES.map((o) => `    pm${i} = max(pm${i}, subgroupShuffleXor(pm${i}, ${o}u));`).join('\n')}${sg >= 16 ? '' : `
-    red[(8u * tr + ${i}u) * 16u + tc] = pm${i};`}`,
+    ${red(`(8u * tr + ${i}u) * 16u + tc`)} = pm${i};`}`,
 ).join('\n')}
 ${sg >= 16 ? '' : '    workgroupBarrier();'}
 ${R8.map(
   (i) => `    {
       var mn = max(m${i}, pm${i});
-${sg >= 16 ? '' : `      for (var x = 0u; x < 16u; x += ${Math.max(sg, 1)}u) { mn = max(mn, red[(8u * tr + ${i}u) * 16u + x]); }`}
+${sg >= 16 ? '' : `      for (var x = 0u; x < 16u; x += ${Math.max(sg, 1)}u) { mn = max(mn, ${red(`(8u * tr + ${i}u) * 16u + x`)}); }`}
       let a = select(exp(m${i} - mn), 1.0, m${i} <= NEG); m${i} = mn; l${i} *= a; o${i} *= a;
-${J4.map((j) => `      s${i}_${j} = select(exp(s${i}_${j} - mn), 0.0, s${i}_${j} <= NEG); l${i} += s${i}_${j};`).join('\n')}
+${KJ.map((j) => `      s${i}_${j} = select(exp(s${i}_${j} - mn), 0.0, s${i}_${j} <= NEG); l${i} += s${i}_${j};`).join('\n')}
     }`,
 ).join('\n')}
     // O += P·V, 16 keys a slice: slice j holds key tc + 16j of every thread
-${J4.map(
+${KJ.map(
   (j) => `    workgroupBarrier();
     ps[tc * ${BR / 4}u + 2u * tr] = vec4<f32>(${range(4).map((i) => `s${i}_${j}`).join(', ')});
     ps[tc * ${BR / 4}u + 2u * tr + 1u] = vec4<f32>(${range(4).map((i) => `s${i + 4}_${j}`).join(', ')});
@@ -155,7 +168,7 @@ ${
   pf
     ? `    vs[lid] = xv;
     workgroupBarrier();
-${j < 3 ? loadV(j + 1) : `    if (j0 + ${KT}u <= khi) {
+${j < KJ.length - 1 ? loadV(j + 1) : `    if (j0 + ${KT}u <= khi) {
 ${loadS(`j0 + ${KT}u`, '0u')}
     }`}`
     : `    for (var e = lid; e < 256u; e += ${DENSE_V2_WG}u) {
@@ -174,12 +187,12 @@ ${R8.map((i) => `      o${i} = fma(vec4<f32>(${rowsOf(i)}), vv, o${i});`).join('
   }
   // the rows' sums from the 16 partials, then out and lse
   workgroupBarrier();
-${R8.map((i) => `  red[(8u * tr + ${i}u) * 16u + tc] = l${i};`).join('\n')}
+${R8.map((i) => `  ${red(`(8u * tr + ${i}u) * 16u + tc`)} = l${i};`).join('\n')}
   workgroupBarrier();
 ${R8.map(
   (i) => `  {
     var l = 0.0;
-    for (var x = 0u; x < 16u; x++) { l += red[(8u * tr + ${i}u) * 16u + x]; }
+    for (var x = 0u; x < 16u; x++) { l += ${red(`(8u * tr + ${i}u) * 16u + x`)}; }
     let n = 8u * tr + ${i}u; let h = h0 + n % ${HB}u;
     if (n < ${HB * BQ}u && t${i} < tEnd && h < hEnd) {
       let ob = (t${i} * u.hq + h) * ${D}u;

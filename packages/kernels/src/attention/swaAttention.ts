@@ -153,13 +153,15 @@ interface DenseCall {
   version?: DenseVersion;
   /** v4 / v5: each row's max by subgroup shuffles where the device has fixed-size subgroups (default true) */
   shuffleMax?: boolean;
+  /** v4 / v5: key tiles of 128 (8 × 8 score blocks a thread; 36 KiB of workgroup memory), opt-in */
+  keys128?: boolean;
 }
 
 /** v4's tile for a call, or null where it does not apply (ring mode, D > 64, device limits). */
-function denseTileV4(ratio: number, d: number, mode: DenseTile['mode'], caps: DeviceCaps): DenseTileV2 | null {
-  if (mode === 'ring' || d > DENSE_V4.DP || denseV4Words() * 4 > caps.maxWorkgroupStorage || caps.maxInvocations < DENSE_V2_WG) return null;
+function denseTileV4(ratio: number, d: number, mode: DenseTile['mode'], caps: DeviceCaps, KT: number = DENSE_V4.KT): DenseTileV2 | null {
+  if (mode === 'ring' || d > DENSE_V4.DP || denseV4Words(KT) * 4 > caps.maxWorkgroupStorage || caps.maxInvocations < DENSE_V2_WG) return null;
   const HB = Math.min(ratio, DENSE_V4.BR);
-  return { HB, BQ: Math.floor(DENSE_V4.BR / HB), BR: DENSE_V4.BR, KT: DENSE_V4.KT, D: d, DS: 16, mode };
+  return { HB, BQ: Math.floor(DENSE_V4.BR / HB), BR: DENSE_V4.BR, KT, D: d, DS: 16, mode };
 }
 
 function denseProgram(c: DenseCall, caps: DeviceCaps): Program {
@@ -167,8 +169,8 @@ function denseProgram(c: DenseCall, caps: DeviceCaps): Program {
   const ratio = c.hq / c.hk;
   const forced4 = c.version === 'v4' || c.version === 'v5';
   if (forced4 || c.version === undefined || c.version === 'auto') {
-    const t4 = denseTileV4(ratio, c.d, c.mode, caps);
-    if (forced4 && !t4) throw new ArgumentError(`attention: ${c.version} does not apply to mode ${c.mode}, head size ${c.d} on this device (D ≤ 64)`);
+    const t4 = denseTileV4(ratio, c.d, c.mode, caps, c.keys128 ? 128 : DENSE_V4.KT);
+    if (forced4 && !t4) throw new ArgumentError(`attention: ${c.version}${c.keys128 ? ' with 128-key tiles' : ''} does not apply to mode ${c.mode}, head size ${c.d} on this device (D ≤ 64${c.keys128 ? ', 36 KiB of workgroup memory' : ''})`);
     const prefetch = forced4 ? c.version === 'v5' : DENSE_V4_PREFETCH;
     // auto: v4 / v5 where a (segment, KV head) fills at least half its 128 rows
     if (t4 && (forced4 || Math.min(c.segLen, c.tq) * ratio * 2 >= DENSE_V4.BR)) return denseProgramV4(c, t4, prefetch, caps);
@@ -229,31 +231,31 @@ function denseV4ShuffleLanes(caps: DeviceCaps, use = true): number {
 
 function denseProgramV4(c: DenseCall, tile: DenseTileV2, prefetch: boolean, caps: DeviceCaps): Program {
   const sg = denseV4ShuffleLanes(caps, c.shuffleMax ?? true);
-  const key = `denseAttentionV${prefetch ? 5 : 4}:${c.mode}:${tile.HB}x${tile.BQ}:d${c.d}${sg ? `:sg${sg}` : ''}`;
+  const key = `denseAttentionV${prefetch ? 5 : 4}:${c.mode}:${tile.HB}x${tile.BQ}:d${c.d}${sg ? `:sg${sg}` : ''}${tile.KT === DENSE_V4.KT ? '' : `:k${tile.KT}`}`;
   return tiledProgram(c, tile, key, (t, header) => denseAttentionV4Wgsl(t, header, prefetch, sg), caps);
 }
 
 const scaleOf = (p: { d: number; scale?: number }) => p.scale ?? 1 / Math.sqrt(p.d);
 
 /** swaAttentionForward: [q [T,Hq,D], k, v [T,Hk,D], out [T,Hq,D], lse [T,Hq]]. */
-export const swaAttentionForward: Kernel<SwaParams & { version?: DenseVersion; mmaTile?: SwaMmaTile; shuffleMax?: boolean }> = {
+export const swaAttentionForward: Kernel<SwaParams & { version?: DenseVersion; mmaTile?: SwaMmaTile; shuffleMax?: boolean; keys128?: boolean }> = {
   name: 'swaAttentionForward',
   ref: (a, p) => swaAttentionForwardRef(a as FloatArray[], p),
   program(p, caps) {
     // the WGSL kernels compute every row: an op that wants rows from qStart pads q and slices
     if (p.qStart) throw new ArgumentError('swaAttentionForward: qStart is a CPU-reference option; the GPU kernels compute all T rows');
-    const c: DenseCall = { mode: 'window', tq: p.t, hq: p.hq, hk: p.hk, d: p.d, segLen: p.segLen ?? p.t, window: p.window, first: 0, nkeys: 0, scale: scaleOf(p), version: p.version, shuffleMax: p.shuffleMax };
+    const c: DenseCall = { mode: 'window', tq: p.t, hq: p.hq, hk: p.hk, d: p.d, segLen: p.segLen ?? p.t, window: p.window, first: 0, nkeys: 0, scale: scaleOf(p), version: p.version, shuffleMax: p.shuffleMax, keys128: p.keys128 };
     return p.version === 'mma' ? swaMmaProgram(c, caps, p.mmaTile) : denseProgram(c, caps);
   },
 };
 
 /** chunkEncoderAttentionForward: [q [N,T,Hq,D], k, v [N,T,Hk,D], out, lse [N,T,Hq]]. */
-export const chunkEncoderAttentionForward: Kernel<ChunkEncoderAttentionParams & { version?: DenseVersion; shuffleMax?: boolean }> = {
+export const chunkEncoderAttentionForward: Kernel<ChunkEncoderAttentionParams & { version?: DenseVersion; shuffleMax?: boolean; keys128?: boolean }> = {
   name: 'chunkEncoderAttentionForward',
   // one pass writes out and lse (this used to run the whole attention a second time for lse)
   ref: (a, p) => chunkEncoderAttentionForwardRef(a as FloatArray[], p),
   program: (p, caps) =>
-    denseProgram({ mode: 'block', tq: p.n * p.t, hq: p.hq, hk: p.hk, d: p.d, segLen: p.t, window: 0, first: 0, nkeys: 0, scale: scaleOf(p), version: p.version, shuffleMax: p.shuffleMax }, caps),
+    denseProgram({ mode: 'block', tq: p.n * p.t, hq: p.hq, hk: p.hk, d: p.d, segLen: p.t, window: 0, first: 0, nkeys: 0, scale: scaleOf(p), version: p.version, shuffleMax: p.shuffleMax, keys128: p.keys128 }, caps),
 };
 
 /**

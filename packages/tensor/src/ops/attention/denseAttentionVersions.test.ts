@@ -16,7 +16,7 @@ import { expectClose, freshSeed, randF32, testBackends, toF64 } from '../../test
 const attnTol = (d: number, keys: number) => 64 * 2 ** -23 * (d * 4 + keys);
 
 /** swaAttentionForward with `p` on fresh random q, k, v against the float64 reference: out and lse. */
-async function checkSwa(be: Backend, p: { t: number; hq: number; hk: number; d: number; window: number; version: DenseVersion; shuffleMax?: boolean }) {
+async function checkSwa(be: Backend, p: { t: number; hq: number; hk: number; d: number; window: number; version: DenseVersion; shuffleMax?: boolean; keys128?: boolean }) {
   const { t: T, hq, hk, d, window } = p;
   const seed = freshSeed();
   const [q, k, v] = [randF32(T * hq * d, seed, -2, 2), randF32(T * hk * d, seed + 1, -2, 2), randF32(T * hk * d, seed + 2)];
@@ -102,5 +102,38 @@ describe.each(testBackends())('dense attention forward v4 / v5, row maxima by su
     const p = { t: T, hq, hk, d, window, version, shuffleMax };
     if (be.name === 'webgpu') expect(swaAttentionForward.program(p, be.caps).key.includes(':sg')).toBe(shuffleMax && be.caps.subgroups);
     await checkSwa(be, p);
+  });
+});
+
+describe.each(testBackends())('dense attention forward v4 / v5 over 128-key tiles (8 × 8 score blocks, row partials in the P slice) on %s', (_name, makeBackend) => {
+  it.each([
+    ['v5', true, 130, 2, 2, 64, 129],
+    ['v5', false, 300, 1, 1, 64, 200],
+    ['v4', true, 67, 6, 2, 33, 100],
+    ['v4', false, 257, 4, 1, 16, 300],
+    ['v5', true, 1, 1, 1, 16, 0],
+    ['v5', false, 45, 3, 1, 48, 7],
+  ] as [DenseVersion, boolean, number, number, number, number, number][])('%s shuffles %s: swa T=%i hq=%i hk=%i d=%i window=%i', async (version, shuffleMax, T, hq, hk, d, window) => {
+    const be = await makeBackend();
+    const p = { t: T, hq, hk, d, window, version, shuffleMax, keys128: true };
+    if (be.name === 'webgpu') expect(swaAttentionForward.program(p, be.caps).key).toMatch(/:k128$/);
+    await checkSwa(be, p);
+  });
+
+  it('chunk encoder blocks over 128-key tiles', async () => {
+    const be = await makeBackend();
+    const [n, T, hq, hk, d] = [3, 129, 2, 1, 64];
+    const seed = freshSeed();
+    const [q, k, v] = [randF32(n * T * hq * d, seed, -2, 2), randF32(n * T * hk * d, seed + 1, -2, 2), randF32(n * T * hk * d, seed + 2)];
+    const ins = [Tensor.from(be, q, [n, T, hq, d]), Tensor.from(be, k, [n, T, hk, d]), Tensor.from(be, v, [n, T, hk, d])];
+    const out = Tensor.empty(be, [n, T, hq, d], 'f32');
+    const lse = Tensor.empty(be, [n, T, hq], 'f32');
+    const p = { n, t: T, hq, hk, d, version: 'v5' as const, keys128: true };
+    be.run(chunkEncoderAttentionForward, p, [...ins.map((x) => x.arg()), out.arg(), lse.arg()]);
+    const [want, wantLse] = [new Float64Array(n * T * hq * d), new Float64Array(n * T * hq)];
+    chunkEncoderAttentionForward.ref([toF64(q), toF64(k), toF64(v), want, wantLse], p);
+    expectClose(await out.data(), want, attnTol(d, T), `out seed=${seed}`);
+    expectClose(await lse.data(), wantLse, attnTol(d, T), `lse seed=${seed}`);
+    for (const x of [...ins, out, lse]) x.dispose();
   });
 });
