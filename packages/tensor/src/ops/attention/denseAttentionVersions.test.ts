@@ -120,6 +120,16 @@ describe.each(testBackends())('dense attention forward v4 / v5 over 128-key tile
     await checkSwa(be, p);
   });
 
+  it('auto: 128-key tiles for windowed calls whose rows see ≥ 1024 keys, 64 for shorter ones and chunk blocks', async () => {
+    const be = await makeBackend();
+    if (be.name !== 'webgpu') return;
+    const key = (p: Partial<{ t: number; window: number; keys128: boolean }>) => swaAttentionForward.program({ t: 4096, hq: 8, hk: 8, d: 64, window: 4096, ...p }, be.caps).key;
+    expect(key({})).toMatch(/^denseAttentionV5:window:.*:k128$/);
+    expect(key({ t: 1024, window: 1023 })).toMatch(/:k128$/);
+    for (const p of [{ t: 1000 }, { window: 512 }, { keys128: false }]) expect(key(p)).not.toMatch(/k128/);
+    expect(chunkEncoderAttentionForward.program({ n: 512, t: 64, hq: 8, hk: 8, d: 64 }, be.caps).key).not.toMatch(/k128/);
+  });
+
   it('chunk encoder blocks over 128-key tiles', async () => {
     const be = await makeBackend();
     const [n, T, hq, hk, d] = [3, 129, 2, 1, 64];
