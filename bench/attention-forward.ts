@@ -19,6 +19,7 @@ import {
   chunkEncoderAttentionForward,
   type DenseBackwardParams,
   type DenseVersion,
+  type KeyTileV4,
   denseAttentionDelta,
   denseAttentionDkv,
   denseAttentionDq,
@@ -83,15 +84,16 @@ async function runCase(be: WebGpuBackend, c: Case, quick: boolean) {
   const [q, k, v] = [randomTensor(be, [tq, c.hq, c.d], 1), randomTensor(be, [tq, c.hk, c.d], 2), randomTensor(be, [tq, c.hk, c.d], 3)];
   // v4 (GEMM-style register blocks) takes head sizes ≤ 64; 'v5-wgmax': v5 with each row's max through
   // workgroup memory only (no subgroup shuffles: shuffleMax false, the default before)
-  // 'v5-k128': v5 over 128-key tiles (8 × 8 score blocks a thread)
-  const versions: string[] = c.d <= 64 ? ['v1', 'v2', 'v3', 'v4', 'v5', 'v5-wgmax', 'v5-k128'] : ['v1', 'v2', 'v3'];
+  // 'v5-k64' / 'v5-k192' / 'v5-k256': v5 over key tiles of that many keys (the default: 128 for long windows)
+  const versions: string[] = c.d <= 64 ? ['v1', 'v2', 'v3', 'v4', 'v5', 'v5-wgmax', 'v5-k64', 'v5-k192', 'v5-k256'] : ['v1', 'v2', 'v3'];
   const outs = versions.map(() => ({ out: Tensor.empty(be, [tq, c.hq, c.d], 'f32'), lse: Tensor.empty(be, [tq, c.hq], 'f32') }));
   const dispatch = (name: string, i: number) => {
     const args = [q.arg(), k.arg(), v.arg(), outs[i].out.arg(), outs[i].lse.arg()];
-    const [version, shuffleMax] = name === 'v5-wgmax' ? (['v5', false] as const) : [(name === 'v5-k128' ? 'v5' : name) as DenseVersion, true];
-    const keys128 = name === 'v5-k128';
-    if (c.n > 0) be.run(chunkEncoderAttentionForward, { n: c.n, t: c.t, hq: c.hq, hk: c.hk, d: c.d, version, shuffleMax, keys128 }, args);
-    else be.run(swaAttentionForward, { t: c.t, hq: c.hq, hk: c.hk, d: c.d, window: c.window, version, shuffleMax, keys128 }, args);
+    const kt = /^v5-k(\d+)$/.exec(name);
+    const [version, shuffleMax] = name === 'v5-wgmax' ? (['v5', false] as const) : [(kt ? 'v5' : name) as DenseVersion, true];
+    const keyTile = kt ? (Number(kt[1]) as KeyTileV4) : undefined;
+    if (c.n > 0) be.run(chunkEncoderAttentionForward, { n: c.n, t: c.t, hq: c.hq, hk: c.hk, d: c.d, version, shuffleMax, keyTile }, args);
+    else be.run(swaAttentionForward, { t: c.t, hq: c.hq, hk: c.hk, d: c.d, window: c.window, version, shuffleMax, keyTile }, args);
   };
   versions.forEach(dispatch);
   const read = (t: Tensor) => t.data() as Promise<Float32Array>;

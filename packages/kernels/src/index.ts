@@ -83,6 +83,7 @@ export {
   swaMmaUnsupported,
 } from './attention/swaAttention.js';
 export { SWA_MMA_KT, SWA_MMA_TILE, type SwaMmaTile } from './attention/swaAttentionMma.wgsl.js';
+export type { KeyTileV4 } from './attention/denseAttentionV4.wgsl.js';
 /** One token's SWA attention in splits of keys (flash-decoding): partial (m, l, o) per split, then a merge per head. */
 export { SWA_SPLIT_BLOCK, SWA_SPLIT_MAX_D, swaDecodeSplitMerge, swaDecodeSplitPartial } from './attention/swaDecodeSplit.js';
 export { decodeKeys, type SwaDecodeSplitParams, swaDecodeSplitMergeRef, swaDecodeSplitPartialRef } from './attention/swaDecodeSplit.ref.js';

@@ -13,9 +13,9 @@
  *     (per key two vec4 of P and one vec4 of v for 32 multiply-adds);
  *   the rows' sums l: partials summed once at the end.
  * Workgroup memory 32 KiB: q slice 8, k slice 4, row partials 8, P slice 8, v slice 4.
- * `keys128` (KT = 128, opt-in): S blocks of 8 rows × 8 keys (tc + 16j, j < 8; two vec4 of q and two
- * of k a head dim for 64 multiply-adds), eight P·V slices a key tile, the row partials in the P
- * slice's memory (28 KiB in all).
+ * Key tiles of KT = 128 (`keyTile`; 192, 256 likewise): S blocks of 8 rows × 8 keys (tc + 16j, j < 8;
+ * two vec4 of q and two of k a head dim for 64 multiply-adds), eight P·V slices a key tile, the row
+ * partials in the P slice's memory (28 KiB in all).
  * Conditions inside select() use the non-short-circuit `&`: with `&&` (a branch each) SwiftShader's
  * compiler took more than 8 GB on the 32 masked scores.
  */
@@ -27,10 +27,12 @@ import { DENSE_V2_WG, type DenseTileV2, tileStartWgsl } from './denseAttentionV2
 /** v4's tile: 128 rows (HB heads × BQ tokens), 64 keys, head size ≤ 64 (padded to 64). */
 export const DENSE_V4 = { BR: 128, KT: 64, DP: 64 } as const;
 
+/** Keys of a v4 / v5 key tile: 8 × KT/16 scores a thread. */
+export type KeyTileV4 = 64 | 128 | 192 | 256;
+
 /**
- * Workgroup memory of v4, in f32 words, for key tiles of KT keys (64; 128 with `keys128`: each thread
- * then holds 8 rows × 8 keys of S, two vec4 of k a head dim, and the row partials share the P slice's
- * memory: 28 KiB).
+ * Workgroup memory of v4, in f32 words, for key tiles of KT keys (64; past 64 the row partials share
+ * the P slice's memory: 28 KiB at 128 keys, 32 at 192, 36 at 256).
  */
 export const denseV4Words = (KT: number = DENSE_V4.KT): number =>
   16 * DENSE_V4.BR + 16 * KT + (KT === DENSE_V4.KT ? 16 * DENSE_V4.BR : 0) + 16 * DENSE_V4.BR + 16 * DENSE_V4.DP;

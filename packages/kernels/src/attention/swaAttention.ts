@@ -34,7 +34,7 @@ import { type ChunkEncoderAttentionParams, chunkEncoderAttentionForwardRef } fro
 import { DENSE_WG, type DenseTile, denseAttentionWgsl, denseWords } from './denseAttention.wgsl.js';
 import { DENSE_V2_WG, type DenseTileV2, denseAttentionV2Wgsl, denseV2Words, paddedD } from './denseAttentionV2.wgsl.js';
 import { denseAttentionV3Wgsl, denseV3Words, paddedDV3 } from './denseAttentionV3.wgsl.js';
-import { DENSE_V4, denseAttentionV4Wgsl, denseV4Words } from './denseAttentionV4.wgsl.js';
+import { DENSE_V4, denseAttentionV4Wgsl, denseV4Words, type KeyTileV4 } from './denseAttentionV4.wgsl.js';
 import { type SwaDecodeParams, type SwaParams, swaAttentionDecodeRef, swaAttentionForwardRef } from './swaAttention.ref.js';
 import { chunkMmaUnsupported } from './hsaChunkAttention.js';
 import { MMA_ROWS } from './hsaChunkAttentionMma.wgsl.js';
@@ -153,8 +153,8 @@ interface DenseCall {
   version?: DenseVersion;
   /** v4 / v5: each row's max by subgroup shuffles where the device has fixed-size subgroups (default true) */
   shuffleMax?: boolean;
-  /** v4 / v5: key tiles of 128 keys (8 × 8 score blocks a thread); default: keys128Default */
-  keys128?: boolean;
+  /** v4 / v5: keys a streamed key tile (64, 128, 192, 256: 8 × KT/16 score blocks a thread); default: keyTileDefault */
+  keyTile?: KeyTileV4;
 }
 
 /** v4's tile for a call, or null where it does not apply (ring mode, D > 64, device limits). */
@@ -169,8 +169,10 @@ function denseProgram(c: DenseCall, caps: DeviceCaps): Program {
   const ratio = c.hq / c.hk;
   const forced4 = c.version === 'v4' || c.version === 'v5';
   if (forced4 || c.version === undefined || c.version === 'auto') {
-    const t4 = denseTileV4(ratio, c.d, c.mode, caps, (c.keys128 ?? keys128Default(c)) ? 128 : DENSE_V4.KT);
-    if (forced4 && !t4) throw new ArgumentError(`attention: ${c.version}${c.keys128 ? ' with 128-key tiles' : ''} does not apply to mode ${c.mode}, head size ${c.d} on this device (D ≤ 64${c.keys128 ? ', 36 KiB of workgroup memory' : ''})`);
+    const KT = c.keyTile ?? keyTileDefault(c);
+    if (![64, 128, 192, 256].includes(KT)) throw new ArgumentError(`attention: v4 / v5 key tiles of 64, 128, 192 or 256 keys, got ${KT}`);
+    const t4 = denseTileV4(ratio, c.d, c.mode, caps, KT);
+    if (forced4 && !t4) throw new ArgumentError(`attention: ${c.version} with ${KT}-key tiles does not apply to mode ${c.mode}, head size ${c.d} on this device (D ≤ 64, ${denseV4Words(KT) / 256} KiB of workgroup memory)`);
     const prefetch = forced4 ? c.version === 'v5' : DENSE_V4_PREFETCH;
     // auto: v4 / v5 where a (segment, KV head) fills at least half its 128 rows
     if (t4 && (forced4 || Math.min(c.segLen, c.tq) * ratio * 2 >= DENSE_V4.BR)) return denseProgramV4(c, t4, prefetch, caps);
@@ -226,7 +228,7 @@ const DENSE_V4_PREFETCH = true;
  * (bench/attention-forward, 2026-12-01): T 4096 causal 8 heads × 64 0.712 against 0.769 ms; the chunk
  * encoder's 64-token blocks (half of each 128-key tile past the block) 0.809 against 0.511.
  */
-const keys128Default = (c: DenseCall): boolean => c.mode === 'window' && Math.min(c.segLen, c.tq) >= 1024 && c.window >= 1023;
+const keyTileDefault = (c: DenseCall): KeyTileV4 => (c.mode === 'window' && Math.min(c.segLen, c.tq) >= 1024 && c.window >= 1023 ? 128 : 64);
 
 /**
  * Lanes of a subgroup over which v4 / v5 reduce each row's max by shuffles (0: through workgroup
@@ -245,24 +247,24 @@ function denseProgramV4(c: DenseCall, tile: DenseTileV2, prefetch: boolean, caps
 const scaleOf = (p: { d: number; scale?: number }) => p.scale ?? 1 / Math.sqrt(p.d);
 
 /** swaAttentionForward: [q [T,Hq,D], k, v [T,Hk,D], out [T,Hq,D], lse [T,Hq]]. */
-export const swaAttentionForward: Kernel<SwaParams & { version?: DenseVersion; mmaTile?: SwaMmaTile; shuffleMax?: boolean; keys128?: boolean }> = {
+export const swaAttentionForward: Kernel<SwaParams & { version?: DenseVersion; mmaTile?: SwaMmaTile; shuffleMax?: boolean; keyTile?: KeyTileV4 }> = {
   name: 'swaAttentionForward',
   ref: (a, p) => swaAttentionForwardRef(a as FloatArray[], p),
   program(p, caps) {
     // the WGSL kernels compute every row: an op that wants rows from qStart pads q and slices
     if (p.qStart) throw new ArgumentError('swaAttentionForward: qStart is a CPU-reference option; the GPU kernels compute all T rows');
-    const c: DenseCall = { mode: 'window', tq: p.t, hq: p.hq, hk: p.hk, d: p.d, segLen: p.segLen ?? p.t, window: p.window, first: 0, nkeys: 0, scale: scaleOf(p), version: p.version, shuffleMax: p.shuffleMax, keys128: p.keys128 };
+    const c: DenseCall = { mode: 'window', tq: p.t, hq: p.hq, hk: p.hk, d: p.d, segLen: p.segLen ?? p.t, window: p.window, first: 0, nkeys: 0, scale: scaleOf(p), version: p.version, shuffleMax: p.shuffleMax, keyTile: p.keyTile };
     return p.version === 'mma' ? swaMmaProgram(c, caps, p.mmaTile) : denseProgram(c, caps);
   },
 };
 
 /** chunkEncoderAttentionForward: [q [N,T,Hq,D], k, v [N,T,Hk,D], out, lse [N,T,Hq]]. */
-export const chunkEncoderAttentionForward: Kernel<ChunkEncoderAttentionParams & { version?: DenseVersion; shuffleMax?: boolean; keys128?: boolean }> = {
+export const chunkEncoderAttentionForward: Kernel<ChunkEncoderAttentionParams & { version?: DenseVersion; shuffleMax?: boolean; keyTile?: KeyTileV4 }> = {
   name: 'chunkEncoderAttentionForward',
   // one pass writes out and lse (this used to run the whole attention a second time for lse)
   ref: (a, p) => chunkEncoderAttentionForwardRef(a as FloatArray[], p),
   program: (p, caps) =>
-    denseProgram({ mode: 'block', tq: p.n * p.t, hq: p.hq, hk: p.hk, d: p.d, segLen: p.t, window: 0, first: 0, nkeys: 0, scale: scaleOf(p), version: p.version, shuffleMax: p.shuffleMax, keys128: p.keys128 }, caps),
+    denseProgram({ mode: 'block', tq: p.n * p.t, hq: p.hq, hk: p.hk, d: p.d, segLen: p.t, window: 0, first: 0, nkeys: 0, scale: scaleOf(p), version: p.version, shuffleMax: p.shuffleMax, keyTile: p.keyTile }, caps),
 };
 
 /**

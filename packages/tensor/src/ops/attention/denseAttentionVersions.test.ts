@@ -6,7 +6,7 @@
  * tile with unused rows), T = 1.
  * On the CPU backend the kernel runs its reference (the version only selects GPU programs).
  */
-import { chunkEncoderAttentionForward, type DenseVersion, swaAttentionForward, swaAttentionForwardRef } from '@hsa/kernels';
+import { chunkEncoderAttentionForward, type DenseVersion, type KeyTileV4, swaAttentionForward, swaAttentionForwardRef } from '@hsa/kernels';
 import { describe, expect, it } from 'vitest';
 import type { Backend } from '../../backend.js';
 import { Tensor } from '../../tensor.js';
@@ -16,7 +16,7 @@ import { expectClose, freshSeed, randF32, testBackends, toF64 } from '../../test
 const attnTol = (d: number, keys: number) => 64 * 2 ** -23 * (d * 4 + keys);
 
 /** swaAttentionForward with `p` on fresh random q, k, v against the float64 reference: out and lse. */
-async function checkSwa(be: Backend, p: { t: number; hq: number; hk: number; d: number; window: number; version: DenseVersion; shuffleMax?: boolean; keys128?: boolean }) {
+async function checkSwa(be: Backend, p: { t: number; hq: number; hk: number; d: number; window: number; version: DenseVersion; shuffleMax?: boolean; keyTile?: KeyTileV4 }) {
   const { t: T, hq, hk, d, window } = p;
   const seed = freshSeed();
   const [q, k, v] = [randF32(T * hq * d, seed, -2, 2), randF32(T * hk * d, seed + 1, -2, 2), randF32(T * hk * d, seed + 2)];
@@ -105,7 +105,7 @@ describe.each(testBackends())('dense attention forward v4 / v5, row maxima by su
   });
 });
 
-describe.each(testBackends())('dense attention forward v4 / v5 over 128-key tiles (8 × 8 score blocks, row partials in the P slice) on %s', (_name, makeBackend) => {
+describe.each(testBackends())('dense attention forward v4 / v5 over 128- and 192-key tiles (8 × 8 or 8 × 12 score blocks, row partials in the P slice) on %s', (_name, makeBackend) => {
   it.each([
     ['v5', true, 130, 2, 2, 64, 129],
     ['v5', false, 300, 1, 1, 64, 200],
@@ -113,20 +113,23 @@ describe.each(testBackends())('dense attention forward v4 / v5 over 128-key tile
     ['v4', false, 257, 4, 1, 16, 300],
     ['v5', true, 1, 1, 1, 16, 0],
     ['v5', false, 45, 3, 1, 48, 7],
-  ] as [DenseVersion, boolean, number, number, number, number, number][])('%s shuffles %s: swa T=%i hq=%i hk=%i d=%i window=%i', async (version, shuffleMax, T, hq, hk, d, window) => {
+    ['v5', true, 200, 2, 1, 64, 250, 192],
+  ] as [DenseVersion, boolean, number, number, number, number, number, KeyTileV4?][])('%s shuffles %s: swa T=%i hq=%i hk=%i d=%i window=%i keys %s', async (version, shuffleMax, T, hq, hk, d, window, keyTile = 128) => {
     const be = await makeBackend();
-    const p = { t: T, hq, hk, d, window, version, shuffleMax, keys128: true };
-    if (be.name === 'webgpu') expect(swaAttentionForward.program(p, be.caps).key).toMatch(/:k128$/);
+    const p = { t: T, hq, hk, d, window, version, shuffleMax, keyTile };
+    if (be.name === 'webgpu') expect(swaAttentionForward.program(p, be.caps).key).toMatch(new RegExp(`:k${keyTile}$`));
     await checkSwa(be, p);
   });
 
   it('auto: 128-key tiles for windowed calls whose rows see ≥ 1024 keys, 64 for shorter ones and chunk blocks', async () => {
     const be = await makeBackend();
     if (be.name !== 'webgpu') return;
-    const key = (p: Partial<{ t: number; window: number; keys128: boolean }>) => swaAttentionForward.program({ t: 4096, hq: 8, hk: 8, d: 64, window: 4096, ...p }, be.caps).key;
+    const key = (p: Partial<{ t: number; window: number; keyTile: KeyTileV4 }>) => swaAttentionForward.program({ t: 4096, hq: 8, hk: 8, d: 64, window: 4096, ...p }, be.caps).key;
     expect(key({})).toMatch(/^denseAttentionV5:window:.*:k128$/);
     expect(key({ t: 1024, window: 1023 })).toMatch(/:k128$/);
-    for (const p of [{ t: 1000 }, { window: 512 }, { keys128: false }]) expect(key(p)).not.toMatch(/k128/);
+    for (const p of [{ t: 1000 }, { window: 512 }, { keyTile: 64 as const }]) expect(key(p)).not.toMatch(/k128/);
+    expect(key({ keyTile: 192 })).toMatch(/:k192$/);
+    expect(() => key({ keyTile: 96 as KeyTileV4 })).toThrow(/64, 128, 192 or 256/);
     expect(chunkEncoderAttentionForward.program({ n: 512, t: 64, hq: 8, hk: 8, d: 64 }, be.caps).key).not.toMatch(/k128/);
   });
 
@@ -138,7 +141,7 @@ describe.each(testBackends())('dense attention forward v4 / v5 over 128-key tile
     const ins = [Tensor.from(be, q, [n, T, hq, d]), Tensor.from(be, k, [n, T, hk, d]), Tensor.from(be, v, [n, T, hk, d])];
     const out = Tensor.empty(be, [n, T, hq, d], 'f32');
     const lse = Tensor.empty(be, [n, T, hq], 'f32');
-    const p = { n, t: T, hq, hk, d, version: 'v5' as const, keys128: true };
+    const p = { n, t: T, hq, hk, d, version: 'v5' as const, keyTile: 128 as const };
     be.run(chunkEncoderAttentionForward, p, [...ins.map((x) => x.arg()), out.arg(), lse.arg()]);
     const [want, wantLse] = [new Float64Array(n * T * hq * d), new Float64Array(n * T * hq)];
     chunkEncoderAttentionForward.ref([toF64(q), toF64(k), toF64(v), want, wantLse], p);
