@@ -224,9 +224,10 @@ function denseProgramV2(c: DenseCall, tile: DenseTileV2, v3: boolean, caps: Devi
 const DENSE_V4_PREFETCH = true;
 
 /**
- * Whether v4 / v5 stream 128-key tiles by default: windowed calls whose rows see ≥ 1024 keys. H200
- * (bench/attention-forward, 2026-12-01): T 4096 causal 8 heads × 64 0.712 against 0.769 ms; the chunk
- * encoder's 64-token blocks (half of each 128-key tile past the block) 0.809 against 0.511.
+ * The key tile v4 / v5 stream by default: 128 keys for windowed calls whose rows see ≥ 1024 keys, else
+ * 64. H200 (bench/attention-forward, 2026-12-01): T 4096 causal 8 heads × 64 0.712 against 0.769 ms
+ * (192 keys 0.710, 256 keys 0.756); the chunk encoder's 64-token blocks (half of each 128-key tile
+ * past the block) 0.809 against 0.511.
  */
 const keyTileDefault = (c: DenseCall): KeyTileV4 => (c.mode === 'window' && Math.min(c.segLen, c.tq) >= 1024 && c.window >= 1023 ? 128 : 64);
 
