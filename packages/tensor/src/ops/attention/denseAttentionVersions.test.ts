@@ -31,6 +31,22 @@ async function checkSwa(be: Backend, p: { t: number; hq: number; hk: number; d: 
   for (const x of [...ins, out, lse]) x.dispose();
 }
 
+/** chunkEncoderAttentionForward with `p` on fresh random q, k, v against the float64 reference: out and lse. */
+async function checkChunk(be: Backend, p: { n: number; t: number; hq: number; hk: number; d: number; version: DenseVersion; keyTile?: KeyTileV4 }) {
+  const { n, t: T, hq, hk, d } = p;
+  const seed = freshSeed();
+  const [q, k, v] = [randF32(n * T * hq * d, seed, -2, 2), randF32(n * T * hk * d, seed + 1, -2, 2), randF32(n * T * hk * d, seed + 2)];
+  const ins = [Tensor.from(be, q, [n, T, hq, d]), Tensor.from(be, k, [n, T, hk, d]), Tensor.from(be, v, [n, T, hk, d])];
+  const out = Tensor.empty(be, [n, T, hq, d], 'f32');
+  const lse = Tensor.empty(be, [n, T, hq], 'f32');
+  be.run(chunkEncoderAttentionForward, p, [...ins.map((x) => x.arg()), out.arg(), lse.arg()]);
+  const [want, wantLse] = [new Float64Array(n * T * hq * d), new Float64Array(n * T * hq)];
+  chunkEncoderAttentionForward.ref([toF64(q), toF64(k), toF64(v), want, wantLse], p);
+  expectClose(await out.data(), want, attnTol(d, T), `out seed=${seed}`);
+  expectClose(await lse.data(), wantLse, attnTol(d, T), `lse seed=${seed}`);
+  for (const x of [...ins, out, lse]) x.dispose();
+}
+
 const VERSIONS: DenseVersion[] = ['v1', 'v2', 'v3', 'v4', 'v5'];
 /** v4 and v5 (v4 with prefetched slices) take head sizes ≤ 64 only. */
 const applies = (ver: DenseVersion, d: number) => (ver !== 'v4' && ver !== 'v5') || d <= 64;
@@ -73,19 +89,7 @@ describe.each(testBackends())('dense attention forward v1 / v2 on %s', (_name, m
         .map((c) => [ver, ...c] as [DenseVersion, number, number, number, number, number]),
     ),
   )('%s chunkEncoder n=%i T=%i hq=%i hk=%i d=%i', async (version, n, T, hq, hk, d) => {
-    const be = await makeBackend();
-    const seed = freshSeed();
-    const [q, k, v] = [randF32(n * T * hq * d, seed, -2, 2), randF32(n * T * hk * d, seed + 1, -2, 2), randF32(n * T * hk * d, seed + 2)];
-    const ins = [Tensor.from(be, q, [n, T, hq, d]), Tensor.from(be, k, [n, T, hk, d]), Tensor.from(be, v, [n, T, hk, d])];
-    const out = Tensor.empty(be, [n, T, hq, d], 'f32');
-    const lse = Tensor.empty(be, [n, T, hq], 'f32');
-    const p = { n, t: T, hq, hk, d, version };
-    be.run(chunkEncoderAttentionForward, p, [...ins.map((x) => x.arg()), out.arg(), lse.arg()]);
-    const [want, wantLse] = [new Float64Array(n * T * hq * d), new Float64Array(n * T * hq)];
-    chunkEncoderAttentionForward.ref([toF64(q), toF64(k), toF64(v), want, wantLse], p);
-    expectClose(await out.data(), want, attnTol(d, T), `out seed=${seed}`);
-    expectClose(await lse.data(), wantLse, attnTol(d, T), `lse seed=${seed}`);
-    for (const x of [...ins, out, lse]) x.dispose();
+    await checkChunk(await makeBackend(), { n, t: T, hq, hk, d, version });
   });
 });
 
@@ -134,19 +138,6 @@ describe.each(testBackends())('dense attention forward v4 / v5 over 128- and 192
   });
 
   it('chunk encoder blocks over 128-key tiles', async () => {
-    const be = await makeBackend();
-    const [n, T, hq, hk, d] = [3, 129, 2, 1, 64];
-    const seed = freshSeed();
-    const [q, k, v] = [randF32(n * T * hq * d, seed, -2, 2), randF32(n * T * hk * d, seed + 1, -2, 2), randF32(n * T * hk * d, seed + 2)];
-    const ins = [Tensor.from(be, q, [n, T, hq, d]), Tensor.from(be, k, [n, T, hk, d]), Tensor.from(be, v, [n, T, hk, d])];
-    const out = Tensor.empty(be, [n, T, hq, d], 'f32');
-    const lse = Tensor.empty(be, [n, T, hq], 'f32');
-    const p = { n, t: T, hq, hk, d, version: 'v5' as const, keyTile: 128 as const };
-    be.run(chunkEncoderAttentionForward, p, [...ins.map((x) => x.arg()), out.arg(), lse.arg()]);
-    const [want, wantLse] = [new Float64Array(n * T * hq * d), new Float64Array(n * T * hq)];
-    chunkEncoderAttentionForward.ref([toF64(q), toF64(k), toF64(v), want, wantLse], p);
-    expectClose(await out.data(), want, attnTol(d, T), `out seed=${seed}`);
-    expectClose(await lse.data(), wantLse, attnTol(d, T), `lse seed=${seed}`);
-    for (const x of [...ins, out, lse]) x.dispose();
+    await checkChunk(await makeBackend(), { n: 3, t: 129, hq: 2, hk: 1, d: 64, version: 'v5', keyTile: 128 });
   });
 });
