@@ -27,15 +27,19 @@ import { DENSE_V2_WG, type DenseTileV2, tileStartWgsl } from './denseAttentionV2
 /** v4's tile: 128 rows (HB heads × BQ tokens), 64 keys, head size ≤ 64 (padded to 64). */
 export const DENSE_V4 = { BR: 128, KT: 64, DP: 64 } as const;
 
-/** Keys of a v4 / v5 key tile: 8 × KT/16 scores a thread. */
-export type KeyTileV4 = 64 | 128 | 192 | 256;
+/** The key tiles v4 / v5 can stream: 8 × KT/16 scores a thread. */
+export const KEY_TILES_V4 = [64, 128, 192, 256] as const;
+export type KeyTileV4 = (typeof KEY_TILES_V4)[number];
+
+/** Past 64-key tiles the row partials share the P slice's workgroup memory (used between barriers apart from it). */
+const partialsInP = (KT: number): boolean => KT !== DENSE_V4.KT;
 
 /**
  * Workgroup memory of v4, in f32 words, for key tiles of KT keys (64; past 64 the row partials share
  * the P slice's memory: 28 KiB at 128 keys, 32 at 192, 36 at 256).
  */
 export const denseV4Words = (KT: number = DENSE_V4.KT): number =>
-  16 * DENSE_V4.BR + 16 * KT + (KT === DENSE_V4.KT ? 16 * DENSE_V4.BR : 0) + 16 * DENSE_V4.BR + 16 * DENSE_V4.DP;
+  16 * DENSE_V4.BR + 16 * KT + (partialsInP(KT) ? 0 : 16 * DENSE_V4.BR) + 16 * DENSE_V4.BR + 16 * DENSE_V4.DP;
 
 const C4 = ['x', 'y', 'z', 'w'];
 const rowsOf = (i: number) => `r${i >> 2}.${C4[i & 3]}`;
@@ -52,8 +56,7 @@ export function denseAttentionV4Wgsl(c: DenseTileV2, header: string, prefetch = 
   // key columns of a thread's S block (tc + 16j) and vec4 of k a head dim (keys tc + 64h + 16m)
   const KJ = range(KT / 16);
   const KH = range(KT / 64);
-  // 128-key tiles: the row partials live in the P slice's memory (used between barriers apart from it)
-  const shareRed = KT !== DENSE_V4.KT;
+  const shareRed = partialsInP(KT);
   const red = (i: string) => (shareRed ? `ps[(${i}) >> 2u][(${i}) & 3u]` : `red[${i}]`);
   const pf = prefetch;
   // shuffle offsets of the row max: within subgroups of sg lanes (consecutive invocations), up to 16
@@ -76,7 +79,7 @@ export function denseAttentionV4Wgsl(c: DenseTileV2, header: string, prefetch = 
 ${sg > 0 ? `${WGSL_SUBGROUPS}\n` : ''}${header}
 const NEG = -3.0e38;
 var<private> NINF_BITS: u32 = 0xff800000u;
-// q slice [16 dims][128 rows] as vec4 of rows; k slice [16 dims][16 columns] vec4 of keys tc + 16j
+// q slice [16 dims][128 rows] as vec4 of rows; k slice [16 dims][${(16 * KT) / 64} columns] vec4 of keys tc + 64h + 16j
 var<workgroup> qs: array<vec4<f32>, ${(16 * BR) / 4}>;
 var<workgroup> ks: array<vec4<f32>, ${(16 * KT) / 4}>;
 // row partials [128 rows][16 columns]

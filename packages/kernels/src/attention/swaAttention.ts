@@ -34,7 +34,7 @@ import { type ChunkEncoderAttentionParams, chunkEncoderAttentionForwardRef } fro
 import { DENSE_WG, type DenseTile, denseAttentionWgsl, denseWords } from './denseAttention.wgsl.js';
 import { DENSE_V2_WG, type DenseTileV2, denseAttentionV2Wgsl, denseV2Words, paddedD } from './denseAttentionV2.wgsl.js';
 import { denseAttentionV3Wgsl, denseV3Words, paddedDV3 } from './denseAttentionV3.wgsl.js';
-import { DENSE_V4, denseAttentionV4Wgsl, denseV4Words, type KeyTileV4 } from './denseAttentionV4.wgsl.js';
+import { DENSE_V4, denseAttentionV4Wgsl, denseV4Words, KEY_TILES_V4, type KeyTileV4 } from './denseAttentionV4.wgsl.js';
 import { type SwaDecodeParams, type SwaParams, swaAttentionDecodeRef, swaAttentionForwardRef } from './swaAttention.ref.js';
 import { chunkMmaUnsupported } from './hsaChunkAttention.js';
 import { MMA_ROWS } from './hsaChunkAttentionMma.wgsl.js';
@@ -170,7 +170,7 @@ function denseProgram(c: DenseCall, caps: DeviceCaps): Program {
   const forced4 = c.version === 'v4' || c.version === 'v5';
   if (forced4 || c.version === undefined || c.version === 'auto') {
     const KT = c.keyTile ?? keyTileDefault(c);
-    if (![64, 128, 192, 256].includes(KT)) throw new ArgumentError(`attention: v4 / v5 key tiles of 64, 128, 192 or 256 keys, got ${KT}`);
+    if (!KEY_TILES_V4.includes(KT)) throw new ArgumentError(`attention: v4 / v5 key tiles of ${KEY_TILES_V4.slice(0, -1).join(', ')} or ${KEY_TILES_V4.at(-1)} keys, got ${KT}`);
     const t4 = denseTileV4(ratio, c.d, c.mode, caps, KT);
     if (forced4 && !t4) throw new ArgumentError(`attention: ${c.version} with ${KT}-key tiles does not apply to mode ${c.mode}, head size ${c.d} on this device (D ≤ 64, ${denseV4Words(KT) / 256} KiB of workgroup memory)`);
     const prefetch = forced4 ? c.version === 'v5' : DENSE_V4_PREFETCH;
