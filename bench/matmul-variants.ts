@@ -109,6 +109,9 @@ async function tilePairs(be: WebGpuBackend, quick: boolean) {
     const row: Record<string, unknown> = { ...s, splitK, variant: matmulVariant(base) };
     const c = Tensor.empty(be, [total]);
     const runs: Record<string, () => void> = { default: () => be.run(matmul, base, [a.arg(), b.arg(), c.arg()]) };
+    // the default program with the call's shape compiled in: every uniform, or N and K only (M varies with the tokens)
+    runs['literal shape'] = () => be.run(matmul, { ...base, literal: 'all' }, [a.arg(), b.arg(), c.arg()]);
+    runs['literal N, K'] = () => be.run(matmul, { ...base, literal: 'NK' }, [a.arg(), b.arg(), c.arg()]);
     for (const [name, tile] of Object.entries(TILES_512)) {
       if (tile.BM * tile.BN / (tile.TM * tile.TN) > be.caps.maxInvocations) continue;
       const t = { ...tile, pad: s.transB || !s.transA };
@@ -146,6 +149,9 @@ async function occupancy(be: WebGpuBackend, quick: boolean) {
     'default 128², 256 threads': { BM: 128, BN: 128, BK: 4, TM: 8, TN: 8, double: false, pad: false, warp4x8: true },
     '64 × 128, 128 threads': { BM: 64, BN: 128, BK: 4, TM: 8, TN: 8, double: false, pad: false, warp4x8: true },
     '64², 256 threads (4 × 4)': { BM: 64, BN: 64, BK: 16, TM: 4, TN: 4 },
+    // more registers: do two of these still share an SM?
+    '128², BK 8, two buffers': { BM: 128, BN: 128, BK: 8, TM: 8, TN: 8, double: true, pad: false, warp4x8: true },
+    '128², BK 8, one buffer': { BM: 128, BN: 128, BK: 8, TM: 8, TN: 8, double: false, pad: false, warp4x8: true },
   };
   const results = [];
   for (const [name, tile] of Object.entries(tiles)) {
