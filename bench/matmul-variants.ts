@@ -7,8 +7,9 @@
  * SwiGLU's forward (4096 × 1536 × 512, 4096 × 512 × 1536) and input gradients (dY·W), the split-K weight
  * gradients (8 × 512 × 512 × 512, 8 × 512 × 1536 × 512 transA).
  * `--tiles`: instead, the step's GEMMs as the training step calls them (split-K parts as `auto`
- * picks) and bench/matmul's two, with the default program and with tiles of 512 threads (devices
- * that grant them), each checked first, then timed in turn over two rounds.
+ * picks) and bench/matmul's two, with the default program and the TILES candidates (512-thread ones
+ * where the device grants them), each checked first, then timed in turn over two rounds (`--only TEXT`:
+ * the shapes whose name contains TEXT).
  * `--occupancy`: each tile program at one to four waves of its tiles (how many workgroups share an SM).
  * `--fused`: the default mode over the fused layout's batched products (FUSED_SHAPES) instead;
  * `--only TEXT`: the default mode's shapes whose name contains TEXT.
@@ -59,11 +60,19 @@ const STEP_SHAPES: Shape[] = [
   { name: 'GEMM 8192 × 5632 × 2048 (bench/matmul)', batch: 1, M: 8192, N: 5632, K: 2048, transA: false, transB: false },
 ];
 
-/** `--tiles`' candidates: 512 threads a workgroup (16 warps), 4 × 8 or 8 × 8 outputs a thread. */
-const TILES_512: Record<string, NonNullable<MatmulParams['tile']>> = {
+/**
+ * `--tiles`' candidates: 512 threads a workgroup (16 warps), 4 × 8 or 8 × 8 outputs a thread; 128 threads
+ * (4 warps) of 8 × 8 or 16 × 8 (cuBLAS's SIMT kernels' 4-warp shapes), at BK 4 and 8.
+ */
+const TILES: Record<string, NonNullable<MatmulParams['tile']>> = {
   '128×128, 4×8 a thread': { BM: 128, BN: 128, BK: 4, TM: 4, TN: 8, double: false, warp4x8: true },
   '256×128, 8×8 a thread': { BM: 256, BN: 128, BK: 4, TM: 8, TN: 8, double: false, warp4x8: true },
   '128×256, 8×8 a thread': { BM: 128, BN: 256, BK: 4, TM: 8, TN: 8, double: false, warp4x8: true },
+  '64×128 t128': { BM: 64, BN: 128, BK: 4, TM: 8, TN: 8, double: false, warp4x8: true },
+  '64×128 t128 BK 8': { BM: 64, BN: 128, BK: 8, TM: 8, TN: 8, double: false, warp4x8: true },
+  '128×64 t128': { BM: 128, BN: 64, BK: 4, TM: 8, TN: 8, double: false, warp4x8: true },
+  '128×128 t128 16×8': { BM: 128, BN: 128, BK: 4, TM: 16, TN: 8, double: false, warp4x8: true },
+  '128×128 t128 16×8 BK 8': { BM: 128, BN: 128, BK: 8, TM: 16, TN: 8, double: false, warp4x8: true },
 };
 
 /**
@@ -97,7 +106,9 @@ async function operands(be: WebGpuBackend, s: Shape, splitK: number) {
 
 /** `--tiles`: each shape's default program against the candidates, checked first, then timed in turn. */
 async function tilePairs(be: WebGpuBackend, quick: boolean) {
-  const shapes = quick ? STEP_SHAPES.map((s) => ({ ...s, M: s.M / 8, N: s.N / 8, K: s.K / 8 })) : STEP_SHAPES;
+  const only = argValue('--only');
+  const chosen = STEP_SHAPES.filter((s) => !only || s.name.includes(only));
+  const shapes = quick ? chosen.map((s) => ({ ...s, M: s.M / 8, N: s.N / 8, K: s.K / 8 })) : chosen;
   const results = [];
   for (const s of shapes) {
     const splitK = matmulSplitK({ batch: s.batch, M: s.M, N: s.N, K: s.K, transA: s.transA, transB: s.transB, bDtype: 'f32', strideA: 0, strideB: 0, strideC: 0 });
@@ -109,11 +120,8 @@ async function tilePairs(be: WebGpuBackend, quick: boolean) {
     const row: Record<string, unknown> = { ...s, splitK, variant: matmulVariant(base) };
     const c = Tensor.empty(be, [total]);
     const runs: Record<string, () => void> = { default: () => be.run(matmul, base, [a.arg(), b.arg(), c.arg()]) };
-    // the default program with the call's shape compiled in: every uniform, or N and K only (M varies with the tokens)
-    runs['literal shape'] = () => be.run(matmul, { ...base, literal: 'all' }, [a.arg(), b.arg(), c.arg()]);
-    runs['literal N, K'] = () => be.run(matmul, { ...base, literal: 'NK' }, [a.arg(), b.arg(), c.arg()]);
-    for (const [name, tile] of Object.entries(TILES_512)) {
-      if (tile.BM * tile.BN / (tile.TM * tile.TN) > be.caps.maxInvocations) continue;
+    for (const [name, tile] of Object.entries(TILES)) {
+      if ((tile.BM * tile.BN) / (tile.TM * tile.TN) > be.caps.maxInvocations) continue;
       const t = { ...tile, pad: s.transB || !s.transA };
       runs[name] = () => be.run(matmul, { ...base, variant: 'tiled', tile: t }, [a.arg(), b.arg(), c.arg()]);
     }

@@ -39,8 +39,6 @@ export interface MatmulParams {
   matvec?: 'rows' | 'lanes';
   /** Matvec `lanes` workgroup shape (benchmarks). */
   matvecShape?: { wg: number; rows: number; unroll: number; reduce: 'serial' | 'split' | 'tree' };
-  /** Compile the call's shape (M, N, K, strides) into the tiled program: one program per shape (benchmarks). */
-  literal?: 'all' | 'NK';
   /** Override the tile of the `tiled` variant (benchmarks). */
   tile?: { BM: number; BN: number; BK: number; TM: number; TN: number; double?: boolean; unrollK?: boolean; pad?: boolean; warp4x8?: boolean };
 }

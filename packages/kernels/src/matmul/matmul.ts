@@ -180,21 +180,17 @@ function tiledProgram(p: MatmulParams, tile: TileConfig, name: string, caps: Dev
     throw new RangeError(`matmul: tile ${t} needs ${smem} bytes of workgroup memory, the device has ${caps.maxWorkgroupStorage}`);
   }
   const split = splitsOf(p) > 1;
-  const uniforms = { ...pick(p), ldc: p.ldc ?? p.N, batch: p.batch, kSplit: kSplitOf(p) };
-  const literal: Record<string, number> | undefined =
-    p.literal === 'all' ? uniforms : p.literal === 'NK' ? { N: uniforms.N, K: uniforms.K, ldc: uniforms.ldc, kSplit: uniforms.kSplit } : undefined;
-  const lkey = literal ? `:lit${Object.entries(literal).map(([k, v]) => `${k}${v}`).join(',')}` : '';
-  const key = `matmul:${name}:${t}:${p.transA ? 't' : 'n'}${p.transB ? 't' : 'n'}:${p.bDtype}${split ? ':split' : ''}${lkey}`;
+  const key = `matmul:${name}:${t}:${p.transA ? 't' : 'n'}${p.transB ? 't' : 'n'}:${p.bDtype}${split ? ':split' : ''}`;
   const bufs = buffers(p.bDtype);
   return {
     key,
     code: () =>
       tiledMatmulWgsl(
-        { tile, transA: p.transA, transB: p.transB, bDtype: p.bDtype, split, literal },
+        { tile, transA: p.transA, transB: p.transB, bDtype: p.bDtype, split },
         `${U.wgsl('U')}\n${wgslBindings(bufs, 'U')}`,
       ),
     buffers: bufs,
-    uniforms: U.pack(uniforms),
+    uniforms: U.pack({ ...pick(p), ldc: p.ldc ?? p.N, batch: p.batch, kSplit: kSplitOf(p) }),
     workgroups: checkedGrid([Math.ceil(p.N / tile.BN), Math.ceil(p.M / tile.BM), p.batch * splitsOf(p)], caps),
   };
 }

@@ -37,8 +37,6 @@ export interface TiledSpec {
   bDtype: 'f32' | 'f16' | 'bf16';
   /** split-K: workgroup z covers batch entry z mod batch over K range z / batch (else all of K) */
   split?: boolean;
-  /** uniforms compiled in as literals (`u.K` → `512u`): a program per shape (benchmarks) */
-  literal?: Record<string, number>;
 }
 
 /**
@@ -172,7 +170,7 @@ export function tiledMatmulWgsl(spec: TiledSpec, header: string): string {
     .flatMap((r) => range(TN / 4).map((h) => `  var c${r}_${h} = vec4<f32>(0.0);`))
     .join('\n');
   const regs = [...range(perA).map((i) => `rA${i}`), ...range(perB).map((i) => `rB${i}`)];
-  const code = /* wgsl */ `
+  return /* wgsl */ `
 ${header}
 ${bRead}
 var<workgroup> As: array<vec4<f32>, ${(spec.tile.double === false ? 1 : 2) * smemSize('A', spec)}>;
@@ -205,10 +203,6 @@ ${loadTile('B', spec)}
 ${spec.tile.double === false ? singleBuffered(spec) : doubleBuffered(spec)}
 ${writeC(spec)}
 }`;
-  const lit = spec.literal;
-  if (!lit) return code;
-  // the struct's declaration stays; every read of a compiled-in field becomes its value
-  return code.replace(/\bu\.(\w+)\b/g, (m, f: string) => (f in lit ? `${lit[f]}u` : m));
 }
 
 /** Slice kt+1 is loaded into registers before slice kt is multiplied, then stored into the other buffer. */
