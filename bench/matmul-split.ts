@@ -6,8 +6,10 @@
  * tiles (64 × 128, 128 × 64; 8 × 8 outputs a thread, BK 4 / 8) unsplit and in 2. Each run's result is
  * checked against float64 on 256 sampled entries first; `auto` is what matmulSplitK picks.
  * `--waves`: the step's GEMMs of 1.5 to 3 waves of 128² tiles (N or M 1536: 384 tiles; weight
- * gradients Xᵀ·dY, whose K the step now splits in 4 batched products), K in S = 1, 2, 3, 4, 6, 8
- * parts, in turn over two rounds: whether splitting evens out a partial last wave.
+ * gradients Xᵀ·dY, whose K the step splits in batched products), K in S = 1, 2, 3, 4, 6, 8, 16
+ * parts with the default tile, and in 1, 2, 4, 8, 16 with the 128-thread 64 × 128 and 128 × 64
+ * tiles (BK 4), in turn over two rounds: whether splitting evens out a partial last wave, and which
+ * tile takes the parts best.
  *   node .device-kit/matmul-split.mjs [--quick] [--waves] [--json OUT.json]
  */
 import { matmulSplitK } from '@hsa/kernels';
@@ -77,7 +79,15 @@ async function main() {
     const row: Record<string, unknown> = { ...s, auto };
     // S parts with the default tiles, then 128-thread tiles of 8 × 8 a thread (64 × 128, 128 × 64) unsplit and in 2
     const runs: [string, MatmulOptions][] = waves
-      ? [1, 2, 3, 4, 6, 8].map((splitK): [string, MatmulOptions] => [`s${splitK}`, { splitK }])
+      ? [
+          ...[1, 2, 3, 4, 6, 8, 16].map((splitK): [string, MatmulOptions] => [`s${splitK}`, { splitK }]),
+          ...['64x128', '128x64'].flatMap((name) =>
+            [1, 2, 4, 8, 16].map((splitK): [string, MatmulOptions] => [
+              `${name}-s${splitK}`,
+              { splitK, variant: 'tiled', tile: { ...SMALL_TILES[name as keyof typeof SMALL_TILES], pad: s.transB || !s.transA } },
+            ]),
+          ),
+        ]
       : [
       ...[1, 2, 4, 8].map((splitK): [string, MatmulOptions] => [`s${splitK}`, { splitK }]),
       ...Object.entries(SMALL_TILES).flatMap(([name, tile]) =>
