@@ -242,7 +242,7 @@ async function main() {
     a.dispose();
     b.dispose();
   }
-  writeJson(argValue('--json'), { bench: 'matmul-variants', commit: gitCommit(), adapter: be.report(), results });
+  writeJson(argValue('--json'), { bench: 'matmul-variants', commit: gitCommit(), adapter: be.report(), dawnFlags: BENCH_DAWN_FLAGS, results });
   be.destroy();
 }
 
