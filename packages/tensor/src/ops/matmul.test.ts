@@ -116,6 +116,8 @@ const CASES: Case[] = [
   { batch: 1, M: 67, N: 131, K: 29, tB: true, variant: 'tiled', tile: { BM: 64, BN: 128, BK: 4, TM: 8, TN: 8, double: false, pad: true, warp4x8: true } },
   { batch: 2, M: 133, N: 70, K: 19, tA: true, variant: 'tiled', tile: { BM: 128, BN: 64, BK: 8, TM: 8, TN: 8, double: false, pad: false, warp4x8: true } },
   { batch: 1, M: 65, N: 129, K: 37, variant: 'tiled', tile: { BM: 64, BN: 128, BK: 8, TM: 8, TN: 8, double: false, pad: true, warp4x8: true } },
+  // the one `auto` takes for dY·W over a short K at two to eight waves of 128² tiles
+  { batch: 1, M: 131, N: 135, K: 23, variant: 'tiled', tile: { BM: 64, BN: 128, BK: 4, TM: 8, TN: 8, double: false, pad: true, warp4x8: true } },
   // split-K: parts of ⌈K / S⌉ summed in order (K not a multiple of S or of BK, an empty last part,
   // both tiles, transposed operands, a broadcast B, a bf16 B, M = 1 that would otherwise be matvec)
   { batch: 1, M: 131, N: 67, K: 129, tB: true, splitK: 2 },
@@ -144,14 +146,16 @@ describe.each(testBackends())('matmul on %s', (_name, make) => {
     expect(Array.from(got)).toEqual(Array.from(want));
   });
 
-  it('auto: the padded BK 8 tile from 256 to 1023 tiles of 128² over K ≤ 512 (A not transposed), BK 4 elsewhere', async () => {
+  it('auto: from 256 to 1023 tiles of 128² over K ≤ 512 (A not transposed), 64 × 128 tiles of 128 threads for one dY·W and the padded BK 8 tile otherwise; BK 4 elsewhere', async () => {
     const be = await make();
     const key = (o: Partial<MatmulParams>) => {
       const p: MatmulParams = { batch: 1, M: 4096, N: 1536, K: 512, transA: false, transB: true, bDtype: 'f32', strideA: 0, strideB: 0, strideC: 0, ...o };
       return matmulKernel.program(p, be.caps).key;
     };
     expect(key({})).toContain(':128x128x8:');
-    expect(key({ transB: false })).toContain(':128x128x8:');
+    expect(key({ transB: false })).toContain(':64x128x4:8x8:slpw');
+    expect(matmulKernel.program({ batch: 1, M: 4096, N: 1536, K: 512, transA: false, transB: false, bDtype: 'f32', strideA: 0, strideB: 0, strideC: 0 }, be.caps).workgroups).toEqual([12, 64, 1]);
+    expect(key({ transB: false, batch: 2, M: 2048 })).toContain(':128x128x8:');
     for (const o of [{ N: 512 }, { N: 32000 }, { K: 4096 }, { transA: true }]) expect(key(o)).toContain(':128x128x4:');
   });
 
