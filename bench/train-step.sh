@@ -7,6 +7,7 @@
 set -uo pipefail
 out=${1:?output folder}
 shift
+mkdir -p "$out"
 node .device-kit/train-step.mjs --json "$out/train-step-webgpu.json" "$@" >/dev/null
 ours=$?
 python3 bench/train_step_torch.py "$out/train-step-torch.json" "$@" >/dev/null
