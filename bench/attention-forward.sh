@@ -4,5 +4,6 @@
 #   . .device-kit/boot && bash bench/attention-forward.sh $OUT
 set -euo pipefail
 out=${1:?output folder}
+mkdir -p "$out"
 node .device-kit/attention-forward.mjs --json "$out/attention-forward-webgpu.json" >/dev/null
 python3 bench/attention_forward_torch.py "$out/attention-forward-torch.json"

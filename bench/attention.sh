@@ -6,6 +6,7 @@
 #   16384,131072 picks its lengths on both sides; swa: the SWA forward at 32K, W 4K, its variants)
 set -euo pipefail
 out=${1:?output folder}
+mkdir -p "$out"
 mode=${2:-all}
 flag=$([ "$mode" = decode ] && echo --decode || true)
 if [ "$mode" = prefill ]; then flag=--prefill; fi

@@ -4,4 +4,5 @@
 #   . .device-kit/boot && bash bench/model.sh $OUT [budget seconds for real prefill, default 240]
 set -euo pipefail
 out=${1:?output folder}
+mkdir -p "$out"
 node .device-kit/model.mjs --json "$out/model.json" --budget-s "${2:-240}" 2> "$out/model.log" >/dev/null

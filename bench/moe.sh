@@ -5,6 +5,7 @@
 # Here (no GPU, SwiftShader): node --conditions=@hsa/source --import tsx bench/moe.ts --small
 set -euo pipefail
 out=${1:?output folder}
+mkdir -p "$out"
 flag=${2:-}
 node .device-kit/moe.mjs --json "$out/moe-webgpu.json" $flag >/dev/null
 python3 bench/moe_torch.py "$out/moe-torch.json" $flag >/dev/null
