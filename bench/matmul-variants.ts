@@ -10,11 +10,10 @@
  * picks) and bench/matmul's two, with the default program and the TILES candidates (512-thread ones
  * where the device grants them), each checked first, then timed in turn over two rounds (`--only TEXT`:
  * the shapes whose name contains TEXT).
- * `--producers`: the same with the TILES_PRODUCERS candidates (producer threads load, the rest multiply).
  * `--occupancy`: each tile program at one to four waves of its tiles (how many workgroups share an SM).
  * `--fused`: the default mode over the fused layout's batched products (FUSED_SHAPES) instead;
  * `--only TEXT`: the default mode's shapes whose name contains TEXT.
- *   node .device-kit/matmul-variants.mjs [--quick] [--tiles [--producers] | --occupancy | --fused] [--json OUT.json]
+ *   node .device-kit/matmul-variants.mjs [--quick] [--tiles | --occupancy | --fused] [--json OUT.json]
  */
 import { type MatmulParams, matmul, matmulSplitK, matmulVariant } from '@hsa/kernels';
 import { Tensor, WebGpuBackend } from '@hsa/tensor';
@@ -76,14 +75,6 @@ const TILES: Record<string, NonNullable<MatmulParams['tile']>> = {
   '128×128 t128 16×8 BK 8': { BM: 128, BN: 128, BK: 8, TM: 16, TN: 8, double: false, warp4x8: true },
 };
 
-/** `--producers`: tiles whose producer threads alone load global memory (BK 8, two buffers). */
-const TILES_PRODUCERS: Record<string, NonNullable<MatmulParams['tile']>> = {
-  '96×128 + 64 producers': { BM: 96, BN: 128, BK: 8, TM: 8, TN: 8, warp4x8: true, producers: 64 },
-  '128×128 + 64 producers': { BM: 128, BN: 128, BK: 8, TM: 8, TN: 8, warp4x8: true, producers: 64 },
-  '128×128 + 128 producers': { BM: 128, BN: 128, BK: 8, TM: 8, TN: 8, warp4x8: true, producers: 128 },
-  '64×128 + 32 producers': { BM: 64, BN: 128, BK: 8, TM: 8, TN: 8, warp4x8: true, producers: 32 },
-};
-
 /**
  * A shape's random operands on the GPU and its float64 check: entry i of the output (split-K part p
  * of batch entry z at (p·batch + z)·strideC, over its K range of ⌈K / splitK⌉).
@@ -115,10 +106,8 @@ async function operands(be: WebGpuBackend, s: Shape, splitK: number) {
 
 /** `--tiles`: each shape's default program against the candidates, checked first, then timed in turn. */
 async function tilePairs(be: WebGpuBackend, quick: boolean) {
-  // --only A|B: the shapes whose name contains A or B
-  const only = argValue('--only')?.split('|');
-  const chosen = STEP_SHAPES.filter((s) => !only || only.some((o) => s.name.includes(o)));
-  const tiles = process.argv.includes('--producers') ? TILES_PRODUCERS : TILES;
+  const only = argValue('--only');
+  const chosen = STEP_SHAPES.filter((s) => !only || s.name.includes(only));
   const shapes = quick ? chosen.map((s) => ({ ...s, M: s.M / 8, N: s.N / 8, K: s.K / 8 })) : chosen;
   const results = [];
   for (const s of shapes) {
@@ -131,8 +120,8 @@ async function tilePairs(be: WebGpuBackend, quick: boolean) {
     const row: Record<string, unknown> = { ...s, splitK, variant: matmulVariant(base) };
     const c = Tensor.empty(be, [total]);
     const runs: Record<string, () => void> = { default: () => be.run(matmul, base, [a.arg(), b.arg(), c.arg()]) };
-    for (const [name, tile] of Object.entries(tiles)) {
-      if ((tile.BM * tile.BN) / (tile.TM * tile.TN) + (tile.producers ?? 0) > be.caps.maxInvocations) continue;
+    for (const [name, tile] of Object.entries(TILES)) {
+      if ((tile.BM * tile.BN) / (tile.TM * tile.TN) > be.caps.maxInvocations) continue;
       const t = { ...tile, pad: s.transB || !s.transA };
       runs[name] = () => be.run(matmul, { ...base, variant: 'tiled', tile: t }, [a.arg(), b.arg(), c.arg()]);
     }

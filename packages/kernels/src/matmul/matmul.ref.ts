@@ -40,7 +40,7 @@ export interface MatmulParams {
   /** Matvec `lanes` workgroup shape (benchmarks). */
   matvecShape?: { wg: number; rows: number; unroll: number; reduce: 'serial' | 'split' | 'tree' };
   /** Override the tile of the `tiled` variant (benchmarks). */
-  tile?: { BM: number; BN: number; BK: number; TM: number; TN: number; double?: boolean; unrollK?: boolean; pad?: boolean; warp4x8?: boolean; producers?: number };
+  tile?: { BM: number; BN: number; BK: number; TM: number; TN: number; double?: boolean; unrollK?: boolean; pad?: boolean; warp4x8?: boolean };
 }
 
 const halfTables: Partial<Record<'f16' | 'bf16', Float32Array>> = {};

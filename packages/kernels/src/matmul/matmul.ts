@@ -31,7 +31,7 @@ import { defineUniforms } from '../core/uniforms.js';
 import { type MatmulParams, matmulRef } from './matmul.ref.js';
 import { MATVEC_ROWS_V3, matvecRowsWgsl } from './matvec-rows.wgsl.js';
 import { MATVEC_DEFAULT_SHAPE, MATVEC_MAX_M, matvecWgsl } from './matvec.wgsl.js';
-import { TILE_LARGE, TILE_SMALL, type TileConfig, tiledMatmulWgsl, tiledWorkgroupBytes, tileLoaders, tileThreads } from './matmul.wgsl.js';
+import { TILE_LARGE, TILE_SMALL, type TileConfig, tiledMatmulWgsl, tiledWorkgroupBytes, tileThreads } from './matmul.wgsl.js';
 
 const U = defineUniforms({
   M: 'u32',
@@ -179,11 +179,10 @@ function checkedGrid(g: [number, number, number], caps: DeviceCaps): [number, nu
 const pick = ({ M, N, K, strideA, strideB, strideC }: MatmulParams) => ({ M, N, K, strideA, strideB, strideC });
 
 function tiledProgram(p: MatmulParams, tile: TileConfig, name: string, caps: DeviceCaps): Program {
-  const t = `${tile.BM}x${tile.BN}x${tile.BK}:${tile.TM}x${tile.TN}:${tile.double === false ? 's' : 'd'}${tile.unrollK ? 'u' : 'l'}${tile.pad === false ? 'n' : 'p'}${tile.warp4x8 ? 'w' : ''}${tile.producers ? `:p${tile.producers}` : ''}`;
+  const t = `${tile.BM}x${tile.BN}x${tile.BK}:${tile.TM}x${tile.TN}:${tile.double === false ? 's' : 'd'}${tile.unrollK ? 'u' : 'l'}${tile.pad === false ? 'n' : 'p'}${tile.warp4x8 ? 'w' : ''}`;
   const wg = tileThreads(tile);
-  const loaders = tileLoaders(tile);
-  if (wg > caps.maxInvocations || wg % 32 !== 0 || loaders % 32 !== 0 || (tile.BM * tile.BK) % loaders !== 0 || (tile.BN * tile.BK) % loaders !== 0) {
-    throw new RangeError(`matmul: tile ${JSON.stringify(tile)} needs ${wg} threads, a multiple of 32 within ${caps.maxInvocations} whose loaders divide its loads`);
+  if (wg > caps.maxInvocations || wg % 32 !== 0 || (tile.BM * tile.BK) % wg !== 0 || (tile.BN * tile.BK) % wg !== 0) {
+    throw new RangeError(`matmul: tile ${JSON.stringify(tile)} needs ${wg} threads, a multiple of 32 within ${caps.maxInvocations} that divides its loads`);
   }
   const smem = tiledWorkgroupBytes({ tile, transA: p.transA, transB: p.transB, bDtype: p.bDtype });
   if (smem > caps.maxWorkgroupStorage) {

@@ -25,12 +25,6 @@ export interface TileConfig {
   pad?: boolean;
   /** arrange each 32-lane warp as 4 thread rows × 8 thread columns (fewer shared-memory wavefronts) */
   warp4x8?: boolean;
-  /**
-   * Producer threads (a multiple of 32) beside the (BM/TM)·(BN/TN) that multiply: only they load global
-   * memory, slice kt + 1 into the other of two buffers while the rest multiply slice kt (one barrier a
-   * slice). Experimental.
-   */
-  producers?: number;
 }
 
 export const TILE_LARGE: TileConfig = { BM: 128, BN: 128, BK: 4, TM: 8, TN: 8, double: false, pad: false, warp4x8: true };
@@ -60,17 +54,11 @@ function smemSize(name: 'A' | 'B', spec: TiledSpec): number {
   return (smemStride(name, spec) * spec.tile.BK) / 4; // vec4s per buffer
 }
 
-/** Threads of a tile's workgroup that multiply: one per TM × TN block. */
-const computeThreads = (t: TileConfig): number => (t.BM / t.TM) * (t.BN / t.TN);
+/** Threads of a tile's workgroup: one per TM × TN block. */
+export const tileThreads = (t: TileConfig): number => (t.BM / t.TM) * (t.BN / t.TN);
 
-/** Threads of a tile's workgroup: one per TM × TN block, and the producers if any. */
-export const tileThreads = (t: TileConfig): number => computeThreads(t) + (t.producers ?? 0);
-
-/** Threads that load a slice from global memory: the producers, else all. */
-export const tileLoaders = (t: TileConfig): number => t.producers ?? tileThreads(t);
-
-/** Global → registers: `r{name}{i}` holds element idx + loaders·i of the tile, zero outside the matrix. */
-function loadTile(name: 'A' | 'B', spec: TiledSpec, idx = 'lid'): string {
+/** Global → registers: `r{name}{i}` holds element lid + WG·i of the tile, zero outside the matrix. */
+function loadTile(name: 'A' | 'B', spec: TiledSpec): string {
   const { BM, BN, BK } = spec.tile;
   const rows = name === 'A' ? BM : BN;
   const kMajor = name === 'A' ? spec.transA : !spec.transB; // stored [K][rows] in global memory
@@ -78,10 +66,10 @@ function loadTile(name: 'A' | 'B', spec: TiledSpec, idx = 'lid'): string {
   const base = name === 'A' ? 'baseA' : 'baseB';
   const r0 = name === 'A' ? 'm0' : 'n0';
   const read = name === 'A' ? 'a[gi]' : 'readB(gi)';
-  const wg = tileLoaders(spec.tile);
+  const wg = tileThreads(spec.tile);
   return range((rows * BK) / wg)
     .map((i) => {
-      const e = `(${idx} + ${i * wg}u)`;
+      const e = `(lid + ${i * wg}u)`;
       const [kk, rr] = kMajor ? [`${e} / ${rows}u`, `${e} % ${rows}u`] : [`${e} % ${BK}u`, `${e} / ${BK}u`];
       const addr = kMajor ? `${base} + (k0 + kk) * ${ext} + ${r0} + rr` : `${base} + (${r0} + rr) * u.K + k0 + kk`;
       return `    { let kk = ${kk}; let rr = ${rr};
@@ -92,15 +80,15 @@ function loadTile(name: 'A' | 'B', spec: TiledSpec, idx = 'lid'): string {
 }
 
 /** Registers → workgroup memory buffer `buf` at [kk][rr] (k-major, rows padded, see smemStride). */
-function storeTile(name: 'A' | 'B', spec: TiledSpec, buf: string, idx = 'lid'): string {
+function storeTile(name: 'A' | 'B', spec: TiledSpec, buf: string): string {
   const { BM, BN, BK } = spec.tile;
   const rows = name === 'A' ? BM : BN;
   const kMajor = name === 'A' ? spec.transA : !spec.transB;
   const stride = smemStride(name, spec);
-  const wg = tileLoaders(spec.tile);
+  const wg = tileThreads(spec.tile);
   return range((rows * BK) / wg)
     .map((i) => {
-      const e = `(${idx} + ${i * wg}u)`;
+      const e = `(lid + ${i * wg}u)`;
       const slot = kMajor ? `(${e} / ${rows}u) * ${stride}u + ${e} % ${rows}u` : `(${e} % ${BK}u) * ${stride}u + ${e} / ${BK}u`;
       return `    { let s = ${buf} * ${smemSize(name, spec) * 4}u + ${slot}; ${name}s[s >> 2u][s & 3u] = r${name}${i}; }`;
     })
@@ -169,13 +157,13 @@ function threadCoords(t: TileConfig): string {
 
 /** Workgroup memory of a tiled program (both operands, double-buffered). */
 export function tiledWorkgroupBytes(spec: TiledSpec): number {
-  return (spec.tile.double === false && !spec.tile.producers ? 1 : 2) * 16 * (smemSize('A', spec) + smemSize('B', spec));
+  return (spec.tile.double === false ? 1 : 2) * 16 * (smemSize('A', spec) + smemSize('B', spec));
 }
 
 export function tiledMatmulWgsl(spec: TiledSpec, header: string): string {
   const { BM, BN, BK, TM, TN } = spec.tile;
-  const perA = (BM * BK) / tileLoaders(spec.tile);
-  const perB = (BN * BK) / tileLoaders(spec.tile);
+  const perA = (BM * BK) / tileThreads(spec.tile);
+  const perB = (BN * BK) / tileThreads(spec.tile);
   const bRead =
     spec.bDtype === 'f32' ? 'fn readB(i: u32) -> f32 { return b[i]; }' : wgslHalfLoad('readB', 'b', spec.bDtype);
   const accs = range(TM)
@@ -185,8 +173,8 @@ export function tiledMatmulWgsl(spec: TiledSpec, header: string): string {
   return /* wgsl */ `
 ${header}
 ${bRead}
-var<workgroup> As: array<vec4<f32>, ${(spec.tile.double === false && !spec.tile.producers ? 1 : 2) * smemSize('A', spec)}>;
-var<workgroup> Bs: array<vec4<f32>, ${(spec.tile.double === false && !spec.tile.producers ? 1 : 2) * smemSize('B', spec)}>;
+var<workgroup> As: array<vec4<f32>, ${(spec.tile.double === false ? 1 : 2) * smemSize('A', spec)}>;
+var<workgroup> Bs: array<vec4<f32>, ${(spec.tile.double === false ? 1 : 2) * smemSize('B', spec)}>;
 
 @compute @workgroup_size(${tileThreads(spec.tile)})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
@@ -210,46 +198,11 @@ ${accs}
 ${regs.map((r) => `  var ${r} = 0.0;`).join('\n')}
   let nk = ${spec.split ? `(max(kEnd, kBegin) - kBegin + ${BK - 1}u) / ${BK}u` : `(u.K + ${BK - 1}u) / ${BK}u`};
   var k0 = kBegin;
-${spec.tile.producers ? producerLoop(spec) : `${loadTile('A', spec)}\n${loadTile('B', spec)}\n${spec.tile.double === false ? singleBuffered(spec) : doubleBuffered(spec)}`}
-${spec.tile.producers ? `  if (lid < ${computeThreads(spec.tile)}u) {\n${writeC(spec)}\n  }` : writeC(spec)}
+${loadTile('A', spec)}
+${loadTile('B', spec)}
+${spec.tile.double === false ? singleBuffered(spec) : doubleBuffered(spec)}
+${writeC(spec)}
 }`;
-}
-
-/**
- * Producers and multipliers: threads from computeThreads on load slice kt + 1 into buffer (kt + 1) & 1
- * while the others multiply slice kt from buffer kt & 1; one barrier a slice separates the two uses of
- * each buffer.
- */
-function producerLoop(spec: TiledSpec): string {
-  const c = computeThreads(spec.tile);
-  const sa = smemSize('A', spec);
-  const sb = smemSize('B', spec);
-  return `  let isProducer = lid >= ${c}u;
-  let pid = lid - select(0u, ${c}u, isProducer);
-  if (isProducer) {
-${loadTile('A', spec, 'pid')}
-${loadTile('B', spec, 'pid')}
-${storeTile('A', spec, '0u', 'pid')}
-${storeTile('B', spec, '0u', 'pid')}
-  }
-  workgroupBarrier();
-  for (var kt = 0u; kt < nk; kt++) {
-    let cur = kt & 1u;
-    if (isProducer) {
-      if (kt + 1u < nk) {
-        k0 = kBegin + (kt + 1u) * ${spec.tile.BK}u;
-${loadTile('A', spec, 'pid')}
-${loadTile('B', spec, 'pid')}
-${storeTile('A', spec, '(1u - cur)', 'pid')}
-${storeTile('B', spec, '(1u - cur)', 'pid')}
-      }
-    } else {
-      let oa = cur * ${sa}u;
-      let ob = cur * ${sb}u;
-${inner(spec)}
-    }
-    workgroupBarrier();
-  }`;
 }
 
 /** Slice kt+1 is loaded into registers before slice kt is multiplied, then stored into the other buffer. */

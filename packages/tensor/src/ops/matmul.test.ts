@@ -118,11 +118,6 @@ const CASES: Case[] = [
   { batch: 1, M: 65, N: 129, K: 37, variant: 'tiled', tile: { BM: 64, BN: 128, BK: 8, TM: 8, TN: 8, double: false, pad: true, warp4x8: true } },
   // the one `auto` takes for dY·W over a short K at two to eight waves of 128² tiles
   { batch: 1, M: 131, N: 135, K: 23, variant: 'tiled', tile: { BM: 64, BN: 128, BK: 4, TM: 8, TN: 8, double: false, pad: true, warp4x8: true } },
-  // producer threads: 64 of 256 load while 192 multiply a 96 × 128 tile (two buffers, one barrier a slice)
-  { batch: 1, M: 101, N: 133, K: 29, variant: 'tiled', tile: { BM: 96, BN: 128, BK: 8, TM: 8, TN: 8, pad: true, warp4x8: true, producers: 64 } },
-  { batch: 2, M: 97, N: 131, K: 17, tB: true, variant: 'tiled', tile: { BM: 96, BN: 128, BK: 8, TM: 8, TN: 8, pad: true, warp4x8: true, producers: 64 } },
-  { batch: 1, M: 193, N: 65, K: 8, tA: true, variant: 'tiled', tile: { BM: 96, BN: 128, BK: 8, TM: 8, TN: 8, pad: false, warp4x8: true, producers: 64 } },
-  { batch: 1, M: 99, N: 130, K: 45, tB: true, splitK: 2, variant: 'tiled', tile: { BM: 96, BN: 128, BK: 8, TM: 8, TN: 8, pad: true, warp4x8: true, producers: 64 } },
   // split-K: parts of ⌈K / S⌉ summed in order (K not a multiple of S or of BK, an empty last part,
   // both tiles, transposed operands, a broadcast B, a bf16 B, M = 1 that would otherwise be matvec)
   { batch: 1, M: 131, N: 67, K: 129, tB: true, splitK: 2 },
