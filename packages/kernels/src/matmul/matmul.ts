@@ -11,7 +11,10 @@
  *    prefetching or with its last slice peeled, each half of the threads loading one operand in
  *    groups of four stored as one vec4; sliced K (two thread groups a tile, each over half of every
  *    K slice, sums added through workgroup memory: 512-thread 128² tiles and 256-thread 64 × 128 ones,
- *    0.55–0.87×) (docs/benchmarks.md).
+ *    0.55–0.87×); the call's shape compiled in (±2%), Dawn toggles that change the SPIR-V (±1%),
+ *    128-thread 128² tiles of 16 × 8, producer threads that alone load the next slice into a second
+ *    buffer (0.44–0.70×) (docs/benchmarks.md). With Dawn's robustness off (Node only) the default
+ *    reaches 0.75× cuBLAS, the 128-thread 64 × 128 tile 0.79× at 8192 × 5632 × 2048.
  * tiledSmall: 64×64×16 tiles, 4×4 per thread, when 128² tiles would leave the GPU idle (fewer than
  *    LARGE_TILES_MIN of them).
  * splitK: K ranges as extra workgroups writing partial products that the op sums in order
