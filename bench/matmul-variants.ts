@@ -8,11 +8,10 @@
  * gradients (8 × 512 × 512 × 512, 8 × 512 × 1536 × 512 transA).
  * `--tiles`: instead, the step's GEMMs as the training step calls them (split-K parts as `auto`
  * picks) and bench/matmul's two, with the default program and the TILES candidates (512-thread ones
- * where the device grants them), each checked first, then timed in turn over two rounds (`--only TEXT`:
- * the shapes whose name contains TEXT).
+ * where the device grants them), each checked first, then timed in turn over two rounds.
  * `--occupancy`: each tile program at one to four waves of its tiles (how many workgroups share an SM).
  * `--fused`: the default mode over the fused layout's batched products (FUSED_SHAPES) instead;
- * `--only TEXT`: the default mode's shapes whose name contains TEXT.
+ * `--only TEXT`: the default mode's or `--tiles`' shapes whose name contains TEXT.
  *   node .device-kit/matmul-variants.mjs [--quick] [--tiles | --occupancy | --fused] [--json OUT.json]
  */
 import { type MatmulParams, matmul, matmulSplitK, matmulVariant } from '@hsa/kernels';
