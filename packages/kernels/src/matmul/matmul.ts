@@ -87,6 +87,7 @@ const TILE_64x128: TileConfig = { ...TILE_LARGE, BM: 64, pad: true };
 const largeTile = (p: MatmulParams): TileConfig => {
   const tiles = tiles128(p);
   const shortK = !p.transA && kSplitOf(p) <= 512 && tiles >= 256 && tiles < 1024;
+  // batched dY·W (the fused layout's stacked parts) keeps BK 8: its one run of 64 × 128 was too unsteady to decide on
   if (shortK && !p.transB && p.batch === 1) return TILE_64x128;
   if (shortK) return { ...TILE_LARGE, pad: true, BK: 8 };
   return p.transB ? { ...TILE_LARGE, pad: true } : TILE_LARGE;
